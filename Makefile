@@ -1,0 +1,36 @@
+# Two entry points: `make preflight` (the run) and `make test` (the harness's own tests).
+# Each bootstraps .venv and node_modules itself and does nothing when they are up to date.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: setup preflight test bench browser clean
+
+setup: $(VENV)/.stamp node_modules/.stamp
+
+$(VENV)/.stamp: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium, for the report screenshot tests (root on this machine kind).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+preflight: setup
+	$(BIN)/preflight run $(ARGS)
+
+test: setup browser
+	$(BIN)/python -m pytest tests $(ARGS)
+
+bench: setup
+	$(BIN)/python bench/run.py $(ARGS)
+
+clean:
+	rm -rf reports/allure-results reports/allure-report reports/escalations reports/*.json reports/*.md reports/*.xml

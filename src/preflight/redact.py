@@ -1,0 +1,60 @@
+"""Keep credentials out of every report, log and printout.
+
+Redaction is by shape (any JWT, any PAT) and by value (the run's own tokens), so a
+token that leaks into a body, a URL or an error message is caught as well as one in
+an Authorization header.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+REDACTED = "[REDACTED]"
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "set-cookie", "proxy-authorization"})
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+_PAT = re.compile(r"patv1_[A-Za-z0-9]+\.[A-Za-z0-9_-]+")
+
+_known: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so it is masked wherever it appears later."""
+    if value and len(value) >= 8:
+        _known.add(value)
+
+
+def known_secrets() -> frozenset[str]:
+    return frozenset(_known)
+
+
+def redact_text(text: str, extra: Iterable[str] = ()) -> str:
+    for secret in (*_known, *extra):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _JWT.sub(REDACTED, text)
+    return _PAT.sub(REDACTED, text)
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in SECRET_HEADERS:
+            scheme = value.split(" ", 1)[0] if lowered == "authorization" and " " in value else ""
+            out[lowered] = f"{scheme} {REDACTED}".strip()
+        else:
+            out[lowered] = redact_text(value)
+    return out
+
+
+def redact_obj(obj: Any) -> Any:
+    """Redact every string inside a JSON-like structure."""
+    if isinstance(obj, str):
+        return redact_text(obj)
+    if isinstance(obj, dict):
+        return {k: redact_obj(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [redact_obj(v) for v in obj]
+    return obj

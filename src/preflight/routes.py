@@ -1,0 +1,42 @@
+"""The contract's routes by name, with the credential surface each one takes.
+
+A real deployment that differs overrides a template by name in its target YAML
+(`routes:`), never by editing suite code.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Route(NamedTuple):
+    method: str
+    template: str
+    surface: str  # "jwt", "pat" or "public"
+
+
+ROUTES: dict[str, Route] = {
+    "system_health": Route("GET", "/v2/system/health", "public"),
+    "list_campaigns": Route("GET", "/v2/handles/{handle}/campaigns", "jwt"),
+    "create_campaign": Route("POST", "/v2/handles/{handle}/campaigns", "jwt"),
+    "put_link": Route("PUT", "/v2/handles/{handle}/links/{slug}", "jwt"),
+    "campaign_health": Route("GET", "/v2/handles/{handle}/campaigns/{campaignId}/health", "jwt"),
+    "public_campaign_health": Route("GET", "/v2/public/handles/{handle}/campaigns/{campaignId}/health", "pat"),
+    "test_conversion": Route("POST", "/v2/handles/{handle}/campaigns/{campaignId}/test-conversion", "jwt"),
+    "public_conversion": Route("POST", "/v2/public/conversions", "public"),
+    "resolve_context": Route("GET", "/v2/public/context", "public"),
+    "capture_lead": Route("POST", "/v2/public/handles/{handle}/leads", "public"),
+    "list_leads": Route("GET", "/v2/handles/{handle}/leads", "jwt"),
+    "export_leads": Route("GET", "/v2/handles/{handle}/leads/export", "jwt"),
+    "get_site_structure": Route("GET", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}", "jwt"),
+    "put_site_structure": Route("PUT", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}", "jwt"),
+    "publish_site_structure": Route("POST", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}/publish", "jwt"),
+    "public_get_site_structure": Route("GET", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}", "pat"),
+    "public_put_site_structure": Route("PUT", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}", "pat"),
+    "public_publish_site_structure": Route("POST", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}/publish", "pat"),
+    "usage_meters": Route("GET", "/v2/handles/{handle}/usage-meters", "jwt"),
+    "support_report": Route("POST", "/v2/support/report", "jwt"),
+}
+
+# The click URL is not an API route: targets give it as a template (see config/targets/).
+CLICK_URL_PLACEHOLDERS = ("base_url", "handle", "slug")
