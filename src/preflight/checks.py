@@ -1,0 +1,66 @@
+"""Assertions for lifecycle steps. Each failure is a PreflightFailure with a category,
+the request ids, expected vs actual, and the next step."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from preflight.exchange import Exchange
+from preflight.failures import PreflightFailure
+
+
+def fail(category: str, summary: str, *, expected: Any = None, actual: Any = None,
+         exchanges: Iterable[Exchange] = (), next_step: str = "", **state: Any) -> PreflightFailure:
+    from preflight.classify import NEXT_STEPS
+
+    return PreflightFailure(category=category, summary=summary, expected=expected, actual=actual,
+                            next_step=next_step or NEXT_STEPS.get(category, ""),
+                            exchanges=[ex for ex in exchanges if ex is not None],
+                            state_before=state.get("state_before"), state_after=state.get("state_after"))
+
+
+def expect_status(ex: Exchange, expected: int | Iterable[int], *, doing: str,
+                  categories: Mapping[str, str] | None = None, next_step: str = "") -> Any:
+    """The answer's body when its status is one of `expected`.
+
+    `categories` maps an error code to the failure it means at this step (e.g. a
+    valid lead answered `invalid_email` is `lead_capture`); any other unexpected
+    answer is classified by status (auth, quota, throttled, platform_error, ...).
+    """
+    wanted = {expected} if isinstance(expected, int) else set(expected)
+    if ex.status in wanted:
+        return ex.response_body
+    category = (categories or {}).get(ex.error_code or "")
+    if category:
+        reason = ex.body_field("reason")
+        detail = f"{ex.error_code}" + (f" (reason: {reason})" if reason else "")
+        raise fail(category, f"{doing}: the platform answered {ex.status} {detail}",
+                   expected=_status_text(wanted), actual=f"{ex.status} {detail}: {ex.body_excerpt(300)}",
+                   exchanges=[ex], next_step=next_step)
+    from preflight.classify import failure_from_exchange
+
+    raise failure_from_exchange(ex, step=ex.step or "", expected=_status_text(wanted), context=doing)
+
+
+def expect_json_object(ex: Exchange, body: Any, *, doing: str, fields: Iterable[str]) -> dict:
+    """The body as a dict holding every field the contract promises, else contract_violation."""
+    if not isinstance(body, dict):
+        raise fail("contract_violation", f"{doing}: the answer is not a JSON object",
+                   expected=f"a JSON object with {sorted(fields)}", actual=ex.body_excerpt(200),
+                   exchanges=[ex])
+    missing = [name for name in fields if name not in body]
+    if missing:
+        raise fail("contract_violation", f"{doing}: the answer lacks {', '.join(missing)}",
+                   expected=f"fields {sorted(fields)}", actual=f"fields {sorted(body)}", exchanges=[ex])
+    return body
+
+
+def expect_equal(actual: Any, expected: Any, *, category: str, what: str, exchanges: Iterable[Exchange],
+                 next_step: str = "") -> None:
+    if actual != expected:
+        raise fail(category, f"{what} is {actual!r}, expected {expected!r}", expected=expected,
+                   actual=actual, exchanges=exchanges, next_step=next_step)
+
+
+def _status_text(wanted: set[int]) -> str:
+    return " or ".join(str(code) for code in sorted(wanted))

@@ -1,0 +1,68 @@
+"""Every pytest option of the plugin, defined once.
+
+The CLI flag and the ini key are derived from the same entry, so their names,
+defaults and help text cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the ini key and the `config.getoption` dest
+    flag: str
+    help: str
+    default: Any = None
+    is_flag: bool = False
+
+    @property
+    def ini_type(self) -> str:
+        return "bool" if self.is_flag else "string"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("preflight_config", "--preflight-config",
+           "the run's YAML config (default: config/preflight.yaml under the rootdir)"),
+    Option("preflight_target", "--target",
+           "target name in config/targets/ or a target YAML path; overrides the config's target"),
+    Option("preflight_run_id", "--run-id",
+           "run id (lowercase letters, digits, dashes); default: a fresh sortable id. "
+           "Reusing one replays its idempotency keys, so no business action repeats"),
+    Option("preflight_reports", "--preflight-reports",
+           "folder for gate.json, summary.md and escalations", default="reports"),
+    Option("preflight_escalate", "--escalate",
+           "send each failure's support report (POST /v2/support/report) and record the ticket",
+           default=False, is_flag=True),
+)
+_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("preflight", "campaign-preflight")
+    for option in OPTIONS:
+        if option.is_flag:
+            group.addoption(option.flag, dest=option.name, action="store_true", default=None,
+                            help=option.help)
+        else:
+            group.addoption(option.flag, dest=option.name, default=None, help=option.help)
+        parser.addini(option.name, option.help, type=option.ini_type, default=option.default)
+
+
+def get(config: pytest.Config, name: str) -> Any:
+    """The CLI value when given, else the ini value, else the default."""
+    value = config.getoption(name)
+    if value is not None:
+        return value
+    return config.getini(name)
+
+
+def given(config: pytest.Config, name: str) -> bool:
+    """Whether the user set the option at all (CLI or ini)."""
+    if config.getoption(name) is not None:
+        return True
+    return bool(config.getini(name)) and config.getini(name) != _BY_NAME[name].default

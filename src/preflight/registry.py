@@ -1,0 +1,75 @@
+"""Throwaway campaigns of one process, created on first use and retired at the end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Callable
+
+from preflight.client import PlatformClient
+from preflight.failures import PreflightFailure
+from preflight.lifecycle import LiveCampaign, LiveVariant, campaign_id_for, live_slug
+from preflight.steps import campaign as campaign_step
+
+
+class CampaignRegistry:
+    def __init__(self, client: PlatformClient, *, run_id: str, handle: str, reports_dir: Path,
+                 quiet: Callable[[], Any] | None = None) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.handle = handle
+        self.reports_dir = reports_dir
+        self._quiet = quiet  # a context manager that keeps teardown exchanges off the last test
+        self._live: dict[str, LiveCampaign] = {}
+        self._broken: dict[str, PreflightFailure] = {}
+
+    def get(self, config: Any) -> LiveCampaign:
+        """The run's campaign for this config, created ACTIVE with its variants on first use."""
+        return self._ensure(config.stem, lambda: campaign_step.plan_campaign(config, run_id=self.run_id,
+                                                                             handle=self.handle))
+
+    def decoy_for(self, config: Any) -> LiveCampaign:
+        """Another small campaign, whose clicks give a foreign ctx for `config`'s campaign."""
+        stem = f"{config.stem}-x"
+        tag = hashlib.sha256(config.stem.encode()).hexdigest()[:4]
+        first = config.variants[0]
+
+        def plan() -> LiveCampaign:
+            variant = LiveVariant(name=f"x{tag}", slug=live_slug(self.run_id, f"x{tag}"),
+                                  destination_url=first.destinationUrl, title="preflight decoy",
+                                  tracking=config.variant_tracking(first), primary=True)
+            return LiveCampaign(stem=stem, campaign_id=campaign_id_for(self.run_id, stem), handle=self.handle,
+                                goal_type=config.goalType, variants=[variant], config=config)
+
+        return self._ensure(stem, plan)
+
+    def _ensure(self, stem: str, plan: Callable[[], LiveCampaign]) -> LiveCampaign:
+        if stem in self._broken:
+            failure = self._broken[stem]
+            raise PreflightFailure(category=failure.category, summary=f"(campaign setup failed earlier) "
+                                   f"{failure.summary}", expected=failure.expected, actual=failure.actual,
+                                   next_step=failure.next_step, exchanges=failure.exchanges)
+        if stem not in self._live:
+            live = plan()
+            try:
+                campaign_step.create(self.client, live, run_id=self.run_id)
+            except PreflightFailure as failure:
+                self._broken[stem] = failure
+                raise
+            self._live[stem] = live
+        return self._live[stem]
+
+    def retire_all(self) -> list[dict[str, Any]]:
+        left = []
+        with self._quiet() if self._quiet else nullcontext():
+            for live in self._live.values():
+                left.append(campaign_step.retire(self.client, live, run_id=self.run_id))
+        if left:
+            folder = self.reports_dir / "leftovers"
+            folder.mkdir(parents=True, exist_ok=True)
+            for entry in left:
+                (folder / f"{entry['campaignId']}.json").write_text(json.dumps(entry, indent=2) + "\n")
+        return left
+

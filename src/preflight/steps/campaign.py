@@ -1,0 +1,95 @@
+"""Throwaway campaigns: create one ACTIVE with its variant links, retire it afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.checks import expect_equal, expect_json_object, expect_status
+from preflight.client import PlatformClient, idempotency_key
+from preflight.exchange import Exchange
+from preflight.lifecycle import LiveCampaign, LiveVariant, campaign_id_for, live_slug
+
+SETUP_STEP = "setup"
+TEARDOWN_STEP = "teardown"
+PREFLIGHT_TAG = "preflight"
+
+
+def plan_campaign(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
+    """The campaign this run will create for one configured campaign (no request yet)."""
+    variants = [
+        LiveVariant(name=v.slug, slug=live_slug(run_id, v.slug), destination_url=v.destinationUrl,
+                    title=v.title, tracking=config.variant_tracking(v), primary=index == 0)
+        for index, v in enumerate(config.variants)
+    ]
+    return LiveCampaign(stem=config.stem, campaign_id=campaign_id_for(run_id, config.stem), handle=handle,
+                        goal_type=config.goalType, variants=variants, config=config)
+
+
+def create(client: PlatformClient, live: LiveCampaign, *, run_id: str) -> list[Exchange]:
+    """Create the campaign ACTIVE with its primary link, then bind each further variant."""
+    primary = live.variants[0]
+    body = {
+        "campaignId": live.campaign_id,
+        "goalType": live.goal_type,
+        "status": "ACTIVE",
+        "name": f"[preflight {run_id}] {live.config.name or live.stem}",
+        "primaryLink": _link_body(primary, with_campaign=False),
+        "leadVerification": {"mode": live.config.leadVerification},
+    }
+    key = idempotency_key(run_id, SETUP_STEP, live.campaign_id, "", "create")
+    ex = client.call("create_campaign", step=SETUP_STEP, key=key, json_body=body)
+    created = expect_status(ex, 201, doing=f"creating throwaway campaign {live.campaign_id}")
+    created = expect_json_object(ex, created, doing="creating a campaign",
+                                 fields=("campaignId", "status", "goalType", "links"))
+    expect_equal(created["campaignId"], live.campaign_id, category="contract_violation",
+                 what="the created campaign's campaignId", exchanges=[ex])
+    expect_equal(created["status"], "ACTIVE", category="contract_violation",
+                 what="the created campaign's status", exchanges=[ex])
+    exchanges = [ex]
+    for variant in live.variants[1:]:
+        exchanges.append(put_link(client, live, variant, run_id=run_id, enabled=True))
+    return exchanges
+
+
+def put_link(client: PlatformClient, live: LiveCampaign, variant: LiveVariant, *, run_id: str,
+             enabled: bool) -> Exchange:
+    step = SETUP_STEP if enabled else TEARDOWN_STEP
+    body = {**_link_body(variant, with_campaign=True), "enabled": enabled, "campaignId": live.campaign_id}
+    key = idempotency_key(run_id, step, live.campaign_id, variant.slug, "link")
+    ex = client.call("put_link", step=step, key=key, json_body=body, slug=variant.slug)
+    verb = "binding" if enabled else "retiring"
+    link = expect_status(ex, (200, 201), doing=f"{verb} variant link {variant.slug}")
+    link = expect_json_object(ex, link, doing=f"{verb} a link", fields=("slug", "destinationUrl"))
+    if enabled:
+        expect_equal(link.get("campaignId"), live.campaign_id, category="contract_violation",
+                     what=f"link {variant.slug}'s campaignId", exchanges=[ex])
+    return ex
+
+
+def retire(client: PlatformClient, live: LiveCampaign, *, run_id: str) -> dict[str, Any]:
+    """Disable every variant link; returns what is left behind, for the record."""
+    retired, failed = [], []
+    for variant in live.variants:
+        try:
+            ex = put_link(client, live, variant, run_id=run_id, enabled=False)
+            retired.append({"slug": variant.slug, "requestId": ex.request_id})
+        except AssertionError as exc:
+            failed.append({"slug": variant.slug, "error": str(exc).splitlines()[0]})
+    return {
+        "campaignId": live.campaign_id,
+        "handle": live.handle,
+        "campaignLeftActive": True,  # the contract has no campaign delete or status update
+        "linksRetired": retired,
+        "linksNotRetired": failed,
+    }
+
+
+def _link_body(variant: LiveVariant, *, with_campaign: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"slug": variant.slug, "destinationUrl": variant.destination_url,
+                            "enabled": True, "tracking": dict(variant.tracking)}
+    if variant.title:
+        body["title"] = variant.title
+    if with_campaign:
+        body.pop("slug")
+        body["tags"] = [PREFLIGHT_TAG]
+    return body

@@ -1,0 +1,78 @@
+"""Fresh ctx tokens from real clicks: follow the short link without following the
+redirect, take `ctx` from Location, and check it with GET /v2/public/context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from preflight.checks import expect_json_object, expect_status, fail
+from preflight.exchange import Exchange
+from preflight.lifecycle import LiveVariant, StepRun
+
+REDIRECTS = (301, 302, 303, 307, 308)
+UTM_PARAMS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign"}
+
+
+@dataclass
+class Ctx:
+    token: str
+    slug: str
+    campaign_id: str
+    click_id: str | None
+    expires_at: str | None
+    click: Exchange
+    resolve: Exchange
+
+
+def click_url(template: str, *, base_url: str, handle: str, slug: str) -> str:
+    return template.format(base_url=base_url.rstrip("/"), handle=handle, slug=slug)
+
+
+def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
+    client = run.client
+    url = click_url(run.target.click_url, base_url=client.base_url, handle=client.handle, slug=variant.slug)
+    click = client.get_url(url, step=run.step)
+    expect_status(click, REDIRECTS, doing=f"clicking {variant.slug}")
+    location = click.response_headers.get("location", "")
+    query = parse_qs(urlsplit(location).query)
+    token = (query.get("ctx") or [""])[0]
+    if not token:
+        raise fail("contract_violation", f"the click on {variant.slug} minted no ctx",
+                   expected="a Location with ?ctx=… (the campaign is ACTIVE)", actual=location or "no Location",
+                   exchanges=[click], next_step="check the campaign is ACTIVE and the link enabled and bound to it")
+    _check_redirect_tags(variant, query, click)
+    resolve = client.call("resolve_context", step=run.step, params={"ctx": token})
+    body = expect_status(resolve, 200, doing=f"resolving the fresh ctx of {variant.slug}",
+                         categories={"invalid_ctx": "invalid_ctx"})
+    body = expect_json_object(resolve, body, doing="resolving a ctx",
+                              fields=("handle", "slug", "campaignId", "clickId", "expiresAt"))
+    actual = (body["handle"], body["slug"], body["campaignId"])
+    expected = (client.handle, variant.slug, run.campaign.campaign_id)
+    if actual != expected:
+        raise fail("invalid_ctx", f"the ctx of a click on {variant.slug} resolves to another click",
+                   expected=f"handle, slug, campaign = {expected}", actual=f"{actual}",
+                   exchanges=[click, resolve])
+    run.artifacts.add("ctx", token)
+    run.artifacts.add("clickIds", body["clickId"])
+    return Ctx(token=token, slug=variant.slug, campaign_id=body["campaignId"], click_id=body["clickId"],
+               expires_at=body.get("expiresAt"), click=click, resolve=resolve)
+
+
+def _check_redirect_tags(variant: LiveVariant, query: dict, click: Exchange) -> None:
+    missing = [key for key, param in UTM_PARAMS.items() if variant.tracking.get(key) and not query.get(param)]
+    if missing:
+        raise fail("missing_traffic_tags",
+                   f"the click on {variant.slug} redirects without {', '.join(UTM_PARAMS[k] for k in missing)}",
+                   expected={UTM_PARAMS[k]: variant.tracking[k] for k in missing},
+                   actual="absent from the redirect's query string", exchanges=[click],
+                   next_step=f"run campaign health before spend ramp (UC-07 step 1); tag link {variant.slug} "
+                             f"with {', '.join(missing)}")
+
+
+def tamper(token: str) -> str:
+    """The same ctx with one character of its signature changed."""
+    # Not the last character: in base64 its low bits may be padding and decode the same.
+    index = max(0, len(token) - 6)
+    swapped = "A" if token[index] != "A" else "B"
+    return token[:index] + swapped + token[index + 1:]

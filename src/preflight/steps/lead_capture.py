@@ -1,0 +1,130 @@
+"""Step 3 (LEAD_CAPTURE funnels): submit one real lead with a fresh ctx, then find it in
+the creator's review list and CSV export; invalid input must be refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from preflight.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.exchange import Exchange
+from preflight.lifecycle import StepRun
+from preflight.steps.clicks import Ctx, tamper
+
+EXPORT_HEADER = ["leadId", "campaignId", "slug", "email", "name", "status", "createdAt"]
+INVALID_EMAIL_CODES = ("invalid_email", "validation_error")  # (gap) the docs name neither for sure
+LIST_PAGE_LIMIT = 200
+
+
+@dataclass
+class Lead:
+    lead_id: str
+    email: str
+    name: str
+    slug: str
+    status: str
+    exchange: Exchange
+
+
+def expected_status(verification_mode: str) -> str:
+    return "CAPTURED" if verification_mode == "NONE" else "PENDING_VERIFICATION"
+
+
+def submit(run: StepRun, ctx: Ctx, *, email: str, name: str, purpose: str = "lead") -> Exchange:
+    variant = run.campaign.variant(ctx.slug)
+    body = {"campaignId": run.campaign.campaign_id, "email": email, "name": name, "ctx": ctx.token,
+            "source": "campaign-preflight", "pageUrl": variant.destination_url}
+    return run.client.call("capture_lead", step=run.step, key=run.key(f"{purpose}:{ctx.click_id}"), json_body=body)
+
+
+def capture_one(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Lead:
+    ex = submit(run, ctx, email=email, name=name)
+    body = expect_status(ex, (200, 201), doing=f"submitting one lead for {email} via {ctx.slug}",
+                         categories={"invalid_email": "lead_capture", "invalid_ctx": "invalid_ctx",
+                                     "conflict": "lead_capture"},
+                         next_step="lead capture rejects invalid email or stale ctx payloads (UC-07): "
+                                   "check the email and that the ctx is fresh, then escalate with the request id")
+    body = expect_json_object(ex, body, doing="capturing a lead", fields=("leadId", "campaignId", "slug", "status"))
+    wanted = expected_status(run.campaign.config.leadVerification)
+    expect_equal(body["status"], wanted, category="lead_capture", what="the lead's status", exchanges=[ex])
+    expect_equal(body["slug"], ctx.slug, category="contract_violation",
+                 what="the lead's attributed slug (the clicked variant)", exchanges=[ex])
+    expect_equal(body["campaignId"], run.campaign.campaign_id, category="contract_violation",
+                 what="the lead's campaignId", exchanges=[ex])
+    run.artifacts.add("leadIds", body["leadId"])
+    return Lead(lead_id=body["leadId"], email=email, name=name, slug=ctx.slug, status=body["status"], exchange=ex)
+
+
+def find_in_review(run: StepRun, lead: Lead) -> None:
+    """The creator's list and the CSV export both show the captured lead."""
+    items, pages = _list_all(run)
+    listed = [item for item in items if item.get("leadId") == lead.lead_id]
+    if not listed:
+        raise fail("lead_missing_from_review",
+                   f"captured lead {lead.lead_id} is absent from the review list ({len(items)} leads listed)",
+                   expected=f"leadId {lead.lead_id} ({lead.email}) in GET /leads?campaignId=…",
+                   actual=f"{len(items)} items without it", exchanges=[lead.exchange, *pages])
+    expect_equal(listed[0].get("email"), lead.email, category="lead_missing_from_review",
+                 what="the listed lead's email", exchanges=pages)
+    rows, export = _export(run)
+    if not any(row.get("leadId") == lead.lead_id for row in rows):
+        raise fail("lead_missing_from_review",
+                   f"captured lead {lead.lead_id} is absent from the CSV export ({len(rows)} rows)",
+                   expected=f"a row with leadId {lead.lead_id}", actual=f"{len(rows)} rows without it",
+                   exchanges=[lead.exchange, export])
+
+
+def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
+    ex = submit(run, ctx, email=email, name="Invalid Email", purpose="invalid-email")
+    if ex.status in (200, 201, 202):
+        raise fail("lead_capture", f"an invalid email {email!r} was accepted",
+                   expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex])
+    expect_status(ex, 400, doing=f"submitting the invalid email {email!r}")
+    if ex.error_code not in INVALID_EMAIL_CODES:
+        raise fail("contract_violation", f"an invalid email was refused with {ex.error_code}",
+                   expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}", actual=f"400 {ex.error_code}", exchanges=[ex])
+    return ex
+
+
+def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Exchange:
+    forged = Ctx(**{**ctx.__dict__, "token": tamper(ctx.token)})
+    ex = submit(run, forged, email=email, name=name, purpose="tampered-ctx")
+    if ex.status in (200, 201, 202):
+        raise fail("stale_ctx_accepted", "a lead with a tampered ctx was accepted",
+                   expected="400 invalid_ctx (reason bad_signature or malformed)",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex])
+    expect_status(ex, 400, doing="submitting a lead with a tampered ctx")
+    expect_equal(ex.error_code, "invalid_ctx", category="contract_violation",
+                 what="the error code for a tampered ctx", exchanges=[ex])
+    return ex
+
+
+def _list_all(run: StepRun) -> tuple[list[dict[str, Any]], list[Exchange]]:
+    items: list[dict[str, Any]] = []
+    pages: list[Exchange] = []
+    params: dict[str, Any] = {"campaignId": run.campaign.campaign_id, "limit": LIST_PAGE_LIMIT}
+    while True:
+        ex = run.client.call("list_leads", step=run.step, params=params)
+        pages.append(ex)
+        body = expect_status(ex, 200, doing="listing leads for review")
+        body = expect_json_object(ex, body, doing="listing leads", fields=("items",))
+        items.extend(body["items"])
+        if not body.get("nextCursor") or len(pages) >= 50:
+            return items, pages
+        params = {**params, "cursor": body["nextCursor"]}
+
+
+def _export(run: StepRun) -> tuple[list[dict[str, str]], Exchange]:
+    ex = run.client.call("export_leads", step=run.step, params={"campaignId": run.campaign.campaign_id})
+    text = expect_status(ex, 200, doing="exporting leads as CSV")
+    if not isinstance(text, str) or "text/csv" not in ex.response_headers.get("content-type", ""):
+        raise fail("contract_violation", "the lead export is not text/csv",
+                   expected="text/csv", actual=ex.response_headers.get("content-type"), exchanges=[ex])
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    expect_equal(header, EXPORT_HEADER, category="contract_violation", what="the export's header row",
+                 exchanges=[ex])
+    return [dict(zip(header, row)) for row in reader], ex

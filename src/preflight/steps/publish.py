@@ -1,0 +1,91 @@
+"""Step 5: the campaign detail page is published as FREE_WITH_LOGIN and its schema fetch
+(PAT) succeeds and agrees with the publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.lifecycle import StepRun
+
+NEXT_ACCESS = ("verify campaign detail page is published with FREE_WITH_LOGIN (UC-07 step 5): re-save the "
+               "draft with accessMode FREE_WITH_LOGIN, publish again, and escalate with the deploymentId")
+
+
+def save_and_publish(run: StepRun) -> dict[str, Any]:
+    page = run.campaign.config.detailPage
+    via_pat = run.settings.publish_via == "pat"
+    prefix = "public_" if via_pat else ""
+    current = _current_version(run)
+    draft = {"detailsPageSlug": page.detailsPageSlug, "accessMode": run.expectations.access_mode,
+             "structureType": page.structureType, "schema": page.schema_or_default(run.campaign.goal_type),
+             "schemaVersion": current}
+    draft = {name: value for name, value in draft.items() if value is not None}
+    # The version is part of the key: a rerun of this run id saves on top of what it left.
+    ex = run.client.call(f"{prefix}put_site_structure", step=run.step, key=run.key(f"draft-v{current}"),
+                         json_body=draft,
+                         campaignId=run.campaign.campaign_id)
+    saved = expect_status(ex, 200, doing="saving the detail page draft")
+    saved = expect_json_object(ex, saved, doing="saving a draft", fields=("schemaVersion", "accessMode"))
+    expect_equal(saved["schemaVersion"], current + 1, category="contract_violation",
+                 what="the saved draft's schemaVersion", exchanges=[ex])
+    expect_equal(saved["accessMode"], run.expectations.access_mode, category="publish_access_mode",
+                 what="the saved draft's accessMode", exchanges=[ex], next_step=NEXT_ACCESS)
+    pub = run.client.call(f"{prefix}publish_site_structure", step=run.step, key=run.key(f"publish-v{current + 1}"),
+                          json_body={},
+                          campaignId=run.campaign.campaign_id)
+    published = expect_status(pub, 201, doing="publishing the detail page")
+    published = expect_json_object(pub, published, doing="publishing",
+                                   fields=("deploymentId", "schemaVersion", "schemaS3Key", "accessMode", "url"))
+    run.artifacts.put("deploymentId", published["deploymentId"])
+    run.artifacts.put("schemaS3Key", published["schemaS3Key"])
+    run.campaign.notes["published"] = published
+    expect_equal(published["accessMode"], run.expectations.access_mode, category="publish_access_mode",
+                 what="the published page's accessMode", exchanges=[ex, pub], next_step=NEXT_ACCESS)
+    key = f"site-structure/{run.client.handle}/campaigns/{run.campaign.campaign_id}/v{published['schemaVersion']}.json"
+    expect_equal(published["schemaS3Key"], key, category="contract_violation",
+                 what="the publish's schemaS3Key", exchanges=[pub])
+    return published
+
+
+def fetch_schema(run: StepRun) -> dict[str, Any]:
+    published = run.campaign.notes.get("published")
+    if published is None:
+        raise fail("schema_fetch", "there is no publish to fetch: the publish step did not complete",
+                   expected="a deploymentId from the publish step", actual="none")
+    ex = run.client.call("public_get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
+    page = expect_status(ex, 200, doing="fetching the published schema with the PAT",
+                         categories={"not_found": "schema_fetch"},
+                         next_step="verify campaign detail page is published and schema fetch succeeds (UC-07 "
+                                   f"step 5): deployment {published['deploymentId']} was published; escalate")
+    page = expect_json_object(ex, page, doing="fetching the schema",
+                              fields=("accessMode", "deploymentId", "schemaVersion", "schema"))
+    expect_equal(page["accessMode"], run.expectations.access_mode, category="publish_access_mode",
+                 what="the fetched page's accessMode", exchanges=[ex], next_step=NEXT_ACCESS)
+    for name in ("deploymentId", "schemaVersion"):
+        expect_equal(page[name], published[name], category="schema_fetch",
+                     what=f"the fetched page's {name} (vs the publish)", exchanges=[ex])
+    if run.campaign.goal_type == "LEAD_CAPTURE" and not _requires_email(page["schema"]):
+        raise fail("schema_fetch", "the published LEAD_CAPTURE page has no form requiring `email`",
+                   expected="a form field {name: email, required: true}", actual=str(page["schema"])[:300],
+                   exchanges=[ex])
+    return page
+
+
+def _current_version(run: StepRun) -> int:
+    ex = run.client.call("get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
+    if ex.status == 404:  # never saved: the first draft is version 0
+        return 0
+    body = expect_status(ex, 200, doing="reading the current site structure")
+    return int(body.get("schemaVersion") or 0) if isinstance(body, dict) else 0
+
+
+def _requires_email(schema: Any) -> bool:
+    """Whether any form field anywhere in the schema is a required `email`."""
+    if isinstance(schema, dict):
+        if schema.get("name") == "email" and schema.get("required") is True:
+            return True
+        return any(_requires_email(value) for value in schema.values())
+    if isinstance(schema, list):
+        return any(_requires_email(value) for value in schema)
+    return False

@@ -1,0 +1,36 @@
+"""UC-07 step 6: public conversions carry a fresh ctx token from a real click and are
+idempotency-safe."""
+
+import pytest
+
+from preflight.steps import conversion
+
+pytestmark = pytest.mark.preflight_step("conversion")
+
+
+def test_fresh_ctx_conversion_recorded(step_run, live_variant, fresh_ctx):
+    conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+
+
+def test_replay_returns_same_conversion(step_run, live_variant, fresh_ctx):
+    first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    conversion.replay_is_same(step_run, first)
+
+
+def test_reused_key_with_other_body_refused(step_run, live_variant, fresh_ctx):
+    first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    conversion.reused_key_refused(step_run, first)
+
+
+def test_reused_ctx_deduped_per_click(step_run, live_variant, fresh_ctx):
+    first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    conversion.reused_ctx_deduped(step_run, first)
+
+
+def test_stale_ctx_refused(step_run, preflight, target):
+    if not preflight.runtime.sandbox:
+        pytest.skip("needs a stale ctx minted by the sandbox (POST /__sandbox/ctx); "
+                    "a real target's ctx TTL is not published")
+    variant = step_run.campaign.variants[0]
+    token = preflight.mint_stale_ctx(target.handle, variant.slug, age_seconds=target.sandbox.ctx_ttl_seconds + 60)
+    conversion.stale_ctx_refused(step_run, token, variant.slug)

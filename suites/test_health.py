@@ -1,0 +1,21 @@
+"""UC-07 step 1: run campaign health (JWT) before spend ramp."""
+
+import pytest
+
+from preflight.steps import health
+
+pytestmark = pytest.mark.preflight_step("health")
+
+
+def test_checks_present_and_traffic_tagged(step_run):
+    """The five readiness checks are there, the primary link is enabled, and every
+    variant link carries utmSource, utmMedium and utmCampaign."""
+    verdict = health.check_wired(step_run)
+    step_run.artifacts.put("health", {"status": verdict.status, "score": verdict.score})
+
+
+@pytest.mark.preflight_step("readiness")
+def test_ready_after_lifecycle(step_run):
+    """Once every step has wired the campaign, health reaches the configured verdict."""
+    verdict = health.check_ready(step_run)
+    step_run.artifacts.put("health", {"status": verdict.status, "score": verdict.score})

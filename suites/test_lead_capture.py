@@ -1,0 +1,25 @@
+"""UC-07 step 3 (LEAD_CAPTURE funnels): submit one public lead and verify the creator's
+review and export routes show it; invalid payloads are refused."""
+
+import pytest
+
+from preflight.steps import lead_capture
+
+pytestmark = [pytest.mark.preflight_step("lead_capture"), pytest.mark.preflight_goal("LEAD_CAPTURE")]
+
+
+def test_one_lead_captured_and_reviewed(step_run, fresh_ctx, lead_identity):
+    ctx = fresh_ctx()
+    lead = lead_capture.capture_one(step_run, ctx, email=lead_identity.email, name=lead_identity.name)
+    if lead.status != "CAPTURED":
+        pytest.skip(f"lead {lead.lead_id} is {lead.status}: it is listed only once verified")
+    lead_capture.find_in_review(step_run, lead)
+
+
+def test_invalid_email_refused(step_run, fresh_ctx):
+    lead_capture.invalid_email_refused(step_run, fresh_ctx(), email="not-an-email@")
+
+
+def test_tampered_ctx_refused(step_run, fresh_ctx, fake, run_config, run_id):
+    email = f"tampered+pf-{run_id}@{run_config.fake_data.email_domain}"
+    lead_capture.tampered_ctx_refused(step_run, fresh_ctx(), email=email, name=fake.name())

@@ -1,0 +1,18 @@
+"""UC-07 step 2: the PAT/public health route, as automation monitors it, agrees with JWT health."""
+
+import pytest
+
+from preflight.steps import pat_health
+
+pytestmark = pytest.mark.preflight_step("pat_health")
+
+
+def test_pat_health_agrees_with_jwt(step_run):
+    jwt, pat = pat_health.check_agreement(step_run)
+    step_run.artifacts.put("health", {"status": pat.status, "score": pat.score})
+
+
+@pytest.mark.preflight_step("readiness")
+def test_pat_health_agrees_when_ready(step_run):
+    """After the lifecycle, automation sees the same verdict as the creator."""
+    pat_health.check_agreement(step_run)

@@ -1,0 +1,16 @@
+"""UC-07 step 5: the campaign detail page is published with FREE_WITH_LOGIN and the
+schema fetch succeeds."""
+
+import pytest
+
+from preflight.steps import publish
+
+pytestmark = pytest.mark.preflight_step("publish")
+
+
+def test_draft_saved_and_published(step_run):
+    publish.save_and_publish(step_run)
+
+
+def test_schema_fetch_matches_publish(step_run):
+    publish.fetch_schema(step_run)
