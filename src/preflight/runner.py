@@ -82,11 +82,11 @@ def _clear(reports: Path) -> None:
 
 
 def _build_html(root: Path, reports: Path) -> Path | None:
-    from preflight.report.build import ReportError, build_report
+    from preflight.report.build import ReportBuildError, build_report
 
     try:
         return build_report(reports / "allure-results", reports / "allure-report", project_root=root)
-    except ReportError as exc:
+    except ReportBuildError as exc:
         print(f"preflight run: the HTML report was not built: {exc}", file=sys.stderr)
         return None
 

@@ -1,0 +1,159 @@
+"""Every Allure call of the project lives here (nothing else imports allure or allure_commons).
+
+Each function is a no-op when allure-pytest is not recording (no --alluredir), or when
+there is no test or fixture to attach to: reporting must never fail a test.
+Everything written is redacted again on the way out, in case a secret was registered
+after an exchange was recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from preflight.exchange import Exchange
+from preflight.redact import redact_obj, redact_text
+
+try:  # allure-pytest is a dependency, but the harness's own unit tests may run without it
+    import allure
+    import allure_commons
+except ImportError:  # pragma: no cover
+    allure = None
+    allure_commons = None
+
+EPIC = "Campaign lifecycle"
+# One feature per UC-07 step the harness checks; the Allure tree groups by these names.
+FEATURES = (
+    "Campaign health",
+    "PAT health",
+    "Lead capture",
+    "Test conversion",
+    "Detail page publish",
+    "Public conversion",
+)
+CATEGORY_LABEL = "preflight_category"  # allurerc.mjs matches categories on it as well as on the message
+
+
+def _listener() -> Any:
+    """allure-pytest's listener, when it is recording results (registered only with --alluredir)."""
+    if allure_commons is None:
+        return None
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        if hasattr(plugin, "allure_logger") and hasattr(plugin, "add_label"):
+            return plugin
+    return None
+
+
+def in_allure_context() -> bool:
+    """True when a test is being recorded, so labels and parameters have somewhere to go."""
+    listener = _listener()
+    try:
+        return listener is not None and listener.allure_logger.get_test(None) is not None
+    except (StopIteration, KeyError):  # a thread without a recorded parent item
+        return False
+
+
+def _can_attach() -> bool:
+    # Attachments go to the innermost running item: a test, a step or a fixture.
+    listener = _listener()
+    try:
+        return listener is not None and listener.allure_logger._last_executable() is not None
+    except (StopIteration, KeyError):
+        return False
+
+
+def set_labels(feature: str, story: str, step: str | None = None, campaign_id: str | None = None,
+               slug: str | None = None) -> None:
+    """Epic/feature/story for the behaviour tree; step as a tag, campaign and slug as parameters."""
+    if feature not in FEATURES:
+        # A typo would silently create a seventh feature in the report: fail loudly instead.
+        raise ValueError(f"unknown Allure feature {feature!r}; expected one of {', '.join(FEATURES)}")
+    if not in_allure_context():
+        return
+    allure.dynamic.epic(EPIC)
+    allure.dynamic.feature(feature)
+    allure.dynamic.story(story)
+    if step:
+        allure.dynamic.tag(step)
+    # Excluded from the history id: the throwaway campaign id (and its slugs) change every run,
+    # and history must still line up run to run.
+    if campaign_id:
+        allure.dynamic.parameter("campaignId", campaign_id, excluded=True)
+    if slug:
+        allure.dynamic.parameter("slug", slug, excluded=True)
+
+
+def set_category(category: str) -> None:
+    """Label the current test with its failure category (catches failures without a [category] prefix)."""
+    if in_allure_context():
+        allure.dynamic.label(CATEGORY_LABEL, category)
+        allure.dynamic.tag(category)
+
+
+def exchange_document(ex: Exchange) -> dict[str, Any]:
+    """What one exchange attachment holds (also handy for tests)."""
+    return {
+        "method": ex.method,
+        "url": ex.url,
+        "status": ex.status,
+        "durationMs": ex.duration_ms,
+        "requestId": ex.request_id,
+        "attempts": ex.attempts,
+        "error": ex.error,
+        "requestHeaders": ex.request_headers,
+        "requestBody": ex.request_body,
+        "responseHeaders": ex.response_headers,
+        "responseBody": ex.response_body,
+        "curl": ex.curl(),
+    }
+
+
+def attach_exchange(ex: Exchange) -> None:
+    attach_json(ex.label, exchange_document(ex))
+
+
+def attach_json(name: str, obj: Any) -> None:
+    if not _can_attach():
+        return
+    body = json.dumps(redact_obj(obj), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
+
+
+def attach_text(name: str, text: str) -> None:
+    if not _can_attach():
+        return
+    allure.attach(redact_text(text), name=redact_text(name), attachment_type=allure.attachment_type.TEXT)
+
+
+# -- files beside the results (read by Allure 3's reader) ---------------------------------
+
+def write_environment(results_dir: str | Path, props: dict[str, Any]) -> Path:
+    """environment.properties: shown as the report's environment block."""
+    path = Path(results_dir) / "environment.properties"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{_prop_key(k)}={_prop_value(v)}" for k, v in props.items() if v is not None]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _prop_key(key: Any) -> str:
+    text = _prop_value(key)
+    for char in "=: ":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _prop_value(value: Any) -> str:
+    # Java properties syntax: backslashes and line breaks escaped, secrets masked.
+    text = redact_text(str(value))
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def write_executor(results_dir: str | Path, info: dict[str, Any]) -> Path:
+    """executor.json: who ran the build. `buildName` should be the run id."""
+    path = Path(results_dir) / "executor.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"name": "campaign-preflight", "type": "local", "reportName": "campaign-preflight", **info}
+    path.write_text(json.dumps(redact_obj(doc), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,84 @@
+"""report.allure: no-ops without allure-pytest, environment/executor files, config vs categories."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from preflight.exchange import Exchange
+from preflight.failures import CATEGORIES
+from preflight.report import allure as report_allure
+
+ROOT = Path(__file__).resolve().parents[2]
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+
+
+@pytest.fixture
+def not_recording(monkeypatch):
+    """As if pytest ran without --alluredir, whatever this run's own options are."""
+    monkeypatch.setattr(report_allure, "_listener", lambda: None)
+
+    def must_not_be_called(*args, **kwargs):
+        raise AssertionError("allure was called while not recording")
+
+    monkeypatch.setattr(report_allure.allure, "attach", must_not_be_called)
+    monkeypatch.setattr(report_allure.allure.dynamic, "feature", must_not_be_called)
+
+
+def exchange() -> Exchange:
+    return Exchange.build(method="GET", url="http://127.0.0.1:9/v2/x", path="/v2/x", surface="jwt", status=200,
+                          duration_ms=1.25, request_id="req-1", request_headers=[("authorization", f"Bearer {JWT}")],
+                          request_body=None, response_headers=[("x-request-id", "req-1")], response_body={"ok": True})
+
+
+def test_everything_is_a_noop_when_not_recording(not_recording):
+    assert report_allure.in_allure_context() is False
+    report_allure.set_labels("Campaign health", "spring-ab:spring-a", step="campaign_health",
+                             campaign_id="pf-1", slug="spring-a")
+    report_allure.set_category("invalid_ctx")
+    report_allure.attach_exchange(exchange())
+    report_allure.attach_json("x", {"a": 1})
+    report_allure.attach_text("x", "y")
+
+
+def test_unknown_feature_is_refused():
+    with pytest.raises(ValueError, match="unknown Allure feature"):
+        report_allure.set_labels("Campaign Health", "x")
+
+
+def test_features_are_the_six_steps():
+    assert report_allure.FEATURES == ("Campaign health", "PAT health", "Lead capture", "Test conversion",
+                                      "Detail page publish", "Public conversion")
+    assert report_allure.EPIC == "Campaign lifecycle"
+
+
+def test_exchange_document_is_redacted_and_complete():
+    doc = report_allure.exchange_document(exchange())
+    assert {"method", "url", "status", "durationMs", "requestId", "requestHeaders", "requestBody",
+            "responseHeaders", "responseBody", "curl"} <= set(doc)
+    assert JWT not in json.dumps(doc) and "$PREFLIGHT_JWT" in doc["curl"]
+
+
+def test_write_environment(tmp_path):
+    path = report_allure.write_environment(tmp_path / "res", {"target": "sandbox", "base url": "http://127.0.0.1:1",
+                                                                "note": f"a\nb {JWT}", "skip": None})
+    lines = path.read_text().splitlines()
+    assert lines == ["target=sandbox", "base\\ url=http://127.0.0.1:1", "note=a\\nb [REDACTED]"]
+
+
+def test_write_executor(tmp_path):
+    doc = json.loads(report_allure.write_executor(tmp_path, {"buildName": "run-42"}).read_text())
+    assert doc == {"name": "campaign-preflight", "type": "local", "reportName": "campaign-preflight",
+                   "buildName": "run-42"}
+
+
+def test_allurerc_defines_one_category_per_failure_category():
+    text = (ROOT / "allurerc.mjs").read_text()
+    block = re.search(r"PREFLIGHT_CATEGORIES = \[(.*?)\];", text, re.DOTALL).group(1)
+    assert re.findall(r'"([a-z_]+)"', block) == list(CATEGORIES)
+    assert 'historyPath: "reports/history.jsonl"' in text
+    assert 'output: "reports/allure-report"' in text
+    assert 'name: "campaign-preflight"' in text and "awesome:" in text
