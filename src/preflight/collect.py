@@ -49,6 +49,33 @@ def order(items: list[pytest.Item]) -> None:
     items.sort(key=step_order)
 
 
+def campaign_of(nodeid: str, stems: list[str]) -> str | None:
+    """The campaign a suite test belongs to, from its parametrize id (`[stem]`, `[stem:slug]`)."""
+    if "@" in nodeid[nodeid.rfind("]") + 1:]:  # an xdist that still tags nodeids with the group
+        return nodeid.rsplit("@", 1)[1]
+    params = nodeid[nodeid.find("[") + 1:nodeid.rfind("]")] if "[" in nodeid else ""
+    for stem in sorted(stems, key=len, reverse=True):
+        if params == stem or params.startswith((stem + ":", stem + "-")):
+            return stem
+    return None
+
+
+def campaign_scheduler(config: pytest.Config, log: Any, stems: list[str]) -> Any:
+    """xdist's loadscope scheduling with one scope per campaign.
+
+    xdist's own `loadgroup` stopped grouping on pytest 9.2 (pytest-xdist#1386: it
+    rewrites `item._nodeid`, which no longer takes effect), so the grouping that keeps
+    a campaign's steps in order on one worker is done here, from the node ids alone.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CampaignScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return campaign_of(nodeid, stems) or nodeid
+
+    return CampaignScheduling(config, log)
+
+
 def item_info(item: pytest.Item) -> ItemInfo | None:
     mark = item.get_closest_marker(STEP_MARK)
     if mark is None:

@@ -36,6 +36,14 @@ def pytest_configure_node(node) -> None:
         node.workerinput[WORKER_KEY] = preflight.worker_payload()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    preflight = config.stash[SESSION]
+    if preflight.armed and preflight.run_config is not None and config.getvalue("dist") == "loadgroup":
+        return collect.campaign_scheduler(config, log, [c.stem for c in preflight.run_config.campaigns])
+    return None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     preflight = metafunc.config.stash[SESSION]
     if preflight.armed and preflight.run_config is not None:

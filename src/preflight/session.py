@@ -165,12 +165,10 @@ class PreflightSession:
         """A correctly signed ctx for a click `age_seconds` ago (sandbox targets only).
 
         It never moves the sandbox clock: other workers share it."""
-        import httpx
+        from preflight.sandbox.process import SandboxClient
 
-        answer = httpx.post(f"{self.runtime.base_url}/__sandbox/ctx", timeout=10,
-                            json={"handle": handle, "slug": slug, "ageSeconds": age_seconds})
-        answer.raise_for_status()
-        return answer.json()["ctx"]
+        with SandboxClient(self.runtime.base_url) as admin:
+            return admin.mint_ctx(handle, slug, age_seconds=age_seconds)
 
     # -- results and the end ------------------------------------------------------------
     def finish(self) -> None:

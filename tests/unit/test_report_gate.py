@@ -11,7 +11,7 @@ from preflight.classify import NEXT_STEPS
 from preflight.report.gate import RESULT_KEYS, compute_verdict, render_summary, write_gate, write_summary
 
 
-def result(outcome="passed", *, step="campaign_health", campaign="pf-1-spring-ab", slug="spring-a",
+def result(outcome="passed", *, step="health", campaign="pf-1-spring-ab", slug="spring-a",
            category=None, message="", ids=(), escalation=None, ticket=None, nodeid=None):
     return {"nodeid": nodeid or f"suites/test_{step}.py::test_it[{campaign}:{slug}]", "step": step,
             "campaignId": campaign, "slug": slug, "outcome": outcome, "message": message, "category": category,
@@ -74,14 +74,14 @@ def test_summary_table_is_campaign_by_step():
         result("failed", step="test_conversion", slug="spring-b", category="invalid_ctx",
                message="[invalid_ctx] refused | piped\n  next step: use a fresh ctx (UC-07 step 4)", ids=["req-9"],
                escalation="reports/escalations/a.json", ticket="T-7"),
-        result(step="campaign_health"),
+        result(step="health"),
         result("skipped", step="lead_capture"),
-        result(step="campaign_health", campaign="pf-1-summer"),
+        result(step="health", campaign="pf-1-summer"),
     ]
     text = render_summary(run_id="run-1", target="sandbox", results=results, report_path="reports/allure-report/index.html")
     assert text.startswith("## campaign-preflight: ❌ FAIL")
     rows = _table_rows(text)
-    assert rows[0] == ["campaign", "campaign_health", "lead_capture", "test_conversion"]  # UC-07 order
+    assert rows[0] == ["campaign", "health", "lead_capture", "test_conversion"]  # UC-07 order
     assert "|---|---|---|---|" in text.splitlines()
     assert rows[2] == ["pf-1-spring-ab", "✅", "⏭", "❌ spring-b"]
     assert rows[3] == ["pf-1-summer", "✅", "—", "—"]

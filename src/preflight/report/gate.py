@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.classify import NEXT_STEPS
+from preflight.lifecycle import STEPS
 from preflight.redact import redact_obj, redact_text
 
 RESULT_KEYS = ("nodeid", "step", "campaignId", "slug", "outcome", "message", "requestIds", "category",
@@ -23,8 +24,7 @@ ERROR_CATEGORIES = frozenset({"harness_error", "config"})
 BAD_OUTCOMES = frozenset({"failed", "error"})
 ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
 # UC-07's order, so the summary's columns read like the playbook; unknown steps follow in run order.
-STEP_ORDER = ("campaign_health", "pat_health", "lead_capture", "test_conversion", "detail_page_publish",
-              "public_conversion")
+STEP_ORDER = tuple(STEPS)
 
 Result = Mapping[str, Any]
 
