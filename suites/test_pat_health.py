@@ -12,7 +12,7 @@ def test_pat_health_agrees_with_jwt(step_run):
     step_run.artifacts.put("health", {"status": pat.status, "score": pat.score})
 
 
-@pytest.mark.preflight_step("readiness")
+@pytest.mark.preflight_step("pat_readiness")
 def test_pat_health_agrees_when_ready(step_run):
     """After the lifecycle, automation sees the same verdict as the creator."""
     pat_health.check_agreement(step_run)

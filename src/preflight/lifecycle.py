@@ -18,7 +18,8 @@ class Step(NamedTuple):
     feature: str  # the Allure feature
 
 
-# UC-07 "How Gharart Debugs It", in order; `readiness` re-checks health once all is wired.
+# UC-07 "How Gharart Debugs It", in order; the readiness steps re-check JWT and PAT health
+# once every step has wired the campaign.
 STEPS: dict[str, Step] = {
     "health": Step(1, "Campaign health"),
     "pat_health": Step(2, "PAT health"),
@@ -27,6 +28,7 @@ STEPS: dict[str, Step] = {
     "publish": Step(5, "Detail page publish"),
     "conversion": Step(6, "Public conversion"),
     "readiness": Step(7, "Campaign health"),
+    "pat_readiness": Step(8, "PAT health"),
 }
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,23}$")

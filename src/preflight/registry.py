@@ -16,11 +16,12 @@ from preflight.steps import campaign as campaign_step
 
 class CampaignRegistry:
     def __init__(self, client: PlatformClient, *, run_id: str, handle: str, reports_dir: Path,
-                 quiet: Callable[[], Any] | None = None) -> None:
+                 publish_via: str = "pat", quiet: Callable[[], Any] | None = None) -> None:
         self.client = client
         self.run_id = run_id
         self.handle = handle
         self.reports_dir = reports_dir
+        self.publish_via = publish_via
         self._quiet = quiet  # a context manager that keeps teardown exchanges off the last test
         self._live: dict[str, LiveCampaign] = {}
         self._broken: dict[str, PreflightFailure] = {}
@@ -28,7 +29,8 @@ class CampaignRegistry:
     def get(self, config: Any) -> LiveCampaign:
         """The run's campaign for this config, created ACTIVE with its variants on first use."""
         return self._ensure(config.stem, lambda: campaign_step.plan_campaign(config, run_id=self.run_id,
-                                                                             handle=self.handle))
+                                                                             handle=self.handle),
+                            check_quota=True)
 
     def decoy_for(self, config: Any) -> LiveCampaign:
         """Another small campaign, whose clicks give a foreign ctx for `config`'s campaign."""
@@ -45,7 +47,7 @@ class CampaignRegistry:
 
         return self._ensure(stem, plan)
 
-    def _ensure(self, stem: str, plan: Callable[[], LiveCampaign]) -> LiveCampaign:
+    def _ensure(self, stem: str, plan: Callable[[], LiveCampaign], check_quota: bool = False) -> LiveCampaign:
         if stem in self._broken:
             failure = self._broken[stem]
             raise PreflightFailure(category=failure.category, summary=f"(campaign setup failed earlier) "
@@ -54,6 +56,8 @@ class CampaignRegistry:
         if stem not in self._live:
             live = plan()
             try:
+                if check_quota:
+                    campaign_step.check_quota(self.client, live, publish_via=self.publish_via)
                 campaign_step.create(self.client, live, run_id=self.run_id)
             except PreflightFailure as failure:
                 self._broken[stem] = failure

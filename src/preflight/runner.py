@@ -98,7 +98,7 @@ def _print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     print(f"  summary: {reports / 'summary.md'}")
     print(f"  junit:   {reports / 'junit.xml'}")
     if report is not None:
-        print(f"  report:  {report}  (serve it over http: npx allure open {report.parent})")
+        print(f"  report:  {report}  (serve it over http: npx allure open {report})")
 
 
 def _workers(value: str) -> int:

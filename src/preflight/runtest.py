@@ -96,6 +96,9 @@ class RuntestHooks:
             evidence = results.evidence_for(call.excinfo.value, call.when, record,
                                             target=self.preflight.run_config.target,
                                             reports_dir=self.preflight.reports_dir(), send=self._sender(record))
+            if evidence.category != "harness_error":
+                # The platform's failure is in the message; the harness's stack would only hide it.
+                report.longrepr = f"{item.nodeid}\n{evidence.message}"
         if call.when == "call" or report.failed or report.skipped:
             from preflight.report import allure
 

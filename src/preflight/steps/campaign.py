@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.checks import expect_equal, expect_json_object, expect_status
+from preflight.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.client import PlatformClient, idempotency_key
 from preflight.exchange import Exchange
 from preflight.lifecycle import LiveCampaign, LiveVariant, campaign_id_for, live_slug
@@ -23,6 +23,35 @@ def plan_campaign(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
     ]
     return LiveCampaign(stem=config.stem, campaign_id=campaign_id_for(run_id, config.stem), handle=handle,
                         goal_type=config.goalType, variants=variants, config=config)
+
+
+def planned_writes(live: LiveCampaign, *, publish_via: str) -> int:
+    """Quota-counted writes one campaign costs a run (an upper bound)."""
+    variants = len(live.variants)
+    setup = 1 + (variants - 1)  # the campaign with its primary link, then each further link
+    steps = variants + 1  # a test conversion per variant, and the foreign-ctx probe
+    publish = 0 if publish_via == "pat" else 2  # the PAT twins spend no daily quota
+    decoy = 2  # the foreign-ctx campaign, created and retired
+    return setup + steps + publish + variants + decoy
+
+
+def check_quota(client: PlatformClient, live: LiveCampaign, *, publish_via: str) -> None:
+    """Fail before any write when the day's quota cannot cover this campaign (UC-07: respect
+    daily write limits before bulk operations), rather than half-way through."""
+    ex = client.call("usage_meters", step=SETUP_STEP)
+    if ex.status == 404:  # a deployment without the meter: the writes themselves will tell
+        return
+    meters = expect_status(ex, 200, doing="reading the daily write quota")
+    meters = expect_json_object(ex, meters, doing="reading usage meters", fields=("writesPerDay", "writesToday"))
+    left = meters["writesPerDay"] - meters["writesToday"]
+    need = planned_writes(live, publish_via=publish_via)
+    if left < need:
+        raise fail("quota", f"the daily write quota has {left} writes left; campaign {live.stem} needs up to {need}",
+                   expected=f">= {need} writes left today", exchanges=[ex],
+                   actual=f"{meters['writesToday']} of {meters['writesPerDay']} used (plan {meters.get('plan')}), "
+                          f"resets at {meters.get('resetsAt')}",
+                   next_step="UC-07 Limits and Quotas: run after the quota resets, on a plan with more writes, "
+                             "or with fewer campaigns or variants in config/preflight.yaml")
 
 
 def create(client: PlatformClient, live: LiveCampaign, *, run_id: str) -> list[Exchange]:
