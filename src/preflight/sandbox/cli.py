@@ -1,0 +1,232 @@
+"""`preflight sandbox`: serve the embedded sandbox on loopback.
+
+Prints exactly one line, `preflight sandbox listening on http://127.0.0.1:<port>` (flushed),
+once it accepts connections, and stops cleanly (exit 0) on SIGINT or SIGTERM. Bad options are
+one line on stderr and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from typing import Any, Iterator, NoReturn
+
+from preflight.sandbox.settings import PLANS, ROUTE_CLASSES, Settings, default_throttles
+
+HOST_ENV = "PREFLIGHT_SANDBOX_HOST"
+EXIT_USAGE = 2
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: give 0 (a free port) to 65535")
+    return int(text)
+
+
+def _ctx_ttl(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 31 * 86400:
+        raise argparse.ArgumentTypeError(f"invalid ctx TTL {text!r}: whole seconds, 1 to 2678400")
+    return int(text)
+
+
+def _plan(text: str) -> str:
+    if text.upper() not in PLANS:
+        raise argparse.ArgumentTypeError(f"invalid plan {text!r}: one of {', '.join(PLANS)}")
+    return text.upper()
+
+
+def _throttle(text: str) -> dict[str, int]:
+    """`read=N,write=N,public=N` (requests per minute); classes left out keep the default."""
+    limits = default_throttles()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if name not in ROUTE_CLASSES or not eq:
+            raise argparse.ArgumentTypeError(
+                f"invalid throttle {part!r}: expected read=N,write=N,public=N")
+        value = value.strip()
+        if not value.isdigit() or not 1 <= int(value) <= 10**9:
+            raise argparse.ArgumentTypeError(
+                f"invalid throttle {part!r}: N is requests per minute, 1 or more")
+        limits[name] = int(value)
+    return limits
+
+
+def _one_line_error(parser: argparse.ArgumentParser):
+    def error(message: str) -> NoReturn:
+        sys.stderr.write(f"{parser.prog}: error: {message}\n")
+        sys.exit(EXIT_USAGE)
+    return error
+
+
+def _no_extras(parser: argparse.ArgumentParser):
+    """Unknown arguments are this subcommand's one-line error, not the top parser's usage."""
+    parse = parser.parse_known_args
+
+    def parse_known_args(args: Any = None, namespace: Any = None) -> tuple[Any, list[str]]:
+        parsed, extras = parse(args, namespace)
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+    return parse_known_args
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "sandbox", help="serve the embedded sandbox (a local campaign API v2)",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=None,
+                        help="address to listen on (default 127.0.0.1; a non-loopback address "
+                             "must be named here)")
+    parser.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one")
+    parser.add_argument("--db", default=None,
+                        help="SQLite file (kept across restarts); default: a fresh temp file")
+    parser.add_argument("--plan", type=_plan, default="ENTERPRISE",
+                        help="default plan of new handles: FREE, PRO or ENTERPRISE")
+    parser.add_argument("--ctx-ttl", type=_ctx_ttl, default=1800, help="ctx lifetime, seconds")
+    parser.add_argument("--throttle", type=_throttle, default=None,
+                        help="requests per minute per route class, e.g. read=600,write=60,"
+                             "public=600 (default 60000 each)")
+    parser.add_argument("--log-level", default="warning",
+                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.error = _one_line_error(parser)  # type: ignore[method-assign]
+    parser.parse_known_args = _no_extras(parser)  # type: ignore[method-assign]
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"preflight sandbox: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _is_loopback(host: str) -> bool | None:
+    """True/False for an address or resolvable name; None when it cannot be resolved."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return None
+    return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only then
+    # (without it, keep-alive answers wait ~40 ms on delayed ACKs).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _remove_db(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.remove(path + suffix)
+
+
+def _choose_host(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(host, error). The default is loopback; a non-loopback address only when named."""
+    explicit = args.host is not None
+    host = args.host if explicit else os.environ.get(HOST_ENV, "127.0.0.1")
+    loopback = _is_loopback(host)
+    if loopback is None:
+        return None, f"cannot resolve host {host!r}"
+    if not loopback:
+        if not explicit:
+            return None, (f"refusing non-loopback host {host!r} from ${HOST_ENV}: "
+                          "name it with --host to serve beyond this machine")
+        sys.stderr.write(f"preflight sandbox: warning: serving on non-loopback {host}: the "
+                         "/__sandbox/ routes take no credential\n")
+    return host, None
+
+
+def run(args: argparse.Namespace) -> int:
+    host, problem = _choose_host(args)
+    if problem:
+        return _fail(problem)
+    db_path, temporary = args.db, args.db is None
+    if temporary:
+        fd, db_path = tempfile.mkstemp(prefix="preflight-sandbox-", suffix=".db")
+        os.close(fd)
+    elif not os.path.isdir(os.path.dirname(os.path.abspath(db_path))):
+        return _fail(f"--db {db_path}: directory does not exist")
+    try:
+        return _serve(args, host, db_path)
+    finally:
+        if temporary:
+            _remove_db(db_path)
+
+
+def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
+    import sqlite3
+
+    import uvicorn
+
+    from preflight.sandbox.app import create_app
+
+    settings = Settings(db_path=db_path, plan=args.plan, ctx_ttl=args.ctx_ttl,
+                        throttles=args.throttle or default_throttles())
+    try:
+        app = create_app(settings)
+    except sqlite3.Error as exc:
+        return _fail(f"--db {db_path}: {exc}")
+    try:
+        sock = _listen(host, args.port)
+    except OSError as exc:
+        app.rt.close()
+        return _fail(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}")
+    url = _url(host, sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on",
+                            proxy_headers=False, server_header=False, date_header=False,
+                            timeout_graceful_shutdown=5, backlog=2048)
+    server = _make_server(config, url)
+    server.run(sockets=[sock])
+    sock.close()
+    return 0 if server.started else 1
+
+
+def _make_server(config: Any, url: str) -> Any:
+    """uvicorn.Server that announces its URL and exits 0 on SIGINT/SIGTERM (no re-raise)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                sys.stdout.write(f"preflight sandbox listening on {url}\n")
+                sys.stdout.flush()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the signal after shutdown (exit -15, or a KeyboardInterrupt
+            # traceback); a sandbox asked to stop should just exit 0.
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)

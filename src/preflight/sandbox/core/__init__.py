@@ -1,0 +1,1 @@
+"""What every route shares: auth, errors, idempotency, throttles, quota, clock, ctx tokens."""

@@ -1,0 +1,355 @@
+"""The one pure-ASGI layer in front of the app (cheap: no BaseHTTPMiddleware).
+
+In order, for every request:
+1. a request id (`x-request-id` on every answer, `requestId` in error bodies);
+2. the body of a write, capped at 1 MiB (413 payload_too_large);
+3. the throttle of its route class (read, write, public) and the IETF RateLimit headers;
+4. the transport faults: server_error_blips, throttle_storm, slow_answers, commit_then_503;
+5. idempotency for writes under /v2 (claim, run, store or release, replay);
+6. the request log behind GET /__sandbox/requests.
+`/__sandbox/*`, `GET /v2/system/health` and the API docs are never throttled or faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import traceback
+from typing import Any
+from urllib.parse import parse_qs
+
+from preflight.sandbox.core import ctx as ctx_tokens
+from preflight.sandbox.core import idempotency
+from preflight.sandbox.core.errors import error_body
+from preflight.sandbox.core.ids import request_id
+from preflight.sandbox.runtime import Runtime
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC_CONVERSIONS = "/v2/public/conversions"
+JSON_HEADERS = [(b"content-type", b"application/json")]
+MAX_KEY_LENGTH = 255
+
+
+class _Stop(Exception):
+    """The client went away, or the answer was already sent."""
+
+
+class Call:
+    """What the middleware knows about one request."""
+
+    __slots__ = ("rid", "method", "path", "headers", "query", "status", "extra", "exempt",
+                 "parsed", "body", "_targets")
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.rid = request_id()
+        scope.setdefault("state", {})["request_id"] = self.rid
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        self.query: bytes = scope.get("query_string", b"")
+        self.status: int | None = None
+        self.extra: list[tuple[bytes, bytes]] = [(b"x-request-id", self.rid.encode())]
+        self.parsed: Any = None
+        self.body = b""
+        self._targets: tuple[str | None, str | None] | None = None
+        path = self.path
+        self.exempt = (path.startswith("/__sandbox") or path in DOC_PATHS
+                       or (path == "/v2/system/health" and self.method in ("GET", "HEAD")))
+
+    @property
+    def route_class(self) -> str:
+        if self.path.startswith(("/v2/public/", "/_edge/")):
+            return "public"
+        return "write" if self.method in WRITE_METHODS else "read"
+
+    def caller(self, scope: dict[str, Any]) -> str:
+        credential = self.headers.get("authorization") or self.headers.get("x-api-key")
+        if credential:
+            return credential
+        client = scope.get("client")
+        return f"ip:{client[0]}" if client else "ip:unknown"
+
+    def targets(self, rt: Runtime) -> tuple[str | None, str | None]:
+        """The campaign and slug a request is about, for faults limited to one of them."""
+        if self._targets is None:
+            self._targets = _targets(rt, self)
+        return self._targets
+
+
+def _targets(rt: Runtime, call: Call) -> tuple[str | None, str | None]:
+    campaign: str | None = None
+    slug: str | None = None
+    parts = call.path.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part == "campaigns":
+            campaign = parts[i + 1]
+        elif part == "links":
+            slug = parts[i + 1]
+    if call.path.startswith("/_edge/redirect/") and len(parts) >= 5:
+        slug = parts[4]
+        campaign = rt.db.scalar("SELECT campaign_id FROM links WHERE handle = ? AND slug = ?",
+                                (parts[3], slug))
+    sources = [{k: v[0] for k, v in parse_qs(call.query.decode("latin-1")).items()}]
+    if isinstance(call.parsed, dict):
+        sources.append(call.parsed)
+    for source in sources:
+        if campaign is None and isinstance(source.get("campaignId"), str):
+            campaign = source["campaignId"]
+        if slug is None and isinstance(source.get("slug"), str):
+            slug = source["slug"]
+        token = source.get("ctx")
+        if isinstance(token, str):
+            click = ctx_tokens.peek(token)
+            if click is not None:
+                campaign = campaign or click.campaign_id
+                slug = slug or click.slug
+    return campaign, slug
+
+
+class SandboxMiddleware:
+    def __init__(self, app: Any, rt: Runtime) -> None:
+        self.app = app
+        self.rt = rt
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        call = Call(scope)
+        try:
+            await self._handle(call, scope, receive, send)
+        except _Stop:
+            pass
+        finally:
+            if call.status is not None:
+                self.rt.requests.append((call.method, call.path, call.status, call.rid,
+                                         self.rt.clock.now()))
+
+    # --- answering -------------------------------------------------------------------------
+
+    async def _send(self, send: Any, call: Call, status: int,
+                    headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        call.status = status
+        await send({"type": "http.response.start", "status": status,
+                    "headers": list(headers) + call.extra})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _error(self, send: Any, call: Call, status: int, code: str, message: str,
+                     headers: dict[str, str] | None = None, **extra: Any) -> None:
+        body = json.dumps(error_body(call.rid, code, message, **extra),
+                          separators=(",", ":")).encode()
+        raw = JSON_HEADERS + [(b"content-length", str(len(body)).encode())]
+        raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        await self._send(send, call, status, raw, body)
+
+    # --- the flow ---------------------------------------------------------------------------
+
+    async def _handle(self, call: Call, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        rt = self.rt
+        is_write = call.method in WRITE_METHODS
+        if is_write:
+            if not await self._read_body(call, receive, send):
+                return
+            receive = _replaying(call.body, receive)
+        if call.exempt:
+            call.extra += rt.limiter.peek("read", call.caller(scope)).headers()
+            await self._pass(call, scope, receive, send, delay=0.0)
+            return
+        verdict = rt.limiter.take(call.route_class, call.caller(scope))
+        call.extra += verdict.headers()
+        if not verdict.allowed:
+            await self._error(send, call, 429, "rate_limited",
+                              f"{call.route_class} throttle exceeded: retry after "
+                              f"{verdict.retry_after}s",
+                              {"Retry-After": str(verdict.retry_after)}, reason="throttle")
+            return
+        delay = 0.0
+        if rt.faults.active:
+            if not await self._transport_faults(call, send):
+                return
+            slow = rt.faults.hit("slow_answers", *self._fault_targets(call))
+            delay = slow["delayMs"] / 1000.0 if slow else 0.0
+        if is_write and call.path.startswith("/v2/"):
+            await self._write(call, scope, receive, send, delay)
+        else:
+            await self._pass(call, scope, receive, send, delay)
+
+    def _fault_targets(self, call: Call) -> tuple[str | None, str | None]:
+        # Only faults limited to a campaign or slug need to know what a request is about.
+        if any("campaignId" in o or "slug" in o for o in self.rt.faults.active.values()):
+            return call.targets(self.rt)
+        return None, None
+
+    async def _transport_faults(self, call: Call, send: Any) -> bool:
+        faults = self.rt.faults
+        targets = self._fault_targets(call)
+        if faults.hit("server_error_blips", *targets):
+            await self._error(send, call, 503, "service_unavailable",
+                              "the platform is briefly unavailable (fault server_error_blips)",
+                              {"Retry-After": "1"})
+            return False
+        storm = faults.hit("throttle_storm", *targets)
+        if storm:
+            wait = str(storm["retryAfter"])
+            await self._error(send, call, 429, "rate_limited",
+                              f"throttled: retry after {wait}s (fault throttle_storm)",
+                              {"Retry-After": wait}, reason="throttle")
+            return False
+        return True
+
+    async def _read_body(self, call: Call, receive: Any, send: Any) -> bool:
+        limit = self.rt.settings.max_body_bytes
+        declared = call.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await self._too_large(call, send, limit)
+            return False
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Stop()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._too_large(call, send, limit)
+                return False
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        call.body = b"".join(chunks)
+        if call.body:
+            try:
+                call.parsed = json.loads(call.body)
+            except (ValueError, UnicodeDecodeError):
+                call.parsed = None  # the app answers the malformed body itself
+        return True
+
+    async def _too_large(self, call: Call, send: Any, limit: int) -> None:
+        await self._error(send, call, 413, "payload_too_large",
+                          f"the request body is over {limit} bytes")
+
+    async def _pass(self, call: Call, scope: dict[str, Any], receive: Any, send: Any,
+                    delay: float) -> None:
+        """Stream the app's answer, adding our headers (and a late start for slow_answers)."""
+        async def wrapped(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                if delay:
+                    await asyncio.sleep(delay)
+                call.status = message["status"]
+                message = dict(message)
+                message["headers"] = list(message.get("headers", [])) + call.extra
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)  # the 500 answer went out already
+
+    async def _run(self, scope: dict[str, Any], receive: Any) -> tuple[int, list, bytes]:
+        """Run the app and keep its answer instead of sending it."""
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, capture)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+        if not start:
+            body = json.dumps(error_body(scope["state"]["request_id"], "internal_error",
+                                         "the sandbox failed to answer")).encode()
+            return 500, JSON_HEADERS + [(b"content-length", str(len(body)).encode())], body
+        return start["status"], [tuple(h) for h in start.get("headers", [])], b"".join(chunks)
+
+    async def _write(self, call: Call, scope: dict[str, Any], receive: Any, send: Any,
+                     delay: float) -> None:
+        rt = self.rt
+        key = call.headers.get("idempotency-key")
+        field = "Idempotency-Key"
+        if key is None and isinstance(call.parsed, dict) and idempotency.BODY_FIELD in call.parsed:
+            key, field = call.parsed[idempotency.BODY_FIELD], idempotency.BODY_FIELD
+        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH):
+            message = f"must be a string of 1 to {MAX_KEY_LENGTH} characters"
+            await self._error(send, call, 400, "validation_error", f"{field}: {message}",
+                              fields=[{"field": field, "message": message}])
+            return
+        if key is None:
+            if call.path == PUBLIC_CONVERSIONS:
+                await self._error(send, call, 400, "idempotency_key_required",
+                                  "public conversions need an Idempotency-Key header")
+                return
+            status, headers, body = await self._run(scope, receive)
+            if delay:
+                await asyncio.sleep(delay)
+            await self._answer_write(call, send, status, headers, body)
+            return
+
+        idem_scope = idempotency.scope_of(call.headers, call.method, call.path)
+        print_ = idempotency.fingerprint(call.method, call.path, call.body, call.parsed)
+        stored = idempotency.claim(rt, idem_scope, key, print_)
+        if stored is None:
+            try:
+                status, headers, body = await self._run(scope, receive)
+                if delay:
+                    await asyncio.sleep(delay)
+            except BaseException:
+                idempotency.release(rt, idem_scope, key)
+                raise
+            if status in (401, 429) or status >= 500:
+                # 429 and 5xx are never stored for replay; nor a 401, which proves no caller.
+                idempotency.release(rt, idem_scope, key)
+            else:
+                kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers
+                        if k.lower() != b"idempotent-replayed"]
+                idempotency.store(rt, idem_scope, key, status, kept, body)
+            await self._answer_write(call, send, status, headers, body)
+        elif stored.state == "pending":
+            await self._error(send, call, 409, "idempotency_in_progress",
+                              "a request with this Idempotency-Key is still in flight",
+                              {"Retry-After": "1"})
+        elif stored.fingerprint != print_:
+            await self._error(send, call, 422, "idempotency_key_reused",
+                              "this Idempotency-Key was used with a different request body")
+        elif call.path == PUBLIC_CONVERSIONS and rt.faults.hit("replay_counted_twice",
+                                                               *self._fault_targets(call)):
+            scope["sandbox.force_new"] = True
+            status, headers, body = await self._run(scope, receive)
+            await self._send(send, call, status, headers, body)
+        else:
+            if delay:
+                await asyncio.sleep(delay)
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+            headers.append((b"idempotent-replayed", b"true"))
+            await self._send(send, call, stored.status or 200, headers, stored.body)
+
+    async def _answer_write(self, call: Call, send: Any, status: int,
+                            headers: list, body: bytes) -> None:
+        if 200 <= status < 300 and self.rt.faults.hit("commit_then_503",
+                                                      *self._fault_targets(call)):
+            await self._error(send, call, 503, "service_unavailable",
+                              "the write committed but the answer failed (fault commit_then_503)",
+                              {"Retry-After": "1"})
+            return
+        await self._send(send, call, status, headers, body)
+
+
+def _replaying(body: bytes, receive: Any) -> Any:
+    """A receive() that hands the app the body we already read."""
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
