@@ -50,8 +50,9 @@ class RetryPolicy:
 
 @dataclass
 class Credentials:
-    jwt: str | None = None
-    pat: str | None = None
+    # repr=False: a traceback or an assertion that prints the client must not print a token.
+    jwt: str | None = field(default=None, repr=False)
+    pat: str | None = field(default=None, repr=False)
 
     def headers_for(self, surface: str) -> dict[str, str]:
         token = {"jwt": self.jwt, "pat": self.pat}.get(surface)

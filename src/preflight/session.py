@@ -40,8 +40,8 @@ class Runtime:
     config_path: str
     target_override: str | None
     base_url: str
-    jwt: str | None
-    pat: str | None
+    jwt: str | None = field(repr=False)
+    pat: str | None = field(repr=False)
     reports_dir: str
     escalate: bool
     started_at: str
