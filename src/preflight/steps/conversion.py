@@ -56,6 +56,8 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
                  what="the conversion's attributed slug", exchanges=[ctx.click, ex])
     expect_equal(answer["test"], True, category="contract_violation", what="the conversion's `test` flag",
                  exchanges=[ex])
+    expect_equal(answer.get("eventType"), run.campaign.config.event_type, category="contract_violation",
+                 what="the conversion's eventType (the configured one, else the goal's default)", exchanges=[ex])
     earlier.append(answer["conversionId"])
     run.artifacts.add("conversionIds", answer["conversionId"])
     return Conversion(conversion_id=answer["conversionId"], key=key, body=body, ctx=ctx, exchange=ex)
