@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: setup preflight test bench browser clean
+.PHONY: setup preflight sandbox test bench browser clean
 
 setup: $(VENV)/.stamp node_modules/.stamp
 
@@ -25,6 +25,10 @@ browser:
 
 preflight: setup
 	$(BIN)/preflight run $(ARGS)
+
+# A sandbox to explore by hand: SANDBOX_ARGS="--port 8040 --db /tmp/sandbox.db"
+sandbox: setup
+	$(BIN)/preflight sandbox $(SANDBOX_ARGS)
 
 test: setup browser
 	$(BIN)/python -m pytest tests $(ARGS)
