@@ -16,12 +16,13 @@ from preflight.steps import campaign as campaign_step
 
 class CampaignRegistry:
     def __init__(self, client: PlatformClient, *, run_id: str, handle: str, reports_dir: Path,
-                 publish_via: str = "pat", quiet: Callable[[], Any] | None = None) -> None:
+                 publish_via: str = "pat", session: str = "", quiet: Callable[[], Any] | None = None) -> None:
         self.client = client
         self.run_id = run_id
         self.handle = handle
         self.reports_dir = reports_dir
         self.publish_via = publish_via
+        self.session = session  # tells this pytest session's link writes from a rerun's
         self._quiet = quiet  # a context manager that keeps teardown exchanges off the last test
         self._live: dict[str, LiveCampaign] = {}
         self._broken: dict[str, PreflightFailure] = {}
@@ -58,7 +59,7 @@ class CampaignRegistry:
             try:
                 if check_quota:
                     campaign_step.check_quota(self.client, live, publish_via=self.publish_via)
-                campaign_step.create(self.client, live, run_id=self.run_id)
+                campaign_step.create(self.client, live, run_id=self.run_id, session=self.session)
             except PreflightFailure as failure:
                 self._broken[stem] = failure
                 raise
@@ -69,7 +70,7 @@ class CampaignRegistry:
         left = []
         with self._quiet() if self._quiet else nullcontext():
             for live in self._live.values():
-                left.append(campaign_step.retire(self.client, live, run_id=self.run_id))
+                left.append(campaign_step.retire(self.client, live, run_id=self.run_id, session=self.session))
         if left:
             folder = self.reports_dir / "leftovers"
             folder.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,10 @@ class RuntestHooks:
             from preflight.report import allure
 
             allure.attach_json("artifacts", record.artifacts_json())
-            report.user_properties.extend(results.properties(record, evidence))
+            props = results.properties(record, evidence)
+            report.user_properties.extend(props)
+            # junit.xml reads the teardown report's properties, which pytest copies from the item.
+            item.user_properties.extend(props)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -9,6 +9,7 @@ session from it. The controller collects each test's result and writes the gate.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import tempfile
 import time
@@ -47,6 +48,8 @@ class Runtime:
     started_at: str
     limiter_db: str | None = None
     sandbox: bool = False
+    # One pytest session of the run: a rerun of the same run id is another session.
+    session_id: str = field(default_factory=lambda: secrets.token_hex(4))
 
 
 @dataclass
@@ -97,7 +100,8 @@ class PreflightSession:
             target_override=options.get(self.pytest_config, "preflight_target"),
             base_url=base_url, jwt=jwt, pat=pat, reports_dir=str(self.reports_dir()),
             escalate=bool(options.get(self.pytest_config, "preflight_escalate")), started_at=started,
-            limiter_db=str(Path(self._scratch) / "limiter.sqlite"), sandbox=self.sandbox is not None,
+            limiter_db=str(Path(self._scratch) / "limiter.sqlite"),
+            sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
         )
 
     def start_worker(self, payload: str) -> None:

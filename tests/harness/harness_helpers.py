@@ -128,3 +128,106 @@ def _env() -> dict[str, str]:
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("PYTEST_XDIST_WORKER", None)
     return env
+
+
+# -- added for the plugin/run/escalation/screenshot tests (additive) ---------------------------
+
+def tail(text: str | None, lines: int = 40) -> str:
+    """The last lines of a run's output, for assertion messages."""
+    return "\n".join((text or "").rstrip().splitlines()[-lines:])
+
+
+def explain(run: Any) -> str:
+    """An assertion message suffix: the tail of a RunResult's (or pytester result's) output."""
+    if hasattr(run, "outlines"):  # pytester.RunResult
+        out, err = "\n".join(run.outlines), "\n".join(run.errlines)
+    else:
+        out, err = run.stdout, run.stderr
+    return f"\n--- stdout (tail) ---\n{tail(out)}\n--- stderr (tail) ---\n{tail(err, 15)}"
+
+
+def write_target(project_dir: Path, url: str, *, dest: Path | None = None, name: str | None = "attached") -> Path:
+    """A copy of the project's sandbox target that attaches to `url` (a running sandbox).
+
+    Written to config/targets/<name>.yaml unless `dest` is given; name=None leaves the
+    `name:` key out, so the target is named after its file."""
+    target = yaml.safe_load((project_dir / "config" / "targets" / "sandbox.yaml").read_text())
+    target["base_url"] = url
+    target.pop("name", None)
+    if name is not None:
+        target = {"name": name, **target}
+    path = dest or project_dir / "config" / "targets" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(target, sort_keys=False))
+    return path
+
+
+def sandbox_processes() -> dict[int, dict[str, Any]]:
+    """Every live `preflight sandbox` process on the machine: pid -> {ppid, cmdline}."""
+    found: dict[int, dict[str, Any]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = [a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0") if a]
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if not fields or fields[0] == "Z":  # a zombie has stopped already
+            continue
+        if any(a.endswith("preflight") and argv[i + 1:i + 2] == ["sandbox"] for i, a in enumerate(argv)):
+            found[int(entry.name)] = {"ppid": int(fields[1]), "cmdline": " ".join(argv)}
+    return found
+
+
+def _ancestors(pid: int) -> list[int]:
+    chain = []
+    while pid > 1 and len(chain) < 64:
+        try:
+            pid = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[-1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+        chain.append(pid)
+    return chain
+
+
+class SandboxWatch:
+    """Polls the process list while a run goes on and records every `preflight sandbox`
+    process that this test process (or its children) started meanwhile.
+
+        with SandboxWatch() as watch:
+            pytester.runpytest_subprocess(...)
+        watch.started   # {pid: {"ppid", "cmdline"}}
+        watch.alive()   # those still running now
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import threading
+
+        self.interval = interval
+        self.before = set(sandbox_processes())
+        self.started: dict[int, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="sandbox-watch", daemon=True)
+
+    def _poll(self) -> None:
+        me = os.getpid()
+        while True:
+            for pid, info in sandbox_processes().items():
+                if pid not in self.before and pid not in self.started and me in _ancestors(pid):
+                    self.started[pid] = info
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> SandboxWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def alive(self) -> list[int]:
+        running = sandbox_processes()
+        return [pid for pid in self.started if pid in running]

@@ -54,8 +54,14 @@ def check_quota(client: PlatformClient, live: LiveCampaign, *, publish_via: str)
                              "or with fewer campaigns or variants in config/preflight.yaml")
 
 
-def create(client: PlatformClient, live: LiveCampaign, *, run_id: str) -> list[Exchange]:
-    """Create the campaign ACTIVE with its primary link, then bind each further variant."""
+def create(client: PlatformClient, live: LiveCampaign, *, run_id: str, session: str = "") -> list[Exchange]:
+    """Create the campaign ACTIVE with its primary link, then bind each further variant.
+
+    A rerun of the same run id finds the campaign already there (a replay, or a 409 when
+    the platform keeps keys per credential): it adopts it and re-enables every link, since
+    the first run's teardown retired them. `session` tells the link writes of one pytest
+    session from another's: a PUT is idempotent by nature, retries inside a session replay.
+    """
     primary = live.variants[0]
     body = {
         "campaignId": live.campaign_id,
@@ -67,24 +73,47 @@ def create(client: PlatformClient, live: LiveCampaign, *, run_id: str) -> list[E
     }
     key = idempotency_key(run_id, SETUP_STEP, live.campaign_id, "", "create")
     ex = client.call("create_campaign", step=SETUP_STEP, key=key, json_body=body)
-    created = expect_status(ex, 201, doing=f"creating throwaway campaign {live.campaign_id}")
-    created = expect_json_object(ex, created, doing="creating a campaign",
-                                 fields=("campaignId", "status", "goalType", "links"))
-    expect_equal(created["campaignId"], live.campaign_id, category="contract_violation",
-                 what="the created campaign's campaignId", exchanges=[ex])
-    expect_equal(created["status"], "ACTIVE", category="contract_violation",
-                 what="the created campaign's status", exchanges=[ex])
     exchanges = [ex]
-    for variant in live.variants[1:]:
-        exchanges.append(put_link(client, live, variant, run_id=run_id, enabled=True))
+    if ex.status == 409 and ex.error_code == "conflict":
+        exchanges.append(_adopt(client, live, ex))
+        adopted = True
+    else:
+        created = expect_status(ex, 201, doing=f"creating throwaway campaign {live.campaign_id}")
+        created = expect_json_object(ex, created, doing="creating a campaign",
+                                     fields=("campaignId", "status", "goalType", "links"))
+        expect_equal(created["campaignId"], live.campaign_id, category="contract_violation",
+                     what="the created campaign's campaignId", exchanges=[ex])
+        expect_equal(created["status"], "ACTIVE", category="contract_violation",
+                     what="the created campaign's status", exchanges=[ex])
+        adopted = ex.response_headers.get("idempotent-replayed") == "true" and ex.attempts == 1
+    for variant in live.variants if adopted else live.variants[1:]:
+        exchanges.append(put_link(client, live, variant, run_id=run_id, enabled=True, session=session))
     return exchanges
 
 
+def _adopt(client: PlatformClient, live: LiveCampaign, conflict: Exchange) -> Exchange:
+    """The campaign id is taken: it must be this run's own campaign, found in the list."""
+    params: dict[str, Any] = {"limit": 200}
+    for _ in range(50):
+        ex = client.call("list_campaigns", step=SETUP_STEP, params=params)
+        page = expect_json_object(ex, expect_status(ex, 200, doing="listing campaigns"), doing="listing campaigns",
+                                  fields=("items",))
+        for item in page["items"]:
+            if item.get("campaignId") == live.campaign_id and item.get("goalType") == live.goal_type:
+                return ex
+        if not page.get("nextCursor"):
+            break
+        params = {**params, "cursor": page["nextCursor"]}
+    raise fail("contract_violation", f"campaign id {live.campaign_id} is taken, but not by this run's campaign",
+               expected=f"201, or this run's {live.goal_type} campaign in the list", actual=conflict.body_excerpt(200),
+               exchanges=[conflict], next_step="use a fresh --run-id")
+
+
 def put_link(client: PlatformClient, live: LiveCampaign, variant: LiveVariant, *, run_id: str,
-             enabled: bool) -> Exchange:
+             enabled: bool, session: str = "") -> Exchange:
     step = SETUP_STEP if enabled else TEARDOWN_STEP
     body = {**_link_body(variant, with_campaign=True), "enabled": enabled, "campaignId": live.campaign_id}
-    key = idempotency_key(run_id, step, live.campaign_id, variant.slug, "link")
+    key = idempotency_key(run_id, step, live.campaign_id, variant.slug, f"link@{session}")
     ex = client.call("put_link", step=step, key=key, json_body=body, slug=variant.slug)
     verb = "binding" if enabled else "retiring"
     link = expect_status(ex, (200, 201), doing=f"{verb} variant link {variant.slug}")
@@ -95,12 +124,12 @@ def put_link(client: PlatformClient, live: LiveCampaign, variant: LiveVariant, *
     return ex
 
 
-def retire(client: PlatformClient, live: LiveCampaign, *, run_id: str) -> dict[str, Any]:
+def retire(client: PlatformClient, live: LiveCampaign, *, run_id: str, session: str = "") -> dict[str, Any]:
     """Disable every variant link; returns what is left behind, for the record."""
     retired, failed = [], []
     for variant in live.variants:
         try:
-            ex = put_link(client, live, variant, run_id=run_id, enabled=False)
+            ex = put_link(client, live, variant, run_id=run_id, enabled=False, session=session)
             retired.append({"slug": variant.slug, "requestId": ex.request_id})
         except AssertionError as exc:
             failed.append({"slug": variant.slug, "error": str(exc).splitlines()[0]})

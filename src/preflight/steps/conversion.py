@@ -46,7 +46,10 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
     ex = post(run, body, key)
     answer = expect_status(ex, 201, doing=f"posting a public conversion for {variant.slug}",
                            categories={"invalid_ctx": "invalid_ctx"})
-    if ex.status == 200 or _replayed(ex) or (isinstance(answer, dict) and answer.get("deduped")):
+    # A replay on a retry is our own first attempt, committed before its answer failed (5xx):
+    # only a replay on the first attempt is a merge; a merge on a retry still shows as an earlier id.
+    replayed = _replayed(ex) and ex.attempts == 1
+    if ex.status == 200 or replayed or (isinstance(answer, dict) and answer.get("deduped")):
         raise _merged(run, ex, answer)
     answer = expect_json_object(ex, answer, doing="posting a conversion", fields=FIELDS)
     earlier = run.campaign.notes.setdefault("conversion_ids", [])

@@ -97,6 +97,10 @@ def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Ex
                    expected="400 invalid_ctx (reason bad_signature or malformed)",
                    actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex])
     expect_status(ex, 400, doing="submitting a lead with a tampered ctx")
+    if ex.error_code == "invalid_email":  # the email is a valid one: that refusal is the finding
+        raise fail("lead_capture", f"a valid email {email!r} was refused as invalid_email",
+                   expected="400 invalid_ctx (the ctx is tampered; the email is valid)",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex])
     expect_equal(ex.error_code, "invalid_ctx", category="contract_violation",
                  what="the error code for a tampered ctx", exchanges=[ex])
     return ex
