@@ -182,13 +182,14 @@ def now_iso() -> str:
 
 
 def write_outputs(results: list[dict[str, Any]], *, runtime: Any, target: Any, reports_dir: Path,
-                  alluredir: str | None, finished_at: str, start_problem: str | None = None) -> dict[str, Any]:
+                  alluredir: str | None, finished_at: str, start_problem: str | None = None,
+                  run_id: str | None = None) -> dict[str, Any]:
     from preflight import __version__
     from preflight.report import allure, gate
 
     reports_dir.mkdir(parents=True, exist_ok=True)
     report_path = str(reports_dir / "allure-report" / "index.html")
-    run_id = runtime.run_id if runtime else None
+    run_id = runtime.run_id if runtime else run_id
     target_name = target.name if target else None
     gate.write_gate(reports_dir / "gate.json", run_id=run_id, target=target_name,
                     started_at=runtime.started_at if runtime else finished_at, finished_at=finished_at,

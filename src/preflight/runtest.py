@@ -41,7 +41,8 @@ def _write_outputs(preflight: PreflightSession, alluredir: str | None) -> None:
     preflight.gate = results.write_outputs(
         preflight.collector.ordered(), runtime=preflight.runtime,
         target=run_config.target if run_config else None, reports_dir=preflight.reports_dir(),
-        alluredir=alluredir, finished_at=results.now_iso(), start_problem=preflight.start_problem)
+        alluredir=alluredir, finished_at=results.now_iso(), start_problem=preflight.start_problem,
+        run_id=preflight.run_id)
 
 
 def header(preflight: PreflightSession) -> list[str]:

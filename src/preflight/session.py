@@ -61,6 +61,7 @@ class PreflightSession:
     sandbox: Any = None
     start_problem: str | None = None
     gate: dict[str, Any] | None = None
+    run_id: str | None = None  # known before the runtime, so a failed start still names it
     collector: Collector = field(default_factory=Collector)
     recorder: Recorder = field(default_factory=Recorder)
     _client: PlatformClient | None = None
@@ -87,7 +88,7 @@ class PreflightSession:
 
     def start_controller(self) -> None:
         started = _now()
-        run_id = options.get(self.pytest_config, "preflight_run_id") or new_run_id()
+        run_id = self.run_id = options.get(self.pytest_config, "preflight_run_id") or new_run_id()
         problem = check_run_id(run_id)
         if problem:
             raise StartError(problem)
@@ -165,14 +166,15 @@ class PreflightSession:
             acquire=_shared_bucket(self.runtime.limiter_db, settings.rate_limit_per_second),
         )
 
-    def mint_stale_ctx(self, handle: str, slug: str, *, age_seconds: int) -> str:
-        """A correctly signed ctx for a click `age_seconds` ago (sandbox targets only).
+    def mint_stale_ctx(self, handle: str, slug: str) -> str:
+        """A correctly signed ctx for a click a minute older than the sandbox's ctx TTL.
 
-        It never moves the sandbox clock: other workers share it."""
+        The TTL is the sandbox's own (GET /__sandbox/info), not the config's: an attached
+        sandbox may run with another --ctx-ttl. The shared clock is never moved."""
         from preflight.sandbox.process import SandboxClient
 
         with SandboxClient(self.runtime.base_url) as admin:
-            return admin.mint_ctx(handle, slug, age_seconds=age_seconds)
+            return admin.mint_ctx(handle, slug, age_seconds=admin.info()["ctxTtlSeconds"] + 60)
 
     # -- results and the end ------------------------------------------------------------
     def finish(self) -> None:
