@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.config.models import has_required_email
 from preflight.lifecycle import StepRun
 
 NEXT_ACCESS = ("verify campaign detail page is published with FREE_WITH_LOGIN (UC-07 step 5): re-save the "
@@ -65,7 +66,7 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
     for name in ("deploymentId", "schemaVersion"):
         expect_equal(page[name], published[name], category="schema_fetch",
                      what=f"the fetched page's {name} (vs the publish)", exchanges=[ex])
-    if run.campaign.goal_type == "LEAD_CAPTURE" and not _requires_email(page["schema"]):
+    if run.campaign.goal_type == "LEAD_CAPTURE" and not has_required_email(page["schema"]):
         raise fail("schema_fetch", "the published LEAD_CAPTURE page has no form requiring `email`",
                    expected="a form field {name: email, required: true}", actual=str(page["schema"])[:300],
                    exchanges=[ex])
@@ -78,14 +79,3 @@ def _current_version(run: StepRun) -> int:
         return 0
     body = expect_status(ex, 200, doing="reading the current site structure")
     return int(body.get("schemaVersion") or 0) if isinstance(body, dict) else 0
-
-
-def _requires_email(schema: Any) -> bool:
-    """Whether any form field anywhere in the schema is a required `email`."""
-    if isinstance(schema, dict):
-        if schema.get("name") == "email" and schema.get("required") is True:
-            return True
-        return any(_requires_email(value) for value in schema.values())
-    if isinstance(schema, list):
-        return any(_requires_email(value) for value in schema)
-    return False
