@@ -207,18 +207,20 @@ def test_server_error_blips(api, sb):
     sb.set_faults({"server_error_blips": {}})
     statuses = [api.get("/v2/handles/{h}/campaigns").status_code for _ in range(10)]
     assert [i + 1 for i, s in enumerate(statuses) if s == 503] == [5, 10]
-    response = None
-    sb.set_faults({"server_error_blips": {"rate": 1}})
+    assert api.get("/v2/handles/{h}/campaigns").headers.get("retry-after") is None
+    sb.set_faults({"server_error_blips": {"rate": 1, "retryAfter": 0}})
     response = api.post("/v2/support/report", json={"summary": "s", "details": "d"})
     error_of(response, 503, "service_unavailable")
+    assert response.headers["retry-after"] == "0"
     assert sb.stats()["supportReports"] == 0  # before doing anything
 
 
 def test_commit_then_503(api, sb):
-    sb.set_faults({"commit_then_503": {"rate": 1.0}})
+    sb.set_faults({"commit_then_503": {"rate": 1.0, "retryAfter": 3}})
     body = api.campaign_body()
-    error_of(api.post("/v2/handles/{h}/campaigns", key="commit-key", json=body), 503,
-             "service_unavailable")
+    failed = api.post("/v2/handles/{h}/campaigns", key="commit-key", json=body)
+    error_of(failed, 503, "service_unavailable")
+    assert failed.headers["retry-after"] == "3"
     assert sb.stats()["campaigns"] == 1  # the write committed
     sb.set_faults({})
     retried = api.post("/v2/handles/{h}/campaigns", key="commit-key", json=body)

@@ -55,10 +55,12 @@ CATALOGUE: dict[str, Fault] = {f.name: f for f in [
     Fault("throttle_storm",
           "429 rate_limited reason throttle with Retry-After (option retryAfter, default 1)",
           {"rate": 0.3, "retryAfter": 1}),
-    Fault("server_error_blips", "503 service_unavailable before doing anything", {"rate": 0.2}),
+    Fault("server_error_blips",
+          "503 service_unavailable before doing anything (Retry-After: option retryAfter, default 1)",
+          {"rate": 0.2, "retryAfter": 1}),
     Fault("commit_then_503",
           "writes only: the write commits (and its idempotency record is stored), then the "
-          "answer is 503", {"rate": 0.2}),
+          "answer is 503 (Retry-After: option retryAfter, default 1)", {"rate": 0.2, "retryAfter": 1}),
     Fault("slow_answers", "answers late (option delayMs, default 300)",
           {"delayMs": 300, "rate": 1.0}),
 ]}

@@ -185,10 +185,11 @@ class SandboxMiddleware:
     async def _transport_faults(self, call: Call, send: Any) -> bool:
         faults = self.rt.faults
         targets = self._fault_targets(call)
-        if faults.hit("server_error_blips", *targets):
+        blip = faults.hit("server_error_blips", *targets)
+        if blip:
             await self._error(send, call, 503, "service_unavailable",
                               "the platform is briefly unavailable (fault server_error_blips)",
-                              {"Retry-After": "1"})
+                              {"Retry-After": str(blip["retryAfter"])})
             return False
         storm = faults.hit("throttle_storm", *targets)
         if storm:
@@ -332,11 +333,11 @@ class SandboxMiddleware:
 
     async def _answer_write(self, call: Call, send: Any, status: int,
                             headers: list, body: bytes) -> None:
-        if 200 <= status < 300 and self.rt.faults.hit("commit_then_503",
-                                                      *self._fault_targets(call)):
+        fault = self.rt.faults.hit("commit_then_503", *self._fault_targets(call)) if 200 <= status < 300 else None
+        if fault:
             await self._error(send, call, 503, "service_unavailable",
                               "the write committed but the answer failed (fault commit_then_503)",
-                              {"Retry-After": "1"})
+                              {"Retry-After": str(fault["retryAfter"])})
             return
         await self._send(send, call, status, headers, body)
 

@@ -1,0 +1,498 @@
+"""The fault matrix: every sandbox fault of docs/DESIGN.md's catalogue, switched on for one
+real `preflight run` against a real sandbox process.
+
+- A fault that breaks the contract must end the run FAIL, with the expected category on the
+  expected step of the test that checks that promise; that test's Allure result carries the
+  failing request id (in an exchange attachment) and the escalation payload, and
+  reports/escalations/ holds the payload (its requestId one of the result's, a summary of at
+  most 200 characters, a curl without tokens). Every other test still reports: the gate has
+  one result per test, and only the listed tests fail.
+- A transport fault the harness must ride through (429 storms, 5xx blips, commits answered
+  503, slow answers) must end PASS with exactly the data of a healthy run: no conversion,
+  lead or campaign created twice, as the sandbox's own database counts them.
+- After every run, no token the sandbox minted for it appears under reports/ or in the output.
+
+Runs use `-n 0`: on this 2-core machine a serial run takes ~6 s, a 2-worker one ~12 s, and
+the request order (hence which request a rate-limited fault hits) is deterministic. The runs
+that mostly wait (each 5xx blip answers Retry-After: 1) go on a private sandbox in a background
+thread while the matrix runs on the session sandbox in the foreground.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import sqlite3
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+import yaml
+from harness_helpers import PreflightProject, RunResult, make_project
+
+from preflight.sandbox.process import SandboxProcess
+
+MATRIX_ARGS = ("-n", "0")
+SUMMARY_LIMIT = 200
+ENV_TOKENS = ("$PREFLIGHT_JWT", "$PREFLIGHT_PAT")
+
+
+# -- what each fault must produce --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Expect:
+    """Failures of one test function: its gate step and category, and how many of its
+    parametrizations fail ("all" = as many as the healthy run has)."""
+
+    step: str
+    category: str
+    count: int | str = "all"
+
+
+@dataclass(frozen=True)
+class Case:
+    fault: str
+    options: dict[str, Any]
+    test: str                     # the test that checks the broken promise
+    expect: Expect                # what that test must report
+    message: tuple[str, ...] = ()  # substrings its failure message must hold
+    also: dict[str, Expect] = field(default_factory=dict)  # knock-on failures, exactly these
+    names_links: str | None = None  # the message names each variant link of the campaign with this tag
+
+    @property
+    def id(self) -> str:
+        return f"{self.fault}->{self.expect.category}@{self.expect.step}"
+
+    @property
+    def failing(self) -> dict[str, Expect]:
+        return {self.test: self.expect, **self.also}
+
+
+# Tests that click a short link: with the redirect's utm param gone (traffic_tag_dropped), the
+# click itself is refused as missing_traffic_tags on whichever step clicks.
+CLICKING = {
+    "test_one_lead_captured_and_reviewed": "lead_capture",
+    "test_invalid_email_refused": "lead_capture",
+    "test_tampered_ctx_refused": "lead_capture",
+    "test_variant_test_conversion": "test_conversion",
+    "test_foreign_ctx_refused": "test_conversion",
+    "test_fresh_ctx_conversion_recorded": "conversion",
+    "test_replay_returns_same_conversion": "conversion",
+    "test_reused_key_with_other_body_refused": "conversion",
+    "test_reused_ctx_deduped_per_click": "conversion",
+}
+# With no test conversion recorded, conversion_signal stays WARN: that test says so.
+NO_SIGNAL = {"test_conversion_signal_passes": Expect("test_conversion", "health_not_ready")}
+# keys_merged answers every conversion after a campaign's first with that first one.
+DEDUPE = Expect("conversion", "idempotency_dedupe")
+
+CASES = [
+    Case("test_conversion_rejects_ctx", {}, "test_variant_test_conversion",
+         Expect("test_conversion", "invalid_ctx"), ("400 invalid_ctx", "bad_signature"), also=NO_SIGNAL),
+    Case("traffic_tag_dropped", {}, "test_checks_present_and_traffic_tagged",
+         Expect("health", "missing_traffic_tags"), ("traffic_tags is FAIL",), names_links="utmMedium",
+         also={**{name: Expect(step, "missing_traffic_tags") for name, step in CLICKING.items()},
+               "test_ready_after_lifecycle": Expect("readiness", "missing_traffic_tags"), **NO_SIGNAL}),
+    Case("replay_counted_twice", {}, "test_replay_returns_same_conversion", DEDUPE,
+         ("replay under the same Idempotency-Key was counted as a new conversion",)),
+    Case("keys_merged", {}, "test_fresh_ctx_conversion_recorded", Expect("conversion", "idempotency_dedupe", 3),
+         ("merged into an earlier one",),
+         also={"test_replay_returns_same_conversion": DEDUPE, "test_reused_key_with_other_body_refused": DEDUPE,
+               "test_reused_ctx_deduped_per_click": DEDUPE}),
+    Case("valid_email_rejected", {}, "test_one_lead_captured_and_reviewed", Expect("lead_capture", "lead_capture"),
+         ("400 invalid_email",),
+         # its valid email, sent with a tampered ctx, is refused as invalid_email too
+         also={"test_tampered_ctx_refused": Expect("lead_capture", "lead_capture")}),
+    Case("invalid_email_accepted", {}, "test_invalid_email_refused", Expect("lead_capture", "lead_capture"),
+         ("invalid email", "was accepted")),
+    Case("stale_ctx_accepted", {}, "test_stale_ctx_refused", Expect("conversion", "stale_ctx_accepted"),
+         ("expired ctx was accepted",)),
+    Case("lead_missing_from_export", {}, "test_one_lead_captured_and_reviewed",
+         Expect("lead_capture", "lead_missing_from_review"), ("absent from the CSV export",)),
+    Case("lead_missing_from_list", {}, "test_one_lead_captured_and_reviewed",
+         Expect("lead_capture", "lead_missing_from_review"), ("absent from the review list",)),
+    Case("publish_left_public", {}, "test_schema_fetch_matches_publish", Expect("publish", "publish_access_mode"),
+         ("accessMode", "PUBLIC")),
+    Case("schema_fetch_fails", {}, "test_schema_fetch_matches_publish", Expect("publish", "schema_fetch"),
+         ("404 not_found",)),
+    Case("health_disagree", {}, "test_pat_health_agrees_with_jwt", Expect("pat_health", "health_mismatch"),
+         ("PAT and JWT campaign health disagree", "score"),
+         also={"test_pat_health_agrees_when_ready": Expect("pat_readiness", "health_mismatch")}),
+    Case("wrong_campaign_accepted", {}, "test_foreign_ctx_refused", Expect("test_conversion", "stale_ctx_accepted"),
+         ("was accepted by",)),
+]
+
+# Faults the harness rides through. slow_answers delays one answer in four by 300 ms (every
+# answer would add ~40 s to a run): far within the 10 s request timeout, so nothing retries.
+RIDE_THROUGH = {
+    "throttle_storm": {"rate": 0.3, "retryAfter": 0},
+    "server_error_blips": {"rate": 0.2},
+    "commit_then_503": {"rate": 0.2},
+    "slow_answers": {"delayMs": 300, "rate": 0.25},
+}
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def why(run: RunResult, lines: int = 40) -> str:
+    """Assertion-message suffix: the tail of the run's output."""
+    out = "\n".join(run.stdout.rstrip().splitlines()[-lines:])
+    err = "\n".join(run.stderr.rstrip().splitlines()[-15:])
+    return f"\n--- preflight run stdout (tail) ---\n{out}\n--- stderr (tail) ---\n{err}"
+
+
+def function_of(nodeid: str) -> str:
+    """`suites/test_x.py::test_y[spring-ab:spring-a]` -> `test_y`."""
+    return nodeid.split("::", 1)[1].split("[", 1)[0]
+
+
+def count_by_test(gate: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in gate["results"]:
+        counts[function_of(result["nodeid"])] = counts.get(function_of(result["nodeid"]), 0) + 1
+    return counts
+
+
+def live_slugs(gate: dict[str, Any]) -> dict[str, set[str]]:
+    """campaignId -> the run's variant slugs, from the per-variant results."""
+    slugs: dict[str, set[str]] = {}
+    for result in gate["results"]:
+        if result["slug"]:
+            slugs.setdefault(result["campaignId"], set()).add(result["slug"])
+    return slugs
+
+
+def walk_attachments(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(node.get("attachments", []))
+    for step in node.get("steps", []):
+        found += walk_attachments(step)
+    return found
+
+
+def allure_result_for(run: RunResult, nodeid: str) -> dict[str, Any]:
+    """The Allure result of exactly this test (name with its parameters, module in fullName)."""
+    module = nodeid.split("::", 1)[0].removesuffix(".py").replace("/", ".")
+    name = nodeid.split("::", 1)[1]
+    matches = [r for r in run.allure_results() if r.get("name") == name and r.get("fullName", "").startswith(module)]
+    assert len(matches) == 1, f"expected one Allure result named {name!r} in {module}, found {len(matches)}" + why(run)
+    return matches[0]
+
+
+# -- secrets: by shape (RunResult.leaked_secrets) and by value (read from the sandbox) ----------
+
+@dataclass
+class MintedSecrets:
+    """The tokens a sandbox minted during a time window, rebuilt from its own database: the
+    sandbox keeps its JWT signing key (meta.jwt_secret) and each PAT's sha256(secret). A JWT
+    is deterministic (HS256 over sub, roles, iat, exp), so the run's JWT is one of the tokens
+    signed at each second of the window; a PAT's secret is recognised by its hash."""
+
+    jwts: list[str]
+    pat_hashes: set[str]
+
+    @property
+    def strings(self) -> tuple[str, ...]:
+        # The whole token, and its signature alone (a token cut at a dot is still a leak).
+        return tuple(s for token in self.jwts for s in (token, token.rsplit(".", 1)[1]))
+
+    def places(self, texts: dict[str, str]) -> list[str]:
+        found = []
+        for where, text in texts.items():
+            jwt_found = any(s in text for s in self.strings)
+            pat_found = any(hashlib.sha256(h.encode()).hexdigest() in self.pat_hashes for h in HEX48.findall(text))
+            if jwt_found or pat_found:
+                found.append(where)
+        return found
+
+
+HEX48 = re.compile(r"(?<![0-9a-f])[0-9a-f]{48}(?![0-9a-f])")
+
+
+def minted_secrets(db_path: str | Path, *, handle: str, role: str, since: float, until: float) -> MintedSecrets:
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
+        key = db.execute("SELECT value FROM meta WHERE key = 'jwt_secret'").fetchone()
+        hashes = {row[0] for row in db.execute("SELECT secret_hash FROM pats")}
+    assert key and hashes, f"the sandbox database {db_path} holds no jwt_secret or PAT: the secret scan cannot work"
+    claims = {"sub": f"user-{handle}", "roles": {handle: role}}
+    jwts = [pyjwt.encode({**claims, "iat": now, "exp": now + 3600}, key[0], algorithm="HS256")
+            for now in range(int(since) - 1, math.ceil(until) + 2)]
+    return MintedSecrets(jwts, hashes)
+
+
+def report_texts(run: RunResult) -> dict[str, str]:
+    """Everything a person or CI gets from a run: its output and every file under reports/
+    (the HTML report's app bundle aside: code, not data)."""
+    texts = {"stdout": run.stdout, "stderr": run.stderr}
+    for path in run.reports.rglob("*"):
+        if path.is_file() and not path.name.startswith("app-"):
+            texts[str(path)] = path.read_text(errors="replace")
+    return texts
+
+
+def target_of(project: PreflightProject) -> dict[str, Any]:
+    config = yaml.safe_load(project.config_file.read_text())
+    return yaml.safe_load((project.path / "config" / "targets" / f"{config['target']}.yaml").read_text())
+
+
+def run_checked(project: PreflightProject, db_path: str | Path, *args: str, **kwargs: Any) -> RunResult:
+    """project.run(...), then: no token minted for it appears anywhere it left output."""
+    target = target_of(project)
+    since = time.time()
+    run = project.run(*args, **kwargs)
+    secrets = minted_secrets(db_path, handle=target["handle"], role=target["role"], since=since, until=time.time())
+    shapes = run.leaked_secrets(extra=secrets.strings)
+    values = secrets.places(report_texts(run))
+    assert not shapes and not values, (
+        f"tokens leaked: by shape or JWT value in {shapes}, by value in {values}" + why(run))
+    return run
+
+
+def check_escalation(run: RunResult, result: dict[str, Any], expect: Expect) -> None:
+    """The test's Allure result carries the failing request id and the escalation payload, and
+    reports/escalations/ holds that payload."""
+    nodeid = result["nodeid"]
+    assert result["escalation"], f"{nodeid}: expected an escalation file path in the gate result" + why(run)
+    path = Path(result["escalation"])
+    assert path.is_file() and path.parent == run.reports / "escalations", (
+        f"{nodeid}: expected the escalation payload at reports/escalations/, got {path}" + why(run))
+    payload = json.loads(path.read_text())
+    rid = payload.get("requestId")
+    assert rid and rid in result["requestIds"], (
+        f"{nodeid}: expected the payload's requestId {rid!r} among the result's {result['requestIds']}" + why(run))
+    assert rid in result["message"], f"{nodeid}: expected the failure message to name {rid}" + why(run)
+    summary = payload.get("summary", "")
+    assert 0 < len(summary) <= SUMMARY_LIMIT, f"{nodeid}: summary must be 1..200 chars, is {len(summary)}"
+    assert summary.startswith(f"[{expect.category}] {expect.step}:"), (
+        f"{nodeid}: expected the summary to start with [{expect.category}] {expect.step}:, got {summary!r}")
+    curl = payload["reproArtifact"]["curl"]
+    credentials = re.findall(r"(?:authorization: Bearer |x-api-key: )([^'\"\s]+)", curl, flags=re.IGNORECASE)
+    assert all(value in ENV_TOKENS for value in credentials), (
+        f"{nodeid}: expected the curl to carry $PREFLIGHT_JWT/$PREFLIGHT_PAT or no credential, found {credentials}")
+
+    allure = allure_result_for(run, nodeid)
+    attachments = walk_attachments(allure)
+    names = [a["name"] for a in attachments]
+    carrying = [a for a in attachments if not a["name"].startswith("escalation payload")
+                and f"(request {rid})" in a["name"] and json.loads(run.attachment_text(a)).get("requestId") == rid]
+    assert carrying, f"{nodeid}: expected an exchange attachment for request {rid}; attachments: {names}" + why(run)
+    escalations = [a for a in attachments if a["name"].startswith("escalation payload")]
+    assert len(escalations) == 1, f"{nodeid}: expected one 'escalation payload…' attachment; got {names}" + why(run)
+    attached = json.loads(run.attachment_text(escalations[0]))
+    assert (attached.get("requestId"), attached.get("summary")) == (rid, summary), (
+        f"{nodeid}: expected the attached payload to be the written one ({rid}, {summary!r}), "
+        f"got ({attached.get('requestId')}, {attached.get('summary')!r})")
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+@dataclass
+class Baseline:
+    gate: dict[str, Any]
+    stats: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def baseline(sandbox, tmp_path_factory) -> Baseline:
+    """One healthy run of the project's own config: the tests, outcomes and counts to compare with."""
+    sandbox.reset()
+    project = make_project(tmp_path_factory.mktemp("baseline") / "project", sandbox=sandbox)
+    run = run_checked(project, sandbox.db, *MATRIX_ARGS)
+    assert (run.code, run.gate["verdict"]) == (0, "PASS"), "expected the healthy baseline run to PASS" + why(run)
+    return Baseline(run.gate, sandbox.stats())
+
+
+@dataclass
+class RideThrough:
+    run: RunResult
+    stats: dict[str, int]
+    requests: list[dict[str, Any]]
+    baseline_stats: dict[str, int]
+    baseline_requests: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def ride_through(request, tmp_path_factory) -> dict[str, Future]:
+    """The ride-through runs, started when the module starts, on a private sandbox in one
+    background thread (a healthy run first, then one run per selected fault, each after a reset)."""
+    selected = [item.callspec.params["fault"] for item in request.session.items
+                if item.module is request.module and item.originalname == "test_harness_rides_through"]
+    if not selected:
+        yield {}
+        return
+    root = tmp_path_factory.mktemp("ride-through")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ride-through")
+    futures: dict[str, Future] = {}
+    holder: dict[str, Any] = {}
+
+    def start() -> SandboxProcess:
+        sb = SandboxProcess(db=root / "sandbox.db", stdout_path=root / "sandbox.out", stderr_path=root / "sandbox.err")
+        sb.start()
+        holder["sandbox"] = sb
+        sb.reset()
+        project = make_project(root / "baseline", sandbox=sb)
+        run = run_checked(project, sb.db, *MATRIX_ARGS)
+        assert run.gate["verdict"] == "PASS", "expected the private sandbox's healthy run to PASS" + why(run)
+        holder["baseline"] = sb.stats(), sb.requests(limit=10000)
+        return sb
+
+    def one(fault: str, options: dict[str, Any]) -> RideThrough:
+        sb = started.result()
+        sb.reset()
+        project = make_project(root / fault, sandbox=sb)
+        run = run_checked(project, sb.db, *MATRIX_ARGS, faults={fault: options})
+        return RideThrough(run, sb.stats(), sb.requests(limit=10000), *holder["baseline"])
+
+    started = pool.submit(start)
+    for fault in selected:
+        futures[fault] = pool.submit(one, fault, RIDE_THROUGH[fault])
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+    if "sandbox" in holder:
+        holder["sandbox"].stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _start_ride_through_first(ride_through):
+    """Start the background runs before the first test of the module, whichever it is."""
+    yield
+
+
+# -- the secret scan itself can fail ---------------------------------------------------------------
+
+def test_secret_scan_finds_tokens_the_sandbox_minted(sandbox, tmp_path):
+    """A JWT (or only its signature) and a PAT's secret (without its patv1_ prefix) are found."""
+    since = time.time()
+    token = sandbox.mint_jwt("gharart", role="CREATOR")
+    pat = sandbox.mint_pat("gharart", scopes=["analytics.read"])
+    secrets = minted_secrets(sandbox.db, handle="gharart", role="CREATOR", since=since, until=time.time())
+    assert token in secrets.jwts, "expected the rebuilt JWTs to include the one the sandbox just minted"
+    texts = {"whole jwt": f"x {token} y", "signature only": token.rsplit(".", 1)[1],
+             "pat secret only": f"secret={pat.rsplit('.', 1)[1]}", "clean": "Bearer [REDACTED] " + "ab" * 24}
+    assert secrets.places(texts) == ["whole jwt", "signature only", "pat secret only"]
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "leak.json").write_text(json.dumps({"curl": f"-H 'authorization: Bearer {token}'"}))
+    run = RunResult(0, "", "", reports)
+    assert run.leaked_secrets() == [str(reports / "leak.json")], "expected the shape check to find a JWT"
+
+
+# -- faults that break the contract ----------------------------------------------------------------
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fault_is_caught_on_its_step(case: Case, project, sandbox, baseline):
+    run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults={case.fault: case.options})
+    gate = run.gate
+    assert (gate["verdict"], run.code) == ("FAIL", 1), (
+        f"{case.fault}: expected verdict FAIL (exit 1), got {gate['verdict']} (exit {run.code})" + why(run))
+
+    # Every test still reports, once.
+    nodeids = [r["nodeid"] for r in gate["results"]]
+    expected_ids = sorted(r["nodeid"] for r in baseline.gate["results"])
+    assert len(nodeids) == len(set(nodeids)), f"{case.fault}: a test reported twice in the gate" + why(run)
+    assert sorted(nodeids) == expected_ids, (
+        f"{case.fault}: expected one gate result per test ({len(expected_ids)}), got {len(nodeids)}: "
+        f"missing {sorted(set(expected_ids) - set(nodeids))}, extra {sorted(set(nodeids) - set(expected_ids))}"
+        + why(run))
+
+    # Exactly the listed tests fail, each with its step and category, as many times as listed.
+    per_test = count_by_test(baseline.gate)
+    failures = run.failures()
+    failing = sorted({function_of(r["nodeid"]) for r in failures})
+    assert failing == sorted(case.failing), (
+        f"{case.fault}: expected exactly {sorted(case.failing)} to fail, got {failing}: "
+        + "; ".join(f"{r['nodeid']} {r['step']}/{r['category']}" for r in failures) + why(run))
+    for name, expect in case.failing.items():
+        mine = [r for r in failures if function_of(r["nodeid"]) == name]
+        wanted = per_test[name] if expect.count == "all" else expect.count
+        got = [(r["step"], r["category"]) for r in mine]
+        assert got == [(expect.step, expect.category)] * wanted, (
+            f"{case.fault}: expected {wanted} failure(s) of {name} as {expect.category} on step {expect.step}, "
+            f"got {got}" + why(run))
+    baseline_outcomes = {r["nodeid"]: r["outcome"] for r in baseline.gate["results"]}
+    changed = {r["nodeid"]: (baseline_outcomes[r["nodeid"]], r["outcome"]) for r in gate["results"]
+               if function_of(r["nodeid"]) not in case.failing and r["outcome"] != baseline_outcomes[r["nodeid"]]}
+    assert not changed, f"{case.fault}: expected the other tests to report as in the healthy run: {changed}" + why(run)
+
+    # The test that checks the promise says what broke, and carries its evidence.
+    primary = [r for r in failures if function_of(r["nodeid"]) == case.test]
+    for result in primary:
+        for text in case.message:
+            assert text in result["message"], (
+                f"{result['nodeid']}: expected the message to contain {text!r}: {result['message']}" + why(run))
+        assert result["message"].startswith(f"[{case.expect.category}]"), result["message"]
+        if case.names_links:
+            first = result["message"].splitlines()[0]
+            links = live_slugs(gate)[result["campaignId"]]
+            assert links and all(f"{slug} missing {case.names_links}" in first for slug in links), (
+                f"{result['nodeid']}: expected the message to name each link {sorted(links)} with "
+                f"{case.names_links}: {first}" + why(run))
+        check_escalation(run, result, case.expect)
+    for result in failures:
+        if result not in primary and result["outcome"] == "failed":
+            check_escalation(run, result, case.failing[function_of(result["nodeid"])])
+
+
+# -- faults the harness rides through --------------------------------------------------------------
+
+def _writes(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in requests if r["method"] in ("POST", "PUT", "PATCH", "DELETE") and r["path"].startswith("/v2/")]
+
+
+def _eligible(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests a transport fault counts (DESIGN.md): all but /__sandbox/* and GET /v2/system/health."""
+    return [r for r in requests if not r["path"].startswith("/__sandbox")
+            and not (r["method"] in ("GET", "HEAD") and r["path"] == "/v2/system/health")]
+
+
+@pytest.mark.parametrize("fault", list(RIDE_THROUGH), ids=[f"{f}-rides-through" for f in RIDE_THROUGH])
+def test_harness_rides_through(fault: str, ride_through, baseline):
+    done: RideThrough = ride_through[fault].result(timeout=300)
+    run = done.run
+    assert (run.gate["verdict"], run.code) == ("PASS", 0), (
+        f"{fault} {RIDE_THROUGH[fault]}: expected the harness to retry through to PASS, got "
+        f"{run.gate['verdict']}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run))
+    outcomes = sorted((r["nodeid"], r["outcome"]) for r in run.gate["results"])
+    assert outcomes == sorted((r["nodeid"], r["outcome"]) for r in baseline.gate["results"]), (
+        f"{fault}: expected the same tests with the same outcomes as the healthy run" + why(run))
+    assert done.baseline_stats == baseline.stats, (
+        f"the private sandbox's healthy run counted {done.baseline_stats}, the session one {baseline.stats}")
+    assert done.stats == baseline.stats, (
+        f"{fault}: expected exactly the healthy run's data (nothing created twice): "
+        f"healthy {baseline.stats}, with the fault {done.stats}" + why(run))
+
+    # The fault really fired, as often as its rate says.
+    eligible = _eligible(done.requests)
+    rate = RIDE_THROUGH[fault]["rate"]
+    if fault in ("throttle_storm", "server_error_blips"):
+        status = 429 if fault == "throttle_storm" else 503
+        hits = sum(r["status"] == status for r in eligible)
+        assert hits == math.floor(len(eligible) * rate) > 0, (
+            f"{fault}: expected floor({len(eligible)} x {rate}) answers {status}, the sandbox logged {hits}")
+    elif fault == "commit_then_503":
+        # Each write answered 503 had committed; its one retry is answered 2xx from the stored
+        # record. So the run logs the healthy run's 2xx writes, plus one 503 per hit, nothing else.
+        # The fault counts the 2xx writes that are not replays: the healthy run's, less the one
+        # deliberate replay of each test_replay_returns_same_conversion.
+        writes, healthy_writes = _writes(eligible), _writes(_eligible(done.baseline_requests))
+        hits = sum(r["status"] == 503 for r in writes)
+        ok = sum(200 <= r["status"] < 300 for r in writes)
+        healthy = sum(200 <= r["status"] < 300 for r in healthy_writes)
+        assert (ok, len(writes)) == (healthy, len(healthy_writes) + hits), (
+            f"{fault}: expected {healthy} 2xx writes and {len(healthy_writes)} + {hits} writes in all (healthy run "
+            f"+ one retry per 503), the sandbox logged {ok} 2xx of {len(writes)}")
+        replays = count_by_test(baseline.gate)["test_replay_returns_same_conversion"]
+        assert hits == math.floor((healthy - replays) * rate) > 0, (
+            f"{fault}: expected floor(({healthy} - {replays}) x {rate}) writes answered 503, the sandbox logged {hits}")
+    else:
+        exchanges = [json.loads(run.attachment_text(a)) for r in run.allure_results() for a in walk_attachments(r)
+                     if a["name"].startswith(("GET ", "POST ", "PUT "))]
+        slow = [e for e in exchanges if e["durationMs"] >= RIDE_THROUGH[fault]["delayMs"]]
+        assert slow, f"{fault}: expected some recorded exchanges to take >= 300 ms" + why(run)
+        retried = [e["url"] for e in exchanges if e["attempts"] > 1 or e["status"] is None]
+        assert not retried, f"{fault}: answers within the timeout must not be retried: {retried}" + why(run)
