@@ -25,9 +25,9 @@ FAILING = {"suites/test_publish.py::test_schema_fetch_matches_publish[spring-ab]
            "suites/test_publish.py::test_schema_fetch_matches_publish[diwali-sale]"}
 TICKET = re.compile(r"^tkt_[0-9a-f]{16}$")
 # Every route a whole run calls (the lifecycle, its setup and teardown, the run's token mints
-# and stale ctx). `support_report` only with --escalate.
+# and stale ctx, aged by the sandbox's own ctx TTL). `support_report` only with --escalate.
 RUN_ROUTES = {
-    "sandbox_tokens", "sandbox_ctx", "usage_meters", "create_campaign", "put_link", "click", "resolve_context",
+    "sandbox_tokens", "sandbox_info", "sandbox_ctx", "usage_meters", "create_campaign", "put_link", "click", "resolve_context",
     "campaign_health", "public_campaign_health", "capture_lead", "list_leads", "export_leads", "test_conversion",
     "get_site_structure", "public_put_site_structure", "public_publish_site_structure",
     "public_get_site_structure", "public_conversion",
@@ -36,6 +36,7 @@ EXTRA_ROUTES = {
     "click": ("GET", "/_edge/redirect/{handle}/{slug}"),
     "sandbox_tokens": ("POST", "/__sandbox/tokens"),
     "sandbox_ctx": ("POST", "/__sandbox/ctx"),
+    "sandbox_info": ("GET", "/__sandbox/info"),
     "sandbox_faults": ("PUT", "/__sandbox/faults"),
     "operator_escalations": ("POST", "/v2/operator/escalations"),
     "content_report": ("POST", "/v2/public/content-report"),
