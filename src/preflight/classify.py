@@ -128,6 +128,15 @@ def _describe(exc: BaseException, when: str) -> str:
 
 # -- unexpected HTTP answers -------------------------------------------------------------
 
+# What each credential of this run carries ("role CREATOR on handle gharart"), set by the
+# session at start, so an auth failure says what the token has next to what was required.
+CREDENTIALS_HAVE: dict[str, str] = {}
+
+
+def describe_credentials(**by_surface: str) -> None:
+    CREDENTIALS_HAVE.update(by_surface)
+
+
 def failure_from_exchange(ex: Exchange, *, step: str, expected: Any, context: str = "",
                           has: str | None = None) -> PreflightFailure:
     """A PreflightFailure for an answer the step did not expect.
@@ -136,6 +145,7 @@ def failure_from_exchange(ex: Exchange, *, step: str, expected: Any, context: st
     `has` what the credential carries, when known ("role CREATOR", "scopes analytics.read").
     """
     category = _http_category(ex)
+    has = has or CREDENTIALS_HAVE.get(ex.surface)
     summary = ": ".join(part for part in (step, context, _SUMMARIES[category](ex, has)) if part)
     return PreflightFailure(category=category, summary=summary, expected=expected, actual=_actual(ex),
                             next_step=NEXT_STEPS[category], exchanges=[ex])

@@ -104,12 +104,22 @@ class PreflightSession:
             limiter_db=str(Path(self._scratch) / "limiter.sqlite"),
             sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
         )
+        self._describe_credentials()
 
     def start_worker(self, payload: str) -> None:
         self.runtime = Runtime(**json.loads(payload))
         redact.register_secret(self.runtime.jwt)
         redact.register_secret(self.runtime.pat)
         self.run_config = _load(Path(self.runtime.config_path), self.runtime.target_override)
+        self._describe_credentials()
+
+    def _describe_credentials(self) -> None:
+        from preflight.classify import describe_credentials
+
+        target = self.run_config.target
+        pat = (f"scopes {', '.join(PAT_SCOPES)}" if target.kind == "sandbox"
+               else "the PAT in $PREFLIGHT_PAT (its scopes are not visible to the harness)")
+        describe_credentials(jwt=f"a JWT with role {target.role} on handle {target.handle}", pat=pat)
 
     def worker_payload(self) -> str:
         assert self.runtime is not None
