@@ -374,6 +374,8 @@ class ContractConfig(Strict):
         description="a list of header names (letters, digits, '-'), checked in order",
     )
     idempotency_key_in: Literal["header", "body"] = "header"
+    # (gap) whether the platform dedupes a second conversion of one click and event type
+    click_event_dedupe: bool = True
     route_templates: RouteOverrides = Field(  # type: ignore[valid-type]
         default_factory=RouteOverrides, alias="routes", description="route name: path template"
     )
