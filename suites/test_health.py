@@ -2,7 +2,7 @@
 
 import pytest
 
-from preflight.steps import health
+from preflight.steps import clicks, health
 
 pytestmark = pytest.mark.preflight_step("health")
 
@@ -12,6 +12,11 @@ def test_checks_present_and_traffic_tagged(step_run):
     variant link carries utmSource, utmMedium and utmCampaign."""
     verdict = health.check_wired(step_run)
     step_run.artifacts.put("health", {"status": verdict.status, "score": verdict.score})
+
+
+def test_click_redirect_carries_traffic_tags(step_run, live_variant, fresh_ctx):
+    """A real click on each variant redirects with its utm tags and a ctx."""
+    clicks.check_redirect_tags(step_run, fresh_ctx(live_variant), live_variant)
 
 
 @pytest.mark.preflight_step("readiness")

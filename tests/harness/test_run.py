@@ -48,6 +48,7 @@ PER_CAMPAIGN = [
     ("suites/test_pat_health.py::test_pat_health_agrees_when_ready", "pat_readiness", False),
 ]
 PER_VARIANT = [
+    ("suites/test_health.py::test_click_redirect_carries_traffic_tags", "health"),
     ("suites/test_test_conversion.py::test_variant_test_conversion", "test_conversion"),
     ("suites/test_conversion.py::test_fresh_ctx_conversion_recorded", "conversion"),
     ("suites/test_conversion.py::test_replay_returns_same_conversion", "conversion"),
@@ -77,6 +78,9 @@ def expected_results(run_id: str) -> dict[str, dict]:
                 out[f"{test}[{stem}:{variant}]"] = {"step": step, "campaignId": cid, "stem": stem, "variant": variant,
                                                     "slug": f"{variant}-{suffix(run_id)}"}
     return out
+
+
+TOTAL = len(expected_results("r"))  # 51 with the shipped config
 
 
 def nodeid_of(result: dict) -> str:
@@ -137,7 +141,7 @@ def test_shipped_run_passes_and_says_where_its_outputs_are(shipped):
     assert len(report_lines) == 1, why
     assert report_lines[0].startswith(f"  report:  {reports / 'allure-report'}  (serve it over http: "), why
     assert (reports / "allure-report" / "index.html").is_file()
-    assert re.search(r"=+ 46 passed in [\d.]+s", run.stdout), why
+    assert re.search(rf"=+ {TOTAL} passed in [\d.]+s", run.stdout), why
     for path in ("gate.json", "summary.md", "junit.xml", "allure-results"):
         assert (reports / path).exists(), path
 
@@ -151,7 +155,7 @@ def test_gate_has_one_exact_result_per_test(shipped):
     assert gate["startedAt"] <= gate["finishedAt"]
     expected = expected_results(gate["runId"])
     got = {r["nodeid"]: r for r in gate["results"]}
-    assert len(gate["results"]) == len(got) == 46, why
+    assert len(gate["results"]) == len(got) == TOTAL, why
     assert set(got) == set(expected), set(got) ^ set(expected)
     for nodeid, result in got.items():
         assert set(result) == RESULT_KEYS, nodeid
@@ -168,7 +172,7 @@ def test_gate_has_one_exact_result_per_test(shipped):
 def test_junit_xml_has_every_test_with_its_step(shipped):
     root = ET.parse(shipped.reports / "junit.xml").getroot()
     cases = root.findall(".//testcase")
-    assert len(cases) == 46
+    assert len(cases) == TOTAL
     assert not root.findall(".//failure") and not root.findall(".//error") and not root.findall(".//skipped")
     for case in cases:
         props = {p.get("name"): p.get("value") for p in case.findall("properties/property")}
@@ -180,7 +184,7 @@ def test_summary_md_is_the_campaign_step_table(shipped):
     text = (shipped.reports / "summary.md").read_text()
     run_id = shipped.gate["runId"]
     assert text.startswith("## campaign-preflight: ✅ PASS\n")
-    assert f"Run `{run_id}` against `sandbox`: 46 passed." in text
+    assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed." in text
     assert "| campaign | health | pat_health | lead_capture | test_conversion | publish | conversion | readiness " \
            "| pat_readiness |" in text
     assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
@@ -194,7 +198,7 @@ def test_every_test_has_its_artifacts_json(shipped):
     expected = expected_results(run_id)
     gate = {r["nodeid"]: r for r in run.gate["results"]}
     results = run.allure_results()
-    assert len(results) == 46
+    assert len(results) == TOTAL
     exchanges = all_exchanges(run)
     for result in results:
         nodeid = nodeid_of(result)
@@ -396,11 +400,11 @@ def test_fault_fails_only_the_matching_step(faulted):
     gate = run.gate
     assert gate["verdict"] == "FAIL", why
     results = {r["nodeid"]: r for r in gate["results"]}
-    assert len(gate["results"]) == 46 and set(results) == set(expected_results(gate["runId"])), why
+    assert len(gate["results"]) == TOTAL and set(results) == set(expected_results(gate["runId"])), why
     failed = {n for n, r in results.items() if r["outcome"] not in ("passed", "skipped")}
     assert failed == {f"{SCHEMA_FETCH}[spring-ab]", f"{SCHEMA_FETCH}[diwali-sale]"}, why
-    assert sum(r["outcome"] == "passed" for r in results.values()) == 44
-    assert re.search(r"=+ 2 failed, 44 passed in [\d.]+s", run.stdout), why
+    assert sum(r["outcome"] == "passed" for r in results.values()) == TOTAL - 2
+    assert re.search(rf"=+ 2 failed, {TOTAL - 2} passed in [\d.]+s", run.stdout), why
     log = {entry["requestId"]: entry for entry in faulted.log}
     for nodeid in sorted(failed):
         result = results[nodeid]
@@ -427,7 +431,7 @@ def test_fault_run_reports_the_failure_everywhere(faulted):
     assert summary.startswith("## campaign-preflight: ❌ FAIL\n")
     assert summary.count("- **category:** `schema_fetch`") == 2
     junit = ET.parse(run.reports / "junit.xml").getroot()
-    assert len(junit.findall(".//failure")) == 2 and len(junit.findall(".//testcase")) == 46
+    assert len(junit.findall(".//failure")) == 2 and len(junit.findall(".//testcase")) == TOTAL
     failing = [r for r in run.allure_results() if r["name"].startswith("test_schema_fetch_matches_publish")]
     assert sorted(r["status"] for r in failing) == ["failed", "failed"]
     for result in failing:

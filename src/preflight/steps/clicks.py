@@ -41,7 +41,7 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
         raise fail("contract_violation", f"the click on {variant.slug} minted no ctx",
                    expected="a Location with ?ctx=… (the campaign is ACTIVE)", actual=location or "no Location",
                    exchanges=[click], next_step="check the campaign is ACTIVE and the link enabled and bound to it")
-    _check_redirect_tags(variant, query, click)
+    run.artifacts.add("redirectTags", {UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0] for k in UTM_PARAMS})
     resolve = client.call("resolve_context", step=run.step, params={"ctx": token})
     body = expect_status(resolve, 200, doing=f"resolving the fresh ctx of {variant.slug}",
                          categories={"invalid_ctx": "invalid_ctx"})
@@ -59,13 +59,18 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
                expires_at=body.get("expiresAt"), click=click, resolve=resolve)
 
 
-def _check_redirect_tags(variant: LiveVariant, query: dict, click: Exchange) -> None:
+def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
+    """The click's redirect carries the variant's utm tags, so analytics attributes the visit.
+
+    Only the health step asserts this: a lost tag is one finding, not a failure of every
+    later step that merely needs a ctx."""
+    query = parse_qs(urlsplit(ctx.click.response_headers.get("location", "")).query)
     missing = [key for key, param in UTM_PARAMS.items() if variant.tracking.get(key) and not query.get(param)]
     if missing:
         raise fail("missing_traffic_tags",
                    f"the click on {variant.slug} redirects without {', '.join(UTM_PARAMS[k] for k in missing)}",
                    expected={UTM_PARAMS[k]: variant.tracking[k] for k in missing},
-                   actual="absent from the redirect's query string", exchanges=[click],
+                   actual="absent from the redirect's query string", exchanges=[ctx.click],
                    next_step=f"run campaign health before spend ramp (UC-07 step 1); tag link {variant.slug} "
                              f"with {', '.join(missing)}")
 
