@@ -42,16 +42,25 @@ def expect_status(ex: Exchange, expected: int | Iterable[int], *, doing: str,
     raise failure_from_exchange(ex, step=ex.step or "", expected=_status_text(wanted), context=doing)
 
 
-def expect_json_object(ex: Exchange, body: Any, *, doing: str, fields: Iterable[str]) -> dict:
-    """The body as a dict holding every field the contract promises, else contract_violation."""
+def expect_json_object(ex: Exchange, body: Any, *, doing: str,
+                       fields: Iterable[str] | Mapping[str, type | tuple[type, ...]]) -> dict:
+    """The body as a dict holding every field the contract promises (of the given types,
+    when `fields` maps names to types), else contract_violation."""
+    names = list(fields)
     if not isinstance(body, dict):
         raise fail("contract_violation", f"{doing}: the answer is not a JSON object",
-                   expected=f"a JSON object with {sorted(fields)}", actual=ex.body_excerpt(200),
+                   expected=f"a JSON object with {sorted(names)}", actual=ex.body_excerpt(200),
                    exchanges=[ex])
-    missing = [name for name in fields if name not in body]
+    missing = [name for name in names if name not in body]
     if missing:
         raise fail("contract_violation", f"{doing}: the answer lacks {', '.join(missing)}",
-                   expected=f"fields {sorted(fields)}", actual=f"fields {sorted(body)}", exchanges=[ex])
+                   expected=f"fields {sorted(names)}", actual=f"fields {sorted(body)}", exchanges=[ex])
+    types = fields if isinstance(fields, Mapping) else {}
+    wrong = {name: body[name] for name, kind in types.items()
+             if not isinstance(body[name], kind) or isinstance(body[name], bool) and kind is not bool}
+    if wrong:
+        raise fail("contract_violation", f"{doing}: {', '.join(wrong)} of the wrong type",
+                   expected={name: _type_name(types[name]) for name in wrong}, actual=wrong, exchanges=[ex])
     return body
 
 
@@ -64,3 +73,8 @@ def expect_equal(actual: Any, expected: Any, *, category: str, what: str, exchan
 
 def _status_text(wanted: set[int]) -> str:
     return " or ".join(str(code) for code in sorted(wanted))
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)

@@ -54,9 +54,24 @@ class Credentials:
     jwt: str | None = field(default=None, repr=False)
     pat: str | None = field(default=None, repr=False)
 
-    def headers_for(self, surface: str) -> dict[str, str]:
+    def auth_for(self, surface: str) -> httpx.Auth | None:
         token = {"jwt": self.jwt, "pat": self.pat}.get(surface)
-        return {"authorization": f"Bearer {token}"} if token else {}
+        return _Bearer(token) if token else None
+
+
+class _Bearer(httpx.Auth):
+    """The token lives only here, so no local variable of a request holds it (a traceback
+    printed with locals shows the headers dict, never the token)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "_Bearer([REDACTED])"
+
+    def auth_flow(self, request: httpx.Request):
+        request.headers["authorization"] = f"Bearer {self._token}"
+        yield request
 
 
 Observer = Callable[[Exchange], None]
@@ -88,7 +103,8 @@ class PlatformClient:
              **path_params: str) -> Exchange:
         method, template, default_surface = ROUTES[route]
         path = self.route_overrides.get(route, template).format(handle=self.handle, **path_params)
-        headers = self.credentials.headers_for(surface or default_surface)
+        headers: dict[str, str] = {}
+        auth = self.credentials.auth_for(surface or default_surface)
         if method in WRITE_METHODS and key:
             if self.idempotency_key_in == "body" and isinstance(json_body, dict):
                 json_body = {**json_body, "idempotencyKey": key}
@@ -97,7 +113,7 @@ class PlatformClient:
         retryable = method not in WRITE_METHODS or bool(key)
         return self._send(method, self.base_url + path, path=path, surface=surface or default_surface,
                           step=step, headers=headers, json_body=json_body, params=params,
-                          retryable=retryable)
+                          retryable=retryable, auth=auth)
 
     def get_url(self, url: str, *, step: str) -> Exchange:
         """A public GET of an absolute URL (a short-link click): redirects are not followed."""
@@ -108,13 +124,13 @@ class PlatformClient:
     # -- transport ----------------------------------------------------------------
     def _send(self, method: str, url: str, *, path: str, surface: str, step: str,
               headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-              retryable: bool) -> Exchange:
+              retryable: bool, auth: httpx.Auth | None = None) -> Exchange:
         attempt = 0
         while True:
             attempt += 1
             exchange, retry_after = self._attempt(method, url, path=path, surface=surface, step=step,
                                                   headers=headers, json_body=json_body,
-                                                  params=params, attempt=attempt)
+                                                  params=params, attempt=attempt, auth=auth)
             for observe in self.observers:
                 observe(exchange)
             if not (retryable and _is_retryable(exchange)):
@@ -126,14 +142,14 @@ class PlatformClient:
 
     def _attempt(self, method: str, url: str, *, path: str, surface: str, step: str,
                  headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-                 attempt: int) -> tuple[Exchange, float | None]:
+                 attempt: int, auth: httpx.Auth | None) -> tuple[Exchange, float | None]:
         if self.acquire is not None:
             self.acquire()
         request = self._http.build_request(method, url, headers=headers, params=params,
                                            json=json_body if json_body is not None else None)
         started = time.perf_counter()
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, auth=auth)
         except httpx.HTTPError as exc:
             elapsed = (time.perf_counter() - started) * 1000
             return Exchange.build(method=method, url=str(request.url), path=path, surface=surface,

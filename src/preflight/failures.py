@@ -46,6 +46,9 @@ class PreflightFailure(AssertionError):
     exchanges: list[Exchange] = field(default_factory=list)
     state_before: Any = None
     state_after: Any = None
+    # Set when this repeats an earlier failure (e.g. a campaign whose setup failed): the
+    # earlier one carries the escalation, so support gets one ticket per root cause.
+    duplicate_of: str | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -66,7 +69,7 @@ class PreflightFailure(AssertionError):
         if self.expected is not None or self.actual is not None:
             lines.append(f"  expected: {self.expected}")
             lines.append(f"  actual:   {self.actual}")
-        ids = ", ".join(self.request_ids) or "none (no answer arrived)"
+        ids = ", ".join(self.request_ids) or _no_ids(self.exchanges)
         lines.append(f"  request ids: {ids}")
         if self.failing_exchange is not None:
             lines.append(f"  exchange: {self.failing_exchange.label}")
@@ -76,3 +79,9 @@ class PreflightFailure(AssertionError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def _no_ids(exchanges: list[Exchange]) -> str:
+    if any(ex.status is not None for ex in exchanges):
+        return "none (the answers carried no request-id header; see the target's contract.request_id_headers)"
+    return "none (no answer arrived)" if exchanges else "none (no request was made)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,13 +17,17 @@ from preflight.steps import campaign as campaign_step
 
 class CampaignRegistry:
     def __init__(self, client: PlatformClient, *, run_id: str, handle: str, reports_dir: Path,
-                 publish_via: str = "pat", session: str = "", quiet: Callable[[], Any] | None = None) -> None:
+                 publish_via: str = "pat", session: str = "", quiet: Callable[[], Any] | None = None,
+                 campaigns: list[Any] = ()) -> None:
         self.client = client
         self.run_id = run_id
         self.handle = handle
         self.reports_dir = reports_dir
         self.publish_via = publish_via
         self.session = session  # tells this pytest session's link writes from a rerun's
+        self.campaigns = list(campaigns)  # the whole run's, for the quota check
+        self._quota_checked = False
+        self._quota_failure: PreflightFailure | None = None
         self._quiet = quiet  # a context manager that keeps teardown exchanges off the last test
         self._live: dict[str, LiveCampaign] = {}
         self._broken: dict[str, PreflightFailure] = {}
@@ -51,20 +56,31 @@ class CampaignRegistry:
     def _ensure(self, stem: str, plan: Callable[[], LiveCampaign], check_quota: bool = False) -> LiveCampaign:
         if stem in self._broken:
             failure = self._broken[stem]
-            raise PreflightFailure(category=failure.category, summary=f"(campaign setup failed earlier) "
-                                   f"{failure.summary}", expected=failure.expected, actual=failure.actual,
-                                   next_step=failure.next_step, exchanges=failure.exchanges)
+            raise replace(failure, summary=f"(campaign setup failed earlier) {failure.summary}",
+                          duplicate_of=f"the setup of campaign {stem}")
         if stem not in self._live:
             live = plan()
             try:
-                if check_quota:
-                    campaign_step.check_quota(self.client, live, publish_via=self.publish_via)
+                if check_quota and not self._quota_checked:
+                    self._check_quota(live)
                 campaign_step.create(self.client, live, run_id=self.run_id, session=self.session)
             except PreflightFailure as failure:
                 self._broken[stem] = failure
                 raise
             self._live[stem] = live
         return self._live[stem]
+
+    def _check_quota(self, live: LiveCampaign) -> None:
+        """Once per process, for the whole run: every worker sees the same meter and plan."""
+        if self._quota_failure is not None:
+            raise replace(self._quota_failure, duplicate_of="the run's quota check")
+        lives = [campaign_step.plan_campaign(c, run_id=self.run_id, handle=self.handle) for c in self.campaigns]
+        try:
+            campaign_step.check_quota(self.client, lives or [live], publish_via=self.publish_via)
+        except PreflightFailure as failure:
+            self._quota_failure = failure
+            raise
+        self._quota_checked = True
 
     def retire_all(self) -> list[dict[str, Any]]:
         left = []

@@ -106,7 +106,7 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord, *, target: A
     ids = failure.request_ids if failure else []
     evidence = FailureEvidence(category=verdict.category, message=message,
                                request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id])
-    if verdict.category in NOT_ESCALATED or failure is None:
+    if verdict.category in NOT_ESCALATED or failure is None or failure.duplicate_of:
         return evidence
     payload = escalation.build_payload(
         failure, handle=target.handle, run_id=record.run_id, environment=target.name, role=target.role,

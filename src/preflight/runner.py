@@ -41,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     reports = (root / args.reports).resolve()
-    _clear(reports)
+    try:
+        _clear(reports)
+    except OSError as exc:
+        print(f"preflight run: --reports {args.reports}: {exc.strerror or exc}; pass a folder path", file=sys.stderr)
+        return 2
     code = subprocess.call(_pytest_command(args, reports), cwd=root)
     gate_path = reports / "gate.json"
     if not gate_path.is_file():

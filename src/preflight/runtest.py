@@ -9,6 +9,7 @@ import pytest
 from preflight import collect, results
 from preflight.client import idempotency_key
 from preflight.failures import PreflightFailure
+from preflight.redact import redact_text
 from preflight.session import PreflightSession, StartError
 
 RECORD = pytest.StashKey[results.TestRecord]()
@@ -100,6 +101,8 @@ class RuntestHooks:
             if evidence.category != "harness_error":
                 # The platform's failure is in the message; the harness's stack would only hide it.
                 report.longrepr = f"{item.nodeid}\n{evidence.message}"
+            else:  # keep the stack for a harness bug, but never a token from its locals
+                report.longrepr = redact_text(report.longreprtext)
         if call.when == "call" or report.failed or report.skipped:
             from preflight.report import allure
 

@@ -93,6 +93,8 @@ class PreflightSession:
         if problem:
             raise StartError(problem)
         self.run_config = _load(self.config_path(), options.get(self.pytest_config, "preflight_target"))
+        for stale in ("escalations", "leftovers"):  # a previous run's, which this run's gate does not name
+            shutil.rmtree(self.reports_dir() / stale, ignore_errors=True)
         target = self.run_config.target
         base_url, jwt, pat = self._connect(target)
         self._scratch = tempfile.mkdtemp(prefix="preflight-run-")
@@ -131,6 +133,7 @@ class PreflightSession:
 
     def _connect(self, target: Any) -> tuple[str, str | None, str | None]:
         if target.kind != "sandbox":
+            _probe(target)
             jwt = _secret(target.credentials.jwt)
             pat = _secret(target.credentials.pat)
         else:
@@ -209,6 +212,18 @@ def _load(path: Path, target: str | None) -> Any:
         raise StartError(str(exc)) from None
 
 
+def _probe(target: Any) -> None:
+    """Reach the target once before the run, so a wrong base_url is one line, not a retry storm."""
+    import httpx
+
+    url = f"{target.base_url}/v2/system/health"
+    try:
+        httpx.get(url, timeout=10)
+    except httpx.HTTPError as exc:
+        raise StartError(f"target {target.name}: base_url {target.base_url} does not answer ({type(exc).__name__}: "
+                         f"{exc}); check base_url in its target file and the network") from None
+
+
 def _secret(value: Any) -> str | None:
     if value is None:
         return None
@@ -221,7 +236,9 @@ def _shared_bucket(db_path: str | None, per_second: float | None):
         return None
     from pyrate_limiter import Duration, limiter_factory
 
-    limiter = limiter_factory.create_sqlite_limiter(rate_per_duration=int(per_second), duration=Duration.SECOND,
+    # A rate below one a second is one request per 1/rate seconds.
+    count, window_ms = (int(per_second), Duration.SECOND) if per_second >= 1 else (1, int(1000 / per_second))
+    limiter = limiter_factory.create_sqlite_limiter(rate_per_duration=count, duration=window_ms,
                                                     db_path=db_path, use_file_lock=True)
     return lambda: limiter.try_acquire("platform", blocking=True)
 

@@ -257,7 +257,8 @@ def validation_lines(
 
 def masked(lines: Iterable[str], secrets: Iterable[str] = ()) -> list[str]:
     """Last line of defence: anything shaped like a token, or a known secret, is masked."""
-    return [redact_text(line, extra=[s for s in secrets if s]) for line in lines]
+    # Values too short to be a token would mask ordinary words (a secret "y" in "yaml").
+    return [redact_text(line, extra=[s for s in secrets if s and len(s) >= 8]) for line in lines]
 
 
 # --- file-level problems ---------------------------------------------------------------

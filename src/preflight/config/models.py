@@ -11,7 +11,6 @@ as the "allowed" part of a problem line.
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -331,15 +330,17 @@ class SandboxSettings(Strict):
     @field_validator("faults")
     @classmethod
     def _known_faults(cls, faults: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from preflight.sandbox.faults import CATALOGUE
+        from preflight.sandbox.core.errors import ApiError
+        from preflight.sandbox.faults import CATALOGUE, validate
 
-        names = sorted(CATALOGUE)
-        unknown = [name for name in faults if name not in names]
-        if unknown:
-            hint = difflib.get_close_matches(unknown[0], names, n=1)
-            raise not_allowed(f"fault names from the sandbox catalogue: {', '.join(sorted(names))}"
-                              + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        try:
+            validate(faults)  # the sandbox's own check: names, options and their ranges
+        except ApiError as exc:
+            raise not_allowed(f"{exc.message}; fault names: {', '.join(sorted(CATALOGUE))}") from None
         return faults
+
+
+NOT_FOR_ESCALATION = ("/v2/operator/escalations", "/v2/public/content-report")
 
 
 class RouteOverridesBase(Strict):
@@ -351,6 +352,9 @@ class RouteOverridesBase(Strict):
         if template is None:
             return None
         original = ROUTES[info.field_name].template
+        if info.field_name == "support_report" and template.startswith(NOT_FOR_ESCALATION):
+            # UC-07: operator escalations and abuse reports are not the end-user escalation path.
+            raise not_allowed(f"an end-user support path like {original}, never {' or '.join(NOT_FOR_ESCALATION)}")
         if not template.startswith("/") or placeholders(template) != placeholders(original):
             wanted = ", ".join(f"{{{name}}}" for name in sorted(placeholders(original))) or "no placeholders"
             raise not_allowed(f"a path starting with '/' that keeps exactly {wanted} (default {original})")
@@ -494,7 +498,9 @@ class FakeDataSettings(Strict):
 class Expectations(Strict):
     health_verdict: Literal["PASS", "WARN"] = "PASS"
     min_score: int = Field(100, ge=0, le=100, description="a whole number, 0-100")
-    access_mode: AccessMode = AccessMode.FREE_WITH_LOGIN
+    # UC-07 step 5 promises FREE_WITH_LOGIN; a campaign's detailPage.accessMode is what the run
+    # publishes, so setting that to PUBLIC rehearses the publish_access_mode finding.
+    access_mode: Literal[AccessMode.FREE_WITH_LOGIN] = AccessMode.FREE_WITH_LOGIN
 
 
 class Duplicate(NamedTuple):

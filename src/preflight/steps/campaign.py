@@ -35,18 +35,20 @@ def planned_writes(live: LiveCampaign, *, publish_via: str) -> int:
     return setup + steps + publish + variants + decoy
 
 
-def check_quota(client: PlatformClient, live: LiveCampaign, *, publish_via: str) -> None:
-    """Fail before any write when the day's quota cannot cover this campaign (UC-07: respect
-    daily write limits before bulk operations), rather than half-way through."""
+def check_quota(client: PlatformClient, lives: list[LiveCampaign], *, publish_via: str) -> None:
+    """Fail before any write when the day's quota cannot cover the whole run (UC-07: respect
+    daily write limits before bulk operations), rather than half-way through or at teardown."""
     ex = client.call("usage_meters", step=SETUP_STEP)
     if ex.status == 404:  # a deployment without the meter: the writes themselves will tell
         return
     meters = expect_status(ex, 200, doing="reading the daily write quota")
-    meters = expect_json_object(ex, meters, doing="reading usage meters", fields=("writesPerDay", "writesToday"))
+    meters = expect_json_object(ex, meters, doing="reading usage meters",
+                                fields={"writesPerDay": int, "writesToday": int})
     left = meters["writesPerDay"] - meters["writesToday"]
-    need = planned_writes(live, publish_via=publish_via)
+    need = sum(planned_writes(live, publish_via=publish_via) for live in lives)
     if left < need:
-        raise fail("quota", f"the daily write quota has {left} writes left; campaign {live.stem} needs up to {need}",
+        stems = ", ".join(live.stem for live in lives)
+        raise fail("quota", f"the daily write quota has {left} writes left; this run ({stems}) needs up to {need}",
                    expected=f">= {need} writes left today", exchanges=[ex],
                    actual=f"{meters['writesToday']} of {meters['writesPerDay']} used (plan {meters.get('plan')}), "
                           f"resets at {meters.get('resetsAt')}",

@@ -64,7 +64,24 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
 
     Only the health step asserts this: a lost tag is one finding, not a failure of every
     later step that merely needs a ctx."""
-    query = parse_qs(urlsplit(ctx.click.response_headers.get("location", "")).query)
+    location = urlsplit(ctx.click.response_headers.get("location", ""))
+    destination = urlsplit(variant.destination_url)
+    if (location.scheme, location.netloc, location.path) != (destination.scheme, destination.netloc, destination.path):
+        raise fail("contract_violation", f"the click on {variant.slug} redirects to another page than its destination",
+                   expected=variant.destination_url, actual=ctx.click.response_headers.get("location"),
+                   exchanges=[ctx.click], next_step="check the link's destinationUrl (an A/B variant sending "
+                                                    "traffic to the wrong page) and escalate")
+    query = parse_qs(location.query)
+    for key, value in parse_qs(destination.query).items():  # the destination's own query survives
+        if query.get(key) != value:
+            raise fail("contract_violation", f"the click on {variant.slug} drops or changes ?{key}= of its destination",
+                       expected=f"{key}={value}", actual=f"{key}={query.get(key)}", exchanges=[ctx.click])
+    wrong = {UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0] for k, v in variant.tracking.items()
+             if k in UTM_PARAMS and query.get(UTM_PARAMS[k]) and query[UTM_PARAMS[k]][0] != v}
+    if wrong:
+        raise fail("missing_traffic_tags", f"the click on {variant.slug} redirects with other utm values",
+                   expected={UTM_PARAMS[k]: v for k, v in variant.tracking.items() if UTM_PARAMS.get(k) in wrong},
+                   actual=wrong, exchanges=[ctx.click])
     missing = [key for key, param in UTM_PARAMS.items() if variant.tracking.get(key) and not query.get(param)]
     if missing:
         raise fail("missing_traffic_tags",

@@ -18,7 +18,7 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     via_pat = run.settings.publish_via == "pat"
     prefix = "public_" if via_pat else ""
     current = _current_version(run)
-    draft = {"detailsPageSlug": page.detailsPageSlug, "accessMode": run.expectations.access_mode,
+    draft = {"detailsPageSlug": page.detailsPageSlug, "accessMode": page.accessMode,
              "structureType": page.structureType, "schema": page.schema_or_default(run.campaign.goal_type),
              "schemaVersion": current}
     draft = {name: value for name, value in draft.items() if value is not None}
@@ -50,10 +50,7 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
 
 
 def fetch_schema(run: StepRun) -> dict[str, Any]:
-    published = run.campaign.notes.get("published")
-    if published is None:
-        raise fail("schema_fetch", "there is no publish to fetch: the publish step did not complete",
-                   expected="a deploymentId from the publish step", actual="none")
+    published, creator_view = _published(run)
     ex = run.client.call("public_get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
     page = expect_status(ex, 200, doing="fetching the published schema with the PAT",
                          categories={"not_found": "schema_fetch"},
@@ -65,12 +62,31 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
                  what="the fetched page's accessMode", exchanges=[ex], next_step=NEXT_ACCESS)
     for name in ("deploymentId", "schemaVersion"):
         expect_equal(page[name], published[name], category="schema_fetch",
-                     what=f"the fetched page's {name} (vs the publish)", exchanges=[ex])
+                     what=f"the fetched page's {name} (vs the creator's published view)",
+                     exchanges=[creator_view, ex])
     if run.campaign.goal_type == "LEAD_CAPTURE" and not has_required_email(page["schema"]):
         raise fail("schema_fetch", "the published LEAD_CAPTURE page has no form requiring `email`",
                    expected="a form field {name: email, required: true}", actual=str(page["schema"])[:300],
                    exchanges=[ex])
     return page
+
+
+def _published(run: StepRun) -> tuple[dict[str, Any], Any]:
+    """What the creator's view says is published (the platform's word, not a note from the
+    publish test, so this check also stands alone, e.g. under `-k`)."""
+    ex = run.client.call("get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
+    body = expect_status(ex, 200, doing="reading the published site structure")
+    body = expect_json_object(ex, body, doing="reading the site structure", fields=("published",))
+    published = body["published"]
+    if not isinstance(published, dict):
+        failure = fail("schema_fetch", "nothing is published for this campaign, so there is no schema to fetch",
+                       expected="published: {deploymentId, schemaVersion, …}", actual=f"published: {published!r}",
+                       exchanges=[ex], next_step="see the publish step's failure (UC-07 step 5)")
+        failure.duplicate_of = "the publish step"  # the publish failure carries the escalation
+        raise failure
+    expect_json_object(ex, published, doing="reading the published deployment",
+                       fields=("deploymentId", "schemaVersion"))
+    return published, ex
 
 
 def _current_version(run: StepRun) -> int:
