@@ -25,10 +25,6 @@ def register_secret(value: str | None) -> None:
         _known.add(value)
 
 
-def known_secrets() -> frozenset[str]:
-    return frozenset(_known)
-
-
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     for secret in (*_known, *extra):
         if secret:

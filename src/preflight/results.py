@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from preflight.exchange import Exchange
-from preflight.failures import NOT_ESCALATED, PreflightFailure
+from preflight.failures import PreflightFailure
 from preflight.lifecycle import STEPS, Artifacts, campaign_id_for, live_slug
 
 PROP = "preflight."
@@ -106,7 +106,8 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord, *, target: A
     ids = failure.request_ids if failure else []
     evidence = FailureEvidence(category=verdict.category, message=message,
                                request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id])
-    if verdict.category in NOT_ESCALATED or failure is None or failure.duplicate_of:
+    allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
+    if not escalation.should_escalate(verdict.category) or failure is None or failure.duplicate_of:
         return evidence
     payload = escalation.build_payload(
         failure, handle=target.handle, run_id=record.run_id, environment=target.name, role=target.role,

@@ -100,7 +100,8 @@ def _print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}, target {gate.get('target')})")
     print(f"  gate:    {reports / 'gate.json'}")
     print(f"  summary: {reports / 'summary.md'}")
-    print(f"  junit:   {reports / 'junit.xml'}")
+    if (reports / "junit.xml").is_file():
+        print(f"  junit:   {reports / 'junit.xml'}")
     if report is not None:
         print(f"  report:  {report}  (serve it over http: npx allure open {report})")
 

@@ -81,11 +81,11 @@ class RuntestHooks:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item):
         self._begin(item)
-        return (yield from _categorized())
+        return (yield from _categorized("setup"))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        return (yield from _categorized())
+        return (yield from _categorized("call"))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -146,21 +146,21 @@ class RuntestHooks:
         return lambda payload: escalation.send_payload(post, payload)
 
 
-def _categorized():
+def _categorized(when: str):
     """The body of a hook wrapper that gives any exception from a test its category."""
     try:
         return (yield)
     except PreflightFailure:
         raise
     except Exception as exc:  # skips and xfails are BaseException, and pass through
-        raise as_failure(exc) from exc
+        raise as_failure(exc, when) from exc
 
 
-def as_failure(exc: Exception) -> PreflightFailure:
+def as_failure(exc: Exception, when: str = "call") -> PreflightFailure:
     """Any exception from a step gets a category, so every failure names one."""
     if isinstance(exc, PreflightFailure):
         return exc
     from preflight import classify
 
-    verdict = classify.classify(exc, "call")
+    verdict = classify.classify(exc, when)
     return PreflightFailure(category=verdict.category, summary=verdict.summary, next_step=verdict.next_step)

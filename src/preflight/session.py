@@ -12,7 +12,6 @@ import json
 import secrets
 import shutil
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from preflight import options, redact
 from preflight.client import Credentials, PlatformClient, RetryPolicy
 from preflight.lifecycle import check_run_id, new_run_id
-from preflight.results import Collector, Recorder
+from preflight.results import Collector, Recorder, now_iso
 
 WORKER_KEY = "preflight"
 SESSION = pytest.StashKey["PreflightSession"]()
@@ -87,7 +86,7 @@ class PreflightSession:
         return self.pytest_config.rootpath / "config" / "preflight.yaml"
 
     def start_controller(self) -> None:
-        started = _now()
+        started = now_iso()
         run_id = self.run_id = options.get(self.pytest_config, "preflight_run_id") or new_run_id()
         problem = check_run_id(run_id)
         if problem:
@@ -97,6 +96,7 @@ class PreflightSession:
             shutil.rmtree(self.reports_dir() / stale, ignore_errors=True)
         target = self.run_config.target
         base_url, jwt, pat = self._connect(target)
+        self._know_base_url(base_url)
         self._scratch = tempfile.mkdtemp(prefix="preflight-run-")
         self.runtime = Runtime(
             run_id=run_id, config_path=str(self.config_path()),
@@ -113,7 +113,13 @@ class PreflightSession:
         redact.register_secret(self.runtime.jwt)
         redact.register_secret(self.runtime.pat)
         self.run_config = _load(Path(self.runtime.config_path), self.runtime.target_override)
+        self._know_base_url(self.runtime.base_url)
         self._describe_credentials()
+
+    def _know_base_url(self, base_url: str) -> None:
+        """An embedded sandbox's URL is known only once it runs: the target learns it here."""
+        target = self.run_config.target.with_base_url(base_url)
+        self.run_config = self.run_config.model_copy(update={"target": target})
 
     def _describe_credentials(self) -> None:
         from preflight.classify import describe_credentials
@@ -243,5 +249,3 @@ def _shared_bucket(db_path: str | None, per_second: float | None):
     return lambda: limiter.try_acquire("platform", blocking=True)
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -41,7 +41,6 @@ def test_everything_is_a_noop_when_not_recording(not_recording):
     report_allure.set_category("invalid_ctx")
     report_allure.attach_exchange(exchange())
     report_allure.attach_json("x", {"a": 1})
-    report_allure.attach_text("x", "y")
 
 
 def test_unknown_feature_is_refused():

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from preflight.routes import CLICK_URL_PLACEHOLDERS, ROUTES, Route
+from preflight.routes import CLICK_URL_PLACEHOLDERS, ROUTES
 
 # The run names things pf-<runId>-<stem> and <slug>-xxxxxx, so the configured parts are
 # shorter than the platform's limits (campaignId 64, slug 24).
@@ -194,9 +194,6 @@ class VariantConfig(Strict):
         if not is_http_url(url):
             raise not_allowed("an http:// or https:// URL with a host, e.g. https://gharart.example/spring?v=a")
         return url
-
-    def tracking_for(self, campaign: CampaignConfig) -> dict[str, str]:
-        return campaign.variant_tracking(self)
 
 
 class DetailPageConfig(Strict):
@@ -394,11 +391,6 @@ class ContractConfig(Strict):
         """Only the overridden templates, by route name (empty when the target keeps the contract's)."""
         return {name: value for name, value in self.route_templates.model_dump().items() if value is not None}
 
-    def route(self, name: str) -> Route:
-        """The route with this target's template override, if any (KeyError for an unknown name)."""
-        route = ROUTES[name]
-        return route._replace(template=self.routes.get(name, route.template))
-
 
 class TargetConfig(Strict):
     # Field order matters: the validators below read kind.
@@ -456,10 +448,6 @@ class TargetConfig(Strict):
             return SandboxSettings()
         return settings
 
-    @property
-    def is_sandbox(self) -> bool:
-        return self.kind == "sandbox"
-
     def with_base_url(self, base_url: str) -> TargetConfig:
         """A copy pointing at a started sandbox (whose URL is only known at run time)."""
         return self.model_copy(update={"base_url": base_url.rstrip("/")})
@@ -470,8 +458,6 @@ class TargetConfig(Strict):
         values = {"base_url": self.base_url or "", "handle": self.handle, "slug": slug}
         return PLACEHOLDER.sub(lambda match: values[match.group(1)], self.click_url)
 
-    def route(self, name: str) -> Route:
-        return self.contract.route(name)
 
 
 # --- the run --------------------------------------------------------------------------
@@ -571,9 +557,3 @@ class RunConfig(Strict):
     def source_path(self) -> Path | None:
         """The preflight YAML this run was loaded from (None when built in code)."""
         return self._source_path
-
-    def campaign(self, stem: str) -> CampaignConfig:
-        for campaign in self.campaigns:
-            if campaign.stem == stem:
-                return campaign
-        raise KeyError(stem)

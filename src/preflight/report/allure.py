@@ -120,12 +120,6 @@ def attach_json(name: str, obj: Any) -> None:
     allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
 
 
-def attach_text(name: str, text: str) -> None:
-    if not _can_attach():
-        return
-    allure.attach(redact_text(text), name=redact_text(name), attachment_type=allure.attachment_type.TEXT)
-
-
 # -- files beside the results (read by Allure 3's reader) ---------------------------------
 
 def write_environment(results_dir: str | Path, props: dict[str, Any]) -> Path:

@@ -136,7 +136,7 @@ def _steps(results: list[dict]) -> list[str]:
 
 def _table(results: list[dict]) -> list[str]:
     if not results:
-        return ["_No results: the run did not start._"]
+        return ["_No results: no test ran (the run did not start, or the selection matched nothing)._"]
     steps = _steps(results)
     campaigns = list(dict.fromkeys(r["campaignId"] or "(no campaign)" for r in results))
     rows = ["| campaign | " + " | ".join(_inline(s) for s in steps) + " |",

@@ -25,14 +25,9 @@ class Ctx:
     resolve: Exchange
 
 
-def click_url(template: str, *, base_url: str, handle: str, slug: str) -> str:
-    return template.format(base_url=base_url.rstrip("/"), handle=handle, slug=slug)
-
-
 def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
     client = run.client
-    url = click_url(run.target.click_url, base_url=client.base_url, handle=client.handle, slug=variant.slug)
-    click = client.get_url(url, step=run.step)
+    click = client.get_url(run.target.click_url_for(variant.slug), step=run.step)
     expect_status(click, REDIRECTS, doing=f"clicking {variant.slug}")
     location = click.response_headers.get("location", "")
     query = parse_qs(urlsplit(location).query)

@@ -26,9 +26,9 @@ class Conversion:
     exchange: Exchange
 
 
-def body_for(run: StepRun, ctx: Ctx) -> dict[str, Any]:
+def body_for(run: StepRun, token: str) -> dict[str, Any]:
     settings = run.campaign.config.conversion
-    body: dict[str, Any] = {"ctx": ctx.token, "value": settings.value, "currency": settings.currency, "test": True}
+    body: dict[str, Any] = {"ctx": token, "value": settings.value, "currency": settings.currency, "test": True}
     if settings.eventType:
         body["eventType"] = settings.eventType
     return body
@@ -42,7 +42,7 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
     """A fresh ctx and a fresh key make one new conversion, attributed to the variant."""
     # The click id is part of the key: a rerun of this run id clicks again, which is a new action.
     key = run.key(f"conversion:{ctx.click_id}", variant.slug)
-    body = body_for(run, ctx)
+    body = body_for(run, ctx.token)
     ex = post(run, body, key)
     answer = expect_status(ex, 201, doing=f"posting a public conversion for {variant.slug}",
                            categories={"invalid_ctx": "invalid_ctx"})
@@ -101,7 +101,7 @@ def reused_ctx_deduped(run: StepRun, first: Conversion) -> None:
 
 
 def stale_ctx_refused(run: StepRun, stale_token: str, slug: str) -> None:
-    body = {**body_for(run, _stub(stale_token, slug)), "value": 1}
+    body = {**body_for(run, stale_token), "value": 1}
     ex = post(run, body, run.key(f"stale-ctx:{stale_token[-16:]}", slug))
     if ex.status in (200, 201):
         raise fail("stale_ctx_accepted", "a conversion with an expired ctx was accepted",
@@ -124,7 +124,3 @@ def _merged(run: StepRun, ex: Exchange, answer: Any) -> Exception:
                 actual=f"{ex.status}, {answer if isinstance(answer, str) else {k: answer.get(k) for k in ('conversionId', 'deduped', 'dedupeReason')}}, "
                        f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}; earlier ids {sorted(earlier)}",
                 exchanges=[ex], next_step=NEXT_DEDUPE)
-
-
-def _stub(token: str, slug: str) -> Ctx:
-    return Ctx(token=token, slug=slug, campaign_id="", click_id=None, expires_at=None, click=None, resolve=None)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from preflight.checks import expect_equal, expect_json_object, expect_status, fail
@@ -90,7 +90,7 @@ def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
 
 
 def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Exchange:
-    forged = Ctx(**{**ctx.__dict__, "token": tamper(ctx.token)})
+    forged = replace(ctx, token=tamper(ctx.token))
     ex = submit(run, forged, email=email, name=name, purpose="tampered-ctx")
     if ex.status in (200, 201, 202):
         raise fail("stale_ctx_accepted", "a lead with a tampered ctx was accepted",
