@@ -192,9 +192,10 @@ def write_outputs(results: list[dict[str, Any]], *, runtime: Any, target: Any, r
     report_path = str(reports_dir / "allure-report" / "index.html")
     run_id = runtime.run_id if runtime else run_id
     target_name = target.name if target else None
+    leftovers = [json.loads(p.read_text()) for p in sorted((reports_dir / "leftovers").glob("*.json"))]
     gate.write_gate(reports_dir / "gate.json", run_id=run_id, target=target_name,
                     started_at=runtime.started_at if runtime else finished_at, finished_at=finished_at,
-                    results=results, report_path=report_path, problem=start_problem)
+                    results=results, report_path=report_path, problem=start_problem, leftovers=leftovers)
     gate.write_summary(reports_dir / "summary.md", run_id=run_id, target=target_name, results=results,
                        report_path=report_path, problem=start_problem)
     if alluredir and runtime and target:

@@ -65,6 +65,10 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
                   green=gate["verdict"] == "PASS", red=gate["verdict"] != "PASS")
     for result in failures:
         reporter.line(f"  [{result['category']}] {result['nodeid']}")
+    for left in gate.get("leftovers", []):
+        for link in left.get("linksNotRetired", []):
+            reporter.line(f"warning: link {link['slug']} of {left['campaignId']} is still enabled: {link['error']}",
+                          yellow=True)
     reporter.line(f"gate: {reports / 'gate.json'}")
     reporter.line(f"summary: {reports / 'summary.md'}")
     escalations = [r["escalation"] for r in failures if r.get("escalation")]

@@ -150,6 +150,9 @@ def test_gate_has_one_exact_result_per_test(shipped):
     gate, why = shipped.gate, explain(shipped)
     assert {"verdict", "runId", "target", "startedAt", "finishedAt", "results"} <= set(gate)
     assert gate["target"] == "sandbox" and gate["problem"] is None
+    # teardown retired every link of the 2 campaigns and their 2 decoys, and says so
+    assert len(gate["leftovers"]) == 4 and all(not left["linksNotRetired"] for left in gate["leftovers"])
+    assert sum(len(left["linksRetired"]) for left in gate["leftovers"]) == 7
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", gate["runId"]), gate["runId"]
     assert STAMP.match(gate["startedAt"]) and STAMP.match(gate["finishedAt"])
     assert gate["startedAt"] <= gate["finishedAt"]

@@ -59,8 +59,10 @@ def normalise(result: Result) -> dict[str, Any]:
 
 
 def write_gate(path: str | Path, *, run_id: str | None, target: str | None, started_at: Any, finished_at: Any,
-               results: Iterable[Result], report_path: str | Path | None, problem: str | None = None) -> Path:
-    """gate.json; `problem` is why the run could not start (it makes the verdict ERROR)."""
+               results: Iterable[Result], report_path: str | Path | None, problem: str | None = None,
+               leftovers: list[dict] | None = None) -> Path:
+    """gate.json; `problem` is why the run could not start (it makes the verdict ERROR);
+    `leftovers` is what the throwaway campaigns left on the platform after teardown."""
     results = [normalise(r) for r in results]
     doc = {
         "verdict": compute_verdict(results, problem),
@@ -71,6 +73,7 @@ def write_gate(path: str | Path, *, run_id: str | None, target: str | None, star
         "reportPath": str(report_path) if report_path else None,
         "problem": redact_text(problem) if problem else None,
         "results": results,
+        "leftovers": redact_obj(leftovers or []),
     }
     return _write(Path(path), json.dumps(doc, indent=2) + "\n")
 
