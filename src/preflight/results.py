@@ -184,12 +184,12 @@ def now_iso() -> str:
 
 def write_outputs(results: list[dict[str, Any]], *, runtime: Any, target: Any, reports_dir: Path,
                   alluredir: str | None, finished_at: str, start_problem: str | None = None,
-                  run_id: str | None = None) -> dict[str, Any]:
+                  run_id: str | None = None, html_report: str | None = "allure-report/index.html") -> dict[str, Any]:
     from preflight import __version__
     from preflight.report import allure, gate
 
     reports_dir.mkdir(parents=True, exist_ok=True)
-    report_path = str(reports_dir / "allure-report" / "index.html")
+    report_path = str(reports_dir / html_report) if html_report and html_report != "none" else None
     run_id = runtime.run_id if runtime else run_id
     target_name = target.name if target else None
     leftovers = [json.loads(p.read_text()) for p in sorted((reports_dir / "leftovers").glob("*.json"))]

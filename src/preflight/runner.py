@@ -71,6 +71,8 @@ def _pytest_command(args: argparse.Namespace, reports: Path) -> list[str]:
         command += ["--run-id", args.run_id]
     if args.escalate:
         command.append("--escalate")
+    if args.no_html:
+        command += ["--preflight-html-report", "none"]
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
 

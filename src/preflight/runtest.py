@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from preflight import collect, results
+from preflight import collect, options, results
 from preflight.client import idempotency_key
 from preflight.failures import PreflightFailure
 from preflight.redact import redact_text
@@ -43,7 +43,7 @@ def _write_outputs(preflight: PreflightSession, alluredir: str | None) -> None:
         preflight.collector.ordered(), runtime=preflight.runtime,
         target=run_config.target if run_config else None, reports_dir=preflight.reports_dir(),
         alluredir=alluredir, finished_at=results.now_iso(), start_problem=preflight.start_problem,
-        run_id=preflight.run_id)
+        run_id=preflight.run_id, html_report=options.get(preflight.pytest_config, "preflight_html_report"))
 
 
 def header(preflight: PreflightSession) -> list[str]:

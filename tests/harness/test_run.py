@@ -354,6 +354,7 @@ def test_attached_run_passes_with_exact_counts(rerun):
     run, why = rerun.first, explain(rerun.first)
     assert run.code == 0 and run.gate["verdict"] == "PASS", why
     assert run.gate["runId"] == rerun.run_id and run.gate["target"] == "attached"
+    assert run.gate["reportPath"] is None and "Report: not built" in (run.reports / "summary.md").read_text()
     outcomes = {r["nodeid"]: r["outcome"] for r in run.gate["results"]}
     assert set(outcomes) == set(expected_results(rerun.run_id))
     assert set(outcomes.values()) == {"passed"}, why
