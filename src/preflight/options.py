@@ -69,3 +69,11 @@ def given(config: pytest.Config, name: str) -> bool:
     if config.getoption(name) is not None:
         return True
     return bool(config.getini(name)) and config.getini(name) != _BY_NAME[name].default
+
+
+def check_no_clean_alluredir(config: pytest.Config) -> None:
+    """Refuse allure-pytest's --clean-alluredir together with xdist's -n."""
+    # Under xdist every worker would wipe the folder and results would be lost.
+    if config.getoption("clean_alluredir", False) and config.getoption("numprocesses", None):
+        raise pytest.UsageError("--clean-alluredir loses results under xdist (-n): empty the folder before "
+                                "pytest instead (`preflight run` does)")

@@ -21,7 +21,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(pytest_fixtures, "preflight-fixtures")
         config.pluginmanager.register(runtest.RuntestHooks(session), "preflight-runtest")
         if not hasattr(config, "workerinput"):
-            _check_no_clean_alluredir(config)
+            options.check_no_clean_alluredir(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -70,9 +70,3 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     runtest.terminal_summary(config.stash[SESSION], terminalreporter)
 
-
-def _check_no_clean_alluredir(config: pytest.Config) -> None:
-    # Under xdist every worker would wipe the folder and results would be lost.
-    if config.getoption("clean_alluredir", False) and config.getoption("numprocesses", None):
-        raise pytest.UsageError("--clean-alluredir loses results under xdist (-n): empty the folder before "
-                                "pytest instead (`preflight run` does)")

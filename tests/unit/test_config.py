@@ -172,14 +172,17 @@ def test_sandbox_click_url_uses_the_started_sandbox() -> None:
 # --- one exact line per mistake in the run file ---------------------------------------
 
 
+def _node(data: dict, path: list) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 def set_in(*path_and_value: Any) -> Callable[[dict], None]:
     *path, key, value = path_and_value
 
     def mutate(data: dict) -> None:
-        node = data
-        for part in path:
-            node = node[part]
-        node[key] = value
+        _node(data, path)[key] = value
 
     return mutate
 
@@ -188,9 +191,7 @@ def rename(*path_and_names: Any) -> Callable[[dict], None]:
     *path, old, new = path_and_names
 
     def mutate(data: dict) -> None:
-        node = data
-        for part in path:
-            node = node[part]
+        node = _node(data, path)
         node[new] = node.pop(old)
 
     return mutate
@@ -200,10 +201,7 @@ def drop(*path_and_key: Any) -> Callable[[dict], None]:
     *path, key = path_and_key
 
     def mutate(data: dict) -> None:
-        node = data
-        for part in path:
-            node = node[part]
-        del node[key]
+        del _node(data, path)[key]
 
     return mutate
 
