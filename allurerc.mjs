@@ -22,6 +22,7 @@ const PREFLIGHT_CATEGORIES = [
   "quota",
   "throttled",
   "platform_error",
+  "attribution",
   "contract_violation",
   "config",
   "harness_error",

@@ -1,4 +1,5 @@
-"""False alarms: `preflight run` against a healthy sandbox, N times in a row (default 30).
+"""False alarms: `preflight run` (or plain `pytest suites -n N`, with --plain) against a healthy
+sandbox, N times in a row (default 30).
 
 A false alarm is any run whose verdict is not PASS (or whose exit code is not 0) although no
 fault is switched on. Each run uses the project's own suites and config, in a throwaway copy
@@ -7,7 +8,7 @@ exactly as `make preflight` runs. The script prints one line per run and a total
 a row (count, machine, date) to the `## False alarms` section of bench/RESULTS.md (other
 sections are left alone; the file is created with just that section when absent).
 
-    .venv/bin/python bench/false_alarms.py [--runs 30] [--workers 2] [--no-write]
+    .venv/bin/python bench/false_alarms.py [--runs 30] [--workers 2] [--plain] [--no-write]
 
 The harness's code is read live from src/ by every run: when it (or the suites, fixtures,
 config) changes while the bench goes on, the bench stops without writing a row, since the runs
@@ -46,7 +47,7 @@ INTRO = (
     "each on the default two xdist workers after a sandbox reset. A false alarm is a run whose verdict is not\n"
     "PASS. One row per invocation; rerun the script rather than editing by hand.\n"
     "\n"
-    "| date (UTC) | runs | false alarms | verdicts | run time (s): median / max | workers | nproc | python "
+    "| date (UTC) | runs | false alarms | verdicts | run time (s): median / max | command | nproc | python "
     "| load avg before → after | commit |\n"
     "|---|---|---|---|---|---|---|---|---|---|\n"
 )
@@ -57,6 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30, help="runs in a row (default 30)")
     parser.add_argument("--workers", default="2", help="preflight run -n (default 2, as shipped)")
+    parser.add_argument("--plain", action="store_true",
+                        help="plain `pytest suites -n N` (the form CI configs use), not `preflight run`")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     return parser.parse_args(argv)
 
@@ -71,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="pf-false-alarms-") as tmp, \
             SandboxProcess(db=Path(tmp) / "sandbox.db") as sandbox:
         project = make_project(Path(tmp) / "project", sandbox=sandbox)
-        print(f"false alarms: {args.runs} runs against a healthy sandbox at {sandbox.url} "
-              f"(-n {args.workers}, nproc {os.cpu_count()})", flush=True)
+        print(f"false alarms: {args.runs} runs of {command(args)} against a healthy sandbox at {sandbox.url} "
+              f"(nproc {os.cpu_count()})", flush=True)
         for index in range(1, args.runs + 1):
             if code_fingerprint() != code_at_start:
                 print(f"false alarms: the harness code changed after run {index - 1}; the runs no longer measure "
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             sandbox.reset()
             started = time.monotonic()
-            run = project.run("-n", args.workers)
+            run = plain_pytest(project, args.workers) if args.plain else project.run("-n", args.workers)
             durations.append(time.monotonic() - started)
             try:
                 gate = run.gate
@@ -107,11 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         row = (f"| {machine['date']} | {args.runs} | {count} | "
                + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items()))
-               + f" | {median:.1f} / {durations[-1]:.1f} | {args.workers} | {machine['nproc']} | "
+               + f" | {median:.1f} / {durations[-1]:.1f} | {command(args)} | {machine['nproc']} | "
                f"{machine['python']} | {load_before} → {load_average()} | {machine['commit']} |")
         append_row(RESULTS, row)
         print(f"false alarms: appended to the {SECTION!r} section of {RESULTS.relative_to(ROOT)}")
     return 1 if count else 0
+
+
+def command(args: argparse.Namespace) -> str:
+    return f"`pytest suites -n {args.workers}`" if args.plain else f"`preflight run -n {args.workers}`"
+
+
+def plain_pytest(project, workers: str):
+    from harness_helpers import RunResult
+
+    done = project.pytest("suites", "-n", workers, "-p", "no:hypothesispytest", "-p", "no:schemathesis")
+    return RunResult(done.returncode, done.stdout, done.stderr, project.path / "reports")
 
 
 def code_fingerprint() -> str:

@@ -20,6 +20,7 @@ def test_click_redirect_carries_traffic_tags(step_run, live_variant, fresh_ctx):
 
 
 @pytest.mark.preflight_step("readiness")
+@pytest.mark.preflight_needs("test_variant_test_conversion", "test_draft_saved_and_published")
 def test_ready_after_lifecycle(step_run):
     """Once every step has wired the campaign, health reaches the configured verdict."""
     verdict = health.check_ready(step_run)

@@ -12,5 +12,6 @@ def test_draft_saved_and_published(step_run):
     publish.save_and_publish(step_run)
 
 
+@pytest.mark.preflight_needs("test_draft_saved_and_published")
 def test_schema_fetch_matches_publish(step_run):
     publish.fetch_schema(step_run)

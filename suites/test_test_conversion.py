@@ -12,6 +12,7 @@ def test_variant_test_conversion(step_run, live_variant, fresh_ctx):
     test_conversion.record(step_run, live_variant, fresh_ctx(live_variant))
 
 
+@pytest.mark.preflight_needs("test_variant_test_conversion")
 def test_conversion_signal_passes(step_run):
     """With a test conversion for every variant, the conversion_signal check PASSes."""
     test_conversion.check_signal(step_run)

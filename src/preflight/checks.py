@@ -6,37 +6,41 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from preflight.exchange import Exchange
-from preflight.failures import PreflightFailure
+from preflight.failures import PreflightFailure, plain
 
 
 def fail(category: str, summary: str, *, expected: Any = None, actual: Any = None,
-         exchanges: Iterable[Exchange] = (), next_step: str = "", **state: Any) -> PreflightFailure:
+         exchanges: Iterable[Exchange] = (), next_step: str = "", cause: str = "", escalate: bool = True,
+         follows: tuple[str, ...] = (), **state: Any) -> PreflightFailure:
+    """`cause`: the root cause in words, the same wherever it shows (see PreflightFailure)."""
     from preflight.classify import NEXT_STEPS
 
     return PreflightFailure(category=category, summary=summary, expected=expected, actual=actual,
                             next_step=next_step or NEXT_STEPS.get(category, ""),
                             exchanges=[ex for ex in exchanges if ex is not None],
-                            state_before=state.get("state_before"), state_after=state.get("state_after"))
+                            state_before=state.get("state_before"), state_after=state.get("state_after"),
+                            cause=cause, escalate=escalate, follows=follows)
 
 
 def expect_status(ex: Exchange, expected: int | Iterable[int], *, doing: str,
-                  categories: Mapping[str, str] | None = None, next_step: str = "") -> Any:
+                  categories: Mapping[str, str | tuple[str, str]] | None = None, next_step: str = "") -> Any:
     """The answer's body when its status is one of `expected`.
 
-    `categories` maps an error code to the failure it means at this step (e.g. a
-    valid lead answered `invalid_email` is `lead_capture`); any other unexpected
-    answer is classified by status (auth, quota, throttled, platform_error, ...).
+    `categories` maps an error code to the failure it means at this step, as a category
+    or (category, root cause) (e.g. a valid lead answered `invalid_email` is `lead_capture`);
+    any other unexpected answer is classified by status (auth, quota, throttled, ...).
     """
     wanted = {expected} if isinstance(expected, int) else set(expected)
     if ex.status in wanted:
         return ex.response_body
-    category = (categories or {}).get(ex.error_code or "")
-    if category:
+    meaning = (categories or {}).get(ex.error_code or "")
+    if meaning:
+        category, cause = meaning if isinstance(meaning, tuple) else (meaning, "")
         reason = ex.body_field("reason")
         detail = f"{ex.error_code}" + (f" (reason: {reason})" if reason else "")
         raise fail(category, f"{doing}: the platform answered {ex.status} {detail}",
                    expected=_status_text(wanted), actual=f"{ex.status} {detail}: {ex.body_excerpt(300)}",
-                   exchanges=[ex], next_step=next_step)
+                   exchanges=[ex], next_step=next_step, cause=cause)
     from preflight.classify import failure_from_exchange
 
     raise failure_from_exchange(ex, step=ex.step or "", expected=_status_text(wanted), context=doing)
@@ -65,10 +69,10 @@ def expect_json_object(ex: Exchange, body: Any, *, doing: str,
 
 
 def expect_equal(actual: Any, expected: Any, *, category: str, what: str, exchanges: Iterable[Exchange],
-                 next_step: str = "") -> None:
+                 next_step: str = "", cause: str = "") -> None:
     if actual != expected:
-        raise fail(category, f"{what} is {actual!r}, expected {expected!r}", expected=expected,
-                   actual=actual, exchanges=exchanges, next_step=next_step)
+        raise fail(category, f"{what} is {plain(actual)}, expected {plain(expected)}", expected=expected,
+                   actual=actual, exchanges=exchanges, next_step=next_step, cause=cause or f"{what} is wrong")
 
 
 def _status_text(wanted: set[int]) -> str:

@@ -61,6 +61,9 @@ NEXT_STEPS: dict[str, str] = {
         "re-run; writes are idempotency-safe to retry"),
     "platform_error": (
         "the platform answered 5xx or not at all past the retries: re-run once; if it persists, " + _SUPPORT),
+    "attribution": (
+        "a click, lead or conversion was credited to another variant or campaign, or a click went to another "
+        "variant's page: the A/B numbers would be wrong without anyone noticing; do not ramp spend, " + _SUPPORT),
     "contract_violation": (
         "an answer was outside the contract: capture the request id and body (UC-07 flow step 4) and " + _SUPPORT
         + "; change the target YAML only if the deployment documents the difference"),
@@ -148,7 +151,19 @@ def failure_from_exchange(ex: Exchange, *, step: str, expected: Any, context: st
     has = has or CREDENTIALS_HAVE.get(ex.surface)
     summary = ": ".join(part for part in (step, context, _SUMMARIES[category](ex, has)) if part)
     return PreflightFailure(category=category, summary=summary, expected=expected, actual=_actual(ex),
-                            next_step=NEXT_STEPS[category], exchanges=[ex])
+                            next_step=_next_step(category, ex), exchanges=[ex])
+
+
+def _next_step(category: str, ex: Exchange) -> str:
+    """An auth failure's next step follows its error code (an expired token wants a new token,
+    a missing scope that scope), not the category's general advice."""
+    if category != "auth":
+        return NEXT_STEPS[category]
+    from preflight.readiness import next_step_for
+
+    required = ex.body_field("requiredRole") or ex.body_field("requiredScope")
+    credential = {"jwt": "the JWT ($PREFLIGHT_JWT)", "pat": "the PAT ($PREFLIGHT_PAT)"}.get(ex.surface, "the token")
+    return f"{credential}: {next_step_for(ex.error_code, required=required)}; then re-run (nothing is escalated)"
 
 
 def _http_category(ex: Exchange) -> str:

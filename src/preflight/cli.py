@@ -1,5 +1,5 @@
-"""The `preflight` command: `preflight sandbox` serves the embedded sandbox, `preflight run`
-runs the lifecycle suites and builds the report."""
+"""The `preflight` command: `run` runs the lifecycle suites and builds the report, `cleanup`
+retires what runs left enabled, `sandbox` serves the embedded sandbox."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="preflight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from preflight import runner
+    from preflight.commands import cleanup
     from preflight.sandbox import cli as sandbox_cli
 
-    sandbox_cli.add_parser(commands)
-    try:
-        from preflight import runner
-    except ImportError:  # the runner lands with the suites
-        runner = None
-    if runner is not None:
-        runner.add_parser(commands)
+    for module in (runner, cleanup, sandbox_cli):
+        module.add_parser(commands)
 
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)

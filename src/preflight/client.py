@@ -94,8 +94,17 @@ class PlatformClient:
         self._http = httpx.Client(timeout=self.retry.timeout_seconds, follow_redirects=False,
                                   headers={"user-agent": "campaign-preflight"})
 
+    def __enter__(self) -> "PlatformClient":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def close(self) -> None:
         self._http.close()
+        close = getattr(self.acquire, "close", None)
+        if close is not None:
+            close()
 
     # -- the API, by route name -------------------------------------------------
     def call(self, route: str, *, step: str, key: str | None = None, json_body: Any = None,
@@ -113,7 +122,7 @@ class PlatformClient:
         retryable = method not in WRITE_METHODS or bool(key)
         return self._send(method, self.base_url + path, path=path, surface=surface or default_surface,
                           step=step, headers=headers, json_body=json_body, params=params,
-                          retryable=retryable, auth=auth)
+                          retryable=retryable, auth=auth, route=route)
 
     def get_url(self, url: str, *, step: str) -> Exchange:
         """A public GET of an absolute URL (a short-link click): redirects are not followed."""
@@ -124,13 +133,13 @@ class PlatformClient:
     # -- transport ----------------------------------------------------------------
     def _send(self, method: str, url: str, *, path: str, surface: str, step: str,
               headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-              retryable: bool, auth: httpx.Auth | None = None) -> Exchange:
+              retryable: bool, auth: httpx.Auth | None = None, route: str | None = None) -> Exchange:
         attempt = 0
         while True:
             attempt += 1
             exchange, retry_after = self._attempt(method, url, path=path, surface=surface, step=step,
                                                   headers=headers, json_body=json_body,
-                                                  params=params, attempt=attempt, auth=auth)
+                                                  params=params, attempt=attempt, auth=auth, route=route)
             for observe in self.observers:
                 observe(exchange)
             if not (retryable and _is_retryable(exchange)):
@@ -142,7 +151,7 @@ class PlatformClient:
 
     def _attempt(self, method: str, url: str, *, path: str, surface: str, step: str,
                  headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-                 attempt: int, auth: httpx.Auth | None) -> tuple[Exchange, float | None]:
+                 attempt: int, auth: httpx.Auth | None, route: str | None) -> tuple[Exchange, float | None]:
         if self.acquire is not None:
             self.acquire()
         request = self._http.build_request(method, url, headers=headers, params=params,
@@ -156,14 +165,15 @@ class PlatformClient:
                                   status=None, duration_ms=elapsed, request_id=None,
                                   request_headers=request.headers.items(), request_body=json_body,
                                   attempts=attempt, error=f"{type(exc).__name__}: {exc}",
-                                  step=step), None
+                                  step=step, route=route), None
         elapsed = (time.perf_counter() - started) * 1000
         body = _parse_body(response)
         exchange = Exchange.build(
             method=method, url=str(request.url), path=path, surface=surface, status=response.status_code,
             duration_ms=elapsed, request_id=self._request_id(response, body),
             request_headers=request.headers.items(), request_body=json_body,
-            response_headers=response.headers.items(), response_body=body, attempts=attempt, step=step)
+            response_headers=response.headers.items(), response_body=body, attempts=attempt, step=step,
+            route=route)
         return exchange, _retry_after(response)
 
     def _request_id(self, response: httpx.Response, body: Any) -> str | None:
@@ -181,6 +191,9 @@ def _is_retryable(exchange: Exchange) -> bool:
     if exchange.status == 429:
         # A spent daily quota does not come back by retrying.
         return exchange.body_field("reason") != "daily_quota"
+    if exchange.status == 409:
+        # The same key still in flight (a retry overtook its first attempt): asking again replays it.
+        return exchange.error_code == "idempotency_in_progress"
     return exchange.status >= 500
 
 

@@ -7,6 +7,7 @@ campaign share an xdist group, so its steps run in order on one worker.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -16,10 +17,19 @@ from preflight.results import ItemInfo
 
 STEP_MARK = "preflight_step"
 GOAL_MARK = "preflight_goal"
+NEEDS_MARK = "preflight_needs"
+WRITES_MARK = "preflight_writes"
 MARKERS = (
     f"{STEP_MARK}(name): the UC-07 lifecycle step a test belongs to ({', '.join(STEPS)})",
     f"{GOAL_MARK}(*goal_types): run the test only for campaigns of these goal types",
+    f"{NEEDS_MARK}(*test_names): the tests of the same campaign this one builds on; when a selection "
+    "(-k, -m) leaves one out, this test is skipped with that reason instead of failing",
+    f"{WRITES_MARK}(n): the quota-counted writes this test makes itself, for the write plan",
 )
+# Every distribution mode but `each` (which would run each campaign on every worker at once)
+# is honoured by scheduling whole campaigns.
+REFUSED_DIST = {"each": "--dist each runs every test on every worker, so each campaign would be created and "
+                        "tested by all workers at once; use -n N with the default --dist load"}
 
 
 def parametrize(metafunc: pytest.Metafunc, run_config: Any) -> None:
@@ -37,6 +47,45 @@ def _campaigns_for(metafunc: pytest.Metafunc, run_config: Any) -> list[Any]:
     mark = metafunc.definition.get_closest_marker(GOAL_MARK)
     goals = set(mark.args) if mark else None
     return [c for c in run_config.campaigns if goals is None or c.goalType in goals]
+
+
+def census(items: list[pytest.Item]) -> Counter:
+    """How many tests of each (campaign, test function) there are."""
+    return Counter((_stem(item), getattr(item, "originalname", item.name)) for item in items)
+
+
+def skip_unmet_needs(items: list[pytest.Item], planned: Counter) -> None:
+    """A test whose prerequisites (all of them, for its campaign) were deselected is skipped,
+    saying which, rather than failing for want of what it builds on."""
+    present = census(items)
+    for item in items:
+        mark = item.get_closest_marker(NEEDS_MARK)
+        if mark is None:
+            continue
+        missing = [name for name in mark.args if present[(_stem(item), name)] < planned[(_stem(item), name)]]
+        if missing:
+            item.add_marker(pytest.mark.skip(
+                reason=f"needs {', '.join(missing)} of campaign {_stem(item)}, which the selection (-k/-m) left out"))
+
+
+def _stem(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    campaign = callspec.params.get("campaign") if callspec else None
+    return getattr(campaign, "stem", None)
+
+
+def selected(items: list[pytest.Item]) -> list[dict[str, Any]]:
+    """What the controller needs of each selected test (for the write plan and the gate)."""
+    out = []
+    for item in items:
+        info = item_info(item)
+        writes = item.get_closest_marker(WRITES_MARK)
+        skipped = item.get_closest_marker("skip") is not None
+        out.append({"nodeid": item.nodeid, "name": getattr(item, "originalname", item.name),
+                    "step": info.step if info else None, "stem": info.stem if info else None,
+                    "variant": info.variant if info else None,
+                    "writes": 0 if skipped else (int(writes.args[0]) if writes else None)})
+    return out
 
 
 def step_order(item: pytest.Item) -> int:
@@ -60,18 +109,31 @@ def campaign_of(nodeid: str, stems: list[str]) -> str | None:
     return None
 
 
-def campaign_scheduler(config: pytest.Config, log: Any, stems: list[str]) -> Any:
-    """xdist's loadscope scheduling with one scope per campaign.
+def campaign_scheduler(config: pytest.Config, log: Any, stems: list[str],
+                       before_first_test: Any = None) -> Any:
+    """xdist's loadscope scheduling with one scope per campaign, whatever `--dist` says.
 
-    xdist's own `loadgroup` stopped grouping on pytest 9.2 (pytest-xdist#1386: it
-    rewrites `item._nodeid`, which no longer takes effect), so the grouping that keeps
-    a campaign's steps in order on one worker is done here, from the node ids alone.
+    Every mode (load, loadscope, loadfile, worksteal, loadgroup) must keep a campaign's steps
+    in UC-07 order on one worker, and xdist's own `loadgroup` stopped grouping on pytest 9.2
+    (pytest-xdist#1386: it rewrites `item._nodeid`, which no longer takes effect), so the
+    grouping is done here, from the node ids alone. `before_first_test(nodeids)` is asked
+    once the collection is complete; when it answers False no test is sent to any worker.
     """
     from xdist.scheduler import LoadScopeScheduling
 
     class CampaignScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return campaign_of(nodeid, stems) or nodeid
+
+        def schedule(self) -> None:
+            if self.collection is None and before_first_test is not None:
+                ids = list(next(iter(self.registered_collections.values()), []))
+                if not before_first_test(ids):
+                    self.collection = []  # nothing is sent; every worker is told to stop
+                    for node in self.nodes:
+                        node.shutdown()
+                    return
+            super().schedule()
 
     return CampaignScheduling(config, log)
 

@@ -6,7 +6,9 @@ categories, the gate and a person reading the terminal all see the same name.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from preflight.exchange import Exchange
@@ -27,13 +29,29 @@ CATEGORIES: dict[str, str] = {
     "quota": "the daily write quota ran out",
     "throttled": "429 throttles persisted past the retry budget",
     "platform_error": "5xx or timeouts persisted past the retries",
+    "attribution": "a click, lead or conversion credited to another variant or campaign, or a redirect to "
+                   "another variant's destination",
     "contract_violation": "an answer was outside the contract (wrong shape or status)",
     "config": "the run's own config is wrong",
     "harness_error": "a bug in the harness itself",
 }
 
-# Failures of the harness or its config are not the platform's: never escalated.
-NOT_ESCALATED = frozenset({"config", "harness_error"})
+# Who must act. The user's own config, token, plan or pacing, and the harness's own bugs, are
+# never escalated to the platform and make the verdict ERROR (no verdict on the funnel),
+# not FAIL (the funnel is broken).
+USER_CATEGORIES = frozenset({"config", "auth", "quota", "throttled"})
+HARNESS_CATEGORIES = frozenset({"harness_error"})
+NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
+ERROR_CATEGORIES = NOT_ESCALATED
+
+
+def party(category: str | None) -> str:
+    """`platform`, `user` or `harness`: whose problem a failure of this category is."""
+    if category in USER_CATEGORIES:
+        return "user"
+    if category in HARNESS_CATEGORIES or category is None:
+        return "harness"
+    return "platform"
 
 
 @dataclass(eq=False)
@@ -49,10 +67,20 @@ class PreflightFailure(AssertionError):
     # Set when this repeats an earlier failure (e.g. a campaign whose setup failed): the
     # earlier one carries the escalation, so support gets one ticket per root cause.
     duplicate_of: str | None = None
+    # The root cause in words, without ids, slugs or campaign names: failures with the same
+    # category and cause are one platform defect and share one escalation.
+    cause: str = ""
+    # False for a finding the user must fix themselves (e.g. their config leaves a tag out).
+    escalate: bool = True
+    # The lifecycle steps whose failure (in the same campaign) would explain this one: a lagging
+    # health check follows from the step that feeds it, and joins that root cause's report.
+    follows: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
             raise ValueError(f"unknown failure category {self.category!r}")
+        if self.category in NOT_ESCALATED:
+            self.escalate = False
         super().__init__(self.message)
 
     @property
@@ -67,8 +95,8 @@ class PreflightFailure(AssertionError):
     def message(self) -> str:
         lines = [f"[{self.category}] {self.summary}"]
         if self.expected is not None or self.actual is not None:
-            lines.append(f"  expected: {self.expected}")
-            lines.append(f"  actual:   {self.actual}")
+            lines.append(f"  expected: {plain(self.expected)}")
+            lines.append(f"  actual:   {plain(self.actual)}")
         ids = ", ".join(self.request_ids) or _no_ids(self.exchanges)
         lines.append(f"  request ids: {ids}")
         if self.failing_exchange is not None:
@@ -79,6 +107,26 @@ class PreflightFailure(AssertionError):
 
     def __str__(self) -> str:
         return self.message
+
+
+def plain(value: Any) -> str:
+    """A value as a person reads it: enums by their value, containers as JSON, no Python reprs."""
+    if isinstance(value, str):
+        return str(value)  # a StrEnum is a str: its value, not <AccessMode.…>
+    if isinstance(value, Enum):
+        return str(value.value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
 
 
 def _no_ids(exchanges: list[Exchange]) -> str:

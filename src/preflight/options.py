@@ -35,11 +35,14 @@ OPTIONS: tuple[Option, ...] = (
            "Reusing one replays its idempotency keys, so no business action repeats"),
     Option("preflight_reports", "--preflight-reports",
            "folder for gate.json, summary.md and escalations", default="reports"),
+    Option("preflight_journal", "--preflight-journal",
+           "folder of the runs' journals (what each run enabled, so it can be retired even after an "
+           "interrupted run); default: journal/ in the reports folder"),
     Option("preflight_html_report", "--preflight-html-report",
            "the HTML report the gate and summary name (relative to the reports folder); 'none' when "
            "no report is built", default="allure-report/index.html"),
     Option("preflight_escalate", "--escalate",
-           "send each failure's support report (POST /v2/support/report) and record the ticket",
+           "send one support report per root cause (POST /v2/support/report) and record the ticket",
            default=False, is_flag=True),
 )
 _BY_NAME = {option.name: option for option in OPTIONS}

@@ -9,17 +9,18 @@ write the gate, the summary and the Allure environment at the end.
 from __future__ import annotations
 
 import json
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from preflight.exchange import Exchange
 from preflight.failures import PreflightFailure
 from preflight.lifecycle import STEPS, Artifacts, campaign_id_for, live_slug
 
 PROP = "preflight."
+UNFINISHED = "unfinished"  # set up, but stopped before its outcome
 
 
 @dataclass
@@ -90,13 +91,15 @@ class FailureEvidence:
     category: str
     message: str
     request_ids: list[str]
-    escalation: str | None = None
-    ticket_id: str | None = None
+    cause: str = ""
+    escalate: bool = False
+    consequence_of: str | None = None  # an earlier failure this one follows from
+    follows: tuple[str, ...] = ()  # the steps whose failure would explain this one
+    draft: dict[str, Any] | None = None  # its part of the root cause's support report
 
 
-def evidence_for(exc: BaseException, when: str, record: TestRecord, *, target: Any, reports_dir: Path,
-                 send: Callable[[dict], str | None] | None) -> FailureEvidence:
-    """Classify a failure, write (and maybe send) its escalation, attach both."""
+def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEvidence:
+    """Classify a failure; a platform failure also gets its escalation draft, attached."""
     from preflight import classify, escalation
     from preflight.report import allure
 
@@ -107,17 +110,18 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord, *, target: A
     evidence = FailureEvidence(category=verdict.category, message=message,
                                request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id])
     allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
-    if not escalation.should_escalate(verdict.category) or failure is None or failure.duplicate_of:
+    if failure is None:
         return evidence
-    payload = escalation.build_payload(
-        failure, handle=target.handle, run_id=record.run_id, environment=target.name, role=target.role,
-        nodeid=record.nodeid, step=record.info.step if record.info else when,
-        campaign_id=record.campaign_id, slug=record.slug)
-    if send is not None:
-        evidence.ticket_id = send(payload)
-        payload = {**payload, "ticketId": evidence.ticket_id}
-    evidence.escalation = str(escalation.write_payload(payload, reports_dir, record.nodeid))
-    allure.attach_json("escalation payload (POST /v2/support/report)", payload)
+    evidence.cause = escalation.cause_of(failure)
+    evidence.consequence_of = failure.duplicate_of
+    evidence.follows = failure.follows
+    evidence.escalate = failure.escalate and escalation.should_escalate(failure.category)
+    if evidence.escalate and not failure.duplicate_of:
+        evidence.draft = escalation.draft(failure, nodeid=record.nodeid,
+                                          step=record.info.step if record.info else when,
+                                          campaign_id=record.campaign_id, slug=record.slug)
+        allure.attach_json(f"escalation draft (root cause {evidence.draft['group']}: one support report per "
+                           "root cause, in escalations/)", evidence.draft)
     return evidence
 
 
@@ -129,11 +133,15 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
         (PROP + "campaignId", record.campaign_id),
         (PROP + "slug", record.slug),
         (PROP + "requestIds", " ".join(ex.request_id for ex in record.exchanges if ex.request_id)),
+        (PROP + "worker", os.environ.get("PYTEST_XDIST_WORKER", "main")),
     ]
     if evidence is not None:
         props += [(PROP + "category", evidence.category), (PROP + "message", evidence.message),
                   (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
-                  (PROP + "escalation", evidence.escalation), (PROP + "ticketId", evidence.ticket_id)]
+                  (PROP + "cause", evidence.cause), (PROP + "consequenceOf", evidence.consequence_of),
+                  (PROP + "follows", " ".join(evidence.follows)),
+                  (PROP + "escalate", "yes" if evidence.escalate else "no"),
+                  (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None)]
     return [(name, value) for name, value in props if value not in (None, "")]
 
 
@@ -146,22 +154,32 @@ class Collector:
     def add(self, nodeid: str, when: str, outcome: str, user_properties: list, longrepr: str) -> None:
         props = {name[len(PROP):]: value for name, value in user_properties if str(name).startswith(PROP)}
         result = self.results.setdefault(nodeid, {
-            "nodeid": nodeid, "step": None, "campaignId": None, "slug": None, "outcome": "passed",
+            "nodeid": nodeid, "step": None, "campaignId": None, "slug": None, "outcome": UNFINISHED,
             "message": "", "category": None, "requestIds": [], "escalation": None, "ticketId": None})
-        result.update({k: props[k] for k in ("step", "campaignId", "slug") if k in props})
+        result.update({k: props[k] for k in ("step", "campaignId", "slug", "worker") if k in props})
         result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
-        if outcome == "skipped" and when != "teardown":
+        if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
+            result["outcome"] = "passed"
+        elif outcome == "skipped" and when != "teardown":
             result.update(outcome="skipped", message=_skip_reason(longrepr))
-        elif outcome == "failed":
+        elif outcome == "failed" and result["outcome"] not in ("failed", "error"):
+            # The first failure of a test is its finding; a teardown error after it adds nothing.
             result.update(outcome="failed" if when == "call" else "error",
                           message=props.get("message") or _last_line(longrepr),
                           category=props.get("category") or "harness_error",
-                          escalation=props.get("escalation"), ticketId=props.get("ticketId"))
+                          cause=props.get("cause"), consequenceOf=props.get("consequenceOf"),
+                          follows=(props.get("follows") or "").split(),
+                          escalate=props.get("escalate") == "yes",
+                          draft=json.loads(props["draft"]) if props.get("draft") else None)
             if props.get("failingRequestIds"):
                 result["failingRequestIds"] = props["failingRequestIds"].split()
 
     def ordered(self) -> list[dict[str, Any]]:
-        return list(self.results.values())
+        """The tests that ran to an outcome (a test stopped mid-way, e.g. by Ctrl-C, did not)."""
+        return [r for r in self.results.values() if r["outcome"] != UNFINISHED]
+
+    def unfinished(self) -> list[str]:
+        return [r["nodeid"] for r in self.results.values() if r["outcome"] == UNFINISHED]
 
 
 def _merge_ids(known: list[str], more: str) -> list[str]:
@@ -180,28 +198,3 @@ def _skip_reason(longrepr: str) -> str:
 
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def write_outputs(results: list[dict[str, Any]], *, runtime: Any, target: Any, reports_dir: Path,
-                  alluredir: str | None, finished_at: str, start_problem: str | None = None,
-                  run_id: str | None = None, html_report: str | None = "allure-report/index.html") -> dict[str, Any]:
-    from preflight import __version__
-    from preflight.report import allure, gate
-
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    report_path = str(reports_dir / html_report) if html_report and html_report != "none" else None
-    run_id = runtime.run_id if runtime else run_id
-    target_name = target.name if target else None
-    leftovers = [json.loads(p.read_text()) for p in sorted((reports_dir / "leftovers").glob("*.json"))]
-    gate.write_gate(reports_dir / "gate.json", run_id=run_id, target=target_name,
-                    started_at=runtime.started_at if runtime else finished_at, finished_at=finished_at,
-                    results=results, report_path=report_path, problem=start_problem, leftovers=leftovers)
-    gate.write_summary(reports_dir / "summary.md", run_id=run_id, target=target_name, results=results,
-                       report_path=report_path, problem=start_problem)
-    if alluredir and runtime and target:
-        props = {"target": target.name, "handle": target.handle, "plan": target.plan, "role": target.role,
-                 "base_url": runtime.base_url, "run_id": runtime.run_id, "harness_version": __version__}
-        allure.write_environment(alluredir, props)
-        allure.write_executor(alluredir, {"name": "campaign-preflight", "type": "campaign-preflight",
-                                          "buildName": runtime.run_id, "reportName": f"preflight {runtime.run_id}"})
-    return json.loads((reports_dir / "gate.json").read_text())

@@ -1,23 +1,26 @@
 """`preflight run`: the whole preflight as one command.
 
-Empties the Allure results (never --clean-alluredir: under xdist each worker would
-wipe the others' results), runs the suites on xdist workers, builds the Allure 3
-report, and exits 0 only when the gate's verdict is PASS.
+Runs the suites on xdist workers into a staging folder, builds the Allure 3 report there,
+and only then replaces the previous run's outputs (a run that writes no gate leaves the
+previous reports as they were). Ctrl-C and SIGTERM are passed to the run exactly once each:
+the first stops it cleanly (what it enabled is retired, the gate says ERROR), a second skips
+the clean-up. Exits 0 on PASS, 1 on FAIL, 2 on ERROR.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
-# Output of a previous run; history.jsonl is kept so Allure can show trends.
-STALE_OUTPUTS = ("allure-results", "allure-report", "escalations", "leftovers", "gate.json", "summary.md",
-                 "junit.xml")
+# A run's own outputs; history.jsonl and journal/ outlive runs (trends, and what to clean up).
+OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summary.md", "junit.xml")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -25,8 +28,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                                  description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="config/preflight.yaml", help="the run's YAML config")
     parser.add_argument("--target", help="target name in config/targets/ or a target YAML path")
-    parser.add_argument("--run-id", help="reuse a run id (its idempotency keys replay; nothing is done twice)")
-    parser.add_argument("--escalate", action="store_true", help="send each failure's support report")
+    parser.add_argument("--run-id", help="reuse a run id: what it created is adopted with reads, not created again")
+    parser.add_argument("--escalate", action="store_true", help="send one support report per root cause")
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
     parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
@@ -41,65 +44,104 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     reports = (root / args.reports).resolve()
+    staging = reports / f".incoming-{os.getpid()}"
     try:
-        _clear(reports)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
     except OSError as exc:
         print(f"preflight run: --reports {args.reports}: {exc.strerror or exc}; pass a folder path", file=sys.stderr)
         return 2
-    code = subprocess.call(_pytest_command(args, reports), cwd=root)
-    gate_path = reports / "gate.json"
-    if not gate_path.is_file():
-        print(f"preflight run: pytest exited {code} without writing {gate_path}; see its output above",
-              file=sys.stderr)
-        return 2
-    gate = json.loads(gate_path.read_text())
-    report = None if args.no_html else _build_html(root, reports)
-    _print_outcome(gate, reports, report)
+    try:
+        code = _pytest(_pytest_command(args, staging, reports), root, reports)
+        if not (staging / "gate.json").is_file():
+            print(f"preflight run: pytest exited {code} without writing a gate; the previous reports in {reports} "
+                  "are untouched; see the output above", file=sys.stderr)
+            return 2
+        report = None if args.no_html else _build_html(root, staging)
+        _replace(reports, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    gate = json.loads((reports / "gate.json").read_text())
+    _print_outcome(gate, reports, report and reports / "allure-report")
     return EXIT_BY_VERDICT.get(gate.get("verdict"), 2)
 
 
-def _pytest_command(args: argparse.Namespace, reports: Path) -> list[str]:
+def _pytest(command: list[str], root: Path, reports: Path) -> int:
+    """Run pytest in its own session, passing it each SIGINT/SIGTERM we get, exactly once."""
+    env = {**os.environ, "PREFLIGHT_FINAL_REPORTS": str(reports)}
+    child = subprocess.Popen(command, cwd=root, start_new_session=True, env=env)
+
+    def forward(signum: int, frame: object) -> None:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> list[str]:
     command = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
-               "--preflight-config", args.config, "--preflight-reports", str(reports),
-               "--alluredir", str(reports / "allure-results"), "--junitxml", str(reports / "junit.xml"),
+               "--preflight-config", args.config, "--preflight-reports", str(staging),
+               "--preflight-journal", str(reports / "journal"),
+               "--preflight-html-report", "none" if args.no_html else "allure-report/index.html",
+               "--alluredir", str(staging / "allure-results"), "--junitxml", str(staging / "junit.xml"),
                "-o", "junit_family=xunit1"]
     if args.workers:
-        command += ["-n", str(args.workers), "--dist", "loadgroup"]
+        command += ["-n", str(args.workers)]
     if args.target:
         command += ["--target", args.target]
     if args.run_id:
         command += ["--run-id", args.run_id]
     if args.escalate:
         command.append("--escalate")
-    if args.no_html:
-        command += ["--preflight-html-report", "none"]
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
 
 
-def _clear(reports: Path) -> None:
-    reports.mkdir(parents=True, exist_ok=True)
-    for name in STALE_OUTPUTS:
+def _replace(reports: Path, staging: Path) -> None:
+    """The new run's outputs take the previous run's place; paths inside them are rewritten."""
+    for name in OUTPUTS:
+        old = reports / name
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.exists():
+            old.unlink()
+    for name in OUTPUTS:
+        new = staging / name
+        if new.exists():
+            os.replace(new, reports / name)
+    for name in ("gate.json", "summary.md"):
         path = reports / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+        if path.is_file():
+            path.write_text(path.read_text().replace(str(staging), str(reports)))
 
 
-def _build_html(root: Path, reports: Path) -> Path | None:
+def _build_html(root: Path, staging: Path) -> Path | None:
     from preflight.report.build import ReportBuildError, build_report
 
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return build_report(reports / "allure-results", reports / "allure-report", project_root=root)
+        return build_report(staging / "allure-results", staging / "allure-report", project_root=root)
     except ReportBuildError as exc:
         print(f"preflight run: the HTML report was not built: {exc}", file=sys.stderr)
-        return None
+    except KeyboardInterrupt:
+        print("preflight run: interrupted: the HTML report was not built (the gate and summary are kept)",
+              file=sys.stderr)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return None
 
 
 def _print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     print()
     print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}, target {gate.get('target')})")
+    if gate.get("reason"):
+        print(f"  why:     {gate['reason']}")
     print(f"  gate:    {reports / 'gate.json'}")
     print(f"  summary: {reports / 'summary.md'}")
     if (reports / "junit.xml").is_file():

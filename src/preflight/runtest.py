@@ -1,79 +1,208 @@
-"""What the plugin's hooks do: start and finish a run, wrap each test with its evidence."""
+"""What the plugin's hooks do: start and finish a run, check the plan before the first test,
+and wrap each test with its evidence."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from preflight import collect, options, results
-from preflight.client import idempotency_key
+from preflight import collect, interrupts, options, results, wrapup
 from preflight.failures import PreflightFailure
 from preflight.redact import redact_text
 from preflight.session import PreflightSession, StartError
 
 RECORD = pytest.StashKey[results.TestRecord]()
+PLANNED = pytest.StashKey[Any]()
+# A failure of these categories means every later test would fail the same way: stop the run.
+STOP_CATEGORIES = frozenset({"auth", "quota"})
+
+
+def configure(preflight: PreflightSession, config: pytest.Config) -> None:
+    if preflight.is_worker:
+        interrupts.worker_stops_once()
+        return
+    options.check_no_clean_alluredir(config)
+    dist = config.getoption("dist", "no")
+    if config.getoption("numprocesses", None) and dist in collect.REFUSED_DIST:
+        raise pytest.UsageError(collect.REFUSED_DIST[dist])
+    try:
+        preflight.load_config()
+    except StartError as exc:
+        _cannot_start(preflight, exc)
+        # No worker is started for a run that cannot start.
+        config.option.dist, config.option.tx = "no", []
+    if config.getoption("maxworkerrestart", None) is None and hasattr(config.option, "maxworkerrestart"):
+        # A lost worker takes its campaign's remaining steps with it: the gate reports the
+        # shortfall (ERROR) rather than a replacement worker running half a lifecycle.
+        config.option.maxworkerrestart = "0"
+    preflight.interrupts.on_first = lambda: interrupts.pass_on(preflight.worker_pids())
+    preflight.interrupts.install()
 
 
 def start(preflight: PreflightSession, worker_payload: str | None) -> None:
+    """Start the run. A start that fails (config, target, tokens) stops nothing abruptly: the
+    gate says ERROR with one line per problem, no test is collected, the exit status is 2."""
     if not preflight.armed:
         return
-    try:
-        if worker_payload:
+    if preflight.is_worker:
+        if worker_payload:  # without one the controller could not start: this worker stays idle
             preflight.start_worker(worker_payload)
-        else:
-            preflight.start_controller()
+        return
+    if preflight.start_problem:
+        return
+    try:
+        preflight.start_controller()
     except StartError as exc:
-        preflight.start_problem = str(exc)
-        if not preflight.is_worker:
-            _write_outputs(preflight, None)
-        preflight.finish()
-        raise pytest.UsageError(str(exc)) from None
+        _cannot_start(preflight, exc)
 
 
-def finish(preflight: PreflightSession, session: pytest.Session) -> None:
-    if preflight.armed and not preflight.is_worker and preflight.runtime is not None:
-        _write_outputs(preflight, session.config.getoption("allure_report_dir", None))
+def _cannot_start(preflight: PreflightSession, exc: StartError) -> None:
+    preflight.start_problem, preflight.problem_category = str(exc), exc.category
+    preflight.gate = wrapup.write_outputs(preflight, [], _start_facts(preflight))
     preflight.finish()
 
 
-def _write_outputs(preflight: PreflightSession, alluredir: str | None) -> None:
-    run_config = preflight.run_config
-    preflight.gate = results.write_outputs(
-        preflight.collector.ordered(), runtime=preflight.runtime,
-        target=run_config.target if run_config else None, reports_dir=preflight.reports_dir(),
-        alluredir=alluredir, finished_at=results.now_iso(), start_problem=preflight.start_problem,
-        run_id=preflight.run_id, html_report=options.get(preflight.pytest_config, "preflight_html_report"))
+def _start_facts(preflight: PreflightSession) -> Any:
+    from preflight.report.gate import RunFacts
+
+    return RunFacts(problem=preflight.start_problem, problem_category=preflight.problem_category)
+
+
+# -- collection ------------------------------------------------------------------------------------
+
+def census_before_selection(preflight: PreflightSession, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if preflight.start_problem or preflight.runtime is None:
+        items.clear()  # the run could not start: nothing to run (the gate says why)
+        return
+    collect.order(items)
+    config.stash[PLANNED] = collect.census(items)
+
+
+def after_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
+    collect.skip_unmet_needs(items, config.stash.get(PLANNED, collect.census(items)))
+
+
+def collection_finished(preflight: PreflightSession, session: pytest.Session) -> None:
+    planned = session.config.stash.get(PLANNED, None)
+    preflight.write_collection({"planned": sum(planned.values()) if planned else len(session.items),
+                                "selected": collect.selected(session.items)})
+
+
+def before_first_test(preflight: PreflightSession, session: pytest.Session) -> bool | None:
+    """Without xdist: True (the tests are skipped) when the plan check stops the run."""
+    if preflight.is_worker or preflight.uses_xdist or preflight.start_problem or preflight.runtime is None:
+        return None
+    return None if preflight.before_first_test() else True
+
+
+def xdist_before_first_test(preflight: PreflightSession):
+    def check(nodeids: list[str]) -> bool:
+        if preflight.start_problem or preflight.runtime is None:
+            return False
+        preflight.read_collection(nodeids)
+        return preflight.before_first_test()
+    return check
+
+
+# -- the end ---------------------------------------------------------------------------------------
+
+class Stop:
+    """Why pytest stopped early, as a person would say it."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
+        text = str(excinfo.value).strip()
+        if text and text not in ("SIGINT", "SIGTERM"):
+            self.reason = f"stopped: {text}"
+
+
+STOP = pytest.StashKey[Stop]()
+
+
+def ending(preflight: PreflightSession) -> None:
+    if preflight.armed and not preflight.is_worker:
+        preflight.interrupts.phase = "ending"
+
+
+def finish(preflight: PreflightSession, session: pytest.Session) -> None:
+    if preflight.armed and not preflight.is_worker:
+        if preflight.runtime is not None and not preflight.gate:
+            preflight.gate = wrapup.finish(preflight, session, _stopped(preflight, session))
+        if preflight.gate:
+            session.exitstatus = wrapup.exit_code(preflight.gate)
+    preflight.finish()
+
+
+def _stopped(preflight: PreflightSession, session: pytest.Session) -> str | None:
+    signals = preflight.interrupts.signals
+    if signals:
+        return f"interrupted by {signals[0]}"
+    if session.shouldstop or session.shouldfail:
+        return f"stopped: {session.shouldstop or session.shouldfail}"
+    stop = session.config.stash.get(STOP, None)
+    return stop.reason if stop else None
 
 
 def header(preflight: PreflightSession) -> list[str]:
     if not preflight.armed or preflight.runtime is None or preflight.run_config is None:
         return []
     target, runtime = preflight.run_config.target, preflight.runtime
-    return [f"preflight: run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
-            f"{len(preflight.run_config.campaigns)} campaign(s)"]
+    lines = [f"preflight: run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
+             f"{len(preflight.run_config.campaigns)} campaign(s)"]
+    lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
+    return lines
 
 
 def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
     gate = getattr(preflight, "gate", None)
     if not gate:
         return
-    reports = preflight.reports_dir()
-    failures = [r for r in gate["results"] if r["outcome"] in ("failed", "error")]
+    staged = str(preflight.reports_dir())
+    # Under `preflight run` the outputs are staged, then moved where the user looks for them.
+    final = os.environ.get("PREFLIGHT_FINAL_REPORTS") or staged
+
+    def shown(path: str) -> str:
+        return str(path).replace(staged, final, 1)
+
     reporter.section("campaign preflight", sep="=", bold=True)
-    reporter.line(f"verdict: {gate['verdict']}  (run {gate['runId']}, target {gate['target']})",
+    where = ", ".join(part for part in (f"run {gate['runId']}", gate["target"] and f"target {gate['target']}") if part)
+    reason = gate["reason"] if not gate.get("problem") else \
+        f"the run could not start its tests ({gate.get('problemCategory')}; nothing was written):"
+    reporter.line(f"verdict: {gate['verdict']}  ({where}): {reason}",
                   green=gate["verdict"] == "PASS", red=gate["verdict"] != "PASS")
-    for result in failures:
-        reporter.line(f"  [{result['category']}] {result['nodeid']}")
+    for line in (gate.get("problem") or "").splitlines():
+        reporter.line(f"  {line}")
+    tests = gate.get("tests") or {}
+    if tests.get("selected") is not None:
+        reporter.line(f"tests: {tests['ran']} of {tests['selected']} selected ran ({tests['planned']} planned"
+                      + (f", selection {tests['selection']}" if tests.get("selection") else "") + ")")
+    for result in gate["results"]:
+        if result["outcome"] in ("failed", "error"):
+            reporter.line(f"  [{result['category']}] {result['nodeid']}")
+    for esc in gate.get("escalations", []):
+        sent = f", ticket {esc['ticketId']}" if esc.get("ticketId") else ""
+        if esc.get("sendError"):
+            sent = f", NOT SENT: {esc['sendError']}"
+        reporter.line(f"root cause [{esc['category']}] {esc['cause']}: {len(esc['tests'])} test(s), "
+                      f"payload {shown(esc['file'])}{sent}", yellow=bool(esc.get("sendError")))
+    cleanup = gate.get("cleanup") or {}
+    if cleanup.get("skipped"):
+        reporter.line(f"warning: clean-up skipped ({cleanup['skipped']})", yellow=True)
     for left in gate.get("leftovers", []):
-        for link in left.get("linksNotRetired", []):
-            reporter.line(f"warning: link {link['slug']} of {left['campaignId']} is still enabled: {link['error']}",
-                          yellow=True)
-    reporter.line(f"gate: {reports / 'gate.json'}")
-    reporter.line(f"summary: {reports / 'summary.md'}")
-    escalations = [r["escalation"] for r in failures if r.get("escalation")]
-    if escalations:
-        reporter.line(f"escalation payloads: {len(escalations)} in {reports / 'escalations'}")
+        for link in left.get("linksLeftEnabled", []):
+            reporter.line(f"warning: link {link['slug']} of {left['campaignId']} may still be enabled"
+                          + (f": {link['error']}" if link.get("error") else ""), yellow=True)
+    if cleanup.get("command"):
+        reporter.line(f"retire them later with: {cleanup['command']}", yellow=True)
+    if cleanup.get("note") and gate.get("leftovers"):
+        reporter.line(f"note: {cleanup['note']}")
+    reporter.line(f"gate: {Path(final) / 'gate.json'}")
+    reporter.line(f"summary: {Path(final) / 'summary.md'}")
 
 
 class RuntestHooks:
@@ -99,14 +228,15 @@ class RuntestHooks:
             return report
         evidence = None
         if report.failed and call.excinfo is not None:
-            evidence = results.evidence_for(call.excinfo.value, call.when, record,
-                                            target=self.preflight.run_config.target,
-                                            reports_dir=self.preflight.reports_dir(), send=self._sender(record))
+            evidence = results.evidence_for(call.excinfo.value, call.when, record)
             if evidence.category != "harness_error":
                 # The platform's failure is in the message; the harness's stack would only hide it.
                 report.longrepr = f"{item.nodeid}\n{evidence.message}"
             else:  # keep the stack for a harness bug, but never a token from its locals
                 report.longrepr = redact_text(report.longreprtext)
+            if evidence.category in STOP_CATEGORIES and not item.session.shouldstop:
+                item.session.shouldstop = (f"{item.nodeid} failed with {evidence.category}; every later test "
+                                           "would fail the same way")
         if call.when == "call" or report.failed or report.skipped:
             from preflight.report import allure
 
@@ -133,21 +263,6 @@ class RuntestHooks:
         if info is not None:
             allure.set_labels(feature=info.feature, story=info.story(), step=info.step,
                               campaign_id=record.campaign_id, slug=record.slug)
-
-    def _sender(self, record: results.TestRecord):
-        runtime = self.preflight.runtime
-        if runtime is None or not runtime.escalate:
-            return None
-        from preflight import escalation
-
-        client = self.preflight.client()
-
-        def post(body: dict) -> Any:
-            key = idempotency_key(runtime.run_id, "escalation", record.campaign_id or "", record.slug or "",
-                                  record.nodeid)
-            return client.call("support_report", step="escalation", key=key, json_body=body)
-
-        return lambda payload: escalation.send_payload(post, payload)
 
 
 def _categorized(when: str):

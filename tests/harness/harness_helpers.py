@@ -231,3 +231,38 @@ class SandboxWatch:
     def alive(self) -> list[int]:
         running = sandbox_processes()
         return [pid for pid in self.started if pid in running]
+
+
+# -- a remote target: the sandbox as the real platform would be used ----------------------------
+
+def remote_target(project: PreflightProject, url: str, *, name: str = "remote", **overrides: Any) -> Path:
+    """config/targets/<name>.yaml: kind remote at `url`, tokens from $PREFLIGHT_JWT/$PREFLIGHT_PAT
+    (minted beforehand), so the harness cannot lean on /__sandbox/."""
+    target = {"name": name, "kind": "remote", "base_url": url, "handle": "gharart", "plan": "ENTERPRISE",
+              "role": "CREATOR", "click_url": url + "/_edge/redirect/{handle}/{slug}",
+              "credentials": {"jwt": "${PREFLIGHT_JWT}", "pat": "${PREFLIGHT_PAT}"}, **overrides}
+    path = project.path / "config" / "targets" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(target, sort_keys=False))
+    return path
+
+
+def token_env(jwt: str | None, pat: str | None) -> dict[str, str]:
+    env = _env()
+    env.pop("PREFLIGHT_JWT", None)
+    env.pop("PREFLIGHT_PAT", None)
+    env.update({k: v for k, v in (("PREFLIGHT_JWT", jwt), ("PREFLIGHT_PAT", pat)) if v})
+    return env
+
+
+def links_of(sandbox: Any, run_id: str) -> dict[str, bool]:
+    """slug -> enabled, for every link of the run's campaigns (read with a JWT of its own)."""
+    token = sandbox.mint_jwt("gharart")
+    listed = sandbox.admin.get("/v2/handles/gharart/links", params={"limit": 200},
+                               headers={"authorization": f"Bearer {token}"}).json()["items"]
+    return {link["slug"]: link["enabled"] for link in listed
+            if (link.get("campaignId") or "").startswith(f"pf-{run_id}-")}
+
+
+def journal_events(reports: Path, event: str) -> int:
+    return sum(line.count(f'"event": "{event}"') for path in (reports / "journal").rglob("*.jsonl")
+               for line in path.read_text().splitlines())

@@ -1,5 +1,5 @@
-"""`--escalate`: each platform failure's support report is POSTed to /v2/support/report and its
-ticket recorded; without the flag nothing is sent. Neither run ever calls the operator or
+"""`--escalate`: one support report per root cause is POSTed to /v2/support/report and its
+ticket recorded on every test it covers; without the flag nothing is sent. Neither run ever calls the operator or
 moderation routes: the sandbox's own request log (every request it answered) shows it.
 
 Two full runs against the shared sandbox with `schema_fetch_fails` on: one with --escalate,
@@ -27,7 +27,8 @@ TICKET = re.compile(r"^tkt_[0-9a-f]{16}$")
 # Every route a whole run calls (the lifecycle, its setup and teardown, the run's token mints
 # and stale ctx, aged by the sandbox's own ctx TTL). `support_report` only with --escalate.
 RUN_ROUTES = {
-    "sandbox_tokens", "sandbox_info", "sandbox_ctx", "usage_meters", "create_campaign", "put_link", "click", "resolve_context",
+    "sandbox_tokens", "sandbox_info", "sandbox_ctx", "system_health", "list_campaigns", "usage_meters",
+    "create_campaign", "put_link", "click", "resolve_context",
     "campaign_health", "public_campaign_health", "capture_lead", "list_leads", "export_leads", "test_conversion",
     "get_site_structure", "public_put_site_structure", "public_publish_site_structure",
     "public_get_site_structure", "public_conversion",
@@ -98,45 +99,48 @@ def failures(outcome: SimpleNamespace) -> dict[str, dict]:
     return found
 
 
-def test_escalate_posts_each_failure_and_records_its_ticket(escalated):
+def test_escalate_posts_one_report_per_root_cause_and_records_its_ticket(escalated):
     run, why = escalated.run, explain(escalated.run)
     found = failures(escalated)
     posts = [e for e in escalated.log if e["path"] == "/v2/support/report"]
-    assert [(e["method"], e["status"]) for e in posts] == [("POST", 202), ("POST", 202)], posts
-    assert escalated.stats["supportReports"] == 2
-    assert set(escalated.reports) == {r["ticketId"] for r in found.values()}, (escalated.reports.keys(), found)
-    for nodeid, result in found.items():
-        assert TICKET.match(result["ticketId"]), result
-        path = Path(result["escalation"])
-        assert path.parent == run.reports / "escalations", path
-        payload = json.loads(path.read_text())
-        assert payload["ticketId"] == result["ticketId"]
-        stored = escalated.reports[result["ticketId"]]
-        # What the sandbox received is the payload on disk, less the ticket it answered with.
-        sent = {k: v for k, v in payload.items() if k != "ticketId"}
-        assert {k: v for k, v in stored["body"].items() if v is not None} == {
-            k: v for k, v in sent.items() if v is not None}
-        assert stored["principal"].startswith("jwt:"), stored["principal"]
-        cid = result["campaignId"]
-        fetch = next(e for e in escalated.log if e["requestId"] == payload["requestId"])
-        assert (fetch["method"], fetch["path"], fetch["status"]) == (
-            "GET", f"/v2/public/handles/gharart/site-structure/campaigns/{cid}", 404)
-        assert payload["summary"] == ("[schema_fetch] publish: fetching the published schema with the PAT: "
-                                      "the platform answered 404 not_found")
-        assert (payload["handle"], payload["runId"], payload["sessionId"], payload["environment"],
-                payload["role"]) == ("gharart", run.gate["runId"], run.gate["runId"], "attached", "CREATOR")
-        assert f"campaignId {cid}" in payload["details"]
-        assert "$PREFLIGHT_PAT" in payload["reproArtifact"]["curl"]
+    # The schema fetch fails on both campaigns: one platform defect, one ticket.
+    assert [(e["method"], e["status"]) for e in posts] == [("POST", 202)], posts
+    assert escalated.stats["supportReports"] == 1
+    (ticket,) = escalated.reports
+    assert {r["ticketId"] for r in found.values()} == {ticket} and TICKET.match(ticket), found
+    (escalation,) = run.gate["escalations"]
+    assert set(escalation["tests"]) == FAILING and escalation["ticketId"] == ticket and not escalation["sendError"]
+    path = Path(escalation["file"])
+    assert path.parent == run.reports / "escalations" and {Path(r["escalation"]) for r in found.values()} == {path}
+    payload = json.loads(path.read_text())
+    assert payload["ticketId"] == ticket
+    stored = escalated.reports[ticket]
+    # What the sandbox received is the payload on disk, less the ticket it answered with.
+    sent = {k: v for k, v in payload.items() if k != "ticketId"}
+    assert {k: v for k, v in stored["body"].items() if v is not None} == {
+        k: v for k, v in sent.items() if v is not None}
+    assert stored["principal"].startswith("jwt:"), stored["principal"]
+    campaigns = sorted(r["campaignId"] for r in found.values())
+    fetch = next(e for e in escalated.log if e["requestId"] == payload["requestId"])
+    assert (fetch["method"], fetch["status"]) == ("GET", 404)
+    assert fetch["path"] in {f"/v2/public/handles/gharart/site-structure/campaigns/{cid}" for cid in campaigns}
+    assert payload["summary"] == ("[schema_fetch] publish: the PAT schema fetch of a published page answers "
+                                  f"not_found (seen by 2 test(s) on {', '.join(campaigns)})")
+    assert (payload["handle"], payload["runId"], payload["sessionId"], payload["environment"],
+            payload["role"]) == ("gharart", run.gate["runId"], run.gate["runId"], "attached", "CREATOR")
+    assert f"campaignId(s) {', '.join(campaigns)}" in payload["details"]
+    affected = payload["reproArtifact"]["affected"]
+    assert {a["test"] for a in affected} == FAILING and all(a["requestIds"] for a in affected)
+    ids = {i for r in found.values() for i in r["failingRequestIds"]}
+    assert ids <= set(payload["reproArtifact"]["requestIds"]), (ids, payload["reproArtifact"]["requestIds"])
+    assert "$PREFLIGHT_PAT" in payload["reproArtifact"]["curl"]
+    # The rollback line says what this run really created (from its journal), not a template.
+    for cid in campaigns:
+        assert f"created throwaway campaign(s)" in payload["details"] and cid in payload["details"]
+    for nodeid in FAILING:
         assert f"  [schema_fetch] {nodeid}" in run.stdout.splitlines(), why
-    assert "escalation payloads: 2 in " in run.stdout, why
-    # The support report's own exchange is evidence of the failing test too, redacted.
-    for result in run.allure_results():
-        if result["name"].startswith("test_schema_fetch_matches_publish"):
-            sends = [a for a in result["attachments"] if a["name"].startswith("POST /v2/support/report -> 202")]
-            assert len(sends) == 1, [a["name"] for a in result["attachments"]]
-            doc = json.loads(run.attachment_text(sends[0]))
-            assert doc["requestHeaders"]["authorization"] == "Bearer [REDACTED]"
-            assert TICKET.match(doc["responseBody"]["ticketId"])
+    assert f"root cause [schema_fetch] {escalation['cause']}: 2 test(s), payload {path}, ticket {ticket}" \
+        in run.stdout, why
     assert run.leaked_secrets() == [], why
 
 
@@ -144,11 +148,13 @@ def test_without_escalate_nothing_is_sent(quiet):
     found = failures(quiet)
     assert quiet.stats["supportReports"] == 0 and quiet.reports == {}
     assert [e for e in quiet.log if e["path"].startswith("/v2/support/")] == []
+    (escalation,) = quiet.run.gate["escalations"]
     for result in found.values():
-        assert result["ticketId"] is None
-        payload = json.loads(Path(result["escalation"]).read_text())  # written, ready to send by hand
-        assert "ticketId" not in payload and payload["summary"].startswith("[schema_fetch] publish: ")
-    assert "escalation payloads: 2 in " in quiet.run.stdout
+        assert result["ticketId"] is None and result["escalation"] == escalation["file"]
+    payload = json.loads(Path(escalation["file"]).read_text())  # written, ready to send by hand
+    assert "ticketId" not in payload and payload["summary"].startswith("[schema_fetch] publish: ")
+    assert f"root cause [schema_fetch] {escalation['cause']}: 2 test(s), payload {escalation['file']}" \
+        in quiet.run.stdout
 
 
 @pytest.mark.parametrize("which", ["escalated", "quiet"])
@@ -161,7 +167,8 @@ def test_run_never_calls_operator_or_moderation_routes(request, which):
     recorded = {i for r in outcome.run.gate["results"] for i in r["requestIds"]}
     assert recorded and recorded <= logged, sorted(recorded - logged)[:5]
     assert [route_of(e) for e in log[:2]] == ["sandbox_tokens", "sandbox_tokens"]
-    assert route_of(log[-1]) == "put_link"
+    # The end: the controller retires the links, then sends the reports (with --escalate).
+    assert route_of(log[-1]) == ("support_report" if which == "escalated" else "put_link")
     assert [e for e in log if e["path"].startswith(FORBIDDEN)] == []
     unknown = sorted({(e["method"], e["path"]) for e in log if route_of(e) is None})
     assert unknown == [], f"requests to routes outside the contract: {unknown[:10]}"
@@ -169,3 +176,32 @@ def test_run_never_calls_operator_or_moderation_routes(request, which):
     expected = RUN_ROUTES | ({"support_report"} if which == "escalated" else set())
     assert called == expected, (sorted(called - expected), sorted(expected - called))
     assert {e["status"] for e in log if route_of(e) == "support_report"} <= {202}
+
+
+def test_a_refused_jwt_falls_back_to_the_pat_and_a_report_that_cannot_go_says_why(sandbox):
+    """The JWT expired during the run: the report still goes, with the PAT (the contract takes
+    either). Both refused: nothing is sent, and the gate says why instead of a ticket."""
+    import time
+    from types import SimpleNamespace
+
+    from preflight import wrapup
+    from preflight.client import Credentials, PlatformClient
+    from preflight.results import Recorder
+
+    expired = sandbox.admin.post("/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR",
+                                                           "ttlSeconds": 1}).json()["token"]
+    pat = sandbox.mint_pat("gharart", ["analytics.read"])
+    time.sleep(1.1)
+
+    def send(jwt: str, pat: str) -> tuple:
+        with PlatformClient(base_url=sandbox.url, handle="gharart", credentials=Credentials(jwt=jwt, pat=pat)) as client:
+            preflight = SimpleNamespace(runtime=SimpleNamespace(jwt=jwt, pat=pat, run_id="r-fallback"),
+                                        client=lambda: client, recorder=Recorder())
+            return wrapup.sender(preflight)({"summary": "[schema_fetch] publish: x", "details": "d"})
+
+    ticket, why = send(expired, pat)
+    assert TICKET.match(ticket or "") and why is None, why
+    assert stored_reports(sandbox)[ticket]["principal"].startswith("pat:")
+    forged = pat[:-4] + ("AAAA" if not pat.endswith("AAAA") else "BBBB")
+    ticket, why = send(expired, forged)
+    assert ticket is None and why.startswith("not sent: POST /v2/support/report answered 401 invalid_token"), why

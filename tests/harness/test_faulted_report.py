@@ -60,8 +60,9 @@ def test_faulted_report_shows_category_and_escalation(project, sandbox, tmp_path
     name = names[0]
     result_id = failed_ids[name]
     gate_result = next(r for r in failed if r["nodeid"].endswith(name))
-    escalation = json.loads(Path(gate_result["escalation"]).read_text())
-    request_id = escalation["requestId"]
+    (group,) = run.gate["escalations"]  # one root cause: the schema fetch fails on both campaigns
+    assert gate_result["escalation"] == group["file"]
+    request_id = gate_result["failingRequestIds"][-1]
 
     pngs = tmp_path / "screenshots"
     with serve(report) as url:
@@ -72,8 +73,8 @@ def test_faulted_report_shows_category_and_escalation(project, sandbox, tmp_path
         screenshot(url + f"#/{result_id}/attachments", pngs / "attachments.png")
         data = json.loads(urllib.request.urlopen(url + f"data/test-results/{result_id}.json", timeout=10).read())
         links = [a["link"] for a in data.get("attachments", []) if a.get("type") == "attachment"]
-        payload = [link for link in links if link["name"].startswith("escalation payload")]
-        assert len(payload) == 1, f"expected one escalation payload attachment, got {[x['name'] for x in links]}"
+        payload = [link for link in links if link["name"].startswith(f"escalation draft (root cause {group['id']}")]
+        assert len(payload) == 1, f"expected one escalation draft attachment, got {[x['name'] for x in links]}"
         served = url + f"data/attachments/{payload[0]['id']}{payload[0]['ext']}"
         served_payload = json.loads(urllib.request.urlopen(served, timeout=10).read())
 
@@ -86,12 +87,15 @@ def test_faulted_report_shows_category_and_escalation(project, sandbox, tmp_path
     assert f"Category: {CATEGORY}" in page and name in page, f"expected {name} with Category: {CATEGORY}: {page[:800]}"
     assert f"[{CATEGORY}]" in page and request_id in page, (
         f"expected the error [{CATEGORY}] naming request {request_id}: {page[:1200]}")
-    # The attachments tab: the failing exchange (by request id) and the escalation payload.
-    assert "escalation payload" in attachments, f"expected an 'escalation payload' attachment: {attachments[:800]}"
+    # The attachments tab: the failing exchange (by request id) and the escalation draft.
+    assert "escalation draft" in attachments, f"expected an 'escalation draft' attachment: {attachments[:800]}"
     assert f"(request {request_id})" in attachments, (
         f"expected the exchange of request {request_id} among the attachments: {attachments[:800]}")
-    # The payload the report serves is the one written to reports/escalations/.
-    assert served_payload == escalation, "expected the report's escalation payload to equal the escalation file"
+    # The draft the report serves is this test's part of the root cause's payload in reports/escalations/.
+    assert (served_payload["group"], served_payload["requestId"]) == (group["id"], request_id), served_payload
+    written = json.loads(Path(group["file"]).read_text())
+    assert request_id in written["reproArtifact"]["requestIds"] and gate_result["nodeid"] in [
+        a["test"] for a in written["reproArtifact"]["affected"]]
 
     for png in (pngs / "categories.png", pngs / "attachments.png"):
         assert png.stat().st_size > 10_000, f"expected a real screenshot at {png}"

@@ -312,16 +312,22 @@ def test_params_untouched(n):
 
 # -- problems before the start: one line each, exit 4, gate ERROR, no sandbox, no traceback -------
 
-def check_usage_error(pytester, tree, result, expected_lines: list[str], watch: SandboxWatch) -> None:
+def check_cannot_start(pytester, tree, result, expected_lines: list[str], watch: SandboxWatch,
+                       category: str = "config") -> None:
+    """A run that cannot start: verdict ERROR, exit 2, one terminal line per problem (as in the gate),
+    no traceback, no test, no sandbox started."""
     why = explain(result)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, why
-    assert stderr_lines(result) == expected_lines, why
+    assert result.ret == 2, why
+    out = result.outlines
+    head = next(i for i, line in enumerate(out) if line.startswith("verdict: ERROR"))
+    assert out[head].endswith(f"the run could not start its tests ({category}; nothing was written):"), why
+    assert out[head + 1:head + 1 + len(expected_lines)] == [f"  {line}" for line in expected_lines], why
     everything = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in everything and "File \"" not in everything, why
     doc = gate(tree)
-    assert doc["verdict"] == "ERROR", doc
+    assert (doc["verdict"], doc["exitCode"], doc["problemCategory"]) == ("ERROR", 2, category), doc
     assert doc["results"] == []
-    assert doc["problem"] == "\n".join(line.removeprefix("ERROR: ") for line in expected_lines)
+    assert doc["problem"] == "\n".join(expected_lines)
     assert watch.started == {}, f"the run started a sandbox before failing: {watch.started}"
 
 
@@ -333,8 +339,8 @@ def test_misspelled_config_keys_are_one_line_each(pytester, tree):
     config.write_text(text)
     with SandboxWatch() as watch:
         result = run(pytester)
-    check_usage_error(pytester, tree, result, [
-        ("ERROR: config/preflight.yaml: run.timeout_secnds: unknown key 'timeout_secnds'; allowed: timeout_seconds, "
+    check_cannot_start(pytester, tree, result, [
+        ("config/preflight.yaml: run.timeout_secnds: unknown key 'timeout_secnds'; allowed: timeout_seconds, "
          "retry, rate_limit_per_second, publish_via; did you mean 'timeout_seconds'?"),
         ("config/preflight.yaml: campaigns[1].goalType: got 'PRODUCT_SAL'; allowed: PRODUCT_SALE, LEAD_CAPTURE, "
          "NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL; did you mean 'PRODUCT_SALE'?"),
@@ -347,8 +353,8 @@ def test_misspelled_required_key(pytester, tree):
     config.write_text(config.read_text().replace("    goalType: LEAD_CAPTURE ", "    goalTyp: LEAD_CAPTURE ", 1))
     with SandboxWatch() as watch:
         result = run(pytester)
-    check_usage_error(pytester, tree, result, [
-        ("ERROR: config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: PRODUCT_SALE, "
+    check_cannot_start(pytester, tree, result, [
+        ("config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: PRODUCT_SALE, "
          "LEAD_CAPTURE, NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL"),
         ("config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, name, "
          "leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"),
@@ -357,13 +363,13 @@ def test_misspelled_required_key(pytester, tree):
 
 @pytest.mark.parametrize(("args", "line"), [
     (("--run-id", "Spring_Run!"),
-     ("ERROR: --run-id: 'Spring_Run!' is not a valid run id; use 3-24 lowercase letters, digits or dashes, "
+     ("--run-id: 'Spring_Run!' is not a valid run id; use 3-24 lowercase letters, digits or dashes, "
       "starting with a letter or digit (e.g. 20261127-121800-3fa9)")),
     (("--target", "sandbx"),
-     ("ERROR: --target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
+     ("--target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
       "config/targets/ (production, sandbox) or a path to a target YAML; did you mean 'sandbox'?")),
     (("--target", "production"),
-     ("ERROR: config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
+     ("config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
       "export it or use --target sandbox")),
 ], ids=["run-id", "target-name", "production-without-jwt"])
 def test_bad_start_options_are_one_line(pytester, tree, monkeypatch, args, line):
@@ -371,7 +377,7 @@ def test_bad_start_options_are_one_line(pytester, tree, monkeypatch, args, line)
     monkeypatch.setenv("PREFLIGHT_PAT", pat)  # only the JWT is missing
     with SandboxWatch() as watch:
         result = run(pytester, *args)
-    check_usage_error(pytester, tree, result, [line], watch)
+    check_cannot_start(pytester, tree, result, [line], watch)
     assert pat not in result.stdout.str() + result.stderr.str() + (tree / "reports" / "gate.json").read_text()
 
 
@@ -381,6 +387,6 @@ def test_xdist_run_with_bad_config_stops_before_workers(pytester, tree):
     config.write_text(config.read_text().replace("  publish_via: pat ", "  publish_via: PAT ", 1))
     with SandboxWatch() as watch:
         result = run(pytester, "-n", "2")
-    check_usage_error(pytester, tree, result, [
-        "ERROR: config/preflight.yaml: run.publish_via: got 'PAT'; allowed: pat, jwt; did you mean 'pat'?"], watch)
-    assert "created: 2/2 workers" not in result.stdout.str()
+    check_cannot_start(pytester, tree, result, [
+        "config/preflight.yaml: run.publish_via: got 'PAT'; allowed: pat, jwt; did you mean 'pat'?"], watch)
+    assert "created: 2/2 workers" not in result.stdout.str() and "bringing up nodes" not in result.stdout.str()

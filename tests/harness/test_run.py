@@ -56,7 +56,7 @@ PER_VARIANT = [
     ("suites/test_conversion.py::test_reused_ctx_deduped_per_click", "conversion"),
 ]
 RESULT_KEYS = {"nodeid", "step", "campaignId", "slug", "outcome", "message", "requestIds", "category", "escalation",
-               "ticketId"}
+               "ticketId", "worker"}
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{20}$")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -149,10 +149,15 @@ def test_shipped_run_passes_and_says_where_its_outputs_are(shipped):
 def test_gate_has_one_exact_result_per_test(shipped):
     gate, why = shipped.gate, explain(shipped)
     assert {"verdict", "runId", "target", "startedAt", "finishedAt", "results"} <= set(gate)
-    assert gate["target"] == "sandbox" and gate["problem"] is None
-    # teardown retired every link of the 2 campaigns and their 2 decoys, and says so
-    assert len(gate["leftovers"]) == 4 and all(not left["linksNotRetired"] for left in gate["leftovers"])
-    assert sum(len(left["linksRetired"]) for left in gate["leftovers"]) == 7
+    assert gate["target"] == "sandbox" and gate["problem"] is None and gate["reason"] == f"all {TOTAL} selected tests ran"
+    assert gate["tests"] == {"planned": TOTAL, "selected": TOTAL, "ran": TOTAL, "selection": None, "stopped": None,
+                             "unfinished": []}
+    # the end of the run retired every link of the 2 campaigns (each lends a click to the other's
+    # foreign-ctx check: no decoy campaign), and says so
+    assert gate["leftovers"] == [] and gate["escalations"] == []
+    assert gate["cleanup"] == {"retired": 5, "failed": 0, "writes": 5, "errors": []}, gate["cleanup"]
+    assert gate["writePlan"]["writesTotal"] == 17 and gate["writePlan"]["byCampaign"] == {"spring-ab": 7,
+                                                                                         "diwali-sale": 10}
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", gate["runId"]), gate["runId"]
     assert STAMP.match(gate["startedAt"]) and STAMP.match(gate["finishedAt"])
     assert gate["startedAt"] <= gate["finishedAt"]
@@ -187,7 +192,7 @@ def test_summary_md_is_the_campaign_step_table(shipped):
     text = (shipped.reports / "summary.md").read_text()
     run_id = shipped.gate["runId"]
     assert text.startswith("## campaign-preflight: ✅ PASS\n")
-    assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed." in text
+    assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed ({TOTAL} of {TOTAL} selected ran)." in text
     assert "| campaign | health | pat_health | lead_capture | test_conversion | publish | conversion | readiness " \
            "| pat_readiness |" in text
     assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
@@ -359,11 +364,11 @@ def test_attached_run_passes_with_exact_counts(rerun):
     assert set(outcomes) == set(expected_results(rerun.run_id))
     assert set(outcomes.values()) == {"passed"}, why
     stats = rerun.after_first
-    # 2 campaigns + 2 decoys (foreign ctx), 5 variant links + 2 decoy links, one lead (spring-ab),
-    # a test conversion per variant, 4 conversions per variant, one publish per campaign.
+    # 2 campaigns (each lends a click to the other's foreign-ctx check) with their 5 variant links,
+    # one lead (spring-ab), a test conversion per variant, 4 conversions per variant, one publish each.
     assert {k: stats[k] for k in ("campaigns", "links", "leads", "testConversions", "conversions", "deployments",
                                   "supportReports")} == {
-        "campaigns": 4, "links": 7, "leads": 1, "testConversions": 5, "conversions": 20, "deployments": 2,
+        "campaigns": 2, "links": 5, "leads": 1, "testConversions": 5, "conversions": 20, "deployments": 2,
         "supportReports": 0}, stats
 
 
@@ -423,7 +428,11 @@ def test_fault_fails_only_the_matching_step(faulted):
         assert [f["status"] for f in fetches] == [404], (result["requestIds"], fetches)
         assert result["ticketId"] is None  # not sent without --escalate
         payload = json.loads(Path(result["escalation"]).read_text())
-        assert payload["requestId"] == fetches[0]["requestId"] and payload["runId"] == gate["runId"]
+        assert fetches[0]["requestId"] in payload["reproArtifact"]["requestIds"] and payload["runId"] == gate["runId"]
+    # One platform defect seen on both campaigns: one payload, listing both tests.
+    (escalation,) = gate["escalations"]
+    assert set(escalation["tests"]) == failed and {r["escalation"] for n, r in results.items() if n in failed} == {
+        escalation["file"]}
     publishes = [r for n, r in results.items() if "test_draft_saved_and_published" in n]
     assert [r["outcome"] for r in publishes] == ["passed", "passed"]
     assert faulted.stats["supportReports"] == 0
@@ -441,5 +450,6 @@ def test_fault_run_reports_the_failure_everywhere(faulted):
     for result in failing:
         assert "[schema_fetch]" in result["statusDetails"]["message"]
         names = [a["name"] for a in result["attachments"]]
-        assert "escalation payload (POST /v2/support/report)" in names and "artifacts" in names, names
+        assert any(n.startswith("escalation draft (root cause schema_fetch-") for n in names), names
+        assert "artifacts" in names, names
     assert run.leaked_secrets() == [], explain(run)

@@ -30,7 +30,9 @@ def test_catalogue_is_listed(sb):
         "valid_email_rejected", "invalid_email_accepted", "stale_ctx_accepted",
         "wrong_campaign_accepted", "lead_missing_from_list", "lead_missing_from_export",
         "publish_left_public", "schema_fetch_fails", "health_disagree", "throttle_storm",
-        "server_error_blips", "commit_then_503", "slow_answers"}
+        "server_error_blips", "commit_then_503", "slow_answers", "conversion_deduped_fresh",
+        "attribution_swapped", "redirect_swapped", "ctx_misattributed", "lead_dropped_silently",
+        "extra_fields", "request_id_header", "error_shape"}
     assert all(f["description"] for f in listing["available"])
     assert listing["active"] == {}
 

@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 import pytest
 
 from preflight.classify import NEXT_STEPS
-from preflight.report.gate import RESULT_KEYS, compute_verdict, render_summary, write_gate, write_summary
+from preflight.report.gate import (
+    RESULT_KEYS,
+    RunFacts,
+    compute_verdict,
+    render_summary,
+    write_gate,
+    write_summary,
+)
 
 
 def result(outcome="passed", *, step="health", campaign="pf-1-spring-ab", slug="spring-a",
@@ -21,21 +28,41 @@ def result(outcome="passed", *, step="health", campaign="pf-1-spring-ab", slug="
 @pytest.mark.parametrize("results, verdict", [
     ([result()], "PASS"),
     ([result(), result("skipped")], "PASS"),
-    ([result("skipped")], "FAIL"),  # nothing ran, nothing proven
-    ([], "ERROR"),  # the run did not start
+    ([result("skipped")], "ERROR"),  # nothing ran to a pass: nothing proven
+    ([], "ERROR"),  # nothing selected or the run did not start
     ([result(), result("failed", category="platform_error")], "FAIL"),
-    ([result("error", category="throttled")], "FAIL"),
+    ([result(), result("failed", category="attribution")], "FAIL"),
+    ([result("error", category="throttled")], "ERROR"),  # pacing: the user's side
+    ([result("failed", category="auth")], "ERROR"),  # the user's own token
+    ([result("failed", category="quota")], "ERROR"),
     ([result("failed", category="harness_error")], "ERROR"),
     ([result("error", category="config")], "ERROR"),
     ([result("failed", category="invalid_ctx"), result("error", category="harness_error")], "ERROR"),
     ([result("failed")], "ERROR"),  # unclassified failure: the harness's own gap
 ])
 def test_verdict_rule(results, verdict):
-    assert compute_verdict(results) == verdict
+    assert compute_verdict(results)[0] == verdict
 
 
 def test_a_start_problem_is_an_error():
-    assert compute_verdict([result()], problem="sandbox did not start") == "ERROR"
+    verdict, reason = compute_verdict([result()], problem="sandbox did not start")
+    assert verdict == "ERROR" and reason == "the run could not start its tests: sandbox did not start"
+
+
+@pytest.mark.parametrize("facts, reason", [
+    (RunFacts(selected=3, stopped="interrupted by SIGINT"), "interrupted by SIGINT: 2 of 3 selected tests ran"),
+    (RunFacts(selected=3, stopped="stopped: stopping after 1 failures"),
+     "stopped: stopping after 1 failures: 2 of 3 selected tests ran"),
+    (RunFacts(selected=3), "tests went missing (a worker was lost?): 2 of 3 selected tests ran"),
+])
+def test_a_shortfall_is_an_error_even_with_a_failure(facts, reason):
+    results = [result(), result("failed", category="invalid_ctx")]
+    assert compute_verdict(results, facts=facts) == ("ERROR", reason)
+
+
+def test_a_selection_the_user_made_is_no_shortfall():
+    facts = RunFacts(planned=51, selected=2, selection="-k spring")
+    assert compute_verdict([result(), result()], facts=facts) == ("PASS", "all 2 selected tests ran")
 
 
 def test_gate_json_shape(tmp_path):
@@ -49,6 +76,8 @@ def test_gate_json_shape(tmp_path):
                       report_path="reports/allure-report/index.html")
     doc = json.loads(path.read_text())
     assert doc["verdict"] == "FAIL" and doc["runId"] == "run-1" and doc["target"] == "sandbox"
+    assert doc["exitCode"] == 1 and doc["reason"] == "1 test(s) failed from 1 root cause(s): invalid_ctx"
+    assert doc["tests"]["ran"] == 2 and doc["leftovers"] == [] and doc["escalations"] == []
     assert doc["startedAt"] == "2026-06-19T10:00:00Z" and doc["finishedAt"] == "2026-06-19T10:05:00Z"
     assert doc["reportPath"] == "reports/allure-report/index.html" and doc["problem"] is None
     assert [tuple(r) for r in doc["results"]] == [RESULT_KEYS, RESULT_KEYS]
@@ -83,7 +112,7 @@ def test_summary_table_is_campaign_by_step():
     rows = _table_rows(text)
     assert rows[0] == ["campaign", "health", "lead_capture", "test_conversion"]  # UC-07 order
     assert "|---|---|---|---|" in text.splitlines()
-    assert rows[2] == ["pf-1-spring-ab", "✅", "⏭", "❌ spring-b"]
+    assert rows[2] == ["pf-1-spring-ab", "✅", "⏭ skipped", "❌ spring-b"]
     assert rows[3] == ["pf-1-summer", "✅", "—", "—"]
     assert all(len(r) == 4 for r in rows if r != ["---|---|---|---"])
     failures = text.split("### Failures", 1)[1]
@@ -106,4 +135,26 @@ def test_summary_next_step_falls_back_to_the_category_default(tmp_path):
 
 def test_summary_when_the_run_could_not_start():
     text = render_summary(run_id=None, target="sandbox", results=[], report_path=None, problem="port in use")
-    assert "ERROR" in text and "could not start:** port in use" in text and "_No results" in text
+    assert "ERROR" in text and "**the run could not start its tests: port in use**" in text and "_No results" in text
+    two = render_summary(run_id=None, target="t", results=[], report_path=None, problem="JWT: expired\nPAT: refused")
+    assert "> - JWT: expired" in two and "> - PAT: refused" in two
+
+
+def test_a_skipped_check_is_never_a_pass_and_says_why():
+    results = [result(), result("skipped", message="needs test_x of campaign spring-ab, which the selection left out")]
+    text = render_summary(run_id="r", target="t", results=results, report_path=None)
+    assert _table_rows(text)[2] == ["pf-1-spring-ab", "⏭ 1 passed, 1 skipped"]
+    assert "### Skipped checks" in text and "which the selection left out" in text
+
+
+def test_summary_shows_root_causes_and_leftovers():
+    facts = RunFacts(escalations=[{"id": "g1", "category": "invalid_ctx", "cause": "test-conversion refuses a fresh ctx",
+                                   "tests": ["a", "b"], "campaigns": ["pf-1-spring-ab"], "file": "reports/escalations/g1.json",
+                                   "ticketId": None, "sendError": "POST /v2/support/report answered 401 invalid_token"}],
+                     leftovers=[{"campaignId": "pf-1-spring-ab", "linksLeftEnabled": [{"slug": "spring-a", "state": "enabled"}]}],
+                     cleanup={"command": "preflight cleanup --run-id 1 --yes"})
+    text = render_summary(run_id="r", target="t", results=[result("failed", category="invalid_ctx")], report_path=None,
+                          facts=facts)
+    assert "test-conversion refuses a fresh ctx: 2 test(s), campaigns pf-1-spring-ab" in text
+    assert "**not sent:** POST /v2/support/report answered 401 invalid_token" in text
+    assert "- `pf-1-spring-ab`: spring-a (enabled)" in text and "`preflight cleanup --run-id 1 --yes`" in text

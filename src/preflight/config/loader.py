@@ -207,6 +207,8 @@ def read_target(path: Path, problems: list[str], environ: Mapping[str, str]) -> 
     target = validate(source, TargetConfig, data)
     # Secrets may sit in the raw text or come from the environment: mask both.
     problems[start:] = masked(problems[start:], secrets_in(data))
+    if target is not None:
+        target._source = source.name  # type: ignore[union-attr]
     return target  # type: ignore[return-value]
 
 

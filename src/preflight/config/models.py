@@ -406,6 +406,12 @@ class TargetConfig(Strict):
     contract: ContractConfig = Field(
         default_factory=ContractConfig, description="request_id_headers, idempotency_key_in, routes"
     )
+    _source: str | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> str:
+        """The target file as the user would type it, for messages that say where to fix something."""
+        return self._source or f"the {self.name} target"
 
     @field_validator("base_url")
     @classmethod

@@ -1,8 +1,14 @@
 """gate.json (the machine verdict) and summary.md (the human one, GitHub step-summary ready).
 
-Both are built from the per-test result records of DESIGN.md:
-{"nodeid", "step", "campaignId", "slug", "outcome", "message", "category", "requestIds",
- "escalation", "ticketId"}. junit.xml comes from pytest's --junitxml, not from here.
+The verdict:
+- PASS: every selected test ran, none failed, at least one check passed. Skips are allowed
+  (each says why) but never shown as a pass.
+- FAIL: the funnel is broken: a check found a platform problem (each root cause has one
+  support-report payload).
+- ERROR: no verdict on the funnel: the run could not start or complete (config, a token or
+  plan of the user's, a harness bug, an interruption, a `-x` stop, a lost worker), or
+  nothing was checked. Never escalated.
+junit.xml comes from pytest's --junitxml, not from here.
 """
 
 from __future__ import annotations
@@ -10,38 +16,73 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from preflight.classify import NEXT_STEPS
+from preflight.failures import ERROR_CATEGORIES, party
 from preflight.lifecycle import STEPS
 from preflight.redact import redact_obj, redact_text
 
 RESULT_KEYS = ("nodeid", "step", "campaignId", "slug", "outcome", "message", "requestIds", "category",
-               "escalation", "ticketId")
-ERROR_CATEGORIES = frozenset({"harness_error", "config"})
+               "escalation", "ticketId", "worker")
 BAD_OUTCOMES = frozenset({"failed", "error"})
 ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
+EXIT_CODES = {"PASS": 0, "FAIL": 1, "ERROR": 2}
 # UC-07's order, so the summary's columns read like the playbook; unknown steps follow in run order.
 STEP_ORDER = tuple(STEPS)
 
 Result = Mapping[str, Any]
 
 
-def compute_verdict(results: Iterable[Result], problem: str | None = None) -> str:
-    """PASS: all passed or skipped and at least one passed. ERROR: a harness or config failure,
-    or the run could not start (`problem` says why, or nothing ran at all). FAIL: anything else."""
+@dataclass
+class RunFacts:
+    """What the gate knows of the run besides its results."""
+
+    planned: int | None = None   # tests the suites hold
+    selected: int | None = None  # tests the invocation selected (-k, -m, paths)
+    selection: str | None = None  # the selecting arguments, when any
+    problem: str | None = None    # why the run could not start or had to stop before its tests
+    problem_category: str | None = None
+    stopped: str | None = None    # why it stopped early (a signal, -x, a lost worker, an auth failure)
+    unfinished: list[str] = field(default_factory=list)  # tests stopped before their outcome
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    leftovers: list[dict[str, Any]] = field(default_factory=list)
+    cleanup: dict[str, Any] = field(default_factory=dict)
+    write_plan: dict[str, Any] | None = None
+
+
+def compute_verdict(results: Iterable[Result], problem: str | None = None,
+                    facts: RunFacts | None = None) -> tuple[str, str]:
+    """(verdict, the reason in one line)."""
     results = list(results)
-    if problem or not results:
-        return "ERROR"
-    if any(_category(r) in ERROR_CATEGORIES for r in results):
-        return "ERROR"
-    if any(r.get("outcome") in BAD_OUTCOMES for r in results):
-        return "FAIL"
+    facts = facts or RunFacts(problem=problem)
+    problem = facts.problem or problem
+    bad = [r for r in results if r.get("outcome") in BAD_OUTCOMES]
+    theirs = [r for r in bad if _category(r) in ERROR_CATEGORIES]
+    if problem:
+        return "ERROR", f"the run could not start its tests: {_first(problem)}"
+    if theirs:
+        first = theirs[0]
+        return "ERROR", (f"{len(theirs)} test(s) could not check the platform ({_category(first)}, "
+                         f"{party(_category(first))} side): {_first(first.get('message'))}")
+    if facts.selected is not None and len(results) < facts.selected:
+        why = facts.stopped or "tests went missing (a worker was lost?)"
+        return "ERROR", f"{why}: {len(results)} of {facts.selected} selected tests ran"
+    if facts.stopped and not bad:
+        return "ERROR", facts.stopped
+    if bad:
+        roots = len(facts.escalations) or len({r.get("cause") or r.get("nodeid") for r in bad})
+        categories = ", ".join(dict.fromkeys(_category(r) or "?" for r in bad))
+        return "FAIL", f"{len(bad)} test(s) failed from {roots} root cause(s): {categories}"
     if not any(r.get("outcome") == "passed" for r in results):
-        return "FAIL"  # all skipped: nothing was proven, so spend must not ramp
-    return "PASS"
+        return "ERROR", "nothing was checked: no selected test ran to a pass" if results else \
+            "nothing was checked: no test was selected"
+    skipped = sum(r.get("outcome") == "skipped" for r in results)
+    return "PASS", f"all {len(results)} selected tests ran" + (f" ({skipped} skipped, each with its reason)"
+                                                               if skipped else "")
 
 
 def _category(result: Result) -> str | None:
@@ -51,30 +92,52 @@ def _category(result: Result) -> str | None:
     return result.get("category")
 
 
+def _first(text: Any) -> str:
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def normalise(result: Result) -> dict[str, Any]:
-    """One result with exactly the gate's keys, redacted."""
+    """One result with the gate's keys (and its root cause and skip reason when it has them), redacted."""
     out = {key: result.get(key) for key in RESULT_KEYS}
     out["requestIds"] = list(result.get("requestIds") or [])
+    for extra in ("cause", "consequenceOf", "failingRequestIds"):
+        if result.get(extra):
+            out[extra] = result[extra]
     return redact_obj(out)
 
 
-def write_gate(path: str | Path, *, run_id: str | None, target: str | None, started_at: Any, finished_at: Any,
-               results: Iterable[Result], report_path: str | Path | None, problem: str | None = None,
-               leftovers: list[dict] | None = None) -> Path:
-    """gate.json; `problem` is why the run could not start (it makes the verdict ERROR);
-    `leftovers` is what the throwaway campaigns left on the platform after teardown."""
+def document(*, run_id: str | None, target: str | None, started_at: Any, finished_at: Any,
+             results: Iterable[Result], report_path: str | Path | None, facts: RunFacts) -> dict[str, Any]:
     results = [normalise(r) for r in results]
-    doc = {
-        "verdict": compute_verdict(results, problem),
+    verdict, reason = compute_verdict(results, facts=facts)
+    return {
+        "verdict": verdict,
+        "reason": redact_text(reason),
+        "exitCode": EXIT_CODES[verdict],
         "runId": run_id,
         "target": target,
         "startedAt": _time(started_at),
         "finishedAt": _time(finished_at),
         "reportPath": str(report_path) if report_path else None,
-        "problem": redact_text(problem) if problem else None,
+        "problem": redact_text(facts.problem) if facts.problem else None,
+        "problemCategory": facts.problem_category,
+        "tests": {"planned": facts.planned, "selected": facts.selected, "ran": len(results),
+                  "selection": facts.selection, "stopped": facts.stopped, "unfinished": facts.unfinished},
         "results": results,
-        "leftovers": redact_obj(leftovers or []),
+        "escalations": redact_obj(facts.escalations),
+        "leftovers": redact_obj(facts.leftovers),
+        "cleanup": redact_obj(facts.cleanup),
+        "writePlan": facts.write_plan,
     }
+
+
+def write_gate(path: str | Path, *, run_id: str | None, target: str | None, started_at: Any, finished_at: Any,
+               results: Iterable[Result], report_path: str | Path | None, problem: str | None = None,
+               leftovers: list[dict] | None = None, facts: RunFacts | None = None) -> Path:
+    facts = facts or RunFacts(problem=problem, leftovers=leftovers or [])
+    doc = document(run_id=run_id, target=target, started_at=started_at, finished_at=finished_at,
+                   results=results, report_path=report_path, facts=facts)
     return _write(Path(path), json.dumps(doc, indent=2) + "\n")
 
 
@@ -101,35 +164,49 @@ def _write(path: Path, text: str) -> Path:
 
 def write_summary(path: str | Path, *, run_id: str | None, target: str | None, results: Iterable[Result],
                   report_path: str | Path | None, started_at: Any = None, finished_at: Any = None,
-                  problem: str | None = None) -> Path:
+                  problem: str | None = None, facts: RunFacts | None = None) -> Path:
     """summary.md, valid GitHub-flavoured markdown to append to $GITHUB_STEP_SUMMARY."""
     return _write(Path(path), render_summary(run_id=run_id, target=target, results=results,
                                              report_path=report_path, started_at=started_at,
-                                             finished_at=finished_at, problem=problem))
+                                             finished_at=finished_at, problem=problem, facts=facts))
 
 
 def render_summary(*, run_id: str | None, target: str | None, results: Iterable[Result],
                    report_path: str | Path | None, started_at: Any = None, finished_at: Any = None,
-                   problem: str | None = None) -> str:
+                   problem: str | None = None, facts: RunFacts | None = None) -> str:
+    facts = facts or RunFacts(problem=problem)
     # The failing exchange's ids (when the collector has them) say more than every id of the test.
-    results = [{**normalise(r), "failingRequestIds": list(r.get("failingRequestIds") or [])} for r in results]
-    verdict = compute_verdict(results, problem)
+    results = [{**normalise(r), "failingRequestIds": list(r.get("failingRequestIds") or []),
+                "draftGroup": (r.get("draft") or {}).get("group")} for r in results]
+    verdict, reason = compute_verdict(results, facts=facts)
     when = f" · {_time(started_at)} → {_time(finished_at)}" if started_at and finished_at else ""
     parts = [f"## campaign-preflight: {ICONS[verdict]} {verdict}", "",
-             f"Run `{_code(run_id or 'n/a')}` against `{_code(target or 'n/a')}`{when}: {_counts(results)}.", ""]
-    if problem:
-        parts += [f"> **The run could not start:** {_inline(problem)}", ""]
+             f"**{_inline(reason)}**", "",
+             f"Run `{_code(run_id or 'n/a')}` against `{_code(target or 'n/a')}`{when}: {_counts(results, facts)}.", ""]
+    if facts.problem and len(facts.problem.splitlines()) > 1:
+        parts += ["> **The run could not start its tests:**", ">"]
+        parts += [f"> - {_inline(line)}" for line in facts.problem.splitlines()] + [""]
     parts += _table(results) + [""]
+    parts += _escalations(facts.escalations)
     parts += _failures(results)
+    parts += _skipped(results)
+    parts += _leftovers(facts)
     parts += [f"Report: `{_code(str(report_path))}`" if report_path else "Report: not built", ""]
     return "\n".join(parts)
 
 
-def _counts(results: list[dict]) -> str:
+def _counts(results: list[dict], facts: RunFacts) -> str:
     counts: dict[str, int] = {}
     for r in results:
         counts[r["outcome"] or "unknown"] = counts.get(r["outcome"] or "unknown", 0) + 1
-    return ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no results"
+    text = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no results"
+    if facts.selected is not None:
+        text += f" ({len(results)} of {facts.selected} selected ran"
+        if facts.planned is not None and facts.planned != facts.selected:
+            text += f"; {facts.planned} planned, the selection{f' {facts.selection}' if facts.selection else ''} " \
+                    f"kept {facts.selected}"
+        text += ")"
+    return _inline(text)
 
 
 def _steps(results: list[dict]) -> list[str]:
@@ -149,22 +226,40 @@ def _table(results: list[dict]) -> list[str]:
         for step in steps:
             group = [r for r in results
                      if (r["campaignId"] or "(no campaign)") == campaign and (r["step"] or "(no step)") == step]
-            cells.append(_verdict_cell(group))
+            cells.append(verdict_cell(group))
         rows.append(f"| {_inline(campaign)} | " + " | ".join(cells) + " |")
     return rows
 
 
-def _verdict_cell(group: list[dict]) -> str:
-    """✅ all passed (skips allowed), ⏭ all skipped, ❌ plus the failing slugs otherwise."""
+def verdict_cell(group: list[dict]) -> str:
+    """✅ all passed; ❌ plus the failing slugs; ⏭ when anything was skipped (never a ✅)."""
     if not group:
         return "—"
     bad = [r for r in group if r["outcome"] in BAD_OUTCOMES]
     if bad:
         slugs = sorted({r["slug"] for r in bad if r["slug"]})
         return "❌" + (f" {_inline(', '.join(slugs))}" if slugs else "")
-    if all(r["outcome"] == "skipped" for r in group):
-        return "⏭"
+    skipped = sum(r["outcome"] == "skipped" for r in group)
+    if skipped == len(group):
+        return "⏭ skipped"
+    if skipped:
+        return f"⏭ {len(group) - skipped} passed, {skipped} skipped"
     return "✅"
+
+
+def _escalations(escalations: list[dict]) -> list[str]:
+    if not escalations:
+        return []
+    lines = ["### Root causes (one support report each)", ""]
+    for esc in escalations:
+        sent = f" · ticket `{_code(esc['ticketId'])}`" if esc.get("ticketId") else ""
+        if esc.get("sendError"):
+            sent = f" · **not sent:** {_inline(esc['sendError'])}"
+        tests = esc.get("tests") or []
+        lines += [f"- **`{esc['category']}`** {_inline(esc['cause'])}: {len(tests)} test(s)"
+                  f"{', campaigns ' + _inline(', '.join(esc['campaigns'])) if esc.get('campaigns') else ''}"
+                  f" · payload `{_code(esc['file'])}`{sent}"]
+    return lines + [""]
 
 
 def _failures(results: list[dict]) -> list[str]:
@@ -174,15 +269,15 @@ def _failures(results: list[dict]) -> list[str]:
     lines = ["### Failures", ""]
     for r in bad:
         category = _category(r)
-        escalation = f"`{_code(r['escalation'])}`" if r["escalation"] else "none"
+        escalation = f"`{_code(r['escalation'])}`" if r["escalation"] else _why_not_escalated(r, category)
         if r["ticketId"]:
             escalation += f" (ticket `{_code(r['ticketId'])}`)"
         ids = ", ".join(f"`{_code(i)}`" for i in r["failingRequestIds"] or r["requestIds"]) or "none"
         lines += [
             f"#### {ICONS[r['outcome']]} `{_code(r['nodeid'] or '?')}`",
             "",
-            f"- **category:** `{category}`",
-            f"- **message:** {_inline(_first_line(r['message']))}",
+            f"- **category:** `{category}` ({party(category)} side)",
+            f"- **message:** {_inline(_first(r['message']) or '(no message)')}",
             f"- **request ids:** {ids}",
             f"- **next step:** {_inline(_next_step(r['message'], category))}",
             f"- **escalation:** {escalation}",
@@ -191,9 +286,38 @@ def _failures(results: list[dict]) -> list[str]:
     return lines
 
 
-def _first_line(message: str | None) -> str:
-    lines = (message or "").strip().splitlines()
-    return lines[0] if lines else "(no message)"
+def _why_not_escalated(result: dict, category: str | None) -> str:
+    if result.get("consequenceOf"):
+        return f"none (follows from {_inline(result['consequenceOf'])})"
+    if party(category) != "platform":
+        return f"none ({party(category)} side: not the platform's to fix)"
+    return "none"
+
+
+def _skipped(results: list[dict]) -> list[str]:
+    skipped = [r for r in results if r["outcome"] == "skipped"]
+    if not skipped:
+        return []
+    lines = ["### Skipped checks", ""]
+    lines += [f"- ⏭ `{_code(r['nodeid'] or '?')}`: {_inline(_first(r['message']) or 'no reason given')}"
+              for r in skipped]
+    return lines + [""]
+
+
+def _leftovers(facts: RunFacts) -> list[str]:
+    if not facts.leftovers and not facts.cleanup.get("skipped"):
+        return []
+    lines = ["### Left enabled on the platform", ""]
+    if facts.cleanup.get("skipped"):
+        lines += [f"> Clean-up skipped: {_inline(facts.cleanup['skipped'])}", ""]
+    for left in facts.leftovers:
+        slugs = ", ".join(f"{link['slug']} ({link['state']})" for link in left.get("linksLeftEnabled", []))
+        lines.append(f"- `{_code(left['campaignId'])}`: {_inline(slugs)}")
+    if facts.cleanup.get("command"):
+        lines += ["", f"Retire them with `{_code(facts.cleanup['command'])}`."]
+    if facts.cleanup.get("note"):
+        lines += ["", _inline(facts.cleanup["note"]) + "."]
+    return lines + [""]
 
 
 def _next_step(message: str | None, category: str) -> str:

@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from typing import Any, Iterator, NoReturn
 
 from preflight.sandbox.settings import PLANS, ROUTE_CLASSES, Settings, default_throttles
@@ -94,6 +95,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--throttle", type=_throttle, default=None,
                         help="requests per minute per route class, e.g. read=600,write=60,"
                              "public=600 (default 60000 each)")
+    parser.add_argument("--parent-pid", type=int, default=None,
+                        help="stop when this process is gone (so a sandbox never outlives the run that "
+                             "started it, even one killed with SIGKILL)")
     parser.add_argument("--log-level", default="warning",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.error = _one_line_error(parser)  # type: ignore[method-assign]
@@ -198,9 +202,36 @@ def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
                             proxy_headers=False, server_header=False, date_header=False,
                             timeout_graceful_shutdown=5, backlog=2048)
     server = _make_server(config, url)
+    if args.parent_pid:
+        _stop_with_parent(server, args.parent_pid)
     server.run(sockets=[sock])
     sock.close()
     return 0 if server.started else 1
+
+
+def _stop_with_parent(server: Any, pid: int, every: float = 0.5) -> None:
+    """A daemon thread that asks the server to exit once `pid` is gone."""
+    parent = os.getppid()
+
+    def gone() -> bool:
+        if parent == pid and os.getppid() != parent:  # re-parented: our parent died (its pid may be reused)
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # it exists, owned by someone else
+            pass
+        return False
+
+    def watch() -> None:
+        while not server.should_exit:
+            if gone():
+                server.should_exit = True
+                return
+            time.sleep(every)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _make_server(config: Any, url: str) -> Any:

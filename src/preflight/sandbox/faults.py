@@ -63,9 +63,28 @@ CATALOGUE: dict[str, Fault] = {f.name: f for f in [
           "answer is 503 (Retry-After: option retryAfter, default 1)", {"rate": 0.2, "retryAfter": 1}),
     Fault("slow_answers", "answers late (option delayMs, default 300)",
           {"delayMs": 300, "rate": 1.0}),
+    # Breaks the harness names by what they mean, whatever the status code:
+    Fault("conversion_deduped_fresh",
+          "a public conversion with a fresh ctx and a new key is answered 200 deduped (click_event) with "
+          "the campaign's previous conversion"),
+    Fault("attribution_swapped",
+          "test conversions, public conversions and leads are credited to another enabled variant of the "
+          "same campaign than the one clicked"),
+    Fault("redirect_swapped", "a click redirects to another variant's destination (its own ctx and tags)"),
+    Fault("ctx_misattributed", "GET /v2/public/context resolves a ctx to another variant of its campaign"),
+    Fault("lead_dropped_silently", "a valid lead is answered 202 ACCEPTED and nothing is stored"),
+    # Differences a real deployment may have, which must never fail a run:
+    Fault("extra_fields", "every JSON object answer carries extra fields the contract does not name"),
+    Fault("request_id_header",
+          "the request id goes out under another header (option header, default x-amzn-requestid)",
+          {"header": "x-amzn-requestid"}),
+    Fault("error_shape", "error bodies take another documented shape (option shape: nested or rfc9457)",
+          {"shape": "nested"}),
 ]}
 
 TRANSPORT = ("throttle_storm", "server_error_blips", "commit_then_503", "slow_answers")
+# Faults that rewrite an answer on its way out (the middleware buffers it for them).
+RESHAPING = ("extra_fields", "request_id_header", "error_shape")
 
 # option -> (accepted types, check, what it must be)
 _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
@@ -76,6 +95,9 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "status": ((int,), lambda v: 400 <= v <= 599, "an HTTP error status (400-599)"),
     "retryAfter": ((int,), lambda v: 0 <= v <= 3600, "whole seconds from 0 to 3600"),
     "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
+    "header": ((str,), lambda v: v.replace("-", "").isalnum() and v.lower() != "x-request-id",
+               "a header name other than x-request-id"),
+    "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
 }
 _COMMON = ("campaignId", "slug", "rate")
 

@@ -23,6 +23,7 @@ from preflight.sandbox.core import ctx as ctx_tokens
 from preflight.sandbox.core import idempotency
 from preflight.sandbox.core.errors import error_body
 from preflight.sandbox.core.ids import request_id
+from preflight.sandbox.faults import RESHAPING
 from preflight.sandbox.runtime import Runtime
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -148,6 +149,8 @@ class SandboxMiddleware:
 
     async def _handle(self, call: Call, scope: dict[str, Any], receive: Any, send: Any) -> None:
         rt = self.rt
+        if rt.faults.active and not call.exempt and any(name in rt.faults.active for name in RESHAPING):
+            send = _reshaping(rt.faults, send)
         is_write = call.method in WRITE_METHODS
         if is_write:
             if not await self._read_body(call, receive, send):
@@ -340,6 +343,62 @@ class SandboxMiddleware:
                               {"Retry-After": str(fault["retryAfter"])})
             return
         await self._send(send, call, status, headers, body)
+
+
+def _reshaping(faults: Any, send: Any) -> Any:
+    """A send() that buffers one answer and rewrites it as the reshaping faults say."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def reshaped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body" or not start:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        headers, body = reshape(faults, start["status"], list(start.get("headers", [])), b"".join(chunks))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return reshaped
+
+
+def reshape(faults: Any, status: int, headers: list, body: bytes) -> tuple[list, bytes]:
+    """Rewrite one answer: the request-id header's name, the error shape, extra fields."""
+    renamed = faults.hit("request_id_header")
+    if renamed:
+        headers = [((renamed["header"].encode() if k.lower() == b"x-request-id" else k), v) for k, v in headers]
+    is_json = any(k.lower() == b"content-type" and b"json" in v for k, v in headers)
+    if not is_json or not body:
+        return headers, body
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return headers, body
+    shape = faults.hit("error_shape") if status >= 400 else None
+    if shape and isinstance(doc, dict) and isinstance(doc.get("error"), str):
+        doc = _error_shape(doc, status, shape["shape"])
+    if isinstance(doc, dict) and faults.hit("extra_fields"):
+        doc = {**doc, "_links": {"self": "about:blank"}, "x-sandbox-note": "an unknown field"}
+        if isinstance(doc.get("items"), list):
+            doc["items"] = [{**item, "extra": True} if isinstance(item, dict) else item for item in doc["items"]]
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    return headers + [(b"content-length", str(len(body)).encode())], body
+
+
+def _error_shape(doc: dict[str, Any], status: int, shape: str) -> dict[str, Any]:
+    code, message = doc.pop("error"), doc.pop("message", "")
+    if shape == "nested":  # {"error": {"code", "message", …extra}, "requestId"}
+        request_id = doc.pop("requestId", None)
+        return {"error": {"code": code, "message": message, **doc}, "requestId": request_id}
+    # RFC 9457 problem details, with the code and the extras as extension members
+    return {"type": f"https://docs.10x.in/errors/{code}", "title": message, "status": status, "detail": message,
+            "code": code, **doc}
 
 
 def _replaying(body: bytes, receive: Any) -> Any:

@@ -134,14 +134,16 @@ class SandboxProcess(SandboxClient):
             cmd += ["--db", self.db]
         if self.throttle:
             cmd += ["--throttle", ",".join(f"{k}={v}" for k, v in self.throttle.items())]
-        return cmd + self.extra_args
+        return cmd + ["--parent-pid", str(os.getpid())] + self.extra_args
 
     def start(self) -> "SandboxProcess":
         if self.proc is not None and self.proc.poll() is None:
             return self
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            # Its own session: a Ctrl-C in the terminal reaches the run, which still needs the
+            # sandbox to retire what it enabled; the run stops it afterwards (--parent-pid covers a kill).
             self.proc = subprocess.Popen(self.command(), stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         try:
             self.url = self._wait_for_url(deadline)

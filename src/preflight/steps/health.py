@@ -9,11 +9,16 @@ from typing import Any
 from preflight.checks import expect_json_object, expect_status, fail
 from preflight.exchange import Exchange
 from preflight.lifecycle import StepRun
+from preflight.steps.clicks import TAG_LOST
 
 CHECK_IDS = ("primary_link", "traffic_tags", "click_seen", "conversion_signal", "detail_page")
 CHECK_STATUSES = ("PASS", "WARN", "FAIL", "PENDING")
 SEVERITY = {"PASS": 0, "PENDING": 1, "WARN": 2, "FAIL": 3}
 TAG_KEYS = ("utmSource", "utmMedium", "utmCampaign")
+# The steps whose work moves each check to PASS: a check lagging after one of them failed follows from it.
+FED_BY = {"primary_link": ("health",), "traffic_tags": ("health",),
+          "click_seen": ("health", "lead_capture", "test_conversion", "conversion"),
+          "conversion_signal": ("test_conversion", "conversion"), "detail_page": ("publish",)}
 
 
 @dataclass
@@ -47,7 +52,8 @@ def check_wired(run: StepRun) -> Health:
     primary = health.check("primary_link")
     if primary["status"] != "PASS":
         raise fail("health_not_ready", f"primary_link is {primary['status']}: {primary.get('detail')}",
-                   expected="primary_link PASS", actual=primary, exchanges=[health.exchange])
+                   expected="primary_link PASS", actual=primary, exchanges=[health.exchange],
+                   cause="primary_link is not PASS right after the primary link was enabled")
     _check_traffic_tags(run, health)
     return health
 
@@ -65,7 +71,10 @@ def check_ready(run: StepRun) -> Health:
                    f"health is {health.status} (score {health.score}) after the lifecycle; lagging: "
                    + ", ".join(f"{cid} {text}" for cid, text in lagging.items()),
                    expected=f"status {expected} or better, score >= {run.expectations.min_score}",
-                   actual=f"status {health.status}, score {health.score}", exchanges=[health.exchange])
+                   actual=f"status {health.status}, score {health.score}", exchanges=[health.exchange],
+                   cause="health stays below the expected verdict after the whole lifecycle: "
+                         + ", ".join(sorted(lagging)) + " lagging",
+                   follows=tuple(sorted({step for cid in lagging for step in FED_BY.get(cid, ())})))
     return health
 
 
@@ -76,12 +85,15 @@ def _check_traffic_tags(run: StepRun, health: Health) -> None:
     untagged = {v.slug: [k for k in TAG_KEYS if not v.tracking.get(k)] for v in run.campaign.variants}
     untagged = {slug: keys for slug, keys in untagged.items() if keys}
     named = "; ".join(f"{slug} with {', '.join(keys)}" for slug, keys in untagged.items())
+    # The config leaving a tag out is the user's to fix (a real finding, not the platform's defect).
+    ours = bool(untagged)
     raise fail("missing_traffic_tags",
                f"traffic_tags is {tags['status']}: {tags.get('detail', '')}",
                expected="traffic_tags PASS: every variant link has utmSource, utmMedium and utmCampaign",
                actual=f"{tags['status']}: {tags.get('detail', '')}", exchanges=[health.exchange],
+               cause="the config leaves a traffic tag out" if ours else TAG_LOST, escalate=not ours,
                next_step="run campaign health before spend ramp (UC-07 step 1); "
-                         + (f"tag links {named} in the config" if named else
+                         + (f"tag links {named} in the config" if ours else
                             "the config sets every tag, so the platform lost one: re-PUT the links named in "
                             "the detail with their tracking and escalate"))
 
@@ -93,7 +105,8 @@ def _checks_by_id(ex: Exchange, raw: Any) -> dict[str, dict[str, Any]]:
     if missing or bad:
         raise fail("contract_violation", "campaign health does not carry the five readiness checks",
                    expected=f"checks {list(CHECK_IDS)} each with a status in {list(CHECK_STATUSES)}",
-                   actual=f"missing {missing}, bad statuses {bad}", exchanges=[ex])
+                   actual=f"missing {missing}, bad statuses {bad}", exchanges=[ex],
+                   cause="campaign health lacks readiness checks or has unknown statuses")
     return checks
 
 
@@ -106,4 +119,4 @@ def check_consistent(health: Health) -> None:
     if (health.status, health.score) != (worst, score):
         raise fail("contract_violation", "campaign health's status or score does not follow from its checks",
                    expected=f"status {worst}, score {score}", actual=f"status {health.status}, score {health.score}",
-                   exchanges=[health.exchange])
+                   exchanges=[health.exchange], cause="health's status or score does not follow from its checks")

@@ -15,7 +15,7 @@ def check_agreement(run: StepRun) -> tuple[Health, Health]:
     if differences:
         raise fail("health_mismatch", "PAT and JWT campaign health disagree: " + "; ".join(differences),
                    expected=f"PAT health = JWT health: {_verdict(jwt)}", actual=f"PAT health: {_verdict(pat)}",
-                   exchanges=[jwt.exchange, pat.exchange])
+                   exchanges=[jwt.exchange, pat.exchange], cause="PAT (automation) and JWT campaign health disagree")
     check_consistent(jwt)
     check_consistent(pat)
     return jwt, pat

@@ -7,6 +7,7 @@ from typing import Any
 
 from preflight.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.config.models import has_required_email
+from preflight.failures import plain
 from preflight.lifecycle import StepRun
 
 NEXT_ACCESS = ("verify campaign detail page is published with FREE_WITH_LOGIN (UC-07 step 5): re-save the "
@@ -30,8 +31,7 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     saved = expect_json_object(ex, saved, doing="saving a draft", fields=("schemaVersion", "accessMode"))
     expect_equal(saved["schemaVersion"], current + 1, category="contract_violation",
                  what="the saved draft's schemaVersion", exchanges=[ex])
-    expect_equal(saved["accessMode"], run.expectations.access_mode, category="publish_access_mode",
-                 what="the saved draft's accessMode", exchanges=[ex], next_step=NEXT_ACCESS)
+    _check_access(run, saved["accessMode"], what="the saved draft's accessMode", exchanges=[ex])
     pub = run.client.call(f"{prefix}publish_site_structure", step=run.step, key=run.key(f"publish-v{current + 1}"),
                           json_body={},
                           campaignId=run.campaign.campaign_id)
@@ -41,8 +41,7 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     run.artifacts.put("deploymentId", published["deploymentId"])
     run.artifacts.put("schemaS3Key", published["schemaS3Key"])
     run.campaign.notes["published"] = published
-    expect_equal(published["accessMode"], run.expectations.access_mode, category="publish_access_mode",
-                 what="the published page's accessMode", exchanges=[ex, pub], next_step=NEXT_ACCESS)
+    _check_access(run, published["accessMode"], what="the published page's accessMode", exchanges=[ex, pub])
     key = f"site-structure/{run.client.handle}/campaigns/{run.campaign.campaign_id}/v{published['schemaVersion']}.json"
     expect_equal(published["schemaS3Key"], key, category="contract_violation",
                  what="the publish's schemaS3Key", exchanges=[pub])
@@ -53,22 +52,36 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
     published, creator_view = _published(run)
     ex = run.client.call("public_get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
     page = expect_status(ex, 200, doing="fetching the published schema with the PAT",
-                         categories={"not_found": "schema_fetch"},
+                         categories={"not_found": ("schema_fetch", "the PAT schema fetch of a published page "
+                                                                   "answers not_found")},
                          next_step="verify campaign detail page is published and schema fetch succeeds (UC-07 "
                                    f"step 5): deployment {published['deploymentId']} was published; escalate")
     page = expect_json_object(ex, page, doing="fetching the schema",
                               fields=("accessMode", "deploymentId", "schemaVersion", "schema"))
-    expect_equal(page["accessMode"], run.expectations.access_mode, category="publish_access_mode",
-                 what="the fetched page's accessMode", exchanges=[ex], next_step=NEXT_ACCESS)
+    _check_access(run, page["accessMode"], what="the fetched page's accessMode", exchanges=[ex])
     for name in ("deploymentId", "schemaVersion"):
         expect_equal(page[name], published[name], category="schema_fetch",
                      what=f"the fetched page's {name} (vs the creator's published view)",
-                     exchanges=[creator_view, ex])
+                     exchanges=[creator_view, ex], cause="the schema fetch serves another deployment than the "
+                                                         "creator's published view")
     if run.campaign.goal_type == "LEAD_CAPTURE" and not has_required_email(page["schema"]):
         raise fail("schema_fetch", "the published LEAD_CAPTURE page has no form requiring `email`",
                    expected="a form field {name: email, required: true}", actual=str(page["schema"])[:300],
-                   exchanges=[ex])
+                   exchanges=[ex], cause="the published lead page's schema lost its required email field")
     return page
+
+
+def _check_access(run: StepRun, actual: object, *, what: str, exchanges: list) -> None:
+    wanted = run.expectations.access_mode
+    if actual == wanted:
+        return
+    configured = run.campaign.config.detailPage.accessMode
+    ours = configured != wanted  # the config itself publishes another mode: the user's to fix
+    raise fail("publish_access_mode", f"{what} is {plain(actual)}, expected {plain(wanted)}", expected=wanted,
+               actual=actual, exchanges=exchanges, escalate=not ours,
+               cause=(f"the config publishes the page as {plain(configured)}" if ours else
+                      f"the page is served as {plain(actual)} after publishing {plain(configured)}"),
+               next_step=(f"set detailPage.accessMode: {plain(wanted)} in the config" if ours else NEXT_ACCESS))
 
 
 def _published(run: StepRun) -> tuple[dict[str, Any], Any]:

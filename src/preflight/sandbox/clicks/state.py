@@ -48,10 +48,19 @@ def follow(rt: "Runtime", handle: str, slug: str) -> tuple[str, ctx_tokens.Click
         if status == "ACTIVE":  # DRAFT and PAUSED campaigns track nothing new
             click = record(rt, handle, slug, link["campaign_id"])
             params["ctx"] = ctx_tokens.mint(rt.ctx_key, click)
-    return with_params(link["destination_url"], params), click
+    destination = link["destination_url"]
+    if link["campaign_id"] is not None and rt.faults.active \
+            and rt.faults.hit("redirect_swapped", link["campaign_id"], slug):
+        other = links.sibling(rt, handle, link["campaign_id"], slug)
+        destination = other["destination_url"] if other is not None else destination
+    return with_params(destination, params), click
 
 
 def describe(rt: "Runtime", click: ctx_tokens.Click) -> dict[str, Any]:
-    return {"handle": click.handle, "slug": click.slug, "campaignId": click.campaign_id,
+    slug = click.slug
+    if rt.faults.active and rt.faults.hit("ctx_misattributed", click.campaign_id, click.slug):
+        other = links.sibling(rt, click.handle, click.campaign_id, click.slug)
+        slug = other["slug"] if other is not None else slug
+    return {"handle": click.handle, "slug": slug, "campaignId": click.campaign_id,
             "clickId": click.click_id, "clickedAt": rfc3339(click.clicked_at),
             "expiresAt": rfc3339(ctx_tokens.expires_at(rt, click))}

@@ -52,6 +52,7 @@ def record_test(rt: "Runtime", handle: str, campaign_id: str,
         slug = _variant_slug(rt, campaign, body.slug)
     else:
         slug = campaign["primary_slug"]
+    slug = links.swapped(rt, handle, campaign_id, slug)
     answer = {"testConversionId": new_id("tcv"), "campaignId": campaign_id, "slug": slug,
               "value": float(body.value or 0), "currency": body.currency or DEFAULT_CURRENCY,
               "test": True, "recordedAt": rfc3339(rt.clock.now())}
@@ -86,15 +87,18 @@ def record_public(rt: "Runtime", body: ConversionIn,
                               "ORDER BY id DESC LIMIT 1", (click.handle, click.campaign_id))
             if previous is not None and rt.faults.hit("keys_merged", click.campaign_id, click.slug):
                 return 201, view(previous), {"Idempotent-Replayed": "true"}
+            if previous is not None and rt.faults.hit("conversion_deduped_fresh", click.campaign_id, click.slug):
+                return 200, view(previous, deduped=True), {}
         if not force_new:
             first = db.one("SELECT * FROM conversions WHERE click_id = ? AND event_type = ? "
                            "ORDER BY id LIMIT 1", (click.click_id, event))
             if first is not None:
                 return 200, view(first, deduped=True), {}
         conversion_id = new_id("cnv")
+        slug = links.swapped(rt, click.handle, click.campaign_id, click.slug)
         db.run("INSERT INTO conversions (conversion_id, handle, campaign_id, slug, click_id, "
                "event_type, value, currency, test, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               (conversion_id, click.handle, click.campaign_id, click.slug, click.click_id, event,
+               (conversion_id, click.handle, click.campaign_id, slug, click.click_id, event,
                 float(body.value or 0), body.currency or DEFAULT_CURRENCY, int(body.test),
                 rt.clock.now()))
         row = db.one("SELECT * FROM conversions WHERE conversion_id = ?", (conversion_id,))

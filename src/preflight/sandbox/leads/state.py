@@ -15,6 +15,7 @@ from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.core.errors import ApiError
 from preflight.sandbox.core.ids import new_id
 from preflight.sandbox.leads.models import LeadIn
+from preflight.sandbox.links import state as links
 
 if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
@@ -51,6 +52,8 @@ def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, An
                        "not LEAD_CAPTURE")
     _check_email(rt, body.email, body.campaignId)
     click = ctx_tokens.check(rt, body.ctx, handle, body.campaignId)
+    if rt.faults.hit("lead_dropped_silently", body.campaignId, click.slug):
+        return 202, {"status": "ACCEPTED"}
     email_norm = body.email.strip().lower()
     status = "CAPTURED" if campaign["lead_mode"] == "NONE" else "PENDING_VERIFICATION"
     with rt.db.tx():
@@ -59,11 +62,12 @@ def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, An
         if first is not None:
             return 200, answer(first, deduped=True)
         lead_id = new_id("lead")
+        slug = links.swapped(rt, handle, body.campaignId, click.slug)
         rt.db.run(
             "INSERT INTO leads (lead_id, handle, campaign_id, slug, click_id, email, email_norm, "
             "name, company, message, form_id, source, page_url, status, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (lead_id, handle, body.campaignId, click.slug, click.click_id, body.email, email_norm,
+            (lead_id, handle, body.campaignId, slug, click.click_id, body.email, email_norm,
              body.name, body.company, body.message, body.formId, body.source, body.pageUrl,
              status, rt.clock.now()))
         row = rt.db.one("SELECT * FROM leads WHERE lead_id = ?", (lead_id,))

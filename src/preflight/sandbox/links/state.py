@@ -42,6 +42,24 @@ def get(rt: "Runtime", handle: str, slug: str) -> sqlite3.Row | None:
     return rt.db.one("SELECT * FROM links WHERE handle = ? AND slug = ?", (handle, slug))
 
 
+def swapped(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> str:
+    """The slug a conversion or lead is credited to: the clicked one, or (fault
+    attribution_swapped) the next enabled variant of the campaign."""
+    if not rt.faults.active or not rt.faults.hit("attribution_swapped", campaign_id, slug):
+        return slug
+    other = sibling(rt, handle, campaign_id, slug)
+    return other["slug"] if other is not None else slug
+
+
+def sibling(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> sqlite3.Row | None:
+    """The enabled variant after `slug` in its campaign (in creation order), wrapping around."""
+    bound = [row for row in for_campaign(rt, handle, campaign_id) if row["enabled"]]
+    slugs = [row["slug"] for row in bound]
+    if slug not in slugs or len(slugs) < 2:
+        return None
+    return bound[(slugs.index(slug) + 1) % len(slugs)]
+
+
 def for_campaign(rt: "Runtime", handle: str, campaign_id: str) -> list[sqlite3.Row]:
     return rt.db.all("SELECT * FROM links WHERE handle = ? AND campaign_id = ? ORDER BY id",
                      (handle, campaign_id))
