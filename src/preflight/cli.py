@@ -1,5 +1,6 @@
-"""The `preflight` command: `run` runs the lifecycle suites and builds the report, `cleanup`
-retires what runs left enabled, `sandbox` serves the embedded sandbox."""
+"""The `preflight` command: `doctor` checks a target with reads only, `plan` shows the writes a
+run will spend, `run` runs the lifecycle suites and builds the report, `cleanup` retires what
+runs left enabled, `sandbox` serves the embedded sandbox."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from preflight import runner
-    from preflight.commands import cleanup
+    from preflight.commands import cleanup, doctor, plan
     from preflight.sandbox import cli as sandbox_cli
 
-    for module in (runner, cleanup, sandbox_cli):
+    for module in (runner, doctor, plan, cleanup, sandbox_cli):
         module.add_parser(commands)
 
     args = parser.parse_args(argv)

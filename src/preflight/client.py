@@ -124,10 +124,10 @@ class PlatformClient:
                           step=step, headers=headers, json_body=json_body, params=params,
                           retryable=retryable, auth=auth, route=route)
 
-    def get_url(self, url: str, *, step: str) -> Exchange:
+    def get_url(self, url: str, *, step: str, headers: dict[str, str] | None = None) -> Exchange:
         """A public GET of an absolute URL (a short-link click): redirects are not followed."""
         path = httpx.URL(url).path
-        return self._send("GET", url, path=path, surface="public", step=step, headers={},
+        return self._send("GET", url, path=path, surface="public", step=step, headers=dict(headers or {}),
                           json_body=None, params=None, retryable=True)
 
     # -- transport ----------------------------------------------------------------

@@ -44,7 +44,10 @@ def load(config: str, target: str | None) -> Any:
 
 
 @contextmanager
-def open_target(config: str, target: str | None, *, embedded_ok: bool = True) -> Iterator[Connection]:
+def open_target(config: str, target: str | None, *, embedded_ok: bool = True,
+                start_embedded: bool = True) -> Iterator[Connection]:
+    """`embedded_ok`: the embedded sandbox is acceptable (started for the command when
+    `start_embedded`, else a connection to nothing: only its config is of use)."""
     run_config = load(config, target)
     spec = run_config.target
     sandbox = None
@@ -58,6 +61,13 @@ def open_target(config: str, target: str | None, *, embedded_ok: bool = True) ->
 
             if spec.base_url:
                 admin = SandboxClient(spec.base_url)
+            elif embedded_ok and not start_embedded:
+                client = make_client(run_config, "http://127.0.0.1:9", None, None)
+                try:
+                    yield Connection(run_config, client, None, None, embedded=True)
+                finally:
+                    client.close()
+                return
             elif embedded_ok:
                 admin = sandbox = SandboxProcess(plan=spec.plan, ctx_ttl=spec.sandbox.ctx_ttl_seconds).start()
             else:

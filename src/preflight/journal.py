@@ -48,6 +48,7 @@ class CampaignRecord:
     base_url: str = ""
     created: bool | None = None  # True: this run created it; False: adopted; None: unknown
     links: dict[str, LinkRecord] = field(default_factory=dict)
+    page_published: bool = False  # its detail page was published by this run
 
     @property
     def live_links(self) -> list[LinkRecord]:
@@ -78,6 +79,9 @@ class Journal:
 
     def campaign(self, campaign_id: str, handle: str, *, created: bool) -> None:
         self._append({"event": "campaign", "campaignId": campaign_id, "handle": handle, "created": created})
+
+    def page(self, campaign_id: str, handle: str, deployment_id: str) -> None:
+        self._append({"event": "page", "campaignId": campaign_id, "handle": handle, "deploymentId": deployment_id})
 
     def enabling(self, campaign_id: str, handle: str, slug: str, body: dict[str, Any]) -> None:
         self._append({"event": MAYBE, "campaignId": campaign_id, "handle": handle, "slug": slug, "body": body})
@@ -110,6 +114,9 @@ def read(root: str | Path, run_id: str) -> dict[str, CampaignRecord]:
         if event == "campaign":
             # Created once is created: a later session adopting it does not undo that.
             record.created = bool(record.created) or bool(entry.get("created"))
+            continue
+        if event == "page":
+            record.page_published = True
             continue
         slug = entry.get("slug")
         if not isinstance(slug, str):

@@ -120,6 +120,7 @@ class StepRun:
     artifacts: Artifacts
     target: Any  # the TargetConfig
     settings: Any = None  # the config's run settings
+    journal: Any = None  # the run's journal (what the run created, for a rerun to adopt)
 
     def key(self, purpose: str = "", variant: str = "") -> str:
         return idempotency_key(self.run_id, self.step, self.campaign.campaign_id, variant, purpose)

@@ -41,6 +41,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("preflight_html_report", "--preflight-html-report",
            "the HTML report the gate and summary name (relative to the reports folder); 'none' when "
            "no report is built", default="allure-report/index.html"),
+    Option("preflight_allow_writes", "--allow-writes",
+           "let the run write (create throwaway campaigns, conversions, leads) on a target other than the "
+           "embedded sandbox; or set allow_writes: true in the target file", default=False, is_flag=True),
+    Option("preflight_collect_to", "--preflight-collect-to",
+           "with --collect-only: write the selected tests, as the write plan needs them, to this JSON file "
+           "(what `preflight plan` and `preflight doctor` use); nothing is started"),
     Option("preflight_escalate", "--escalate",
            "send one support report per root cause (POST /v2/support/report) and record the ticket",
            default=False, is_flag=True),

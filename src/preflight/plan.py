@@ -12,19 +12,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from preflight import journal
+from preflight.lifecycle import run_suffix
 from preflight.registry import decoy_stem, foreign_source, plan_decoy
 from preflight.steps import campaign as campaign_step
 
 FOREIGN_TEST = "test_foreign_ctx_refused"
 
 
-def test_writes(name: str, *, publish_via: str) -> int:
+def test_writes(name: str, *, publish_via: str, page_published: bool = False) -> int:
     """Quota-counted writes a shipped suite test makes itself (a `preflight_writes(n)` mark on a
     test of your own overrides this). The campaign's own setup and retirement are counted apart."""
     return {
         "test_variant_test_conversion": 1,  # one test conversion per variant
         FOREIGN_TEST: 1,  # a test conversion refused for another campaign's ctx (a refusal still counts)
-        "test_draft_saved_and_published": 0 if publish_via == "pat" else 2,  # draft + publish on the JWT surface
+        # draft + publish on the JWT surface, unless a rerun adopts the page this run published
+        "test_draft_saved_and_published": 0 if publish_via == "pat" or page_published else 2,
     }.get(name, 0)
 
 
@@ -78,8 +80,10 @@ def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_
     for stem in owned:
         live = campaign_step.plan_campaign(configs[stem], run_id=run_id, handle=target.handle)
         plan.lines += _setup(live, known.get(live.campaign_id))
+        record = known.get(live.campaign_id)
         for item in (s for s in selected if s.stem == stem):
-            writes = item.writes if item.writes is not None else test_writes(item.name, publish_via=publish_via)
+            writes = item.writes if item.writes is not None else test_writes(
+                item.name, publish_via=publish_via, page_published=bool(record and record.page_published))
             if writes:
                 plan.lines.append(Line(stem, item.step or "", item.nodeid.split("::")[-1], writes))
             if item.name == FOREIGN_TEST:
@@ -100,10 +104,10 @@ def _setup(live: Any, record: journal.CampaignRecord | None, *, primary_only: bo
     label = " (lends a click for a foreign ctx)" if lent else ""
     exists = record is not None and record.created is not None
     states = {slug: link.state for slug, link in record.links.items()} if record else None
-    lines = [] if exists else [Line(stem, "setup", f"create campaign {live.campaign_id} with its primary link{label}", 1)]
+    lines = [] if exists else [Line(stem, "setup", f"create the campaign with its primary link{label}", 1)]
     variants = live.variants[:1] if primary_only else live.variants
     # As the run does it: a fresh create enables the primary; an adoption re-enables what may be off.
-    enable = [v.slug for v in variants
+    enable = [v.name for v in variants
               if campaign_step.needs_enabling(v.slug, primary=v is live.variants[0], adopted=exists, known=states)]
     if enable:
         lines.append(Line(stem, "setup", f"enable link(s) {', '.join(enable)}", len(enable)))
@@ -118,16 +122,38 @@ def _teardown(plan: WritePlan, known: dict[str, journal.CampaignRecord], owned: 
     live_at_end: dict[str, set[str]] = {}
     for stem in owned:
         live = campaign_step.plan_campaign(configs[stem], run_id=run_id, handle=run_config.target.handle)
-        live_at_end.setdefault(stem, set()).update(v.slug for v in live.variants)
+        live_at_end.setdefault(stem, set()).update(v.name for v in live.variants)
     for stem, lender in borrowed.items():
-        live_at_end.setdefault(stem, set()).add(lender.variants[0].slug)
+        live_at_end.setdefault(stem, set()).add(lender.variants[0].name)
     by_id = {campaign_step.plan_campaign(c, run_id=run_id, handle=run_config.target.handle).campaign_id: c.stem
              for c in run_config.campaigns}
+    suffix = "-" + run_suffix(run_id)
     for campaign_id, record in known.items():
         stem = by_id.get(campaign_id, campaign_id)
-        live_at_end.setdefault(stem, set()).update(link.slug for link in record.live_links)
+        live_at_end.setdefault(stem, set()).update(link.slug.removesuffix(suffix) for link in record.live_links)
     return [Line(stem, "teardown", f"retire link(s) {', '.join(sorted(slugs))} (enabled: false)", len(slugs))
             for stem, slugs in live_at_end.items() if slugs]
+
+
+def selected_from(collection: dict[str, Any]) -> list[Selected]:
+    """The Selected items of a collection dump (see collect.selected)."""
+    keys = ("nodeid", "name", "step", "stem", "variant", "writes")
+    return [Selected(**{k: item.get(k) for k in keys}) for item in collection.get("selected", []) if item.get("name")]
+
+
+def for_subset(items: list[Selected], run_config: Any, *, run_id: str, journal_root: str,
+               stems: list[str] | None = None, foreign: bool = True) -> WritePlan:
+    """The plan of the selected tests of some campaigns, with or without their foreign-ctx checks."""
+    chosen = [i for i in items if (stems is None or i.stem in stems) and (foreign or i.name != FOREIGN_TEST)]
+    return make(chosen, run_config, run_id=run_id, journal_root=journal_root)
+
+
+def check(items: list[Selected], run_config: Any, *, run_id: str, journal_root: str,
+          meters: dict[str, Any] | None) -> "Fit":
+    """The whole selection's plan against the writes left today, with a split when it does not fit."""
+    owned = [c.stem for c in run_config.campaigns if any(i.stem == c.stem for i in items)]
+    return fit(lambda subset, foreign: for_subset(items, run_config, run_id=run_id, journal_root=journal_root,
+                                                  stems=subset, foreign=foreign), owned, meters)
 
 
 # -- against the quota ---------------------------------------------------------------------------

@@ -13,26 +13,36 @@ from preflight import plan
 
 
 def selected_items(preflight: Any) -> list[plan.Selected]:
-    return [plan.Selected(**{k: item.get(k) for k in ("nodeid", "name", "step", "stem", "variant", "writes")})
-            for item in (preflight.collection or {}).get("selected", []) if item.get("name")]
+    return plan.selected_from(preflight.collection or {})
 
 
-def make_plan(preflight: Any, stems: list[str] | None = None, foreign: bool = True) -> plan.WritePlan:
-    items = selected_items(preflight)
-    if stems is not None:
-        items = [item for item in items if item.stem in stems]
-    if not foreign:
-        items = [item for item in items if item.name != plan.FOREIGN_TEST]
-    return plan.make(items, preflight.run_config, run_id=preflight.runtime.run_id,
-                     journal_root=preflight.runtime.journal_root)
+def writes_refused(preflight: Any) -> str | None:
+    """A run writes (campaigns, links, conversions, leads) only where the user said it may: the
+    embedded sandbox, or a target with allow_writes: true, or with --allow-writes."""
+    from preflight import options
+
+    target = preflight.run_config.target
+    if preflight.runtime.embedded or target.allow_writes or options.get(preflight.pytest_config,
+                                                                         "preflight_allow_writes"):
+        return None
+    plan_ = preflight.write_plan
+    created = sum(1 for line in plan_.lines if line.what.startswith("create"))
+    return (f"target {target.name} takes no write without --allow-writes: this run would spend {plan_.total} "
+            f"quota-counted write(s) ({created} throwaway campaign(s) created, see `preflight plan`) and post "
+            f"public test leads and conversions; nothing was written. Pass --allow-writes, or set "
+            f"allow_writes: true in {target.source}")
 
 
 def meters(preflight: Any) -> tuple[dict[str, Any] | None, str | None]:
+    return read_meters(preflight.client())
+
+
+def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
     """usage-meters, or (None, None) on a deployment without them, or (None, problem)."""
     from preflight.checks import expect_json_object, expect_status
     from preflight.failures import PreflightFailure
 
-    ex = preflight.client().call("usage_meters", step="setup")
+    ex = client.call("usage_meters", step="setup")
     if ex.status == 404:
         return None, None
     try:
@@ -45,16 +55,21 @@ def meters(preflight: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 def check(preflight: Any) -> tuple[str, str] | None:
     """(problem, category) when the run must not start its tests, else None."""
-    preflight.write_plan = make_plan(preflight)
+    items, runtime = selected_items(preflight), preflight.runtime
+    preflight.write_plan = plan.for_subset(items, preflight.run_config, run_id=runtime.run_id,
+                                           journal_root=runtime.journal_root)
+    if not items:
+        return None
+    refused = writes_refused(preflight)
+    if refused:
+        return refused, "config"
     if preflight.write_plan.total == 0:
         return None
     found, problem = meters(preflight)
     if problem:
         return f"the write quota could not be read: {problem}", "quota"
-    stems = list(preflight.write_plan.by_campaign())
-    configured = [c.stem for c in preflight.run_config.campaigns]
-    owned = [s for s in configured if any(i.stem == s for i in selected_items(preflight))]
-    fit = plan.fit(lambda subset, foreign: make_plan(preflight, subset, foreign), owned or stems, found)
+    fit = plan.check(items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root,
+                     meters=found)
     preflight.quota_fit = fit
     if fit.fits:
         return None

@@ -20,6 +20,9 @@ ROUTES: dict[str, Route] = {
     "list_campaigns": Route("GET", "/v2/handles/{handle}/campaigns", "jwt"),
     "create_campaign": Route("POST", "/v2/handles/{handle}/campaigns", "jwt"),
     "put_link": Route("PUT", "/v2/handles/{handle}/links/{slug}", "jwt"),
+    # (gap) not in the contract: used only to tell whether a link is still enabled (doctor, cleanup
+    # --all), and read tolerantly (a deployment without it answers 404/405: "unknown").
+    "get_link": Route("GET", "/v2/handles/{handle}/links/{slug}", "jwt"),
     "campaign_health": Route("GET", "/v2/handles/{handle}/campaigns/{campaignId}/health", "jwt"),
     "public_campaign_health": Route("GET", "/v2/public/handles/{handle}/campaigns/{campaignId}/health", "pat"),
     "test_conversion": Route("POST", "/v2/handles/{handle}/campaigns/{campaignId}/test-conversion", "jwt"),

@@ -30,6 +30,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", help="target name in config/targets/ or a target YAML path")
     parser.add_argument("--run-id", help="reuse a run id: what it created is adopted with reads, not created again")
     parser.add_argument("--escalate", action="store_true", help="send one support report per root cause")
+    parser.add_argument("--allow-writes", action="store_true",
+                        help="let the run write on a target other than the embedded sandbox")
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
     parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
@@ -98,6 +100,8 @@ def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> l
         command += ["--run-id", args.run_id]
     if args.escalate:
         command.append("--escalate")
+    if args.allow_writes:
+        command.append("--allow-writes")
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
 

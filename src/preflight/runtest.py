@@ -3,6 +3,7 @@ and wrap each test with its evidence."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,8 @@ def start(preflight: PreflightSession, worker_payload: str | None) -> None:
         if worker_payload:  # without one the controller could not start: this worker stays idle
             preflight.start_worker(worker_payload)
         return
-    if preflight.start_problem:
-        return
+    if preflight.start_problem or preflight.collect_only:
+        return  # nothing to start to list the tests (`preflight plan`, `doctor`, --collect-only)
     try:
         preflight.start_controller()
     except StartError as exc:
@@ -61,7 +62,8 @@ def start(preflight: PreflightSession, worker_payload: str | None) -> None:
 
 def _cannot_start(preflight: PreflightSession, exc: StartError) -> None:
     preflight.start_problem, preflight.problem_category = str(exc), exc.category
-    preflight.gate = wrapup.write_outputs(preflight, [], _start_facts(preflight))
+    if not preflight.collect_only:  # listing tests never replaces a run's gate
+        preflight.gate = wrapup.write_outputs(preflight, [], _start_facts(preflight))
     preflight.finish()
 
 
@@ -74,7 +76,7 @@ def _start_facts(preflight: PreflightSession) -> Any:
 # -- collection ------------------------------------------------------------------------------------
 
 def census_before_selection(preflight: PreflightSession, config: pytest.Config, items: list[pytest.Item]) -> None:
-    if preflight.start_problem or preflight.runtime is None:
+    if preflight.start_problem or (preflight.runtime is None and not preflight.collect_only):
         items.clear()  # the run could not start: nothing to run (the gate says why)
         return
     collect.order(items)
@@ -87,8 +89,13 @@ def after_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 def collection_finished(preflight: PreflightSession, session: pytest.Session) -> None:
     planned = session.config.stash.get(PLANNED, None)
-    preflight.write_collection({"planned": sum(planned.values()) if planned else len(session.items),
-                                "selected": collect.selected(session.items)})
+    collection = {"planned": sum(planned.values()) if planned else len(session.items),
+                  "selected": collect.selected(session.items)}
+    target = options.get(session.config, "preflight_collect_to")
+    if target and preflight.collect_only:
+        Path(target).write_text(json.dumps(collection))
+    elif not preflight.collect_only:
+        preflight.write_collection(collection)
 
 
 def before_first_test(preflight: PreflightSession, session: pytest.Session) -> bool | None:

@@ -98,6 +98,10 @@ class PreflightSession:
         return hasattr(self.pytest_config, "workerinput")
 
     @property
+    def collect_only(self) -> bool:
+        return bool(self.pytest_config.getoption("collectonly", False))
+
+    @property
     def uses_xdist(self) -> bool:
         return self.pytest_config.pluginmanager.has_plugin("dsession")
 

@@ -118,7 +118,7 @@ def attach_to(project: PreflightProject, url: str) -> None:
     """Point the project's default target at an already running sandbox."""
     targets = project.path / "config" / "targets"
     target = yaml.safe_load((targets / "sandbox.yaml").read_text())
-    target.update(name="attached", base_url=url)
+    target.update(name="attached", base_url=url, allow_writes=True)
     (targets / "attached.yaml").write_text(yaml.safe_dump(target, sort_keys=False))
     project.edit_config(lambda data: data.update(target="attached"))
 
@@ -153,6 +153,7 @@ def write_target(project_dir: Path, url: str, *, dest: Path | None = None, name:
     `name:` key out, so the target is named after its file."""
     target = yaml.safe_load((project_dir / "config" / "targets" / "sandbox.yaml").read_text())
     target["base_url"] = url
+    target["allow_writes"] = True
     target.pop("name", None)
     if name is not None:
         target = {"name": name, **target}
@@ -239,8 +240,9 @@ def remote_target(project: PreflightProject, url: str, *, name: str = "remote", 
     """config/targets/<name>.yaml: kind remote at `url`, tokens from $PREFLIGHT_JWT/$PREFLIGHT_PAT
     (minted beforehand), so the harness cannot lean on /__sandbox/."""
     target = {"name": name, "kind": "remote", "base_url": url, "handle": "gharart", "plan": "ENTERPRISE",
-              "role": "CREATOR", "click_url": url + "/_edge/redirect/{handle}/{slug}",
-              "credentials": {"jwt": "${PREFLIGHT_JWT}", "pat": "${PREFLIGHT_PAT}"}, **overrides}
+              "role": "CREATOR", "click_url": url + "/_edge/redirect/{handle}/{slug}", "allow_writes": True,
+              "credentials": {"jwt": "${PREFLIGHT_JWT}", "pat": "${PREFLIGHT_PAT}"},
+              "contract": {"click_preview": "prefetch"}, **overrides}
     path = project.path / "config" / "targets" / f"{name}.yaml"
     path.write_text(yaml.safe_dump(target, sort_keys=False))
     return path

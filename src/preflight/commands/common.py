@@ -24,3 +24,41 @@ def fail(command: str, message: str) -> int:
     for line in str(message).splitlines() or [""]:
         sys.stderr.write(f"preflight {command}: {line}\n")
     return 2
+
+
+def collect(config: str, target: str | None, selection: list[str]) -> dict:
+    """The tests a run with this selection would run (pytest --collect-only: nothing is started)."""
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    selection = selection[1:] if selection[:1] == ["--"] else selection
+    with tempfile.TemporaryDirectory(prefix="preflight-collect-") as tmp:
+        out = Path(tmp) / "collection.json"
+        command = [sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
+                   "--preflight-config", config, "--preflight-collect-to", str(out), *selection]
+        if target:
+            command += ["--target", target]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if not out.is_file():
+            tail = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()][-3:]
+            raise CollectError("listing the tests failed: " + " | ".join(tail))
+        return json.loads(out.read_text())
+
+
+class CollectError(Exception):
+    """The suites could not be listed (the message says why)."""
+
+
+def quota_of(conn) -> tuple[dict | None, str | None]:
+    """usage-meters on the target; the embedded sandbox starts every run with its plan's full day."""
+    if conn.embedded:
+        from preflight.sandbox.core.quota import WRITES_PER_DAY
+
+        plan = str(conn.target.plan)
+        return {"plan": plan, "writesPerDay": WRITES_PER_DAY[plan], "writesToday": 0,
+                "resetsAt": "the next run (a fresh embedded sandbox)"}, None
+    from preflight.prewrite import read_meters
+
+    return read_meters(conn.client)

@@ -377,6 +377,10 @@ class ContractConfig(Strict):
     idempotency_key_in: Literal["header", "body"] = "header"
     # (gap) whether the platform dedupes a second conversion of one click and event type
     click_event_dedupe: bool = True
+    # (gap) how to follow a short link without recording a click: `prefetch` sends it as a browser
+    # prefetch (Sec-Purpose: prefetch), which the sandbox does not count; `none` when the platform
+    # documents no way (the doctor then does not click at all)
+    click_preview: Literal["none", "prefetch"] = "none"
     route_templates: RouteOverrides = Field(  # type: ignore[valid-type]
         default_factory=RouteOverrides, alias="routes", description="route name: path template"
     )
@@ -406,6 +410,8 @@ class TargetConfig(Strict):
     contract: ContractConfig = Field(
         default_factory=ContractConfig, description="request_id_headers, idempotency_key_in, routes"
     )
+    # Writes on anything but the embedded sandbox are opt-in (here or with --allow-writes).
+    allow_writes: bool = Field(False, description="true or false: may a run write on this target")
     _source: str | None = PrivateAttr(None)
 
     @property

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from email.utils import formatdate
 import sys
 import traceback
 from typing import Any
@@ -119,6 +120,8 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         call = Call(scope)
+        # The sandbox's own clock (which tests may move): what a client compares its clock with.
+        call.extra.append((b"date", formatdate(self.rt.clock.now(), usegmt=True).encode()))
         try:
             await self._handle(call, scope, receive, send)
         except _Stop:

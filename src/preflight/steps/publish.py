@@ -18,11 +18,19 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     page = run.campaign.config.detailPage
     via_pat = run.settings.publish_via == "pat"
     prefix = "public_" if via_pat else ""
-    current = _current_version(run)
+    view, view_ex = _view(run)
+    current = int(view.get("schemaVersion") or 0) if view else 0
     draft = {"detailsPageSlug": page.detailsPageSlug, "accessMode": page.accessMode,
              "structureType": page.structureType, "schema": page.schema_or_default(run.campaign.goal_type),
              "schemaVersion": current}
     draft = {name: value for name, value in draft.items() if value is not None}
+    adopted = _already_published(view, draft)
+    if adopted is not None:  # a rerun: this very page is live, adopted with a read (no write spent)
+        run.artifacts.put("deploymentId", adopted["deploymentId"])
+        run.artifacts.put("adoptedFrom", "an earlier session of this run")
+        run.campaign.notes["published"] = adopted
+        _check_access(run, view.get("accessMode"), what="the published draft's accessMode", exchanges=[view_ex])
+        return adopted
     # The version is part of the key: a rerun of this run id saves on top of what it left.
     ex = run.client.call(f"{prefix}put_site_structure", step=run.step, key=run.key(f"draft-v{current}"),
                          json_body=draft,
@@ -45,7 +53,18 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     key = f"site-structure/{run.client.handle}/campaigns/{run.campaign.campaign_id}/v{published['schemaVersion']}.json"
     expect_equal(published["schemaS3Key"], key, category="contract_violation",
                  what="the publish's schemaS3Key", exchanges=[pub])
+    if run.journal is not None:
+        run.journal.page(run.campaign.campaign_id, run.campaign.handle, published["deploymentId"])
     return published
+
+
+def _already_published(view: dict[str, Any] | None, draft: dict[str, Any]) -> dict[str, Any] | None:
+    """The published deployment, when the page live now is exactly the one this step would publish."""
+    published = (view or {}).get("published")
+    if not isinstance(published, dict) or published.get("schemaVersion") != view.get("schemaVersion"):
+        return None
+    same = all(view.get(name) == value for name, value in draft.items() if name != "schemaVersion")
+    return published if same and published.get("deploymentId") else None
 
 
 def fetch_schema(run: StepRun) -> dict[str, Any]:
@@ -102,9 +121,10 @@ def _published(run: StepRun) -> tuple[dict[str, Any], Any]:
     return published, ex
 
 
-def _current_version(run: StepRun) -> int:
+def _view(run: StepRun) -> tuple[dict[str, Any] | None, Any]:
+    """The creator's view of the page (None when never saved: the first draft is version 0)."""
     ex = run.client.call("get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
-    if ex.status == 404:  # never saved: the first draft is version 0
-        return 0
+    if ex.status == 404:
+        return None, ex
     body = expect_status(ex, 200, doing="reading the current site structure")
-    return int(body.get("schemaVersion") or 0) if isinstance(body, dict) else 0
+    return (body if isinstance(body, dict) else None), ex

@@ -28,8 +28,11 @@ class ContextOut(BaseModel):
                              "headers": {"Location": {"schema": {"type": "string"}}}},
                        **error_responses(404, 429, 503)})
 async def redirect(request: Request, handle: str, slug: str):
-    """A click on https://{handle}.10x.in/{slug}: 302 to the link's destination."""
-    url, click = state.follow(runtime(request), handle, slug)
+    """A click on https://{handle}.10x.in/{slug}: 302 to the link's destination. A prefetch
+    (`Sec-Purpose: prefetch`, as browsers send it) is answered the same way but is no click:
+    nothing is recorded and no ctx is minted."""
+    prefetch = "prefetch" in request.headers.get("sec-purpose", request.headers.get("purpose", "")).lower()
+    url, click = state.follow(runtime(request), handle, slug, record_click=not prefetch)
     headers = {"Location": url, "Cache-Control": "no-store"}
     if click is not None:
         headers["x-click-id"] = click.click_id

@@ -35,7 +35,8 @@ def with_params(url: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def follow(rt: "Runtime", handle: str, slug: str) -> tuple[str, ctx_tokens.Click | None]:
+def follow(rt: "Runtime", handle: str, slug: str,
+           record_click: bool = True) -> tuple[str, ctx_tokens.Click | None]:
     """Where a click on {handle}.10x.in/{slug} goes, and the click when it was tracked."""
     link = links.get(rt, handle, slug)
     if link is None or not link["enabled"]:
@@ -45,7 +46,7 @@ def follow(rt: "Runtime", handle: str, slug: str) -> tuple[str, ctx_tokens.Click
     if link["campaign_id"] is not None:
         status = rt.db.scalar("SELECT status FROM campaigns WHERE handle = ? AND campaign_id = ?",
                               (handle, link["campaign_id"]))
-        if status == "ACTIVE":  # DRAFT and PAUSED campaigns track nothing new
+        if status == "ACTIVE" and record_click:  # DRAFT and PAUSED campaigns track nothing new
             click = record(rt, handle, slug, link["campaign_id"])
             params["ctx"] = ctx_tokens.mint(rt.ctx_key, click)
     destination = link["destination_url"]
