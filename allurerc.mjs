@@ -3,7 +3,22 @@
 //
 // Categories live here, not in allure-results: Allure 3 reads a results-dir categories.json only as
 // metadata for the Allure 2-style plugins; the Awesome report takes its rules from `categories` below.
+import { readFileSync } from "node:fs";
 import { defineConfig } from "allure";
+
+// What the run says about itself (verdict, matrix, history file), written by
+// preflight.report.build for each view of the report; without it, a plain report.
+const context = process.env.PREFLIGHT_REPORT_CONTEXT
+  ? JSON.parse(readFileSync(process.env.PREFLIGHT_REPORT_CONTEXT, "utf8"))
+  : {};
+
+// Two views of the same results: the playbook's steps in order ("1 · Campaign health" …
+// "7 · Readiness"), each with one group per campaign; and campaign → variant → step.
+const VIEWS = {
+  step: { groupBy: ["preflight_step", "campaign"], reportName: "by playbook step" },
+  campaign: { groupBy: ["campaign", "variant", "preflight_step"], reportName: "by campaign" },
+};
+const view = VIEWS[context.view ?? "step"];
 
 // The names of preflight.failures.CATEGORIES, in its order (tests/unit/test_report_allure_config.py
 // checks the two lists agree). A PreflightFailure's message starts with "[<category>]".
@@ -47,10 +62,16 @@ const categoryRule = (category) => ({
 });
 
 export default defineConfig({
-  name: "campaign-preflight",
+  // The report's title carries the verdict, the run and the target.
+  name: context.name ?? "campaign-preflight",
   output: "reports/allure-report",
-  // JSON lines, one per build: the report's history and retries tabs read it, every build appends.
-  historyPath: "reports/history.jsonl",
+  // JSON lines, one per build, per target and reports folder: the history and trend tabs read it.
+  historyPath: context.historyPath ?? "reports/history/report.jsonl",
+  appendHistory: context.appendHistory ?? true,
+  // Shown expanded above the test tree, on the first screen: the verdict and the readiness matrix.
+  variables: context.variables ?? {},
+  // The readiness matrix in full (an HTML page), in the Global Attachments tab.
+  globalAttachments: context.globalAttachments ?? [],
   categories: {
     rules: [
       ...PREFLIGHT_CATEGORIES.map(categoryRule),
@@ -62,12 +83,14 @@ export default defineConfig({
   plugins: {
     awesome: {
       options: {
-        reportName: "campaign-preflight",
+        reportName: view.reportName,
         reportLanguage: "en",
-        // Multi-file output: served over http by preflight.report.build.serve. A single-file
-        // report would be singleFile: true (it opens from file:// too).
-        singleFile: false,
-        groupBy: ["feature", "story"],
+        // Multi-file output is served over http (preflight.report.build.serve); a single-file
+        // report (preflight run --single-file) opens from file:// too.
+        singleFile: context.singleFile ?? false,
+        groupBy: view.groupBy,
+        // The groups are numbered in playbook order: sorting by name keeps them so.
+        defaultSortBy: "name,asc",
       },
     },
   },

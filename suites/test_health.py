@@ -8,20 +8,22 @@ pytestmark = pytest.mark.preflight_step("health")
 
 
 def test_checks_present_and_traffic_tagged(step_run):
-    """The five readiness checks are there, the primary link is enabled, and every
-    variant link carries utmSource, utmMedium and utmCampaign."""
+    """Health has its five checks and every variant link its UTM tags.
+
+    The primary link is enabled and every variant link carries utmSource, utmMedium and
+    utmCampaign."""
     verdict = health.check_wired(step_run)
     step_run.artifacts.put("health", {"status": verdict.status, "score": verdict.score})
 
 
 def test_click_redirect_carries_traffic_tags(step_run, live_variant, fresh_ctx):
-    """A real click on each variant redirects with its utm tags and a ctx."""
+    """A real click lands on the variant's page with its UTM tags and a ctx."""
     clicks.check_redirect_tags(step_run, fresh_ctx(live_variant), live_variant)
 
 
 @pytest.mark.preflight_step("readiness")
 @pytest.mark.preflight_needs("test_variant_test_conversion", "test_draft_saved_and_published")
 def test_ready_after_lifecycle(step_run):
-    """Once every step has wired the campaign, health reaches the configured verdict."""
+    """Once every step has wired the campaign, health reaches the expected verdict."""
     verdict = health.check_ready(step_run)
     step_run.artifacts.put("health", {"status": verdict.status, "score": verdict.score})

@@ -9,6 +9,7 @@ pytestmark = [pytest.mark.preflight_step("lead_capture"), pytest.mark.preflight_
 
 
 def test_one_lead_captured_and_reviewed(step_run, fresh_ctx, lead_identity):
+    """One real lead is captured for its variant and shows in the review list and the export."""
     ctx = fresh_ctx()
     lead = lead_capture.capture_one(step_run, ctx, email=lead_identity.email, name=lead_identity.name)
     if lead.status != "CAPTURED":
@@ -17,9 +18,11 @@ def test_one_lead_captured_and_reviewed(step_run, fresh_ctx, lead_identity):
 
 
 def test_invalid_email_refused(step_run, fresh_ctx):
+    """A lead with an invalid email is refused."""
     lead_capture.invalid_email_refused(step_run, fresh_ctx(), email="not-an-email@")
 
 
 def test_tampered_ctx_refused(step_run, fresh_ctx, fake, run_config, run_id):
+    """A lead with a tampered ctx is refused."""
     email = f"tampered+pf-{run_id}@{run_config.fake_data.email_domain}"
     lead_capture.tampered_ctx_refused(step_run, fresh_ctx(), email=email, name=fake.name())

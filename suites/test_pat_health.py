@@ -8,11 +8,12 @@ pytestmark = pytest.mark.preflight_step("pat_health")
 
 
 def test_pat_health_agrees_with_jwt(step_run):
+    """Automation (PAT) health agrees with the creator's (JWT) health."""
     jwt, pat = pat_health.check_agreement(step_run)
     step_run.artifacts.put("health", {"status": pat.status, "score": pat.score})
 
 
 @pytest.mark.preflight_step("pat_readiness")
 def test_pat_health_agrees_when_ready(step_run):
-    """After the lifecycle, automation sees the same verdict as the creator."""
+    """Once the campaign is wired, automation still sees the creator's verdict."""
     pat_health.check_agreement(step_run)

@@ -9,9 +9,11 @@ pytestmark = pytest.mark.preflight_step("publish")
 
 
 def test_draft_saved_and_published(step_run):
+    """The detail page saves and publishes as FREE_WITH_LOGIN."""
     publish.save_and_publish(step_run)
 
 
 @pytest.mark.preflight_needs("test_draft_saved_and_published")
 def test_schema_fetch_matches_publish(step_run):
+    """The published schema fetch works and serves what was published."""
     publish.fetch_schema(step_run)

@@ -1,8 +1,8 @@
 """Collection: parametrize suites by campaign and variant, and order them by UC-07 step.
 
 Each test that takes `campaign` runs once per configured campaign; one that takes
-`variant` runs once per variant, with ids like `spring-ab:spring-b`. All tests of a
-campaign share an xdist group, so its steps run in order on one worker.
+`variant` runs once per variant, with ids like `spring-ab:spring-b`. The scheduler below
+gives all tests of a campaign to one worker, so its steps run in order there.
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ REFUSED_DIST = {"each": "--dist each runs every test on every worker, so each ca
 
 def parametrize(metafunc: pytest.Metafunc, run_config: Any) -> None:
     campaigns = _campaigns_for(metafunc, run_config)
+    # No xdist_group mark: the plugin's own scheduler groups by campaign in every --dist mode, and
+    # xdist's loadgroup would append "@<group>" to every node id the gate and reports show.
     if "variant" in metafunc.fixturenames:
-        cases = [pytest.param(c, v, id=f"{c.stem}:{v.slug}", marks=pytest.mark.xdist_group(c.stem))
-                 for c in campaigns for v in c.variants]
+        cases = [pytest.param(c, v, id=f"{c.stem}:{v.slug}") for c in campaigns for v in c.variants]
         metafunc.parametrize(("campaign", "variant"), cases)
     elif "campaign" in metafunc.fixturenames:
-        cases = [pytest.param(c, id=c.stem, marks=pytest.mark.xdist_group(c.stem)) for c in campaigns]
+        cases = [pytest.param(c, id=c.stem) for c in campaigns]
         metafunc.parametrize("campaign", cases)
 
 
@@ -136,6 +137,16 @@ def campaign_scheduler(config: pytest.Config, log: Any, stems: list[str],
             super().schedule()
 
     return CampaignScheduling(config, log)
+
+
+def title(item: pytest.Item) -> str:
+    """A test's title in words: its docstring's first line, then the variant or campaign it checks."""
+    function = getattr(item, "function", None)
+    doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+    words = doc[0].strip().rstrip(".") if doc else getattr(item, "originalname", item.name).replace("_", " ")
+    info = item_info(item)
+    subject = (info.variant or info.stem) if info else None
+    return f"{words}: {subject}" if subject else words
 
 
 def item_info(item: pytest.Item) -> ItemInfo | None:

@@ -15,20 +15,26 @@ from preflight.client import PlatformClient, idempotency_key
 
 class Step(NamedTuple):
     order: int
-    feature: str  # the Allure feature
+    feature: str  # the step in words
+    number: int  # its place in UC-07's playbook (the readiness re-checks share the last one)
+
+    @property
+    def group(self) -> str:
+        """How the report names it, numbered so it sorts in playbook order: "1 · Campaign health"."""
+        return f"{self.number} · {self.feature}"
 
 
 # UC-07 "How Gharart Debugs It", in order; the readiness steps re-check JWT and PAT health
 # once every step has wired the campaign.
 STEPS: dict[str, Step] = {
-    "health": Step(1, "Campaign health"),
-    "pat_health": Step(2, "PAT health"),
-    "lead_capture": Step(3, "Lead capture"),
-    "test_conversion": Step(4, "Test conversion"),
-    "publish": Step(5, "Detail page publish"),
-    "conversion": Step(6, "Public conversion"),
-    "readiness": Step(7, "Campaign health"),
-    "pat_readiness": Step(8, "PAT health"),
+    "health": Step(1, "Campaign health", 1),
+    "pat_health": Step(2, "PAT health", 2),
+    "lead_capture": Step(3, "Lead capture", 3),
+    "test_conversion": Step(4, "Test conversion", 4),
+    "publish": Step(5, "Detail page publish", 5),
+    "conversion": Step(6, "Public conversion", 6),
+    "readiness": Step(7, "Readiness", 7),
+    "pat_readiness": Step(8, "Readiness", 7),
 }
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,23}$")

@@ -31,7 +31,7 @@ class ItemInfo:
 
     @property
     def feature(self) -> str:
-        return STEPS[self.step].feature
+        return STEPS[self.step].group
 
     def story(self) -> str:
         return ":".join(part for part in (self.stem, self.variant) if part) or self.step
@@ -130,6 +130,8 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
     info = record.info
     props: list[tuple[str, Any]] = [
         (PROP + "step", info.step if info else None),
+        (PROP + "campaign", info.stem if info else None),
+        (PROP + "variant", info.variant if info else None),
         (PROP + "campaignId", record.campaign_id),
         (PROP + "slug", record.slug),
         (PROP + "requestIds", " ".join(ex.request_id for ex in record.exchanges if ex.request_id)),
@@ -156,7 +158,8 @@ class Collector:
         result = self.results.setdefault(nodeid, {
             "nodeid": nodeid, "step": None, "campaignId": None, "slug": None, "outcome": UNFINISHED,
             "message": "", "category": None, "requestIds": [], "escalation": None, "ticketId": None})
-        result.update({k: props[k] for k in ("step", "campaignId", "slug", "worker") if k in props})
+        result.update({k: props[k] for k in ("step", "campaign", "variant", "campaignId", "slug", "worker")
+                       if k in props})
         result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
         if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
             result["outcome"] = "passed"

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
-# A run's own outputs; history.jsonl and journal/ outlive runs (trends, and what to clean up).
+# A run's own outputs; history/ and journal/ outlive runs (trends, and what to clean up).
 OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summary.md", "junit.xml")
 
 
@@ -35,6 +35,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
     parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
+    parser.add_argument("--single-file", action="store_true",
+                        help="build the HTML report as single files (they open from disk, e.g. a CI artifact)")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments")
     parser.set_defaults(handler=run)
 
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"preflight run: pytest exited {code} without writing a gate; the previous reports in {reports} "
                   "are untouched; see the output above", file=sys.stderr)
             return 2
-        report = None if args.no_html else _build_html(root, staging)
+        report = None if args.no_html else _build_html(root, staging, reports, args.single_file)
         _replace(reports, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -124,12 +126,16 @@ def _replace(reports: Path, staging: Path) -> None:
             path.write_text(path.read_text().replace(str(staging), str(reports)))
 
 
-def _build_html(root: Path, staging: Path) -> Path | None:
+def _build_html(root: Path, staging: Path, reports: Path, single_file: bool) -> Path | None:
+    from preflight.report import history
     from preflight.report.build import ReportBuildError, build_report
 
+    gate = json.loads((staging / "gate.json").read_text())
+    history_path = history.path_for(reports / "history", f"{gate.get('target') or 'unknown'}.allure")
     previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return build_report(staging / "allure-results", staging / "allure-report", project_root=root)
+        return build_report(staging / "allure-results", staging / "allure-report", project_root=root, gate=gate,
+                            history_path=history_path, single_file=single_file)
     except ReportBuildError as exc:
         print(f"preflight run: the HTML report was not built: {exc}", file=sys.stderr)
     except KeyboardInterrupt:

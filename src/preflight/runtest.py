@@ -155,6 +155,18 @@ def _stopped(preflight: PreflightSession, session: pytest.Session) -> str | None
     return stop.reason if stop else None
 
 
+def progress_line(campaign: str, done: list[dict]) -> str:
+    from preflight.report import matrix
+
+    steps = matrix.build(done).get(campaign, {})
+    failed = [r for r in done if r["outcome"] in ("failed", "error")]
+    if not failed:
+        return f"campaign {campaign}: {len(done)} tests, ready (steps {' '.join(steps)} passed)"
+    categories = ", ".join(dict.fromkeys(r.get("category") or "?" for r in failed))
+    broken = " ".join(n for n, state in steps.items() if state == matrix.FAILED)
+    return f"campaign {campaign}: {len(done)} tests, {len(failed)} failed in step(s) {broken} ({categories})"
+
+
 def header(preflight: PreflightSession) -> list[str]:
     if not preflight.armed or preflight.runtime is None or preflight.run_config is None:
         return []
@@ -247,6 +259,10 @@ class RuntestHooks:
         if call.when == "call" or report.failed or report.skipped:
             from preflight.report import allure
 
+            # After allure-pytest named the test (at the end of its setup): the title in words.
+            info = record.info
+            allure.describe_test(collect.title(item), info.stem if info else None, info.variant if info else None,
+                                 item.nodeid)
             allure.attach_json("artifacts", record.artifacts_json())
             props = results.properties(record, evidence)
             report.user_properties.extend(props)
@@ -259,6 +275,23 @@ class RuntestHooks:
             return
         self.preflight.collector.add(report.nodeid, report.when, report.outcome, report.user_properties,
                                      report.longreprtext)
+        if report.when == "teardown":
+            self._progress(report.nodeid)
+
+    def _progress(self, nodeid: str) -> None:
+        """A line per campaign once its last test is done, so a long run reads as campaigns, not dots."""
+        config = self.preflight.pytest_config
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        collection = self.preflight.collection
+        result = self.preflight.collector.results.get(nodeid)
+        if reporter is None or config.getoption("verbose") < 0 or not collection or not result:
+            return
+        campaign = result.get("campaign")
+        planned = sum(1 for item in collection.get("selected", []) if item.get("stem") == campaign)
+        done = [r for r in self.preflight.collector.ordered() if r.get("campaign") == campaign]
+        if campaign and planned and len(done) == planned:
+            # On a line of its own, between pytest's progress dots.
+            reporter.write("\n" + progress_line(campaign, done) + "\n")
 
     def _begin(self, item: pytest.Item) -> None:
         from preflight.report import allure
@@ -268,8 +301,7 @@ class RuntestHooks:
         record = self.preflight.recorder.begin(item.nodeid, info, runtime.run_id if runtime else "")
         item.stash[RECORD] = record
         if info is not None:
-            allure.set_labels(feature=info.feature, story=info.story(), step=info.step,
-                              campaign_id=record.campaign_id, slug=record.slug)
+            allure.set_labels(info.step, info.stem, info.variant, campaign_id=record.campaign_id, slug=record.slug)
 
 
 def _categorized(when: str):

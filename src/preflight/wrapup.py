@@ -15,6 +15,7 @@ from typing import Any
 
 from preflight import cleanup, escalation, journal, options
 from preflight.interrupts import CleanupSkipped
+from preflight.report import history, matrix
 from preflight.report.gate import EXIT_CODES, RunFacts
 
 
@@ -24,8 +25,20 @@ def finish(preflight: Any, session: Any, stopped: str | None) -> dict[str, Any]:
     if preflight.runtime is not None:
         facts.cleanup, facts.leftovers = _retire(preflight)
         facts.escalations = _escalate(preflight, results)
+        past = history.read(history_path(preflight))
+        facts.since_last_pass = history.since_last_pass(past, matrix.build(results))
     preflight.gate = write_outputs(preflight, results, facts)
+    if preflight.runtime is not None:
+        gate_doc = preflight.gate
+        history.append(history_path(preflight), {key: gate_doc.get(key) for key in (
+            "runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")})
     return preflight.gate
+
+
+def history_path(preflight: Any) -> Path:
+    """Per target and per reports folder: beside the journal, which outlives every run too."""
+    runtime = preflight.runtime
+    return history.path_for(Path(runtime.journal_root).parent / "history", preflight.run_config.target.name)
 
 
 def _facts(preflight: Any, session: Any, stopped: str | None) -> RunFacts:

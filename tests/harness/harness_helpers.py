@@ -42,7 +42,8 @@ class RunResult:
         return [json.loads(p.read_text()) for p in folder.glob("*-result.json")]
 
     def allure_result(self, nodeid_part: str) -> dict[str, Any]:
-        matches = [r for r in self.allure_results() if nodeid_part in r.get("fullName", "") + r.get("name", "")]
+        matches = [r for r in self.allure_results()
+                   if any(label["name"] == "_nodeid" and nodeid_part in label["value"] for label in r.get("labels", []))]
         assert matches, f"no Allure result for {nodeid_part!r}"
         return matches[0]
 

@@ -194,11 +194,10 @@ def walk_attachments(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def allure_result_for(run: RunResult, nodeid: str) -> dict[str, Any]:
-    """The Allure result of exactly this test (name with its parameters, module in fullName)."""
-    module = nodeid.split("::", 1)[0].removesuffix(".py").replace("/", ".")
-    name = nodeid.split("::", 1)[1]
-    matches = [r for r in run.allure_results() if r.get("name") == name and r.get("fullName", "").startswith(module)]
-    assert len(matches) == 1, f"expected one Allure result named {name!r} in {module}, found {len(matches)}" + why(run)
+    """The Allure result of exactly this test (its hidden `_nodeid` label)."""
+    matches = [r for r in run.allure_results()
+               if {"name": "_nodeid", "value": nodeid} in r.get("labels", [])]
+    assert len(matches) == 1, f"expected one Allure result of {nodeid!r}, found {len(matches)}" + why(run)
     return matches[0]
 
 

@@ -36,28 +36,31 @@ def exchange() -> Exchange:
 
 def test_everything_is_a_noop_when_not_recording(not_recording):
     assert report_allure.in_allure_context() is False
-    report_allure.set_labels("Campaign health", "spring-ab:spring-a", step="campaign_health",
-                             campaign_id="pf-1", slug="spring-a")
+    report_allure.set_labels("health", "spring-ab", "spring-a", campaign_id="pf-1", slug="spring-a-abc123")
+    report_allure.describe_test("A title: spring-a", "spring-ab", "spring-a")
     report_allure.set_category("invalid_ctx")
     report_allure.attach_exchange(exchange())
     report_allure.attach_json("x", {"a": 1})
 
 
-def test_unknown_feature_is_refused():
-    with pytest.raises(ValueError, match="unknown Allure feature"):
-        report_allure.set_labels("Campaign Health", "x")
+def test_unknown_step_is_refused():
+    with pytest.raises(KeyError):
+        report_allure.set_labels("campaign_health", "x", None)
 
 
-def test_features_are_the_six_steps():
-    assert report_allure.FEATURES == ("Campaign health", "PAT health", "Lead capture", "Test conversion",
-                                      "Detail page publish", "Public conversion")
+def test_features_are_the_six_steps_numbered_then_readiness():
+    assert report_allure.FEATURES == ("1 · Campaign health", "2 · PAT health", "3 · Lead capture",
+                                      "4 · Test conversion", "5 · Detail page publish", "6 · Public conversion",
+                                      "7 · Readiness")
     assert report_allure.EPIC == "Campaign lifecycle"
 
 
-def test_exchange_document_is_redacted_and_complete():
+def test_exchange_document_is_redacted_complete_and_reads_top_down():
     doc = report_allure.exchange_document(exchange())
     assert {"method", "url", "status", "durationMs", "requestId", "requestHeaders", "requestBody",
             "responseHeaders", "responseBody", "curl"} <= set(doc)
+    assert list(doc)[:3] == ["request", "status", "requestId"]
+    assert doc["request"] == f"{doc['method']} {doc['url']}"
     assert JWT not in json.dumps(doc) and "$PREFLIGHT_JWT" in doc["curl"]
 
 
@@ -78,6 +81,7 @@ def test_allurerc_defines_one_category_per_failure_category():
     text = (ROOT / "allurerc.mjs").read_text()
     block = re.search(r"PREFLIGHT_CATEGORIES = \[(.*?)\];", text, re.DOTALL).group(1)
     assert re.findall(r'"([a-z_]+)"', block) == list(CATEGORIES)
-    assert 'historyPath: "reports/history.jsonl"' in text
+    assert 'historyPath: context.historyPath ?? "reports/history/report.jsonl"' in text
     assert 'output: "reports/allure-report"' in text
-    assert 'name: "campaign-preflight"' in text and "awesome:" in text
+    assert 'name: context.name ?? "campaign-preflight"' in text and "awesome:" in text
+    assert 'defaultSortBy: "name,asc"' in text and "variables: context.variables" in text

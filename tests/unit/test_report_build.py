@@ -31,10 +31,10 @@ from preflight.report import allure as rep
 JWT = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJ4In0.c2lnbmF0dXJl"  # in parts: no committed line looks like a token
 
 def test_health_ok():
-    rep.set_labels("Campaign health", "spring-ab:spring-a", step="campaign_health", campaign_id="pf-1", slug="spring-a")
+    rep.set_labels("health", "spring-ab", "spring-a", campaign_id="pf-1", slug="spring-a")
 
 def test_conversion_refused():
-    rep.set_labels("Test conversion", "spring-ab:spring-b", step="test_conversion", campaign_id="pf-1", slug="spring-b")
+    rep.set_labels("test_conversion", "spring-ab", "spring-b", campaign_id="pf-1", slug="spring-b")
     ex = Exchange.build(method="POST", url="http://127.0.0.1:9/v2/handles/gharart/campaigns/pf-1/test-conversion",
                         path="/v2/handles/gharart/campaigns/pf-1/test-conversion", surface="jwt", status=400,
                         duration_ms=4, request_id="req-abc", request_headers=[("authorization", "Bearer " + JWT)],
@@ -72,7 +72,8 @@ def built(tmp_path_factory):
     root.mkdir()
     (root / "node_modules").symlink_to(ROOT / "node_modules")
     shutil.copy(ROOT / "allurerc.mjs", root / "allurerc.mjs")
-    report = build_report(results, root / "reports" / "allure-report", project_root=root)
+    report = build_report(results, root / "reports" / "allure-report", project_root=root,
+                          history_path=root / "reports" / "history" / "sandbox.allure.jsonl")
     return root, report
 
 
@@ -103,8 +104,12 @@ def test_report_has_labels_and_the_redacted_exchange_attachment(built):
     _, report = built
     tr = _by_name(report)["test_conversion_refused"]
     assert tr["groupedLabels"]["epic"] == ["Campaign lifecycle"]
-    assert tr["groupedLabels"]["feature"] == ["Test conversion"]
-    assert tr["groupedLabels"]["story"] == ["spring-ab:spring-b"]
+    assert tr["groupedLabels"]["feature"] == ["4 · Test conversion"]
+    assert tr["groupedLabels"]["preflight_step"] == ["4 · Test conversion"]
+    assert (tr["groupedLabels"]["campaign"], tr["groupedLabels"]["variant"]) == (["spring-ab"], ["spring-b"])
+    # The error starts with the category (allure-pytest's "<module>.<Class>: " prefix is taken out
+    # before the build; a real trace, as here without the plugin, is kept).
+    assert tr["error"]["message"].startswith("[invalid_ctx] test_conversion: spring-b: "), tr["error"]
     assert {p["name"]: p["excluded"] for p in tr["parameters"]} == {"campaignId": True, "slug": True}
     links = [s["link"] for s in tr["steps"] if s.get("type") == "attachment"]
     assert [link["name"] for link in links] == [
@@ -116,9 +121,19 @@ def test_report_has_labels_and_the_redacted_exchange_attachment(built):
 @needs_allure
 def test_report_keeps_history_and_environment(built):
     root, report = built
-    assert (root / "reports" / "history.jsonl").read_text().strip()
+    assert (root / "reports" / "history" / "sandbox.allure.jsonl").read_text().strip()
     env = json.loads((report / "widgets" / "allure_environment.json").read_text())
     assert {"name": "target", "values": ["sandbox"]} in env
+
+
+@needs_allure
+def test_every_page_is_free_of_third_party_analytics_and_there_are_two_views(built):
+    _, report = built
+    pages = sorted(report.rglob("index.html"))
+    assert [p.relative_to(report).as_posix() for p in pages] == ["by-campaign/index.html", "index.html"]
+    for page in pages:
+        text = page.read_text()
+        assert "googletagmanager" not in text and "gtag(" not in text, page
 
 
 @needs_allure

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.exchange import Exchange
+from preflight.lifecycle import STEPS
 from preflight.redact import redact_obj, redact_text
 
 try:  # allure-pytest is a dependency, but the harness's own unit tests may run without it
@@ -23,16 +24,11 @@ except ImportError:  # pragma: no cover
     allure_commons = None
 
 EPIC = "Campaign lifecycle"
-# One feature per UC-07 step the harness checks; the Allure tree groups by these names.
-FEATURES = (
-    "Campaign health",
-    "PAT health",
-    "Lead capture",
-    "Test conversion",
-    "Detail page publish",
-    "Public conversion",
-)
+# The report's groups: UC-07's six steps, numbered so they sort in playbook order, and the
+# readiness re-checks as the seventh (allurerc.mjs groups the trees by these labels).
+FEATURES = tuple(dict.fromkeys(step.group for step in STEPS.values()))
 CATEGORY_LABEL = "preflight_category"  # allurerc.mjs matches categories on it as well as on the message
+STEP_LABEL, CAMPAIGN_LABEL, VARIANT_LABEL = "preflight_step", "campaign", "variant"
 
 
 def _listener() -> Any:
@@ -63,25 +59,48 @@ def _can_attach() -> bool:
         return False
 
 
-def set_labels(feature: str, story: str, step: str | None = None, campaign_id: str | None = None,
+def set_labels(step: str, campaign: str | None, variant: str | None, campaign_id: str | None = None,
                slug: str | None = None) -> None:
-    """Epic/feature/story for the behaviour tree; step as a tag, campaign and slug as parameters."""
-    if feature not in FEATURES:
-        # A typo would silently create a seventh feature in the report: fail loudly instead.
-        raise ValueError(f"unknown Allure feature {feature!r}; expected one of {', '.join(FEATURES)}")
+    """The test's place in the report: its numbered step, its campaign and variant (the
+    configured names), every check of equal weight for spend; the run's live ids as parameters."""
+    group = STEPS[step].group
+    if group not in FEATURES:
+        raise ValueError(f"unknown step {step!r}")
     if not in_allure_context():
         return
     allure.dynamic.epic(EPIC)
-    allure.dynamic.feature(feature)
-    allure.dynamic.story(story)
-    if step:
-        allure.dynamic.tag(step)
+    allure.dynamic.feature(group)
+    allure.dynamic.label(STEP_LABEL, group)
+    if campaign:
+        allure.dynamic.story(campaign)
+        allure.dynamic.label(CAMPAIGN_LABEL, campaign)
+    if variant:
+        allure.dynamic.label(VARIANT_LABEL, variant)
+    # Every check here blocks a spend ramp alike: one severity, so the report has no "no severity".
+    allure.dynamic.severity(allure.severity_level.CRITICAL)
     # Excluded from the history id: the throwaway campaign id (and its slugs) change every run,
     # and history must still line up run to run.
     if campaign_id:
         allure.dynamic.parameter("campaignId", campaign_id, excluded=True)
     if slug:
         allure.dynamic.parameter("slug", slug, excluded=True)
+
+
+NODEID_LABEL = "_nodeid"  # hidden in the report (a leading "_"), for tools that map results to tests
+
+
+def describe_test(title: str, campaign: str | None, variant: str | None, nodeid: str | None = None) -> None:
+    """A title in words, and the campaign and variant as their ids (pytest's own parameters
+    would show the whole config object)."""
+    if not in_allure_context():
+        return
+    allure.dynamic.title(title)
+    if nodeid:
+        allure.dynamic.label(NODEID_LABEL, nodeid)
+    if campaign:
+        allure.dynamic.parameter("campaign", campaign)
+    if variant:
+        allure.dynamic.parameter("variant", variant)
 
 
 def set_category(category: str) -> None:
@@ -92,13 +111,15 @@ def set_category(category: str) -> None:
 
 
 def exchange_document(ex: Exchange) -> dict[str, Any]:
-    """What one exchange attachment holds (also handy for tests)."""
+    """What one exchange attachment holds, top-down as a person reads it: the request line, the
+    answer's status and request id, then headers and bodies (also handy for tests)."""
     return {
+        "request": f"{ex.method} {ex.url}",
+        "status": ex.status,
+        "requestId": ex.request_id,
         "method": ex.method,
         "url": ex.url,
-        "status": ex.status,
         "durationMs": ex.duration_ms,
-        "requestId": ex.request_id,
         "attempts": ex.attempts,
         "error": ex.error,
         "requestHeaders": ex.request_headers,
@@ -110,13 +131,14 @@ def exchange_document(ex: Exchange) -> dict[str, Any]:
 
 
 def attach_exchange(ex: Exchange) -> None:
-    attach_json(ex.label, exchange_document(ex))
+    attach_json(ex.label, exchange_document(ex), ordered=True)
 
 
-def attach_json(name: str, obj: Any) -> None:
+def attach_json(name: str, obj: Any, *, ordered: bool = False) -> None:
+    """`ordered`: keep the document's own key order (else sorted, for stable diffs)."""
     if not _can_attach():
         return
-    body = json.dumps(redact_obj(obj), indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    body = json.dumps(redact_obj(obj), indent=2, sort_keys=not ordered, default=str, ensure_ascii=False)
     allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
 
 

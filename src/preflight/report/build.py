@@ -10,13 +10,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from preflight.report import front
 
 ALLURE_BIN = Path("node_modules") / ".bin" / "allure"
 CONFIG = "allurerc.mjs"
@@ -30,11 +35,16 @@ class ReportBuildError(RuntimeError):
     """The report could not be built or looked at; the message is one line saying why."""
 
 
-def build_report(results_dir: str | Path, report_dir: str | Path, *, project_root: str | Path) -> Path:
-    """Generate the Awesome report from results_dir into report_dir; returns report_dir.
+def build_report(results_dir: str | Path, report_dir: str | Path, *, project_root: str | Path,
+                 gate: dict[str, Any] | None = None, history_path: str | Path | None = None,
+                 single_file: bool = False) -> Path:
+    """Generate the report from results_dir into report_dir; returns report_dir.
 
-    History is appended to reports/history.jsonl (historyPath in allurerc.mjs, resolved
-    against project_root, which is why allure runs there).
+    Two views of the same results: report_dir/index.html (by playbook step, the first screen:
+    the verdict and readiness matrix from `gate`) and report_dir/by-campaign/index.html
+    (campaign → variant → step). History goes to `history_path` (per target and reports
+    folder). The built pages make no request to any third party: Allure's analytics snippet is
+    taken out of every page.
     """
     root = Path(project_root).resolve()
     results, report = Path(results_dir).resolve(), Path(report_dir).resolve()
@@ -46,19 +56,77 @@ def build_report(results_dir: str | Path, report_dir: str | Path, *, project_roo
     if not results.is_dir():
         raise ReportBuildError(f"no allure results at {results}: did pytest run with --alluredir?")
     _clear(report, root=root, results=results)
-    (root / "reports").mkdir(exist_ok=True)  # historyPath's folder
-    cmd = [str(allure_bin), "generate", str(results), "--config", str(root / CONFIG), "--output", str(report)]
-    env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    tidy_results(results)
+    history = Path(history_path).resolve() if history_path else None
+    if history is not None:
+        history.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pf-front-") as scratch:
+        attachments = []
+        if gate:
+            page = Path(scratch) / front.MATRIX_FILE
+            page.write_text(front.matrix_page(gate), encoding="utf-8")
+            attachments.append(str(page))
+        for view, output in (("step", report), ("campaign", report / front.CAMPAIGN_VIEW)):
+            context = front.context(gate, view=view, history_path=history, single_file=single_file,
+                                    attachments=attachments) if gate \
+                else {"view": view, "historyPath": str(history) if history else None,
+                      "appendHistory": view == "step", "singleFile": single_file}
+            _generate(allure_bin, results, output, root=root, context=context)
+    strip_analytics(report)
+    return report
+
+
+def _generate(allure_bin: Path, results: Path, output: Path, *, root: Path, context: dict[str, Any]) -> None:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="pf-report-", delete=False) as handle:
+        json.dump(context, handle)
+    cmd = [str(allure_bin), "generate", str(results), "--config", str(root / CONFIG), "--output", str(output)]
+    env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0", "PREFLIGHT_REPORT_CONTEXT": handle.name}
     try:
-        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300,
-                              check=False)
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
     except FileNotFoundError as exc:  # node itself is missing (the bin is a `#!/usr/bin/env node` script)
         raise ReportBuildError(f"cannot run {allure_bin}: {exc}; install Node 20 and run make setup") from exc
     except subprocess.TimeoutExpired as exc:
         raise ReportBuildError("allure generate took more than 300 s") from exc
-    if proc.returncode != 0 or not (report / "index.html").exists():
+    finally:
+        os.unlink(handle.name)
+    if proc.returncode != 0 or not (output / "index.html").exists():
         raise ReportBuildError(f"allure generate failed (exit {proc.returncode}): {_tail(proc.stderr or proc.stdout)}")
-    return report
+
+
+# The awesome plugin (3.18.0) writes Google Tag Manager into every page, with no option to turn
+# it off (allure3#476): a report of a client's campaigns must not call a third party.
+ANALYTICS = re.compile(r'\s*<script async src="https://www\.googletagmanager\.com/gtag/js\?id=[^"]*"></script>'
+                       r"\s*<script>.*?gtag\('config'.*?</script>", re.S)
+
+
+def strip_analytics(report: Path) -> None:
+    for page in report.rglob("index.html"):
+        html = page.read_text(encoding="utf-8")
+        cleaned = ANALYTICS.sub("", html)
+        if "googletagmanager" in cleaned:
+            raise ReportBuildError(f"{page} still loads Google Tag Manager: the allure page template changed")
+        if cleaned != html:
+            page.write_text(cleaned, encoding="utf-8")
+
+
+# allure-pytest records a failure's message as `<module>.<Class>: <text>` and its trace as the
+# report's longrepr, which for a platform failure repeats the message: one block, starting with
+# the category, is what a reader needs.
+EXCEPTION_PREFIX = re.compile(r"^[A-Za-z_][\w.]*: (?=\[)")
+
+
+def tidy_results(results: Path) -> None:
+    for path in results.glob("*-result.json"):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        details = doc.get("statusDetails") or {}
+        message = details.get("message")
+        if not message:
+            continue
+        details["message"] = EXCEPTION_PREFIX.sub("", message, count=1)
+        trace = details.get("trace") or ""
+        if details["message"].strip() and details["message"].strip() in trace:
+            details.pop("trace", None)
+        path.write_text(json.dumps(doc), encoding="utf-8")
 
 
 def _clear(report: Path, *, root: Path, results: Path) -> None:

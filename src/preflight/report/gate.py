@@ -25,9 +25,10 @@ from preflight.classify import NEXT_STEPS
 from preflight.failures import ERROR_CATEGORIES, party
 from preflight.lifecycle import STEPS
 from preflight.redact import redact_obj, redact_text
+from preflight.report import matrix
 
-RESULT_KEYS = ("nodeid", "step", "campaignId", "slug", "outcome", "message", "requestIds", "category",
-               "escalation", "ticketId", "worker")
+RESULT_KEYS = ("nodeid", "step", "campaign", "variant", "campaignId", "slug", "outcome", "message", "requestIds",
+               "category", "escalation", "ticketId", "worker")
 BAD_OUTCOMES = frozenset({"failed", "error"})
 ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "ERROR": 2}
@@ -52,6 +53,7 @@ class RunFacts:
     leftovers: list[dict[str, Any]] = field(default_factory=list)
     cleanup: dict[str, Any] = field(default_factory=dict)
     write_plan: dict[str, Any] | None = None
+    since_last_pass: dict[str, Any] | None = None
 
 
 def compute_verdict(results: Iterable[Result], problem: str | None = None,
@@ -129,6 +131,8 @@ def document(*, run_id: str | None, target: str | None, started_at: Any, finishe
         "leftovers": redact_obj(facts.leftovers),
         "cleanup": redact_obj(facts.cleanup),
         "writePlan": facts.write_plan,
+        "matrix": matrix.build(results),
+        "sinceLastPass": facts.since_last_pass,
     }
 
 
@@ -187,6 +191,8 @@ def render_summary(*, run_id: str | None, target: str | None, results: Iterable[
         parts += ["> **The run could not start its tests:**", ">"]
         parts += [f"> - {_inline(line)}" for line in facts.problem.splitlines()] + [""]
     parts += _table(results) + [""]
+    if facts.since_last_pass:
+        parts += [f"**Since the last PASS:** {_inline(facts.since_last_pass['text'])}", ""]
     parts += _escalations(facts.escalations)
     parts += _failures(results)
     parts += _skipped(results)
