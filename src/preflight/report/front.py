@@ -46,6 +46,8 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     out.update({row: _variant(steps) for row, steps in rows.items() if " · " in row})
     tests = gate.get("tests") or {}
     out["Run"] = f"{gate.get('runId')}"
+    # The header's time is from the first test's start to the last one's end; this is the run's own.
+    out["Run time"] = _duration(gate.get("startedAt"), gate.get("finishedAt"))
     out["Tests"] = f"{tests.get('ran')} of {tests.get('selected')} selected ran"
     out["Steps"] = matrix.legend()
     out["Full matrix"] = f"Global Attachments tab: {MATRIX_FILE}"
@@ -73,6 +75,17 @@ def _campaign(steps: dict[str, str]) -> str:
 
 def _variant(steps: dict[str, str]) -> str:
     return " ".join(f"{n} {MARK[state]}" for n, state in steps.items())
+
+
+def _duration(started: Any, finished: Any) -> str:
+    from datetime import datetime
+
+    try:
+        seconds = (datetime.fromisoformat(str(finished).replace("Z", "+00:00"))
+                   - datetime.fromisoformat(str(started).replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        return "unknown"
+    return f"{seconds:.0f} s from start to verdict ({started} → {finished})"
 
 
 def _leftovers(gate: dict[str, Any]) -> str:
