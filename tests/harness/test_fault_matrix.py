@@ -12,6 +12,9 @@ real `preflight run` against a real sandbox process.
   503, slow answers) must end PASS with exactly the data of a healthy run: no conversion,
   lead or campaign created twice, as the sandbox's own database counts them.
 - After every run, no token the sandbox minted for it appears under reports/ or in the output.
+- Writes that commit and then lose their answer (`commit_then_503`, `commit_then_timeout`) on
+  every first attempt, per write route and for a whole run: test_safe_retries.py, the matrix's
+  part for retries (each business object exactly once, as /__sandbox/stats counts).
 
 Runs use `-n 0`: on this 2-core machine a serial run takes ~6 s, a 2-worker one ~12 s, and
 the request order (hence which request a rate-limited fault hits) is deterministic. The runs

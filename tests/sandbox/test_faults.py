@@ -6,6 +6,7 @@ import csv
 import io
 import time
 
+import httpx
 import pytest
 from sandbox_helpers import checks_of, error_of
 
@@ -30,7 +31,7 @@ def test_catalogue_is_listed(sb):
         "valid_email_rejected", "invalid_email_accepted", "stale_ctx_accepted",
         "wrong_campaign_accepted", "lead_missing_from_list", "lead_missing_from_export",
         "publish_left_public", "schema_fetch_fails", "health_disagree", "throttle_storm",
-        "server_error_blips", "commit_then_503", "slow_answers", "conversion_deduped_fresh",
+        "server_error_blips", "commit_then_503", "commit_then_timeout", "slow_answers", "conversion_deduped_fresh",
         "attribution_swapped", "redirect_swapped", "ctx_misattributed", "lead_dropped_silently",
         "extra_fields", "request_id_header", "error_shape"}
     assert all(f["description"] for f in listing["available"])
@@ -230,6 +231,26 @@ def test_commit_then_503(api, sb):
     assert sb.stats()["campaigns"] == 1
     sb.set_faults({"commit_then_503": {"rate": 1.0}})
     assert api.get("/v2/handles/{h}/campaigns").status_code == 200  # writes only
+
+
+def test_commit_then_timeout(api, sb):
+    """The write commits, then no answer: the client's timeout ends the wait; a client that waits
+    longer than holdMs has its connection closed mid-answer. Either way the retry replays."""
+    sb.set_faults({"commit_then_timeout": {"rate": 1.0}})
+    body = api.campaign_body()
+    with pytest.raises(httpx.ReadTimeout):
+        api.post("/v2/handles/{h}/campaigns", key="held-key", json=body, timeout=0.5)
+    assert sb.stats()["campaigns"] == 1  # the write committed
+    retried = api.post("/v2/handles/{h}/campaigns", key="held-key", json=body)  # a replay is never held
+    assert retried.status_code == 201 and retried.headers["idempotent-replayed"] == "true"
+    sb.set_faults({"commit_then_timeout": {"rate": 1.0, "holdMs": 50}})
+    other = api.campaign_body("other-one", "other-a")
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post("/v2/handles/{h}/campaigns", key="dropped-key", json=other)
+    assert sb.stats()["campaigns"] == 2
+    assert api.get("/v2/handles/{h}/campaigns").status_code == 200  # writes only
+    lost = [r["status"] for r in sb.requests(limit=20) if r["method"] == "POST" and r["path"].endswith("/campaigns")]
+    assert sorted(lost) == [0, 0, 201], lost  # logged with status 0: no answer reached the client
 
 
 def test_slow_answers(api, sb):

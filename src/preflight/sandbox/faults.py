@@ -61,6 +61,10 @@ CATALOGUE: dict[str, Fault] = {f.name: f for f in [
     Fault("commit_then_503",
           "writes only: the write commits (and its idempotency record is stored), then the "
           "answer is 503 (Retry-After: option retryAfter, default 1)", {"rate": 0.2, "retryAfter": 1}),
+    Fault("commit_then_timeout",
+          "writes only: the write commits (and its idempotency record is stored), then no answer: it is "
+          "held until the client times out and goes away (at most option holdMs, default 30000), and a "
+          "client still waiting then has its connection closed mid-answer", {"rate": 0.2, "holdMs": 30000}),
     Fault("slow_answers", "answers late (option delayMs, default 300)",
           {"delayMs": 300, "rate": 1.0}),
     # Breaks the harness names by what they mean, whatever the status code:
@@ -82,7 +86,7 @@ CATALOGUE: dict[str, Fault] = {f.name: f for f in [
           {"shape": "nested"}),
 ]}
 
-TRANSPORT = ("throttle_storm", "server_error_blips", "commit_then_503", "slow_answers")
+TRANSPORT = ("throttle_storm", "server_error_blips", "commit_then_503", "commit_then_timeout", "slow_answers")
 # Faults that rewrite an answer on its way out (the middleware buffers it for them).
 RESHAPING = ("extra_fields", "request_id_header", "error_shape")
 
@@ -95,6 +99,7 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "status": ((int,), lambda v: 400 <= v <= 599, "an HTTP error status (400-599)"),
     "retryAfter": ((int,), lambda v: 0 <= v <= 3600, "whole seconds from 0 to 3600"),
     "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
+    "holdMs": ((int,), lambda v: 0 <= v <= 600000, "milliseconds from 0 to 600000"),
     "header": ((str,), lambda v: v.replace("-", "").isalnum() and v.lower() != "x-request-id",
                "a header name other than x-request-id"),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),

@@ -4,7 +4,8 @@ In order, for every request:
 1. a request id (`x-request-id` on every answer, `requestId` in error bodies);
 2. the body of a write, capped at 1 MiB (413 payload_too_large);
 3. the throttle of its route class (read, write, public) and the IETF RateLimit headers;
-4. the transport faults: server_error_blips, throttle_storm, slow_answers, commit_then_503;
+4. the transport faults: server_error_blips, throttle_storm, slow_answers, commit_then_503,
+   commit_then_timeout;
 5. idempotency for writes under /v2 (claim, run, store or release, replay);
 6. the request log behind GET /__sandbox/requests.
 `/__sandbox/*`, `GET /v2/system/health` and the API docs are never throttled or faulted.
@@ -42,7 +43,7 @@ class Call:
     """What the middleware knows about one request."""
 
     __slots__ = ("rid", "method", "path", "headers", "query", "status", "extra", "exempt",
-                 "parsed", "body", "_targets")
+                 "parsed", "body", "raw_send", "_targets")
 
     def __init__(self, scope: dict[str, Any]) -> None:
         self.rid = request_id()
@@ -55,6 +56,7 @@ class Call:
         self.extra: list[tuple[bytes, bytes]] = [(b"x-request-id", self.rid.encode())]
         self.parsed: Any = None
         self.body = b""
+        self.raw_send: Any = None  # the server's own send(), under any reshaping
         self._targets: tuple[str | None, str | None] | None = None
         path = self.path
         self.exempt = (path.startswith("/__sandbox") or path in DOC_PATHS
@@ -152,6 +154,7 @@ class SandboxMiddleware:
 
     async def _handle(self, call: Call, scope: dict[str, Any], receive: Any, send: Any) -> None:
         rt = self.rt
+        call.raw_send = send
         if rt.faults.active and not call.exempt and any(name in rt.faults.active for name in RESHAPING):
             send = _reshaping(rt.faults, send)
         is_write = call.method in WRITE_METHODS
@@ -296,7 +299,7 @@ class SandboxMiddleware:
             status, headers, body = await self._run(scope, receive)
             if delay:
                 await asyncio.sleep(delay)
-            await self._answer_write(call, send, status, headers, body)
+            await self._answer_write(call, send, receive, status, headers, body)
             return
 
         idem_scope = idempotency.scope_of(call.headers, call.method, call.path)
@@ -317,7 +320,7 @@ class SandboxMiddleware:
                 kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers
                         if k.lower() != b"idempotent-replayed"]
                 idempotency.store(rt, idem_scope, key, status, kept, body)
-            await self._answer_write(call, send, status, headers, body)
+            await self._answer_write(call, send, receive, status, headers, body)
         elif stored.state == "pending":
             await self._error(send, call, 409, "idempotency_in_progress",
                               "a request with this Idempotency-Key is still in flight",
@@ -337,15 +340,35 @@ class SandboxMiddleware:
             headers.append((b"idempotent-replayed", b"true"))
             await self._send(send, call, stored.status or 200, headers, stored.body)
 
-    async def _answer_write(self, call: Call, send: Any, status: int,
+    async def _answer_write(self, call: Call, send: Any, receive: Any, status: int,
                             headers: list, body: bytes) -> None:
-        fault = self.rt.faults.hit("commit_then_503", *self._fault_targets(call)) if 200 <= status < 300 else None
+        committed = 200 <= status < 300
+        fault = self.rt.faults.hit("commit_then_503", *self._fault_targets(call)) if committed else None
         if fault:
             await self._error(send, call, 503, "service_unavailable",
                               "the write committed but the answer failed (fault commit_then_503)",
                               {"Retry-After": str(fault["retryAfter"])})
             return
+        held = self.rt.faults.hit("commit_then_timeout", *self._fault_targets(call)) if committed else None
+        if held:
+            await self._no_answer(call, receive, held["holdMs"] / 1000.0)
+            return
         await self._send(send, call, status, headers, body)
+
+    async def _no_answer(self, call: Call, receive: Any, hold: float) -> None:
+        """A network timeout after the commit: the answer is held until the client gives up (at
+        most `hold` seconds), and a client still waiting then has its connection closed mid-answer.
+        Logged with status 0: no answer reached the client."""
+        call.status = 0
+        try:
+            await asyncio.wait_for(_disconnected(receive), hold)
+            return  # the client timed out and went away: there is no one to answer
+        except asyncio.TimeoutError:
+            pass
+        # An answer started and never finished: the server closes the connection after it.
+        await call.raw_send({"type": "http.response.start", "status": 200,
+                             "headers": [(b"content-length", b"1")]})
+        await call.raw_send({"type": "http.response.body", "body": b"", "more_body": True})
 
 
 def _reshaping(faults: Any, send: Any) -> Any:
@@ -402,6 +425,12 @@ def _error_shape(doc: dict[str, Any], status: int, shape: str) -> dict[str, Any]
     # RFC 9457 problem details, with the code and the extras as extension members
     return {"type": f"https://docs.10x.in/errors/{code}", "title": message, "status": status, "detail": message,
             "code": code, **doc}
+
+
+async def _disconnected(receive: Any) -> None:
+    """Wait until the client closes the connection (the request body is already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _replaying(body: bytes, receive: Any) -> Any:
