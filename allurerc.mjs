@@ -35,6 +35,7 @@ const PREFLIGHT_CATEGORIES = [
   "health_not_ready",
   "auth",
   "quota",
+  "peak_window",
   "throttled",
   "platform_error",
   "attribution",

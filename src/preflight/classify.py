@@ -56,6 +56,9 @@ NEXT_STEPS: dict[str, str] = {
     "quota": (
         "the handle's daily write quota ran out (UC-07 Limits and Quotas): wait for the reset (Retry-After) or "
         "raise the plan, and schedule runs outside peak campaign windows"),
+    "peak_window": (
+        "schedule high-volume workflows outside peak campaign windows (UC-07 Limits and Quotas): run after the "
+        "window ends, or pass --allow-peak if this run must go now; nothing is escalated for this"),
     "throttled": (
         "respect per-route throttles (UC-07 Limits and Quotas): lower concurrency or raise the retry budget and "
         "re-run; writes are idempotency-safe to retry"),

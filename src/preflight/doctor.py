@@ -1,5 +1,6 @@
 """The doctor's checks, beyond readiness: what the target really sends, what is left on it
-from earlier runs, whether a run fits today's quota, and whether our clock agrees with it.
+from earlier runs, whether a run fits today's quota, whether our clock agrees with it, and
+whether a peak window is on (or when the next one starts).
 
 Every check here is a GET. Each gives a readiness.Row: PASS, FAIL (with its fix) or UNKNOWN
 (with the reason it cannot be told).
@@ -11,6 +12,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from preflight import peak
 from preflight import plan as plan_mod
 from preflight.client import PlatformClient
 from preflight.exchange import Exchange
@@ -132,6 +134,22 @@ def quota(fit: plan_mod.Fit, meters: dict[str, Any] | None) -> Row:
     if fit.fits:
         return Row(item, PASS, detail)
     return Row(item, FAIL, detail, "split it: " + plan_mod.describe_split(fit.split), "quota")
+
+
+def peak_windows(windows: list[Any], now: "peak.Now", *, embedded: bool) -> Row:
+    """The peak window on now (a run that writes would stop: FAIL) or the next one to come."""
+    item = "peak windows"
+    text = peak.sentence(windows, now)
+    if not windows:
+        return Row(item, PASS, text)
+    if embedded:
+        return Row(item, PASS, f"{text} (they do not apply to the embedded sandbox, the run's own)")
+    on = peak.current(windows, now.moment)
+    if on is None:
+        return Row(item, PASS, f"none on now {now.says()}; {text}")
+    ends = peak.stamp(peak.clear_at(windows, on), on.window.tz)
+    return Row(item, FAIL, text, f"run after {ends}, or pass --allow-peak to run anyway",
+               "peak_window")
 
 
 def now() -> float:

@@ -27,6 +27,7 @@ CATEGORIES: dict[str, str] = {
     "health_not_ready": "health is below the configured verdict for another reason",
     "auth": "a credential was refused (401/403)",
     "quota": "the daily write quota ran out",
+    "peak_window": "the run would have written inside a configured peak window (run.peak_windows)",
     "throttled": "429 throttles persisted past the retry budget",
     "platform_error": "5xx or timeouts persisted past the retries",
     "attribution": "a click, lead or conversion credited to another variant or campaign, or a redirect to "
@@ -36,10 +37,10 @@ CATEGORIES: dict[str, str] = {
     "harness_error": "a bug in the harness itself",
 }
 
-# Who must act. The user's own config, token, plan or pacing, and the harness's own bugs, are
+# Who must act. The user's own config, token, plan, schedule or pacing, and the harness's own bugs, are
 # never escalated to the platform and make the verdict ERROR (no verdict on the funnel),
 # not FAIL (the funnel is broken).
-USER_CATEGORIES = frozenset({"config", "auth", "quota", "throttled"})
+USER_CATEGORIES = frozenset({"config", "auth", "quota", "peak_window", "throttled"})
 HARNESS_CATEGORIES = frozenset({"harness_error"})
 NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
 ERROR_CATEGORIES = NOT_ESCALATED

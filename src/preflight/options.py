@@ -44,6 +44,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("preflight_allow_writes", "--allow-writes",
            "let the run write (create throwaway campaigns, conversions, leads) on a target other than the "
            "embedded sandbox; or set allow_writes: true in the target file", default=False, is_flag=True),
+    Option("preflight_allow_peak", "--allow-peak",
+           "let a run that writes start inside one of the config's peak windows (run.peak_windows); without "
+           "it such a run stops before its first write, saying when the window ends", default=False, is_flag=True),
     Option("preflight_collect_to", "--preflight-collect-to",
            "with --collect-only: write the selected tests, as the write plan needs them, to this JSON file "
            "(what `preflight plan` and `preflight doctor` use); nothing is started"),

@@ -1,8 +1,11 @@
-"""The last check before the first test: does the run's write plan fit today's quota?
+"""The last check before the first test: may the run write now, and does its write plan fit
+today's quota?
 
 Made once the tests are collected (so a `-k` selection budgets only for what it runs) and
-before any of them starts, on the controller. A plan that does not fit stops the run with
-ERROR (`quota`), no write made, and proposes a split of the campaigns that does.
+before any of them starts, on the controller. A run that would start writing inside a peak
+window (`run.peak_windows`, on the platform's clock) stops with ERROR (`peak_window`) unless
+--allow-peak; a plan that does not fit stops the run with ERROR (`quota`), no write made, and
+proposes a split of the campaigns that does.
 """
 
 from __future__ import annotations
@@ -33,8 +36,25 @@ def writes_refused(preflight: Any) -> str | None:
             f"allow_writes: true in {target.source}")
 
 
-def meters(preflight: Any) -> tuple[dict[str, Any] | None, str | None]:
-    return read_meters(preflight.client())
+def meters(preflight: Any, clock: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """usage-meters on the run's client; `clock` (a peak.ClockWatch) sees the answer's Date."""
+    client = preflight.client()
+    client.observers.append(clock)
+    try:
+        return read_meters(client)
+    finally:
+        client.observers.remove(clock)
+
+
+def in_peak_window(preflight: Any, clock: Any) -> str | None:
+    """Why the run must not start writing now (a peak window is on), or None. The embedded
+    sandbox is the run's own: no window applies to it."""
+    from preflight import options, peak
+
+    windows = preflight.run_config.run.peak_windows
+    if not windows or preflight.runtime.embedded or options.get(preflight.pytest_config, "preflight_allow_peak"):
+        return None
+    return peak.refusal(windows, clock.now())
 
 
 def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -65,7 +85,13 @@ def check(preflight: Any) -> tuple[str, str] | None:
         return refused, "config"
     if preflight.write_plan.total == 0:
         return None
-    found, problem = meters(preflight)
+    from preflight.peak import ClockWatch
+
+    clock = ClockWatch()  # the platform's clock, from the Date of the usage-meters answer
+    found, problem = meters(preflight, clock)
+    peak_problem = in_peak_window(preflight, clock)
+    if peak_problem:
+        return peak_problem, "peak_window"
     if problem:
         return f"the write quota could not be read: {problem}", "quota"
     fit = plan.check(items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root,

@@ -32,6 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--escalate", action="store_true", help="send one support report per root cause")
     parser.add_argument("--allow-writes", action="store_true",
                         help="let the run write on a target other than the embedded sandbox")
+    parser.add_argument("--allow-peak", action="store_true",
+                        help="let the run write inside a peak window of the config (run.peak_windows)")
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
     parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
@@ -104,6 +106,8 @@ def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> l
         command.append("--escalate")
     if args.allow_writes:
         command.append("--allow-writes")
+    if args.allow_peak:
+        command.append("--allow-peak")
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
 

@@ -4,8 +4,8 @@ One row per check, PASS / FAIL / UNKNOWN with the fix: the base URL speaks the c
 and the request-id header it really sends; the JWT (expiry, handle, role) and each PAT scope
 the run needs; the plan and writes left today against the run's write plan; the click URL
 template on a link that exists; what earlier runs left enabled; our clock against the
-platform's. `--contract` also checks every answer's shape against the sandbox's own models
-and writes reports/contract-drift.json. Exit 0 when the run can succeed, 2 when it cannot.
+platform's; the peak window on now, or the next one. `--contract` also checks every answer's
+shape against the sandbox's own models and writes reports/contract-drift.json. Exit 0 when the run can succeed, 2 when it cannot.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from preflight import doctor, plan, readiness
+from preflight import doctor, peak, plan, readiness
 from preflight.commands.common import (
     CollectError,
     add_target_options,
@@ -70,6 +70,9 @@ def checks(args: argparse.Namespace, conn) -> list[readiness.Row]:
     listing = client.call("list_campaigns", step="doctor", params={"limit": 1})
     rows.append(doctor.request_id_header(listing, list(target.contract.request_id_headers), where))
     rows.append(doctor.clock(listing, doctor.now()))
+    clock = peak.ClockWatch()
+    clock(listing)  # the platform's clock, from the Date of that answer
+    rows.append(doctor.peak_windows(conn.run_config.run.peak_windows, clock.now(), embedded=conn.embedded))
     rows.append(_quota(args, conn))
     campaigns, _ = doctor.pf_campaigns(client) if listing.status == 200 else ([], None)
     everything, _ = _all_campaigns(client) if listing.status == 200 else ([], None)

@@ -3,8 +3,9 @@
 Counted as the platform counts them (POST/PUT under /v2 except /v2/public/* and
 /v2/support/*), teardown included, for the tests a run with the same selection would run
 (`-- -k spring-ab`), and for a rerun of a run id (what already exists is adopted with reads).
-When the plan does not fit the writes left today it proposes a split that does. Nothing is
-written; on the embedded sandbox nothing is started.
+When the plan does not fit the writes left today it proposes a split that does. It also shows
+the peak window on now, or the next one (run.peak_windows). Nothing is written; on the embedded
+sandbox nothing is started.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from preflight import plan
+from preflight import peak, plan
 from preflight.commands.common import CollectError, add_target_options, collect, fail, one_line_errors, quota_of
 from preflight.connect import TargetError, open_target
 
@@ -54,6 +55,8 @@ def _plan(args: argparse.Namespace, conn) -> int:
         return fail("plan", str(exc))
     journal_root = str(Path(args.reports) / "journal")
     whole = plan.for_subset(items, conn.run_config, run_id=args.run_id, journal_root=journal_root)
+    clock = peak.ClockWatch()  # the platform's clock, from the Date of the answers read here
+    conn.client.observers.append(clock)
     meters, problem = quota_of(conn)
     if problem:
         return fail("plan", f"the write quota could not be read: {problem}")
@@ -61,7 +64,9 @@ def _plan(args: argparse.Namespace, conn) -> int:
     doc = {"target": conn.target.name, "handle": conn.target.handle, "tests": len(items),
            "writesTotal": whole.total, "writesLeft": fit.writes_left, "plan": (meters or {}).get("plan"),
            "resetsAt": (meters or {}).get("resetsAt"), "fits": fit.fits, "byCampaign": whole.by_campaign(),
-           "lines": whole.to_json(), "split": fit.split}
+           "lines": whole.to_json(), "split": fit.split,
+           "peak": {**peak.status(conn.run_config.run.peak_windows, clock.now()), "applies": not conn.embedded,
+                    "text": peak.sentence(conn.run_config.run.peak_windows, clock.now())}}
     print(json.dumps(doc, indent=2) if args.json else render(doc))
     return EXIT_FITS if fit.fits else EXIT_DOES_NOT_FIT
 
@@ -82,4 +87,7 @@ def render(doc: dict) -> str:
         lines.append("it does not fit: a run now would stop before its first write. A split that fits:")
         lines += [f"  {batch['when']}: {', '.join(batch['campaigns'])}, {batch['writes']} write(s): "
                   f"preflight run -- {batch['select']}" for batch in doc["split"]]
+    windows = doc["peak"]
+    note = "" if windows["applies"] or not windows["configured"] else " (not on the embedded sandbox, the run's own)"
+    lines.append(f"peak windows: {windows['text']}{note}")
     return "\n".join(lines)
