@@ -13,6 +13,7 @@ together, as one run would judge them (any failure: FAIL; else PASS).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight.escalation import write_payload
+from preflight.escalation import SUMMARY_LIMIT, truncate, write_payload
 from preflight.report import history, matrix
 from preflight.report.gate import RunFacts, render_summary, write_gate
 from preflight.results import now_iso
@@ -29,6 +30,7 @@ from preflight.shard import assign
 
 SHARD_SELECTION = re.compile(r"\s*--shard \S+")
 UNESCAPED_EQUALS = re.compile(r"(?<!\\)=")
+SEEN_BY = re.compile(r"\(seen by (\d+) test\(s\)(?: on ([^)]*))?\)$")  # the end of a payload's summary
 HISTORY_KEYS = ("runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")  # as wrapup keeps them
 # Files every shard writes into its allure-results under the same name: the merge writes its own.
 ALLURE_RUN_FILES = ("environment.properties", "executor.json")
@@ -100,6 +102,11 @@ def check(runs: list[ShardRun], expect: int | None) -> tuple[int | None, list[st
     targets = {run.gate.get("target") for run in sharded}
     if len(targets) > 1:
         problems.append(f"the shards ran against different targets: {', '.join(sorted(map(str, targets)))}")
+    # Every shard counts the whole config's tests before it deselects the others'.
+    planned = {(run.gate.get("tests") or {}).get("planned") for run in sharded} - {None}
+    if len(planned) > 1:
+        problems.append(f"the shards collected different suites ({' vs '.join(map(str, sorted(planned)))} tests "
+                        "planned): were they run from the same checkout?")
     return total, problems
 
 
@@ -194,9 +201,6 @@ def _facts(good: list[ShardRun], runs: list[ShardRun], total: int | None, proble
            renamed: dict[tuple[str, str], str]) -> RunFacts:
     tests = [run.gate.get("tests") or {} for run in good]
     planned = {t.get("planned") for t in tests if t.get("planned") is not None}
-    if len(planned) > 1:
-        problems = problems + [f"the shards collected different suites ({' vs '.join(map(str, sorted(planned)))} "
-                               "tests planned): are they the same checkout?"]
     selections = {SHARD_SELECTION.sub("", t.get("selection") or "").strip() for t in tests}
     selection = " ".join(sorted(s for s in selections if s))
     selected = [t.get("selected") for t in tests]
@@ -204,7 +208,7 @@ def _facts(good: list[ShardRun], runs: list[ShardRun], total: int | None, proble
     return RunFacts(
         planned=planned.pop() if len(planned) == 1 else None,
         selected=sum(selected) if selected and None not in selected else None,
-        selection=f"--shard 1..{total}/{total}" + (f" {selection}" if selection else "") if total else selection or None,
+        selection=f"--shard */{total}" + (f" {selection}" if selection else "") if total else selection or None,
         stopped="; ".join(stopped) or None,
         unfinished=[nodeid for t in tests for nodeid in t.get("unfinished") or []],
         escalations=_merged_escalations(good, renamed),
@@ -300,7 +304,7 @@ def _escalations(good: list[ShardRun], out: Path) -> dict[tuple[str, str], str]:
                 payload = None
             if payload is not None:
                 payloads[entry["id"]] = _join_payloads(payloads.get(entry["id"]), payload)
-            renamed[(str(run.folder), entry.get("file"))] = str(folder / f"{entry['id']}.json")
+                renamed[(str(run.folder), entry.get("file"))] = str(folder / f"{entry['id']}.json")
     for gid, payload in payloads.items():
         write_payload(payload, out, gid)
     return renamed
@@ -316,16 +320,25 @@ def _shard_file(run: ShardRun, path: str | None) -> Path | None:
 
 
 def _join_payloads(first: dict[str, Any] | None, more: dict[str, Any]) -> dict[str, Any]:
+    """One root cause's payload from two shards: every affected test and request id, and the
+    summary's count and campaigns for both."""
     if first is None:
         return more
-    joined = json.loads(json.dumps(first))
+    joined = copy.deepcopy(first)
     repro, other = joined.setdefault("reproArtifact", {}), more.get("reproArtifact") or {}
     repro["affected"] = (repro.get("affected") or []) + (other.get("affected") or [])
     repro["requestIds"] = list(dict.fromkeys((repro.get("requestIds") or []) + (other.get("requestIds") or [])))
     also = [f"- {item.get('test')}: request ids {', '.join(item.get('requestIds') or []) or 'none'}"
             for item in other.get("affected") or []]
-    joined["details"] = f"{joined.get('details', '')}\nAlso seen on another shard of the run ({more.get('runId')}):\n" \
-                        + "\n".join(also)
+    joined["details"] = (f"{joined.get('details', '')}\nAlso seen on another shard of the run "
+                         f"({more.get('runId')}):\n" + "\n".join(also))
+    seen = [SEEN_BY.search(p.get("summary") or "") for p in (first, more)]
+    if all(seen):  # a summary cut at the contract's 200 characters is left as it is
+        count = sum(int(match.group(1)) for match in seen)
+        campaigns = sorted({c for match in seen for c in (match.group(2) or "").split(", ") if c})
+        where = f" on {', '.join(campaigns)}" if campaigns else ""
+        prefix = (first.get("summary") or "")[:seen[0].start()]
+        joined["summary"] = truncate(f"{prefix}(seen by {count} test(s){where})", SUMMARY_LIMIT)
     return joined
 
 

@@ -44,7 +44,7 @@ def parse(text: str) -> Shard:
     """`I/N`; a ValueError saying what is wrong and how to write it otherwise."""
     match = SPEC.match(str(text))
     if not match:
-        raise ValueError(f"--shard {text!r} is not I/N: {USAGE}")
+        raise ValueError(f"--shard {text!r} is not I/N; {USAGE}")
     index, total = int(match.group(1)), int(match.group(2))
     if total < 1:
         raise ValueError(f"--shard {text!r}: there must be at least one shard; {USAGE}")

@@ -123,6 +123,7 @@ def test_one_root_cause_on_two_shards_is_one_escalation_listing_both(shards, tmp
     assert [p.name for p in (out / "escalations").iterdir()] == [Path(esc["file"]).name]
     payload = json.loads(Path(esc["file"]).read_text())
     assert {a["test"] for a in payload["reproArtifact"]["affected"]} == failing
+    assert payload["summary"].endswith(f"(seen by 2 test(s) on {', '.join(esc['campaigns'])})"), payload["summary"]
     shard_ids = [i for folder in (shards.s1, shards.s2_failing) for e in gate_of(folder)["escalations"]
                  for i in e["requestIds"]]
     assert set(payload["reproArtifact"]["requestIds"]) == set(shard_ids) and len(shard_ids) >= 2

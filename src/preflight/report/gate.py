@@ -229,9 +229,10 @@ def _shard_lines(facts: RunFacts) -> list[str]:
         return []
     lines = ["| shard | verdict | campaigns | tests ran | reports |", "|---|---|---|---|---|"]
     for entry in facts.shards:
-        verdict = entry.get("verdict") or "missing"
+        verdict = entry.get("verdict") or "no gate"  # missing, or not a shard's
         lines.append(f"| {entry['index'] or '?'}/{entry['total'] or '?'} | {ICONS.get(verdict, '💥')} {verdict} | "
-                     f"{_inline(', '.join(entry.get('campaigns') or []) or '—')} | {entry.get('ran', '—')} | "
+                     f"{_inline(', '.join(entry.get('campaigns') or []) or '—')} | "
+                     f"{entry['ran'] if entry.get('ran') is not None else '—'} | "
                      f"`{_code(entry.get('dir') or 'n/a')}` |")
     return lines + [""]
 
