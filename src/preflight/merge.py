@@ -348,7 +348,8 @@ def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str
         for entry in run.gate.get("escalations") or []:
             current = merged.get(entry["id"])
             if current is None:
-                merged[entry["id"]] = {**entry, "file": renamed.get((str(run.folder), entry.get("file")), entry.get("file"))}
+                moved = renamed.get((str(run.folder), entry.get("file")), entry.get("file"))
+                merged[entry["id"]] = {**entry, "file": moved}
                 continue
             for key in ("tests", "requestIds"):
                 current[key] = list(dict.fromkeys((current.get(key) or []) + (entry.get(key) or [])))

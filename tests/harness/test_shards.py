@@ -56,7 +56,8 @@ def test_a_shard_runs_its_own_campaigns_and_deselects_the_others(shards):
     assert "27 deselected" in run.stdout, explain(run)
     gate = gate_of(shards.s2)
     assert gate["verdict"] == "PASS"
-    assert gate["shard"] == {"index": 2, "total": 2, "campaigns": ["spring-ab"], "configured": ["spring-ab", "diwali-sale"]}
+    assert gate["shard"] == {"index": 2, "total": 2, "campaigns": ["spring-ab"],
+                             "configured": ["spring-ab", "diwali-sale"]}
     assert (gate["tests"]["planned"], gate["tests"]["selected"], gate["tests"]["ran"]) == (51, 24, 24)
     assert gate["tests"]["selection"] == "--shard 2/2"
     assert {r["campaign"] for r in gate["results"]} == {"spring-ab"}
@@ -108,7 +109,8 @@ def test_the_merge_of_a_fail_and_a_pass_shard_is_fail_with_every_result(shards, 
                             capture_output=True, text=True, env=_env())
     assert judged.returncode == 1
     assert "::error file=suites/test_publish.py,title=[schema_fetch] test_schema_fetch_matches_publish" in judged.stdout
-    assert (out / "junit.xml").is_file() and (out / "summary.md").read_text().startswith("## campaign-preflight: ❌ FAIL")
+    assert (out / "junit.xml").is_file()
+    assert (out / "summary.md").read_text().startswith("## campaign-preflight: ❌ FAIL")
 
 
 def test_one_root_cause_on_two_shards_is_one_escalation_listing_both(shards, tmp_path):
@@ -117,7 +119,8 @@ def test_one_root_cause_on_two_shards_is_one_escalation_listing_both(shards, tmp
     done = merge(shards.path, str(shards.s1), str(shards.s2_failing), "--out", str(out))
     assert done.returncode == 1, done.stdout + done.stderr
     gate = gate_of(out)
-    failing = {f"suites/test_publish.py::test_schema_fetch_matches_publish[{stem}]" for stem in ("spring-ab", "diwali-sale")}
+    failing = {f"suites/test_publish.py::test_schema_fetch_matches_publish[{stem}]"
+               for stem in ("spring-ab", "diwali-sale")}
     [esc] = gate["escalations"]  # as one run of both campaigns would have it
     assert set(esc["tests"]) == failing and esc["campaigns"] == sorted({r["campaignId"] for r in gate["results"]})
     assert [p.name for p in (out / "escalations").iterdir()] == [Path(esc["file"]).name]

@@ -6,7 +6,8 @@ from preflight.report.gate import RunFacts, compute_verdict, render_summary
 
 EMPTY = {"index": 3, "total": 3, "campaigns": [], "configured": ["spring-ab", "diwali-sale"]}
 FAILED = {"nodeid": "suites/test_publish.py::test_schema_fetch_matches_publish[spring-ab]", "step": "publish",
-          "campaignId": "pf-1-spring-ab", "outcome": "failed", "category": "schema_fetch", "message": "[schema_fetch] x"}
+          "campaignId": "pf-1-spring-ab", "outcome": "failed", "category": "schema_fetch",
+          "message": "[schema_fetch] x"}
 
 
 def test_a_shard_with_no_campaign_passes_saying_why():

@@ -87,7 +87,8 @@ def compute_verdict(results: Iterable[Result], problem: str | None = None,
     if not results and _empty_shard(facts):
         shard = facts.shard
         return "PASS", (f"shard {shard['index']}/{shard['total']} holds none of the config's "
-                        f"{len(shard.get('configured') or [])} campaign(s): nothing to run here, the other shards run them")
+                        f"{len(shard.get('configured') or [])} campaign(s): nothing to run here, "
+                        "the other shards run them")
     if not any(r.get("outcome") == "passed" for r in results):
         return "ERROR", "nothing was checked: no selected test ran to a pass" if results else \
             "nothing was checked: no test was selected"
