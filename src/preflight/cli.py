@@ -1,7 +1,7 @@
 """The `preflight` command: `doctor` checks a target with reads only, `plan` shows the writes a
 run will spend, `run` runs the lifecycle suites and builds the report, `gate` turns a run's
-verdict into a CI step's result, `cleanup` retires what runs left enabled, `sandbox` serves the
-embedded sandbox."""
+verdict into a CI step's result, `merge` joins the reports of a run's shards into one run's,
+`cleanup` retires what runs left enabled, `sandbox` serves the embedded sandbox."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     from preflight import runner
-    from preflight.commands import cleanup, doctor, gate, plan
+    from preflight.commands import cleanup, doctor, gate, merge, plan
     from preflight.sandbox import cli as sandbox_cli
 
-    for module in (runner, doctor, plan, gate, cleanup, sandbox_cli):
+    for module in (runner, doctor, plan, gate, merge, cleanup, sandbox_cli):
         module.add_parser(commands)
 
     args = parser.parse_args(argv)

@@ -55,6 +55,18 @@ def census(items: list[pytest.Item]) -> Counter:
     return Counter((_stem(item), getattr(item, "originalname", item.name)) for item in items)
 
 
+def keep_shard(config: pytest.Config, items: list[pytest.Item], shard: Any) -> None:
+    """On `--shard I/N`, deselect the tests of the other shards' campaigns (pytest counts them as
+    deselected); a test of no campaign runs on shard 1 only."""
+    if shard is None:
+        return
+    kept = [item for item in items if shard.holds(_stem(item))]
+    dropped = [item for item in items if not shard.holds(_stem(item))]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def skip_unmet_needs(items: list[pytest.Item], planned: Counter) -> None:
     """A test whose prerequisites (all of them, for its campaign) were deselected is skipped,
     saying which, rather than failing for want of what it builds on."""

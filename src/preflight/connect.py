@@ -69,7 +69,8 @@ def open_target(config: str, target: str | None, *, embedded_ok: bool = True,
                     client.close()
                 return
             elif embedded_ok:
-                admin = sandbox = SandboxProcess(plan=spec.plan, ctx_ttl=spec.sandbox.ctx_ttl_seconds).start()
+                admin = sandbox = SandboxProcess(plan=spec.plan, ctx_ttl=spec.sandbox.ctx_ttl_seconds,
+                                                 writes_per_day=spec.sandbox.writes_per_day).start()
             else:
                 raise TargetError(f"target {spec.name} is the embedded sandbox, which lives only during a run; "
                                   "nothing of an earlier run is left on it")

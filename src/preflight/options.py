@@ -53,6 +53,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("preflight_escalate", "--escalate",
            "send one support report per root cause (POST /v2/support/report) and record the ticket",
            default=False, is_flag=True),
+    Option("preflight_shard", "--shard",
+           "I/N: run shard I of N, each campaign on exactly one shard (a stable hash of its campaignId); "
+           "the others' tests are deselected. `preflight merge` joins the shards' reports"),
 )
 _BY_NAME = {option.name: option for option in OPTIONS}
 

@@ -87,7 +87,7 @@ def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_
             if writes:
                 plan.lines.append(Line(stem, item.step or "", item.nodeid.split("::")[-1], writes))
             if item.name == FOREIGN_TEST:
-                source = foreign_source(stem, run_config.campaigns)
+                source = foreign_source(stem, run_config.lenders)
                 if source not in owned:
                     lender = (campaign_step.plan_campaign(configs[source], run_id=run_id, handle=target.handle)
                               if source else plan_decoy(configs[stem], run_id=run_id, handle=target.handle))

@@ -20,7 +20,8 @@ from preflight.steps import campaign as campaign_step
 
 def foreign_source(stem: str, configs: list[Any]) -> str | None:
     """The configured campaign whose click gives `stem` its foreign ctx: the next one in the
-    file, or None when there is only one campaign (a small decoy campaign stands in)."""
+    file (of `configs`: the run's lenders, a shard's own campaigns on a shard), or None when
+    there is only one campaign (a small decoy campaign stands in)."""
     stems = [c.stem for c in configs]
     if len(stems) < 2 or stem not in stems:
         return None
@@ -51,7 +52,7 @@ class CampaignRegistry:
         self.journal = journal
         self.journal_root = journal_root
         self.session = session  # tells this pytest session's link writes from a rerun's
-        self.campaigns = list(campaigns)  # the whole run's: a campaign borrows clicks from another
+        self.campaigns = list(campaigns)  # the run's (its shard's) lenders: a campaign borrows clicks from another
         self._live: dict[str, LiveCampaign] = {}
         self._complete: set[str] = set()  # set up with every variant, not only the primary link
         self._broken: dict[str, PreflightFailure] = {}

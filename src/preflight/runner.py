@@ -39,6 +39,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
     parser.add_argument("--single-file", action="store_true",
                         help="build the HTML report as single files (they open from disk, e.g. a CI artifact)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="run shard I of N: each campaign runs on exactly one shard (stable across reruns and "
+                             "config order); join the shards' reports with `preflight merge`")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments")
     parser.set_defaults(handler=run)
 
@@ -49,6 +52,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"preflight run: no suites/ folder in {root}; run it from the campaign-preflight project root",
               file=sys.stderr)
         return 2
+    if args.shard:
+        from preflight.shard import parse
+
+        try:
+            parse(args.shard)
+        except ValueError as exc:
+            print(f"preflight run: {exc}", file=sys.stderr)
+            return 2
     reports = (root / args.reports).resolve()
     staging = reports / f".incoming-{os.getpid()}"
     try:
@@ -108,6 +119,8 @@ def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> l
         command.append("--allow-writes")
     if args.allow_peak:
         command.append("--allow-peak")
+    if args.shard:
+        command += ["--shard", args.shard]
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
 

@@ -81,6 +81,7 @@ def census_before_selection(preflight: PreflightSession, config: pytest.Config, 
         return
     collect.order(items)
     config.stash[PLANNED] = collect.census(items)
+    collect.keep_shard(config, items, preflight.shard)
 
 
 def after_selection(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -75,6 +75,7 @@ class PreflightSession:
     problem_category: str | None = None
     gate: dict[str, Any] | None = None
     run_id: str | None = None  # known before the runtime, so a failed start still names it
+    shard: Any = None  # preflight.shard.Shard of `--shard I/N`, else None
     started_at: str | None = None
     readiness: list[readiness.Row] = field(default_factory=list)
     collection: dict[str, Any] | None = None  # planned and selected tests (see collect.selected)
@@ -117,10 +118,12 @@ class PreflightSession:
         """The run id and the config, read before anything starts (no request, no process)."""
         self.started_at = now_iso()
         run_id = self.run_id = options.get(self.pytest_config, "preflight_run_id") or new_run_id()
+        self.shard = _shard(options.get(self.pytest_config, "preflight_shard"))  # a failed start still names it
         problem = check_run_id(run_id)
         if problem:
             raise StartError(problem)
-        self.run_config = _load(self.config_path(), options.get(self.pytest_config, "preflight_target"))
+        self.run_config = _on_shard(_load(self.config_path(), options.get(self.pytest_config, "preflight_target")),
+                                    self.shard)
 
     def start_controller(self) -> None:
         run_id, started = self.run_id, self.started_at
@@ -147,7 +150,8 @@ class PreflightSession:
         (Path(self.runtime.scratch) / f"{worker}.pid").write_text(str(os.getpid()))
         redact.register_secret(self.runtime.jwt)
         redact.register_secret(self.runtime.pat)
-        self.run_config = _load(Path(self.runtime.config_path), self.runtime.target_override)
+        self.shard = _shard(options.get(self.pytest_config, "preflight_shard"))
+        self.run_config = _on_shard(_load(Path(self.runtime.config_path), self.runtime.target_override), self.shard)
         self._know_base_url(self.runtime.base_url)
         self._describe_credentials()
 
@@ -215,7 +219,8 @@ class PreflightSession:
             if target.base_url:  # a sandbox already running (e.g. `preflight sandbox`): attach
                 admin = SandboxClient(target.base_url)
             else:
-                self.sandbox = SandboxProcess(port=0, plan=target.plan, ctx_ttl=target.sandbox.ctx_ttl_seconds)
+                self.sandbox = SandboxProcess(port=0, plan=target.plan, ctx_ttl=target.sandbox.ctx_ttl_seconds,
+                                              writes_per_day=target.sandbox.writes_per_day)
                 admin = self.sandbox
             try:
                 if self.sandbox is not None:
@@ -327,6 +332,19 @@ def _load(path: Path, target: str | None) -> Any:
         return load_run_config(path, target=target)
     except ConfigError as exc:
         raise StartError(str(exc)) from None
+
+
+def _shard(text: str | None) -> Any:
+    from preflight import shard
+
+    try:
+        return shard.parse(text) if text else None
+    except ValueError as exc:
+        raise StartError(str(exc)) from None
+
+
+def _on_shard(run_config: Any, shard: Any) -> Any:
+    return run_config.on_shard(shard) if shard is not None else run_config
 
 
 def _secret(value: Any) -> str | None:

@@ -57,6 +57,8 @@ def _selection(config: Any) -> str | None:
         parts.append(f"-k {config.getoption('keyword')!r}")
     if config.getoption("markexpr", ""):
         parts.append(f"-m {config.getoption('markexpr')!r}")
+    if options.get(config, "preflight_shard"):
+        parts.append(f"--shard {options.get(config, 'preflight_shard')}")
     args = [a for a in config.args if a.rstrip("/") not in ("suites", ".")]
     if args:
         parts.append(" ".join(args))
@@ -245,6 +247,8 @@ def write_outputs(preflight: Any, results: list[dict[str, Any]], facts: RunFacts
     runtime, run_config = preflight.runtime, preflight.run_config
     target = run_config.target if run_config else None
     run_id = runtime.run_id if runtime else preflight.run_id
+    if preflight.shard is not None and facts.shard is None:  # also on a gate that says the run could not start
+        facts.shard = preflight.shard.describe([c.stem for c in run_config.campaigns] if run_config else None)
     finished = now_iso()
     common = dict(run_id=run_id, target=target.name if target else None, results=results, report_path=report_path,
                   facts=facts)

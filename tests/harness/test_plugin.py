@@ -367,7 +367,7 @@ def test_misspelled_required_key(pytester, tree):
       "starting with a letter or digit (e.g. 20261127-121800-3fa9)")),
     (("--target", "sandbx"),
      ("--target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
-      "config/targets/ (production, sandbox) or a path to a target YAML; did you mean 'sandbox'?")),
+      "config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; did you mean 'sandbox'?")),
     (("--target", "production"),
      ("config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
       "export it or use --target sandbox")),

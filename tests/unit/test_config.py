@@ -367,7 +367,7 @@ def test_the_file_must_be_a_mapping(workdir: Path, text: str, got: str) -> None:
 def test_unknown_target_name_says_did_you_mean(workdir: Path) -> None:
     assert run_problems(set_in("target", "sandbx")) == [
         ("config/preflight.yaml: target: got 'sandbx': no such file config/targets/sandbx.yaml; "
-         "allowed: a target name from config/targets/ (production, sandbox) or a path to a target YAML; "
+         "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; "
          "did you mean 'sandbox'?")
     ]
 

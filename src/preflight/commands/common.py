@@ -54,10 +54,11 @@ class CollectError(Exception):
 def quota_of(conn) -> tuple[dict | None, str | None]:
     """usage-meters on the target; the embedded sandbox starts every run with its plan's full day."""
     if conn.embedded:
-        from preflight.sandbox.core.quota import WRITES_PER_DAY
+        from preflight.sandbox.core.quota import per_day
 
         plan = str(conn.target.plan)
-        return {"plan": plan, "writesPerDay": WRITES_PER_DAY[plan], "writesToday": 0,
+        custom = conn.target.sandbox.writes_per_day  # the embedded sandbox is started with it
+        return {"plan": plan, "writesPerDay": per_day(plan, default_plan=plan, custom=custom), "writesToday": 0,
                 "resetsAt": "the next run (a fresh embedded sandbox)"}, None
     from preflight.prewrite import read_meters
 

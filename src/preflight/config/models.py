@@ -321,6 +321,9 @@ class CredentialsConfig(Strict):
 
 class SandboxSettings(Strict):
     ctx_ttl_seconds: int = Field(1800, gt=0, le=86400, description="seconds a ctx stays valid, 1-86400")
+    # A custom daily write quota for the target's plan (as a big customer's contract has), for
+    # the embedded sandbox; an attached sandbox keeps the one it was started with.
+    writes_per_day: int | None = Field(None, ge=1, le=10**9, description="a whole number of writes a day, 1 or more")
     # Faults to switch on before the run (GET /__sandbox/faults lists them): to rehearse
     # how the harness reports each way the platform breaks.
     faults: dict[str, dict[str, Any]] = Field(default_factory=dict, description="fault name: options")
@@ -407,7 +410,8 @@ class TargetConfig(Strict):
     role: Role = Role.CREATOR
     click_url: str = Field(description="a URL template with {slug}, e.g. https://{handle}.10x.in/{slug}")
     credentials: CredentialsConfig | None = Field(None, validate_default=True, description="jwt and pat")
-    sandbox: SandboxSettings | None = Field(None, validate_default=True, description="ctx_ttl_seconds")
+    sandbox: SandboxSettings | None = Field(None, validate_default=True,
+                                            description="ctx_ttl_seconds, writes_per_day, faults")
     contract: ContractConfig = Field(
         default_factory=ContractConfig, description="request_id_headers, idempotency_key_in, routes"
     )
@@ -642,6 +646,7 @@ class RunConfig(Strict):
     campaigns: list[CampaignConfig] = Field(min_length=1, description="a list of at least one campaign")
 
     _source_path: Path | None = PrivateAttr(None)
+    _shard: Any = PrivateAttr(None)  # a preflight.shard.Shard when the run is one shard of several
 
     @field_validator("campaigns")
     @classmethod
@@ -659,3 +664,15 @@ class RunConfig(Strict):
     def source_path(self) -> Path | None:
         """The preflight YAML this run was loaded from (None when built in code)."""
         return self._source_path
+
+    def on_shard(self, shard: Any) -> RunConfig:
+        """A copy for one shard of the run (`--shard I/N`)."""
+        sharded = self.model_copy()
+        sharded._shard = shard
+        return sharded
+
+    @property
+    def lenders(self) -> list[CampaignConfig]:
+        """The campaigns that may lend a click to another's foreign-ctx check: the whole config,
+        or on a shard that shard's own, so that no shard creates or retires another's campaign."""
+        return [c for c in self.campaigns if self._shard is None or self._shard.holds(c.stem)]

@@ -54,6 +54,9 @@ class RunFacts:
     cleanup: dict[str, Any] = field(default_factory=dict)
     write_plan: dict[str, Any] | None = None
     since_last_pass: dict[str, Any] | None = None
+    shard: dict[str, Any] | None = None  # this run's shard: index, total, campaigns, configured
+    shards: list[dict[str, Any]] | None = None  # a merged gate's shards (preflight merge)
+    shards_problem: str | None = None  # a merge that lacks a shard, or joins an ERROR one: no verdict
 
 
 def compute_verdict(results: Iterable[Result], problem: str | None = None,
@@ -64,6 +67,8 @@ def compute_verdict(results: Iterable[Result], problem: str | None = None,
     problem = facts.problem or problem
     bad = [r for r in results if r.get("outcome") in BAD_OUTCOMES]
     theirs = [r for r in bad if _category(r) in ERROR_CATEGORIES]
+    if facts.shards_problem:
+        return "ERROR", facts.shards_problem
     if problem:
         return "ERROR", f"the run could not start its tests: {_first(problem)}"
     if theirs:
@@ -79,12 +84,23 @@ def compute_verdict(results: Iterable[Result], problem: str | None = None,
         roots = len(facts.escalations) or len({r.get("cause") or r.get("nodeid") for r in bad})
         categories = ", ".join(dict.fromkeys(_category(r) or "?" for r in bad))
         return "FAIL", f"{len(bad)} test(s) failed from {roots} root cause(s): {categories}"
+    if not results and _empty_shard(facts):
+        shard = facts.shard
+        return "PASS", (f"shard {shard['index']}/{shard['total']} holds none of the config's "
+                        f"{len(shard.get('configured') or [])} campaign(s): nothing to run here, "
+                        "the other shards run them")
     if not any(r.get("outcome") == "passed" for r in results):
         return "ERROR", "nothing was checked: no selected test ran to a pass" if results else \
             "nothing was checked: no test was selected"
     skipped = sum(r.get("outcome") == "skipped" for r in results)
     return "PASS", f"all {len(results)} selected tests ran" + (f" ({skipped} skipped, each with its reason)"
                                                                if skipped else "")
+
+
+def _empty_shard(facts: RunFacts) -> bool:
+    """A shard that no campaign hashes to (`--shard I/N` of a small config): it has nothing to run,
+    which must not fail a CI matrix; `preflight merge` judges the whole run."""
+    return bool(facts.shard) and facts.shard.get("campaigns") == [] and not facts.selected
 
 
 def _category(result: Result) -> str | None:
@@ -133,6 +149,8 @@ def document(*, run_id: str | None, target: str | None, started_at: Any, finishe
         "writePlan": facts.write_plan,
         "matrix": matrix.build(results),
         "sinceLastPass": facts.since_last_pass,
+        "shard": facts.shard,
+        **({"shards": redact_obj(facts.shards)} if facts.shards is not None else {}),
     }
 
 
@@ -187,6 +205,7 @@ def render_summary(*, run_id: str | None, target: str | None, results: Iterable[
     parts = [f"## campaign-preflight: {ICONS[verdict]} {verdict}", "",
              f"**{_inline(reason)}**", "",
              f"Run `{_code(run_id or 'n/a')}` against `{_code(target or 'n/a')}`{when}: {_counts(results, facts)}.", ""]
+    parts += _shard_lines(facts)
     if facts.problem and len(facts.problem.splitlines()) > 1:
         parts += ["> **The run could not start its tests:**", ">"]
         parts += [f"> - {_inline(line)}" for line in facts.problem.splitlines()] + [""]
@@ -199,6 +218,24 @@ def render_summary(*, run_id: str | None, target: str | None, results: Iterable[
     parts += _leftovers(facts)
     parts += [f"Report: `{_code(str(report_path))}`" if report_path else "Report: not built", ""]
     return "\n".join(parts)
+
+
+def _shard_lines(facts: RunFacts) -> list[str]:
+    shard = facts.shard
+    if shard:
+        held = ", ".join(shard.get("campaigns") or []) or "none"
+        configured = f" of the {len(shard['configured'])} configured" if shard.get("configured") else ""
+        return [f"Shard {shard['index']}/{shard['total']}: campaign(s) {_inline(held)}{configured}.", ""]
+    if not facts.shards:
+        return []
+    lines = ["| shard | verdict | campaigns | tests ran | reports |", "|---|---|---|---|---|"]
+    for entry in facts.shards:
+        verdict = entry.get("verdict") or "no gate"  # missing, or not a shard's
+        lines.append(f"| {entry['index'] or '?'}/{entry['total'] or '?'} | {ICONS.get(verdict, '💥')} {verdict} | "
+                     f"{_inline(', '.join(entry.get('campaigns') or []) or '—')} | "
+                     f"{entry['ran'] if entry.get('ran') is not None else '—'} | "
+                     f"`{_code(entry.get('dir') or 'n/a')}` |")
+    return lines + [""]
 
 
 def _counts(results: list[dict], facts: RunFacts) -> str:

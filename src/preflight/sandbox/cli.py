@@ -43,6 +43,12 @@ def _plan(text: str) -> str:
     return text.upper()
 
 
+def _writes_per_day(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10**9:
+        raise argparse.ArgumentTypeError(f"invalid writes per day {text!r}: a whole number, 1 or more")
+    return int(text)
+
+
 def _throttle(text: str) -> dict[str, int]:
     """`read=N,write=N,public=N` (requests per minute); classes left out keep the default."""
     limits = default_throttles()
@@ -92,6 +98,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--plan", type=_plan, default="ENTERPRISE",
                         help="default plan of new handles: FREE, PRO or ENTERPRISE")
     parser.add_argument("--ctx-ttl", type=_ctx_ttl, default=1800, help="ctx lifetime, seconds")
+    parser.add_argument("--writes-per-day", type=_writes_per_day, default=None,
+                        help="a custom daily write quota for handles on the default plan (default: the "
+                             "plan's own: FREE 2, PRO 10, ENTERPRISE 500)")
     parser.add_argument("--throttle", type=_throttle, default=None,
                         help="requests per minute per route class, e.g. read=600,write=60,"
                              "public=600 (default 60000 each)")
@@ -187,7 +196,7 @@ def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
     from preflight.sandbox.app import create_app
 
     settings = Settings(db_path=db_path, plan=args.plan, ctx_ttl=args.ctx_ttl,
-                        throttles=args.throttle or default_throttles())
+                        throttles=args.throttle or default_throttles(), writes_per_day=args.writes_per_day)
     try:
         app = create_app(settings)
     except sqlite3.Error as exc:

@@ -108,13 +108,15 @@ class SandboxProcess(SandboxClient):
                  throttle: dict[str, int] | None = None,
                  stdout_path: str | os.PathLike[str] | None = None,
                  stderr_path: str | os.PathLike[str] | None = None,
-                 startup_timeout: float = 20.0, extra_args: list[str] | None = None) -> None:
+                 startup_timeout: float = 20.0, extra_args: list[str] | None = None,
+                 writes_per_day: int | None = None) -> None:
         self.port = port
         self.db = str(db) if db is not None else None
         self.plan = plan
         self.ctx_ttl = ctx_ttl
         self.host = host
         self.throttle = throttle
+        self.writes_per_day = writes_per_day
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args or [])
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -132,6 +134,8 @@ class SandboxProcess(SandboxClient):
                "--port", str(self.port), "--plan", self.plan, "--ctx-ttl", str(self.ctx_ttl)]
         if self.db is not None:
             cmd += ["--db", self.db]
+        if self.writes_per_day:
+            cmd += ["--writes-per-day", str(self.writes_per_day)]
         if self.throttle:
             cmd += ["--throttle", ",".join(f"{k}={v}" for k, v in self.throttle.items())]
         return cmd + ["--parent-pid", str(os.getpid())] + self.extra_args

@@ -22,3 +22,4 @@ class Settings:
     ctx_ttl: int = 1800
     throttles: dict[str, int] = field(default_factory=default_throttles)
     max_body_bytes: int = MAX_BODY_BYTES
+    writes_per_day: int | None = None  # a custom daily write quota for the default plan

@@ -1,4 +1,6 @@
-"""Plans and the daily write quota per handle: FREE 2, PRO 10, ENTERPRISE 500 writes a day.
+"""Plans and the daily write quota per handle: FREE 2, PRO 10, ENTERPRISE 500 writes a day, or
+the custom quota of `--writes-per-day N` for handles on the default plan (`--plan`), as a big
+customer's contract sets its own.
 
 Counted: every POST, PUT, PATCH, DELETE under `/v2/handles/…` that passes auth (the `/v2/public`
 and `/v2/support` writes are not counted). The day is the sandbox clock's UTC day. A handle is
@@ -16,6 +18,15 @@ if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 WRITES_PER_DAY = {"FREE": 2, "PRO": 10, "ENTERPRISE": 500}
+
+
+def per_day(plan: str, *, default_plan: str | None = None, custom: int | None = None) -> int:
+    """A plan's writes a day: its own, or the custom quota when it is the default plan."""
+    return custom if custom and plan == default_plan else WRITES_PER_DAY[plan]
+
+
+def limit_of(rt: "Runtime", plan: str) -> int:
+    return per_day(plan, default_plan=rt.settings.plan, custom=rt.settings.writes_per_day)
 
 
 def plan_of(rt: "Runtime", handle: str) -> str:
@@ -43,7 +54,7 @@ def writes_today(rt: "Runtime", handle: str, day: str) -> int:
 def consume(rt: "Runtime", handle: str) -> None:
     """Count one write, or answer 429 rate_limited reason daily_quota when the day is used up."""
     plan = plan_of(rt, handle)
-    limit = WRITES_PER_DAY[plan]
+    limit = limit_of(rt, plan)
     now = rt.clock.now()
     day = utc_day(now)
     with rt.db.tx():
@@ -64,6 +75,6 @@ def consume(rt: "Runtime", handle: str) -> None:
 def meters(rt: "Runtime", handle: str) -> dict[str, Any]:
     plan = plan_of(rt, handle)
     now = rt.clock.now()
-    return {"plan": plan, "writesPerDay": WRITES_PER_DAY[plan],
+    return {"plan": plan, "writesPerDay": limit_of(rt, plan),
             "writesToday": writes_today(rt, handle, utc_day(now)),
             "resetsAt": rfc3339(next_midnight(now))}
