@@ -72,6 +72,12 @@ def test_a_shard_of_one_campaign_borrows_a_decoy_and_its_plan_counts_every_write
     assert shards.writes_second["writesToday"] == plan["writesTotal"] == 9
     foreign = [r for r in gate_of(shards.s2)["results"] if "test_foreign_ctx_refused" in r["nodeid"]]
     assert [r["outcome"] for r in foreign] == ["passed"]
+    # `preflight plan --shard` says the same before any run.
+    planned = subprocess.run([sys.executable, "-m", "preflight", "plan", "--shard", "2/2", "--json"],
+                             cwd=shards.path, capture_output=True, text=True, timeout=120, env=_env())
+    assert planned.returncode == 0, planned.stderr
+    doc = json.loads(planned.stdout)
+    assert (doc["byCampaign"], doc["writesTotal"]) == (plan["byCampaign"], 9)
 
 
 def test_the_order_of_the_config_does_not_move_a_campaign(shards, tmp_path):

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from preflight import peak, plan
+from preflight import peak, plan, shard
 from preflight.commands.common import CollectError, add_target_options, collect, fail, one_line_errors, quota_of
 from preflight.connect import TargetError, open_target
 
@@ -28,6 +28,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--run-id", default="plan", help="plan a rerun of this run id (default: a new run)")
     parser.add_argument("--reports", default="reports", help="the reports folder (its journal/ knows earlier runs)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON (writesTotal, writesLeft, …)")
+    parser.add_argument("--shard", help="plan one shard of a sharded run, I/N (as `preflight run --shard I/N`)")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: the run's pytest selection")
     one_line_errors(parser)
     parser.set_defaults(handler=run)
@@ -50,9 +51,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace, conn) -> int:
     try:
-        items = plan.selected_from(collect(args.config, args.target, args.pytest_args))
+        part = shard.parse(args.shard) if args.shard else None
+    except ValueError as exc:
+        return fail("plan", str(exc))
+    selection = [*args.pytest_args, *(["--shard", args.shard] if part else [])]
+    try:
+        items = plan.selected_from(collect(args.config, args.target, selection))
     except CollectError as exc:
         return fail("plan", str(exc))
+    if part is not None:
+        # A shard's foreign-ctx lenders are campaigns of that shard (see RunConfig.lenders).
+        conn.run_config = conn.run_config.on_shard(part)
     journal_root = str(Path(args.reports) / "journal")
     whole = plan.for_subset(items, conn.run_config, run_id=args.run_id, journal_root=journal_root)
     clock = peak.ClockWatch()  # the platform's clock, from the Date of the answers read here
