@@ -7,7 +7,7 @@ and in two processes spending from the same file at once (as two xdist workers d
 requests the loop sleeps 1 ms (a fast answer), and the rate is set far above what it asks, so
 the figures are the bookkeeping alone (the calls are timed, not the sleeps), never a wait.
 
-    PYTHONPATH=src .venv/bin/python bench/acquire.py [--n 3000]
+    .venv/bin/python bench/acquire.py [--n 2000] [--rounds 2]   (bench/throttle.py runs it too)
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class Paced:
 
 
 KINDS = {"legacy": Legacy, "paced": Paced}
+LABELS = {"legacy": "before: one SQLiteBucket + file lock", "paced": "pacing.Pacer: acquire + observe"}
 
 
 def _loop(kind: str, path: str, n: int, start: mp.Event | None, out: mp.Queue | None) -> float:
@@ -102,22 +103,29 @@ def measure(kind: str, where: str, n: int, processes: int) -> list[float]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def table(n: int, rounds: int) -> list[str]:
+    """The markdown table: per bucket and state-file place, µs per request (best of `rounds`)."""
+    places = [("disk (scratch folder)", tempfile.gettempdir())]
+    if os.path.isdir("/dev/shm"):
+        places.append(("tmpfs (/dev/shm)", "/dev/shm"))
+    lines = ["| bucket | state file | 1 process: µs/request | 2 processes at once: µs/request |",
+             "|---|---|---:|---:|"]
+    for kind in KINDS:
+        for label, where in places:
+            one = min(measure(kind, where, n, 1)[0] for _ in range(rounds))
+            two = min(statistics.mean(measure(kind, where, n, 2)) for _ in range(rounds))
+            lines.append(f"| {LABELS[kind]} | {label} | {one:.0f} | {two:.0f} |")
+            print("  " + lines[-1], flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/acquire.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=3000, help="requests per process (default 3000)")
-    parser.add_argument("--rounds", type=int, default=3, help="best of (default 3)")
+    parser.add_argument("--n", type=int, default=2000, help="requests per process (default 2000)")
+    parser.add_argument("--rounds", type=int, default=2, help="best of (default 2)")
     args = parser.parse_args(argv)
-    places = [("disk (scratch)", tempfile.gettempdir())]
-    if os.path.isdir("/dev/shm"):
-        places.append(("tmpfs (/dev/shm)", "/dev/shm"))
-    print(f"| bucket | state file | 1 process: µs/request | 2 processes at once: µs/request |")
-    print("|---|---|---:|---:|")
-    for kind in KINDS:
-        for label, where in places:
-            one = min(measure(kind, where, args.n, 1)[0] for _ in range(args.rounds))
-            two = min(statistics.mean(measure(kind, where, args.n, 2)) for _ in range(args.rounds))
-            print(f"| {kind} | {label} | {one:.0f} | {two:.0f} |", flush=True)
+    print("\n".join(table(args.n, args.rounds)))
     return 0
 
 

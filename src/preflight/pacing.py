@@ -146,28 +146,34 @@ class _Db:
         # Autocommit mode: transactions are ours. The file is scratch: no fsync (synchronous OFF).
         self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
-        with self.write() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS pace (class TEXT PRIMARY KEY, tat INTEGER NOT NULL, "
-                        "per_second REAL, quota REAL)")
-            cur.executemany("INSERT OR IGNORE INTO pace (class, tat) VALUES (?, 0)", [(c,) for c in ROUTE_CLASSES])
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=OFF")
+        with self._queued():  # the first worker creates the table; the others find it
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=OFF")
+            self._conn.execute("CREATE TABLE IF NOT EXISTS pace (class TEXT PRIMARY KEY, tat INTEGER NOT NULL, "
+                               "per_second REAL, quota REAL)")
+            self._conn.executemany("INSERT OR IGNORE INTO pace (class, tat) VALUES (?, 0)",
+                                   [(c,) for c in ROUTE_CLASSES])
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Cursor]:
+    def _queued(self) -> Iterator[None]:
         with self._lock:
             fcntl.flock(self._queue, fcntl.LOCK_EX)
             try:
-                cur = self._conn.cursor()
-                cur.execute("BEGIN IMMEDIATE")
-                try:
-                    yield cur
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-                cur.execute("COMMIT")
+                yield
             finally:
                 fcntl.flock(self._queue, fcntl.LOCK_UN)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Cursor]:
+        with self._queued():
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -211,7 +217,7 @@ class SharedClassState(StateStore):
         with self.db.write() as cur:
             cur.execute("UPDATE pace SET tat = 0 WHERE class = ?", (self.route_class,))
 
-    def teach(self, per_second: float, quota: float) -> float:
+    def teach(self, per_second: float, quota: float | None) -> float:
         """Lower the class's rate for every worker (never raise it); answer the rate in force."""
         with self.db.write() as cur:
             cur.execute("UPDATE pace SET per_second = ?, quota = min(coalesce(quota, ?), ?) "
@@ -223,7 +229,7 @@ class SharedClassState(StateStore):
         """Push the class's next slot back: no request before `until_ms`, or at most `credit` at once."""
         with self.db.write() as cur:
             tat, rate = self._row(cur)
-            emission = GCRA._emission_us(rate)
+            emission = max(1, math.ceil(rate.interval * 1000 / rate.limit))  # µs per request, as GCRA counts
             floor = tat
             if until_ms is not None:  # the first slot at until_ms, then the usual pace
                 floor = max(floor, int(until_ms * 1000) + (rate.burst - 1) * emission)
@@ -252,7 +258,8 @@ class Pacer:
         for name in ROUTE_CLASSES:
             state = self._states[name] = SharedClassState(self._db, name, ceilings[name])
             bucket = self._buckets[name] = StateBucket([state.rate(None, None)], algorithm=GCRA(), store=state)
-            # No leak thread (a state bucket has nothing to leak); a 1 ms wake-up buffer, not 50.
+            # No leak thread (a state bucket has nothing to leak); a 1 ms wake-up buffer, not 50. The
+            # clock is pyrate's monotonic one: the same for every process on the machine (Linux, macOS).
             self._limiters[name] = Limiter(SingleBucketFactory(bucket, schedule_leak=False), buffer_ms=1)
 
     def acquire(self, route_class: str) -> None:
@@ -271,7 +278,7 @@ class Pacer:
         quota = read_quota(headers)
         per_second = quota.per_second(self.default_window)
         if per_second and per_second * MARGIN < self._taught.get(route_class, math.inf):
-            self._taught[route_class] = state.teach(per_second * MARGIN, quota.limit or 0)
+            self._taught[route_class] = state.teach(per_second * MARGIN, quota.limit)
         if quota.remaining is not None and quota.remaining < BURST:  # (a larger burst: a fast target)
             # One less than it says: another worker may have a request on the way already.
             state.hold(self._buckets[route_class].now(), credit=quota.remaining - 1)
