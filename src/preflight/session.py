@@ -239,10 +239,9 @@ class PreflightSession:
 
     def _make_client(self) -> PlatformClient:
         from preflight.connect import make_client
-
-        assert self.runtime is not None
         from preflight.pacing import make_pacer
 
+        assert self.runtime is not None
         client = make_client(self.run_config, self.runtime.base_url, self.runtime.jwt, self.runtime.pat)
         client.pacer = make_pacer(self.runtime.limiter_db, self.run_config.run)
         return client
