@@ -1,5 +1,11 @@
 """`make bench`: the embedded sandbox's throughput on loopback, written to bench/RESULTS.md.
 
+    .venv/bin/python bench/run.py [throughput|throttle|all] [options of that bench]
+
+`throughput` (the default) is described below; `throttle` runs bench/throttle.py (the pace
+against a throttled sandbox: `make bench ARGS="throttle --rate 10"`); `all` runs both, each
+with its defaults.
+
 Not a test: it prints figures and ratios and never fails on speed. It exits 0 when wrk cannot be
 had (the bench is skipped, with the reason), 1 only when the bench itself breaks.
 
@@ -69,6 +75,20 @@ def fmt_rate(value: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    which = argv.pop(0) if argv and argv[0] in ("throughput", "throttle", "all") else "throughput"
+    if which == "throttle":
+        import throttle
+
+        return throttle.main(argv)
+    if which == "all":
+        import throttle
+
+        return max(throughput(argv), throttle.main([]))
+    return throughput(argv)
+
+
+def throughput(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     wrk_path, wrk_note = tp.ensure_wrk()

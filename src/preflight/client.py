@@ -2,8 +2,9 @@
 
 It picks the credential per surface, sends an Idempotency-Key on every write,
 retries only what the contract says is retryable (429, 5xx, network errors; reads
-and keyed writes only), honours Retry-After, and records every attempt as a
-redacted Exchange for the report.
+and keyed writes only), honours Retry-After, paces every attempt by its route class
+(preflight.pacing: shared by every worker, tightened by the target's RateLimit headers),
+and records every attempt as a redacted Exchange for the report.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 import httpx
 
+from preflight import pacing
 from preflight.exchange import Exchange
 from preflight.routes import ROUTES
 
@@ -86,7 +88,7 @@ class PlatformClient:
     route_overrides: dict[str, str] = field(default_factory=dict)
     request_id_headers: Iterable[str] = DEFAULT_REQUEST_ID_HEADERS
     idempotency_key_in: str = "header"  # (gap) header or body
-    acquire: Callable[[], None] | None = None  # the shared token bucket, when configured
+    pacer: pacing.Pacer | None = None  # the run's shared pace, when configured
     observers: list[Observer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -102,9 +104,8 @@ class PlatformClient:
 
     def close(self) -> None:
         self._http.close()
-        close = getattr(self.acquire, "close", None)
-        if close is not None:
-            close()
+        if self.pacer is not None:
+            self.pacer.close()
 
     # -- the API, by route name -------------------------------------------------
     def call(self, route: str, *, step: str, key: str | None = None, json_body: Any = None,
@@ -122,24 +123,27 @@ class PlatformClient:
         retryable = method not in WRITE_METHODS or bool(key)
         return self._send(method, self.base_url + path, path=path, surface=surface or default_surface,
                           step=step, headers=headers, json_body=json_body, params=params,
-                          retryable=retryable, auth=auth, route=route)
+                          retryable=retryable, auth=auth, route=route,
+                          route_class=pacing.route_class(method, path))
 
     def get_url(self, url: str, *, step: str, headers: dict[str, str] | None = None) -> Exchange:
         """A public GET of an absolute URL (a short-link click): redirects are not followed."""
         path = httpx.URL(url).path
         return self._send("GET", url, path=path, surface="public", step=step, headers=dict(headers or {}),
-                          json_body=None, params=None, retryable=True)
+                          json_body=None, params=None, retryable=True, route_class="public")
 
     # -- transport ----------------------------------------------------------------
     def _send(self, method: str, url: str, *, path: str, surface: str, step: str,
               headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-              retryable: bool, auth: httpx.Auth | None = None, route: str | None = None) -> Exchange:
+              retryable: bool, auth: httpx.Auth | None = None, route: str | None = None,
+              route_class: str = "read") -> Exchange:
         attempt = 0
         while True:
             attempt += 1
             exchange, retry_after = self._attempt(method, url, path=path, surface=surface, step=step,
                                                   headers=headers, json_body=json_body,
-                                                  params=params, attempt=attempt, auth=auth, route=route)
+                                                  params=params, attempt=attempt, auth=auth, route=route,
+                                                  route_class=route_class)
             for observe in self.observers:
                 observe(exchange)
             if not (retryable and _is_retryable(exchange)):
@@ -151,9 +155,10 @@ class PlatformClient:
 
     def _attempt(self, method: str, url: str, *, path: str, surface: str, step: str,
                  headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-                 attempt: int, auth: httpx.Auth | None, route: str | None) -> tuple[Exchange, float | None]:
-        if self.acquire is not None:
-            self.acquire()
+                 attempt: int, auth: httpx.Auth | None, route: str | None,
+                 route_class: str) -> tuple[Exchange, float | None]:
+        if self.pacer is not None:
+            self.pacer.acquire(route_class)
         request = self._http.build_request(method, url, headers=headers, params=params,
                                            json=json_body if json_body is not None else None)
         started = time.perf_counter()
@@ -174,6 +179,8 @@ class PlatformClient:
             request_headers=request.headers.items(), request_body=json_body,
             response_headers=response.headers.items(), response_body=body, attempts=attempt, step=step,
             route=route)
+        if self.pacer is not None:
+            self.pacer.observe(route_class, response.status_code, response.headers, exchange.body_field("reason"))
         return exchange, _retry_after(response)
 
     def _request_id(self, response: httpx.Response, body: Any) -> str | None:

@@ -138,7 +138,7 @@ class PreflightSession:
             base_url=base_url, jwt=jwt, pat=pat, reports_dir=str(self.reports_dir()),
             journal_root=str(self.journal_root()),
             escalate=bool(options.get(self.pytest_config, "preflight_escalate")), started_at=started,
-            scratch=scratch, limiter_db=str(Path(scratch) / "limiter.sqlite"),
+            scratch=scratch, limiter_db=str(Path(scratch) / "pace.sqlite"),
             sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
             embedded=self.sandbox is not None,
         )
@@ -244,10 +244,11 @@ class PreflightSession:
 
     def _make_client(self) -> PlatformClient:
         from preflight.connect import make_client
+        from preflight.pacing import make_pacer
 
         assert self.runtime is not None
         client = make_client(self.run_config, self.runtime.base_url, self.runtime.jwt, self.runtime.pat)
-        client.acquire = _shared_bucket(self.runtime.limiter_db, self.run_config.run.rate_limit_per_second)
+        client.pacer = make_pacer(self.runtime.limiter_db, self.run_config.run)
         return client
 
     def journal(self) -> journal.Journal:
@@ -315,7 +316,7 @@ class PreflightSession:
             self.sandbox.stop()
             self.sandbox = None
         if self.runtime is not None and not self.is_worker and self.runtime.scratch:
-            # At exit, not now: the shared bucket's leak thread (pyrate-limiter) may still touch its file.
+            # At exit, not now: a worker may still hold the shared pace file open.
             atexit.register(shutil.rmtree, self.runtime.scratch, True)
 
 
@@ -351,28 +352,3 @@ def _secret(value: Any) -> str | None:
     if value is None:
         return None
     return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-
-
-def _shared_bucket(db_path: str | None, per_second: float | None) -> "SharedBucket | None":
-    """A token bucket shared by every worker of the run, so together they keep the pace."""
-    if not db_path or not per_second:
-        return None
-    from pyrate_limiter import Duration, limiter_factory
-
-    # A rate below one a second is one request per 1/rate seconds.
-    count, window_ms = (int(per_second), Duration.SECOND) if per_second >= 1 else (1, int(1000 / per_second))
-    return SharedBucket(limiter_factory.create_sqlite_limiter(rate_per_duration=count, duration=window_ms,
-                                                              db_path=db_path, use_file_lock=True))
-
-
-class SharedBucket:
-    """`acquire()` for the client; closed with it (its leak thread must stop before the file goes)."""
-
-    def __init__(self, limiter: Any) -> None:
-        self._limiter = limiter
-
-    def __call__(self) -> None:
-        self._limiter.try_acquire("platform", blocking=True)
-
-    def close(self) -> None:
-        self._limiter.close()

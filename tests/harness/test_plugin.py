@@ -341,7 +341,7 @@ def test_misspelled_config_keys_are_one_line_each(pytester, tree):
         result = run(pytester)
     check_cannot_start(pytester, tree, result, [
         ("config/preflight.yaml: run.timeout_secnds: unknown key 'timeout_secnds'; allowed: timeout_seconds, "
-         "retry, rate_limit_per_second, publish_via; did you mean 'timeout_seconds'?"),
+         "retry, rate_limit_per_second, pacing, publish_via, peak_windows; did you mean 'timeout_seconds'?"),
         ("config/preflight.yaml: campaigns[1].goalType: got 'PRODUCT_SAL'; allowed: PRODUCT_SALE, LEAD_CAPTURE, "
          "NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL; did you mean 'PRODUCT_SALE'?"),
     ], watch)

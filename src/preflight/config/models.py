@@ -486,10 +486,24 @@ class RetrySettings(Strict):
     max_wait_seconds: float = Field(5, gt=0, le=600, description="seconds, more than 0 and at most 600")
 
 
+class PacingSettings(Strict):
+    """Per route class: the ceiling (default: rate_limit_per_second) and how the target's own
+    RateLimit headers tighten it (see preflight.pacing)."""
+
+    read: float | None = Field(None, gt=0, description="requests per second, more than 0")
+    write: float | None = Field(None, gt=0, description="requests per second, more than 0")
+    public: float | None = Field(None, gt=0, description="requests per second, more than 0")
+    from_headers: bool = Field(True, description="true or false")
+    # (gap) the contract sends no RateLimit-Policy: a window too long only slows the run, too short gets 429s.
+    window_seconds: float = Field(60, gt=0, le=86400, description="seconds, more than 0 and at most 86400")
+
+
 class RunSettings(Strict):
     timeout_seconds: float = Field(10, gt=0, le=300, description="seconds per request, more than 0 and at most 300")
     retry: RetrySettings = Field(default_factory=RetrySettings, description="attempts, backoff_seconds, max_wait_seconds")
     rate_limit_per_second: float = Field(100, gt=0, description="requests per second, more than 0")
+    pacing: PacingSettings = Field(default_factory=PacingSettings,
+                                   description="read, write, public, from_headers, window_seconds")
     publish_via: Literal["pat", "jwt"] = "pat"
     peak_windows: list[PeakWindow] = Field(
         default_factory=list, description="a list of windows, each {name, days, from, to, tz}"
@@ -637,7 +651,7 @@ class RunConfig(Strict):
 
     target: TargetConfig
     run: RunSettings = Field(
-        default_factory=RunSettings, description="timeout_seconds, retry, rate_limit_per_second, publish_via"
+        default_factory=RunSettings, description="timeout_seconds, retry, rate_limit_per_second, pacing, publish_via, peak_windows"
     )
     fake_data: FakeDataSettings = Field(default_factory=FakeDataSettings, description="seed, email_domain")
     expectations: Expectations = Field(

@@ -49,20 +49,26 @@ def _writes_per_day(text: str) -> int:
     return int(text)
 
 
-def _throttle(text: str) -> dict[str, int]:
-    """`read=N,write=N,public=N` (requests per minute); classes left out keep the default."""
-    limits = default_throttles()
+WINDOWS = {"": 60, "/m": 60, "/min": 60, "/s": 1}  # --throttle suffix -> window in seconds
+
+
+def _throttle(text: str) -> dict[str, tuple[int, int]]:
+    """`read=N,write=N,public=N`: N a minute (`N` or `N/m`) or N a second with a burst of N
+    (`N/s`); classes left out keep the default. Each class maps to (limit, window seconds)."""
+    limits = {name: (limit, 60) for name, limit in default_throttles().items()}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, eq, value = part.partition("=")
         name = name.strip()
         if name not in ROUTE_CLASSES or not eq:
             raise argparse.ArgumentTypeError(
                 f"invalid throttle {part!r}: expected read=N,write=N,public=N")
-        value = value.strip()
-        if not value.isdigit() or not 1 <= int(value) <= 10**9:
+        number, slash, unit = value.strip().partition("/")
+        window = WINDOWS.get(slash + unit.strip().lower())
+        if window is None or not number.strip().isdigit() or not 1 <= int(number) <= 10**9:
             raise argparse.ArgumentTypeError(
-                f"invalid throttle {part!r}: N is requests per minute, 1 or more")
-        limits[name] = int(value)
+                f"invalid throttle {part!r}: N is requests per minute (read=600) or per second "
+                "(read=20/s), 1 or more")
+        limits[name] = (int(number), window)
     return limits
 
 
@@ -103,7 +109,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                              "plan's own: FREE 2, PRO 10, ENTERPRISE 500)")
     parser.add_argument("--throttle", type=_throttle, default=None,
                         help="requests per minute per route class, e.g. read=600,write=60,"
-                             "public=600 (default 60000 each)")
+                             "public=600 (default 60000 each); N/s is N a second with a burst "
+                             "of N, e.g. read=20/s")
     parser.add_argument("--parent-pid", type=int, default=None,
                         help="stop when this process is gone (so a sandbox never outlives the run that "
                              "started it, even one killed with SIGKILL)")
@@ -195,8 +202,11 @@ def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
 
     from preflight.sandbox.app import create_app
 
+    throttle = args.throttle or _throttle("")
     settings = Settings(db_path=db_path, plan=args.plan, ctx_ttl=args.ctx_ttl,
-                        throttles=args.throttle or default_throttles(), writes_per_day=args.writes_per_day)
+                        throttles={name: limit for name, (limit, _) in throttle.items()},
+                        throttle_windows={name: window for name, (_, window) in throttle.items()},
+                        writes_per_day=args.writes_per_day)
     try:
         app = create_app(settings)
     except sqlite3.Error as exc:

@@ -15,11 +15,16 @@ def default_throttles() -> dict[str, int]:
     return {name: DEFAULT_THROTTLE_PER_MINUTE for name in ROUTE_CLASSES}
 
 
+def default_throttle_windows() -> dict[str, int]:
+    return {name: 60 for name in ROUTE_CLASSES}
+
+
 @dataclass
 class Settings:
     db_path: str
     plan: str = "ENTERPRISE"
     ctx_ttl: int = 1800
-    throttles: dict[str, int] = field(default_factory=default_throttles)
+    throttles: dict[str, int] = field(default_factory=default_throttles)  # requests per window (the burst)
+    throttle_windows: dict[str, int] = field(default_factory=default_throttle_windows)  # seconds
     max_body_bytes: int = MAX_BODY_BYTES
     writes_per_day: int | None = None  # a custom daily write quota for the default plan

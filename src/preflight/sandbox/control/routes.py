@@ -88,6 +88,7 @@ class InfoOut(BaseModel):
     ctxTtlSeconds: int
     defaultPlan: Plan
     throttles: dict[str, int]
+    throttleWindows: dict[str, int]  # seconds: 60 for a per-minute throttle, 1 for per second
 
 
 class StatsOut(BaseModel):

@@ -44,4 +44,5 @@ def forge_click(rt: "Runtime", handle: str, slug: str, age_seconds: float) -> di
 
 def info(rt: "Runtime") -> dict[str, Any]:
     return {"now": rfc3339(rt.clock.now()), "ctxTtlSeconds": rt.settings.ctx_ttl,
-            "defaultPlan": rt.settings.plan, "throttles": dict(rt.settings.throttles)}
+            "defaultPlan": rt.settings.plan, "throttles": dict(rt.settings.throttles),
+            "throttleWindows": dict(rt.settings.throttle_windows)}
