@@ -19,6 +19,10 @@ import sys
 from pathlib import Path
 
 EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
+# Autoloaded pytest plugins the suites never use (the dev extras'): each costs ~1 s of start-up in
+# every pytest process, xdist workers included. Blocked for every suites run, as pyproject.toml's
+# addopts does for plain `pytest suites`.
+UNUSED_PLUGINS = ("cacheprovider", "hypothesispytest", "schemathesis")
 # A run's own outputs; history/ and journal/ outlive runs (trends, and what to clean up).
 OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summary.md", "junit.xml")
 
@@ -88,7 +92,7 @@ def _pytest(command: list[str], root: Path, reports: Path) -> int:
 
 
 def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> list[str]:
-    command = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", "suites", *blocked_plugins(),
                "--preflight-config", args.config, "--preflight-reports", str(staging),
                "--preflight-journal", str(reports / "journal"),
                "--preflight-html-report", "none" if args.no_html else "allure-report/index.html",
@@ -106,6 +110,11 @@ def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> l
         command.append("--allow-writes")
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
+
+
+def blocked_plugins() -> list[str]:
+    """`-p no:<name>` for each plugin a suites run leaves out (a name that is not installed is harmless)."""
+    return [arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
 
 
 def _replace(reports: Path, staging: Path) -> None:
