@@ -110,17 +110,25 @@ def count_requests(sandbox: c.BenchSandbox) -> int:
     return sum(1 for item in items if item["path"] not in BENCH_OWN_PATHS)
 
 
-def timed(command: list[str], env: dict[str, str], sandbox: c.BenchSandbox,
-          log: Path) -> tuple[float, float, float, int]:
-    """(wall, CPU of the process and its children, sandbox CPU, exit code); output to `log`."""
-    sb_before = sandbox_cpu(sandbox)
+@dataclass
+class Timing:
+    started: float  # time.time() at the start, to line up with the bench plugin's timestamps
+    wall: float
+    cpu: float  # the process's CPU time (user + system), its waited-for children included
+    sandbox_cpu: float
+    code: int
+
+
+def timed(command: list[str], env: dict[str, str], sandbox: c.BenchSandbox, log: Path) -> Timing:
+    """Run `command` in the checkout, output to `log`, timed from outside."""
+    sandbox_before = sandbox_cpu(sandbox)
     with open(log, "w") as out:
         started = time.time()
         child = subprocess.Popen(command, cwd=c.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.time() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, sandbox_cpu(sandbox) - sb_before, child.returncode
+    return Timing(started, wall, usage.ru_utime + usage.ru_stime, sandbox_cpu(sandbox) - sandbox_before,
+                  os.waitstatus_to_exitcode(status))
 
 
 def harness_run(sandbox: c.BenchSandbox, config: Path, kind: str, size: int, round_no: int) -> Run:
@@ -131,22 +139,23 @@ def harness_run(sandbox: c.BenchSandbox, config: Path, kind: str, size: int, rou
     sandbox.reset()
     env = c.child_env(PREFLIGHT_BENCH_PHASES=str(phases_file),
                       **({"PREFLIGHT_BENCH_BUCKET": "off"} if kind == "no-bucket" else {}))
-    started = time.time()
-    wall, cpu, sb_cpu, code = timed(c.pytest_command(config, reports, extra=["-p", "bench_plugin"]), env, sandbox,
-                                    WORK / f"log-{kind}-{size}.txt")
-    run = Run(kind, size, round_no, wall, cpu, sb_cpu, count_requests(sandbox), ok=code == 0)
+    log = WORK / f"log-{kind}-{size}.txt"
+    timing = timed(c.pytest_command(config, reports, extra=["-p", "bench_plugin"]), env, sandbox, log)
+    code = timing.code
+    run = Run(kind, size, round_no, timing.wall, timing.cpu, timing.sandbox_cpu, count_requests(sandbox),
+              ok=code == 0)
     try:
         gate = json.loads((reports / "gate.json").read_text())
         run.tests = (gate.get("tests") or {}).get("ran") or 0
         if gate.get("verdict") != "PASS":
             run.ok, run.note = False, f"verdict {gate.get('verdict')}: {gate.get('reason')}"
     except (OSError, ValueError):
-        run.ok, run.note = False, f"exit {code}, no gate.json (see {WORK / f'log-{kind}-{size}.txt'})"
+        run.ok, run.note = False, f"exit {code}, no gate.json (see {log})"
     if code and not run.note:
         run.note = f"exit {code}"
     try:
         stamps = json.loads(phases_file.read_text())
-        run.phases = phase_times(stamps, started, started + wall)
+        run.phases = phase_times(stamps, timing.started, timing.started + timing.wall)
     except (OSError, ValueError):
         pass
     return run
@@ -200,8 +209,10 @@ def floor_run(sandbox: c.BenchSandbox, trace: Path, size: int, round_no: int) ->
                "--rootdir", str(folder), "--alluredir", str(reports / "allure-results"),
                "--junitxml", str(reports / "junit.xml"), "-o", "junit_family=xunit1", "-p", "no:xdist"]
     env = c.child_env(PREFLIGHT_BENCH_TRACE_IN=str(trace), PREFLIGHT_BENCH_REPLAY_SUMMARY=str(summary_file))
-    wall, cpu, sb_cpu, code = timed(command, env, sandbox, WORK / f"log-floor-{size}.txt")
-    run = Run("floor", size, round_no, wall, cpu, sb_cpu, count_requests(sandbox), ok=code == 0)
+    timing = timed(command, env, sandbox, WORK / f"log-floor-{size}.txt")
+    code = timing.code
+    run = Run("floor", size, round_no, timing.wall, timing.cpu, timing.sandbox_cpu, count_requests(sandbox),
+              ok=code == 0)
     try:
         mismatches = json.loads(summary_file.read_text())["mismatches"]
     except (OSError, ValueError, KeyError):
@@ -215,11 +226,11 @@ def floor_run(sandbox: c.BenchSandbox, trace: Path, size: int, round_no: int) ->
 def plain_run(sandbox: c.BenchSandbox, trace: Path, size: int, round_no: int) -> tuple[Run, dict[str, Any]]:
     sandbox.reset()
     summary_file = WORK / f"replay-{size}.json"
-    wall, cpu, sb_cpu, code = timed([sys.executable, str(c.BENCH / "replay.py"), str(trace),
-                                     "--summary", str(summary_file)], c.child_env(), sandbox,
-                                    WORK / f"log-plain-{size}.txt")
+    timing = timed([sys.executable, str(c.BENCH / "replay.py"), str(trace), "--summary", str(summary_file)],
+                   c.child_env(), sandbox, WORK / f"log-plain-{size}.txt")
     summary = json.loads(summary_file.read_text())
-    run = Run("plain", size, round_no, wall, cpu, sb_cpu, count_requests(sandbox), ok=code == 0)
+    run = Run("plain", size, round_no, timing.wall, timing.cpu, timing.sandbox_cpu, count_requests(sandbox),
+              ok=timing.code == 0)
     if summary["mismatches"]:
         run.note = f"{len(summary['mismatches'])} status mismatches"
     summary["stats"] = sandbox.stats()
