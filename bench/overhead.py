@@ -20,6 +20,9 @@ What it does, all on 127.0.0.1 against one sandbox process it starts (and stops)
      bucket left out by the bench plugin);
    - plain httpx: bench/replay.py in a fresh process, one httpx.Client, the trace's requests in
      order, fresh tokens and ctx values mapped in; every status is checked against the trace;
+   - the pytest floor: bench/floor_suite.py, the same replay inside plain pytest (one test per
+     harness test, with its requests; --alluredir and --junitxml; no harness): what pytest and
+     allure-pytest cost per test, whatever the harness does;
    wall time from outside, the process's CPU time, the sandbox's CPU time, requests counted by
    the sandbox (`GET /__sandbox/requests`), the harness's phases (bench plugin timestamps);
 4. time = a + b * requests by least squares over the sizes (each size's fastest round), for
@@ -263,13 +266,14 @@ CATEGORIES = (
                                                         "preflight/registry.py", "preflight/lifecycle.py",
                                                         "preflight/journal.py", "preflight/failures.py")),
 )
-NEW_CLIENT = "a new httpx.Client per call (SSL context): session.mint_stale_ctx"
+NEW_CLIENT = "httpx.Client construction (a TLS context each)"
 
 
 def categorize(frame: Any, inherited: str) -> str:
     path = frame.file_path or ""
-    if frame.function == "__init__" and frame.class_name == "Client" and "/httpx/" in path:
-        return NEW_CLIENT
+    if inherited == NEW_CLIENT or (frame.function == "__init__" and frame.class_name == "Client"
+                                   and "/httpx/" in path):
+        return NEW_CLIENT  # everything under it, its TLS context included
     for category, needles in CATEGORIES:
         if any(needle in path for needle in needles):
             return category
@@ -311,8 +315,8 @@ def profile_breakdown(session_file: Path, top: int = 12) -> dict[str, Any]:
         path = frame.file_path or "<built-in>"
         where = "built-in" if path.startswith("<") else f"{Path(path).parent.name}/{Path(path).name}:{frame.line_no}"
         name = f"{frame.class_name}.{frame.function}" if frame.class_name else frame.function
-        by_function[f"{name} ({where}) [{category.split(' (')[0]}]"] = \
-            by_function.get(f"{name} ({where}) [{category.split(' (')[0]}]", 0.0) + own
+        label = f"{name} ({where}) [{category.split(' (')[0]}]"
+        by_function[label] = by_function.get(label, 0.0) + own
     total = root.time
     return {"total": total, "loop": loop.time,
             "categories": sorted(by_category.items(), key=lambda kv: -kv[1]),
