@@ -264,11 +264,37 @@ def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, flo
             for name in names:
                 lines.append(f"| {name} | " + " | ".join(f"{r.phases.get(name, 0):.1f}" for r in largest) + " |")
             lines.append("")
+    lines += conclusions(args, rates, runs, builds)
     failed = [r for r in runs if not r.ok]
     if failed:
         lines += ["Runs that did not PASS: " + "; ".join(f"{r.size} campaigns -n {r.workers} ({r.rate}): "
                                                          f"{r.note}" for r in failed), ""]
     return "\n".join(lines) + "\n"
+
+
+def conclusions(args: argparse.Namespace, rates: dict[str, float], runs: list[Run],
+                builds: dict[int, tuple[float | None, str]]) -> list[str]:
+    """What the tables say, in figures: the request rate reached, -n's effect, the build's share."""
+    size, out = max(args.sizes), []
+    for rate in args.rates:
+        mine = [r for r in (find(runs, rate, size, w) for w in args.workers) if r and r.ok and r.requests]
+        if not mine:
+            continue
+        best = min(mine, key=lambda r: r.wall)
+        reached = best.requests / best.wall
+        line = (f"- {rate}: at {size} campaigns the fastest run (-n {best.workers}) sends {best.requests:,} requests "
+                f"in {best.wall:.1f} s, {reached:.0f} requests/s over the whole run")
+        if rate == "shipped":
+            share = reached / rates["shipped"]
+            line += (f", {share:.0%} of the configured pace ({rates['shipped']:g}/s, shared by all workers)"
+                     + (": the pace bounds the run, whatever -n" if share >= 0.85 else ""))
+        out.append(line + ".")
+    seconds = builds.get(size, (None, ""))[0]
+    fastest = min((r.wall for r in runs if r.size == size and r.ok), default=None)
+    if seconds is not None and fastest:
+        out.append(f"- The HTML report build adds {seconds:.1f} s at {size} campaigns "
+                   f"({seconds / (seconds + fastest):.0%} of `preflight run` with the fastest pytest run).")
+    return out + [""] if out else []
 
 
 if __name__ == "__main__":
