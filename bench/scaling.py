@@ -236,7 +236,7 @@ def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, flo
             row += f" | {seconds:.1f} s ({note}) |" if seconds is not None else f" | {note} |"
             lines.append(row)
         lines += ["", "| -n | fit: a (fixed) | fit: b (per campaign) | marginal s/campaign between sizes | "
-                  "largest ÷ smallest size, per campaign beyond a | speed-up vs -n "
+                  "last ÷ first marginal (1: linear; above 1: grows faster) | speed-up vs -n "
                   f"{args.workers[0]} at {max(args.sizes)} campaigns |", "|---:|---:|---:|---|---:|---:|"]
         base = find(runs, rate, max(args.sizes), args.workers[0])
         for workers in args.workers:
@@ -245,9 +245,8 @@ def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, flo
             if len(mine) >= 2:
                 a, b = c.fit_line([r.size for r in mine], [r.wall for r in mine])
                 marginal = [(y.wall - x.wall) / (y.size - x.size) for x, y in zip(mine, mine[1:])]
-                first, last = ((r.wall - a) / r.size for r in (mine[0], mine[-1]))
                 row += f" {a:.1f} s | {b:.3f} s | " + " → ".join(f"{m:.3f}" for m in marginal) + " |"
-                row += f" {last / first:.2f} |" if first > 0 else " — |"
+                row += f" {marginal[-1] / marginal[0]:.2f} |" if len(marginal) > 1 and marginal[0] > 0 else " — |"
             else:
                 row += " — | — | — | — |"
             top = find(runs, rate, max(args.sizes), workers)
@@ -290,10 +289,13 @@ def conclusions(args: argparse.Namespace, rates: dict[str, float], runs: list[Ru
                      + (": the pace bounds the run, whatever -n" if share >= 0.85 else ""))
         out.append(line + ".")
     seconds = builds.get(size, (None, ""))[0]
-    fastest = min((r.wall for r in runs if r.size == size and r.ok), default=None)
-    if seconds is not None and fastest:
-        out.append(f"- The HTML report build adds {seconds:.1f} s at {size} campaigns "
-                   f"({seconds / (seconds + fastest):.0%} of `preflight run` with the fastest pytest run).")
+    if seconds is not None:
+        shares = []
+        for rate in args.rates:
+            walls = [r.wall for r in runs if r.size == size and r.rate == rate and r.ok]
+            if walls:
+                shares.append(f"{seconds / (seconds + min(walls)):.0%} of a whole `preflight run` at the {rate} pace")
+        out.append(f"- The HTML report build adds {seconds:.1f} s at {size} campaigns ({', '.join(shares)}).")
     return out + [""] if out else []
 
 
