@@ -19,6 +19,11 @@ import sys
 from pathlib import Path
 
 EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
+# Pytest plugins every suites run leaves out, as pyproject.toml's addopts does for plain `pytest
+# suites`: the cache (no .pytest_cache in the project), and the dev extras' hypothesis and
+# schemathesis, which the suites never use and which autoload into every pytest process (xdist
+# workers too) at ~1 s of start-up each.
+UNUSED_PLUGINS = ("cacheprovider", "hypothesispytest", "schemathesis")
 # A run's own outputs; history/ and journal/ outlive runs (trends, and what to clean up).
 OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summary.md", "junit.xml")
 
@@ -101,7 +106,7 @@ def _pytest(command: list[str], root: Path, reports: Path) -> int:
 
 
 def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> list[str]:
-    command = [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", "suites", *blocked_plugins(),
                "--preflight-config", args.config, "--preflight-reports", str(staging),
                "--preflight-journal", str(reports / "journal"),
                "--preflight-html-report", "none" if args.no_html else "allure-report/index.html",
@@ -123,6 +128,11 @@ def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> l
         command += ["--shard", args.shard]
     extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     return command + extra
+
+
+def blocked_plugins() -> list[str]:
+    """`-p no:<name>` for each plugin a suites run leaves out (a name that is not installed is harmless)."""
+    return [arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
 
 
 def _replace(reports: Path, staging: Path) -> None:

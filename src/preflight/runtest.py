@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,9 @@ class RuntestHooks:
 
     def __init__(self, preflight: PreflightSession) -> None:
         self.preflight = preflight
+        # Counted as the tests end (not rescanned at each one: a 100-campaign run has ~3,000 tests).
+        self._planned: tuple[Any, Counter] | None = None  # (the collection counted, tests per campaign)
+        self._done: dict[str, dict[str, dict]] = {}  # campaign -> nodeid -> result, in the order they ended
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item):
@@ -288,11 +292,19 @@ class RuntestHooks:
         if reporter is None or config.getoption("verbose") < 0 or not collection or not result:
             return
         campaign = result.get("campaign")
-        planned = sum(1 for item in collection.get("selected", []) if item.get("stem") == campaign)
-        done = [r for r in self.preflight.collector.ordered() if r.get("campaign") == campaign]
-        if campaign and planned and len(done) == planned:
+        if not campaign or result["outcome"] == results.UNFINISHED:
+            return
+        done = self._done.setdefault(campaign, {})
+        done[nodeid] = result
+        planned = self._planned_per_campaign(collection)[campaign]
+        if planned and len(done) == planned:
             # On a line of its own, between pytest's progress dots.
-            reporter.write("\n" + progress_line(campaign, done) + "\n")
+            reporter.write("\n" + progress_line(campaign, list(done.values())) + "\n")
+
+    def _planned_per_campaign(self, collection: dict[str, Any]) -> Counter:
+        if self._planned is None or self._planned[0] is not collection:
+            self._planned = (collection, Counter(item.get("stem") for item in collection.get("selected", [])))
+        return self._planned[1]
 
     def _begin(self, item: pytest.Item) -> None:
         from preflight.report import allure

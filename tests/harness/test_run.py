@@ -29,6 +29,7 @@ FEATURE = {"health": "1 · Campaign health", "pat_health": "2 · PAT health", "l
            "test_conversion": "4 · Test conversion", "publish": "5 · Detail page publish",
            "conversion": "6 · Public conversion", "readiness": "7 · Readiness", "pat_readiness": "7 · Readiness"}
 FEATURES = set(FEATURE.values())
+STEP_NUMBER = {step: feature.split(" ", 1)[0] for step, feature in FEATURE.items()}
 UC07_ORDER = ["health", "pat_health", "lead_capture", "test_conversion", "publish", "conversion", "readiness",
               "pat_readiness"]
 # (test, step, lead funnels only)
@@ -314,6 +315,31 @@ def test_environment_and_executor_describe_the_run(shipped):
     assert executor["buildName"] == run_id
     assert executor["name"] == "campaign-preflight"
     assert run_id in executor["reportName"]
+
+
+def test_one_progress_line_per_campaign_once_its_last_test_is_done(shipped):
+    expected = expected_results(shipped.gate["runId"])
+    for stem in CAMPAIGNS:
+        tests = sum(1 for want in expected.values() if want["stem"] == stem)
+        steps = sorted({STEP_NUMBER[want["step"]] for want in expected.values() if want["stem"] == stem})
+        line = f"campaign {stem}: {tests} tests, ready (steps {' '.join(steps)} passed)"
+        assert shipped.stdout.splitlines().count(line) == 1, f"expected once: {line!r}" + explain(shipped)
+
+
+def test_run_leaves_out_the_plugins_the_suites_never_use(shipped):
+    """`preflight run` blocks the dev extras' hypothesis and schemathesis plugins (~1 s of start-up
+    per pytest process each), although the project copy's own pytest.ini does not."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = {name: version(name) for name in ("hypothesis", "schemathesis")}
+    except PackageNotFoundError as exc:
+        pytest.skip(f"{exc.name} is not installed (dev extras): nothing to leave out")
+    header = [line for line in shipped.stdout.splitlines() if line.startswith("plugins: ")]
+    assert len(header) == 1, explain(shipped)
+    assert "allure-pytest" in header[0] and "xdist" in header[0], header[0]
+    for name, release in installed.items():
+        assert f"{name}-{release}" not in header[0], f"{name} was loaded: {header[0]}"
 
 
 def test_no_minted_token_anywhere_under_reports(shipped):

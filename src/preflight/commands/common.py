@@ -33,10 +33,12 @@ def collect(config: str, target: str | None, selection: list[str]) -> dict:
     import tempfile
     from pathlib import Path
 
+    from preflight.runner import blocked_plugins
+
     selection = selection[1:] if selection[:1] == ["--"] else selection
     with tempfile.TemporaryDirectory(prefix="preflight-collect-") as tmp:
         out = Path(tmp) / "collection.json"
-        command = [sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
+        command = [sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", *blocked_plugins(),
                    "--preflight-config", config, "--preflight-collect-to", str(out), *selection]
         if target:
             command += ["--target", target]
