@@ -93,12 +93,10 @@ def _install_tracer(path: str) -> None:
 
 
 def _leave_out_bucket() -> None:
-    from preflight import session
+    from preflight import pacing
 
-    if not hasattr(session, "_shared_bucket"):
-        raise pytest.UsageError("bench_plugin: preflight.session._shared_bucket is gone; the bucket cannot be "
-                                "left out: update bench/bench_plugin.py to the new pacing code")
-    session._shared_bucket = lambda *args, **kwargs: None
+    # session builds each client's pacer with pacing.make_pacer: no pacer, no shared bucket.
+    pacing.make_pacer = lambda *args, **kwargs: None
 
 
 # -- hooks -------------------------------------------------------------------------------------

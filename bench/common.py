@@ -9,7 +9,6 @@ another checkout).
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import os
 import platform
 import re
@@ -106,46 +105,18 @@ def writes_needed(campaigns: int, variants: int) -> int:
 
 # --- the sandbox -----------------------------------------------------------------------------
 
-# Until `preflight sandbox --writes-per-day N` exists, the bench raises the ENTERPRISE quota
-# in the sandbox process itself (bench-only: the shipped sandbox is not changed).
-_QUOTA_SHIM = ("import sys; from preflight.sandbox.core import quota; "
-               "quota.WRITES_PER_DAY['ENTERPRISE'] = int(sys.argv.pop(1)); "
-               "from preflight.cli import main; sys.exit(main(sys.argv[1:]))")
-
-
-def sandbox_has_writes_per_day() -> bool:
-    done = subprocess.run([sys.executable, "-m", "preflight", "sandbox", "--help"], capture_output=True,
-                          text=True, env=child_env(), timeout=60)
-    return "--writes-per-day" in done.stdout
-
-
 ENTERPRISE_WRITES = 500
 
 
 class BenchSandbox(SandboxProcess):
     """`preflight sandbox` (ENTERPRISE) with a daily write quota of `writes_per_day` when it exceeds
-    ENTERPRISE's 500: through `--writes-per-day` when the sandbox has it, else a bench-only shim."""
+    ENTERPRISE's 500 (`--writes-per-day`, as a big customer's own quota)."""
 
     def __init__(self, *, writes_per_day: int | None = None, **kwargs: Any) -> None:
         self.quota = writes_per_day if writes_per_day and writes_per_day > ENTERPRISE_WRITES else None
-        self.quota_note = "ENTERPRISE quota (500 writes a day)"
-        self._how = None
-        if self.quota:
-            if "writes_per_day" in inspect.signature(SandboxProcess.__init__).parameters:
-                kwargs["writes_per_day"], self._how = self.quota, "SandboxProcess(writes_per_day=…)"
-            elif sandbox_has_writes_per_day():
-                kwargs["extra_args"], self._how = ["--writes-per-day", str(self.quota)], "--writes-per-day"
-            else:
-                self._how = "a bench-only quota shim (the sandbox has no --writes-per-day yet)"
-            self.quota_note = f"{self.quota:,} writes a day via {self._how}"
-        super().__init__(**kwargs)
-
-    def command(self) -> list[str]:
-        cmd = super().command()
-        if not self.quota or self._how.startswith(("SandboxProcess", "--")):
-            return cmd
-        # [python, -m, preflight, sandbox, ...] -> [python, -c, SHIM, N, sandbox, ...]
-        return [cmd[0], "-c", _QUOTA_SHIM, str(self.quota)] + cmd[3:]
+        self.quota_note = f"{self.quota:,} writes a day (--writes-per-day)" if self.quota \
+            else "ENTERPRISE quota (500 writes a day)"
+        super().__init__(writes_per_day=self.quota, **kwargs)
 
     def start(self) -> "BenchSandbox":
         # The child runs this checkout's sandbox (SandboxProcess starts it with our environment).
