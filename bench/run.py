@@ -1,10 +1,13 @@
-"""`make bench`: the embedded sandbox's throughput on loopback, written to bench/RESULTS.md.
+"""`make bench`: the benches, each writing its own section of bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [throughput|throttle|all] [options of that bench]
+    .venv/bin/python bench/run.py [throughput|throttle|overhead|scaling|shards|all] [options of that bench]
 
-`throughput` (the default) is described below; `throttle` runs bench/throttle.py (the pace
-against a throttled sandbox: `make bench ARGS="throttle --rate 10"`); `all` runs both, each
-with its defaults.
+`throughput` (the default) is described below. The others run their own script with the options
+given (`make bench ARGS="throttle --rate 10"`, `make bench ARGS="shards --campaigns 40"`):
+`throttle` bench/throttle.py (the pace against a throttled sandbox), `overhead` bench/overhead.py
+(the harness per request against a plain httpx replay), `scaling` bench/scaling.py (10/30/100
+campaigns x workers), `shards` bench/shards.py (one run against N shards plus the merge).
+`all` runs every one, each with its defaults, one after another (about 15 minutes on 2 cores).
 
 Not a test: it prints figures and ratios and never fails on speed. It exits 0 when wrk cannot be
 had (the bench is skipped, with the reason), 1 only when the bench itself breaks.
@@ -74,17 +77,23 @@ def fmt_rate(value: float) -> str:
     return f"{value:,.0f}/s"
 
 
+OTHERS = ("throttle", "overhead", "scaling", "shards")
+
+
+def run_other(name: str, argv: list[str]) -> int:
+    import importlib
+
+    return importlib.import_module(name).main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    which = argv.pop(0) if argv and argv[0] in ("throughput", "throttle", "all") else "throughput"
-    if which == "throttle":
-        import throttle
-
-        return throttle.main(argv)
+    which = argv.pop(0) if argv and argv[0] in ("throughput", "all", *OTHERS) else "throughput"
+    if which in OTHERS:
+        return run_other(which, argv)
     if which == "all":
-        import throttle
-
-        return max(throughput(argv), throttle.main([]))
+        # Each bench runs to the end even when one before it broke; the worst status is returned.
+        return max([throughput(argv), *(run_other(name, []) for name in OTHERS)])
     return throughput(argv)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from preflight import collect, options, pytest_fixtures, runtest
+from preflight.report import allure as allure_report
 from preflight.session import SESSION, WORKER_KEY, PreflightSession
 
 
@@ -27,6 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    if session.config.stash[SESSION].armed:
+        allure_report.write_compactly(session.config)
     runtest.start(session.config.stash[SESSION], getattr(session.config, "workerinput", {}).get(WORKER_KEY))
 
 

@@ -284,6 +284,24 @@ def test_every_exchange_is_attached_with_credentials_redacted(shipped):
     assert gate_ids <= seen_ids, f"request ids without an exchange attachment: {sorted(gate_ids - seen_ids)[:5]}"
 
 
+def test_each_test_has_one_container_for_its_own_fixtures(shipped):
+    """CompactFileLogger: a test's function fixtures (set-up exchanges included) in one container
+    file, not one file per fixture; the session fixtures keep theirs."""
+    results = {r["uuid"]: r for r in shipped.allure_results()}
+    own: dict[str, list[list[str]]] = {}
+    for path in (shipped.reports / "allure-results").glob("*-container.json"):
+        doc = json.loads(path.read_text())
+        assert doc.get("children"), f"{path.name}: a container no test refers to"
+        if len(doc["children"]) == 1:  # a session fixture used by one test only also has one child
+            own.setdefault(doc["children"][0], []).append([f["name"] for f in doc.get("befores", [])])
+    assert set(own) == set(results)
+    for child, containers in own.items():
+        mine = [names for names in containers if "step_run" in names]
+        assert len(mine) == 1, (results[child]["name"], containers)
+        assert {"artifacts", "throwaway_campaign"} <= set(mine[0]), (results[child]["name"], mine[0])
+        assert len(mine[0]) == len(set(mine[0])), mine[0]
+
+
 def test_allure_labels_epic_feature_story(shipped):
     run = shipped
     expected = expected_results(run.gate["runId"])

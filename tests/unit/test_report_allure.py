@@ -85,3 +85,39 @@ def test_allurerc_defines_one_category_per_failure_category():
     assert 'output: "reports/allure-report"' in text
     assert 'name: context.name ?? "campaign-preflight"' in text and "awesome:" in text
     assert 'defaultSortBy: "name,asc"' in text and "variables: context.variables" in text
+
+
+def compact_files(tmp_path: Path) -> tuple[report_allure.CompactFileLogger, type, type, type]:
+    from allure_commons.model2 import TestBeforeResult, TestResult, TestResultContainer
+
+    return report_allure.CompactFileLogger(str(tmp_path)), TestResult, TestResultContainer, TestBeforeResult
+
+
+def written(tmp_path: Path, kind: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(tmp_path.glob(f"*-{kind}.json"))]
+
+
+def test_compact_logger_writes_one_container_per_test_in_set_up_order(tmp_path):
+    logger, Result, Container, Before = compact_files(tmp_path)
+    # Torn down last-set-up-first, as pytest finalizes them; same millisecond, so order is by arrival.
+    for name in ("fresh_ctx", "step_run", "artifacts"):
+        logger.report_container(Container(uuid=f"c-{name}", children=["t1"], befores=[Before(name=name, start=5)],
+                                          start=5, stop=9))
+    logger.report_container(Container(uuid="c-pseudo", children=[], befores=[Before(name="campaign")]))
+    logger.report_container(Container(uuid="c-session", children=["t1", "t2"], befores=[Before(name="platform")]))
+    assert [c["uuid"] for c in written(tmp_path, "container")] == ["c-session"]  # held until the result
+    logger.report_result(Result(uuid="t1", name="a test", status="passed"))
+    containers = {c["uuid"]: c for c in written(tmp_path, "container")}
+    assert set(containers) == {"c-session", "c-fresh_ctx"}
+    assert [b["name"] for b in containers["c-fresh_ctx"]["befores"]] == ["artifacts", "step_run", "fresh_ctx"]
+    assert containers["c-fresh_ctx"]["children"] == ["t1"] and containers["c-fresh_ctx"]["start"] == 5
+    assert [r["name"] for r in written(tmp_path, "result")] == ["a test"]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_compact_logger_flushes_what_no_result_claimed(tmp_path):
+    logger, _, Container, Before = compact_files(tmp_path)
+    logger.report_container(Container(uuid="c1", children=["interrupted"], befores=[Before(name="step_run")]))
+    assert written(tmp_path, "container") == []
+    logger.flush()
+    assert [c["befores"][0]["name"] for c in written(tmp_path, "container")] == ["step_run"]

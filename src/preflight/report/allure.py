@@ -9,6 +9,8 @@ after an exchange was recorded.
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,9 @@ from preflight.redact import redact_obj, redact_text
 try:  # allure-pytest is a dependency, but the harness's own unit tests may run without it
     import allure
     import allure_commons
+    import attr
+    from allure_commons.logger import AllureFileLogger
+    from allure_commons.model2 import TestResultContainer
 except ImportError:  # pragma: no cover
     allure = None
     allure_commons = None
@@ -140,6 +145,94 @@ def attach_json(name: str, obj: Any, *, ordered: bool = False) -> None:
         return
     body = json.dumps(redact_obj(obj), indent=2, sort_keys=not ordered, default=str, ensure_ascii=False)
     allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
+
+
+# -- the result files themselves ------------------------------------------------------------
+
+def _kept(_: Any, value: Any) -> bool:
+    return bool(value) or value is False  # allure-commons' own filter: empty fields are left out
+
+
+if allure_commons is not None:
+    class CompactFileLogger(AllureFileLogger):
+        """allure-pytest's file logger, writing the same content in fewer, cheaper files.
+
+        allure-pytest writes one container per fixture per test (about six a test here, each a
+        file created and renamed): the containers that belong to one test alone are held and
+        written as one container when the test's result is. And each document is encoded by
+        json.dumps (C) in one write, where json.dump runs the pure-Python encoder chunk by chunk.
+        Together about a third of the harness's own cost per request (bench/overhead.py)."""
+
+        def __init__(self, report_dir: str) -> None:
+            super().__init__(report_dir, clean=False)
+            self._held: dict[str, list[Any]] = {}
+
+        def _report_item(self, item: Any) -> None:
+            final = self._report_dir / item.file_pattern.format(prefix=uuid.uuid4())
+            temporary = final.with_name(final.name + ".tmp")
+            data = attr.asdict(item, filter=_kept)
+            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, final)  # Allure never reads a half-written file
+
+        @allure_commons.hookimpl
+        def report_container(self, container: Any) -> None:
+            if not container.children:
+                return  # a parametrized argument's pseudo-fixture: Allure shows a container only through its tests
+            if len(container.children) == 1 and not (container.name or container.links or container.description):
+                self._held.setdefault(container.children[0], []).append(container)
+            else:
+                self._report_item(container)
+
+        @allure_commons.hookimpl
+        def report_result(self, result: Any) -> None:
+            self._report_item(result)
+            held = self._held.pop(result.uuid, None)
+            if held:
+                self._report_item(merged_container(held))
+
+        def flush(self) -> None:
+            """Containers whose test wrote no result (an interrupted run) are still written."""
+            held, self._held = self._held, {}
+            for containers in held.values():
+                self._report_item(merged_container(containers))
+
+
+def merged_container(containers: list[Any]) -> Any:
+    """One container for one test's fixtures: their set-ups and tear-downs in the order they ran."""
+    def first(fixture: Any) -> int:
+        return fixture.start or 0
+
+    # Containers arrive as their fixtures are torn down, the reverse of set-up order; times are
+    # in milliseconds, too coarse to order fixtures alone, so ties keep the arrival order.
+    starts = [c.start for c in containers if c.start]
+    stops = [c.stop for c in containers if c.stop]
+    return TestResultContainer(
+        uuid=containers[0].uuid, children=list(containers[0].children),
+        befores=sorted((b for c in reversed(containers) for b in c.befores), key=first),
+        afters=sorted((a for c in containers for a in c.afters), key=first),
+        start=min(starts) if starts else None, stop=max(stops) if stops else None)
+
+
+def write_compactly(config: Any) -> None:
+    """Swap allure-pytest's file logger for CompactFileLogger for this pytest process (each xdist
+    worker too). Call after allure-pytest's pytest_configure; a no-op without --alluredir."""
+    if allure_commons is None:
+        return
+    original = next((p for p in allure_commons.plugin_manager.get_plugins() if type(p) is AllureFileLogger), None)
+    if original is None:
+        return
+    compact = CompactFileLogger(str(original._report_dir))
+    allure_commons.plugin_manager.unregister(original)
+    allure_commons.plugin_manager.register(compact)
+
+    def restore() -> None:
+        # Cleanups run last-in first-out: allure-pytest's own, registered before this one,
+        # runs next and unregisters the logger it made, so that one must be back in place.
+        compact.flush()
+        allure_commons.plugin_manager.unregister(compact)
+        allure_commons.plugin_manager.register(original)
+
+    config.add_cleanup(restore)
 
 
 # -- files beside the results (read by Allure 3's reader) ---------------------------------
