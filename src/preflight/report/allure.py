@@ -161,7 +161,7 @@ if allure_commons is not None:
         file created and renamed): the containers that belong to one test alone are held and
         written as one container when the test's result is. And each document is encoded by
         json.dumps (C) in one write, where json.dump runs the pure-Python encoder chunk by chunk.
-        Together about a third of the harness's own cost per request (bench/overhead.py)."""
+        Together a fifth to a quarter of the harness's cost per request (bench/overhead.py)."""
 
         def __init__(self, report_dir: str) -> None:
             super().__init__(report_dir, clean=False)
