@@ -176,7 +176,8 @@ def _build_html(root: Path, staging: Path, reports: Path, single_file: bool) -> 
 
 def _print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     print()
-    print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}, target {gate.get('target')})")
+    target = f", target {gate['target']}" if gate.get("target") else ""  # none when the config could not be read
+    print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}{target})")
     if gate.get("reason"):
         print(f"  why:     {gate['reason']}")
     print(f"  gate:    {reports / 'gate.json'}")

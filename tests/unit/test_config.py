@@ -487,9 +487,9 @@ def test_swapped_tokens_are_reported_without_their_values(workdir: Path) -> None
     problems = target_problems(production(), {"PREFLIGHT_JWT": PAT, "PREFLIGHT_PAT": JWT})
     assert problems == [
         ("config/targets/custom.yaml: credentials.jwt: got the value of ${PREFLIGHT_JWT} (hidden); "
-         "allowed: a JWT: three dot-separated parts starting with eyJ (is this the PAT?)"),
+         "allowed: a JWT: three dot-separated parts starting with eyJ (this looks like the PAT: swap the two)"),
         ("config/targets/custom.yaml: credentials.pat: got the value of ${PREFLIGHT_PAT} (hidden); "
-         "allowed: a PAT like patv1_<tokenId>.<secret> (is this the JWT?)"),
+         "allowed: a PAT like patv1_<tokenId>.<secret> (this looks like the JWT: swap the two)"),
     ]
 
 
@@ -498,7 +498,7 @@ def test_literal_secrets_in_a_target_never_show(workdir: Path) -> None:
     problems = target_problems(data)
     assert problems == [
         ("config/targets/custom.yaml: credentials.jwt: got a secret value (hidden); "
-         "allowed: a JWT: three dot-separated parts starting with eyJ (is this the PAT?)"),
+         "allowed: a JWT: three dot-separated parts starting with eyJ"),
         "config/targets/custom.yaml: credentials.token: unknown key 'token'; allowed: jwt, pat",
     ]
     assert_no_secret(problems, SECRET_WORD, PAT)

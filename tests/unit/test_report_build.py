@@ -179,3 +179,14 @@ def test_missing_results_is_reported(tmp_path):
     (tmp_path / "allurerc.mjs").write_text("")
     with pytest.raises(ReportBuildError, match="no allure results"):
         build_report(tmp_path / "nope", tmp_path / "out", project_root=tmp_path)
+
+
+def test_tidy_drops_files_an_interrupted_run_left_half_written(tmp_path):
+    from preflight.report.build import tidy_results
+
+    (tmp_path / "a-attachment.json.tmp").write_text('{"half":')
+    (tmp_path / "b-result.json").write_text(json.dumps(
+        {"name": "t", "statusDetails": {"message": "preflight.failures.PreflightFailure: [auth] x"}}))
+    tidy_results(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b-result.json"]
+    assert json.loads((tmp_path / "b-result.json").read_text())["statusDetails"]["message"] == "[auth] x"

@@ -73,8 +73,9 @@ LISTED = "listed-on-handle"  # the journal folder for links found by listing the
 def _act(args: argparse.Namespace, conn, root: Path, links: list[journal.LinkRecord]) -> int:
     target = conn.target
     if not links:
-        print(f"preflight cleanup: nothing to retire on {target.name} (handle {target.handle}): every link the "
-              "journal knows is retired")
+        where = "the journal knows, and of every pf- campaign on the handle," if args.all else "the journal knows"
+        print(f"preflight cleanup: nothing to retire on {target.name} (handle {target.handle}): every link {where} "
+              "is retired")
         return 0
     print(f"preflight cleanup: {len(links)} link(s) may still be enabled on {target.name} (handle {target.handle});"
           f" retiring them spends {len(links)} write(s):")

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
             out.write((reports / "summary.md").read_text() + "\n")
     verdict = gate.get("verdict", "ERROR")
-    print(f"preflight verdict: {verdict} (run {gate.get('runId')}, target {gate.get('target')}): {gate.get('reason')}")
+    target = f", target {gate['target']}" if gate.get("target") else ""
+    print(f"preflight verdict: {verdict} (run {gate.get('runId')}{target}): {gate.get('reason')}")
     if args.github:
         for line in annotations(gate):
             print(line)

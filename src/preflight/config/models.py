@@ -307,15 +307,19 @@ class CredentialsConfig(Strict):
     @field_validator("jwt")
     @classmethod
     def _jwt_shape(cls, token: SecretStr) -> SecretStr:
-        if not JWT_PATTERN.match(token.get_secret_value()):
-            raise not_allowed("a JWT: three dot-separated parts starting with eyJ (is this the PAT?)")
+        value = token.get_secret_value()
+        if not JWT_PATTERN.match(value):
+            swapped = " (this looks like the PAT: swap the two)" if PAT_PATTERN.match(value) else ""
+            raise not_allowed(f"a JWT: three dot-separated parts starting with eyJ{swapped}")
         return token
 
     @field_validator("pat")
     @classmethod
     def _pat_shape(cls, token: SecretStr) -> SecretStr:
-        if not PAT_PATTERN.match(token.get_secret_value()):
-            raise not_allowed("a PAT like patv1_<tokenId>.<secret> (is this the JWT?)")
+        value = token.get_secret_value()
+        if not PAT_PATTERN.match(value):
+            swapped = " (this looks like the JWT: swap the two)" if JWT_PATTERN.match(value) else ""
+            raise not_allowed(f"a PAT like patv1_<tokenId>.<secret>{swapped}")
         return token
 
 

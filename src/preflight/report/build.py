@@ -116,6 +116,10 @@ EXCEPTION_PREFIX = re.compile(r"^[A-Za-z_][\w.]*: (?=\[)")
 
 
 def tidy_results(results: Path) -> None:
+    # A file half-way to its final name when a run was interrupted (allure-commons writes *.tmp,
+    # then renames): never read by Allure, so not left beside the results either.
+    for path in results.glob("*.tmp"):
+        path.unlink(missing_ok=True)
     for path in results.glob("*-result.json"):
         doc = json.loads(path.read_text(encoding="utf-8"))
         details = doc.get("statusDetails") or {}
