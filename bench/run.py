@@ -1,13 +1,15 @@
-"""`make bench`: the benches, each writing its own section of bench/RESULTS.md.
+"""`make bench`: every bench, one after another, each writing its own section of bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [throughput|throttle|overhead|scaling|shards|all] [options of that bench]
+    .venv/bin/python bench/run.py [all|throughput|throttle|overhead|scaling|shards] [options of that bench]
 
-`throughput` (the default) is described below. The others run their own script with the options
-given (`make bench ARGS="throttle --rate 10"`, `make bench ARGS="shards --campaigns 40"`):
-`throttle` bench/throttle.py (the pace against a throttled sandbox), `overhead` bench/overhead.py
-(the harness per request against a plain httpx replay), `scaling` bench/scaling.py (10/30/100
-campaigns x workers), `shards` bench/shards.py (one run against N shards plus the merge).
-`all` runs every one, each with its defaults, one after another (about 15 minutes on 2 cores).
+With no argument (`make bench`) it runs `all`: throughput, throttle, overhead, scaling and shards,
+each with its defaults (about 17 minutes on 2 cores). A name runs that one with the options
+given (`make bench ARGS="throttle --rate 10"`, `make bench ARGS="shards --campaigns 40"`); options
+without a name are throughput's (`make bench ARGS="--seconds 5"`). `throughput` is described
+below; `throttle` is bench/throttle.py (the pace against a throttled sandbox), `overhead`
+bench/overhead.py (the harness per request against a plain httpx replay), `scaling`
+bench/scaling.py (10/30/100 campaigns x workers), `shards` bench/shards.py (one run against N
+shards plus the merge).
 
 Not a test: it prints figures and ratios and never fails on speed. It exits 0 when wrk cannot be
 had (the bench is skipped, with the reason), 1 only when the bench itself breaks.
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 import throughput as tp  # noqa: E402
 
 RESULTS = tp.BENCH / "RESULTS.md"
@@ -88,7 +91,7 @@ def run_other(name: str, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    which = argv.pop(0) if argv and argv[0] in ("throughput", "all", *OTHERS) else "throughput"
+    which = argv.pop(0) if argv and argv[0] in ("throughput", "all", *OTHERS) else ("throughput" if argv else "all")
     if which in OTHERS:
         return run_other(which, argv)
     if which == "all":
@@ -162,7 +165,7 @@ def throughput(argv: list[str] | None = None) -> int:
     tp.say("")
     tp.say(text)
     if not args.no_write:
-        write_section(RESULTS, text)
+        common.write_section(RESULTS, SECTION, text)
         tp.say(f"bench: wrote the {SECTION!r} section of {RESULTS.relative_to(tp.ROOT)}")
     return 0
 
@@ -286,17 +289,6 @@ def _ceiling_ratio(ceiling: list[tp.Run], runs: list[tp.Run]) -> str:
     top = max((r.rate for r in runs), default=0.0)
     floor = min((r.rate for r in ceiling), default=0.0)
     return f"at most {top / floor:.0%}" if floor else "?"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace only `## Throughput` (up to the next `## ` heading); keep every other section."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

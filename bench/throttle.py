@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
 sys.path.insert(0, str(BENCH))
 
+import common  # noqa: E402
 from preflight.pacing import ROUTE_CLASSES, route_class  # noqa: E402
 
 RESULTS = BENCH / "RESULTS.md"
@@ -232,17 +233,6 @@ def render(args: argparse.Namespace, info: dict[str, str], outcomes: list[Outcom
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace only this section (up to the next `## ` heading); keep every other section."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/throttle.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -283,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(args, info, outcomes, cost, time.monotonic() - started)
     print("\n" + text)
     if not args.no_write:
-        write_section(RESULTS, text)
+        common.write_section(RESULTS, SECTION, text)
         print(f"throttle bench: wrote the {SECTION!r} section of {RESULTS.relative_to(ROOT)}")
     return 0
 
