@@ -9,6 +9,7 @@ another checkout).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import re
@@ -153,15 +154,30 @@ def loadavg() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def machine() -> dict[str, str]:
-    cpu = "?"
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return "?"
+
+
+def gate_outcome(reports: Path, code: int, log: Path) -> tuple[bool, str, int]:
+    """(passed, note, tests ran) of a run from its gate.json: a run that did not PASS is not a figure."""
+    try:
+        gate = json.loads((reports / "gate.json").read_text())
+    except (OSError, ValueError):
+        return False, f"exit {code}, no gate.json (see {log})", 0
+    ran = (gate.get("tests") or {}).get("ran") or 0
+    if gate.get("verdict") != "PASS":
+        return False, f"verdict {gate.get('verdict')}: {gate.get('reason')}", ran
+    return code == 0, f"exit {code}" if code else "", ran
+
+
+def machine() -> dict[str, str]:
+    cpu = cpu_model()
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, timeout=10).stdout.strip() or "?"

@@ -70,7 +70,7 @@ class Run:
     cpu: float  # the process's own CPU time (user + system), children included
     sandbox_cpu: float
     requests: int
-    ok: bool
+    ok: bool = False
     note: str = ""
     phases: dict[str, float] = field(default_factory=dict)
     tests: int = 0
@@ -145,17 +145,8 @@ def harness_run(sandbox: c.BenchSandbox, config: Path, kind: str, size: int, rou
     log = WORK / f"log-{kind}-{size}.txt"
     timing = timed(c.pytest_command(config, reports, extra=["-p", "bench_plugin"]), env, sandbox, log)
     code = timing.code
-    run = Run(kind, size, round_no, timing.wall, timing.cpu, timing.sandbox_cpu, count_requests(sandbox),
-              ok=code == 0)
-    try:
-        gate = json.loads((reports / "gate.json").read_text())
-        run.tests = (gate.get("tests") or {}).get("ran") or 0
-        if gate.get("verdict") != "PASS":
-            run.ok, run.note = False, f"verdict {gate.get('verdict')}: {gate.get('reason')}"
-    except (OSError, ValueError):
-        run.ok, run.note = False, f"exit {code}, no gate.json (see {log})"
-    if code and not run.note:
-        run.note = f"exit {code}"
+    run = Run(kind, size, round_no, timing.wall, timing.cpu, timing.sandbox_cpu, count_requests(sandbox))
+    run.ok, run.note, run.tests = c.gate_outcome(reports, code, log)
     try:
         stamps = json.loads(phases_file.read_text())
         run.phases = phase_times(stamps, timing.started, timing.started + timing.wall)

@@ -51,7 +51,7 @@ class Run:
     size: int
     workers: int
     wall: float
-    ok: bool
+    ok: bool = False
     tests: int = 0
     requests: int | None = None  # None when the sandbox's log overflowed
     note: str = ""
@@ -114,14 +114,8 @@ def run_once(sandbox: c.BenchSandbox, config: Path, rate: str, size: int, worker
         done = subprocess.run(command, cwd=c.ROOT, env=c.child_env(PREFLIGHT_BENCH_PHASES=str(phases_file)),
                               stdout=out, stderr=subprocess.STDOUT)
         wall = time.time() - started
-    run = Run(rate, size, workers, wall, ok=done.returncode == 0, requests=count_requests(sandbox))
-    try:
-        gate = json.loads((reports / "gate.json").read_text())
-        run.tests = (gate.get("tests") or {}).get("ran") or 0
-        if gate.get("verdict") != "PASS":
-            run.ok, run.note = False, f"verdict {gate.get('verdict')}: {gate.get('reason')}"
-    except (OSError, ValueError):
-        run.ok, run.note = False, f"exit {done.returncode}, no gate.json (see {log})"
+    run = Run(rate, size, workers, wall, requests=count_requests(sandbox))
+    run.ok, run.note, run.tests = c.gate_outcome(reports, done.returncode, log)
     try:
         run.phases = phase_times(json.loads(phases_file.read_text()), started, started + wall)
     except (OSError, ValueError):

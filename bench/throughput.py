@@ -39,6 +39,8 @@ FAST_DEPS = OUT / "fastdeps"
 FAST_PACKAGES = ("httptools", "uvloop")
 
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 from preflight.sandbox.process import SandboxError, SandboxProcess  # noqa: E402
 
 HANDLE = "benchh"
@@ -127,14 +129,7 @@ def _version_of(name: str, path: str | None) -> str:
 # --- the machine -------------------------------------------------------------------------------
 
 def machine(wrk: str, fast_path: str | None) -> dict[str, Any]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = common.cpu_model()
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     packages = {name: _safe_version(name) for name in
                 ("uvicorn", "fastapi", "starlette", "pydantic", "h11")}

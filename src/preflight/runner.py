@@ -79,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"preflight run: pytest exited {code} without writing a gate; the previous reports in {reports} "
                   "are untouched; see the output above", file=sys.stderr)
             return 2
-        report = None if args.no_html else _build_html(root, staging, reports, args.single_file)
-        _replace(reports, staging)
+        report = None if args.no_html else build_html(
+            "run", staging, project_root=root, history_dir=reports / "history",
+            gate=json.loads((staging / "gate.json").read_text()), single_file=args.single_file)
+        replace_reports(reports, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     gate = json.loads((reports / "gate.json").read_text())
-    _print_outcome(gate, reports, report and reports / "allure-report")
+    print_outcome(gate, reports, report and reports / "allure-report")
     return EXIT_BY_VERDICT.get(gate.get("verdict"), 2)
 
 
@@ -135,7 +137,7 @@ def blocked_plugins() -> list[str]:
     return [arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
 
 
-def _replace(reports: Path, staging: Path) -> None:
+def replace_reports(reports: Path, staging: Path) -> None:
     """The new run's outputs take the previous run's place; paths inside them are rewritten."""
     for name in OUTPUTS:
         old = reports / name
@@ -153,20 +155,22 @@ def _replace(reports: Path, staging: Path) -> None:
             path.write_text(path.read_text().replace(str(staging), str(reports)))
 
 
-def _build_html(root: Path, staging: Path, reports: Path, single_file: bool) -> Path | None:
+def build_html(command: str, staging: Path, *, project_root: Path, history_dir: Path, gate: dict,
+               single_file: bool) -> Path | None:
+    """The Allure HTML report of the results in staging (`preflight run` and `preflight merge`).
+    A failed or interrupted build is one line on stderr: the gate and summary stand without it."""
     from preflight.report import history
     from preflight.report.build import ReportBuildError, build_report
 
-    gate = json.loads((staging / "gate.json").read_text())
-    history_path = history.path_for(reports / "history", f"{gate.get('target') or 'unknown'}.allure")
+    history_path = history.path_for(history_dir, f"{gate.get('target') or 'unknown'}.allure")
     previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return build_report(staging / "allure-results", staging / "allure-report", project_root=root, gate=gate,
-                            history_path=history_path, single_file=single_file)
+        return build_report(staging / "allure-results", staging / "allure-report", project_root=project_root,
+                            gate=gate, history_path=history_path, single_file=single_file)
     except ReportBuildError as exc:
-        print(f"preflight run: the HTML report was not built: {exc}", file=sys.stderr)
+        print(f"preflight {command}: the HTML report was not built: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("preflight run: interrupted: the HTML report was not built (the gate and summary are kept)",
+        print(f"preflight {command}: interrupted: the HTML report was not built (the gate and summary are kept)",
               file=sys.stderr)
     finally:
         for sig, handler in previous.items():
@@ -174,7 +178,7 @@ def _build_html(root: Path, staging: Path, reports: Path, single_file: bool) -> 
     return None
 
 
-def _print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
+def print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     print()
     target = f", target {gate['target']}" if gate.get("target") else ""  # none when the config could not be read
     print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}{target})")

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import sys
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from preflight import merge
-    from preflight.runner import EXIT_BY_VERDICT, _print_outcome, _replace
+    from preflight.runner import EXIT_BY_VERDICT, build_html, print_outcome, replace_reports
 
     out = Path(args.out).resolve()
     if any(Path(folder).resolve() == out for folder in args.folders):
@@ -51,36 +50,18 @@ def run(args: argparse.Namespace) -> int:
         return fail("merge", f"--out {args.out}: {exc.strerror or exc}; pass a folder path")
     try:
         merged = merge.merge(args.folders, staging, expect=args.expect, history_dir=out / "history")
-        report = None if args.no_html else _build_html(staging, out, merged.gate, args.single_file)
+        report = None if args.no_html else build_html("merge", staging, project_root=Path.cwd(),
+                                                       history_dir=out / "history", gate=merged.gate,
+                                                       single_file=args.single_file)
         merge.set_report_path(staging, str(staging / "allure-report" / "index.html") if report else None)
-        _replace(out, staging)
+        replace_reports(out, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     for problem in merged.problems:
         print(f"preflight merge: {problem}", file=sys.stderr)
     gate = json.loads((out / "gate.json").read_text())
-    _print_outcome(gate, out, report and out / "allure-report")
+    print_outcome(gate, out, report and out / "allure-report")
     return EXIT_BY_VERDICT.get(gate.get("verdict"), 2)
-
-
-def _build_html(staging: Path, out: Path, gate: dict, single_file: bool) -> Path | None:
-    from preflight.report import history
-    from preflight.report.build import ReportBuildError, build_report
-
-    history_path = history.path_for(out / "history", f"{gate.get('target') or 'unknown'}.allure")
-    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return build_report(staging / "allure-results", staging / "allure-report", project_root=Path.cwd(),
-                            gate=gate, history_path=history_path, single_file=single_file)
-    except ReportBuildError as exc:
-        print(f"preflight merge: the HTML report was not built: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("preflight merge: interrupted: the HTML report was not built (the gate and summary are kept)",
-              file=sys.stderr)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return None
 
 
 def _count(text: str) -> int:

@@ -219,9 +219,10 @@ def write_compactly(config: Any) -> None:
     if allure_commons is None:
         return
     original = next((p for p in allure_commons.plugin_manager.get_plugins() if type(p) is AllureFileLogger), None)
-    if original is None:
+    report_dir = getattr(config.option, "allure_report_dir", None)
+    if original is None or not report_dir:
         return
-    compact = CompactFileLogger(str(original._report_dir))
+    compact = CompactFileLogger(os.path.abspath(report_dir))  # as allure-pytest resolves it
     allure_commons.plugin_manager.unregister(original)
     allure_commons.plugin_manager.register(compact)
 
