@@ -20,7 +20,7 @@ const VIEWS = {
 };
 const view = VIEWS[context.view ?? "step"];
 
-// The names of preflight.failures.CATEGORIES, in its order (tests/unit/test_report_allure_config.py
+// The names of preflight.lifecycle.failures.CATEGORIES, in its order (tests/unit/test_report_allure_config.py
 // checks the two lists agree). A PreflightFailure's message starts with "[<category>]".
 const PREFLIGHT_CATEGORIES = [
   "invalid_ctx",
@@ -45,7 +45,7 @@ const PREFLIGHT_CATEGORIES = [
 ];
 
 // allure-pytest records the message as pytest's `exconly()`, i.e. with the exception's qualified
-// class name in front ("preflight.failures.PreflightFailure: [invalid_ctx] …"), so the prefix
+// class name in front ("preflight.lifecycle.failures.PreflightFailure: [invalid_ctx] …"), so the prefix
 // match allows that optional "<dotted.Name>: " before the bracketed category.
 const categoryRule = (category) => ({
   id: `preflight.${category}`,

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pyrate_limiter import Duration, limiter_factory  # noqa: E402
 
-from preflight.pacing import Pacer  # noqa: E402
+from preflight.http.pacing import Pacer  # noqa: E402
 
 HEADERS = {"ratelimit-limit": "100000000", "ratelimit-remaining": "59990", "ratelimit-reset": "1",
            "ratelimit-policy": "100000000;w=1", "content-type": "application/json"}

@@ -93,7 +93,7 @@ def _install_tracer(path: str) -> None:
 
 
 def _leave_out_bucket() -> None:
-    from preflight import pacing
+    from preflight.http import pacing
 
     # session builds each client's pacer with pacing.make_pacer: no pacer, no shared bucket.
     pacing.make_pacer = lambda *args, **kwargs: None

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 sys.path.insert(0, str(BENCH))
 
 import common  # noqa: E402
-from preflight.pacing import ROUTE_CLASSES, route_class  # noqa: E402
+from preflight.http.pacing import ROUTE_CLASSES, route_class  # noqa: E402
 
 RESULTS = BENCH / "RESULTS.md"
 SECTION = "## Throttle efficiency"
@@ -81,8 +81,8 @@ class Outcome:
 
 
 def _direct_worker(url: str, jwt: str, pace: str, setting: Setting, n: int, go: Any) -> None:
-    from preflight.client import Credentials, PlatformClient
-    from preflight.pacing import Pacer
+    from preflight.http.client import Credentials, PlatformClient
+    from preflight.http.pacing import Pacer
 
     client = PlatformClient(url, HANDLE, Credentials(jwt=jwt))
     client.pacer = Pacer(pace, {name: setting.ceiling for name in ROUTE_CLASSES},

@@ -3,7 +3,7 @@ idempotency-safe."""
 
 import pytest
 
-from preflight.steps import conversion
+from preflight.lifecycle.steps import conversion
 
 pytestmark = pytest.mark.preflight_step("conversion")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from preflight.steps import clicks, health
+from preflight.lifecycle.steps import clicks, health
 
 pytestmark = pytest.mark.preflight_step("health")
 

@@ -3,7 +3,7 @@ review and export routes show it; invalid payloads are refused."""
 
 import pytest
 
-from preflight.steps import lead_capture
+from preflight.lifecycle.steps import lead_capture
 
 pytestmark = [pytest.mark.preflight_step("lead_capture"), pytest.mark.preflight_goal("LEAD_CAPTURE")]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from preflight.steps import pat_health
+from preflight.lifecycle.steps import pat_health
 
 pytestmark = pytest.mark.preflight_step("pat_health")
 

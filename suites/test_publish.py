@@ -3,7 +3,7 @@ schema fetch succeeds."""
 
 import pytest
 
-from preflight.steps import publish
+from preflight.lifecycle.steps import publish
 
 pytestmark = pytest.mark.preflight_step("publish")
 

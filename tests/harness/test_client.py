@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from preflight.client import Credentials, PlatformClient, RetryPolicy, idempotency_key
-from preflight.exchange import Exchange
+from preflight.http.client import Credentials, PlatformClient, RetryPolicy, idempotency_key
+from preflight.http.exchange import Exchange
 
 HANDLE = "gharart"
 TAGS = {"utmSource": "meta", "utmMedium": "paid_social", "utmCampaign": "spring"}

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 from harness_helpers import explain, make_project
 
-from preflight.routes import ROUTES
+from preflight.core.routes import ROUTES
 
 FAULT = {"schema_fetch_fails": {}}
 FORBIDDEN = ("/v2/operator/escalations", "/v2/public/content-report")
@@ -184,9 +184,9 @@ def test_a_refused_jwt_falls_back_to_the_pat_and_a_report_that_cannot_go_says_wh
     import time
     from types import SimpleNamespace
 
-    from preflight import wrapup
-    from preflight.client import Credentials, PlatformClient
-    from preflight.results import Recorder
+    from preflight.harness import wrapup
+    from preflight.http.client import Credentials, PlatformClient
+    from preflight.harness.results import Recorder
 
     expired = sandbox.admin.post("/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR",
                                                            "ttlSeconds": 1}).json()["token"]

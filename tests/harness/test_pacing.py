@@ -1,4 +1,4 @@
-"""Pacing by the target's own RateLimit headers, shared by every worker (preflight.pacing).
+"""Pacing by the target's own RateLimit headers, shared by every worker (preflight.http.pacing).
 
 Both tests read what happened from the sandbox's request log (its own timestamps), never from
 the test's clock."""
@@ -14,7 +14,7 @@ from collections import Counter
 
 from harness_helpers import make_project
 
-from preflight.pacing import route_class
+from preflight.http.pacing import route_class
 from preflight.sandbox.process import SandboxProcess
 
 PER_SECOND = {"read": "10/s", "write": "10/s", "public": "10/s"}
@@ -41,7 +41,7 @@ def test_a_run_on_a_throttled_target_paces_itself_and_gets_no_429(tmp_path):
     refused = [f"{e['method']} {e['path']} (request {e['requestId']}, at {e['at']})" for e in log if e["status"] == 429]
     assert not refused, (f"expected no 429 from a target throttled to 10/s per class, got {len(refused)}: "
                          + "; ".join(refused[:5]) + " - the pace did not follow the RateLimit headers "
-                         "(see preflight.pacing)")
+                         "(see preflight.http.pacing)")
     per_class = Counter(route_class(e["method"], e["path"]) for e in log)
     assert per_class["public"] > 30, f"the run hardly used the throttled class: {dict(per_class)}"
 
@@ -49,8 +49,8 @@ def test_a_run_on_a_throttled_target_paces_itself_and_gets_no_429(tmp_path):
 WORKER = """
 import json, sys
 from collections import Counter
-from preflight.client import Credentials, PlatformClient
-from preflight.pacing import Pacer
+from preflight.http.client import Credentials, PlatformClient
+from preflight.http.pacing import Pacer
 
 url, handle, pace, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 client = PlatformClient(url, handle, Credentials(jwt=sys.stdin.read().strip()))
@@ -100,4 +100,4 @@ def test_a_429_pauses_the_class_for_every_worker(tmp_path):
             f"the other worker sent {len(other)} requests of the read class before the pause ended, "
             f"expected at most the one or two already on their way: "
             + ", ".join(f"{e['requestId']} at {e['at']}" for e in other)
-            + " - the pause is not shared (see preflight.pacing)")
+            + " - the pause is not shared (see preflight.http.pacing)")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from harness_helpers import PreflightProject, explain
 
-from preflight.client import WRITE_METHODS
+from preflight.http.client import WRITE_METHODS
 
 ZONE = "Asia/Kolkata"
 NAME = "sale evenings"

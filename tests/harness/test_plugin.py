@@ -17,7 +17,7 @@ import httpx
 import pytest
 from harness_helpers import SandboxWatch, explain, make_project, write_target
 
-from preflight.lifecycle import STEPS
+from preflight.lifecycle.playbook import STEPS
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:schemathesis")
 CAMPAIGNS = {"spring-ab": ["spring-a", "spring-b"], "diwali-sale": ["diwali-a", "diwali-b", "diwali-c"]}
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.client import idempotency_key
+from preflight.http.client import idempotency_key
 
 LOG = Path(__file__).resolve().parent.parent / "flow.jsonl"
 

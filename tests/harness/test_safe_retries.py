@@ -4,7 +4,7 @@ A write that commits and then loses its answer (the sandbox's `commit_then_503`,
 `commit_then_timeout`: no answer until the client's timeout) must be retried by the harness's
 client under the same Idempotency-Key, and the retry must be the platform's replay of the first
 answer (`Idempotent-Replayed: true`), never a second business object. For each write route of
-`preflight.routes.ROUTES` (so a new one cannot be forgotten: it has no case here and its test
+`preflight.core.routes.ROUTES` (so a new one cannot be forgotten: it has no case here and its test
 fails), both faults at rate 1.0: every first attempt commits and loses its answer, and the replay
 (which the faults never touch) answers. `/__sandbox/stats` must count each object exactly once.
 
@@ -22,9 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from harness_helpers import explain, make_project
 
-from preflight.client import WRITE_METHODS, Credentials, PlatformClient, RetryPolicy
-from preflight.exchange import Exchange
-from preflight.routes import ROUTES
+from preflight.http.client import WRITE_METHODS, Credentials, PlatformClient, RetryPolicy
+from preflight.http.exchange import Exchange
+from preflight.core.routes import ROUTES
 from preflight.sandbox.faults import CATALOGUE
 
 HANDLE = "gharart"

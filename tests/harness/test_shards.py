@@ -18,7 +18,7 @@ import pytest
 import yaml
 from harness_helpers import _env, explain, make_project
 
-from preflight.shard import assign
+from preflight.lifecycle.shard import assign
 
 
 def merge(cwd: Path, *args: str) -> subprocess.CompletedProcess:

@@ -27,7 +27,7 @@ from harness_helpers import (
     token_env,
 )
 
-from preflight.lifecycle import STEPS
+from preflight.lifecycle.playbook import STEPS
 from preflight.report.build import serve
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:schemathesis")

@@ -8,9 +8,9 @@ import types
 import httpx
 import pytest
 
-from preflight.classify import NEXT_STEPS, Classification, classify, failure_from_exchange
-from preflight.exchange import Exchange
-from preflight.failures import CATEGORIES, PreflightFailure
+from preflight.lifecycle.classify import NEXT_STEPS, Classification, classify, failure_from_exchange
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.failures import CATEGORIES, PreflightFailure
 
 
 def exchange(status, body=None, *, surface="jwt", method="POST", path="/v2/handles/gharart/campaigns",

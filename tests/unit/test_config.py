@@ -21,7 +21,7 @@ from preflight.config import (
     load_target,
 )
 from preflight.config.errors import did_you_mean, format_path
-from preflight.routes import ROUTES
+from preflight.core.routes import ROUTES
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_FILE = "config/preflight.yaml"

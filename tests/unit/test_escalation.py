@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from preflight.classify import NEXT_STEPS
+from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.config.models import AccessMode
-from preflight.escalation import (
+from preflight.report.escalation import (
     SUMMARY_LIMIT,
     build_payload,
     cause_of,
@@ -20,9 +20,9 @@ from preflight.escalation import (
     should_escalate,
     write_payload,
 )
-from preflight.exchange import Exchange
-from preflight.failures import PreflightFailure
-from preflight.redact import register_secret
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.failures import PreflightFailure
+from preflight.core.redact import register_secret
 
 # Fake tokens, written in parts so no committed line looks like a real one.
 JWT = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJnaGFyYXJ0In0.c2lnbmF0dXJlLXNpZw"

@@ -1,11 +1,11 @@
-"""Pure parts of preflight.pacing: the route class of a request and reading the RateLimit fields."""
+"""Pure parts of preflight.http.pacing: the route class of a request and reading the RateLimit fields."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from preflight.pacing import DEFAULT_WINDOW_SECONDS, Quota, ceilings, read_quota, route_class
+from preflight.http.pacing import DEFAULT_WINDOW_SECONDS, Quota, ceilings, read_quota, route_class
 
 
 @pytest.mark.parametrize("method,path,click,expected", [

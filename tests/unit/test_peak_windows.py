@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from preflight import peak
+from preflight.ops import peak
 from preflight.config import ConfigError, load_run_config
 from preflight.config.models import PeakWindow
 

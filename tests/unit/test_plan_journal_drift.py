@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from preflight import journal
-from preflight.drift import problems
-from preflight.plan import Line, WritePlan, fit
+from preflight.lifecycle import journal
+from preflight.ops.drift import problems
+from preflight.ops.plan import Line, WritePlan, fit
 
 
 def plan_of(costs: dict[str, int]):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.exchange import Exchange
-from preflight.failures import CATEGORIES
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.failures import CATEGORIES
 from preflight.report import allure as report_allure
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,8 +24,8 @@ needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="chromi
 # exchange attachment, one unlabelled KeyError, one skip.
 TINY_SUITE = '''
 import pytest
-from preflight.classify import failure_from_exchange
-from preflight.exchange import Exchange
+from preflight.lifecycle.classify import failure_from_exchange
+from preflight.http.exchange import Exchange
 from preflight.report import allure as rep
 
 JWT = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJ4In0.c2lnbmF0dXJl"  # in parts: no committed line looks like a token
@@ -186,7 +186,7 @@ def test_tidy_drops_files_an_interrupted_run_left_half_written(tmp_path):
 
     (tmp_path / "a-attachment.json.tmp").write_text('{"half":')
     (tmp_path / "b-result.json").write_text(json.dumps(
-        {"name": "t", "statusDetails": {"message": "preflight.failures.PreflightFailure: [auth] x"}}))
+        {"name": "t", "statusDetails": {"message": "preflight.lifecycle.failures.PreflightFailure: [auth] x"}}))
     tidy_results(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b-result.json"]
     assert json.loads((tmp_path / "b-result.json").read_text())["statusDetails"]["message"] == "[auth] x"

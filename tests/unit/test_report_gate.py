@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from preflight.classify import NEXT_STEPS
+from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.report.gate import (
     RESULT_KEYS,
     RunFacts,

@@ -6,7 +6,7 @@ import shlex
 import tomllib
 from pathlib import Path
 
-from preflight import runner
+from preflight.cli import run as runner
 
 ROOT = Path(__file__).resolve().parents[2]
 

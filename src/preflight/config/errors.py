@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from preflight.redact import redact_text
+from preflight.core.redact import redact_text
 
 Loc = tuple[str | int, ...]
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from preflight import redact
+from preflight.core import redact
 from preflight.config.errors import (
     ConfigError,
     Loc,

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from preflight.routes import CLICK_URL_PLACEHOLDERS, ROUTES
+from preflight.core.routes import CLICK_URL_PLACEHOLDERS, ROUTES
 
 # The run names things pf-<runId>-<stem> and <slug>-xxxxxx, so the configured parts are
 # shorter than the platform's limits (campaignId 64, slug 24).
@@ -492,7 +492,7 @@ class RetrySettings(Strict):
 
 class PacingSettings(Strict):
     """Per route class: the ceiling (default: rate_limit_per_second) and how the target's own
-    RateLimit headers tighten it (see preflight.pacing)."""
+    RateLimit headers tighten it (see preflight.http.pacing)."""
 
     read: float | None = Field(None, gt=0, description="requests per second, more than 0")
     write: float | None = Field(None, gt=0, description="requests per second, more than 0")
@@ -532,7 +532,7 @@ TIME_RULE = 'a time "HH:MM" in quotes, 00:00-23:59, e.g. "18:00"'
 
 class PeakWindow(Strict):
     """A time of the week the platform is busiest (a sale's evenings): a run that writes does
-    not start inside one without --allow-peak (see preflight.peak)."""
+    not start inside one without --allow-peak (see preflight.ops.peak)."""
 
     name: str = Field(min_length=1, max_length=80, description="text naming the window, e.g. diwali evenings")
     days: list[Weekday] = Field(
@@ -664,7 +664,7 @@ class RunConfig(Strict):
     campaigns: list[CampaignConfig] = Field(min_length=1, description="a list of at least one campaign")
 
     _source_path: Path | None = PrivateAttr(None)
-    _shard: Any = PrivateAttr(None)  # a preflight.shard.Shard when the run is one shard of several
+    _shard: Any = PrivateAttr(None)  # a preflight.lifecycle.shard.Shard when the run is one shard of several
 
     @field_validator("campaigns")
     @classmethod

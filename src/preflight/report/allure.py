@@ -14,9 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from preflight.exchange import Exchange
-from preflight.lifecycle import STEPS
-from preflight.redact import redact_obj, redact_text
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.playbook import STEPS
+from preflight.core.redact import redact_obj, redact_text
 
 try:  # allure-pytest is a dependency, but the harness's own unit tests may run without it
     import allure

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from preflight.classify import NEXT_STEPS
-from preflight.failures import ERROR_CATEGORIES, party
-from preflight.lifecycle import STEPS
-from preflight.redact import redact_obj, redact_text
+from preflight.lifecycle.classify import NEXT_STEPS
+from preflight.lifecycle.failures import ERROR_CATEGORIES, party
+from preflight.lifecycle.playbook import STEPS
+from preflight.core.redact import redact_obj, redact_text
 from preflight.report import matrix
 
 RESULT_KEYS = ("nodeid", "step", "campaign", "variant", "campaignId", "slug", "outcome", "message", "requestIds",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from preflight.lifecycle import STEPS
+from preflight.lifecycle.playbook import STEPS
 
 PASSED, FAILED, SKIPPED, PARTLY = "passed", "failed", "skipped", "partly skipped"
 ICON = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭", PARTLY: "⏭"}

@@ -1,0 +1,114 @@
+"""`preflight doctor`: can a run succeed on this target? Reads only (every request a GET).
+
+One row per check, PASS / FAIL / UNKNOWN with the fix: the base URL speaks the campaign API
+and the request-id header it really sends; the JWT (expiry, handle, role) and each PAT scope
+the run needs; the plan and writes left today against the run's write plan; the click URL
+template on a link that exists; what earlier runs left enabled; our clock against the
+platform's; the peak window on now, or the next one. `--contract` also checks every answer's
+shape against the sandbox's own models and writes reports/contract-drift.json. Exit 0 when the run can succeed, 2 when it cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from preflight.ops import doctor, peak, plan
+from preflight.http import readiness
+from preflight.cli.common import (
+    CollectError,
+    add_target_options,
+    collect,
+    fail,
+    one_line_errors,
+    quota_of,
+)
+from preflight.http.connect import TargetError, open_target
+from preflight.harness.session import PAT_SCOPES
+
+SYMBOL = {readiness.PASS: "PASS   ", readiness.FAIL: "FAIL   ", readiness.UNKNOWN: "UNKNOWN"}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("doctor", help="check, with reads only, that a run can succeed on a target",
+                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_target_options(parser)
+    parser.add_argument("--reports", default="reports", help="where the drift report goes (with --contract)")
+    parser.add_argument("--contract", action="store_true",
+                        help="also check the answers' shapes against the sandbox's models (drift report)")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: the run's pytest selection")
+    one_line_errors(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    drift_table = ""
+    try:
+        with open_target(args.config, args.target) as conn:
+            rows = checks(args, conn)
+            if args.contract:
+                from preflight.ops import drift
+
+                row, drift_table = drift.check(conn, Path(args.reports))
+                rows.append(row)
+    except TargetError as exc:
+        return fail("doctor", str(exc))
+    print(render(rows, conn.target))
+    if drift_table:
+        print("\n" + drift_table)
+    return 2 if any(row.status == readiness.FAIL for row in rows) else 0
+
+
+def checks(args: argparse.Namespace, conn) -> list[readiness.Row]:
+    target, client = conn.target, conn.client
+    where = target.source
+    rows = [readiness.base_url(client, where)]
+    if rows[0].status == readiness.FAIL:
+        return rows
+    rows += readiness.jwt(client, conn.jwt, handle=target.handle, role=target.role, where=where)
+    scopes = [s for s in PAT_SCOPES if s != "pages.write" or conn.run_config.run.publish_via == "pat"]
+    rows += readiness.pat(client, conn.pat, scopes=scopes, where=where, probe_write_scope=False)
+    listing = client.call("list_campaigns", step="doctor", params={"limit": 1})
+    rows.append(doctor.request_id_header(listing, list(target.contract.request_id_headers), where))
+    rows.append(doctor.clock(listing, doctor.now()))
+    clock = peak.ClockWatch()
+    clock(listing)  # the platform's clock, from the Date of that answer
+    rows.append(doctor.peak_windows(conn.run_config.run.peak_windows, clock.now(), embedded=conn.embedded))
+    rows.append(_quota(args, conn))
+    campaigns, _ = doctor.pf_campaigns(client) if listing.status == 200 else ([], None)
+    everything, _ = _all_campaigns(client) if listing.status == 200 else ([], None)
+    rows.append(doctor.click_template(client, target, everything))
+    rows.append(doctor.leftovers(client, campaigns))
+    return rows
+
+
+def _all_campaigns(client):
+    ex = client.call("list_campaigns", step="doctor", params={"limit": 200})
+    body = ex.response_body if ex.status == 200 and isinstance(ex.response_body, dict) else {}
+    return [c for c in body.get("items", []) if isinstance(c, dict)], ex
+
+
+def _quota(args: argparse.Namespace, conn) -> readiness.Row:
+    try:
+        items = plan.selected_from(collect(args.config, args.target, args.pytest_args))
+    except CollectError as exc:
+        return readiness.Row("write quota", readiness.UNKNOWN, str(exc))
+    meters, problem = quota_of(conn)
+    if problem:
+        return readiness.Row("write quota", readiness.FAIL, problem, "check the JWT and the handle", "quota")
+    fit = plan.check(items, conn.run_config, run_id="doctor", journal_root=str(Path(args.reports) / "journal"),
+                     meters=meters)
+    return doctor.quota(fit, meters)
+
+
+def render(rows: list[readiness.Row], target) -> str:
+    width = max(len(row.item) for row in rows)
+    lines = [f"preflight doctor: {target.name} ({target.base_url}), handle {target.handle}", ""]
+    for row in rows:
+        lines.append(f"{SYMBOL[row.status]}  {row.item:<{width}}  {row.detail}")
+        if row.fix and row.status != readiness.PASS:
+            lines.append(f"{'':9}  {'':<{width}}  fix: {row.fix}")
+    failed = [row for row in rows if row.status == readiness.FAIL]
+    lines += ["", f"a run can go ahead ({sum(r.status == readiness.UNKNOWN for r in rows)} unknown)" if not failed
+              else f"a run would stop: {len(failed)} problem(s) above"]
+    return "\n".join(lines)

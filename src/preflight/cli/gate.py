@@ -1,0 +1,76 @@
+"""`preflight gate`: the verdict of a finished run, as a CI step's result.
+
+Reads gate.json, says the verdict and why, and exits 0 on PASS, 1 on FAIL, 2 on ERROR (or when
+there is no gate: the run never got far enough to write one). On GitHub Actions (or with
+--github) each failure also becomes an `::error::` annotation with its category and next step,
+and `--step-summary` appends summary.md to $GITHUB_STEP_SUMMARY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from preflight.cli.common import fail, one_line_errors
+from preflight.report.gate import EXIT_CODES, _next_step
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("gate", help="a finished run's verdict as an exit code (and CI annotations)",
+                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", default="reports", help="the run's reports folder (default: reports)")
+    parser.add_argument("--github", action="store_true", default=os.environ.get("GITHUB_ACTIONS") == "true",
+                        help="print GitHub Actions annotations (on by default inside GitHub Actions)")
+    parser.add_argument("--step-summary", action="store_true",
+                        help="append summary.md to the file $GITHUB_STEP_SUMMARY names")
+    one_line_errors(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    reports = Path(args.reports)
+    path = reports / "gate.json"
+    if not path.is_file():
+        line = f"no gate at {path}: the run stopped before it could write one (see its output)"
+        if args.github:
+            print(f"::error title=preflight ERROR::{_escape(line)}")
+        return fail("gate", line)
+    gate = json.loads(path.read_text())
+    if args.step_summary and os.environ.get("GITHUB_STEP_SUMMARY") and (reports / "summary.md").is_file():
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
+            out.write((reports / "summary.md").read_text() + "\n")
+    verdict = gate.get("verdict", "ERROR")
+    target = f", target {gate['target']}" if gate.get("target") else ""
+    print(f"preflight verdict: {verdict} (run {gate.get('runId')}{target}): {gate.get('reason')}")
+    if args.github:
+        for line in annotations(gate):
+            print(line)
+    return EXIT_CODES.get(verdict, 2)
+
+
+def annotations(gate: dict) -> list[str]:
+    """One `::error::` per root cause and per failure (with its category and next step), and one
+    for an ERROR's reason."""
+    out = []
+    if gate.get("verdict") == "ERROR":
+        out.append(f"::error title=preflight ERROR::{_escape(gate.get('reason') or '')}")
+    for result in gate.get("results", []):
+        if result.get("outcome") not in ("failed", "error"):
+            continue
+        category = result.get("category") or "harness_error"
+        first = (result.get("message") or "").strip().splitlines()[:1]
+        text = f"{first[0] if first else result['nodeid']} | next step: {_next_step(result.get('message'), category)}"
+        out.append(f"::error file={result['nodeid'].split('::')[0]},title=[{category}] "
+                   f"{_escape_property(result['nodeid'].split('::')[-1])}::{_escape(text)}")
+    return out
+
+
+def _escape(text: str) -> str:
+    # GitHub's workflow-command escaping of a message.
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape(text).replace(":", "%3A").replace(",", "%2C")

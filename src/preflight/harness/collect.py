@@ -1,0 +1,171 @@
+"""Collection: parametrize suites by campaign and variant, and order them by UC-07 step.
+
+Each test that takes `campaign` runs once per configured campaign; one that takes
+`variant` runs once per variant, with ids like `spring-ab:spring-b`. The scheduler below
+gives all tests of a campaign to one worker, so its steps run in order there.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from preflight.lifecycle.playbook import STEPS
+from preflight.harness.results import ItemInfo
+
+STEP_MARK = "preflight_step"
+GOAL_MARK = "preflight_goal"
+NEEDS_MARK = "preflight_needs"
+WRITES_MARK = "preflight_writes"
+MARKERS = (
+    f"{STEP_MARK}(name): the UC-07 lifecycle step a test belongs to ({', '.join(STEPS)})",
+    f"{GOAL_MARK}(*goal_types): run the test only for campaigns of these goal types",
+    f"{NEEDS_MARK}(*test_names): the tests of the same campaign this one builds on; when a selection "
+    "(-k, -m) leaves one out, this test is skipped with that reason instead of failing",
+    f"{WRITES_MARK}(n): the quota-counted writes this test makes itself, for the write plan",
+)
+# Every distribution mode but `each` (which would run each campaign on every worker at once)
+# is honoured by scheduling whole campaigns.
+REFUSED_DIST = {"each": "--dist each runs every test on every worker, so each campaign would be created and "
+                        "tested by all workers at once; use -n N with the default --dist load"}
+
+
+def parametrize(metafunc: pytest.Metafunc, run_config: Any) -> None:
+    campaigns = _campaigns_for(metafunc, run_config)
+    # No xdist_group mark: the plugin's own scheduler groups by campaign in every --dist mode, and
+    # xdist's loadgroup would append "@<group>" to every node id the gate and reports show.
+    if "variant" in metafunc.fixturenames:
+        cases = [pytest.param(c, v, id=f"{c.stem}:{v.slug}") for c in campaigns for v in c.variants]
+        metafunc.parametrize(("campaign", "variant"), cases)
+    elif "campaign" in metafunc.fixturenames:
+        cases = [pytest.param(c, id=c.stem) for c in campaigns]
+        metafunc.parametrize("campaign", cases)
+
+
+def _campaigns_for(metafunc: pytest.Metafunc, run_config: Any) -> list[Any]:
+    mark = metafunc.definition.get_closest_marker(GOAL_MARK)
+    goals = set(mark.args) if mark else None
+    return [c for c in run_config.campaigns if goals is None or c.goalType in goals]
+
+
+def census(items: list[pytest.Item]) -> Counter:
+    """How many tests of each (campaign, test function) there are."""
+    return Counter((_stem(item), getattr(item, "originalname", item.name)) for item in items)
+
+
+def keep_shard(config: pytest.Config, items: list[pytest.Item], shard: Any) -> None:
+    """On `--shard I/N`, deselect the tests of the other shards' campaigns (pytest counts them as
+    deselected); a test of no campaign runs on shard 1 only."""
+    if shard is None:
+        return
+    kept = [item for item in items if shard.holds(_stem(item))]
+    dropped = [item for item in items if not shard.holds(_stem(item))]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def skip_unmet_needs(items: list[pytest.Item], planned: Counter) -> None:
+    """A test whose prerequisites (all of them, for its campaign) were deselected is skipped,
+    saying which, rather than failing for want of what it builds on."""
+    present = census(items)
+    for item in items:
+        mark = item.get_closest_marker(NEEDS_MARK)
+        if mark is None:
+            continue
+        missing = [name for name in mark.args if present[(_stem(item), name)] < planned[(_stem(item), name)]]
+        if missing:
+            item.add_marker(pytest.mark.skip(
+                reason=f"needs {', '.join(missing)} of campaign {_stem(item)}, which the selection (-k/-m) left out"))
+
+
+def _stem(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    campaign = callspec.params.get("campaign") if callspec else None
+    return getattr(campaign, "stem", None)
+
+
+def selected(items: list[pytest.Item]) -> list[dict[str, Any]]:
+    """What the controller needs of each selected test (for the write plan and the gate)."""
+    out = []
+    for item in items:
+        info = item_info(item)
+        writes = item.get_closest_marker(WRITES_MARK)
+        skipped = item.get_closest_marker("skip") is not None
+        out.append({"nodeid": item.nodeid, "name": getattr(item, "originalname", item.name),
+                    "step": info.step if info else None, "stem": info.stem if info else None,
+                    "variant": info.variant if info else None,
+                    "writes": 0 if skipped else (int(writes.args[0]) if writes else None)})
+    return out
+
+
+def step_order(item: pytest.Item) -> int:
+    mark = item.get_closest_marker(STEP_MARK)
+    return STEPS[mark.args[0]].order if mark else 0
+
+
+def order(items: list[pytest.Item]) -> None:
+    """UC-07's order; stable, so tests keep file order within a step."""
+    items.sort(key=step_order)
+
+
+def campaign_of(nodeid: str, stems: list[str]) -> str | None:
+    """The campaign a suite test belongs to, from its parametrize id (`[stem]`, `[stem:slug]`)."""
+    if "@" in nodeid[nodeid.rfind("]") + 1:]:  # an xdist that still tags nodeids with the group
+        return nodeid.rsplit("@", 1)[1]
+    params = nodeid[nodeid.find("[") + 1:nodeid.rfind("]")] if "[" in nodeid else ""
+    for stem in sorted(stems, key=len, reverse=True):
+        if params == stem or params.startswith((stem + ":", stem + "-")):
+            return stem
+    return None
+
+
+def campaign_scheduler(config: pytest.Config, log: Any, stems: list[str],
+                       before_first_test: Any = None) -> Any:
+    """xdist's loadscope scheduling with one scope per campaign, whatever `--dist` says.
+
+    Every mode (load, loadscope, loadfile, worksteal, loadgroup) must keep a campaign's steps
+    in UC-07 order on one worker, and xdist's own `loadgroup` stopped grouping on pytest 9.2
+    (pytest-xdist#1386: it rewrites `item._nodeid`, which no longer takes effect), so the
+    grouping is done here, from the node ids alone. `before_first_test(nodeids)` is asked
+    once the collection is complete; when it answers False no test is sent to any worker.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CampaignScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return campaign_of(nodeid, stems) or nodeid
+
+        def schedule(self) -> None:
+            if self.collection is None and before_first_test is not None:
+                ids = list(next(iter(self.registered_collections.values()), []))
+                if not before_first_test(ids):
+                    self.collection = []  # nothing is sent; every worker is told to stop
+                    for node in self.nodes:
+                        node.shutdown()
+                    return
+            super().schedule()
+
+    return CampaignScheduling(config, log)
+
+
+def title(item: pytest.Item) -> str:
+    """A test's title in words: its docstring's first line, then the variant or campaign it checks."""
+    function = getattr(item, "function", None)
+    doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+    words = doc[0].strip().rstrip(".") if doc else getattr(item, "originalname", item.name).replace("_", " ")
+    info = item_info(item)
+    subject = (info.variant or info.stem) if info else None
+    return f"{words}: {subject}" if subject else words
+
+
+def item_info(item: pytest.Item) -> ItemInfo | None:
+    mark = item.get_closest_marker(STEP_MARK)
+    if mark is None:
+        return None
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec else {}
+    campaign, variant = params.get("campaign"), params.get("variant")
+    return ItemInfo(step=mark.args[0], stem=getattr(campaign, "stem", None), variant=getattr(variant, "slug", None))

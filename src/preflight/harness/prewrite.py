@@ -1,0 +1,103 @@
+"""The last check before the first test: may the run write now, and does its write plan fit
+today's quota?
+
+Made once the tests are collected (so a `-k` selection budgets only for what it runs) and
+before any of them starts, on the controller. A run that would start writing inside a peak
+window (`run.peak_windows`, on the platform's clock) stops with ERROR (`peak_window`) unless
+--allow-peak; a plan that does not fit stops the run with ERROR (`quota`), no write made, and
+proposes a split of the campaigns that does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.ops import plan
+
+
+def selected_items(preflight: Any) -> list[plan.Selected]:
+    return plan.selected_from(preflight.collection or {})
+
+
+def writes_refused(preflight: Any) -> str | None:
+    """A run writes (campaigns, links, conversions, leads) only where the user said it may: the
+    embedded sandbox, or a target with allow_writes: true, or with --allow-writes."""
+    from preflight.harness import options
+
+    target = preflight.run_config.target
+    if preflight.runtime.embedded or target.allow_writes or options.get(preflight.pytest_config,
+                                                                         "preflight_allow_writes"):
+        return None
+    plan_ = preflight.write_plan
+    created = sum(1 for line in plan_.lines if line.what.startswith("create"))
+    return (f"target {target.name} takes no write without --allow-writes: this run would spend {plan_.total} "
+            f"quota-counted write(s) ({created} throwaway campaign(s) created, see `preflight plan`) and post "
+            f"public test leads and conversions; nothing was written. Pass --allow-writes, or set "
+            f"allow_writes: true in {target.source}")
+
+
+def meters(preflight: Any, clock: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """usage-meters on the run's client; `clock` (a peak.ClockWatch) sees the answer's Date."""
+    client = preflight.client()
+    client.observers.append(clock)
+    try:
+        return read_meters(client)
+    finally:
+        client.observers.remove(clock)
+
+
+def in_peak_window(preflight: Any, clock: Any) -> str | None:
+    """Why the run must not start writing now (a peak window is on), or None. The embedded
+    sandbox is the run's own: no window applies to it."""
+    from preflight.harness import options
+    from preflight.ops import peak
+
+    windows = preflight.run_config.run.peak_windows
+    if not windows or preflight.runtime.embedded or options.get(preflight.pytest_config, "preflight_allow_peak"):
+        return None
+    return peak.refusal(windows, clock.now())
+
+
+def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """usage-meters, or (None, None) on a deployment without them, or (None, problem)."""
+    from preflight.lifecycle.checks import expect_json_object, expect_status
+    from preflight.lifecycle.failures import PreflightFailure
+
+    ex = client.call("usage_meters", step="setup")
+    if ex.status == 404:
+        return None, None
+    try:
+        body = expect_status(ex, 200, doing="reading the daily write quota")
+        return expect_json_object(ex, body, doing="reading usage meters",
+                                  fields={"writesPerDay": int, "writesToday": int}), None
+    except PreflightFailure as failure:
+        return None, failure.summary
+
+
+def check(preflight: Any) -> tuple[str, str] | None:
+    """(problem, category) when the run must not start its tests, else None."""
+    items, runtime = selected_items(preflight), preflight.runtime
+    preflight.write_plan = plan.for_subset(items, preflight.run_config, run_id=runtime.run_id,
+                                           journal_root=runtime.journal_root)
+    if not items:
+        return None
+    refused = writes_refused(preflight)
+    if refused:
+        return refused, "config"
+    if preflight.write_plan.total == 0:
+        return None
+    from preflight.ops.peak import ClockWatch
+
+    clock = ClockWatch()  # the platform's clock, from the Date of the usage-meters answer
+    found, problem = meters(preflight, clock)
+    peak_problem = in_peak_window(preflight, clock)
+    if peak_problem:
+        return peak_problem, "peak_window"
+    if problem:
+        return f"the write quota could not be read: {problem}", "quota"
+    fit = plan.check(items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root,
+                     meters=found)
+    preflight.quota_fit = fit
+    if fit.fits:
+        return None
+    return f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}", "quota"

@@ -1,0 +1,205 @@
+"""Per-test evidence and outcomes.
+
+On the process that runs a test: record every exchange, turn a failure into its
+category and escalation payload, and attach it all to the report. On the controller:
+collect each test's outcome (from `report.user_properties`, which xdist carries) and
+write the gate, the summary and the Allure environment at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.playbook import STEPS
+from preflight.lifecycle.model import Artifacts, campaign_id_for, live_slug
+
+PROP = "preflight."
+UNFINISHED = "unfinished"  # set up, but stopped before its outcome
+
+
+@dataclass
+class ItemInfo:
+    step: str
+    stem: str | None
+    variant: str | None
+
+    @property
+    def feature(self) -> str:
+        return STEPS[self.step].group
+
+    def story(self) -> str:
+        return ":".join(part for part in (self.stem, self.variant) if part) or self.step
+
+
+@dataclass
+class TestRecord:
+    nodeid: str
+    info: ItemInfo | None
+    run_id: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    artifacts: Artifacts = field(default_factory=Artifacts)
+
+    @property
+    def campaign_id(self) -> str | None:
+        return campaign_id_for(self.run_id, self.info.stem) if self.info and self.info.stem else None
+
+    @property
+    def slug(self) -> str | None:
+        return live_slug(self.run_id, self.info.variant) if self.info and self.info.variant else None
+
+    def artifacts_json(self) -> dict[str, Any]:
+        base = {"runId": self.run_id, "campaignId": self.campaign_id, "slug": self.slug,
+                "requestIds": [ex.request_id for ex in self.exchanges if ex.request_id]}
+        return {**base, **self.artifacts}
+
+
+class Recorder:
+    """Holds the test that is running on this process and its evidence."""
+
+    def __init__(self) -> None:
+        self.current: TestRecord | None = None
+
+    def begin(self, nodeid: str, info: ItemInfo | None, run_id: str) -> TestRecord:
+        self.current = TestRecord(nodeid=nodeid, info=info, run_id=run_id)
+        return self.current
+
+    def on_exchange(self, exchange: Exchange) -> None:
+        from preflight.report import allure
+
+        if self.current is not None:
+            self.current.exchanges.append(exchange)
+            allure.attach_exchange(exchange)
+
+    @contextmanager
+    def detached(self) -> Iterator[None]:
+        """No test is running (e.g. session teardown): record nothing against the last one."""
+        current, self.current = self.current, None
+        try:
+            yield
+        finally:
+            self.current = current
+
+
+@dataclass
+class FailureEvidence:
+    category: str
+    message: str
+    request_ids: list[str]
+    cause: str = ""
+    escalate: bool = False
+    consequence_of: str | None = None  # an earlier failure this one follows from
+    follows: tuple[str, ...] = ()  # the steps whose failure would explain this one
+    draft: dict[str, Any] | None = None  # its part of the root cause's support report
+
+
+def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEvidence:
+    """Classify a failure; a platform failure also gets its escalation draft, attached."""
+    from preflight.lifecycle import classify
+    from preflight.report import escalation
+    from preflight.report import allure
+
+    failure = exc if isinstance(exc, PreflightFailure) else None
+    verdict = classify.classify(exc, when)
+    message = str(exc) if failure else f"[{verdict.category}] {verdict.summary}"
+    ids = failure.request_ids if failure else []
+    evidence = FailureEvidence(category=verdict.category, message=message,
+                               request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id])
+    allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
+    if failure is None:
+        return evidence
+    evidence.cause = escalation.cause_of(failure)
+    evidence.consequence_of = failure.duplicate_of
+    evidence.follows = failure.follows
+    evidence.escalate = failure.escalate and escalation.should_escalate(failure.category)
+    if evidence.escalate and not failure.duplicate_of:
+        evidence.draft = escalation.draft(failure, nodeid=record.nodeid,
+                                          step=record.info.step if record.info else when,
+                                          campaign_id=record.campaign_id, slug=record.slug)
+        allure.attach_json(f"escalation draft (root cause {evidence.draft['group']}: one support report per "
+                           "root cause, in escalations/)", evidence.draft)
+    return evidence
+
+
+def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tuple[str, Any]]:
+    """What travels to the controller (and into junit.xml) for this test."""
+    info = record.info
+    props: list[tuple[str, Any]] = [
+        (PROP + "step", info.step if info else None),
+        (PROP + "campaign", info.stem if info else None),
+        (PROP + "variant", info.variant if info else None),
+        (PROP + "campaignId", record.campaign_id),
+        (PROP + "slug", record.slug),
+        (PROP + "requestIds", " ".join(ex.request_id for ex in record.exchanges if ex.request_id)),
+        (PROP + "worker", os.environ.get("PYTEST_XDIST_WORKER", "main")),
+    ]
+    if evidence is not None:
+        props += [(PROP + "category", evidence.category), (PROP + "message", evidence.message),
+                  (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
+                  (PROP + "cause", evidence.cause), (PROP + "consequenceOf", evidence.consequence_of),
+                  (PROP + "follows", " ".join(evidence.follows)),
+                  (PROP + "escalate", "yes" if evidence.escalate else "no"),
+                  (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None)]
+    return [(name, value) for name, value in props if value not in (None, "")]
+
+
+class Collector:
+    """The controller's view: one result per test, merged over setup/call/teardown."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, dict[str, Any]] = {}
+
+    def add(self, nodeid: str, when: str, outcome: str, user_properties: list, longrepr: str) -> None:
+        props = {name[len(PROP):]: value for name, value in user_properties if str(name).startswith(PROP)}
+        result = self.results.setdefault(nodeid, {
+            "nodeid": nodeid, "step": None, "campaignId": None, "slug": None, "outcome": UNFINISHED,
+            "message": "", "category": None, "requestIds": [], "escalation": None, "ticketId": None})
+        result.update({k: props[k] for k in ("step", "campaign", "variant", "campaignId", "slug", "worker")
+                       if k in props})
+        result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
+        if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
+            result["outcome"] = "passed"
+        elif outcome == "skipped" and when != "teardown":
+            result.update(outcome="skipped", message=_skip_reason(longrepr))
+        elif outcome == "failed" and result["outcome"] not in ("failed", "error"):
+            # The first failure of a test is its finding; a teardown error after it adds nothing.
+            result.update(outcome="failed" if when == "call" else "error",
+                          message=props.get("message") or _last_line(longrepr),
+                          category=props.get("category") or "harness_error",
+                          cause=props.get("cause"), consequenceOf=props.get("consequenceOf"),
+                          follows=(props.get("follows") or "").split(),
+                          escalate=props.get("escalate") == "yes",
+                          draft=json.loads(props["draft"]) if props.get("draft") else None)
+            if props.get("failingRequestIds"):
+                result["failingRequestIds"] = props["failingRequestIds"].split()
+
+    def ordered(self) -> list[dict[str, Any]]:
+        """The tests that ran to an outcome (a test stopped mid-way, e.g. by Ctrl-C, did not)."""
+        return [r for r in self.results.values() if r["outcome"] != UNFINISHED]
+
+    def unfinished(self) -> list[str]:
+        return [r["nodeid"] for r in self.results.values() if r["outcome"] == UNFINISHED]
+
+
+def _merge_ids(known: list[str], more: str) -> list[str]:
+    return known + [rid for rid in more.split() if rid not in known]
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _skip_reason(longrepr: str) -> str:
+    text = longrepr.strip()
+    return text.split("Skipped: ", 1)[-1].rstrip("')") if "Skipped" in text else text
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,96 @@
+"""Throwaway campaigns of one process, created on first use.
+
+Nothing here retires a campaign: every link a run enables is in its journal, and the
+controller retires them all once every test of the run has finished (or the run was
+stopped), so one campaign can lend its clicks to another's test on any worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import Any
+
+from preflight.lifecycle import journal as journal_mod
+from preflight.http.client import PlatformClient
+from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.model import LiveCampaign, LiveVariant, campaign_id_for, live_slug
+from preflight.lifecycle.steps import campaign as campaign_step
+
+
+def foreign_source(stem: str, configs: list[Any]) -> str | None:
+    """The configured campaign whose click gives `stem` its foreign ctx: the next one in the
+    file (of `configs`: the run's lenders, a shard's own campaigns on a shard), or None when
+    there is only one campaign (a small decoy campaign stands in)."""
+    stems = [c.stem for c in configs]
+    if len(stems) < 2 or stem not in stems:
+        return None
+    return stems[(stems.index(stem) + 1) % len(stems)]
+
+
+def decoy_stem(stem: str) -> str:
+    return f"{stem}-x"
+
+
+def plan_decoy(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
+    """A one-link campaign `pf-<runId>-<stem>-x`, for a run with a single campaign."""
+    tag = hashlib.sha256(config.stem.encode()).hexdigest()[:4]
+    first = config.variants[0]
+    variant = LiveVariant(name=f"x{tag}", slug=live_slug(run_id, f"x{tag}"), destination_url=first.destinationUrl,
+                          title="preflight decoy", tracking=config.variant_tracking(first), primary=True)
+    stem = decoy_stem(config.stem)
+    return LiveCampaign(stem=stem, campaign_id=campaign_id_for(run_id, stem), handle=handle,
+                        goal_type=config.goalType, variants=[variant], config=config)
+
+
+class CampaignRegistry:
+    def __init__(self, client: PlatformClient, *, run_id: str, handle: str, journal: journal_mod.Journal,
+                 journal_root: str, session: str = "", campaigns: list[Any] = ()) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.handle = handle
+        self.journal = journal
+        self.journal_root = journal_root
+        self.session = session  # tells this pytest session's link writes from a rerun's
+        self.campaigns = list(campaigns)  # the run's (its shard's) lenders: a campaign borrows clicks from another
+        self._live: dict[str, LiveCampaign] = {}
+        self._complete: set[str] = set()  # set up with every variant, not only the primary link
+        self._broken: dict[str, PreflightFailure] = {}
+
+    def get(self, config: Any) -> LiveCampaign:
+        """The run's campaign for this config, created ACTIVE with every variant on first use."""
+        return self._ensure(campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle),
+                            complete=True)
+
+    def foreign_for(self, config: Any) -> LiveCampaign:
+        """Another campaign of this run, whose click gives a foreign ctx for `config`'s campaign:
+        the next configured campaign (its campaign and primary link are enough), else a decoy."""
+        other = foreign_source(config.stem, self.campaigns)
+        if other is None:
+            live = plan_decoy(config, run_id=self.run_id, handle=self.handle)
+        else:
+            source = next(c for c in self.campaigns if c.stem == other)
+            live = campaign_step.plan_campaign(source, run_id=self.run_id, handle=self.handle)
+        return self._ensure(live, complete=False)
+
+    def _ensure(self, live: LiveCampaign, *, complete: bool) -> LiveCampaign:
+        stem = live.stem
+        if stem in self._broken:
+            failure = self._broken[stem]
+            raise replace(failure, summary=f"(campaign setup failed earlier) {failure.summary}",
+                          duplicate_of=f"the setup of campaign {stem}")
+        if stem in self._live and (stem in self._complete or not complete):
+            return self._live[stem]
+        record = journal_mod.read(self.journal_root, self.run_id).get(live.campaign_id)
+        try:
+            campaign_step.create(self.client, live, run_id=self.run_id, journal=self.journal, session=self.session,
+                                 known={s: link.state for s, link in record.links.items()} if record else None,
+                                 exists=record is not None and record.created is not None,
+                                 primary_only=not complete)
+        except PreflightFailure as failure:
+            self._broken[stem] = failure
+            raise
+        self._live[stem] = live
+        if complete:
+            self._complete.add(stem)
+        return live

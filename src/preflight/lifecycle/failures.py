@@ -1,0 +1,136 @@
+"""Failures the harness raises, each with a category from UC-07's failure modes.
+
+A step raises PreflightFailure; its message starts with `[category]` so Allure
+categories, the gate and a person reading the terminal all see the same name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from preflight.http.exchange import Exchange
+
+# category -> what it means. The names are fixed: allurerc.mjs and the gate match on them.
+CATEGORIES: dict[str, str] = {
+    "invalid_ctx": "a ctx the harness minted was refused",
+    "stale_ctx_accepted": "a stale or foreign ctx was accepted",
+    "missing_traffic_tags": "health drops because of traffic tags",
+    "idempotency_dedupe": "a replay was counted twice, different keys were merged, or a key was reused",
+    "lead_capture": "a valid lead was rejected or an invalid one accepted",
+    "lead_missing_from_review": "a captured lead is absent from the list or the export",
+    "publish_access_mode": "the page is not FREE_WITH_LOGIN after publish",
+    "schema_fetch": "the schema fetch fails or disagrees with the publish",
+    "health_mismatch": "PAT and JWT health disagree",
+    "health_not_ready": "health is below the configured verdict for another reason",
+    "auth": "a credential was refused (401/403)",
+    "quota": "the daily write quota ran out",
+    "peak_window": "the run would have written inside a configured peak window (run.peak_windows)",
+    "throttled": "429 throttles persisted past the retry budget",
+    "platform_error": "5xx or timeouts persisted past the retries",
+    "attribution": "a click, lead or conversion credited to another variant or campaign, or a redirect to "
+                   "another variant's destination",
+    "contract_violation": "an answer was outside the contract (wrong shape or status)",
+    "config": "the run's own config is wrong",
+    "harness_error": "a bug in the harness itself",
+}
+
+# Who must act. The user's own config, token, plan, schedule or pacing, and the harness's own bugs, are
+# never escalated to the platform and make the verdict ERROR (no verdict on the funnel),
+# not FAIL (the funnel is broken).
+USER_CATEGORIES = frozenset({"config", "auth", "quota", "peak_window", "throttled"})
+HARNESS_CATEGORIES = frozenset({"harness_error"})
+NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
+ERROR_CATEGORIES = NOT_ESCALATED
+
+
+def party(category: str | None) -> str:
+    """`platform`, `user` or `harness`: whose problem a failure of this category is."""
+    if category in USER_CATEGORIES:
+        return "user"
+    if category in HARNESS_CATEGORIES or category is None:
+        return "harness"
+    return "platform"
+
+
+@dataclass(eq=False)
+class PreflightFailure(AssertionError):
+    category: str
+    summary: str
+    expected: Any = None
+    actual: Any = None
+    next_step: str = ""
+    exchanges: list[Exchange] = field(default_factory=list)
+    state_before: Any = None
+    state_after: Any = None
+    # Set when this repeats an earlier failure (e.g. a campaign whose setup failed): the
+    # earlier one carries the escalation, so support gets one ticket per root cause.
+    duplicate_of: str | None = None
+    # The root cause in words, without ids, slugs or campaign names: failures with the same
+    # category and cause are one platform defect and share one escalation.
+    cause: str = ""
+    # False for a finding the user must fix themselves (e.g. their config leaves a tag out).
+    escalate: bool = True
+    # The lifecycle steps whose failure (in the same campaign) would explain this one: a lagging
+    # health check follows from the step that feeds it, and joins that root cause's report.
+    follows: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown failure category {self.category!r}")
+        if self.category in NOT_ESCALATED:
+            self.escalate = False
+        super().__init__(self.message)
+
+    @property
+    def request_ids(self) -> list[str]:
+        return [ex.request_id for ex in self.exchanges if ex.request_id]
+
+    @property
+    def failing_exchange(self) -> Exchange | None:
+        return self.exchanges[-1] if self.exchanges else None
+
+    @property
+    def message(self) -> str:
+        lines = [f"[{self.category}] {self.summary}"]
+        if self.expected is not None or self.actual is not None:
+            lines.append(f"  expected: {plain(self.expected)}")
+            lines.append(f"  actual:   {plain(self.actual)}")
+        ids = ", ".join(self.request_ids) or _no_ids(self.exchanges)
+        lines.append(f"  request ids: {ids}")
+        if self.failing_exchange is not None:
+            lines.append(f"  exchange: {self.failing_exchange.label}")
+        if self.next_step:
+            lines.append(f"  next step: {self.next_step}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def plain(value: Any) -> str:
+    """A value as a person reads it: enums by their value, containers as JSON, no Python reprs."""
+    if isinstance(value, str):
+        return str(value)  # a StrEnum is a str: its value, not <AccessMode.…>
+    if isinstance(value, Enum):
+        return str(value.value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
+def _no_ids(exchanges: list[Exchange]) -> str:
+    if any(ex.status is not None for ex in exchanges):
+        return "none (the answers carried no request-id header; see the target's contract.request_id_headers)"
+    return "none (no answer arrived)" if exchanges else "none (no request was made)"

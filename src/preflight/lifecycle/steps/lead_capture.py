@@ -1,0 +1,158 @@
+"""Step 3 (LEAD_CAPTURE funnels): submit one real lead with a fresh ctx, then find it in
+the creator's review list and CSV export; invalid input must be refused."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from typing import Any
+
+from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.model import StepRun
+from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx, tamper
+
+EXPORT_HEADER = ["leadId", "campaignId", "slug", "email", "name", "status", "createdAt"]
+VALID_EMAIL_REFUSED = "a valid email is refused as invalid_email"
+NEXT_LEAD = ("lead capture rejects invalid email or stale ctx payloads (UC-07): check the email and that the ctx is "
+             "fresh, then escalate with the request id")
+INVALID_EMAIL_CODES = ("invalid_email", "validation_error")  # (gap) the docs name neither for sure
+LIST_PAGE_LIMIT = 200
+
+
+@dataclass
+class Lead:
+    lead_id: str
+    email: str
+    name: str
+    slug: str
+    status: str
+    exchange: Exchange
+
+
+def expected_status(verification_mode: str) -> str:
+    return "CAPTURED" if verification_mode == "NONE" else "PENDING_VERIFICATION"
+
+
+def submit(run: StepRun, ctx: Ctx, *, email: str, name: str, purpose: str = "lead") -> Exchange:
+    variant = run.campaign.variant(ctx.slug)
+    body = {"campaignId": run.campaign.campaign_id, "email": email, "name": name, "ctx": ctx.token,
+            "source": "campaign-preflight", "pageUrl": variant.destination_url}
+    return run.client.call("capture_lead", step=run.step, key=run.key(f"{purpose}:{ctx.click_id}"), json_body=body)
+
+
+def capture_one(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Lead:
+    ex = submit(run, ctx, email=email, name=name)
+    body = ex.response_body if isinstance(ex.response_body, dict) else {}
+    if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
+        raise fail("lead_capture", f"a valid lead for {email} was acknowledged but not stored ({ex.status})",
+                   expected="201 with a leadId (CAPTURED), or 200 deduped with the first leadId",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
+                   cause="a valid lead is acknowledged without being stored", next_step=NEXT_LEAD)
+    body = expect_status(ex, (200, 201), doing=f"submitting one lead for {email} via {ctx.slug}",
+                         categories={"invalid_email": ("lead_capture", VALID_EMAIL_REFUSED),
+                                     "invalid_ctx": ("invalid_ctx", "a fresh ctx is refused by lead capture"),
+                                     "conflict": ("lead_capture", "lead capture answers conflict for a LEAD_CAPTURE "
+                                                                  "campaign")},
+                         next_step=NEXT_LEAD)
+    body = expect_json_object(ex, body, doing="capturing a lead", fields=("leadId", "campaignId", "slug", "status"))
+    _credited(run, ex, body, ctx)
+    wanted = expected_status(run.campaign.config.leadVerification)
+    expect_equal(body["status"], wanted, category="lead_capture", what="the lead's status", exchanges=[ex],
+                 cause=f"a lead of a {run.campaign.config.leadVerification} campaign is not {wanted}")
+    run.artifacts.add("leadIds", body["leadId"])
+    return Lead(lead_id=body["leadId"], email=email, name=name, slug=ctx.slug, status=body["status"], exchange=ex)
+
+
+def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> None:
+    """The lead counts for the campaign and the variant whose click brought it."""
+    actual = {"campaignId": body.get("campaignId"), "slug": body.get("slug")}
+    expected = {"campaignId": run.campaign.campaign_id, "slug": ctx.slug}
+    if actual != expected:
+        raise fail("attribution", f"a lead from a click on {ctx.slug} is credited to {actual['slug']} of "
+                   f"{actual['campaignId']}", expected=expected, actual=actual, exchanges=[ctx.click, ex],
+                   cause=CREDITED_ELSEWHERE)
+
+
+def find_in_review(run: StepRun, lead: Lead) -> None:
+    """The creator's list and the CSV export both show the captured lead."""
+    items, pages = _list_all(run)
+    listed = [item for item in items if item.get("leadId") == lead.lead_id]
+    if not listed:
+        raise fail("lead_missing_from_review",
+                   f"captured lead {lead.lead_id} is absent from the review list ({len(items)} leads listed)",
+                   expected=f"leadId {lead.lead_id} ({lead.email}) in GET /leads?campaignId=…",
+                   actual=f"{len(items)} items without it", exchanges=[lead.exchange, *pages],
+                   cause="a captured lead is missing from the creator's review list")
+    expect_equal(listed[0].get("email"), lead.email, category="lead_missing_from_review",
+                 what="the listed lead's email", exchanges=pages,
+                 cause="the review list shows a captured lead with another email")
+    rows, export = _export(run)
+    if not any(row.get("leadId") == lead.lead_id for row in rows):
+        raise fail("lead_missing_from_review",
+                   f"captured lead {lead.lead_id} is absent from the CSV export ({len(rows)} rows)",
+                   expected=f"a row with leadId {lead.lead_id}", actual=f"{len(rows)} rows without it",
+                   exchanges=[lead.exchange, export], cause="a captured lead is missing from the CSV export")
+
+
+def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
+    ex = submit(run, ctx, email=email, name="Invalid Email", purpose="invalid-email")
+    if ex.status in (200, 201):
+        raise fail("lead_capture", f"an invalid email {email!r} was accepted",
+                   expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
+                   cause="an invalid email is accepted as a lead")
+    expect_status(ex, 400, doing=f"submitting the invalid email {email!r}")
+    if ex.error_code not in INVALID_EMAIL_CODES:
+        raise fail("contract_violation", f"an invalid email was refused with {ex.error_code}",
+                   expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}", actual=f"400 {ex.error_code}", exchanges=[ex],
+                   cause="an invalid email is refused with an unexpected error code")
+    return ex
+
+
+def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Exchange:
+    forged = replace(ctx, token=tamper(ctx.token))
+    ex = submit(run, forged, email=email, name=name, purpose="tampered-ctx")
+    if ex.status in (200, 201, 202):
+        raise fail("stale_ctx_accepted", "a lead with a tampered ctx was accepted",
+                   expected="400 invalid_ctx (reason bad_signature or malformed)",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
+                   cause="a lead with a tampered ctx is accepted")
+    expect_status(ex, 400, doing="submitting a lead with a tampered ctx")
+    if ex.error_code == "invalid_email":  # the email is a valid one: that refusal is the finding
+        raise fail("lead_capture", f"a valid email {email!r} was refused as invalid_email",
+                   expected="400 invalid_ctx (the ctx is tampered; the email is valid)",
+                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex], cause=VALID_EMAIL_REFUSED)
+    expect_equal(ex.error_code, "invalid_ctx", category="contract_violation",
+                 what="the error code for a tampered ctx", exchanges=[ex],
+                 cause="a tampered ctx is refused with another error than invalid_ctx")
+    return ex
+
+
+def _list_all(run: StepRun) -> tuple[list[dict[str, Any]], list[Exchange]]:
+    items: list[dict[str, Any]] = []
+    pages: list[Exchange] = []
+    params: dict[str, Any] = {"campaignId": run.campaign.campaign_id, "limit": LIST_PAGE_LIMIT}
+    while True:
+        ex = run.client.call("list_leads", step=run.step, params=params)
+        pages.append(ex)
+        body = expect_status(ex, 200, doing="listing leads for review")
+        body = expect_json_object(ex, body, doing="listing leads", fields=("items",))
+        items.extend(body["items"])
+        if not body.get("nextCursor") or len(pages) >= 50:
+            return items, pages
+        params = {**params, "cursor": body["nextCursor"]}
+
+
+def _export(run: StepRun) -> tuple[list[dict[str, str]], Exchange]:
+    ex = run.client.call("export_leads", step=run.step, params={"campaignId": run.campaign.campaign_id})
+    text = expect_status(ex, 200, doing="exporting leads as CSV")
+    if not isinstance(text, str) or "text/csv" not in ex.response_headers.get("content-type", ""):
+        raise fail("contract_violation", "the lead export is not text/csv",
+                   expected="text/csv", actual=ex.response_headers.get("content-type"), exchanges=[ex])
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    expect_equal(header, EXPORT_HEADER, category="contract_violation", what="the export's header row",
+                 exchanges=[ex])
+    return [dict(zip(header, row)) for row in reader], ex

@@ -1,0 +1,207 @@
+"""Is the sandbox still the platform? Read-only calls on a target, each answer checked against
+the sandbox's own response models (its OpenAPI document, which FastAPI derives from them):
+missing and extra fields, types, enum values, the error-body shape, and the headers
+(request id, RateLimit-*). The findings go to reports/contract-drift.json, redacted samples of
+the real answers to reports/contract-samples/, so a maintainer can update the sandbox (and the
+contract's (gap) notes) from evidence. Nothing is written to the target.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from preflight.http.exchange import Exchange
+from preflight.http.readiness import FAIL, PASS, Row
+from preflight.core.redact import redact_obj
+from preflight.core.routes import ROUTES
+
+RATE_LIMIT_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
+NOT_THERE = "pf-drift-probe"  # a campaign no run creates: its answers are the error shapes
+
+
+@dataclass
+class Finding:
+    probe: str
+    method: str
+    path: str
+    status: int | None
+    problems: list[str] = field(default_factory=list)
+
+
+def sandbox_openapi() -> dict[str, Any]:
+    """The sandbox's OpenAPI document, built from its models (no server is started)."""
+    from preflight.sandbox.app import create_app
+    from preflight.sandbox.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="pf-drift-") as tmp:
+        app = create_app(Settings(db_path=str(Path(tmp) / "openapi.db")))
+        try:
+            return app.app.openapi()
+        finally:
+            app.rt.close()
+
+
+# -- a JSON-schema check, enough for FastAPI's documents ---------------------------------------------
+
+TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str), "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None, "array": lambda v: isinstance(v, list), "object": lambda v: isinstance(v, dict),
+}
+
+
+def problems(value: Any, schema: dict[str, Any], spec: dict[str, Any], where: str = "body") -> list[str]:
+    schema = _resolve(schema, spec)
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in schema:
+            options = [problems(value, option, spec, where) for option in schema[combinator]]
+            return [] if any(not found for found in options) else min(options, key=len)
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: {json.dumps(value)} is not one of {schema['enum']}"]
+    kind = schema.get("type") or ("object" if "properties" in schema else None)
+    if kind and not TYPES.get(kind, lambda v: True)(value):
+        return [f"{where}: expected {kind}, got {type(value).__name__}"]
+    if isinstance(value, dict) and (kind == "object" or "properties" in schema):
+        return _object(value, schema, spec, where)
+    if isinstance(value, list) and "items" in schema:
+        return [p for i, item in enumerate(value[:20]) for p in problems(item, schema["items"], spec, f"{where}[{i}]")]
+    return []
+
+
+def _object(value: dict[str, Any], schema: dict[str, Any], spec: dict[str, Any], where: str) -> list[str]:
+    props = schema.get("properties", {})
+    found = [f"{where}.{name}: missing" for name in schema.get("required", []) if name not in value]
+    extra = schema.get("additionalProperties")
+    if props and extra is not True and not isinstance(extra, dict):
+        found += [f"{where}.{name}: not in the sandbox's model" for name in value if name not in props]
+    for name, item in value.items():
+        if name in props:
+            found += problems(item, props[name], spec, f"{where}.{name}")
+        elif isinstance(extra, dict):
+            found += problems(item, extra, spec, f"{where}.{name}")
+    return found
+
+
+def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = spec
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def response_schema(spec: dict[str, Any], template: str, method: str, status: int | None) -> dict[str, Any] | None:
+    operation = spec.get("paths", {}).get(template, {}).get(method.lower(), {})
+    answer = operation.get("responses", {}).get(str(status))
+    if answer is None:
+        return None
+    return answer.get("content", {}).get("application/json", {}).get("schema")
+
+
+# -- the probes --------------------------------------------------------------------------------------
+
+def probes(client: Any, campaign: str | None, slug: str | None) -> list[tuple[str, Exchange]]:
+    """Every read the check makes: (probe name, exchange). GETs only."""
+    calls: list[tuple[str, Callable[[], Exchange]]] = [
+        ("system_health", lambda: client.call("system_health", step="drift")),
+        ("list_campaigns", lambda: client.call("list_campaigns", step="drift", params={"limit": 5})),
+        ("usage_meters", lambda: client.call("usage_meters", step="drift")),
+        ("list_leads", lambda: client.call("list_leads", step="drift", params={"limit": 5})),
+        ("campaign_health (missing campaign: the error shape)",
+         lambda: client.call("campaign_health", step="drift", campaignId=NOT_THERE)),
+        ("resolve_context (a malformed ctx: the invalid_ctx shape)",
+         lambda: client.call("resolve_context", step="drift", params={"ctx": "not-a-ctx"})),
+        ("list_campaigns (no credential: the 401 shape)",
+         lambda: client.call("list_campaigns", step="drift", surface="public")),
+    ]
+    if campaign:
+        calls += [(name, (lambda name=name: client.call(name, step="drift", campaignId=campaign))) for name in
+                  ("campaign_health", "public_campaign_health", "get_site_structure", "public_get_site_structure")]
+    if slug:
+        calls.append(("get_link", lambda: client.call("get_link", step="drift", slug=slug)))
+    return [(name, call()) for name, call in calls]
+
+
+def check(conn: Any, reports: Path) -> tuple[Row, str]:
+    """Run the probes on the target, compare, write the drift report; (doctor row, readable table)."""
+    spec = sandbox_openapi()
+    listing = conn.client.call("list_campaigns", step="drift", params={"limit": 1})
+    items = listing.response_body.get("items", []) if isinstance(listing.response_body, dict) else []
+    # Found tolerantly: a renamed field is what this check is here to report, not a reason to stop.
+    first = items[0] if items and isinstance(items[0], dict) else {}
+    campaign = first.get("campaignId") or first.get("campaign_id") or first.get("id")
+    primary = first.get("primaryLink") if campaign and isinstance(first.get("primaryLink"), dict) else None
+    findings = []
+    samples = reports / "contract-samples"
+    samples.mkdir(parents=True, exist_ok=True)
+    for name, ex in probes(conn.client, campaign, primary.get("slug") if primary else None):
+        findings.append(compare(name, ex, spec, list(conn.target.contract.request_id_headers)))
+        sample = {"status": ex.status, "headers": ex.response_headers, "body": _trim(ex.response_body)}
+        (samples / f"{_file(name)}.json").write_text(json.dumps(redact_obj(sample), indent=2, default=str) + "\n")
+    drifted = [f for f in findings if f.problems]
+    doc = {"target": conn.target.name, "baseUrl": conn.client.base_url, "checkedAt": _now(),
+           "campaignRead": campaign, "routes": [f.__dict__ for f in findings],
+           "notChecked": ["Idempotent-Replayed: a replay needs a write, and this check writes nothing",
+                          "write answers (create, PUT, publish, conversions, leads): writes only in a run"]}
+    path = reports / "contract-drift.json"
+    path.write_text(json.dumps(redact_obj(doc), indent=2) + "\n")
+    row = Row("contract drift", FAIL if drifted else PASS,
+              f"{len(drifted)} of {len(findings)} answers differ from the sandbox's models" if drifted
+              else f"{len(findings)} answers match the sandbox's models", f"see {path}: update the sandbox and the "
+              "contract's (gap) notes, or the target's contract: settings" if drifted else "")
+    return row, table(findings)
+
+
+def compare(name: str, ex: Exchange, spec: dict[str, Any], id_headers: list[str]) -> Finding:
+    route = ROUTES[ex.route] if ex.route in ROUTES else None
+    template = route.template if route else ex.path
+    finding = Finding(name, ex.method, template, ex.status)
+    if ex.status is None:
+        finding.problems.append(f"no answer: {ex.error}")
+        return finding
+    schema = response_schema(spec, template, ex.method, ex.status)
+    if schema is None:
+        finding.problems.append(f"status {ex.status}: the sandbox never answers this route with it")
+    elif "json" not in ex.response_headers.get("content-type", ""):
+        finding.problems.append(f"content-type {ex.response_headers.get('content-type')}, the sandbox's is JSON")
+    else:  # one line per field, not per list item
+        found = problems(ex.response_body, schema, spec)
+        finding.problems += list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", line) for line in found))
+    if not any(ex.response_headers.get(h) for h in id_headers):
+        finding.problems.append(f"no request-id header (looked for {', '.join(id_headers)})")
+    missing = [h for h in RATE_LIMIT_HEADERS if h not in ex.response_headers]
+    if missing and name != "system_health":  # the sandbox exempts liveness from throttles too
+        finding.problems.append(f"headers missing: {', '.join(missing)}")
+    return finding
+
+
+def table(findings: list[Finding]) -> str:
+    lines = ["contract drift (each answer against the sandbox's model):"]
+    for f in findings:
+        mark = "drift" if f.problems else "same "
+        lines.append(f"  {mark}  {f.method} {f.path} -> {f.status}  ({f.probe})")
+        lines += [f"           {p}" for p in f.problems[:8]]
+    return "\n".join(lines)
+
+
+def _trim(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: _trim(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_trim(v) for v in body[:3]]
+    return body[:2000] if isinstance(body, str) else body
+
+
+def _file(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")[:80]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

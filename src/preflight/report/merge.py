@@ -1,0 +1,426 @@
+"""The shards of one run (`--shard I/N`, one CI job each) joined into one run's outputs.
+
+Each shard's reports folder holds its gate.json, summary.md, junit.xml, allure-results/ and
+escalations/. The merge writes the same files for the whole run (so `preflight gate` reads the
+merged folder as it reads a single run's): one verdict, one summary, one JUnit file, one
+Allure results folder and, from it, one HTML report.
+
+The verdict: ERROR when a shard is missing (N comes from the shards' own gates, or --expect),
+given twice, ERROR itself, or when the shards do not add up to the config (a campaign on no
+shard or on two, different configs or targets); else the verdict of all the shards' results
+together, as one run would judge them (any failure: FAIL; else PASS).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
+from preflight.report import history, matrix
+from preflight.report.gate import RunFacts, render_summary, write_gate
+from preflight.harness.results import now_iso
+from preflight.lifecycle.shard import assign
+
+SHARD_SELECTION = re.compile(r"\s*--shard \S+")
+UNESCAPED_EQUALS = re.compile(r"(?<!\\)=")
+SEEN_BY = re.compile(r"\(seen by (\d+) test\(s\)(?: on ([^)]*))?\)$")  # the end of a payload's summary
+HISTORY_KEYS = ("runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")  # as wrapup keeps them
+# Files every shard writes into its allure-results under the same name: the merge writes its own.
+ALLURE_RUN_FILES = ("environment.properties", "executor.json")
+
+
+@dataclass
+class ShardRun:
+    """One folder given to the merge: its gate, or why there is none."""
+
+    folder: Path
+    gate: dict[str, Any] | None = None
+    problem: str | None = None
+
+    @property
+    def shard(self) -> dict[str, Any]:
+        return (self.gate or {}).get("shard") or {}
+
+    @property
+    def label(self) -> str:
+        shard = self.shard
+        return f"shard {shard.get('index')}/{shard.get('total')}" if shard else str(self.folder)
+
+
+@dataclass
+class Merged:
+    gate: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+
+def read(folder: str | Path) -> ShardRun:
+    folder = Path(folder)
+    path = folder / "gate.json"
+    if not folder.is_dir():
+        return ShardRun(folder, problem=f"{folder}: no such folder")
+    if not path.is_file():
+        return ShardRun(folder, problem=f"{folder}: no gate.json (the shard stopped before it wrote one, or its "
+                                        "reports were not uploaded)")
+    try:
+        gate = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return ShardRun(folder, problem=f"{path}: not a readable gate ({exc})")
+    if not isinstance(gate, dict) or not gate.get("shard"):
+        return ShardRun(folder, gate if isinstance(gate, dict) else None,
+                        problem=f"{path} is not a shard's gate (it has no `shard`): run each shard with --shard I/N")
+    return ShardRun(folder, gate)
+
+
+# -- which shards came, and do they add up ------------------------------------------------------
+
+def check(runs: list[ShardRun], expect: int | None) -> tuple[int | None, list[str]]:
+    """The number of shards, and every reason the shards cannot stand for the whole run."""
+    problems = [run.problem for run in runs if run.problem]
+    sharded = [run for run in runs if not run.problem]
+    totals = {run.shard.get("total") for run in sharded} | ({expect} if expect else set())
+    if len(totals) > 1:
+        problems.append(f"the shards disagree on how many there are: {', '.join(map(str, sorted(totals)))} "
+                        "(were they run with the same --shard N?)")
+        return None, problems
+    total = totals.pop() if totals else None
+    if total is None:
+        return None, problems + ["no shard's gate was found: cannot tell how many shards there were"]
+    problems += _indices(sharded, total)
+    configured = _configured(sharded)
+    if len(configured) > 1:
+        problems.append("the shards ran different configs: " + " vs ".join(
+            ", ".join(stems) for stems in configured))
+    elif configured:
+        problems += _campaigns_once(sharded, configured.pop(), total)
+    targets = {run.gate.get("target") for run in sharded}
+    if len(targets) > 1:
+        problems.append(f"the shards ran against different targets: {', '.join(sorted(map(str, targets)))}")
+    # Every shard counts the whole config's tests before it deselects the others'.
+    planned = {(run.gate.get("tests") or {}).get("planned") for run in sharded} - {None}
+    if len(planned) > 1:
+        problems.append(f"the shards collected different suites ({' vs '.join(map(str, sorted(planned)))} tests "
+                        "planned): were they run from the same checkout?")
+    return total, problems
+
+
+def _indices(runs: list[ShardRun], total: int) -> list[str]:
+    problems = []
+    seen: dict[int, list[ShardRun]] = {}
+    for run in runs:
+        seen.setdefault(run.shard.get("index"), []).append(run)
+    configured = next((run.shard.get("configured") for run in runs if run.shard.get("configured")), None)
+    expected = assign(configured, total) if configured else {}
+    for index in range(1, total + 1):
+        found = seen.get(index, [])
+        if not found:
+            held = expected.get(index)
+            campaigns = f" (campaigns {', '.join(held)})" if held else " (no campaign)" if held == [] else ""
+            problems.append(f"shard {index}/{total} is missing{campaigns}: no folder given holds its gate")
+        elif len(found) > 1:
+            problems.append(f"shard {index}/{total} is given twice: {', '.join(str(r.folder) for r in found)}")
+    return problems
+
+
+def _configured(runs: list[ShardRun]) -> list[tuple[str, ...]]:
+    return list(dict.fromkeys(tuple(run.shard["configured"]) for run in runs if run.shard.get("configured")))
+
+
+def _campaigns_once(runs: list[ShardRun], configured: tuple[str, ...], total: int) -> list[str]:
+    """Every configured campaign ran on exactly one of the shards that came."""
+    came = {run.shard.get("index") for run in runs}
+    on: dict[str, list[str]] = {stem: [] for stem in configured}
+    for run in runs:
+        for stem in run.shard.get("campaigns") or []:
+            on.setdefault(stem, []).append(run.label)
+    problems = []
+    expected = assign(configured, total)
+    for stem, shards in on.items():
+        owner = next((index for index, stems in expected.items() if stem in stems), None)
+        if len(shards) > 1:
+            problems.append(f"campaign {stem} ran on {len(shards)} shards ({', '.join(shards)})")
+        elif not shards and owner in came:
+            problems.append(f"campaign {stem} ran on no shard (shard {owner}/{total} should have run it)")
+    return problems
+
+
+# -- the merged gate ---------------------------------------------------------------------------
+
+def merge(folders: list[str | Path], out: str | Path, *, expect: int | None = None,
+          history_dir: str | Path | None = None) -> Merged:
+    """Join the shards' gates, JUnit files, Allure results and escalations into `out`, as a run
+    writes its reports (the HTML report is built from them apart). `history_dir` keeps one line
+    per merged run, as a run's history/ does, for "since the last PASS"."""
+    out = Path(out)
+    runs = [read(folder) for folder in folders]
+    total, problems = check(runs, expect)
+    good = sorted((run for run in runs if not run.problem), key=lambda run: run.shard.get("index") or 0)
+    problems += [f"{run.label} is ERROR: {run.gate.get('reason')}" for run in good
+                 if run.gate.get("verdict") == "ERROR"]
+    out.mkdir(parents=True, exist_ok=True)
+    renamed = _escalations(good, out)
+    results = [_moved(result, run, renamed) for run in good for result in run.gate.get("results") or []]
+    facts = _facts(good, runs, total, problems, renamed)
+    target = _common(run.gate.get("target") for run in good)
+    history_file = history.path_for(Path(history_dir) if history_dir else out / "history", target or "unknown")
+    facts.since_last_pass = history.since_last_pass(history.read(history_file), matrix.build(results))
+    run_id = _common(run.gate.get("runId") for run in good)
+    started = min((run.gate["startedAt"] for run in good if run.gate.get("startedAt")), default=now_iso())
+    finished = max((run.gate["finishedAt"] for run in good if run.gate.get("finishedAt")), default=now_iso())
+    common = dict(run_id=run_id, target=target, results=results, report_path=None, facts=facts)
+    write_gate(out / "gate.json", started_at=started, finished_at=finished, **common)
+    (out / "summary.md").write_text(render_summary(started_at=started, finished_at=finished, **common),
+                                    encoding="utf-8")
+    merge_junit([run.folder / "junit.xml" for run in good], out / "junit.xml", labels=[run.label for run in good])
+    merge_allure(good, out / "allure-results", run_id=run_id)
+    gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
+    history.append(history_file, {key: gate.get(key) for key in HISTORY_KEYS})
+    return Merged(gate, problems)
+
+
+def set_report_path(out: Path, report: str | None) -> dict[str, Any]:
+    """Name the built HTML report in the gate and the summary (or that none was built)."""
+    path = out / "gate.json"
+    gate = json.loads(path.read_text(encoding="utf-8"))
+    gate["reportPath"] = report
+    path.write_text(json.dumps(gate, indent=2) + "\n", encoding="utf-8")
+    summary = out / "summary.md"
+    if report and summary.is_file():
+        summary.write_text(summary.read_text(encoding="utf-8").replace("Report: not built", f"Report: `{report}`"),
+                           encoding="utf-8")
+    return gate
+
+
+def _facts(good: list[ShardRun], runs: list[ShardRun], total: int | None, problems: list[str],
+           renamed: dict[tuple[str, str], str]) -> RunFacts:
+    tests = [run.gate.get("tests") or {} for run in good]
+    planned = {t.get("planned") for t in tests if t.get("planned") is not None}
+    selections = {SHARD_SELECTION.sub("", t.get("selection") or "").strip() for t in tests}
+    selection = " ".join(sorted(s for s in selections if s))
+    selected = [t.get("selected") for t in tests]
+    stopped = [f"{run.label}: {t['stopped']}" for run, t in zip(good, tests) if t.get("stopped")]
+    return RunFacts(
+        planned=planned.pop() if len(planned) == 1 else None,
+        selected=sum(selected) if selected and None not in selected else None,
+        selection=f"--shard */{total}" + (f" {selection}" if selection else "") if total else selection or None,
+        stopped="; ".join(stopped) or None,
+        unfinished=[nodeid for t in tests for nodeid in t.get("unfinished") or []],
+        escalations=_merged_escalations(good, renamed),
+        leftovers=[entry for run in good for entry in run.gate.get("leftovers") or []],
+        cleanup=_cleanup(good),
+        write_plan=_write_plan(good),
+        shards=_shard_rows(runs, total),
+        shards_problem=_one_line(problems),
+    )
+
+
+def _one_line(problems: list[str]) -> str | None:
+    if not problems:
+        return None
+    return f"the shards do not make a whole run: {'; '.join(problems)}"
+
+
+def _shard_rows(runs: list[ShardRun], total: int | None) -> list[dict[str, Any]]:
+    rows = []
+    for run in runs:
+        gate, shard = run.gate or {}, run.shard
+        rows.append({"index": shard.get("index"), "total": shard.get("total") or total, "dir": str(run.folder),
+                     "runId": gate.get("runId"), "verdict": gate.get("verdict") if not run.problem else None,
+                     "reason": run.problem or gate.get("reason"), "campaigns": shard.get("campaigns"),
+                     "ran": (gate.get("tests") or {}).get("ran")})
+    came = {row["index"] for row in rows}
+    rows += [{"index": index, "total": total, "dir": None, "runId": None, "verdict": None,
+              "reason": "missing", "campaigns": None, "ran": None}
+             for index in range(1, (total or 0) + 1) if index not in came]
+    return sorted(rows, key=lambda row: (row["index"] or 0, row["dir"] or ""))
+
+
+def _common(values: Any) -> Any:
+    found = list(dict.fromkeys(values))
+    return found[0] if len(found) == 1 else ", ".join(map(str, found)) or None
+
+
+def _moved(result: dict[str, Any], run: ShardRun, renamed: dict[tuple[str, str], str]) -> dict[str, Any]:
+    moved = dict(result)
+    if moved.get("escalation"):
+        moved["escalation"] = renamed.get((str(run.folder), moved["escalation"]), moved["escalation"])
+    return moved
+
+
+def _cleanup(good: list[ShardRun]) -> dict[str, Any]:
+    parts = [(run, run.gate.get("cleanup") or {}) for run in good]
+    out: dict[str, Any] = {key: sum(int(c.get(key) or 0) for _, c in parts) for key in ("retired", "failed", "writes")}
+    errors = [e for _, c in parts for e in c.get("errors") or []]
+    if errors:
+        out["errors"] = errors
+    for key, joiner in (("skipped", "; "), ("note", "; ")):
+        found = list(dict.fromkeys(f"{run.label}: {c[key]}" if key == "skipped" else c[key]
+                                   for run, c in parts if c.get(key)))
+        if found:
+            out[key] = joiner.join(found)
+    commands = list(dict.fromkeys(c["command"] for _, c in parts if c.get("command")))
+    if commands:
+        out["command"] = " && ".join(commands)
+    return out
+
+
+def _write_plan(good: list[ShardRun]) -> dict[str, Any] | None:
+    plans = [(run, run.gate.get("writePlan")) for run in good if run.gate.get("writePlan")]
+    if not plans:
+        return None
+    by_campaign: dict[str, int] = {}
+    for _, plan in plans:
+        for stem, writes in (plan.get("byCampaign") or {}).items():
+            by_campaign[stem] = by_campaign.get(stem, 0) + writes
+    # Each shard read the quota when it started: its own figure, not the whole run's.
+    return {"writesTotal": sum(plan.get("writesTotal") or 0 for _, plan in plans), "writesLeft": None,
+            "byCampaign": by_campaign, "lines": [line for _, plan in plans for line in plan.get("lines") or []],
+            "split": [batch for _, plan in plans for batch in plan.get("split") or []],
+            "byShard": {str(run.shard.get("index")): {"writesTotal": plan.get("writesTotal"),
+                                                      "writesLeft": plan.get("writesLeft")} for run, plan in plans}}
+
+
+# -- escalations: one payload per root cause, as one run writes them ------------------------------
+
+def _escalations(good: list[ShardRun], out: Path) -> dict[tuple[str, str], str]:
+    """Write one payload per root cause into out/escalations (a root cause seen on several shards
+    is one payload listing every test); answers (shard run, its file) -> the merged file."""
+    folder = out / "escalations"
+    shutil.rmtree(folder, ignore_errors=True)
+    payloads: dict[str, dict[str, Any]] = {}
+    renamed: dict[tuple[str, str], str] = {}
+    for run in good:
+        for entry in run.gate.get("escalations") or []:
+            source = _shard_file(run, entry.get("file"))
+            try:
+                payload = json.loads(source.read_text(encoding="utf-8")) if source else None
+            except (OSError, ValueError):
+                payload = None
+            if payload is not None:
+                payloads[entry["id"]] = _join_payloads(payloads.get(entry["id"]), payload)
+                renamed[(str(run.folder), entry.get("file"))] = str(folder / f"{entry['id']}.json")
+    for gid, payload in payloads.items():
+        write_payload(payload, out, gid)
+    return renamed
+
+
+def _shard_file(run: ShardRun, path: str | None) -> Path | None:
+    """A path a shard's gate names, found in the shard's folder as it was downloaded."""
+    if not path:
+        return None
+    name = Path(path).name
+    local = run.folder / "escalations" / name
+    return local if local.is_file() else Path(path) if Path(path).is_file() else None
+
+
+def _join_payloads(first: dict[str, Any] | None, more: dict[str, Any]) -> dict[str, Any]:
+    """One root cause's payload from two shards: every affected test and request id, and the
+    summary's count and campaigns for both."""
+    if first is None:
+        return more
+    joined = copy.deepcopy(first)
+    repro, other = joined.setdefault("reproArtifact", {}), more.get("reproArtifact") or {}
+    repro["affected"] = (repro.get("affected") or []) + (other.get("affected") or [])
+    repro["requestIds"] = list(dict.fromkeys((repro.get("requestIds") or []) + (other.get("requestIds") or [])))
+    also = [f"- {item.get('test')}: request ids {', '.join(item.get('requestIds') or []) or 'none'}"
+            for item in other.get("affected") or []]
+    joined["details"] = (f"{joined.get('details', '')}\nAlso seen on another shard of the run "
+                         f"({more.get('runId')}):\n" + "\n".join(also))
+    seen = [SEEN_BY.search(p.get("summary") or "") for p in (first, more)]
+    if all(seen):  # a summary cut at the contract's 200 characters is left as it is
+        count = sum(int(match.group(1)) for match in seen)
+        campaigns = sorted({c for match in seen for c in (match.group(2) or "").split(", ") if c})
+        where = f" on {', '.join(campaigns)}" if campaigns else ""
+        prefix = (first.get("summary") or "")[:seen[0].start()]
+        joined["summary"] = truncate(f"{prefix}(seen by {count} test(s){where})", SUMMARY_LIMIT)
+    return joined
+
+
+def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for run in good:
+        for entry in run.gate.get("escalations") or []:
+            current = merged.get(entry["id"])
+            if current is None:
+                moved = renamed.get((str(run.folder), entry.get("file")), entry.get("file"))
+                merged[entry["id"]] = {**entry, "file": moved}
+                continue
+            for key in ("tests", "requestIds"):
+                current[key] = list(dict.fromkeys((current.get(key) or []) + (entry.get(key) or [])))
+            for key in ("campaigns", "slugs"):
+                current[key] = sorted(set(current.get(key) or []) | set(entry.get(key) or []))
+            current["ticketId"] = current.get("ticketId") or entry.get("ticketId")
+            errors = [e for e in (current.get("sendError"), entry.get("sendError")) if e]
+            current["sendError"] = "; ".join(dict.fromkeys(errors)) or None
+    return list(merged.values())
+
+
+# -- JUnit and Allure ----------------------------------------------------------------------------
+
+def merge_junit(files: list[Path], dest: Path, *, labels: list[str]) -> Path | None:
+    """One <testsuites> holding each shard's <testsuite> (named after its shard), totals on top."""
+    suites = []
+    for path, label in zip(files, labels):
+        if not path.is_file():
+            continue
+        root = ET.parse(path).getroot()
+        for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
+            suite.set("name", f"{suite.get('name', 'pytest')} ({label})")
+            suites.append(suite)
+    if not suites:
+        return None
+    top = ET.Element("testsuites", {"name": "campaign-preflight"})
+    for key in ("tests", "failures", "errors", "skipped"):
+        top.set(key, str(sum(int(suite.get(key) or 0) for suite in suites)))
+    top.set("time", f"{sum(float(suite.get('time') or 0) for suite in suites):.3f}")
+    top.extend(suites)
+    ET.ElementTree(top).write(dest, encoding="utf-8", xml_declaration=True)
+    return dest
+
+
+def merge_allure(good: list[ShardRun], dest: Path, *, run_id: str | None) -> Path:
+    """Every shard's results, attachments and containers in one folder (their names are uuids),
+    with one environment block and executor for the whole run."""
+    from preflight.report import allure
+
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    environments: list[dict[str, str]] = []
+    for run in good:
+        folder = run.folder / "allure-results"
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.name == "environment.properties":
+                environments.append(_properties(path))
+            elif path.is_file() and path.name not in ALLURE_RUN_FILES:
+                shutil.copy2(path, dest / path.name)
+    if environments:
+        # What every shard shares (target, handle, plan…), then the run's ids; a per-shard value
+        # (each embedded sandbox's own base URL) is left out.
+        props = {key: value for key, value in environments[0].items()
+                 if all(env.get(key) == value for env in environments) and key != "run_id"}
+        allure.write_environment(dest, {**props, "run_id": run_id, "shards": len(good)})
+    allure.write_executor(dest, {"type": "campaign-preflight", "buildName": run_id,
+                                 "reportName": f"preflight {run_id} ({len(good)} shard(s) merged)"})
+    return dest
+
+
+def _properties(path: Path) -> dict[str, str]:
+    """A Java properties file as allure.write_environment writes it (key=value, backslash escapes)."""
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = UNESCAPED_EQUALS.split(line, maxsplit=1)
+        if len(parts) == 2:
+            out[_unescape(parts[0])] = _unescape(parts[1])
+    return out
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), text)
