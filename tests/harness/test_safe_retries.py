@@ -25,7 +25,7 @@ from harness_helpers import explain, make_project
 from preflight.http.client import WRITE_METHODS, Credentials, PlatformClient, RetryPolicy
 from preflight.http.exchange import Exchange
 from preflight.core.routes import ROUTES
-from preflight.sandbox.faults import CATALOGUE
+from preflight.core.faults import CATALOGUE
 
 HANDLE = "gharart"
 TAGS = {"utmSource": "meta", "utmMedium": "paid_social", "utmCampaign": "spring"}

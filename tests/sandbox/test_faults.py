@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sandbox_helpers import checks_of, error_of
 
-from preflight.sandbox.faults import CATALOGUE
+from preflight.core.faults import CATALOGUE
 
 PATH = "/v2/handles/{h}/site-structure/campaigns/spring-ab"
 PUBLIC = "/v2/public/handles/{h}/site-structure/campaigns/spring-ab"

@@ -10,7 +10,8 @@ import pytest
 
 from preflight.lifecycle.classify import NEXT_STEPS, Classification, classify, failure_from_exchange
 from preflight.http.exchange import Exchange
-from preflight.lifecycle.failures import CATEGORIES, PreflightFailure
+from preflight.core.categories import MEANINGS as CATEGORIES
+from preflight.lifecycle.failures import PreflightFailure
 
 
 def exchange(status, body=None, *, surface="jwt", method="POST", path="/v2/handles/gharart/campaigns",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from preflight.http.exchange import Exchange
-from preflight.lifecycle.failures import CATEGORIES
+from preflight.core.categories import MEANINGS as CATEGORIES
 from preflight.report import allure as report_allure
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from preflight.core.categories import Category
 from preflight.ops import doctor, peak, plan
 from preflight.http import readiness
 from preflight.cli.common import (
@@ -95,7 +96,7 @@ def _quota(args: argparse.Namespace, conn) -> readiness.Row:
         return readiness.Row("write quota", readiness.UNKNOWN, str(exc))
     meters, problem = quota_of(conn)
     if problem:
-        return readiness.Row("write quota", readiness.FAIL, problem, "check the JWT and the handle", "quota")
+        return readiness.Row("write quota", readiness.FAIL, problem, "check the JWT and the handle", Category.QUOTA)
     fit = plan.check(items, conn.run_config, run_id="doctor", journal_root=str(Path(args.reports) / "journal"),
                      meters=meters)
     return doctor.quota(fit, meters)

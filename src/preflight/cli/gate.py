@@ -13,8 +13,9 @@ import json
 import os
 from pathlib import Path
 
+from preflight.core.categories import Category
 from preflight.cli.common import fail, one_line_errors
-from preflight.report.gate import EXIT_CODES, _next_step
+from preflight.report.gate import EXIT_CODES, next_step_of
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -59,9 +60,9 @@ def annotations(gate: dict) -> list[str]:
     for result in gate.get("results", []):
         if result.get("outcome") not in ("failed", "error"):
             continue
-        category = result.get("category") or "harness_error"
+        category = result.get("category") or Category.HARNESS_ERROR
         first = (result.get("message") or "").strip().splitlines()[:1]
-        text = f"{first[0] if first else result['nodeid']} | next step: {_next_step(result.get('message'), category)}"
+        text = f"{first[0] if first else result['nodeid']} | next step: {next_step_of(result.get('message'), category)}"
         out.append(f"::error file={result['nodeid'].split('::')[0]},title=[{category}] "
                    f"{_escape_property(result['nodeid'].split('::')[-1])}::{_escape(text)}")
     return out

@@ -335,13 +335,12 @@ class SandboxSettings(Strict):
     @field_validator("faults")
     @classmethod
     def _known_faults(cls, faults: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from preflight.sandbox.core.errors import ApiError
-        from preflight.sandbox.faults import CATALOGUE, validate
+        from preflight.core.faults import CATALOGUE, FaultSpecError, validate
 
         try:
             validate(faults)  # the sandbox's own check: names, options and their ranges
-        except ApiError as exc:
-            raise not_allowed(f"{exc.message}; fault names: {', '.join(sorted(CATALOGUE))}") from None
+        except FaultSpecError as exc:
+            raise not_allowed(f"{exc}; fault names: {', '.join(sorted(CATALOGUE))}") from None
         return faults
 
 

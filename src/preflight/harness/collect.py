@@ -122,35 +122,6 @@ def campaign_of(nodeid: str, stems: list[str]) -> str | None:
     return None
 
 
-def campaign_scheduler(config: pytest.Config, log: Any, stems: list[str],
-                       before_first_test: Any = None) -> Any:
-    """xdist's loadscope scheduling with one scope per campaign, whatever `--dist` says.
-
-    Every mode (load, loadscope, loadfile, worksteal, loadgroup) must keep a campaign's steps
-    in UC-07 order on one worker, and xdist's own `loadgroup` stopped grouping on pytest 9.2
-    (pytest-xdist#1386: it rewrites `item._nodeid`, which no longer takes effect), so the
-    grouping is done here, from the node ids alone. `before_first_test(nodeids)` is asked
-    once the collection is complete; when it answers False no test is sent to any worker.
-    """
-    from xdist.scheduler import LoadScopeScheduling
-
-    class CampaignScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return campaign_of(nodeid, stems) or nodeid
-
-        def schedule(self) -> None:
-            if self.collection is None and before_first_test is not None:
-                ids = list(next(iter(self.registered_collections.values()), []))
-                if not before_first_test(ids):
-                    self.collection = []  # nothing is sent; every worker is told to stop
-                    for node in self.nodes:
-                        node.shutdown()
-                    return
-            super().schedule()
-
-    return CampaignScheduling(config, log)
-
-
 def title(item: pytest.Item) -> str:
     """A test's title in words: its docstring's first line, then the variant or campaign it checks."""
     function = getattr(item, "function", None)

@@ -11,67 +11,25 @@ from typing import Any
 
 import pytest
 
-from preflight.harness import collect, interrupts, options, results, wrapup
+from preflight.core.categories import STOP_CATEGORIES, Category
+from preflight.harness import collect, options, results
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.core.redact import redact_text
-from preflight.harness.session import PreflightSession, StartError
+from preflight.harness.session import PreflightSession
+from preflight.harness.xdist_adapter import has_workers, is_worker
 
 RECORD = pytest.StashKey[results.TestRecord]()
 PLANNED = pytest.StashKey[Any]()
-# A failure of these categories means every later test would fail the same way: stop the run.
-STOP_CATEGORIES = frozenset({"auth", "quota"})
 
 
-def configure(preflight: PreflightSession, config: pytest.Config) -> None:
-    if preflight.is_worker:
-        interrupts.worker_stops_once()
-        return
-    options.check_no_clean_alluredir(config)
-    dist = config.getoption("dist", "no")
-    if config.getoption("numprocesses", None) and dist in collect.REFUSED_DIST:
-        raise pytest.UsageError(collect.REFUSED_DIST[dist])
-    try:
-        preflight.load_config()
-    except StartError as exc:
-        _cannot_start(preflight, exc)
-        # No worker is started for a run that cannot start.
-        config.option.dist, config.option.tx = "no", []
-    if config.getoption("maxworkerrestart", None) is None and hasattr(config.option, "maxworkerrestart"):
-        # A lost worker takes its campaign's remaining steps with it: the gate reports the
-        # shortfall (ERROR) rather than a replacement worker running half a lifecycle.
-        config.option.maxworkerrestart = "0"
-    preflight.interrupts.on_first = lambda: interrupts.pass_on(preflight.worker_pids())
-    preflight.interrupts.install()
+def session_for(config: pytest.Config) -> PreflightSession:
+    """This process's part of the run: the controller's, or a worker's."""
+    from preflight.harness.controller import Controller
+    from preflight.harness.worker import Worker
 
-
-def start(preflight: PreflightSession, worker_payload: str | None) -> None:
-    """Start the run. A start that fails (config, target, tokens) stops nothing abruptly: the
-    gate says ERROR with one line per problem, no test is collected, the exit status is 2."""
-    if not preflight.armed:
-        return
-    if preflight.is_worker:
-        if worker_payload:  # without one the controller could not start: this worker stays idle
-            preflight.start_worker(worker_payload)
-        return
-    if preflight.start_problem or preflight.collect_only:
-        return  # nothing to start to list the tests (`preflight plan`, `doctor`, --collect-only)
-    try:
-        preflight.start_controller()
-    except StartError as exc:
-        _cannot_start(preflight, exc)
-
-
-def _cannot_start(preflight: PreflightSession, exc: StartError) -> None:
-    preflight.start_problem, preflight.problem_category = str(exc), exc.category
-    if not preflight.collect_only:  # listing tests never replaces a run's gate
-        preflight.gate = wrapup.write_outputs(preflight, [], _start_facts(preflight))
-    preflight.finish()
-
-
-def _start_facts(preflight: PreflightSession) -> Any:
-    from preflight.report.gate import RunFacts
-
-    return RunFacts(problem=preflight.start_problem, problem_category=preflight.problem_category)
+    session = (Worker if is_worker(config) else Controller)(config)
+    session.armed = options.given(config, "preflight_config") or session.default_config().is_file()
+    return session
 
 
 # -- collection ------------------------------------------------------------------------------------
@@ -97,23 +55,14 @@ def collection_finished(preflight: PreflightSession, session: pytest.Session) ->
     if target and preflight.collect_only:
         Path(target).write_text(json.dumps(collection))
     elif not preflight.collect_only:
-        preflight.write_collection(collection)
+        preflight.keep_collection(collection)
 
 
 def before_first_test(preflight: PreflightSession, session: pytest.Session) -> bool | None:
     """Without xdist: True (the tests are skipped) when the plan check stops the run."""
-    if preflight.is_worker or preflight.uses_xdist or preflight.start_problem or preflight.runtime is None:
+    if preflight.is_worker or has_workers(session) or preflight.start_problem or preflight.runtime is None:
         return None
     return None if preflight.before_first_test() else True
-
-
-def xdist_before_first_test(preflight: PreflightSession):
-    def check(nodeids: list[str]) -> bool:
-        if preflight.start_problem or preflight.runtime is None:
-            return False
-        preflight.read_collection(nodeids)
-        return preflight.before_first_test()
-    return check
 
 
 # -- the end ---------------------------------------------------------------------------------------
@@ -133,17 +82,9 @@ class Stop:
 STOP = pytest.StashKey[Stop]()
 
 
-def ending(preflight: PreflightSession) -> None:
-    if preflight.armed and not preflight.is_worker:
-        preflight.interrupts.phase = "ending"
-
-
 def finish(preflight: PreflightSession, session: pytest.Session) -> None:
     if preflight.armed and not preflight.is_worker:
-        if preflight.runtime is not None and not preflight.gate:
-            preflight.gate = wrapup.finish(preflight, session, _stopped(preflight, session))
-        if preflight.gate:
-            session.exitstatus = wrapup.exit_code(preflight.gate)
+        preflight.end(session, _stopped(preflight, session))
     preflight.finish()
 
 
@@ -253,7 +194,7 @@ class RuntestHooks:
         evidence = None
         if report.failed and call.excinfo is not None:
             evidence = results.evidence_for(call.excinfo.value, call.when, record)
-            if evidence.category != "harness_error":
+            if evidence.category != Category.HARNESS_ERROR:
                 # The platform's failure is in the message; the harness's stack would only hide it.
                 report.longrepr = f"{item.nodeid}\n{evidence.message}"
             else:  # keep the stack for a harness bug, but never a token from its locals

@@ -1,12 +1,13 @@
-"""The pytest11 entry point: hooks only. The work is in session, collect, runtest and wrapup."""
+"""The pytest11 entry point: hooks only. What they do is in controller, worker, hooks and wrapup."""
 
 from __future__ import annotations
 
 import pytest
 
-from preflight.harness import collect, options, fixtures as pytest_fixtures, hooks as runtest
-from preflight.report import allure as allure_report
-from preflight.harness.session import SESSION, WORKER_KEY, PreflightSession
+from preflight.harness import collect, fixtures, hooks, options
+from preflight.harness.session import SESSION, WORKER_KEY
+from preflight.harness.xdist_adapter import campaign_scheduler
+from preflight.report import allure
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -16,21 +17,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in collect.MARKERS:
         config.addinivalue_line("markers", line)
-    session = PreflightSession.from_pytest(config)
-    config.stash[SESSION] = session
-    config.stash[runtest.STOP] = runtest.Stop()
+    session = config.stash[SESSION] = hooks.session_for(config)
+    config.stash[hooks.STOP] = hooks.Stop()
     if session.armed:
-        config.pluginmanager.register(pytest_fixtures, "preflight-fixtures")
-        config.pluginmanager.register(runtest.RuntestHooks(session), "preflight-runtest")
+        config.pluginmanager.register(fixtures, "preflight-fixtures")
+        config.pluginmanager.register(hooks.RuntestHooks(session), "preflight-runtest")
         config.pluginmanager.register(ArmedHooks(session), "preflight-run")
-        runtest.configure(session, config)
+        session.configure(config)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if session.config.stash[SESSION].armed:
-        allure_report.write_compactly(session.config)
-    runtest.start(session.config.stash[SESSION], getattr(session.config, "workerinput", {}).get(WORKER_KEY))
+    preflight = session.config.stash[SESSION]
+    if preflight.armed:
+        allure.write_compactly(session.config)
+        preflight.start(getattr(session.config, "workerinput", {}).get(WORKER_KEY))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -44,8 +45,9 @@ def pytest_configure_node(node) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     preflight = config.stash[SESSION]
     if preflight.armed and preflight.run_config is not None:
-        return collect.campaign_scheduler(config, log, [c.stem for c in preflight.run_config.campaigns],
-                                          before_first_test=runtest.xdist_before_first_test(preflight))
+        stems = [c.stem for c in preflight.run_config.campaigns]
+        return campaign_scheduler(config, log, lambda nodeid: collect.campaign_of(nodeid, stems),
+                                  before_first_test=preflight.xdist_before_first_test)
     return None
 
 
@@ -56,7 +58,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return runtest.header(config.stash[SESSION])
+    return hooks.header(config.stash[SESSION])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -66,36 +68,37 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    runtest.terminal_summary(config.stash[SESSION], terminalreporter)
+    hooks.terminal_summary(config.stash[SESSION], terminalreporter)
 
 
 class ArmedHooks:
     """Hooks of an armed run only (the project's config was found or given)."""
 
-    def __init__(self, preflight: PreflightSession) -> None:
+    def __init__(self, preflight) -> None:
         self.preflight = preflight
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        runtest.census_before_selection(self.preflight, config, items)
+        hooks.census_before_selection(self.preflight, config, items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        runtest.after_selection(session.config, session.items)
-        runtest.collection_finished(self.preflight, session)
+        hooks.after_selection(session.config, session.items)
+        hooks.collection_finished(self.preflight, session)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        return runtest.before_first_test(self.preflight, session)
+        return hooks.before_first_test(self.preflight, session)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo) -> None:
-        self.preflight.pytest_config.stash[runtest.STOP].keyboard_interrupt(excinfo)
+        self.preflight.pytest_config.stash[hooks.STOP].keyboard_interrupt(excinfo)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self) -> None:
-        runtest.ending(self.preflight)
+        if not self.preflight.is_worker:
+            self.preflight.ending()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    runtest.finish(session.config.stash[SESSION], session)
+    hooks.finish(session.config.stash[SESSION], session)

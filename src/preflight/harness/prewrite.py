@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.ops import plan
 
 
@@ -83,7 +84,7 @@ def check(preflight: Any) -> tuple[str, str] | None:
         return None
     refused = writes_refused(preflight)
     if refused:
-        return refused, "config"
+        return refused, Category.CONFIG
     if preflight.write_plan.total == 0:
         return None
     from preflight.ops.peak import ClockWatch
@@ -92,12 +93,12 @@ def check(preflight: Any) -> tuple[str, str] | None:
     found, problem = meters(preflight, clock)
     peak_problem = in_peak_window(preflight, clock)
     if peak_problem:
-        return peak_problem, "peak_window"
+        return peak_problem, Category.PEAK_WINDOW
     if problem:
-        return f"the write quota could not be read: {problem}", "quota"
+        return f"the write quota could not be read: {problem}", Category.QUOTA
     fit = plan.check(items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root,
                      meters=found)
     preflight.quota_fit = fit
     if fit.fits:
         return None
-    return f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}", "quota"
+    return f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}", Category.QUOTA

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.playbook import STEPS
@@ -146,7 +146,9 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
                   (PROP + "follows", " ".join(evidence.follows)),
                   (PROP + "escalate", "yes" if evidence.escalate else "no"),
                   (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None)]
-    return [(name, value) for name, value in props if value not in (None, "")]
+    # Plain str: xdist's wire format (execnet) takes the builtin types only, not a StrEnum.
+    return [(name, value if type(value) in (str, int, float, bool) else str(value))
+            for name, value in props if value not in (None, "")]
 
 
 class Collector:
@@ -171,7 +173,7 @@ class Collector:
             # The first failure of a test is its finding; a teardown error after it adds nothing.
             result.update(outcome="failed" if when == "call" else "error",
                           message=props.get("message") or _last_line(longrepr),
-                          category=props.get("category") or "harness_error",
+                          category=props.get("category") or Category.HARNESS_ERROR,
                           cause=props.get("cause"), consequenceOf=props.get("consequenceOf"),
                           follows=(props.get("follows") or "").split(),
                           escalate=props.get("escalate") == "yes",
@@ -201,5 +203,3 @@ def _skip_reason(longrepr: str) -> str:
     return text.split("Skipped: ", 1)[-1].rstrip("')") if "Skipped" in text else text
 
 
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -241,7 +241,7 @@ def sender(preflight: Any):
 def write_outputs(preflight: Any, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
     from preflight import __version__
     from preflight.report import allure, gate
-    from preflight.harness.results import now_iso
+    from preflight.core.clock import now_iso
 
     reports_dir = preflight.reports_dir()
     reports_dir.mkdir(parents=True, exist_ok=True)

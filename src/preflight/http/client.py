@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 
 import httpx
 
+from preflight.core.clock import retry_after_seconds
 from preflight.http import pacing
 from preflight.http.exchange import Exchange
 from preflight.core.routes import ROUTES
@@ -205,13 +206,7 @@ def _is_retryable(exchange: Exchange) -> bool:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP-date: fall back to our own backoff
+    return retry_after_seconds(response.headers.get("retry-after"), response.headers.get("date"))
 
 
 def _parse_body(response: httpx.Response) -> Any:

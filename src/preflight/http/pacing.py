@@ -18,7 +18,6 @@ for a whole window.
 
 from __future__ import annotations
 
-import fcntl
 import math
 import os
 import re
@@ -28,7 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+from filelock import FileLock
 from pyrate_limiter import GCRA, Limiter, Rate, SingleBucketFactory, StateBucket, StateStore
+
+from preflight.core.clock import retry_after_seconds
 
 ROUTE_CLASSES = ("read", "write", "public")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,6 +43,8 @@ DEFAULT_WINDOW_SECONDS = 60.0  # (gap) the contract sends no RateLimit-Policy: s
 BURST = 2
 BURST_SECONDS = 0.01
 SMALL_LIMIT = 10
+# How often a worker waiting for another one's pace update looks again (the update takes ~30 µs).
+POLL_SECONDS = 0.0001
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
 
 
@@ -138,11 +142,12 @@ class _Db:
     """One connection per process to the run's pace file; every change in a write
     transaction (BEGIN IMMEDIATE), so two workers never spend the same slot.
 
-    Workers queue on a flock of a file beside it first: the kernel wakes the next one the
-    moment the lock is free, where SQLite's own busy handler would sleep a millisecond or more."""
+    Workers queue on a lock file beside it first (filelock: flock on Linux and macOS, LockFileEx
+    on Windows), polled every POLL_SECONDS: a worker waits about as long as the other one holds
+    the lock (tens of µs), where SQLite's own busy handler would sleep a millisecond or more."""
 
     def __init__(self, path: str) -> None:
-        self._queue = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._queue = FileLock(path + ".lock", poll_interval=POLL_SECONDS)
         # Autocommit mode: transactions are ours. The file is scratch: no fsync (synchronous OFF).
         self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
@@ -156,12 +161,8 @@ class _Db:
 
     @contextmanager
     def _queued(self) -> Iterator[None]:
-        with self._lock:
-            fcntl.flock(self._queue, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._queue, fcntl.LOCK_UN)
+        with self._lock, self._queue:
+            yield
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
@@ -178,7 +179,6 @@ class _Db:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-            os.close(self._queue)
 
 
 class SharedClassState(StateStore):
@@ -269,7 +269,7 @@ class Pacer:
                 reason: Any = None) -> None:
         state = self._states[route_class]
         if status == 429 and reason != "daily_quota":
-            pause = _number(headers.get("retry-after"))  # an HTTP-date: the retry policy copes alone
+            pause = retry_after_seconds(headers.get("retry-after"), headers.get("date"))
             if pause is not None and pause <= self.max_pause:
                 now = self._buckets[route_class].now()
                 state.hold(now, until_ms=now + pause * 1000)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import jwt as pyjwt
 
+from preflight.core.categories import Category
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 
@@ -35,7 +36,7 @@ class Row:
     status: str
     detail: str
     fix: str = ""
-    category: str = "config"  # what a FAIL is: config, auth or quota
+    category: Category = Category.CONFIG  # what a FAIL is: config, auth, quota, …
 
     def line(self) -> str:
         text = f"{self.item}: {self.detail}"
@@ -61,7 +62,7 @@ def base_url(client: PlatformClient, where: str) -> Row:
         return Row(item, PASS, "speaks the campaign API (GET /v2/system/health -> status ok)")
     if ex.status == 429 or ex.status >= 500:
         return Row(item, FAIL, f"answers GET /v2/system/health with {ex.status} after {ex.attempts} attempt(s)",
-                   "the platform is unavailable: re-run later; nothing was written", "platform_error")
+                   "the platform is unavailable: re-run later; nothing was written", Category.PLATFORM_ERROR)
     excerpt = " ".join(ex.body_excerpt(80).split())
     return Row(item, FAIL, f"is not the campaign API: GET /v2/system/health answered {ex.status} {kind}"
                + (f" ({excerpt})" if not isinstance(body, dict) and body else ""), fix)
@@ -104,7 +105,7 @@ def jwt_facts(token: str) -> JwtFacts | None:
 def jwt(client: PlatformClient, token: str | None, *, handle: str, role: str, where: str,
         now: Callable[[], float] = time.time) -> list[Row]:
     if not token:
-        return [Row("JWT", FAIL, "no JWT", f"export PREFLIGHT_JWT (see {where})", "auth")]
+        return [Row("JWT", FAIL, "no JWT", f"export PREFLIGHT_JWT (see {where})", Category.AUTH)]
     facts = jwt_facts(token)
     rows = [_jwt_local(facts, handle=handle, role=role, where=where, now=now())]
     if rows[0].status != FAIL:
@@ -115,19 +116,19 @@ def jwt(client: PlatformClient, token: str | None, *, handle: str, role: str, wh
 def _jwt_local(facts: JwtFacts | None, *, handle: str, role: str, where: str, now: float) -> Row:
     mint = "mint a new JWT and export PREFLIGHT_JWT"
     if facts is None:
-        return Row("JWT", FAIL, "is not a readable JWT (three base64url parts)", mint, "auth")
+        return Row("JWT", FAIL, "is not a readable JWT (three base64url parts)", mint, Category.AUTH)
     if facts.expires_at is not None and facts.expires_at <= now:
-        return Row("JWT", FAIL, f"expired {_when(facts.expires_at)} ({_left(facts.expires_at - now)})", mint, "auth")
+        return Row("JWT", FAIL, f"expired {_when(facts.expires_at)} ({_left(facts.expires_at - now)})", mint, Category.AUTH)
     held = facts.role_on(handle)
     if facts.roles is not None and held is None:
         return Row("JWT", FAIL, f"carries no role on handle {handle} (roles on {', '.join(sorted(facts.roles)) or 'none'})",
-                   f"use a JWT of a user with a role on {handle}, or set handle in {where}", "auth")
+                   f"use a JWT of a user with a role on {handle}, or set handle in {where}", Category.AUTH)
     if held and ROLE_RANK.get(held, 0) < ROLE_RANK[RUN_ROLE]:
         return Row("JWT", FAIL, f"carries role {held} on {handle}; the run needs {RUN_ROLE}",
-                   f"use a JWT with role {RUN_ROLE} or above", "auth")
+                   f"use a JWT with role {RUN_ROLE} or above", Category.AUTH)
     if held and ROLE_RANK.get(held, 0) < ROLE_RANK.get(role, 0):
         return Row("JWT", FAIL, f"carries role {held} on {handle}, but {where} says role: {role}",
-                   f"set role: {held} in {where}, or use a JWT with role {role}", "config")
+                   f"set role: {held} in {where}, or use a JWT with role {role}", Category.CONFIG)
     return Row("JWT", PASS, facts.describe(handle, now))
 
 
@@ -144,7 +145,7 @@ def _jwt_accepted(client: PlatformClient, handle: str) -> Row:
 def pat(client: PlatformClient, token: str | None, *, scopes: list[str], where: str,
         probe_write_scope: bool) -> list[Row]:
     if not token:
-        return [Row("PAT", FAIL, "no PAT", f"export PREFLIGHT_PAT (see {where})", "auth")]
+        return [Row("PAT", FAIL, "no PAT", f"export PREFLIGHT_PAT (see {where})", Category.AUTH)]
     rows = []
     for scope in scopes:
         if scope in SCOPE_READS:
@@ -192,21 +193,21 @@ def next_step_for(code: str | None, *, required: str | None = None) -> str:
 
 def _refused(item: str, ex: Exchange, kind: str, scope: str | None = None) -> Row:
     if ex.status is None:
-        return Row(item, FAIL, f"no answer ({ex.error})", "check the network and base_url", "config")
+        return Row(item, FAIL, f"no answer ({ex.error})", "check the network and base_url", Category.CONFIG)
     code = ex.error_code
     required = ex.body_field("requiredRole") or ex.body_field("requiredScope") or scope
     if ex.status in (401, 403):
         detail = f"refused ({ex.status} {code or 'no error code'}, request {ex.request_id or 'n/a'})"
-        return Row(item, FAIL, detail, next_step_for(code, required=required), "auth")
+        return Row(item, FAIL, detail, next_step_for(code, required=required), Category.AUTH)
     detail = f"{ex.status} {code or ' '.join(ex.body_excerpt(80).split())} after {ex.attempts} attempt(s) (request " \
              f"{ex.request_id or 'n/a'})"
     if ex.status == 429:
         return Row(item, FAIL, f"still throttled: {detail}", "wait and re-run, or lower run.rate_limit_per_second",
-                   "throttled")
+                   Category.THROTTLED)
     if ex.status >= 500:
         return Row(item, FAIL, f"the platform keeps failing: {detail}", "re-run later; nothing was written",
-                   "platform_error")
-    return Row(item, FAIL, f"unexpected answer {detail}", "is base_url the campaign API?", "config")
+                   Category.PLATFORM_ERROR)
+    return Row(item, FAIL, f"unexpected answer {detail}", "is base_url the campaign API?", Category.CONFIG)
 
 
 def _when(epoch: float) -> str:

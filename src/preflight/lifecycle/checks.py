@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure, plain
 
@@ -52,18 +53,18 @@ def expect_json_object(ex: Exchange, body: Any, *, doing: str,
     when `fields` maps names to types), else contract_violation."""
     names = list(fields)
     if not isinstance(body, dict):
-        raise fail("contract_violation", f"{doing}: the answer is not a JSON object",
+        raise fail(Category.CONTRACT_VIOLATION, f"{doing}: the answer is not a JSON object",
                    expected=f"a JSON object with {sorted(names)}", actual=ex.body_excerpt(200),
                    exchanges=[ex])
     missing = [name for name in names if name not in body]
     if missing:
-        raise fail("contract_violation", f"{doing}: the answer lacks {', '.join(missing)}",
+        raise fail(Category.CONTRACT_VIOLATION, f"{doing}: the answer lacks {', '.join(missing)}",
                    expected=f"fields {sorted(names)}", actual=f"fields {sorted(body)}", exchanges=[ex])
     types = fields if isinstance(fields, Mapping) else {}
     wrong = {name: body[name] for name, kind in types.items()
              if not isinstance(body[name], kind) or isinstance(body[name], bool) and kind is not bool}
     if wrong:
-        raise fail("contract_violation", f"{doing}: {', '.join(wrong)} of the wrong type",
+        raise fail(Category.CONTRACT_VIOLATION, f"{doing}: {', '.join(wrong)} of the wrong type",
                    expected={name: _type_name(types[name]) for name in wrong}, actual=wrong, exchanges=[ex])
     return body
 

@@ -13,70 +13,45 @@ from typing import Any
 
 import httpx
 
+from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.playbook import SUPPORT, step_next_steps
 
-_SUPPORT = "escalate via POST /v2/support/report with the request ids and repro artifact (UC-07 Escalation)"
 
-# One default next step per category, grounded in UC-07 (guide/UC-07-…txt).
-NEXT_STEPS: dict[str, str] = {
-    "invalid_ctx": (
-        "issue the controlled test-conversion again with a ctx from a fresh tracked click on that variant "
-        "(UC-07 step 4; 'test-conversion endpoint returns invalid_ctx'); if a fresh ctx is still refused, " + _SUPPORT),
-    "stale_ctx_accepted": (
-        "the platform took a stale or foreign ctx: public conversions must carry a fresh ctx (UC-07 step 6) and "
-        "stale ctx payloads must be rejected ('lead capture rejects … stale ctx payloads'); " + _SUPPORT),
-    "missing_traffic_tags": (
-        "run campaign health before spend ramp (UC-07 step 1); tag the named links with the missing utm tags "
-        "(utmSource, utmMedium, utmCampaign) and re-run"),
-    "idempotency_dedupe": (
-        "send each conversion with its own Idempotency-Key and a fresh ctx (UC-07 step 6; 'conversion dedupe "
-        "confusion from reused idempotency key'); if a replay was counted twice or distinct keys merged, " + _SUPPORT),
-    "lead_capture": (
-        "submit one public lead with a valid test email and a fresh ctx (UC-07 step 3; 'lead capture rejects "
-        "invalid email or stale ctx payloads'); check the email and the ctx age in the request, then " + _SUPPORT),
-    "lead_missing_from_review": (
-        "verify the creator review (GET …/leads) and export routes show the captured lead (UC-07 step 3); "
-        "re-check once, then " + _SUPPORT),
-    "publish_access_mode": (
-        "re-publish the campaign detail page with accessMode FREE_WITH_LOGIN (UC-07 step 5) and re-run; "
-        "if publish keeps answering another mode, " + _SUPPORT),
-    "schema_fetch": (
-        "verify the campaign detail page is published and the schema fetch succeeds (UC-07 step 5): check the "
-        "PAT has pages.read, re-publish, re-run; if it still fails, " + _SUPPORT),
-    "health_mismatch": (
-        "compare campaign health (UC-07 step 1) with the PAT/public health route (UC-07 step 2): both must give "
-        "the same verdict; " + _SUPPORT),
-    "health_not_ready": (
-        "run campaign health before spend ramp (UC-07 step 1); fix each check that is not PASS (its detail "
-        "says why) and re-run before ramping spend"),
-    "auth": (
+# The default next step of each category no one step owns (the playbook declares the rest), grounded in
+# UC-07 (guide/UC-07-…txt).
+CROSS_CUTTING: dict[Category, str] = {
+    Category.AUTH: (
         "confirm actor role access (UC-07 flow step 1): give the JWT the required role or the PAT the required "
         "scope for this handle, then re-run"),
-    "quota": (
+    Category.QUOTA: (
         "the handle's daily write quota ran out (UC-07 Limits and Quotas): wait for the reset (Retry-After) or "
         "raise the plan, and schedule runs outside peak campaign windows"),
-    "peak_window": (
+    Category.PEAK_WINDOW: (
         "schedule high-volume workflows outside peak campaign windows (UC-07 Limits and Quotas): run after the "
         "window ends, or pass --allow-peak if this run must go now; nothing is escalated for this"),
-    "throttled": (
+    Category.THROTTLED: (
         "respect per-route throttles (UC-07 Limits and Quotas): lower concurrency or raise the retry budget and "
         "re-run; writes are idempotency-safe to retry"),
-    "platform_error": (
-        "the platform answered 5xx or not at all past the retries: re-run once; if it persists, " + _SUPPORT),
-    "attribution": (
+    Category.PLATFORM_ERROR: (
+        "the platform answered 5xx or not at all past the retries: re-run once; if it persists, " + SUPPORT),
+    Category.ATTRIBUTION: (
         "a click, lead or conversion was credited to another variant or campaign, or a click went to another "
-        "variant's page: the A/B numbers would be wrong without anyone noticing; do not ramp spend, " + _SUPPORT),
-    "contract_violation": (
-        "an answer was outside the contract: capture the request id and body (UC-07 flow step 4) and " + _SUPPORT
+        "variant's page: the A/B numbers would be wrong without anyone noticing; do not ramp spend, " + SUPPORT),
+    Category.CONTRACT_VIOLATION: (
+        "an answer was outside the contract: capture the request id and body (UC-07 flow step 4) and " + SUPPORT
         + "; change the target YAML only if the deployment documents the difference"),
-    "config": (
+    Category.CONFIG: (
         "fix the run's config (config/preflight.yaml or the target YAML) as the message says and re-run; "
         "nothing is escalated for this"),
-    "harness_error": (
+    Category.HARNESS_ERROR: (
         "a bug in campaign-preflight itself, not the platform: re-run with --tb=long and file it against the "
         "harness; nothing is escalated for this"),
 }
+
+# One default next step per category.
+NEXT_STEPS: dict[Category, str] = {**CROSS_CUTTING, **step_next_steps()}
 
 
 @dataclass(frozen=True)
@@ -109,11 +84,11 @@ def classify(exc: BaseException, when: str) -> Classification:
 
 def _category_of(exc: BaseException) -> str:
     if isinstance(exc, _config_error_types()):
-        return "config"
+        return Category.CONFIG
     # RemoteProtocolError: the server dropped the connection mid-answer, so no answer arrived either.
     if isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)):
-        return "platform_error"
-    return "harness_error"
+        return Category.PLATFORM_ERROR
+    return Category.HARNESS_ERROR
 
 
 def _config_error_types() -> tuple[type[BaseException], ...]:
@@ -160,7 +135,7 @@ def failure_from_exchange(ex: Exchange, *, step: str, expected: Any, context: st
 def _next_step(category: str, ex: Exchange) -> str:
     """An auth failure's next step follows its error code (an expired token wants a new token,
     a missing scope that scope), not the category's general advice."""
-    if category != "auth":
+    if category != Category.AUTH:
         return NEXT_STEPS[category]
     from preflight.http.readiness import next_step_for
 
@@ -172,14 +147,14 @@ def _next_step(category: str, ex: Exchange) -> str:
 def _http_category(ex: Exchange) -> str:
     status = ex.status
     if status is None or status >= 500:
-        return "platform_error"
+        return Category.PLATFORM_ERROR
     if status in (401, 403):
-        return "auth"
+        return Category.AUTH
     if status == 429:
-        return "quota" if ex.body_field("reason") == "daily_quota" else "throttled"
+        return Category.QUOTA if ex.body_field("reason") == "daily_quota" else "throttled"
     if status == 400 and ex.error_code == "invalid_ctx":
-        return "invalid_ctx"
-    return "contract_violation"
+        return Category.INVALID_CTX
+    return Category.CONTRACT_VIOLATION
 
 
 def _actual(ex: Exchange) -> str:
@@ -243,10 +218,10 @@ def _retry_after(ex: Exchange) -> str:
 
 
 _SUMMARIES = {
-    "auth": _auth_summary,
-    "quota": _quota_summary,
-    "throttled": _throttle_summary,
-    "platform_error": _platform_summary,
-    "invalid_ctx": _invalid_ctx_summary,
-    "contract_violation": _contract_summary,
+    Category.AUTH: _auth_summary,
+    Category.QUOTA: _quota_summary,
+    Category.THROTTLED: _throttle_summary,
+    Category.PLATFORM_ERROR: _platform_summary,
+    Category.INVALID_CTX: _invalid_ctx_summary,
+    Category.CONTRACT_VIOLATION: _contract_summary,
 }

@@ -11,53 +11,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from preflight.core.categories import NOT_ESCALATED, Category
 from preflight.http.exchange import Exchange
-
-# category -> what it means. The names are fixed: allurerc.mjs and the gate match on them.
-CATEGORIES: dict[str, str] = {
-    "invalid_ctx": "a ctx the harness minted was refused",
-    "stale_ctx_accepted": "a stale or foreign ctx was accepted",
-    "missing_traffic_tags": "health drops because of traffic tags",
-    "idempotency_dedupe": "a replay was counted twice, different keys were merged, or a key was reused",
-    "lead_capture": "a valid lead was rejected or an invalid one accepted",
-    "lead_missing_from_review": "a captured lead is absent from the list or the export",
-    "publish_access_mode": "the page is not FREE_WITH_LOGIN after publish",
-    "schema_fetch": "the schema fetch fails or disagrees with the publish",
-    "health_mismatch": "PAT and JWT health disagree",
-    "health_not_ready": "health is below the configured verdict for another reason",
-    "auth": "a credential was refused (401/403)",
-    "quota": "the daily write quota ran out",
-    "peak_window": "the run would have written inside a configured peak window (run.peak_windows)",
-    "throttled": "429 throttles persisted past the retry budget",
-    "platform_error": "5xx or timeouts persisted past the retries",
-    "attribution": "a click, lead or conversion credited to another variant or campaign, or a redirect to "
-                   "another variant's destination",
-    "contract_violation": "an answer was outside the contract (wrong shape or status)",
-    "config": "the run's own config is wrong",
-    "harness_error": "a bug in the harness itself",
-}
-
-# Who must act. The user's own config, token, plan, schedule or pacing, and the harness's own bugs, are
-# never escalated to the platform and make the verdict ERROR (no verdict on the funnel),
-# not FAIL (the funnel is broken).
-USER_CATEGORIES = frozenset({"config", "auth", "quota", "peak_window", "throttled"})
-HARNESS_CATEGORIES = frozenset({"harness_error"})
-NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
-ERROR_CATEGORIES = NOT_ESCALATED
-
-
-def party(category: str | None) -> str:
-    """`platform`, `user` or `harness`: whose problem a failure of this category is."""
-    if category in USER_CATEGORIES:
-        return "user"
-    if category in HARNESS_CATEGORIES or category is None:
-        return "harness"
-    return "platform"
-
 
 @dataclass(eq=False)
 class PreflightFailure(AssertionError):
-    category: str
+    category: Category
     summary: str
     expected: Any = None
     actual: Any = None
@@ -78,8 +37,7 @@ class PreflightFailure(AssertionError):
     follows: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
-            raise ValueError(f"unknown failure category {self.category!r}")
+        self.category = Category(self.category)  # a string that names no category fails here
         if self.category in NOT_ESCALATED:
             self.escalate = False
         super().__init__(self.message)

@@ -1,30 +1,181 @@
-"""UC-07's playbook: the lifecycle steps in order."""
+"""UC-07's playbook ("How Gharart Debugs It"): every lifecycle step declared once, in order.
+
+A step's declaration is all the rest of the harness knows of it: the write plan counts the
+writes it declares, a lagging health check follows from the steps that feed it, the classifier
+gives a failure of the step's categories the step's next step, and the report groups and
+numbers tests by it. Adding a step is this declaration, one module in `steps/` and one suite
+(docs/DESIGN.md, "Where to add a step").
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from preflight.core.categories import Category
+
+SUPPORT = "escalate via POST /v2/support/report with the request ids and repro artifact (UC-07 Escalation)"
 
 
-class Step(NamedTuple):
-    order: int
-    feature: str  # the step in words
+@dataclass(frozen=True)
+class WriteContext:
+    """What decides how many quota-counted writes a test makes."""
+
+    publish_via: str  # "pat" (free) or "jwt" (counted)
+    page_published: bool = False  # a rerun adopts the page this run already published
+
+
+# A test's quota-counted writes: a number, or a rule of the run's context.
+WriteRule = int | Callable[[WriteContext], int]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # as the suites mark it: @pytest.mark.preflight_step("health")
     number: int  # its place in UC-07's playbook (the readiness re-checks share the last one)
+    title: str  # the step in words
+    playbook: str  # UC-07's own words for it
+    module: str  # its logic: preflight.lifecycle.steps.<module>
+    suite: str  # its tests: suites/<suite>
+    # suite test function -> the quota-counted writes it makes itself (campaign set-up and
+    # retirement are counted apart); a test of your own declares them with @preflight_writes(n)
+    writes: Mapping[str, WriteRule] = field(default_factory=dict)
+    # the health checks (contract: primary_link, traffic_tags, click_seen, conversion_signal,
+    # detail_page) whose PASS this step's work brings about
+    feeds: tuple[str, ...] = ()
+    # the default next step of each failure category this step is where UC-07 names it
+    next_steps: Mapping[Category, str] = field(default_factory=dict)
+    order: int = 0  # set from its place in STEPS
 
     @property
     def group(self) -> str:
         """How the report names it, numbered so it sorts in playbook order: "1 · Campaign health"."""
-        return f"{self.number} · {self.feature}"
+        return f"{self.number} · {self.title}"
+
+    def writes_of(self, test: str, context: WriteContext) -> int:
+        rule = self.writes.get(test, 0)
+        return rule(context) if callable(rule) else rule
 
 
-# UC-07 "How Gharart Debugs It", in order; the readiness steps re-check JWT and PAT health
-# once every step has wired the campaign.
-STEPS: dict[str, Step] = {
-    "health": Step(1, "Campaign health", 1),
-    "pat_health": Step(2, "PAT health", 2),
-    "lead_capture": Step(3, "Lead capture", 3),
-    "test_conversion": Step(4, "Test conversion", 4),
-    "publish": Step(5, "Detail page publish", 5),
-    "conversion": Step(6, "Public conversion", 6),
-    "readiness": Step(7, "Readiness", 7),
-    "pat_readiness": Step(8, "Readiness", 7),
-}
+def _publish_writes(context: WriteContext) -> int:
+    # draft + publish on the JWT surface; the PAT twins are free, and a rerun adopts its page
+    return 0 if context.publish_via == "pat" or context.page_published else 2
+
+
+_DECLARED = (
+    Step(
+        "health", 1, "Campaign health", "Run campaign health endpoint before spend ramp",
+        module="health", suite="test_health.py",
+        feeds=("primary_link", "traffic_tags", "click_seen"),
+        next_steps={
+            Category.MISSING_TRAFFIC_TAGS: (
+                "run campaign health before spend ramp (UC-07 step 1); tag the named links with the missing utm "
+                "tags (utmSource, utmMedium, utmCampaign) and re-run"),
+            Category.HEALTH_NOT_READY: (
+                "run campaign health before spend ramp (UC-07 step 1); fix each check that is not PASS (its detail "
+                "says why) and re-run before ramping spend"),
+        },
+    ),
+    Step(
+        "pat_health", 2, "PAT health",
+        "Run the PAT/public campaign health route if the workflow is being monitored by automation",
+        module="pat_health", suite="test_pat_health.py",
+        next_steps={
+            Category.HEALTH_MISMATCH: (
+                "compare campaign health (UC-07 step 1) with the PAT/public health route (UC-07 step 2): both must "
+                "give the same verdict; " + SUPPORT),
+        },
+    ),
+    Step(
+        "lead_capture", 3, "Lead capture",
+        "For LEAD_CAPTURE funnels, submit one public lead and verify creator review/export routes show the record",
+        module="lead_capture", suite="test_lead_capture.py",
+        feeds=("click_seen",),
+        next_steps={
+            Category.LEAD_CAPTURE: (
+                "submit one public lead with a valid test email and a fresh ctx (UC-07 step 3; 'lead capture rejects "
+                "invalid email or stale ctx payloads'); check the email and the ctx age in the request, then "
+                + SUPPORT),
+            Category.LEAD_MISSING_FROM_REVIEW: (
+                "verify the creator review (GET …/leads) and export routes show the captured lead (UC-07 step 3); "
+                "re-check once, then " + SUPPORT),
+        },
+    ),
+    Step(
+        "test_conversion", 4, "Test conversion", "Issue controlled test-conversion for each campaign variant",
+        module="controlled_conversion", suite="test_test_conversion.py",
+        writes={
+            "test_variant_test_conversion": 1,  # one test conversion per variant
+            "test_foreign_ctx_refused": 1,  # a test conversion refused for another campaign's ctx still counts
+        },
+        feeds=("click_seen", "conversion_signal"),
+        next_steps={
+            Category.INVALID_CTX: (
+                "issue the controlled test-conversion again with a ctx from a fresh tracked click on that variant "
+                "(UC-07 step 4; 'test-conversion endpoint returns invalid_ctx'); if a fresh ctx is still refused, "
+                + SUPPORT),
+        },
+    ),
+    Step(
+        "publish", 5, "Detail page publish",
+        "Verify campaign detail page is published with FREE_WITH_LOGIN and schema fetch succeeds",
+        module="publish", suite="test_publish.py",
+        writes={"test_draft_saved_and_published": _publish_writes},
+        feeds=("detail_page",),
+        next_steps={
+            Category.PUBLISH_ACCESS_MODE: (
+                "re-publish the campaign detail page with accessMode FREE_WITH_LOGIN (UC-07 step 5) and re-run; "
+                "if publish keeps answering another mode, " + SUPPORT),
+            Category.SCHEMA_FETCH: (
+                "verify the campaign detail page is published and the schema fetch succeeds (UC-07 step 5): check "
+                "the PAT has pages.read, re-publish, re-run; if it still fails, " + SUPPORT),
+        },
+    ),
+    Step(
+        "conversion", 6, "Public conversion", "Verify public conversion payload includes fresh ctx token",
+        module="conversion", suite="test_conversion.py",
+        feeds=("click_seen", "conversion_signal"),
+        next_steps={
+            Category.STALE_CTX_ACCEPTED: (
+                "the platform took a stale or foreign ctx: public conversions must carry a fresh ctx (UC-07 step 6) "
+                "and stale ctx payloads must be rejected ('lead capture rejects … stale ctx payloads'); " + SUPPORT),
+            Category.IDEMPOTENCY_DEDUPE: (
+                "send each conversion with its own Idempotency-Key and a fresh ctx (UC-07 step 6; 'conversion "
+                "dedupe confusion from reused idempotency key'); if a replay was counted twice or distinct keys "
+                "merged, " + SUPPORT),
+        },
+    ),
+    # Once every step has wired the campaign, JWT and PAT health are read again.
+    Step("readiness", 7, "Readiness", "Run campaign health endpoint before spend ramp (once wired)",
+         module="health", suite="test_health.py"),
+    Step("pat_readiness", 7, "Readiness", "Run the PAT/public campaign health route (once wired)",
+         module="pat_health", suite="test_pat_health.py"),
+)
+
+STEPS: Mapping[str, Step] = MappingProxyType(
+    {step.name: Step(**{**step.__dict__, "order": index + 1}) for index, step in enumerate(_DECLARED)}
+)
+
+
+def fed_by(check_id: str) -> tuple[str, ...]:
+    """The steps whose work moves a health check to PASS: a check lagging after one of them
+    failed follows from that failure."""
+    return tuple(step.name for step in STEPS.values() if check_id in step.feeds)
+
+
+def step_next_steps() -> dict[Category, str]:
+    """Each step's own next steps, by the category they are for (one step per category)."""
+    out: dict[Category, str] = {}
+    for step in STEPS.values():
+        for category, text in step.next_steps.items():
+            if category in out:
+                raise ValueError(f"category {category} has a next step in two steps")
+            out[category] = text
+    return out
+
+
+def writes_of(step: str | None, test: str, context: WriteContext) -> int:
+    """The quota-counted writes a suite test of this step makes itself (0 when it declares none)."""
+    declared = STEPS.get(step or "")
+    return declared.writes_of(test, context) if declared else 0

@@ -12,6 +12,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.ops import peak
 from preflight.ops import plan as plan_mod
 from preflight.http.client import PlatformClient
@@ -133,7 +134,7 @@ def quota(fit: plan_mod.Fit, meters: dict[str, Any] | None) -> Row:
               f"resets at {meters.get('resetsAt')}; the run needs {fit.total}")
     if fit.fits:
         return Row(item, PASS, detail)
-    return Row(item, FAIL, detail, "split it: " + plan_mod.describe_split(fit.split), "quota")
+    return Row(item, FAIL, detail, "split it: " + plan_mod.describe_split(fit.split), Category.QUOTA)
 
 
 def peak_windows(windows: list[Any], now: "peak.Now", *, embedded: bool) -> Row:
@@ -149,7 +150,7 @@ def peak_windows(windows: list[Any], now: "peak.Now", *, embedded: bool) -> Row:
         return Row(item, PASS, f"none on now {now.says()}; {text}")
     ends = peak.stamp(peak.clear_at(windows, on), on.window.tz)
     return Row(item, FAIL, text, f"run after {ends}, or pass --allow-peak to run anyway",
-               "peak_window")
+               Category.PEAK_WINDOW)
 
 
 def now() -> float:

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
 from preflight.http.exchange import Exchange
 from preflight.http.readiness import FAIL, PASS, Row
 from preflight.core.redact import redact_obj
@@ -47,54 +50,55 @@ def sandbox_openapi() -> dict[str, Any]:
             app.rt.close()
 
 
-# -- a JSON-schema check, enough for FastAPI's documents ---------------------------------------------
-
-TYPES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str), "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None, "array": lambda v: isinstance(v, list), "object": lambda v: isinstance(v, dict),
-}
-
+# -- each answer against the sandbox's JSON schema (jsonschema) ------------------------------------
 
 def problems(value: Any, schema: dict[str, Any], spec: dict[str, Any], where: str = "body") -> list[str]:
-    schema = _resolve(schema, spec)
-    for combinator in ("anyOf", "oneOf"):
-        if combinator in schema:
-            options = [problems(value, option, spec, where) for option in schema[combinator]]
-            return [] if any(not found for found in options) else min(options, key=len)
-    if "enum" in schema and value not in schema["enum"]:
-        return [f"{where}: {json.dumps(value)} is not one of {schema['enum']}"]
-    kind = schema.get("type") or ("object" if "properties" in schema else None)
-    if kind and not TYPES.get(kind, lambda v: True)(value):
-        return [f"{where}: expected {kind}, got {type(value).__name__}"]
-    if isinstance(value, dict) and (kind == "object" or "properties" in schema):
-        return _object(value, schema, spec, where)
-    if isinstance(value, list) and "items" in schema:
-        return [p for i, item in enumerate(value[:20]) for p in problems(item, schema["items"], spec, f"{where}[{i}]")]
-    return []
+    """One line per difference between an answer and the schema the sandbox answers with: a field
+    missing, one the sandbox's model does not have, a value of another type or outside its enum."""
+    root = {**_closed(schema), "components": _closed(spec.get("components", {}))}
+    found: list[str] = []
+    for error in Draft202012Validator(root).iter_errors(value):
+        found += _described(error, where)
+    return list(dict.fromkeys(found))
 
 
-def _object(value: dict[str, Any], schema: dict[str, Any], spec: dict[str, Any], where: str) -> list[str]:
-    props = schema.get("properties", {})
-    found = [f"{where}.{name}: missing" for name in schema.get("required", []) if name not in value]
-    extra = schema.get("additionalProperties")
-    if props and extra is not True and not isinstance(extra, dict):
-        found += [f"{where}.{name}: not in the sandbox's model" for name in value if name not in props]
-    for name, item in value.items():
-        if name in props:
-            found += problems(item, props[name], spec, f"{where}.{name}")
-        elif isinstance(extra, dict):
-            found += problems(item, extra, spec, f"{where}.{name}")
-    return found
+def _closed(node: Any) -> Any:
+    """The schema with every object closed to fields it does not name (FastAPI leaves them open),
+    so a field the sandbox's model lacks is reported."""
+    if isinstance(node, list):
+        return [_closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    closed = {key: _closed(item) for key, item in node.items()}
+    if "properties" in closed and "additionalProperties" not in closed:
+        closed["additionalProperties"] = False
+    return closed
 
 
-def _resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        node: Any = spec
-        for part in schema["$ref"].lstrip("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
+def _described(error: ValidationError, where: str) -> list[str]:
+    at = _path(where, error.absolute_path)
+    kind, instance = error.validator, error.instance
+    if kind == "required":
+        return [f"{at}.{name}: missing" for name in error.validator_value if name not in instance]
+    if kind == "additionalProperties":
+        named = error.schema.get("properties", {})
+        return [f"{at}.{name}: not in the sandbox's model" for name in instance if name not in named]
+    if kind == "enum":
+        return [f"{at}: {json.dumps(instance)} is not one of {error.validator_value}"]
+    if kind == "type":
+        return [f"{at}: expected {error.validator_value}, got {type(instance).__name__}"]
+    if kind in ("anyOf", "oneOf") and error.context:
+        # The option the answer comes closest to says what differs.
+        by_option: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            by_option.setdefault(sub.schema_path[0], []).append(sub)
+        closest = min(by_option.values(), key=len)
+        return [line for sub in closest for line in _described(sub, where)]
+    return [f"{at}: {error.message}"]
+
+
+def _path(where: str, parts: Any) -> str:
+    return where + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
 
 
 def response_schema(spec: dict[str, Any], template: str, method: str, status: int | None) -> dict[str, Any] | None:

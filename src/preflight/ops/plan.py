@@ -14,20 +14,11 @@ from typing import Any, Iterable
 from preflight.lifecycle import journal
 from preflight.lifecycle.model import run_suffix
 from preflight.lifecycle.campaigns import decoy_stem, foreign_source, plan_decoy
+from preflight.lifecycle import playbook
+from preflight.lifecycle.playbook import WriteContext
 from preflight.lifecycle.steps import campaign as campaign_step
 
 FOREIGN_TEST = "test_foreign_ctx_refused"
-
-
-def test_writes(name: str, *, publish_via: str, page_published: bool = False) -> int:
-    """Quota-counted writes a shipped suite test makes itself (a `preflight_writes(n)` mark on a
-    test of your own overrides this). The campaign's own setup and retirement are counted apart."""
-    return {
-        "test_variant_test_conversion": 1,  # one test conversion per variant
-        FOREIGN_TEST: 1,  # a test conversion refused for another campaign's ctx (a refusal still counts)
-        # draft + publish on the JWT surface, unless a rerun adopts the page this run published
-        "test_draft_saved_and_published": 0 if publish_via == "pat" or page_published else 2,
-    }.get(name, 0)
 
 
 @dataclass(frozen=True)
@@ -82,8 +73,8 @@ def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_
         plan.lines += _setup(live, known.get(live.campaign_id))
         record = known.get(live.campaign_id)
         for item in (s for s in selected if s.stem == stem):
-            writes = item.writes if item.writes is not None else test_writes(
-                item.name, publish_via=publish_via, page_published=bool(record and record.page_published))
+            writes = item.writes if item.writes is not None else playbook.writes_of(
+                item.step, item.name, WriteContext(publish_via, page_published=bool(record and record.page_published)))
             if writes:
                 plan.lines.append(Line(stem, item.step or "", item.nodeid.split("::")[-1], writes))
             if item.name == FOREIGN_TEST:

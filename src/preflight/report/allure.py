@@ -21,7 +21,7 @@ from preflight.core.redact import redact_obj, redact_text
 try:  # allure-pytest is a dependency, but the harness's own unit tests may run without it
     import allure
     import allure_commons
-    import attr
+    import attrs
     from allure_commons.logger import AllureFileLogger
     from allure_commons.model2 import TestResultContainer
 except ImportError:  # pragma: no cover
@@ -52,15 +52,6 @@ def in_allure_context() -> bool:
     try:
         return listener is not None and listener.allure_logger.get_test(None) is not None
     except (StopIteration, KeyError):  # a thread without a recorded parent item
-        return False
-
-
-def _can_attach() -> bool:
-    # Attachments go to the innermost running item: a test, a step or a fixture.
-    listener = _listener()
-    try:
-        return listener is not None and listener.allure_logger._last_executable() is not None
-    except (StopIteration, KeyError):
         return False
 
 
@@ -141,10 +132,15 @@ def attach_exchange(ex: Exchange) -> None:
 
 def attach_json(name: str, obj: Any, *, ordered: bool = False) -> None:
     """`ordered`: keep the document's own key order (else sorted, for stable diffs)."""
-    if not _can_attach():
+    if allure is None or _listener() is None:
         return
     body = json.dumps(redact_obj(obj), indent=2, sort_keys=not ordered, default=str, ensure_ascii=False)
-    allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
+    try:
+        allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
+    except (KeyError, StopIteration):
+        # Nothing is running to attach it to (allure-commons finds no test, step or fixture): no
+        # file was written, and reporting never fails a test.
+        pass
 
 
 # -- the result files themselves ------------------------------------------------------------
@@ -153,26 +149,41 @@ def _kept(_: Any, value: Any) -> bool:
     return bool(value) or value is False  # allure-commons' own filter: empty fields are left out
 
 
-if allure_commons is not None:
-    class CompactFileLogger(AllureFileLogger):
-        """allure-pytest's file logger, writing the same content in fewer, cheaper files.
+class CompactFileLogger:
+    """allure-pytest's file logger, writing the same content in fewer, cheaper files.
 
-        allure-pytest writes one container per fixture per test (about six a test here, each a
-        file created and renamed): the containers that belong to one test alone are held and
-        written as one container when the test's result is. And each document is encoded by
-        json.dumps (C) in one write, where json.dump runs the pure-Python encoder chunk by chunk.
-        Together a fifth to a quarter of the harness's cost per request (bench/overhead.py)."""
+    allure-pytest writes one container per fixture per test (about six a test here, each a file
+    created and renamed): the containers that belong to one test alone are held and written as
+    one container when the test's result is. And each document is encoded by json.dumps (C) in
+    one write, where json.dump runs the pure-Python encoder chunk by chunk. Together a fifth to a
+    quarter of the harness's cost per request (bench/overhead.py).
 
-        def __init__(self, report_dir: str) -> None:
-            super().__init__(report_dir, clean=False)
-            self._held: dict[str, list[Any]] = {}
+    A plugin of allure-commons' own plugin manager, implementing its public hooks (`report_*`),
+    as allure-commons' AllureFileLogger does; nothing of that class is reused."""
 
-        def _report_item(self, item: Any) -> None:
-            final = self._report_dir / item.file_pattern.format(prefix=uuid.uuid4())
-            temporary = final.with_name(final.name + ".tmp")
-            data = attr.asdict(item, filter=_kept)
-            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(temporary, final)  # Allure never reads a half-written file
+    def __init__(self, report_dir: str) -> None:
+        self.report_dir = Path(report_dir).absolute()
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        self._held: dict[str, list[Any]] = {}
+
+    def _write(self, file_name: str, data: bytes) -> None:
+        final = self.report_dir / file_name
+        temporary = final.with_name(final.name + ".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, final)  # Allure never reads a half-written file
+
+    def _write_item(self, item: Any) -> None:
+        document = attrs.asdict(item, filter=_kept)
+        self._write(item.file_pattern.format(prefix=uuid.uuid4()),
+                    json.dumps(document, ensure_ascii=False).encode("utf-8"))
+
+    if allure_commons is not None:
+        @allure_commons.hookimpl
+        def report_result(self, result: Any) -> None:
+            self._write_item(result)
+            held = self._held.pop(result.uuid, None)
+            if held:
+                self._write_item(merged_container(held))
 
         @allure_commons.hookimpl
         def report_container(self, container: Any) -> None:
@@ -181,20 +192,25 @@ if allure_commons is not None:
             if len(container.children) == 1 and not (container.name or container.links or container.description):
                 self._held.setdefault(container.children[0], []).append(container)
             else:
-                self._report_item(container)
+                self._write_item(container)
 
         @allure_commons.hookimpl
-        def report_result(self, result: Any) -> None:
-            self._report_item(result)
-            held = self._held.pop(result.uuid, None)
-            if held:
-                self._report_item(merged_container(held))
+        def report_attached_file(self, source: str, file_name: str) -> None:
+            self._write(file_name, Path(source).read_bytes())
 
-        def flush(self) -> None:
-            """Containers whose test wrote no result (an interrupted run) are still written."""
-            held, self._held = self._held, {}
-            for containers in held.values():
-                self._report_item(merged_container(containers))
+        @allure_commons.hookimpl
+        def report_attached_data(self, body: str | bytes, file_name: str) -> None:
+            self._write(file_name, body.encode("utf-8") if isinstance(body, str) else body)
+
+        @allure_commons.hookimpl
+        def report_globals(self, globals_item: Any) -> None:
+            self._write_item(globals_item)
+
+    def flush(self) -> None:
+        """Containers whose test wrote no result (an interrupted run) are still written."""
+        held, self._held = self._held, {}
+        for containers in held.values():
+            self._write_item(merged_container(containers))
 
 
 def merged_container(containers: list[Any]) -> Any:
@@ -219,7 +235,7 @@ def write_compactly(config: Any) -> None:
     if allure_commons is None:
         return
     original = next((p for p in allure_commons.plugin_manager.get_plugins() if type(p) is AllureFileLogger), None)
-    report_dir = getattr(config.option, "allure_report_dir", None)
+    report_dir = config.getoption("allure_report_dir", None)
     if original is None or not report_dir:
         return
     compact = CompactFileLogger(os.path.abspath(report_dir))  # as allure-pytest resolves it

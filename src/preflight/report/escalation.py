@@ -22,7 +22,8 @@ from typing import Any
 
 from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.http.exchange import Exchange
-from preflight.lifecycle.failures import CATEGORIES, NOT_ESCALATED, PreflightFailure, plain
+from preflight.core.categories import MEANINGS, NOT_ESCALATED
+from preflight.lifecycle.failures import PreflightFailure, plain
 from preflight.core.redact import redact_obj
 
 SUPPORT_REPORT_PATH = "/v2/support/report"
@@ -124,7 +125,7 @@ def _details(first: dict[str, Any], drafts: list[dict[str, Any]], consequences: 
         f"First seen: {first['nodeid']} (step {first['step']}): {first['summary']}",
         f"Expected: {first.get('expected') or 'n/a'}",
         f"Actual: {first.get('actual') or 'n/a'}",
-        f"Category: {first['category']} ({CATEGORIES.get(first['category'], '')})",
+        f"Category: {first['category']} ({MEANINGS.get(first['category'], '')})",
         f"Next step: {first['nextStep']}",
         f"Affected resources: handle {handle}, campaignId(s) {', '.join(campaigns) or 'n/a'}, "
         f"slug(s) {', '.join(slugs) or 'n/a'}",

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.lifecycle.classify import NEXT_STEPS
-from preflight.lifecycle.failures import ERROR_CATEGORIES, party
+from preflight.core.categories import NOT_ESCALATED, party
 from preflight.lifecycle.playbook import STEPS
 from preflight.core.redact import redact_obj, redact_text
 from preflight.report import matrix
@@ -66,7 +67,7 @@ def compute_verdict(results: Iterable[Result], problem: str | None = None,
     facts = facts or RunFacts(problem=problem)
     problem = facts.problem or problem
     bad = [r for r in results if r.get("outcome") in BAD_OUTCOMES]
-    theirs = [r for r in bad if _category(r) in ERROR_CATEGORIES]
+    theirs = [r for r in bad if _category(r) in NOT_ESCALATED]
     if facts.shards_problem:
         return "ERROR", facts.shards_problem
     if problem:
@@ -106,7 +107,7 @@ def _empty_shard(facts: RunFacts) -> bool:
 def _category(result: Result) -> str | None:
     # A failure nobody classified is a gap in the harness's own plumbing, so it counts as ours.
     if result.get("outcome") in BAD_OUTCOMES and not result.get("category"):
-        return "harness_error"
+        return Category.HARNESS_ERROR
     return result.get("category")
 
 
@@ -322,7 +323,7 @@ def _failures(results: list[dict]) -> list[str]:
             f"- **category:** `{category}` ({party(category)} side)",
             f"- **message:** {_inline(_first(r['message']) or '(no message)')}",
             f"- **request ids:** {ids}",
-            f"- **next step:** {_inline(_next_step(r['message'], category))}",
+            f"- **next step:** {_inline(next_step_of(r['message'], category))}",
             f"- **escalation:** {escalation}",
             "",
         ]
@@ -363,7 +364,7 @@ def _leftovers(facts: RunFacts) -> list[str]:
     return lines + [""]
 
 
-def _next_step(message: str | None, category: str) -> str:
+def next_step_of(message: str | None, category: str) -> str:
     # A PreflightFailure's message carries its own next step; otherwise the category's default.
     for line in (message or "").splitlines():
         if line.strip().startswith("next step:"):

@@ -12,7 +12,7 @@ PASSED, FAILED, SKIPPED, PARTLY = "passed", "failed", "skipped", "partly skipped
 ICON = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭", PARTLY: "⏭"}
 BAD = ("failed", "error")
 # The report's step numbers (the readiness re-checks share the seventh), in playbook order.
-NUMBERS = sorted({step.number: step.feature for step in STEPS.values()}.items())
+NUMBERS = sorted({step.number: step.title for step in STEPS.values()}.items())
 
 
 def state(outcomes: Iterable[str]) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
 from preflight.report import history, matrix
 from preflight.report.gate import RunFacts, render_summary, write_gate
-from preflight.harness.results import now_iso
+from preflight.core.clock import now_iso
 from preflight.lifecycle.shard import assign
 
 SHARD_SELECTION = re.compile(r"\s*--shard \S+")

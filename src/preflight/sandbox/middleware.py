@@ -21,6 +21,7 @@ import traceback
 from typing import Any
 from urllib.parse import parse_qs
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.core import ctx as ctx_tokens
 from preflight.sandbox.core import idempotency
 from preflight.sandbox.core.errors import error_body
@@ -178,7 +179,7 @@ class SandboxMiddleware:
         if rt.faults.active:
             if not await self._transport_faults(call, send):
                 return
-            slow = rt.faults.hit("slow_answers", *self._fault_targets(call))
+            slow = rt.faults.hit(FaultName.SLOW_ANSWERS, *self._fault_targets(call))
             delay = slow["delayMs"] / 1000.0 if slow else 0.0
         if is_write and call.path.startswith("/v2/"):
             await self._write(call, scope, receive, send, delay)
@@ -194,13 +195,13 @@ class SandboxMiddleware:
     async def _transport_faults(self, call: Call, send: Any) -> bool:
         faults = self.rt.faults
         targets = self._fault_targets(call)
-        blip = faults.hit("server_error_blips", *targets)
+        blip = faults.hit(FaultName.SERVER_ERROR_BLIPS, *targets)
         if blip:
             await self._error(send, call, 503, "service_unavailable",
                               "the platform is briefly unavailable (fault server_error_blips)",
                               {"Retry-After": str(blip["retryAfter"])})
             return False
-        storm = faults.hit("throttle_storm", *targets)
+        storm = faults.hit(FaultName.THROTTLE_STORM, *targets)
         if storm:
             wait = str(storm["retryAfter"])
             await self._error(send, call, 429, "rate_limited",
@@ -328,7 +329,7 @@ class SandboxMiddleware:
         elif stored.fingerprint != print_:
             await self._error(send, call, 422, "idempotency_key_reused",
                               "this Idempotency-Key was used with a different request body")
-        elif call.path == PUBLIC_CONVERSIONS and rt.faults.hit("replay_counted_twice",
+        elif call.path == PUBLIC_CONVERSIONS and rt.faults.hit(FaultName.REPLAY_COUNTED_TWICE,
                                                                *self._fault_targets(call)):
             scope["sandbox.force_new"] = True
             status, headers, body = await self._run(scope, receive)
@@ -343,13 +344,13 @@ class SandboxMiddleware:
     async def _answer_write(self, call: Call, send: Any, receive: Any, status: int,
                             headers: list, body: bytes) -> None:
         committed = 200 <= status < 300
-        fault = self.rt.faults.hit("commit_then_503", *self._fault_targets(call)) if committed else None
+        fault = self.rt.faults.hit(FaultName.COMMIT_THEN_503, *self._fault_targets(call)) if committed else None
         if fault:
             await self._error(send, call, 503, "service_unavailable",
                               "the write committed but the answer failed (fault commit_then_503)",
                               {"Retry-After": str(fault["retryAfter"])})
             return
-        held = self.rt.faults.hit("commit_then_timeout", *self._fault_targets(call)) if committed else None
+        held = self.rt.faults.hit(FaultName.COMMIT_THEN_TIMEOUT, *self._fault_targets(call)) if committed else None
         if held:
             await self._no_answer(call, receive, held["holdMs"] / 1000.0)
             return
@@ -395,7 +396,7 @@ def _reshaping(faults: Any, send: Any) -> Any:
 
 def reshape(faults: Any, status: int, headers: list, body: bytes) -> tuple[list, bytes]:
     """Rewrite one answer: the request-id header's name, the error shape, extra fields."""
-    renamed = faults.hit("request_id_header")
+    renamed = faults.hit(FaultName.REQUEST_ID_HEADER)
     if renamed:
         headers = [((renamed["header"].encode() if k.lower() == b"x-request-id" else k), v) for k, v in headers]
     is_json = any(k.lower() == b"content-type" and b"json" in v for k, v in headers)
@@ -405,10 +406,10 @@ def reshape(faults: Any, status: int, headers: list, body: bytes) -> tuple[list,
         doc = json.loads(body)
     except ValueError:
         return headers, body
-    shape = faults.hit("error_shape") if status >= 400 else None
+    shape = faults.hit(FaultName.ERROR_SHAPE) if status >= 400 else None
     if shape and isinstance(doc, dict) and isinstance(doc.get("error"), str):
         doc = _error_shape(doc, status, shape["shape"])
-    if isinstance(doc, dict) and faults.hit("extra_fields"):
+    if isinstance(doc, dict) and faults.hit(FaultName.EXTRA_FIELDS):
         doc = {**doc, "_links": {"self": "about:blank"}, "x-sandbox-note": "an unknown field"}
         if isinstance(doc.get("items"), list):
             doc["items"] = [{**item, "extra": True} if isinstance(item, dict) else item for item in doc["items"]]

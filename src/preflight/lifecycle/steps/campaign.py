@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.http.client import PlatformClient, idempotency_key
 from preflight.http.exchange import Exchange
@@ -68,9 +69,9 @@ def create(client: PlatformClient, live: LiveCampaign, *, run_id: str, journal: 
         created = expect_status(ex, 201, doing=f"creating throwaway campaign {live.campaign_id}")
         created = expect_json_object(ex, created, doing="creating a campaign",
                                      fields=("campaignId", "status", "goalType", "links"))
-        expect_equal(created["campaignId"], live.campaign_id, category="contract_violation",
+        expect_equal(created["campaignId"], live.campaign_id, category=Category.CONTRACT_VIOLATION,
                      what="the created campaign's campaignId", exchanges=[ex])
-        expect_equal(created["status"], "ACTIVE", category="contract_violation",
+        expect_equal(created["status"], "ACTIVE", category=Category.CONTRACT_VIOLATION,
                      what="the created campaign's status", exchanges=[ex])
         adopted = ex.response_headers.get("idempotent-replayed") == "true" and ex.attempts == 1
     journal.campaign(live.campaign_id, live.handle, created=not adopted)
@@ -119,7 +120,7 @@ def _adopt(client: PlatformClient, live: LiveCampaign, conflict: Exchange) -> Ex
     found = _find(client, live)
     if found is not None:
         return found
-    raise fail("contract_violation", f"campaign id {live.campaign_id} is taken, but not by this run's campaign",
+    raise fail(Category.CONTRACT_VIOLATION, f"campaign id {live.campaign_id} is taken, but not by this run's campaign",
                expected=f"201, or this run's {live.goal_type} campaign in the list", actual=conflict.body_excerpt(200),
                exchanges=[conflict], next_step="use a fresh --run-id")
 
@@ -135,7 +136,7 @@ def put_link(client: PlatformClient, live: LiveCampaign, variant: LiveVariant, *
     link = expect_json_object(ex, link, doing="binding a link", fields=("slug", "destinationUrl"))
     journal.link(live.campaign_id, live.handle, variant.slug, LIVE, request_id=ex.request_id)
     if link.get("campaignId") != live.campaign_id:
-        raise fail("attribution", f"link {variant.slug} is bound to {link.get('campaignId')!s}, not to its "
+        raise fail(Category.ATTRIBUTION, f"link {variant.slug} is bound to {link.get('campaignId')!s}, not to its "
                    f"campaign {live.campaign_id}: its clicks would count for another campaign",
                    expected=live.campaign_id, actual=link.get("campaignId"), exchanges=[ex],
                    cause="a link PUT with its campaignId is bound to another campaign")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
@@ -20,17 +21,17 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> dict[str, Any]:
     ex = run.client.call("test_conversion", step=run.step, key=run.key(f"test-conversion:{ctx.click_id}", variant.slug),
                          json_body=body, campaignId=run.campaign.campaign_id)
     answer = expect_status(ex, 201, doing=f"recording a test conversion for {variant.slug}",
-                           categories={"invalid_ctx": ("invalid_ctx", "test-conversion refuses a fresh ctx")},
+                           categories={"invalid_ctx": (Category.INVALID_CTX, "test-conversion refuses a fresh ctx")},
                            next_step=NEXT_INVALID_CTX)
     answer = expect_json_object(ex, answer, doing="recording a test conversion",
                                 fields=("testConversionId", "campaignId", "slug", "test"))
     credited = {"campaignId": answer["campaignId"], "slug": answer["slug"]}
     clicked = {"campaignId": run.campaign.campaign_id, "slug": variant.slug}
     if credited != clicked:
-        raise fail("attribution", f"a test conversion from a click on {variant.slug} is credited to "
+        raise fail(Category.ATTRIBUTION, f"a test conversion from a click on {variant.slug} is credited to "
                    f"{answer['slug']} of {answer['campaignId']}", expected=clicked, actual=credited,
                    exchanges=[ctx.click, ex], cause=CREDITED_ELSEWHERE)
-    expect_equal(answer["test"], True, category="contract_violation", what="the test conversion's `test` flag",
+    expect_equal(answer["test"], True, category=Category.CONTRACT_VIOLATION, what="the test conversion's `test` flag",
                  exchanges=[ex], cause="a test conversion is recorded as real (test is not true): it would count "
                                        "in real metrics")
     run.artifacts.add("testConversionIds", answer["testConversionId"])
@@ -43,7 +44,7 @@ def check_signal(run: StepRun) -> None:
     signal = health.check("conversion_signal")
     if signal["status"] != "PASS":
         recorded = sorted(run.campaign.notes.get("test_conversions", {}))
-        raise fail("health_not_ready",
+        raise fail(Category.HEALTH_NOT_READY,
                    f"conversion_signal is {signal['status']} after a test conversion per variant: {signal.get('detail')}",
                    expected=f"conversion_signal PASS (test conversions recorded for {recorded})",
                    actual=signal, exchanges=[health.exchange],
@@ -58,12 +59,12 @@ def foreign_ctx_refused(run: StepRun, foreign: Ctx) -> None:
     ex = run.client.call("test_conversion", step=run.step, key=run.key(f"foreign-ctx:{foreign.click_id}"), json_body=body,
                          campaignId=run.campaign.campaign_id)
     if ex.status in (200, 201):
-        raise fail("stale_ctx_accepted",
+        raise fail(Category.STALE_CTX_ACCEPTED,
                    f"a ctx from campaign {foreign.campaign_id} was accepted by {run.campaign.campaign_id}'s test-conversion",
                    expected="400 invalid_ctx reason wrong_campaign", actual=f"{ex.status} {ex.body_excerpt(200)}",
                    exchanges=[foreign.click, ex], cause="test-conversion accepts a ctx of another campaign")
     expect_status(ex, 400, doing="sending another campaign's ctx to test-conversion")
-    expect_equal(ex.error_code, "invalid_ctx", category="contract_violation",
+    expect_equal(ex.error_code, "invalid_ctx", category=Category.CONTRACT_VIOLATION,
                  what="the error for another campaign's ctx", exchanges=[ex],
                  cause="another campaign's ctx is refused with another error than invalid_ctx")
     # (gap) the docs name only invalid_ctx; a reason, when given, is informative, never required.

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.model import LiveVariant, StepRun
@@ -53,17 +54,17 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
     if ex.status in (200, 201) and (replayed or answer.get("deduped") or answer.get("conversionId") in earlier):
         raise _merged(run, ex, answer)
     answer = expect_status(ex, 201, doing=f"posting a public conversion for {variant.slug}",
-                           categories={"invalid_ctx": ("invalid_ctx", "a public conversion refuses a fresh ctx")})
+                           categories={"invalid_ctx": (Category.INVALID_CTX, "a public conversion refuses a fresh ctx")})
     answer = expect_json_object(ex, answer, doing="posting a conversion", fields=FIELDS)
     credited = {"campaignId": answer["campaignId"], "slug": answer["slug"]}
     clicked = {"campaignId": run.campaign.campaign_id, "slug": variant.slug}
     if credited != clicked:
-        raise fail("attribution", f"a conversion from a click on {variant.slug} is credited to {answer['slug']} "
+        raise fail(Category.ATTRIBUTION, f"a conversion from a click on {variant.slug} is credited to {answer['slug']} "
                    f"of {answer['campaignId']}", expected=clicked, actual=credited, exchanges=[ctx.click, ex],
                    cause=CREDITED_ELSEWHERE)
-    expect_equal(answer["test"], True, category="contract_violation", what="the conversion's `test` flag",
+    expect_equal(answer["test"], True, category=Category.CONTRACT_VIOLATION, what="the conversion's `test` flag",
                  exchanges=[ex], cause="a conversion sent with test: true is recorded as real")
-    expect_equal(answer.get("eventType"), run.campaign.config.event_type, category="contract_violation",
+    expect_equal(answer.get("eventType"), run.campaign.config.event_type, category=Category.CONTRACT_VIOLATION,
                  what="the conversion's eventType (the configured one, else the goal's default)", exchanges=[ex],
                  cause="a public conversion carries another eventType than the one sent (or the goal's default)")
     earlier.append(answer["conversionId"])
@@ -76,7 +77,7 @@ def replay_is_same(run: StepRun, first: Conversion) -> None:
     ex = post(run, first.body, first.key)
     answer = ex.response_body if isinstance(ex.response_body, dict) else {}
     if ex.status in (200, 201) and not (answer.get("conversionId") == first.conversion_id and _replayed(ex)):
-        raise fail("idempotency_dedupe", "a replay under the same Idempotency-Key was counted as a new conversion",
+        raise fail(Category.IDEMPOTENCY_DEDUPE, "a replay under the same Idempotency-Key was counted as a new conversion",
                    expected=f"conversionId {first.conversion_id} with Idempotent-Replayed: true",
                    actual=f"{ex.status}, conversionId {answer.get('conversionId')}, "
                           f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}",
@@ -89,12 +90,12 @@ def reused_key_refused(run: StepRun, first: Conversion) -> None:
     changed = {**first.body, "value": (first.body.get("value") or 0) + 1}
     ex = post(run, changed, first.key)
     if ex.status in (200, 201):
-        raise fail("idempotency_dedupe", "a reused Idempotency-Key with another body was accepted",
+        raise fail(Category.IDEMPOTENCY_DEDUPE, "a reused Idempotency-Key with another body was accepted",
                    expected="422 idempotency_key_reused", actual=f"{ex.status} {ex.body_excerpt(200)}",
                    exchanges=[first.exchange, ex], next_step=NEXT_DEDUPE,
                    cause="a reused Idempotency-Key with another body is accepted")
     expect_status(ex, 422, doing="reusing a key with another body")
-    expect_equal(ex.error_code, "idempotency_key_reused", category="contract_violation",
+    expect_equal(ex.error_code, "idempotency_key_reused", category=Category.CONTRACT_VIOLATION,
                  what="the error code for a reused key", exchanges=[ex],
                  cause="a reused key is refused with another error than idempotency_key_reused")
 
@@ -106,7 +107,7 @@ def reused_ctx_deduped(run: StepRun, first: Conversion) -> None:
     actual = {"status": ex.status, **{k: answer.get(k) for k in ("conversionId", "deduped", "dedupeReason")}} \
         if answer is not None else {"status": ex.status}
     if ex.status in (200, 201) and actual != expected:
-        raise fail("idempotency_dedupe", "a second conversion of the same click and event was not deduped",
+        raise fail(Category.IDEMPOTENCY_DEDUPE, "a second conversion of the same click and event was not deduped",
                    expected=expected, actual=actual, exchanges=[first.exchange, ex], next_step=NEXT_DEDUPE,
                    cause="a second conversion of one click and event is not deduped")
     expect_status(ex, (200, 201), doing="posting the same ctx and event under a new key")
@@ -116,13 +117,13 @@ def stale_ctx_refused(run: StepRun, stale_token: str, slug: str) -> None:
     body = {**body_for(run, stale_token), "value": 1}
     ex = post(run, body, run.key(f"stale-ctx:{stale_token[-16:]}", slug))
     if ex.status in (200, 201):
-        raise fail("stale_ctx_accepted", "a conversion with an expired ctx was accepted",
+        raise fail(Category.STALE_CTX_ACCEPTED, "a conversion with an expired ctx was accepted",
                    expected="400 invalid_ctx reason expired", actual=f"{ex.status} {ex.body_excerpt(200)}",
                    exchanges=[ex], cause="an expired ctx is accepted",
                    next_step="verify public conversion payload includes fresh ctx token (UC-07 "
                              "step 6); the platform must refuse stale ones: escalate")
     expect_status(ex, 400, doing="posting a conversion with an expired ctx")
-    expect_equal(ex.error_code, "invalid_ctx", category="contract_violation",
+    expect_equal(ex.error_code, "invalid_ctx", category=Category.CONTRACT_VIOLATION,
                  what="the error code for an expired ctx", exchanges=[ex],
                  cause="an expired ctx is refused with another error than invalid_ctx")
     # (gap) the docs name only invalid_ctx; the sandbox's reason `expired` is recorded, not required.
@@ -135,7 +136,7 @@ def _replayed(ex: Exchange) -> bool:
 
 def _merged(run: StepRun, ex: Exchange, answer: Any) -> Exception:
     earlier = run.campaign.notes.get("conversion_ids", [])
-    return fail("idempotency_dedupe", "a conversion with a fresh ctx and a new key was merged into an earlier one",
+    return fail(Category.IDEMPOTENCY_DEDUPE, "a conversion with a fresh ctx and a new key was merged into an earlier one",
                 cause="a conversion with a fresh ctx and a new key is merged into an earlier one",
                 expected="201, a new conversionId, deduped false, no Idempotent-Replayed",
                 actual=f"{ex.status}, {answer if isinstance(answer, str) else {k: answer.get(k) for k in ('conversionId', 'deduped', 'dedupeReason')}}, "

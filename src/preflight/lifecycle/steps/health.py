@@ -6,19 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.model import StepRun
+from preflight.lifecycle.playbook import fed_by
 from preflight.lifecycle.steps.clicks import TAG_LOST
 
 CHECK_IDS = ("primary_link", "traffic_tags", "click_seen", "conversion_signal", "detail_page")
 CHECK_STATUSES = ("PASS", "WARN", "FAIL", "PENDING")
 SEVERITY = {"PASS": 0, "PENDING": 1, "WARN": 2, "FAIL": 3}
 TAG_KEYS = ("utmSource", "utmMedium", "utmCampaign")
-# The steps whose work moves each check to PASS: a check lagging after one of them failed follows from it.
-FED_BY = {"primary_link": ("health",), "traffic_tags": ("health",),
-          "click_seen": ("health", "lead_capture", "test_conversion", "conversion"),
-          "conversion_signal": ("test_conversion", "conversion"), "detail_page": ("publish",)}
 
 
 @dataclass
@@ -51,7 +49,7 @@ def check_wired(run: StepRun) -> Health:
     health = fetch(run)
     primary = health.check("primary_link")
     if primary["status"] != "PASS":
-        raise fail("health_not_ready", f"primary_link is {primary['status']}: {primary.get('detail')}",
+        raise fail(Category.HEALTH_NOT_READY, f"primary_link is {primary['status']}: {primary.get('detail')}",
                    expected="primary_link PASS", actual=primary, exchanges=[health.exchange],
                    cause="primary_link is not PASS right after the primary link was enabled")
     _check_traffic_tags(run, health)
@@ -67,14 +65,14 @@ def check_ready(run: StepRun) -> Health:
     if SEVERITY[health.status] > SEVERITY[expected] or health.score < run.expectations.min_score:
         lagging = {cid: f"{c['status']}: {c.get('detail', '')}" for cid, c in health.checks.items()
                    if c["status"] != "PASS"}
-        raise fail("health_not_ready",
+        raise fail(Category.HEALTH_NOT_READY,
                    f"health is {health.status} (score {health.score}) after the lifecycle; lagging: "
                    + ", ".join(f"{cid} {text}" for cid, text in lagging.items()),
                    expected=f"status {expected} or better, score >= {run.expectations.min_score}",
                    actual=f"status {health.status}, score {health.score}", exchanges=[health.exchange],
                    cause="health stays below the expected verdict after the whole lifecycle: "
                          + ", ".join(sorted(lagging)) + " lagging",
-                   follows=tuple(sorted({step for cid in lagging for step in FED_BY.get(cid, ())})))
+                   follows=tuple(sorted({step for cid in lagging for step in fed_by(cid)})))
     return health
 
 
@@ -87,7 +85,7 @@ def _check_traffic_tags(run: StepRun, health: Health) -> None:
     named = "; ".join(f"{slug} with {', '.join(keys)}" for slug, keys in untagged.items())
     # The config leaving a tag out is the user's to fix (a real finding, not the platform's defect).
     ours = bool(untagged)
-    raise fail("missing_traffic_tags",
+    raise fail(Category.MISSING_TRAFFIC_TAGS,
                f"traffic_tags is {tags['status']}: {tags.get('detail', '')}",
                expected="traffic_tags PASS: every variant link has utmSource, utmMedium and utmCampaign",
                actual=f"{tags['status']}: {tags.get('detail', '')}", exchanges=[health.exchange],
@@ -103,7 +101,7 @@ def _checks_by_id(ex: Exchange, raw: Any) -> dict[str, dict[str, Any]]:
     missing = [cid for cid in CHECK_IDS if cid not in checks]
     bad = {cid: c.get("status") for cid, c in checks.items() if c.get("status") not in CHECK_STATUSES}
     if missing or bad:
-        raise fail("contract_violation", "campaign health does not carry the five readiness checks",
+        raise fail(Category.CONTRACT_VIOLATION, "campaign health does not carry the five readiness checks",
                    expected=f"checks {list(CHECK_IDS)} each with a status in {list(CHECK_STATUSES)}",
                    actual=f"missing {missing}, bad statuses {bad}", exchanges=[ex],
                    cause="campaign health lacks readiness checks or has unknown statuses")
@@ -117,6 +115,6 @@ def check_consistent(health: Health) -> None:
     fails = statuses.count("FAIL")
     score = max(0, 100 - 40 * fails - 10 * (len(statuses) - fails - statuses.count("PASS")))
     if (health.status, health.score) != (worst, score):
-        raise fail("contract_violation", "campaign health's status or score does not follow from its checks",
+        raise fail(Category.CONTRACT_VIOLATION, "campaign health's status or score does not follow from its checks",
                    expected=f"status {worst}, score {score}", actual=f"status {health.status}, score {health.score}",
                    exchanges=[health.exchange], cause="health's status or score does not follow from its checks")

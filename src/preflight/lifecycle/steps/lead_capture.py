@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, replace
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.model import StepRun
@@ -46,20 +47,20 @@ def capture_one(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Lead:
     ex = submit(run, ctx, email=email, name=name)
     body = ex.response_body if isinstance(ex.response_body, dict) else {}
     if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
-        raise fail("lead_capture", f"a valid lead for {email} was acknowledged but not stored ({ex.status})",
+        raise fail(Category.LEAD_CAPTURE, f"a valid lead for {email} was acknowledged but not stored ({ex.status})",
                    expected="201 with a leadId (CAPTURED), or 200 deduped with the first leadId",
                    actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
                    cause="a valid lead is acknowledged without being stored", next_step=NEXT_LEAD)
     body = expect_status(ex, (200, 201), doing=f"submitting one lead for {email} via {ctx.slug}",
-                         categories={"invalid_email": ("lead_capture", VALID_EMAIL_REFUSED),
-                                     "invalid_ctx": ("invalid_ctx", "a fresh ctx is refused by lead capture"),
-                                     "conflict": ("lead_capture", "lead capture answers conflict for a LEAD_CAPTURE "
+                         categories={"invalid_email": (Category.LEAD_CAPTURE, VALID_EMAIL_REFUSED),
+                                     "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
+                                     "conflict": (Category.LEAD_CAPTURE, "lead capture answers conflict for a LEAD_CAPTURE "
                                                                   "campaign")},
                          next_step=NEXT_LEAD)
     body = expect_json_object(ex, body, doing="capturing a lead", fields=("leadId", "campaignId", "slug", "status"))
     _credited(run, ex, body, ctx)
     wanted = expected_status(run.campaign.config.leadVerification)
-    expect_equal(body["status"], wanted, category="lead_capture", what="the lead's status", exchanges=[ex],
+    expect_equal(body["status"], wanted, category=Category.LEAD_CAPTURE, what="the lead's status", exchanges=[ex],
                  cause=f"a lead of a {run.campaign.config.leadVerification} campaign is not {wanted}")
     run.artifacts.add("leadIds", body["leadId"])
     return Lead(lead_id=body["leadId"], email=email, name=name, slug=ctx.slug, status=body["status"], exchange=ex)
@@ -70,7 +71,7 @@ def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> Non
     actual = {"campaignId": body.get("campaignId"), "slug": body.get("slug")}
     expected = {"campaignId": run.campaign.campaign_id, "slug": ctx.slug}
     if actual != expected:
-        raise fail("attribution", f"a lead from a click on {ctx.slug} is credited to {actual['slug']} of "
+        raise fail(Category.ATTRIBUTION, f"a lead from a click on {ctx.slug} is credited to {actual['slug']} of "
                    f"{actual['campaignId']}", expected=expected, actual=actual, exchanges=[ctx.click, ex],
                    cause=CREDITED_ELSEWHERE)
 
@@ -80,17 +81,17 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
     items, pages = _list_all(run)
     listed = [item for item in items if item.get("leadId") == lead.lead_id]
     if not listed:
-        raise fail("lead_missing_from_review",
+        raise fail(Category.LEAD_MISSING_FROM_REVIEW,
                    f"captured lead {lead.lead_id} is absent from the review list ({len(items)} leads listed)",
                    expected=f"leadId {lead.lead_id} ({lead.email}) in GET /leads?campaignId=…",
                    actual=f"{len(items)} items without it", exchanges=[lead.exchange, *pages],
                    cause="a captured lead is missing from the creator's review list")
-    expect_equal(listed[0].get("email"), lead.email, category="lead_missing_from_review",
+    expect_equal(listed[0].get("email"), lead.email, category=Category.LEAD_MISSING_FROM_REVIEW,
                  what="the listed lead's email", exchanges=pages,
                  cause="the review list shows a captured lead with another email")
     rows, export = _export(run)
     if not any(row.get("leadId") == lead.lead_id for row in rows):
-        raise fail("lead_missing_from_review",
+        raise fail(Category.LEAD_MISSING_FROM_REVIEW,
                    f"captured lead {lead.lead_id} is absent from the CSV export ({len(rows)} rows)",
                    expected=f"a row with leadId {lead.lead_id}", actual=f"{len(rows)} rows without it",
                    exchanges=[lead.exchange, export], cause="a captured lead is missing from the CSV export")
@@ -99,13 +100,13 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
 def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
     ex = submit(run, ctx, email=email, name="Invalid Email", purpose="invalid-email")
     if ex.status in (200, 201):
-        raise fail("lead_capture", f"an invalid email {email!r} was accepted",
+        raise fail(Category.LEAD_CAPTURE, f"an invalid email {email!r} was accepted",
                    expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}",
                    actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
                    cause="an invalid email is accepted as a lead")
     expect_status(ex, 400, doing=f"submitting the invalid email {email!r}")
     if ex.error_code not in INVALID_EMAIL_CODES:
-        raise fail("contract_violation", f"an invalid email was refused with {ex.error_code}",
+        raise fail(Category.CONTRACT_VIOLATION, f"an invalid email was refused with {ex.error_code}",
                    expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}", actual=f"400 {ex.error_code}", exchanges=[ex],
                    cause="an invalid email is refused with an unexpected error code")
     return ex
@@ -115,16 +116,16 @@ def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Ex
     forged = replace(ctx, token=tamper(ctx.token))
     ex = submit(run, forged, email=email, name=name, purpose="tampered-ctx")
     if ex.status in (200, 201, 202):
-        raise fail("stale_ctx_accepted", "a lead with a tampered ctx was accepted",
+        raise fail(Category.STALE_CTX_ACCEPTED, "a lead with a tampered ctx was accepted",
                    expected="400 invalid_ctx (reason bad_signature or malformed)",
                    actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
                    cause="a lead with a tampered ctx is accepted")
     expect_status(ex, 400, doing="submitting a lead with a tampered ctx")
     if ex.error_code == "invalid_email":  # the email is a valid one: that refusal is the finding
-        raise fail("lead_capture", f"a valid email {email!r} was refused as invalid_email",
+        raise fail(Category.LEAD_CAPTURE, f"a valid email {email!r} was refused as invalid_email",
                    expected="400 invalid_ctx (the ctx is tampered; the email is valid)",
                    actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex], cause=VALID_EMAIL_REFUSED)
-    expect_equal(ex.error_code, "invalid_ctx", category="contract_violation",
+    expect_equal(ex.error_code, "invalid_ctx", category=Category.CONTRACT_VIOLATION,
                  what="the error code for a tampered ctx", exchanges=[ex],
                  cause="a tampered ctx is refused with another error than invalid_ctx")
     return ex
@@ -149,10 +150,10 @@ def _export(run: StepRun) -> tuple[list[dict[str, str]], Exchange]:
     ex = run.client.call("export_leads", step=run.step, params={"campaignId": run.campaign.campaign_id})
     text = expect_status(ex, 200, doing="exporting leads as CSV")
     if not isinstance(text, str) or "text/csv" not in ex.response_headers.get("content-type", ""):
-        raise fail("contract_violation", "the lead export is not text/csv",
+        raise fail(Category.CONTRACT_VIOLATION, "the lead export is not text/csv",
                    expected="text/csv", actual=ex.response_headers.get("content-type"), exchanges=[ex])
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    expect_equal(header, EXPORT_HEADER, category="contract_violation", what="the export's header row",
+    expect_equal(header, EXPORT_HEADER, category=Category.CONTRACT_VIOLATION, what="the export's header row",
                  exchanges=[ex])
     return [dict(zip(header, row)) for row in reader], ex

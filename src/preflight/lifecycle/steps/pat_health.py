@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import fail
 from preflight.lifecycle.model import StepRun
 from preflight.lifecycle.steps.health import Health, check_consistent, fetch
@@ -13,7 +14,7 @@ def check_agreement(run: StepRun) -> tuple[Health, Health]:
     pat = fetch(run, surface="pat", consistent=False)
     differences = _differences(jwt, pat)
     if differences:
-        raise fail("health_mismatch", "PAT and JWT campaign health disagree: " + "; ".join(differences),
+        raise fail(Category.HEALTH_MISMATCH, "PAT and JWT campaign health disagree: " + "; ".join(differences),
                    expected=f"PAT health = JWT health: {_verdict(jwt)}", actual=f"PAT health: {_verdict(pat)}",
                    exchanges=[jwt.exchange, pat.exchange], cause="PAT (automation) and JWT campaign health disagree")
     check_consistent(jwt)

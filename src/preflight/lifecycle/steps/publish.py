@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.config.models import has_required_email
 from preflight.lifecycle.failures import plain
@@ -37,7 +38,7 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
                          campaignId=run.campaign.campaign_id)
     saved = expect_status(ex, 200, doing="saving the detail page draft")
     saved = expect_json_object(ex, saved, doing="saving a draft", fields=("schemaVersion", "accessMode"))
-    expect_equal(saved["schemaVersion"], current + 1, category="contract_violation",
+    expect_equal(saved["schemaVersion"], current + 1, category=Category.CONTRACT_VIOLATION,
                  what="the saved draft's schemaVersion", exchanges=[ex])
     _check_access(run, saved["accessMode"], what="the saved draft's accessMode", exchanges=[ex])
     pub = run.client.call(f"{prefix}publish_site_structure", step=run.step, key=run.key(f"publish-v{current + 1}"),
@@ -51,7 +52,7 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     run.campaign.notes["published"] = published
     _check_access(run, published["accessMode"], what="the published page's accessMode", exchanges=[ex, pub])
     key = f"site-structure/{run.client.handle}/campaigns/{run.campaign.campaign_id}/v{published['schemaVersion']}.json"
-    expect_equal(published["schemaS3Key"], key, category="contract_violation",
+    expect_equal(published["schemaS3Key"], key, category=Category.CONTRACT_VIOLATION,
                  what="the publish's schemaS3Key", exchanges=[pub])
     if run.journal is not None:
         run.journal.page(run.campaign.campaign_id, run.campaign.handle, published["deploymentId"])
@@ -71,7 +72,7 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
     published, creator_view = _published(run)
     ex = run.client.call("public_get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
     page = expect_status(ex, 200, doing="fetching the published schema with the PAT",
-                         categories={"not_found": ("schema_fetch", "the PAT schema fetch of a published page "
+                         categories={"not_found": (Category.SCHEMA_FETCH, "the PAT schema fetch of a published page "
                                                                    "answers not_found")},
                          next_step="verify campaign detail page is published and schema fetch succeeds (UC-07 "
                                    f"step 5): deployment {published['deploymentId']} was published; escalate")
@@ -79,12 +80,12 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
                               fields=("accessMode", "deploymentId", "schemaVersion", "schema"))
     _check_access(run, page["accessMode"], what="the fetched page's accessMode", exchanges=[ex])
     for name in ("deploymentId", "schemaVersion"):
-        expect_equal(page[name], published[name], category="schema_fetch",
+        expect_equal(page[name], published[name], category=Category.SCHEMA_FETCH,
                      what=f"the fetched page's {name} (vs the creator's published view)",
                      exchanges=[creator_view, ex], cause="the schema fetch serves another deployment than the "
                                                          "creator's published view")
     if run.campaign.goal_type == "LEAD_CAPTURE" and not has_required_email(page["schema"]):
-        raise fail("schema_fetch", "the published LEAD_CAPTURE page has no form requiring `email`",
+        raise fail(Category.SCHEMA_FETCH, "the published LEAD_CAPTURE page has no form requiring `email`",
                    expected="a form field {name: email, required: true}", actual=str(page["schema"])[:300],
                    exchanges=[ex], cause="the published lead page's schema lost its required email field")
     return page
@@ -96,7 +97,7 @@ def _check_access(run: StepRun, actual: object, *, what: str, exchanges: list) -
         return
     configured = run.campaign.config.detailPage.accessMode
     ours = configured != wanted  # the config itself publishes another mode: the user's to fix
-    raise fail("publish_access_mode", f"{what} is {plain(actual)}, expected {plain(wanted)}", expected=wanted,
+    raise fail(Category.PUBLISH_ACCESS_MODE, f"{what} is {plain(actual)}, expected {plain(wanted)}", expected=wanted,
                actual=actual, exchanges=exchanges, escalate=not ours,
                cause=(f"the config publishes the page as {plain(configured)}" if ours else
                       f"the page is served as {plain(actual)} after publishing {plain(configured)}"),
@@ -111,7 +112,7 @@ def _published(run: StepRun) -> tuple[dict[str, Any], Any]:
     body = expect_json_object(ex, body, doing="reading the site structure", fields=("published",))
     published = body["published"]
     if not isinstance(published, dict):
-        failure = fail("schema_fetch", "nothing is published for this campaign, so there is no schema to fetch",
+        failure = fail(Category.SCHEMA_FETCH, "nothing is published for this campaign, so there is no schema to fetch",
                        expected="published: {deploymentId, schemaVersion, …}", actual=f"published: {published!r}",
                        exchanges=[ex], next_step="see the publish step's failure (UC-07 step 5)")
         failure.duplicate_of = "the publish step"  # the publish failure carries the escalation

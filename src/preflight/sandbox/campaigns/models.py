@@ -20,7 +20,7 @@ DEFAULT_EVENT = {"PRODUCT_SALE": "purchase", "LEAD_CAPTURE": "lead",
                  "APP_INSTALL": "app_install"}
 
 
-class LeadVerification(BaseModel):
+class LeadVerificationBody(BaseModel):
     model_config = StrictIn.model_config
 
     mode: LeadMode = "NONE"
@@ -33,7 +33,7 @@ class CampaignIn(StrictIn):
     name: str | None = Field(None, max_length=200)
     primaryLink: PrimaryLinkIn | None = None
     primarySlug: str | None = Field(None, max_length=200)
-    leadVerification: LeadVerification = Field(default_factory=LeadVerification)
+    leadVerification: LeadVerificationBody = Field(default_factory=LeadVerificationBody)
 
 
 class CampaignPatch(StrictIn):
@@ -49,7 +49,7 @@ class CampaignOut(BaseModel):
     name: str | None
     primarySlug: str | None
     primaryLink: LinkOut | None
-    leadVerification: LeadVerification
+    leadVerification: LeadVerificationBody
     links: list[str]
     createdAt: str
     updatedAt: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.core import ctx as ctx_tokens
 from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.core.errors import not_found
@@ -51,7 +52,7 @@ def follow(rt: "Runtime", handle: str, slug: str,
             params["ctx"] = ctx_tokens.mint(rt.ctx_key, click)
     destination = link["destination_url"]
     if link["campaign_id"] is not None and rt.faults.active \
-            and rt.faults.hit("redirect_swapped", link["campaign_id"], slug):
+            and rt.faults.hit(FaultName.REDIRECT_SWAPPED, link["campaign_id"], slug):
         other = links.sibling(rt, handle, link["campaign_id"], slug)
         destination = other["destination_url"] if other is not None else destination
     return with_params(destination, params), click
@@ -59,7 +60,7 @@ def follow(rt: "Runtime", handle: str, slug: str,
 
 def describe(rt: "Runtime", click: ctx_tokens.Click) -> dict[str, Any]:
     slug = click.slug
-    if rt.faults.active and rt.faults.hit("ctx_misattributed", click.campaign_id, click.slug):
+    if rt.faults.active and rt.faults.hit(FaultName.CTX_MISATTRIBUTED, click.campaign_id, click.slug):
         other = links.sibling(rt, click.handle, click.campaign_id, click.slug)
         slug = other["slug"] if other is not None else slug
     return {"handle": click.handle, "slug": slug, "campaignId": click.campaign_id,

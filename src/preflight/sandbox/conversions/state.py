@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.campaigns import state as campaigns
 from preflight.sandbox.campaigns.models import DEFAULT_EVENT
 from preflight.sandbox.conversions.models import ConversionIn, TestConversionIn
@@ -26,10 +27,10 @@ def _test_click(rt: "Runtime", handle: str, campaign_id: str, token: str) -> ctx
         click = ctx_tokens.check(rt, token, handle, campaign_id)
     except ApiError as err:
         if (err.extra.get("reason") == "wrong_campaign"
-                and rt.faults.hit("wrong_campaign_accepted", campaign_id)):
+                and rt.faults.hit(FaultName.WRONG_CAMPAIGN_ACCEPTED, campaign_id)):
             return ctx_tokens.check(rt, token, handle, campaign_id, wrong_campaign_ok=True)
         raise
-    if rt.faults.hit("test_conversion_rejects_ctx", campaign_id, click.slug):
+    if rt.faults.hit(FaultName.TEST_CONVERSION_REJECTS_CTX, campaign_id, click.slug):
         raise ctx_tokens.invalid("bad_signature", "ctx signature does not match")
     return click
 
@@ -85,9 +86,9 @@ def record_public(rt: "Runtime", body: ConversionIn,
         if not force_new and rt.faults.active:
             previous = db.one("SELECT * FROM conversions WHERE handle = ? AND campaign_id = ? "
                               "ORDER BY id DESC LIMIT 1", (click.handle, click.campaign_id))
-            if previous is not None and rt.faults.hit("keys_merged", click.campaign_id, click.slug):
+            if previous is not None and rt.faults.hit(FaultName.KEYS_MERGED, click.campaign_id, click.slug):
                 return 201, view(previous), {"Idempotent-Replayed": "true"}
-            if previous is not None and rt.faults.hit("conversion_deduped_fresh", click.campaign_id, click.slug):
+            if previous is not None and rt.faults.hit(FaultName.CONVERSION_DEDUPED_FRESH, click.campaign_id, click.slug):
                 return 200, view(previous, deduped=True), {}
         if not force_new:
             first = db.one("SELECT * FROM conversions WHERE click_id = ? AND event_type = ? "

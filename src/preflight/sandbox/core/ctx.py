@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.core.errors import ApiError
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def check(rt: "Runtime", token: object, handle: str | None = None,
         raise invalid("wrong_campaign",
                       f"ctx belongs to campaign {click.campaign_id}, not {campaign_id}")
     if expires_at(rt, click) <= rt.clock.now():
-        if not rt.faults.hit("stale_ctx_accepted", click.campaign_id, click.slug):
+        if not rt.faults.hit(FaultName.STALE_CTX_ACCEPTED, click.campaign_id, click.slug):
             raise invalid("expired", "ctx is stale: mint a fresh one from a new click")
     return click
 

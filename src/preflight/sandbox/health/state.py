@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.links import state as links
 
@@ -102,7 +103,7 @@ def evaluate(rt: "Runtime", campaign: sqlite3.Row, via_pat: bool = False) -> dic
               click_seen(variants), conversion_signal(rt, campaign, variants),
               detail_page(rt, campaign)]
     status, score = verdict(checks)
-    if via_pat and rt.faults.hit("health_disagree", campaign["campaign_id"]):
+    if via_pat and rt.faults.hit(FaultName.HEALTH_DISAGREE, campaign["campaign_id"]):
         # The PAT route drifts from the JWT one: conversion_signal WARN, 10 points lower.
         signal = checks[3]
         if signal["status"] == "PASS":

@@ -9,6 +9,7 @@ import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.campaigns import state as campaigns
 from preflight.sandbox.core import ctx as ctx_tokens
 from preflight.sandbox.core.clock import rfc3339
@@ -32,9 +33,9 @@ def valid_email(email: str) -> bool:
 
 def _check_email(rt: "Runtime", email: str, campaign_id: str) -> None:
     if valid_email(email):
-        if rt.faults.hit("valid_email_rejected", campaign_id):
+        if rt.faults.hit(FaultName.VALID_EMAIL_REJECTED, campaign_id):
             raise ApiError(400, "invalid_email", f"{email!r} is not a valid email address")
-    elif not rt.faults.hit("invalid_email_accepted", campaign_id):
+    elif not rt.faults.hit(FaultName.INVALID_EMAIL_ACCEPTED, campaign_id):
         raise ApiError(400, "invalid_email", f"{email[:200]!r} is not a valid email address")
 
 
@@ -52,7 +53,7 @@ def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, An
                        "not LEAD_CAPTURE")
     _check_email(rt, body.email, body.campaignId)
     click = ctx_tokens.check(rt, body.ctx, handle, body.campaignId)
-    if rt.faults.hit("lead_dropped_silently", body.campaignId, click.slug):
+    if rt.faults.hit(FaultName.LEAD_DROPPED_SILENTLY, body.campaignId, click.slug):
         return 202, {"status": "ACCEPTED"}
     email_norm = body.email.strip().lower()
     status = "CAPTURED" if campaign["lead_mode"] == "NONE" else "PENDING_VERIFICATION"
@@ -80,7 +81,7 @@ def row_view(row: sqlite3.Row) -> dict[str, Any]:
             "createdAt": rfc3339(row["created_at"])}
 
 
-def _visible(rt: "Runtime", rows: list[sqlite3.Row], fault: str) -> list[sqlite3.Row]:
+def _visible(rt: "Runtime", rows: list[sqlite3.Row], fault: FaultName) -> list[sqlite3.Row]:
     """Captured leads, less those a lead_missing_* fault hides."""
     if fault not in rt.faults.active:
         return rows
@@ -104,12 +105,12 @@ def _select(rt: "Runtime", handle: str, campaign_id: str | None, after: int = 0,
 def listing(rt: "Runtime", handle: str, campaign_id: str | None, after: int,
             limit: int) -> tuple[list[sqlite3.Row], list[dict[str, Any]]]:
     rows = _select(rt, handle, campaign_id, after, limit)
-    shown = _visible(rt, rows[:limit], "lead_missing_from_list")
+    shown = _visible(rt, rows[:limit], FaultName.LEAD_MISSING_FROM_LIST)
     return rows, [row_view(r) for r in shown]
 
 
 def export_csv(rt: "Runtime", handle: str, campaign_id: str | None) -> str:
-    rows = _visible(rt, _select(rt, handle, campaign_id), "lead_missing_from_export")
+    rows = _visible(rt, _select(rt, handle, campaign_id), FaultName.LEAD_MISSING_FROM_EXPORT)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)

@@ -12,6 +12,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.core.errors import ApiError, validation_error
 from preflight.sandbox.faults import TRAFFIC_TAGS
@@ -45,7 +46,7 @@ def get(rt: "Runtime", handle: str, slug: str) -> sqlite3.Row | None:
 def swapped(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> str:
     """The slug a conversion or lead is credited to: the clicked one, or (fault
     attribution_swapped) the next enabled variant of the campaign."""
-    if not rt.faults.active or not rt.faults.hit("attribution_swapped", campaign_id, slug):
+    if not rt.faults.active or not rt.faults.hit(FaultName.ATTRIBUTION_SWAPPED, campaign_id, slug):
         return slug
     other = sibling(rt, handle, campaign_id, slug)
     return other["slug"] if other is not None else slug
@@ -69,7 +70,7 @@ def tracking(rt: "Runtime", row: sqlite3.Row) -> dict[str, str]:
     """A link's traffic tags as read back (fault traffic_tag_dropped hides one)."""
     tags = {name: row[column] for name, column in TAG_COLUMNS.items() if row[column]}
     if rt.faults.active:
-        dropped = rt.faults.hit("traffic_tag_dropped", row["campaign_id"], row["slug"])
+        dropped = rt.faults.hit(FaultName.TRAFFIC_TAG_DROPPED, row["campaign_id"], row["slug"])
         if dropped:
             tags.pop(dropped["tag"], None)
     return tags

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.campaigns import state as campaigns
 from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.core.errors import ApiError, not_found, validation_error
@@ -109,7 +110,7 @@ def publish(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
         version = draft["schemaVersion"]
         # Fault publish_left_public: the answer looks right, the page goes out PUBLIC.
         stored_mode = draft["accessMode"]
-        if rt.faults.hit("publish_left_public", campaign_id):
+        if rt.faults.hit(FaultName.PUBLISH_LEFT_PUBLIC, campaign_id):
             stored_mode = "PUBLIC"
         answer = {"deploymentId": new_id("dep"), "schemaVersion": version,
                   "schemaS3Key": f"site-structure/{handle}/campaigns/{campaign_id}/v{version}.json",
@@ -127,7 +128,7 @@ def publish(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
 
 
 def published_page(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
-    failing = rt.faults.hit("schema_fetch_fails", campaign_id)
+    failing = rt.faults.hit(FaultName.SCHEMA_FETCH_FAILS, campaign_id)
     if failing:
         status = failing["status"]
         code = {404: "not_found", 500: "internal_error", 503: "service_unavailable"}.get(

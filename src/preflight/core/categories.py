@@ -1,0 +1,85 @@
+"""The failure categories: every failed check names exactly one, and the gate, the Allure
+categories (allurerc.mjs, in this order), the escalation decision and the summary key on it.
+
+A category is a `Category` member, never a string typed out: a misspelt member fails where it
+is read, and tests/unit/test_names.py fails on any `Category.<NAME>` the enum does not have.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    INVALID_CTX = "invalid_ctx"
+    STALE_CTX_ACCEPTED = "stale_ctx_accepted"
+    MISSING_TRAFFIC_TAGS = "missing_traffic_tags"
+    IDEMPOTENCY_DEDUPE = "idempotency_dedupe"
+    LEAD_CAPTURE = "lead_capture"
+    LEAD_MISSING_FROM_REVIEW = "lead_missing_from_review"
+    PUBLISH_ACCESS_MODE = "publish_access_mode"
+    SCHEMA_FETCH = "schema_fetch"
+    HEALTH_MISMATCH = "health_mismatch"
+    HEALTH_NOT_READY = "health_not_ready"
+    AUTH = "auth"
+    QUOTA = "quota"
+    PEAK_WINDOW = "peak_window"
+    THROTTLED = "throttled"
+    PLATFORM_ERROR = "platform_error"
+    ATTRIBUTION = "attribution"
+    CONTRACT_VIOLATION = "contract_violation"
+    CONFIG = "config"
+    HARNESS_ERROR = "harness_error"
+
+
+# What each means, in a line. The names are fixed: allurerc.mjs and the gate match on them.
+MEANINGS: dict[Category, str] = {
+    Category.INVALID_CTX: "a ctx the harness minted was refused",
+    Category.STALE_CTX_ACCEPTED: "a stale or foreign ctx was accepted",
+    Category.MISSING_TRAFFIC_TAGS: "health drops because of traffic tags",
+    Category.IDEMPOTENCY_DEDUPE: "a replay was counted twice, different keys were merged, or a key was reused",
+    Category.LEAD_CAPTURE: "a valid lead was rejected or an invalid one accepted",
+    Category.LEAD_MISSING_FROM_REVIEW: "a captured lead is absent from the list or the export",
+    Category.PUBLISH_ACCESS_MODE: "the page is not FREE_WITH_LOGIN after publish",
+    Category.SCHEMA_FETCH: "the schema fetch fails or disagrees with the publish",
+    Category.HEALTH_MISMATCH: "PAT and JWT health disagree",
+    Category.HEALTH_NOT_READY: "health is below the configured verdict for another reason",
+    Category.AUTH: "a credential was refused (401/403)",
+    Category.QUOTA: "the daily write quota ran out",
+    Category.PEAK_WINDOW: "the run would have written inside a configured peak window (run.peak_windows)",
+    Category.THROTTLED: "429 throttles persisted past the retry budget",
+    Category.PLATFORM_ERROR: "5xx or timeouts persisted past the retries",
+    Category.ATTRIBUTION: "a click, lead or conversion credited to another variant or campaign, or a redirect to "
+    "another variant's destination",
+    Category.CONTRACT_VIOLATION: "an answer was outside the contract (wrong shape or status)",
+    Category.CONFIG: "the run's own config is wrong",
+    Category.HARNESS_ERROR: "a bug in the harness itself",
+}
+
+# Who must act. The user's own config, token, plan, schedule or pacing, and the harness's own bugs,
+# are never escalated to the platform and make the verdict ERROR (no verdict on the funnel), not
+# FAIL (the funnel is broken).
+USER_CATEGORIES = frozenset(
+    {Category.CONFIG, Category.AUTH, Category.QUOTA, Category.PEAK_WINDOW, Category.THROTTLED}
+)
+HARNESS_CATEGORIES = frozenset({Category.HARNESS_ERROR})
+NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
+# A failure of these means every later test would fail the same way: the run stops.
+STOP_CATEGORIES = frozenset({Category.AUTH, Category.QUOTA})
+
+
+def party(category: str | None) -> str:
+    """`platform`, `user` or `harness`: whose problem a failure of this category is."""
+    if category in USER_CATEGORIES:
+        return "user"
+    if category in HARNESS_CATEGORIES or category is None:
+        return "harness"
+    return "platform"
+
+
+def category_of(name: str | None) -> Category | None:
+    """A category read back from a gate or a result (None when absent or unknown)."""
+    try:
+        return Category(name) if name else None
+    except ValueError:
+        return None

@@ -1,0 +1,180 @@
+"""The sandbox's fault catalogue: the names, what each does and its options.
+
+The names are an interface: the fault-matrix tests, a sandbox target's `sandbox.faults` config
+and `PUT /__sandbox/faults` use them. Code names a fault by its `FaultName` member, never a typed
+string (tests/unit/test_names.py fails on a `FaultName.<NAME>` the enum does not have, and the
+sandbox's registry refuses a name outside the catalogue). The config and the sandbox both read
+this module, so the config need not import the sandbox.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+class FaultName(StrEnum):
+    TEST_CONVERSION_REJECTS_CTX = "test_conversion_rejects_ctx"
+    TRAFFIC_TAG_DROPPED = "traffic_tag_dropped"
+    REPLAY_COUNTED_TWICE = "replay_counted_twice"
+    KEYS_MERGED = "keys_merged"
+    VALID_EMAIL_REJECTED = "valid_email_rejected"
+    INVALID_EMAIL_ACCEPTED = "invalid_email_accepted"
+    STALE_CTX_ACCEPTED = "stale_ctx_accepted"
+    WRONG_CAMPAIGN_ACCEPTED = "wrong_campaign_accepted"
+    LEAD_MISSING_FROM_LIST = "lead_missing_from_list"
+    LEAD_MISSING_FROM_EXPORT = "lead_missing_from_export"
+    PUBLISH_LEFT_PUBLIC = "publish_left_public"
+    SCHEMA_FETCH_FAILS = "schema_fetch_fails"
+    HEALTH_DISAGREE = "health_disagree"
+    THROTTLE_STORM = "throttle_storm"
+    SERVER_ERROR_BLIPS = "server_error_blips"
+    COMMIT_THEN_503 = "commit_then_503"
+    COMMIT_THEN_TIMEOUT = "commit_then_timeout"
+    SLOW_ANSWERS = "slow_answers"
+    CONVERSION_DEDUPED_FRESH = "conversion_deduped_fresh"
+    ATTRIBUTION_SWAPPED = "attribution_swapped"
+    REDIRECT_SWAPPED = "redirect_swapped"
+    CTX_MISATTRIBUTED = "ctx_misattributed"
+    LEAD_DROPPED_SILENTLY = "lead_dropped_silently"
+    EXTRA_FIELDS = "extra_fields"
+    REQUEST_ID_HEADER = "request_id_header"
+    ERROR_SHAPE = "error_shape"
+
+
+TRAFFIC_TAGS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign"}
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: FaultName
+    description: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+CATALOGUE: dict[FaultName, Fault] = {f.name: f for f in [
+    Fault(FaultName.TEST_CONVERSION_REJECTS_CTX,
+          "test-conversion answers 400 invalid_ctx (reason bad_signature) to a good ctx"),
+    Fault(FaultName.TRAFFIC_TAG_DROPPED,
+          "links read back without one traffic tag (option tag, default utmMedium): health "
+          "traffic_tags FAILs naming it, the redirect lacks the utm param",
+          {"tag": "utmMedium"}),
+    Fault(FaultName.REPLAY_COUNTED_TWICE,
+          "a replay of a public conversion (same key, same body) creates a second conversion "
+          "with a new id, 201, no Idempotent-Replayed"),
+    Fault(FaultName.KEYS_MERGED,
+          "a public conversion under a new key (and a new ctx) is answered with the previous "
+          "conversion of that campaign (same conversionId, Idempotent-Replayed: true)"),
+    Fault(FaultName.VALID_EMAIL_REJECTED, "a valid lead email gets 400 invalid_email"),
+    Fault(FaultName.INVALID_EMAIL_ACCEPTED, "an invalid email is captured (201 CAPTURED)"),
+    Fault(FaultName.STALE_CTX_ACCEPTED,
+          "an expired ctx is accepted everywhere a ctx is taken (context, leads, test and "
+          "public conversions)"),
+    Fault(FaultName.WRONG_CAMPAIGN_ACCEPTED, "a ctx of another campaign is accepted by test-conversion"),
+    Fault(FaultName.LEAD_MISSING_FROM_LIST, "captured leads are left out of GET …/leads"),
+    Fault(FaultName.LEAD_MISSING_FROM_EXPORT, "captured leads are left out of the CSV export"),
+    Fault(FaultName.PUBLISH_LEFT_PUBLIC,
+          "publish answers 201 but the page is published (and fetched) with accessMode PUBLIC"),
+    Fault(FaultName.SCHEMA_FETCH_FAILS, "the PAT schema fetch answers 404 not_found (option status)",
+          {"status": 404}),
+    Fault(FaultName.HEALTH_DISAGREE,
+          "PAT health reports conversion_signal WARN and a score 10 lower than JWT health"),
+    Fault(FaultName.THROTTLE_STORM,
+          "429 rate_limited reason throttle with Retry-After (option retryAfter, default 1)",
+          {"rate": 0.3, "retryAfter": 1}),
+    Fault(FaultName.SERVER_ERROR_BLIPS,
+          "503 service_unavailable before doing anything (Retry-After: option retryAfter, default 1)",
+          {"rate": 0.2, "retryAfter": 1}),
+    Fault(FaultName.COMMIT_THEN_503,
+          "writes only: the write commits (and its idempotency record is stored), then the "
+          "answer is 503 (Retry-After: option retryAfter, default 1)", {"rate": 0.2, "retryAfter": 1}),
+    Fault(FaultName.COMMIT_THEN_TIMEOUT,
+          "writes only: the write commits (and its idempotency record is stored), then no answer: it is "
+          "held until the client times out and goes away (at most option holdMs, default 30000), and a "
+          "client still waiting then has its connection closed mid-answer", {"rate": 0.2, "holdMs": 30000}),
+    Fault(FaultName.SLOW_ANSWERS, "answers late (option delayMs, default 300)",
+          {"delayMs": 300, "rate": 1.0}),
+    # Breaks the harness names by what they mean, whatever the status code:
+    Fault(FaultName.CONVERSION_DEDUPED_FRESH,
+          "a public conversion with a fresh ctx and a new key is answered 200 deduped (click_event) with "
+          "the campaign's previous conversion"),
+    Fault(FaultName.ATTRIBUTION_SWAPPED,
+          "test conversions, public conversions and leads are credited to another enabled variant of the "
+          "same campaign than the one clicked"),
+    Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
+    Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
+    Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
+    # Differences a real deployment may have, which must never fail a run:
+    Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
+    Fault(FaultName.REQUEST_ID_HEADER,
+          "the request id goes out under another header (option header, default x-amzn-requestid)",
+          {"header": "x-amzn-requestid"}),
+    Fault(FaultName.ERROR_SHAPE, "error bodies take another documented shape (option shape: nested or rfc9457)",
+          {"shape": "nested"}),
+]}
+
+TRANSPORT = (FaultName.THROTTLE_STORM, FaultName.SERVER_ERROR_BLIPS, FaultName.COMMIT_THEN_503,
+             FaultName.COMMIT_THEN_TIMEOUT, FaultName.SLOW_ANSWERS)
+# Faults that rewrite an answer on its way out (the middleware buffers it for them).
+RESHAPING = (FaultName.EXTRA_FIELDS, FaultName.REQUEST_ID_HEADER, FaultName.ERROR_SHAPE)
+
+# option -> (accepted types, check, what it must be)
+_OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
+    "campaignId": ((str,), lambda v: bool(v), "a non-empty string"),
+    "slug": ((str,), lambda v: bool(v), "a non-empty string"),
+    "rate": ((int, float), lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    "tag": ((str,), lambda v: v in TRAFFIC_TAGS, "one of " + ", ".join(TRAFFIC_TAGS)),
+    "status": ((int,), lambda v: 400 <= v <= 599, "an HTTP error status (400-599)"),
+    "retryAfter": ((int,), lambda v: 0 <= v <= 3600, "whole seconds from 0 to 3600"),
+    "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
+    "holdMs": ((int,), lambda v: 0 <= v <= 600000, "milliseconds from 0 to 600000"),
+    "header": ((str,), lambda v: v.replace("-", "").isalnum() and v.lower() != "x-request-id",
+               "a header name other than x-request-id"),
+    "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
+}
+_COMMON = ("campaignId", "slug", "rate")
+
+
+class FaultSpecError(ValueError):
+    """A fault map that names an unknown fault or option, or gives an option a bad value."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.problem = message
+
+
+def _bad(field_name: str, message: str) -> FaultSpecError:
+    return FaultSpecError(field_name, message)
+
+
+def _closest(name: str) -> str:
+    match = difflib.get_close_matches(name, CATALOGUE, n=1)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def validate(spec: Any) -> dict[str, dict[str, Any]]:
+    """Check a `{"<name>": {<options>}}` map; answer it with each fault's defaults filled in."""
+    if not isinstance(spec, dict):
+        raise _bad("faults", "must be an object of fault name to options")
+    active: dict[str, dict[str, Any]] = {}
+    for name, options in spec.items():
+        fault = CATALOGUE.get(name) if isinstance(name, str) else None
+        if fault is None:
+            raise _bad(f"faults.{name}", "unknown fault" + _closest(name))
+        if options is None:
+            options = {}
+        if not isinstance(options, dict):
+            raise _bad(f"faults.{name}", "options must be an object")
+        allowed = set(_COMMON) | set(fault.defaults)
+        for key, value in options.items():
+            where = f"faults.{name}.{key}"
+            if key not in allowed:
+                raise _bad(where, "unknown option; allowed: " + ", ".join(sorted(allowed)))
+            types, check, what = _OPTIONS[key]
+            if isinstance(value, bool) or not isinstance(value, types) or not check(value):
+                raise _bad(where, f"must be {what}")
+        merged = {"rate": 1.0, **fault.defaults, **options}
+        active[fault.name] = merged
+    return active

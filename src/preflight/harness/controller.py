@@ -1,0 +1,206 @@
+"""The controller: the only process of a run without xdist, or xdist's controller.
+
+It reads the config (a config error starts no test), starts the embedded sandbox and mints its
+tokens, checks the target and the tokens with reads (readiness), hands workers the run
+(`RunContext`, through `workerinput`), checks the write plan of the selected tests before the
+first one runs, and at the end retires what the run enabled and writes the gate (harness.wrapup).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import shutil
+import tempfile
+from contextlib import closing
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight.core import redact
+from preflight.core.clock import now_iso
+from preflight.harness import collect, interrupts, options, wrapup
+from preflight.harness.session import PAT_SCOPES, PreflightSession, RunContext, StartError
+from preflight.harness.xdist_adapter import no_workers
+from preflight.http import readiness
+from preflight.lifecycle.model import check_run_id, new_run_id
+from preflight.sandbox.process import SandboxProcess
+
+
+class Controller(PreflightSession):
+    sandbox: SandboxProcess | None = None  # the embedded sandbox, when this run started one
+
+    # -- start-up ---------------------------------------------------------------------------
+    def configure(self, config: pytest.Config) -> None:
+        options.check_no_clean_alluredir(config)
+        dist = config.getoption("dist", "no")
+        if config.getoption("numprocesses", None) and dist in collect.REFUSED_DIST:
+            raise pytest.UsageError(collect.REFUSED_DIST[dist])
+        try:
+            self.load_config()
+        except StartError as exc:
+            self.cannot_start(exc)
+            no_workers(config)  # a run that cannot start starts no worker
+        if config.getoption("maxworkerrestart", None) is None and hasattr(config.option, "maxworkerrestart"):
+            # A lost worker takes its campaign's remaining steps with it: the gate reports the
+            # shortfall (ERROR) rather than a replacement worker running half a lifecycle.
+            config.option.maxworkerrestart = "0"
+        self.interrupts.on_first = lambda: interrupts.pass_on(self.worker_pids())
+        self.interrupts.install()
+
+    def load_config(self) -> None:
+        """The run id and the config, read before anything starts (no request, no process)."""
+        self.started_at = now_iso()
+        run_id = self.run_id = options.get(self.pytest_config, "preflight_run_id") or new_run_id()
+        problem = check_run_id(run_id)
+        if problem:
+            raise StartError(problem)
+        self.load_run_config(self.config_path(), options.get(self.pytest_config, "preflight_target"))
+
+    def start(self, worker_payload: str | None = None) -> None:
+        """Start the run. A start that fails (config, target, tokens) stops nothing abruptly: the
+        gate says ERROR with one line per problem, no test is collected, the exit status is 2."""
+        if self.start_problem or self.collect_only:
+            return  # nothing to start to list the tests (`preflight plan`, `doctor`, --collect-only)
+        try:
+            self.start_run()
+        except StartError as exc:
+            self.cannot_start(exc)
+
+    def start_run(self) -> None:
+        shutil.rmtree(self.reports_dir() / "escalations", ignore_errors=True)  # a previous run's
+        target = self.run_config.target
+        base_url, jwt, pat = self._connect(target)
+        self.know_base_url(base_url)
+        scratch = tempfile.mkdtemp(prefix="preflight-run-")
+        self.runtime = RunContext(
+            run_id=self.run_id, config_path=str(self.config_path()),
+            target_override=options.get(self.pytest_config, "preflight_target"),
+            base_url=base_url, jwt=jwt, pat=pat, reports_dir=str(self.reports_dir()),
+            journal_root=str(self.journal_root()),
+            escalate=bool(options.get(self.pytest_config, "preflight_escalate")), started_at=self.started_at,
+            scratch=scratch, limiter_db=str(Path(scratch) / "pace.sqlite"),
+            sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
+            embedded=self.sandbox is not None,
+        )
+        self._check_readiness()
+
+    def cannot_start(self, exc: StartError) -> None:
+        from preflight.report.gate import RunFacts
+
+        self.start_problem, self.problem_category = str(exc), exc.category
+        if not self.collect_only:  # listing tests never replaces a run's gate
+            facts = RunFacts(problem=self.start_problem, problem_category=self.problem_category)
+            self.gate = wrapup.write_outputs(self, [], facts)
+        self.finish()
+
+    def _connect(self, target: Any) -> tuple[str, str | None, str | None]:
+        if target.kind != "sandbox":
+            jwt = target.credentials.jwt.get_secret_value()
+            pat = target.credentials.pat.get_secret_value()
+        else:
+            from preflight.sandbox.process import SandboxClient
+
+            if target.base_url:  # a sandbox already running (e.g. `preflight sandbox`): attach
+                admin = SandboxClient(target.base_url)
+            else:
+                self.sandbox = SandboxProcess(port=0, plan=target.plan, ctx_ttl=target.sandbox.ctx_ttl_seconds,
+                                              writes_per_day=target.sandbox.writes_per_day)
+                admin = self.sandbox
+            try:
+                if self.sandbox is not None:
+                    self.sandbox.start()
+                jwt = admin.mint_jwt(target.handle, role=target.role)
+                pat = admin.mint_pat(target.handle, scopes=PAT_SCOPES)
+                if target.sandbox.faults:
+                    admin.set_faults(target.sandbox.faults)
+            except Exception as exc:  # the sandbox's trouble is reported in one line
+                raise StartError(f"the sandbox at {target.base_url or 'the embedded sandbox'} is not usable: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+        redact.register_secret(jwt)
+        redact.register_secret(pat)
+        return (target.base_url or self.sandbox.url), jwt, pat
+
+    def _check_readiness(self) -> None:
+        """Read-only checks before anything else: a FAIL stops the run with ERROR, no write made."""
+        from preflight.http.connect import make_client
+
+        target, runtime = self.run_config.target, self.runtime
+        # A client of its own, outside the shared pace: a handful of reads before anything starts.
+        with closing(make_client(self.run_config, runtime.base_url, runtime.jwt, runtime.pat)) as client:
+            rows = [readiness.base_url(client, target.source)]
+            if rows[0].status != readiness.FAIL:
+                rows += readiness.jwt(client, runtime.jwt, handle=target.handle, role=target.role,
+                                      where=target.source)
+                rows += readiness.pat(client, runtime.pat, scopes=self.pat_scopes(), where=target.source,
+                                      probe_write_scope=True)
+        self.readiness = rows
+        self.describe_credentials()
+        failed = readiness.failed(rows)
+        if failed:
+            raise StartError("\n".join(row.line() for row in failed), failed[0].category)
+
+    def pat_scopes(self) -> list[str]:
+        """The PAT scopes this run needs: health, the schema fetch, and the publish when it goes via the PAT."""
+        return [s for s in PAT_SCOPES if s != "pages.write" or self.run_config.run.publish_via == "pat"]
+
+    def worker_payload(self) -> str:
+        assert self.runtime is not None
+        return json.dumps(asdict(self.runtime))
+
+    def worker_pids(self) -> list[int]:
+        if self.runtime is None:
+            return []
+        return [int(p.read_text()) for p in Path(self.runtime.scratch).glob("*.pid") if p.read_text().isdigit()]
+
+    # -- between collection and the first test ---------------------------------------------
+    def read_collection(self, nodeids: list[str]) -> dict[str, Any]:
+        """The controller's view of a worker's collection (the selected ids are xdist's own)."""
+        for path in sorted(Path(self.runtime.scratch).glob("collection-*.json")):
+            data = json.loads(path.read_text())
+            chosen = set(nodeids)
+            data["selected"] = [item for item in data["selected"] if item["nodeid"] in chosen]
+            self.collection = data
+            return data
+        self.collection = {"planned": len(nodeids), "selected": [{"nodeid": n} for n in nodeids]}
+        return self.collection
+
+    def before_first_test(self) -> bool:
+        """The write plan of the selected tests against the quota; False stops the run (ERROR)."""
+        from preflight.harness import prewrite
+
+        self.tests_started = True
+        problem = prewrite.check(self)
+        if problem is None:
+            return True
+        self.start_problem, self.problem_category = problem
+        return False
+
+    def xdist_before_first_test(self, nodeids: list[str]) -> bool:
+        """Asked by the campaign scheduler once every worker collected: may tests be sent?"""
+        if self.start_problem or self.runtime is None:
+            return False
+        self.read_collection(nodeids)
+        return self.before_first_test()
+
+    # -- the end ------------------------------------------------------------------------------
+    def ending(self) -> None:
+        self.interrupts.phase = "ending"
+
+    def end(self, session: pytest.Session, stopped: str | None) -> None:
+        """Every worker is gone: retire, escalate, write the gate, and exit by the verdict."""
+        if self.runtime is not None and not self.gate:
+            self.gate = wrapup.finish(self, session, stopped)
+        if self.gate:
+            session.exitstatus = wrapup.exit_code(self.gate)
+
+    def finish(self) -> None:
+        super().finish()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+        if self.runtime is not None and self.runtime.scratch:
+            # At exit, not now: a worker may still hold the shared pace file open.
+            atexit.register(shutil.rmtree, self.runtime.scratch, True)
