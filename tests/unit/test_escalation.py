@@ -8,7 +8,7 @@ import json
 import pytest
 
 from preflight.lifecycle.classify import NEXT_STEPS
-from preflight.config.models import AccessMode
+from preflight.config.campaign import AccessMode
 from preflight.report.escalation import (
     SUMMARY_LIMIT,
     build_payload,

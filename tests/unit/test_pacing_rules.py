@@ -69,7 +69,7 @@ def test_per_second_needs_a_limit_and_takes_the_configured_window_without_a_poli
 
 
 def test_ceilings_default_to_the_run_rate():
-    from preflight.config.models import PacingSettings, RunSettings
+    from preflight.config.run import PacingSettings, RunSettings
 
     assert ceilings(RunSettings(rate_limit_per_second=7)) == {"read": 7, "write": 7, "public": 7}
     settings = RunSettings(rate_limit_per_second=7, pacing=PacingSettings(write=2))

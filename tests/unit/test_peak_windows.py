@@ -14,7 +14,7 @@ import yaml
 
 from preflight.ops import peak
 from preflight.config import ConfigError, load_run_config
-from preflight.config.models import PeakWindow
+from preflight.config.peak_windows import PeakWindow
 
 REPO = Path(__file__).resolve().parents[2]
 UTC = timezone.utc

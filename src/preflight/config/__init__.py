@@ -9,20 +9,17 @@
 
 from preflight.config.errors import ConfigError
 from preflight.config.loader import load_run_config, load_target
-from preflight.config.models import (
+from preflight.config.campaign import (
     AccessMode,
     CampaignConfig,
-    ContractConfig,
     DetailPageConfig,
     GoalType,
     LeadVerification,
-    Plan,
-    Role,
-    RunConfig,
-    TargetConfig,
     TrackingConfig,
     VariantConfig,
 )
+from preflight.config.run import RunConfig
+from preflight.config.target import ContractConfig, Plan, Role, TargetConfig
 
 __all__ = [
     "AccessMode",

@@ -28,7 +28,8 @@ from preflight.config.errors import (
     validation_lines,
     yaml_error_line,
 )
-from preflight.config.models import RunConfig, TargetConfig, find_duplicates
+from preflight.config.run import RunConfig, find_duplicates
+from preflight.config.target import TargetConfig
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_TARGET = "sandbox"

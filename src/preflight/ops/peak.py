@@ -31,7 +31,7 @@ class Occurrence:
     """One window, once: from `start` to `end`, in UTC (aware datetimes in one zone compare by their
     wall-clock reading, which the hour a DST change repeats would make ambiguous)."""
 
-    window: Any  # config.models.PeakWindow
+    window: Any  # config.peak_windows.PeakWindow
     start: datetime
     end: datetime
 

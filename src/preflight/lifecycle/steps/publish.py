@@ -7,7 +7,7 @@ from typing import Any
 
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
-from preflight.config.models import has_required_email
+from preflight.config.campaign import has_required_email
 from preflight.lifecycle.failures import plain
 from preflight.lifecycle.model import StepRun
 
