@@ -29,8 +29,13 @@ from pyrate_limiter import Duration, limiter_factory  # noqa: E402
 
 from preflight.http.pacing import Pacer  # noqa: E402
 
-HEADERS = {"ratelimit-limit": "100000000", "ratelimit-remaining": "59990", "ratelimit-reset": "1",
-           "ratelimit-policy": "100000000;w=1", "content-type": "application/json"}
+HEADERS = {
+    "ratelimit-limit": "100000000",
+    "ratelimit-remaining": "59990",
+    "ratelimit-reset": "1",
+    "ratelimit-policy": "100000000;w=1",
+    "content-type": "application/json",
+}
 FAST = 1_000_000.0  # per second: never a wait
 
 
@@ -38,8 +43,9 @@ class Legacy:
     """The bucket before pacing: SQLite + a file lock per acquire, sliding-window log."""
 
     def __init__(self, path: str) -> None:
-        self.limiter = limiter_factory.create_sqlite_limiter(rate_per_duration=int(FAST), duration=Duration.SECOND,
-                                                             db_path=path, use_file_lock=True)
+        self.limiter = limiter_factory.create_sqlite_limiter(
+            rate_per_duration=int(FAST), duration=Duration.SECOND, db_path=path, use_file_lock=True
+        )
 
     def request(self) -> None:
         self.limiter.try_acquire("platform", blocking=True)
@@ -108,8 +114,7 @@ def table(n: int, rounds: int) -> list[str]:
     places = [("disk (scratch folder)", tempfile.gettempdir())]
     if os.path.isdir("/dev/shm"):
         places.append(("tmpfs (/dev/shm)", "/dev/shm"))
-    lines = ["| bucket | state file | 1 process: µs/request | 2 processes at once: µs/request |",
-             "|---|---|---:|---:|"]
+    lines = ["| bucket | state file | 1 process: µs/request | 2 processes at once: µs/request |", "|---|---|---:|---:|"]
     for kind in KINDS:
         for label, where in places:
             one = min(measure(kind, where, n, 1)[0] for _ in range(rounds))
@@ -120,8 +125,9 @@ def table(n: int, rounds: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/acquire.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/acquire.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=2000, help="requests per process (default 2000)")
     parser.add_argument("--rounds", type=int, default=2, help="best of (default 2)")
     args = parser.parse_args(argv)

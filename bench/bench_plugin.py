@@ -29,8 +29,7 @@ TRACE = os.environ.get("PREFLIGHT_BENCH_TRACE")
 PHASES = os.environ.get("PREFLIGHT_BENCH_PHASES")
 BUCKET_OFF = os.environ.get("PREFLIGHT_BENCH_BUCKET") == "off"
 # httpx sets these itself from the request; replaying them would duplicate or contradict.
-TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "accept",
-                               "user-agent"})
+TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding", "accept", "user-agent"})
 
 _stamps: dict[str, float] = {}
 _current_test: list[str | None] = [None]  # the test whose requests the trace is recording
@@ -42,6 +41,7 @@ def _stamp(name: str, *, first: bool = False) -> None:
 
 
 # -- the trace -------------------------------------------------------------------------------
+
 
 class Tracer:
     def __init__(self, path: str) -> None:
@@ -100,6 +100,7 @@ def _leave_out_bucket() -> None:
 
 
 # -- hooks -------------------------------------------------------------------------------------
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:

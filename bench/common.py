@@ -50,12 +50,14 @@ def child_env(**extra: str) -> dict[str, str]:
 
 # --- configs -------------------------------------------------------------------------------
 
+
 def shipped_config() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "config" / "preflight.yaml").read_text())
 
 
-def generate_config(campaigns: int, *, variants: int | None = None, rate: float | None = None,
-                    target: str = "attached.yaml") -> dict[str, Any]:
+def generate_config(
+    campaigns: int, *, variants: int | None = None, rate: float | None = None, target: str = "attached.yaml"
+) -> dict[str, Any]:
     """`campaigns` campaigns made from the shipped config's, in turn (so the goal types and the
     steps they take stay in the shipped mix). `variants`: each campaign gets exactly that many
     (else the template's own count, 2 and 3 as shipped). `rate`: run.rate_limit_per_second
@@ -76,8 +78,15 @@ def generate_config(campaigns: int, *, variants: int | None = None, rate: float 
             model["title"] = f"{model.get('title') or 'Variant'} {letter}"
             variant_list.append(model)
         page = dict(template["detailPage"], detailsPageSlug=f"{tag}-offer")
-        out.append({**template, "campaignId": f"{tag}-{template['campaignId']}",
-                    "name": f"{template['name']} #{index}", "variants": variant_list, "detailPage": page})
+        out.append(
+            {
+                **template,
+                "campaignId": f"{tag}-{template['campaignId']}",
+                "name": f"{template['name']} #{index}",
+                "variants": variant_list,
+                "detailPage": page,
+            }
+        )
     run = dict(base.get("run") or {})
     if rate is not None:
         run["rate_limit_per_second"] = rate
@@ -115,8 +124,9 @@ class BenchSandbox(SandboxProcess):
 
     def __init__(self, *, writes_per_day: int | None = None, **kwargs: Any) -> None:
         self.quota = writes_per_day if writes_per_day and writes_per_day > ENTERPRISE_WRITES else None
-        self.quota_note = f"{self.quota:,} writes a day (--writes-per-day)" if self.quota \
-            else "ENTERPRISE quota (500 writes a day)"
+        self.quota_note = (
+            f"{self.quota:,} writes a day (--writes-per-day)" if self.quota else "ENTERPRISE quota (500 writes a day)"
+        )
         super().__init__(writes_per_day=self.quota, **kwargs)
 
     def start(self) -> "BenchSandbox":
@@ -135,13 +145,34 @@ class BenchSandbox(SandboxProcess):
 
 # --- pytest, as `preflight run` runs it ----------------------------------------------------------
 
-def pytest_command(config: Path, reports: Path, *, workers: int = 0, alluredir: bool = True,
-                   extra: list[str] | None = None, python: list[str] | None = None) -> list[str]:
+
+def pytest_command(
+    config: Path,
+    reports: Path,
+    *,
+    workers: int = 0,
+    alluredir: bool = True,
+    extra: list[str] | None = None,
+    python: list[str] | None = None,
+) -> list[str]:
     """`pytest suites` with the options `preflight run` adds (src/preflight/runner.py), minus HTML."""
-    command = [*(python or [sys.executable, "-m", "pytest"]), "suites", "-q",
-               "--preflight-config", str(config), "--preflight-reports", str(reports),
-               "--preflight-journal", str(reports / "journal"), "--preflight-html-report", "none",
-               "--junitxml", str(reports / "junit.xml"), "-o", "junit_family=xunit1"]
+    command = [
+        *(python or [sys.executable, "-m", "pytest"]),
+        "suites",
+        "-q",
+        "--preflight-config",
+        str(config),
+        "--preflight-reports",
+        str(reports),
+        "--preflight-journal",
+        str(reports / "journal"),
+        "--preflight-html-report",
+        "none",
+        "--junitxml",
+        str(reports / "junit.xml"),
+        "-o",
+        "junit_family=xunit1",
+    ]
     if alluredir:
         command += ["--alluredir", str(reports / "allure-results")]
     command += ["-n", str(workers)] if workers else ["-p", "no:xdist"]
@@ -149,6 +180,7 @@ def pytest_command(config: Path, reports: Path, *, workers: int = 0, alluredir: 
 
 
 # --- facts and RESULTS.md ---------------------------------------------------------------------
+
 
 def loadavg() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -179,17 +211,39 @@ def gate_outcome(reports: Path, code: int, log: Path) -> tuple[bool, str, int]:
 def machine() -> dict[str, str]:
     cpu = cpu_model()
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or "?"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or "?"
+        )
         # The results file itself does not count: the benches write it.
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                f":(exclude){RESULTS.relative_to(ROOT)}"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                f":(exclude){RESULTS.relative_to(ROOT)}",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.SubprocessError):
         commit = "?"
-    return {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "nproc": str(os.cpu_count()),
-            "cpu": cpu, "python": platform.python_version(), "commit": commit, "kernel": platform.release()}
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "commit": commit,
+        "kernel": platform.release(),
+    }
 
 
 def write_section(path: Path, heading: str, section: str) -> None:

@@ -54,12 +54,14 @@ INTRO = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench/false_alarms.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/false_alarms.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=30, help="runs in a row (default 30)")
     parser.add_argument("--workers", default="2", help="preflight run -n (default 2, as shipped)")
-    parser.add_argument("--plain", action="store_true",
-                        help="plain `pytest suites -n N` (the form CI configs use), not `preflight run`")
+    parser.add_argument(
+        "--plain", action="store_true", help="plain `pytest suites -n N` (the form CI configs use), not `preflight run`"
+    )
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     return parser.parse_args(argv)
 
@@ -71,15 +73,23 @@ def main(argv: list[str] | None = None) -> int:
     durations: list[float] = []
     code_at_start = code_fingerprint()
     load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="pf-false-alarms-") as tmp, \
-            SandboxProcess(db=Path(tmp) / "sandbox.db") as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="pf-false-alarms-") as tmp,
+        SandboxProcess(db=Path(tmp) / "sandbox.db") as sandbox,
+    ):
         project = make_project(Path(tmp) / "project", sandbox=sandbox)
-        print(f"false alarms: {args.runs} runs of {command(args)} against a healthy sandbox at {sandbox.url} "
-              f"(nproc {os.cpu_count()})", flush=True)
+        print(
+            f"false alarms: {args.runs} runs of {command(args)} against a healthy sandbox at {sandbox.url} "
+            f"(nproc {os.cpu_count()})",
+            flush=True,
+        )
         for index in range(1, args.runs + 1):
             if code_fingerprint() != code_at_start:
-                print(f"false alarms: the harness code changed after run {index - 1}; the runs no longer measure "
-                      "one version: stopped, nothing written. Rerun on a quiet tree.", file=sys.stderr)
+                print(
+                    f"false alarms: the harness code changed after run {index - 1}; the runs no longer measure "
+                    "one version: stopped, nothing written. Rerun on a quiet tree.",
+                    file=sys.stderr,
+                )
                 return 2
             sandbox.reset()
             started = time.monotonic()
@@ -91,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
                 gate = {"verdict": "ERROR (no gate.json)", "results": []}
             verdict = gate.get("verdict")
             verdicts[verdict] += 1
-            failed = [f"{r['nodeid']} [{r.get('category')}]" for r in gate.get("results", [])
-                      if r.get("outcome") in ("failed", "error")]
+            failed = [
+                f"{r['nodeid']} [{r.get('category')}]"
+                for r in gate.get("results", [])
+                if r.get("outcome") in ("failed", "error")
+            ]
             line = f"  run {index:2d}/{args.runs}: {verdict} (exit {run.code}) in {durations[-1]:.1f}s"
             if verdict != "PASS" or run.code != 0:
                 alarms.append(f"run {index}: {verdict}, exit {run.code}: {'; '.join(failed) or run.stdout[-400:]}")
@@ -102,16 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_facts()
     durations.sort()
     median = durations[len(durations) // 2]
-    print(f"false alarms: {count} of {args.runs} runs (verdicts {dict(verdicts)}); run time median "
-          f"{median:.1f}s, max {durations[-1]:.1f}s; nproc {machine['nproc']}, python {machine['python']}, "
-          f"{machine['date']}")
+    print(
+        f"false alarms: {count} of {args.runs} runs (verdicts {dict(verdicts)}); run time median "
+        f"{median:.1f}s, max {durations[-1]:.1f}s; nproc {machine['nproc']}, python {machine['python']}, "
+        f"{machine['date']}"
+    )
     for alarm in alarms:
         print("  " + alarm)
     if not args.no_write:
-        row = (f"| {machine['date']} | {args.runs} | {count} | "
-               + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items()))
-               + f" | {median:.1f} / {durations[-1]:.1f} | {command(args)} | {machine['nproc']} | "
-               f"{machine['python']} | {load_before} → {load_average()} | {machine['commit']} |")
+        row = (
+            f"| {machine['date']} | {args.runs} | {count} | "
+            + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items()))
+            + f" | {median:.1f} / {durations[-1]:.1f} | {command(args)} | {machine['nproc']} | "
+            f"{machine['python']} | {load_before} → {load_average()} | {machine['commit']} |"
+        )
         append_row(RESULTS, row)
         print(f"false alarms: appended to the {SECTION!r} section of {RESULTS.relative_to(ROOT)}")
     return 1 if count else 0
@@ -131,8 +148,15 @@ def plain_pytest(project, workers: str):
 def code_fingerprint() -> str:
     """A hash of what a run executes: the package, suites, fixtures, config and test helpers."""
     digest = hashlib.sha256()
-    for pattern in ("src/preflight/**/*.py", "suites/*.py", "fixtures/*.py", "conftest.py", "config/**/*.yaml",
-                    "allurerc.mjs", "tests/harness/harness_helpers.py"):
+    for pattern in (
+        "src/preflight/**/*.py",
+        "suites/*.py",
+        "fixtures/*.py",
+        "conftest.py",
+        "config/**/*.yaml",
+        "allurerc.mjs",
+        "tests/harness/harness_helpers.py",
+    ):
         for path in sorted(ROOT.glob(pattern)):
             digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -150,8 +174,12 @@ def machine_facts() -> dict[str, str]:
         commit = (ROOT / ".git" / ref.split(" ", 1)[1]).read_text().strip()[:7] if ref.startswith("ref:") else ref[:7]
     except OSError:
         pass
-    return {"nproc": str(os.cpu_count()), "python": platform.python_version(),
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"), "commit": commit}
+    return {
+        "nproc": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        "commit": commit,
+    }
 
 
 def append_row(path: Path, row: str) -> None:
@@ -164,8 +192,8 @@ def append_row(path: Path, row: str) -> None:
         text = (text.rstrip("\n") + "\n\n" + section) if text.strip() else section
     else:
         body = match.group(0).rstrip("\n") + "\n" + row + "\n"
-        tail = text[match.end():]
-        text = text[:match.start()] + body + ("\n" + tail if tail else "")
+        tail = text[match.end() :]
+        text = text[: match.start()] + body + ("\n" + tail if tail else "")
     path.write_text(text)
 
 

@@ -68,20 +68,34 @@ class Replayer:
         record, values = self.records[index], self.values
         body = record["body"]
         response = self.client.request(
-            record["method"], values.apply(record["url"]),
+            record["method"],
+            values.apply(record["url"]),
             headers={name: values.apply(value) for name, value in record["headers"].items()},
-            content=values.apply(body).encode() if body is not None else None)
+            content=values.apply(body).encode() if body is not None else None,
+        )
         text = response.text
         values.learn(record["responseBody"], text)
         values.learn(record["responseHeaders"].get("location"), response.headers.get("location"))
         if response.status_code != record["status"]:
-            self.mismatches.append({"index": index, "method": record["method"],
-                                    "path": httpx.URL(record["url"]).path, "recorded": record["status"],
-                                    "replayed": response.status_code, "body": text[:300]})
+            self.mismatches.append(
+                {
+                    "index": index,
+                    "method": record["method"],
+                    "path": httpx.URL(record["url"]).path,
+                    "recorded": record["status"],
+                    "replayed": response.status_code,
+                    "body": text[:300],
+                }
+            )
 
     def summary(self, seconds: float) -> dict:
-        return {"requests": len(self.records), "loopSeconds": seconds, "mismatches": self.mismatches,
-                "unaligned": self.values.unaligned, "valuesMapped": len(self.values.new)}
+        return {
+            "requests": len(self.records),
+            "loopSeconds": seconds,
+            "mismatches": self.mismatches,
+            "unaligned": self.values.unaligned,
+            "valuesMapped": len(self.values.new),
+        }
 
 
 def load(path: str) -> list[dict]:
@@ -110,8 +124,9 @@ def by_test(records: list[dict]) -> tuple[list[int], list[tuple[str, list[int]]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/replay.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/replay.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("trace", help="a JSONL trace written by bench/bench_plugin.py")
     parser.add_argument("--summary", help="write the summary (statuses, mismatches) here as JSON")
     args = parser.parse_args(argv)
@@ -125,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as handle:
             json.dump(summary, handle, indent=2)
-    print(f"replay: {summary['requests']} requests in {summary['loopSeconds']:.2f}s, "
-          f"{len(summary['mismatches'])} status mismatches")
+    print(
+        f"replay: {summary['requests']} requests in {summary['loopSeconds']:.2f}s, "
+        f"{len(summary['mismatches'])} status mismatches"
+    )
     return 1 if summary["mismatches"] else 0
 
 

@@ -51,21 +51,29 @@ SECTION = "## Throughput"
 PLAIN, FAST = "asyncio-h11", "uvloop-httptools"
 LABELS = {PLAIN: "asyncio + h11", FAST: "uvloop + httptools"}
 TARGETS = {"health": 1500, "conversion": 500}
-SCENARIOS = (("health", "campaign health GET (JWT)"),
-             ("conversion", "public conversion POST (fresh ctx + key)"),
-             ("click", "click redirect GET (records a click, mints a ctx)"))
+SCENARIOS = (
+    ("health", "campaign health GET (JWT)"),
+    ("conversion", "public conversion POST (fresh ctx + key)"),
+    ("click", "click redirect GET (records a click, mints a ctx)"),
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=3, help="per measurement (default 3)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per stack (default 2)")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="wrk -t (default 1: one core for wrk, one for the sandbox)")
-    parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
-                        help="profile the shipped stack: when a target is missed (auto)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk -t (default 1: one core for wrk, one for the sandbox)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="profile the shipped stack: when a target is missed (auto)",
+    )
     parser.add_argument("--no-fast", action="store_true", help="skip uvloop + httptools")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     return parser.parse_args(argv)
@@ -120,8 +128,10 @@ def throughput(argv: list[str] | None = None) -> int:
     LABELS[shipped] += " (shipped)"
     machine = tp.machine(wrk_path, fast_path)
     machine["load_before"] = tp.loadavg()
-    tp.say(f"bench: {machine['nproc']} × {machine['cpu']}, Python {machine['python']}, "
-           f"wrk {machine['wrk']}, load average {machine['load_before']}")
+    tp.say(
+        f"bench: {machine['nproc']} × {machine['cpu']}, Python {machine['python']}, "
+        f"wrk {machine['wrk']}, load average {machine['load_before']}"
+    )
 
     wrk = tp.Wrk(wrk_path, threads=args.threads, connections=args.connections)
     runs: list[tp.Run] = []
@@ -132,30 +142,34 @@ def throughput(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as servers:
             started_servers: dict[str, tuple[tp.BenchServer, str]] = {}
             for stack in stacks:
-                sb = servers.enter_context(tp.BenchServer(
-                    stack, path=fast_path if stack == FAST else None))
+                sb = servers.enter_context(tp.BenchServer(stack, path=fast_path if stack == FAST else None))
                 jwt = sb.set_up()
-                wrk.run("warm-up", stack, f"{sb.url}/v2/handles/{tp.HANDLE}/campaigns/"
-                        f"{tp.CAMPAIGN}/health", 1, headers={"Authorization": f"Bearer {jwt}"})
+                wrk.run(
+                    "warm-up",
+                    stack,
+                    f"{sb.url}/v2/handles/{tp.HANDLE}/campaigns/{tp.CAMPAIGN}/health",
+                    1,
+                    headers={"Authorization": f"Bearer {jwt}"},
+                )
                 started_servers[stack] = (sb, jwt)
             for round_no in range(args.rounds):
                 order = stacks if round_no % 2 == 0 else stacks[::-1]
                 for stack in order:
                     sb, jwt = started_servers[stack]
                     tp.say(f"bench: round {round_no + 1}/{args.rounds}, {LABELS[stack]} …")
-                    for run in tp.measure(wrk, sb, jwt, args.seconds,
-                                          min_tokens=args.seconds * 400):
+                    for run in tp.measure(wrk, sb, jwt, args.seconds, min_tokens=args.seconds * 400):
                         runs.append(run)
-                        tp.say(f"  {run.scenario:<11} {fmt_rate(run.rate):>9}  p50 "
-                               f"{run.p50_ms:5.1f} ms  p99 {run.p99_ms:5.1f} ms  sandbox "
-                               f"{run.server_us_per_request:4.0f} µs CPU/req"
-                               + (f"  [{run.note}]" if run.note else ""))
-        missed = [name for name, target in TARGETS.items()
-                  if (b := best(runs, shipped, name)) is None or b.rate < target]
+                        tp.say(
+                            f"  {run.scenario:<11} {fmt_rate(run.rate):>9}  p50 "
+                            f"{run.p50_ms:5.1f} ms  p99 {run.p99_ms:5.1f} ms  sandbox "
+                            f"{run.server_us_per_request:4.0f} µs CPU/req" + (f"  [{run.note}]" if run.note else "")
+                        )
+        missed = [
+            name for name, target in TARGETS.items() if (b := best(runs, shipped, name)) is None or b.rate < target
+        ]
         if args.profile == "always" or (args.profile == "auto" and missed):
             tp.say("bench: profiling the shipped stack (pyinstrument) …")
-            profiles = tp.profile(wrk, args.seconds, stack=shipped,
-                                  path=fast_path if shipped == FAST else None)
+            profiles = tp.profile(wrk, args.seconds, stack=shipped, path=fast_path if shipped == FAST else None)
     finally:
         wrk.close()
     machine["load_after"] = tp.loadavg()
@@ -176,17 +190,27 @@ def lean(runs: list[tp.Run], stack: str, scenario: str) -> tp.Run | None:
     return min(mine, key=lambda r: r.server_us_per_request) if mine else None
 
 
-def render(args: argparse.Namespace, machine: dict[str, Any], fast_note: str,
-           ceiling: list[tp.Run], runs: list[tp.Run], stacks: list[str], shipped: str,
-           profiles: dict[str, Path], elapsed: float) -> str:
+def render(
+    args: argparse.Namespace,
+    machine: dict[str, Any],
+    fast_note: str,
+    ceiling: list[tp.Run],
+    runs: list[tp.Run],
+    stacks: list[str],
+    shipped: str,
+    profiles: dict[str, Path],
+    elapsed: float,
+) -> str:
     pk = machine["packages"]
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         f"Written by `make bench` (`bench/run.py`) on {machine['date']}; rerun it rather than "
-        "editing by hand (`make bench ARGS='--profile always'` adds the profile below).", "",
+        "editing by hand (`make bench ARGS='--profile always'` adds the profile below).",
+        "",
         f"- Machine: `nproc` {machine['nproc']}, {machine['cpu']}, Linux {machine['kernel']}; "
         f"load average {machine['load_before']} before, {machine['load_after']} after. Other "
-        "work on the machine shares its 2 cores: see \"waited for CPU\" below.",
+        'work on the machine shares its 2 cores: see "waited for CPU" below.',
         f"- Software: Python {machine['python']}, SQLite {machine['sqlite']}, uvicorn "
         f"{pk['uvicorn']}, FastAPI {pk['fastapi']}, Starlette {pk['starlette']}, pydantic "
         f"{pk['pydantic']}, h11 {pk['h11']}, httptools {pk['httptools']}, uvloop "
@@ -220,25 +244,32 @@ def render(args: argparse.Namespace, machine: dict[str, Any], fast_note: str,
             b, lw = best(runs, stack, name), lean(runs, stack, name)
             rate = b.rate if b else 0.0
             row += f" {fmt_rate(rate)}" + (f" ({rate / target:.2f}×)" if target else "") + " |"
-            row += (f" {lw.server_us_per_request:.0f} µs → "
-                    f"{fmt_rate(1e6 / lw.server_us_per_request)} |" if lw else " — |")
+            row += (
+                f" {lw.server_us_per_request:.0f} µs → {fmt_rate(1e6 / lw.server_us_per_request)} |" if lw else " — |"
+            )
         if FAST in stacks:
             slow, fast = best(runs, PLAIN, name), best(runs, FAST, name)
             row += f" {fast.rate / slow.rate:.2f}× |" if slow and fast and slow.rate else " — |"
             slow, fast = lean(runs, PLAIN, name), lean(runs, FAST, name)
-            row += (f" {slow.server_us_per_request / fast.server_us_per_request:.2f}× |"
-                    if slow and fast else " — |")
+            row += f" {slow.server_us_per_request / fast.server_us_per_request:.2f}× |" if slow and fast else " — |"
         lines.append(row)
-    lines += ["", "Load generator ceiling (wrk against `bench/serve.py --null`, a server that "
-              "answers at once, same wrk settings and script): "
-              + ", ".join(f"{r.scenario.split()[-1]} {fmt_rate(r.rate)} "
-                          f"({r.client_us_per_request:.0f} µs wrk CPU/request)" for r in ceiling)
-              + f". The sandbox figures are {_ceiling_ratio(ceiling, runs)} of it: wrk is not "
-              "what limits them.",
-              "", "Every round:", "",
-              "| stack | scenario | req/s | p50 | p99 | sandbox CPU/req | wrk CPU/req | "
-              "sandbox on CPU | waited for CPU | answers |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "Load generator ceiling (wrk against `bench/serve.py --null`, a server that "
+        "answers at once, same wrk settings and script): "
+        + ", ".join(
+            f"{r.scenario.split()[-1]} {fmt_rate(r.rate)} ({r.client_us_per_request:.0f} µs wrk CPU/request)"
+            for r in ceiling
+        )
+        + f". The sandbox figures are {_ceiling_ratio(ceiling, runs)} of it: wrk is not "
+        "what limits them.",
+        "",
+        "Every round:",
+        "",
+        "| stack | scenario | req/s | p50 | p99 | sandbox CPU/req | wrk CPU/req | "
+        "sandbox on CPU | waited for CPU | answers |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for run in runs:
         busy = run.server_cpu / run.seconds if run.seconds else 0.0
         waited = run.server_waited / run.seconds if run.seconds else 0.0
@@ -249,39 +280,53 @@ def render(args: argparse.Namespace, machine: dict[str, Any], fast_note: str,
             answers += " (404: end-of-run fillers)"
         if run.note:
             answers += f" ({run.note})"
-        lines.append(f"| {LABELS[run.stack]} | {run.scenario} | {fmt_rate(run.rate)} | "
-                     f"{run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | "
-                     f"{run.server_us_per_request:.0f} µs | {run.client_us_per_request:.0f} µs | "
-                     f"{busy:.0%} | {waited:.0%} | {answers} |")
-    lines += ["", "\"sandbox on CPU\" is its CPU time over the run's wall time (100% = its one "
-              "thread saturated); \"waited for CPU\" is the time it was runnable but every core "
-              "was busy (`/proc/<pid>/schedstat`): other processes, wrk included, taking the "
-              "cores.", ""]
+        lines.append(
+            f"| {LABELS[run.stack]} | {run.scenario} | {fmt_rate(run.rate)} | "
+            f"{run.p50_ms:.1f} ms | {run.p99_ms:.1f} ms | "
+            f"{run.server_us_per_request:.0f} µs | {run.client_us_per_request:.0f} µs | "
+            f"{busy:.0%} | {waited:.0%} | {answers} |"
+        )
+    lines += [
+        "",
+        '"sandbox on CPU" is its CPU time over the run\'s wall time (100% = its one '
+        'thread saturated); "waited for CPU" is the time it was runnable but every core '
+        "was busy (`/proc/<pid>/schedstat`): other processes, wrk included, taking the "
+        "cores.",
+        "",
+    ]
     for name, target in TARGETS.items():
         b = best(runs, shipped, name)
         if b is not None:
             verdict = "meets" if b.rate >= target else "falls short of"
-            lines.append(f"- The shipped stack ({LABELS[shipped].removesuffix(' (shipped)')}) "
-                         f"{verdict} the {name} target: {fmt_rate(b.rate)} vs "
-                         f"{fmt_rate(target)} ({b.rate / target:.2f}×).")
+            lines.append(
+                f"- The shipped stack ({LABELS[shipped].removesuffix(' (shipped)')}) "
+                f"{verdict} the {name} target: {fmt_rate(b.rate)} vs "
+                f"{fmt_rate(target)} ({b.rate / target:.2f}×)."
+            )
     if profiles:
-        lines += ["", "Where the sandbox's CPU goes under load (pyinstrument every 1 ms of the "
-                  "serving thread's CPU time, shipped stack, self time by file; the stdlib counts "
-                  "as its caller; pyinstrument's per-call hook slows the sandbox several times "
-                  "and inflates call-heavy Python (the framework) against C calls (SQLite, "
-                  "sockets), so read shares, not times; full reports in "
-                  "`bench/out/profile-*.txt`, not committed):", ""]
+        lines += [
+            "",
+            "Where the sandbox's CPU goes under load (pyinstrument every 1 ms of the "
+            "serving thread's CPU time, shipped stack, self time by file; the stdlib counts "
+            "as its caller; pyinstrument's per-call hook slows the sandbox several times "
+            "and inflates call-heavy Python (the framework) against C calls (SQLite, "
+            "sockets), so read shares, not times; full reports in "
+            "`bench/out/profile-*.txt`, not committed):",
+            "",
+        ]
         for name, report in profiles.items():
             session = report.with_suffix(".pyisession")
             if not session.exists():
                 lines.append(f"- {name}: no profile written")
                 continue
             total, categories, functions = tp.profile_breakdown(session)
-            lines.append(f"- {name} ({total:.1f} s sampled): "
-                         + "; ".join(f"{cat} {share:.0%}" for cat, share in categories
-                                     if share >= 0.01))
-            lines.append("  - top functions by self time: "
-                         + "; ".join(f"`{fn}` {share:.0%}" for fn, share in functions[:8]))
+            lines.append(
+                f"- {name} ({total:.1f} s sampled): "
+                + "; ".join(f"{cat} {share:.0%}" for cat, share in categories if share >= 0.01)
+            )
+            lines.append(
+                "  - top functions by self time: " + "; ".join(f"`{fn}` {share:.0%}" for fn, share in functions[:8])
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -37,13 +37,16 @@ def campaign(number: int, variants: int) -> dict:
         "goalType": goal,
         "name": f"Scale campaign {number:03d} ({goal.lower().replace('_', ' ')})",
         "leadVerification": "NONE",
-        "tracking": {"utmSource": SOURCES[number % len(SOURCES)], "utmMedium": "paid_social",
-                     "utmCampaign": stem},
-        "variants": [{"slug": f"s{number:03d}-{chr(97 + v)}",
-                      "destinationUrl": f"https://gharart.example/{stem}?v={chr(97 + v)}",
-                      "title": f"Variant {chr(65 + v)}"} for v in range(variants)],
-        "detailPage": {"detailsPageSlug": f"{stem}-offer", "accessMode": "FREE_WITH_LOGIN",
-                       "structureType": "LANDING"},
+        "tracking": {"utmSource": SOURCES[number % len(SOURCES)], "utmMedium": "paid_social", "utmCampaign": stem},
+        "variants": [
+            {
+                "slug": f"s{number:03d}-{chr(97 + v)}",
+                "destinationUrl": f"https://gharart.example/{stem}?v={chr(97 + v)}",
+                "title": f"Variant {chr(65 + v)}",
+            }
+            for v in range(variants)
+        ],
+        "detailPage": {"detailsPageSlug": f"{stem}-offer", "accessMode": "FREE_WITH_LOGIN", "structureType": "LANDING"},
         "conversion": {"value": 100 * number, "currency": "INR"},
     }
 
@@ -56,14 +59,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "config" / "scale.yaml")
     args = parser.parse_args()
     writes = args.campaigns * (3 * args.variants + 1)
-    doc = {"target": "sandbox-large",
-           "run": {"timeout_seconds": 10, "retry": {"attempts": 8, "backoff_seconds": 0.1, "max_wait_seconds": 5},
-                   "rate_limit_per_second": 1000, "publish_via": "pat"},
-           "fake_data": {"seed": 20261127, "email_domain": "example.com"},
-           "expectations": {"health_verdict": "PASS", "min_score": 100, "access_mode": "FREE_WITH_LOGIN"},
-           "campaigns": [campaign(n, args.variants) for n in range(1, args.campaigns + 1)]}
-    text = HEADER.format(campaigns=args.campaigns, variants=args.variants, per_day=args.writes_per_day,
-                         writes=writes)
+    doc = {
+        "target": "sandbox-large",
+        "run": {
+            "timeout_seconds": 10,
+            "retry": {"attempts": 8, "backoff_seconds": 0.1, "max_wait_seconds": 5},
+            "rate_limit_per_second": 1000,
+            "publish_via": "pat",
+        },
+        "fake_data": {"seed": 20261127, "email_domain": "example.com"},
+        "expectations": {"health_verdict": "PASS", "min_score": 100, "access_mode": "FREE_WITH_LOGIN"},
+        "campaigns": [campaign(n, args.variants) for n in range(1, args.campaigns + 1)],
+    }
+    text = HEADER.format(campaigns=args.campaigns, variants=args.variants, per_day=args.writes_per_day, writes=writes)
     args.out.write_text(text + "\n" + yaml.safe_dump(doc, sort_keys=False, width=120))
     print(f"{args.out}: {args.campaigns} campaigns x {args.variants} variants, {writes} writes")
     return 0

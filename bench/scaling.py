@@ -59,14 +59,18 @@ class Run:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench/scaling.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/scaling.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10,30,100", help="campaigns per config (default 10,30,100)")
     parser.add_argument("--workers", default="1,2,4", help="xdist workers, `preflight run -n` (default 1,2,4)")
     parser.add_argument("--variants", type=int, default=3, help="variants per campaign (default 3)")
-    parser.add_argument("--rates", default="shipped",
-                        help="shipped (run.rate_limit_per_second as in config/preflight.yaml), unpaced "
-                             "(1,000,000/s) or both, comma-separated (default shipped)")
+    parser.add_argument(
+        "--rates",
+        default="shipped",
+        help="shipped (run.rate_limit_per_second as in config/preflight.yaml), unpaced "
+        "(1,000,000/s) or both, comma-separated (default shipped)",
+    )
     parser.add_argument("--no-build", action="store_true", help="skip timing the HTML report build")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
@@ -91,12 +95,14 @@ def count_requests(sandbox: c.BenchSandbox) -> int | None:
 
 def phase_times(stamps: dict[str, float], start: float, end: float) -> dict[str, float]:
     """The controller's phases; under xdist the workers' start and collection come before the first test."""
-    marks = [("start-up (interpreter, imports, plugins, config)", start, stamps.get("sessionstart")),
-             ("run start (tokens, readiness checks)", stamps.get("sessionstart"), stamps.get("sessionstarted")),
-             ("workers start and collect, write-plan check", stamps.get("sessionstarted"), stamps.get("first_test")),
-             ("tests", stamps.get("first_test"), stamps.get("last_test")),
-             ("wrap-up (retire, gate, summary, junit.xml)", stamps.get("sessionfinish"), stamps.get("sessionfinished")),
-             ("exit (workers gone, outputs moved in place)", stamps.get("sessionfinished"), end)]
+    marks = [
+        ("start-up (interpreter, imports, plugins, config)", start, stamps.get("sessionstart")),
+        ("run start (tokens, readiness checks)", stamps.get("sessionstart"), stamps.get("sessionstarted")),
+        ("workers start and collect, write-plan check", stamps.get("sessionstarted"), stamps.get("first_test")),
+        ("tests", stamps.get("first_test"), stamps.get("last_test")),
+        ("wrap-up (retire, gate, summary, junit.xml)", stamps.get("sessionfinish"), stamps.get("sessionfinished")),
+        ("exit (workers gone, outputs moved in place)", stamps.get("sessionfinished"), end),
+    ]
     return {name: round(b - a, 2) for name, a, b in marks if a is not None and b is not None}
 
 
@@ -107,12 +113,31 @@ def run_once(sandbox: c.BenchSandbox, config: Path, rate: str, size: int, worker
     phases_file.unlink(missing_ok=True)
     log = WORK / f"log-{rate}-{size}-n{workers}.txt"
     sandbox.reset()
-    command = [sys.executable, "-m", "preflight", "run", "-n", str(workers), "--no-html", "--config", str(config),
-               "--reports", str(reports), "--", "-p", "bench_plugin"]
+    command = [
+        sys.executable,
+        "-m",
+        "preflight",
+        "run",
+        "-n",
+        str(workers),
+        "--no-html",
+        "--config",
+        str(config),
+        "--reports",
+        str(reports),
+        "--",
+        "-p",
+        "bench_plugin",
+    ]
     with open(log, "w") as out:
         started = time.time()
-        done = subprocess.run(command, cwd=c.ROOT, env=c.child_env(PREFLIGHT_BENCH_PHASES=str(phases_file)),
-                              stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(
+            command,
+            cwd=c.ROOT,
+            env=c.child_env(PREFLIGHT_BENCH_PHASES=str(phases_file)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         wall = time.time() - started
     run = Run(rate, size, workers, wall, requests=count_requests(sandbox))
     run.ok, run.note, run.tests = c.gate_outcome(reports, done.returncode, log)
@@ -134,8 +159,13 @@ def build_time(reports: Path, size: int) -> tuple[float | None, str]:
     gate = json.loads((reports / "gate.json").read_text())
     started = time.monotonic()
     try:
-        build_report(copy / "allure-results", copy / "allure-report", project_root=c.ROOT, gate=gate,
-                     history_path=copy / "history.jsonl")
+        build_report(
+            copy / "allure-results",
+            copy / "allure-report",
+            project_root=c.ROOT,
+            gate=gate,
+            history_path=copy / "history.jsonl",
+        )
     except ReportBuildError as exc:
         return None, str(exc)
     seconds = time.monotonic() - started
@@ -151,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     shipped_rate = float((c.shipped_config().get("run") or {}).get("rate_limit_per_second", 100))
     rates = {"shipped": shipped_rate, "unpaced": UNPACED_RATE}
-    c.say(f"scaling: sizes {args.sizes} campaigns × {args.variants} variants, -n {args.workers}, rates "
-          f"{', '.join(args.rates)}; nproc {facts['nproc']}, load average {facts['load_before']}")
+    c.say(
+        f"scaling: sizes {args.sizes} campaigns × {args.variants} variants, -n {args.workers}, rates "
+        f"{', '.join(args.rates)}; nproc {facts['nproc']}, load average {facts['load_before']}"
+    )
     runs: list[Run] = []
     builds: dict[int, tuple[float | None, str]] = {}
     for old in WORK.glob("sandbox.db*"):
@@ -162,24 +194,30 @@ def main(argv: list[str] | None = None) -> int:
         target = c.write_attached_target(WORK / "attached.yaml", sandbox.url)
         for size in args.sizes:
             for rate in args.rates:
-                config = c.write_config(WORK / f"config-{rate}-{size}.yaml",
-                                        c.generate_config(size, variants=args.variants, rate=rates[rate],
-                                                          target=target.name))
+                config = c.write_config(
+                    WORK / f"config-{rate}-{size}.yaml",
+                    c.generate_config(size, variants=args.variants, rate=rates[rate], target=target.name),
+                )
                 for workers in args.workers:
                     run = run_once(sandbox, config, rate, size, workers)
                     runs.append(run)
-                    c.say(f"  {size:4d} campaigns -n {workers} ({rate}): {run.wall:7.2f}s wall, "
-                          f"{run.wall / size:.3f}s per campaign, {run.tests} tests, "
-                          f"{run.requests if run.requests is not None else '≥10,000'} requests"
-                          + ("" if run.ok else f"  NOT OK: {run.note}"))
+                    c.say(
+                        f"  {size:4d} campaigns -n {workers} ({rate}): {run.wall:7.2f}s wall, "
+                        f"{run.wall / size:.3f}s per campaign, {run.tests} tests, "
+                        f"{run.requests if run.requests is not None else '≥10,000'} requests"
+                        + ("" if run.ok else f"  NOT OK: {run.note}")
+                    )
             if not args.no_build:
                 done = next((r for r in runs if r.size == size and r.ok), None)
                 if done is not None:
                     c.say(f"  {size:4d} campaigns: building the HTML report …")
                     builds[size] = build_time(WORK / f"reports-{done.rate}-{size}-n{done.workers}", size)
                     seconds, note = builds[size]
-                    c.say(f"  {size:4d} campaigns: report build {seconds:.1f}s ({note})" if seconds is not None
-                          else f"  {size:4d} campaigns: report build failed: {note}")
+                    c.say(
+                        f"  {size:4d} campaigns: report build {seconds:.1f}s ({note})"
+                        if seconds is not None
+                        else f"  {size:4d} campaigns: report build failed: {note}"
+                    )
         quota_note = sandbox.quota_note
     facts["load_after"] = c.loadavg()
     text = render(args, facts, rates, runs, builds, time.monotonic() - started, quota_note)
@@ -195,14 +233,25 @@ def find(runs: list[Run], rate: str, size: int, workers: int) -> Run | None:
     return next((r for r in runs if (r.rate, r.size, r.workers) == (rate, size, workers)), None)
 
 
-def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, float], runs: list[Run],
-           builds: dict[int, tuple[float | None, str]], elapsed: float, quota_note: str) -> str:
-    rate_names = {"shipped": f"shipped pace ({rates['shipped']:g} requests/s per route class, shared bucket)",
-                  "unpaced": "bucket at 1,000,000/s (never waits)"}
+def render(
+    args: argparse.Namespace,
+    facts: dict[str, str],
+    rates: dict[str, float],
+    runs: list[Run],
+    builds: dict[int, tuple[float | None, str]],
+    elapsed: float,
+    quota_note: str,
+) -> str:
+    rate_names = {
+        "shipped": f"shipped pace ({rates['shipped']:g} requests/s per route class, shared bucket)",
+        "unpaced": "bucket at 1,000,000/s (never waits)",
+    }
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         f"Written by `bench/scaling.py` on {facts['date']} (commit {facts['commit']}); rerun it rather than "
-        "editing by hand (`--sizes 10,30 --workers 1,2` for a quick check).", "",
+        "editing by hand (`--sizes 10,30 --workers 1,2` for a quick check).",
+        "",
         f"- Machine: `nproc` {facts['nproc']}, {facts['cpu']}, Linux {facts['kernel']}; load average "
         f"{facts['load_before']} before, {facts['load_after']} after; Python {facts['python']}. "
         f"Whole bench {elapsed:.0f} s.",
@@ -213,10 +262,12 @@ def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, flo
         "",
     ]
     for rate in args.rates:
-        lines += [f"Wall time, {rate_names[rate]}: seconds (seconds per campaign):", "",
-                  "| campaigns | tests | requests | " + " | ".join(f"-n {w}" for w in args.workers)
-                  + " | report build |",
-                  "|---:|---:|---:|" + "---:|" * len(args.workers) + "---:|"]
+        lines += [
+            f"Wall time, {rate_names[rate]}: seconds (seconds per campaign):",
+            "",
+            "| campaigns | tests | requests | " + " | ".join(f"-n {w}" for w in args.workers) + " | report build |",
+            "|---:|---:|---:|" + "---:|" * len(args.workers) + "---:|",
+        ]
         for size in args.sizes:
             row_runs = [find(runs, rate, size, w) for w in args.workers]
             some = next((r for r in row_runs if r and r.ok), None)
@@ -224,14 +275,20 @@ def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, flo
             if some is not None:
                 requests = f"{some.requests:,}" if some.requests is not None else f"≥{LOG_CAP:,}"
             row = f"| {size} | {some.tests if some else '?'} | {requests} | "
-            row += " | ".join((f"{r.wall:.1f} s ({r.wall / size:.2f})" if r.ok else f"failed: {r.note}")
-                              if r else "—" for r in row_runs)
+            row += " | ".join(
+                (f"{r.wall:.1f} s ({r.wall / size:.2f})" if r.ok else f"failed: {r.note}") if r else "—"
+                for r in row_runs
+            )
             seconds, note = builds.get(size, (None, "not built"))
             row += f" | {seconds:.1f} s ({note}) |" if seconds is not None else f" | {note} |"
             lines.append(row)
-        lines += ["", "| -n | fit: a (fixed) | fit: b (per campaign) | marginal s/campaign between sizes | "
-                  "last ÷ first marginal (1: linear; above 1: grows faster) | speed-up vs -n "
-                  f"{args.workers[0]} at {max(args.sizes)} campaigns |", "|---:|---:|---:|---|---:|---:|"]
+        lines += [
+            "",
+            "| -n | fit: a (fixed) | fit: b (per campaign) | marginal s/campaign between sizes | "
+            "last ÷ first marginal (1: linear; above 1: grows faster) | speed-up vs -n "
+            f"{args.workers[0]} at {max(args.sizes)} campaigns |",
+            "|---:|---:|---:|---|---:|---:|",
+        ]
         base = find(runs, rate, max(args.sizes), args.workers[0])
         for workers in args.workers:
             mine = [r for r in (find(runs, rate, s, workers) for s in args.sizes) if r and r.ok]
@@ -250,23 +307,29 @@ def render(args: argparse.Namespace, facts: dict[str, str], rates: dict[str, flo
         largest = [r for r in (find(runs, rate, max(args.sizes), w) for w in args.workers) if r and r.ok and r.phases]
         if largest:
             names = list(largest[0].phases)
-            lines += [f"Phases of the {max(args.sizes)}-campaign runs (pytest controller, bench plugin "
-                      "timestamps), seconds:", "",
-                      "| phase | " + " | ".join(f"-n {r.workers}" for r in largest) + " |",
-                      "|---|" + "---:|" * len(largest)]
+            lines += [
+                f"Phases of the {max(args.sizes)}-campaign runs (pytest controller, bench plugin timestamps), seconds:",
+                "",
+                "| phase | " + " | ".join(f"-n {r.workers}" for r in largest) + " |",
+                "|---|" + "---:|" * len(largest),
+            ]
             for name in names:
                 lines.append(f"| {name} | " + " | ".join(f"{r.phases.get(name, 0):.1f}" for r in largest) + " |")
             lines.append("")
     lines += conclusions(args, rates, runs, builds)
     failed = [r for r in runs if not r.ok]
     if failed:
-        lines += ["Runs that did not PASS: " + "; ".join(f"{r.size} campaigns -n {r.workers} ({r.rate}): "
-                                                         f"{r.note}" for r in failed), ""]
+        lines += [
+            "Runs that did not PASS: "
+            + "; ".join(f"{r.size} campaigns -n {r.workers} ({r.rate}): {r.note}" for r in failed),
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def conclusions(args: argparse.Namespace, rates: dict[str, float], runs: list[Run],
-                builds: dict[int, tuple[float | None, str]]) -> list[str]:
+def conclusions(
+    args: argparse.Namespace, rates: dict[str, float], runs: list[Run], builds: dict[int, tuple[float | None, str]]
+) -> list[str]:
     """What the tables say, in figures: the request rate reached, -n's effect, the build's share."""
     size, out = max(args.sizes), []
     for rate in args.rates:
@@ -275,13 +338,17 @@ def conclusions(args: argparse.Namespace, rates: dict[str, float], runs: list[Ru
             continue
         best = min(mine, key=lambda r: r.wall)
         reached = best.requests / best.wall
-        line = (f"- {rate}: at {size} campaigns the fastest run (-n {best.workers}) sends {best.requests:,} requests "
-                f"in {best.wall:.1f} s, {reached:.0f} requests/s over the whole run")
+        line = (
+            f"- {rate}: at {size} campaigns the fastest run (-n {best.workers}) sends {best.requests:,} requests "
+            f"in {best.wall:.1f} s, {reached:.0f} requests/s over the whole run"
+        )
         if rate == "shipped":
             share = reached / rates["shipped"]
             # The pace is per route class (read, write, public), so the run's total may pass it.
-            line += (f", {share:.0%} of the configured pace ({rates['shipped']:g}/s for each route class, "
-                     "shared by all workers)" + (": the pace bounds the run, whatever -n" if share >= 0.85 else ""))
+            line += (
+                f", {share:.0%} of the configured pace ({rates['shipped']:g}/s for each route class, "
+                "shared by all workers)" + (": the pace bounds the run, whatever -n" if share >= 0.85 else "")
+            )
         out.append(line + ".")
     seconds = builds.get(size, (None, ""))[0]
     if seconds is not None:

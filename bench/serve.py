@@ -21,15 +21,20 @@ import socket
 import sys
 from pathlib import Path
 
-STACKS = {"asyncio-h11": {"loop": "asyncio", "http": "h11"},
-          "uvloop-httptools": {"loop": "uvloop", "http": "httptools"}}
+STACKS = {
+    "asyncio-h11": {"loop": "asyncio", "http": "h11"},
+    "uvloop-httptools": {"loop": "uvloop", "http": "httptools"},
+}
 
-NULL_BODY = (b'{"campaignId":"bench-ab","status":"WARN","score":70,'
-             b'"evaluatedAt":"2026-01-01T00:00:00.000Z","checks":['
-             + b",".join(b'{"id":"check_%d","status":"PASS","detail":"%s"}' % (i, b"x" * 80)
-                         for i in range(5)) + b"]}")
-NULL_ANSWER = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-               b"content-length: %d\r\n\r\n" % len(NULL_BODY)) + NULL_BODY
+NULL_BODY = (
+    b'{"campaignId":"bench-ab","status":"WARN","score":70,'
+    b'"evaluatedAt":"2026-01-01T00:00:00.000Z","checks":['
+    + b",".join(b'{"id":"check_%d","status":"PASS","detail":"%s"}' % (i, b"x" * 80) for i in range(5))
+    + b"]}"
+)
+NULL_ANSWER = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(NULL_BODY)
+) + NULL_BODY
 
 
 class NullProtocol(asyncio.Protocol):
@@ -53,7 +58,7 @@ class NullProtocol(asyncio.Protocol):
                     length = int(value.strip() or 0)
             if len(self.buffer) < end + 4 + length:
                 break
-            self.buffer = self.buffer[end + 4 + length:]
+            self.buffer = self.buffer[end + 4 + length :]
             answers += 1
         if answers:
             self.transport.write(NULL_ANSWER * answers)  # type: ignore[attr-defined]

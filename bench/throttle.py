@@ -60,9 +60,11 @@ class Setting:
 
 
 def settings(rate: int) -> list[Setting]:
-    return [Setting("header pacing (ceiling 100/s, learns R from the headers)", 100, True),
-            Setting(f"fixed at 2R = {2 * rate}/s, no header learning", 2 * rate, False),
-            Setting(f"fixed at R = {rate}/s, no header learning", rate, False)]
+    return [
+        Setting("header pacing (ceiling 100/s, learns R from the headers)", 100, True),
+        Setting(f"fixed at 2R = {2 * rate}/s, no header learning", 2 * rate, False),
+        Setting(f"fixed at R = {rate}/s, no header learning", rate, False),
+    ]
 
 
 @dataclass
@@ -85,8 +87,7 @@ def _direct_worker(url: str, jwt: str, pace: str, setting: Setting, n: int, go: 
     from preflight.http.pacing import Pacer
 
     client = PlatformClient(url, HANDLE, Credentials(jwt=jwt))
-    client.pacer = Pacer(pace, {name: setting.ceiling for name in ROUTE_CLASSES},
-                         from_headers=setting.from_headers)
+    client.pacer = Pacer(pace, {name: setting.ceiling for name in ROUTE_CLASSES}, from_headers=setting.from_headers)
     go.wait()
     for i in range(n):
         if i % 2:
@@ -119,6 +120,7 @@ def direct(sb: Any, setting: Setting, n: int) -> Outcome:
 
 def bigger_config(project: Any, copies: int) -> None:
     """The project's campaigns, each copied `copies` times under new ids and slugs."""
+
     def change(data: dict[str, Any]) -> None:
         originals = list(data["campaigns"])
         for copy in range(2, copies + 1):
@@ -129,6 +131,7 @@ def bigger_config(project: Any, copies: int) -> None:
                     variant["slug"] = f"{variant['slug']}{copy}"
                 clone["detailPage"]["detailsPageSlug"] += f"-{copy}"
                 data["campaigns"].append(clone)
+
     project.edit_config(change)
 
 
@@ -142,12 +145,14 @@ def run(sb: Any, setting: Setting, copies: int, folder: Path) -> Outcome:
     def pace(data: dict[str, Any]) -> None:
         data["run"]["rate_limit_per_second"] = setting.ceiling
         data["run"]["pacing"] = {"from_headers": setting.from_headers}
+
     project.edit_config(pace)
     began = time.monotonic()
     result = project.run(timeout=900)
     seconds = time.monotonic() - began
-    outcome = measure(sb.requests(10000), setting, f"run: `preflight run` -n 2, {copies * 2} campaigns",
-                      from_first_write=True)
+    outcome = measure(
+        sb.requests(10000), setting, f"run: `preflight run` -n 2, {copies * 2} campaigns", from_first_write=True
+    )
     outcome.seconds = seconds
     try:
         outcome.verdict = result.gate.get("verdict", "?")
@@ -157,8 +162,11 @@ def run(sb: Any, setting: Setting, copies: int, folder: Path) -> Outcome:
 
 
 def measure(log: list[dict[str, Any]], setting: Setting, load: str, from_first_write: bool = False) -> Outcome:
-    rows = [(_ts(r["at"]), route_class(r["method"], r["path"]), r["status"]) for r in log
-            if not r["path"].startswith("/__sandbox")]
+    rows = [
+        (_ts(r["at"]), route_class(r["method"], r["path"]), r["status"])
+        for r in log
+        if not r["path"].startswith("/__sandbox")
+    ]
     outcome = Outcome(setting, load, requests=len(rows), throttled=sum(1 for r in rows if r[2] == 429))
     if from_first_write:
         first = next((t for t, cls, _ in rows if cls == "write"), rows[0][0] if rows else 0.0)
@@ -181,22 +189,33 @@ def _ts(text: str) -> float:
 
 
 def machine() -> dict[str, str]:
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "?"
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "nproc": str(os.cpu_count()), "commit": commit + (" (with uncommitted changes)" if dirty else ""),
-            "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"}
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "?"
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+        "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?",
+    }
 
 
-def render(args: argparse.Namespace, info: dict[str, str], outcomes: list[Outcome], cost: list[str],
-           elapsed: float) -> str:
+def render(
+    args: argparse.Namespace, info: dict[str, str], outcomes: list[Outcome], cost: list[str], elapsed: float
+) -> str:
     rate = args.rate
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         f"Written by `bench/throttle.py` (`make bench ARGS=throttle`) on {info['date']}, commit {info['commit']}; "
-        "rerun it rather than editing by hand.", "",
+        "rerun it rather than editing by hand.",
+        "",
         f"- Machine: `nproc` {info['nproc']}, load average {info['load']} at the start (other work shares "
         f"the cores). Whole bench {elapsed:.0f} s.",
         f"- Target: a sandbox started with `--throttle read={rate}/s,write={rate}/s,public={rate}/s`: per "
@@ -210,7 +229,8 @@ def render(args: argparse.Namespace, info: dict[str, str], outcomes: list[Outcom
         "- Rate = (answered requests − 1) ÷ (last − first) per class, 429s left out, from the sandbox's "
         "request-log timestamps; the ×R column is the busiest class. 429s: every 429 the sandbox answered "
         "(the harness retries them after the shared pause; each is a refused request).",
-        f"- Goal: ≥ {GOAL:.0%} of R with 0 × 429.", "",
+        f"- Goal: ≥ {GOAL:.0%} of R with 0 × 429.",
+        "",
         "| setting | load | requests | 429s | read /s | public /s | write /s | busiest class: ×R | wall time "
         "| verdict | goal |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
@@ -219,28 +239,42 @@ def render(args: argparse.Namespace, info: dict[str, str], outcomes: list[Outcom
         share = o.per_class.get(o.busiest, 0.0) / rate
         met = "met" if share >= GOAL and o.throttled == 0 else "missed"
         cells = " | ".join(f"{o.per_class[c]:.1f}" if c in o.per_class else "—" for c in ("read", "public", "write"))
-        lines.append(f"| {o.setting.name} | {o.load} | {o.requests} | {o.throttled} | {cells} | "
-                     f"{o.busiest} {share:.2f}× | {o.seconds:.1f} s | {o.verdict or '—'} | {met} |")
-    lines += ["", "Header pacing is given no rate: it reads R from the answers and paces each class at 95% "
-              "of it for both workers together. A fixed rate is only as good as the number typed into the "
-              "config: above R, what goes past the bucket's burst comes back as 429s and whole-second "
-              "pauses; at R it takes knowing R beforehand, which a real target does not publish (the "
-              "contract's numbers are a gap).", "",
-              "The pace's own cost per request (`bench/acquire.py`: a loop of acquire + observe with 1 ms "
-              "between requests, the rate far above it so nothing waits; the calls are timed, best of 2; "
-              f"{args.cost_requests} requests per process). Before is the one SQLiteBucket the run used for "
-              "every request, with pyrate-limiter's polling file lock:", "", *cost, ""]
+        lines.append(
+            f"| {o.setting.name} | {o.load} | {o.requests} | {o.throttled} | {cells} | "
+            f"{o.busiest} {share:.2f}× | {o.seconds:.1f} s | {o.verdict or '—'} | {met} |"
+        )
+    lines += [
+        "",
+        "Header pacing is given no rate: it reads R from the answers and paces each class at 95% "
+        "of it for both workers together. A fixed rate is only as good as the number typed into the "
+        "config: above R, what goes past the bucket's burst comes back as 429s and whole-second "
+        "pauses; at R it takes knowing R beforehand, which a real target does not publish (the "
+        "contract's numbers are a gap).",
+        "",
+        "The pace's own cost per request (`bench/acquire.py`: a loop of acquire + observe with 1 ms "
+        "between requests, the rate far above it so nothing waits; the calls are timed, best of 2; "
+        f"{args.cost_requests} requests per process). Before is the one SQLiteBucket the run used for "
+        "every request, with pyrate-limiter's polling file lock:",
+        "",
+        *cost,
+        "",
+    ]
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench/throttle.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/throttle.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=int, default=10, help="R: the sandbox's requests/s per class (default 10)")
     parser.add_argument("--copies", type=int, default=2, help="copies of the config's campaigns in the run (default 2)")
     parser.add_argument("--requests", type=int, default=150, help="direct load: requests per process (default 150)")
-    parser.add_argument("--cost-requests", type=int, default=2000,
-                        help="requests per process when timing the pace's own cost (default 2000)")
+    parser.add_argument(
+        "--cost-requests",
+        type=int,
+        default=2000,
+        help="requests per process when timing the pace's own cost (default 2000)",
+    )
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     return parser.parse_args(argv)
 
@@ -260,12 +294,18 @@ def main(argv: list[str] | None = None) -> int:
         for setting in settings(args.rate):
             for load in ("direct", "run"):
                 print(f"  {setting.name}: {load} …", flush=True)
-                outcome = (direct(sb, setting, args.requests) if load == "direct"
-                           else run(sb, setting, args.copies, Path(tmp) / f"{len(outcomes)}"))
+                outcome = (
+                    direct(sb, setting, args.requests)
+                    if load == "direct"
+                    else run(sb, setting, args.copies, Path(tmp) / f"{len(outcomes)}")
+                )
                 outcomes.append(outcome)
-                print(f"    {outcome.requests} requests, {outcome.throttled} × 429, "
-                      + ", ".join(f"{c} {r:.1f}/s" for c, r in sorted(outcome.per_class.items()))
-                      + f", {outcome.seconds:.1f} s {outcome.verdict}", flush=True)
+                print(
+                    f"    {outcome.requests} requests, {outcome.throttled} × 429, "
+                    + ", ".join(f"{c} {r:.1f}/s" for c, r in sorted(outcome.per_class.items()))
+                    + f", {outcome.seconds:.1f} s {outcome.verdict}",
+                    flush=True,
+                )
     print("  the pace's own cost per request (bench/acquire.py) …", flush=True)
     import acquire
 

@@ -56,6 +56,7 @@ def say(message: str) -> None:
 
 # --- the tools: wrk and the fast uvicorn stack ---------------------------------------------
 
+
 def ensure_wrk() -> tuple[str | None, str]:
     """(path, note): Debian's wrk, installed with apt-get when missing and we are root."""
     path = shutil.which("wrk")
@@ -65,11 +66,15 @@ def ensure_wrk() -> tuple[str | None, str]:
         return None, "wrk is not installed (apt-get install -y wrk, as root)"
     say("bench: wrk missing; apt-get install -y wrk …")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for command in (["apt-get", "install", "-y", "-qq", "wrk"],
-                    ["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+    for command in (
+        ["apt-get", "install", "-y", "-qq", "wrk"],
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "wrk"],
+    ):
         try:
-            subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           timeout=300, check=False)
+            subprocess.run(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300, check=False
+            )
         except (OSError, subprocess.TimeoutExpired):
             break
         path = shutil.which("wrk")
@@ -97,10 +102,23 @@ def ensure_fast_stack() -> tuple[str | None, str]:
         return str(FAST_DEPS), f"from {where}, for the bench only"
     say(f"bench: installing {' '.join(FAST_PACKAGES)} into {where} (bench only) …")
     try:
-        result = subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                                 "--disable-pip-version-check", "--target", str(FAST_DEPS),
-                                 *FAST_PACKAGES],
-                                capture_output=True, text=True, timeout=300, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--target",
+                str(FAST_DEPS),
+                *FAST_PACKAGES,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"pip install {' '.join(FAST_PACKAGES)} failed: {exc}"
     if result.returncode == 0 and all(_importable(name, FAST_DEPS) for name in FAST_PACKAGES):
@@ -128,18 +146,23 @@ def _version_of(name: str, path: str | None) -> str:
 
 # --- the machine -------------------------------------------------------------------------------
 
+
 def machine(wrk: str, fast_path: str | None) -> dict[str, Any]:
     cpu = common.cpu_model()
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    packages = {name: _safe_version(name) for name in
-                ("uvicorn", "fastapi", "starlette", "pydantic", "h11")}
+    packages = {name: _safe_version(name) for name in ("uvicorn", "fastapi", "starlette", "pydantic", "h11")}
     for name in FAST_PACKAGES:
         packages[name] = _version_of(name, fast_path) if fast_path is not None else "-"
-    return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "nproc": nproc or str(os.cpu_count()), "cpu": cpu,
-            "kernel": platform.release(), "python": platform.python_version(),
-            "sqlite": __import__("sqlite3").sqlite_version, "packages": packages,
-            "wrk": wrk_version(wrk)}
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": nproc or str(os.cpu_count()),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "packages": packages,
+        "wrk": wrk_version(wrk),
+    }
 
 
 def _safe_version(name: str) -> str:
@@ -172,11 +195,13 @@ def runqueue_seconds(pid: int) -> float:
 
 # --- servers -----------------------------------------------------------------------------------
 
+
 class BenchServer(SandboxProcess):
     """The sandbox (or the null server) through bench/serve.py, on a forced uvicorn stack."""
 
-    def __init__(self, stack: str, path: str | None = None, null: bool = False,
-                 profile: Path | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, stack: str, path: str | None = None, null: bool = False, profile: Path | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("throttle", NO_THROTTLE)
         super().__init__(**kwargs)
         self.stack, self.path, self.null, self.profile = stack, path, null, profile
@@ -200,20 +225,29 @@ class BenchServer(SandboxProcess):
     def set_up(self) -> str:
         """A LEAD_CAPTURE campaign with a tagged primary link; answers a CREATOR JWT."""
         jwt = self.mint_jwt(HANDLE, ttl_seconds=86400)
-        body = {"campaignId": CAMPAIGN, "goalType": "LEAD_CAPTURE", "status": "ACTIVE",
-                "name": "bench", "leadVerification": {"mode": "NONE"},
-                "primaryLink": {"slug": SLUG, "destinationUrl": f"https://bench.example/{SLUG}",
-                                "enabled": True, "tracking": {"utmSource": "bench",
-                                                              "utmMedium": "loopback",
-                                                              "utmCampaign": "throughput"}}}
-        response = self.admin.post(f"/v2/handles/{HANDLE}/campaigns", json=body,
-                                   headers={"Authorization": f"Bearer {jwt}"})
+        body = {
+            "campaignId": CAMPAIGN,
+            "goalType": "LEAD_CAPTURE",
+            "status": "ACTIVE",
+            "name": "bench",
+            "leadVerification": {"mode": "NONE"},
+            "primaryLink": {
+                "slug": SLUG,
+                "destinationUrl": f"https://bench.example/{SLUG}",
+                "enabled": True,
+                "tracking": {"utmSource": "bench", "utmMedium": "loopback", "utmCampaign": "throughput"},
+            },
+        }
+        response = self.admin.post(
+            f"/v2/handles/{HANDLE}/campaigns", json=body, headers={"Authorization": f"Bearer {jwt}"}
+        )
         if response.status_code != 201:
             raise SandboxError(f"campaign set-up: {response.status_code} {response.text}")
         return jwt
 
 
 # --- wrk ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -253,14 +287,30 @@ class Wrk:
     path: str
     threads: int = 1
     connections: int = 32
-    scratch: Path = field(
-        default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-", dir=_out())))
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-", dir=_out())))
 
-    def run(self, scenario: str, stack: str, url: str, seconds: float, mode: str = "plain",
-            headers: dict[str, str] | None = None, server_pid: int | None = None,
-            ok_status: int = 200, use_span: bool = False) -> Run:
-        command = [self.path, f"-t{self.threads}", f"-c{self.connections}",
-                   f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA)]
+    def run(
+        self,
+        scenario: str,
+        stack: str,
+        url: str,
+        seconds: float,
+        mode: str = "plain",
+        headers: dict[str, str] | None = None,
+        server_pid: int | None = None,
+        ok_status: int = 200,
+        use_span: bool = False,
+    ) -> Run:
+        command = [
+            self.path,
+            f"-t{self.threads}",
+            f"-c{self.connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+        ]
         for name, value in (headers or {}).items():
             command += ["-H", f"{name}: {value}"]
         command += [url, "--", mode, str(self.scratch)]
@@ -295,12 +345,21 @@ class Wrk:
         statuses = {int(k): v for k, v in data["statuses"].items()}
         span_us = data["span_us"] if use_span and data["span_us"] > 0 else data["duration_us"]
         span = span_us / 1e6
-        errors = (data["connect_errors"] + data["read_errors"] + data["write_errors"]
-                  + data["timeouts"])
-        return Run(scenario, stack, data["requests"], span, statuses, errors,
-                   data["p50_us"] / 1000, data["p99_us"] / 1000, server_cpu,
-                   usage.ru_utime + usage.ru_stime, ok=statuses.get(ok_status, 0),
-                   server_waited=waited)
+        errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
+        return Run(
+            scenario,
+            stack,
+            data["requests"],
+            span,
+            statuses,
+            errors,
+            data["p50_us"] / 1000,
+            data["p99_us"] / 1000,
+            server_cpu,
+            usage.ru_utime + usage.ru_stime,
+            ok=statuses.get(ok_status, 0),
+            server_waited=waited,
+        )
 
     def ctx_tokens(self) -> list[str]:
         tokens: list[str] = []
@@ -312,7 +371,7 @@ class Wrk:
     def deal(self, tokens: list[str]) -> None:
         """Split ctx tokens between wrk's threads (each reads conv-<id>.txt)."""
         for i in range(self.threads):
-            share = tokens[i::self.threads]
+            share = tokens[i :: self.threads]
             (self.scratch / f"conv-{i}.txt").write_text("\n".join(share) + "\n")
 
     def close(self) -> None:
@@ -326,6 +385,7 @@ def _out() -> Path:
 
 # --- the scenarios -----------------------------------------------------------------------------
 
+
 def client_ceiling(wrk: Wrk, seconds: float) -> list[Run]:
     """wrk against a server that answers at once: how fast the load generator itself goes."""
     runs = []
@@ -335,13 +395,21 @@ def client_ceiling(wrk: Wrk, seconds: float) -> list[Run]:
         runs.append(wrk.run("ceiling GET", "null", null.url + "/health", seconds, server_pid=pid))
         fake = [f"c1.{i:08d}.{'x' * 120}" for i in range(int(seconds * 60000))]
         wrk.deal(fake)
-        runs.append(wrk.run("ceiling POST", "null", null.url + "/v2/public/conversions",
-                            seconds, mode="convert", server_pid=pid, use_span=True))
+        runs.append(
+            wrk.run(
+                "ceiling POST",
+                "null",
+                null.url + "/v2/public/conversions",
+                seconds,
+                mode="convert",
+                server_pid=pid,
+                use_span=True,
+            )
+        )
     return runs
 
 
-def measure(wrk: Wrk, server: BenchServer, jwt: str, seconds: float,
-            min_tokens: int) -> list[Run]:
+def measure(wrk: Wrk, server: BenchServer, jwt: str, seconds: float, min_tokens: int) -> list[Run]:
     """health, clicks, then conversions fed by those clicks' ctx tokens."""
     pid = server.proc.pid  # type: ignore[union-attr]
     stack = server.stack
@@ -350,8 +418,7 @@ def measure(wrk: Wrk, server: BenchServer, jwt: str, seconds: float,
     click_url = f"{server.url}/_edge/redirect/{HANDLE}/{SLUG}"
     runs = [wrk.run("health", stack, health_url, seconds, headers=auth, server_pid=pid)]
 
-    clicks = wrk.run("click", stack, click_url, seconds, mode="clicks", server_pid=pid,
-                     ok_status=302)
+    clicks = wrk.run("click", stack, click_url, seconds, mode="clicks", server_pid=pid, ok_status=302)
     runs.append(clicks)
     tokens = wrk.ctx_tokens()
     if len(tokens) != clicks.ok:
@@ -365,14 +432,22 @@ def measure(wrk: Wrk, server: BenchServer, jwt: str, seconds: float,
     before = server.stats()["conversions"]
     wrk.deal(tokens)
     # The run ends when the tokens run out (the threads stop); -d is only a safety cap.
-    conversions = wrk.run("conversion", stack, f"{server.url}/v2/public/conversions",
-                          len(tokens) / 200 + 5, mode="convert", server_pid=pid,
-                          ok_status=201, use_span=True)
+    conversions = wrk.run(
+        "conversion",
+        stack,
+        f"{server.url}/v2/public/conversions",
+        len(tokens) / 200 + 5,
+        mode="convert",
+        server_pid=pid,
+        ok_status=201,
+        use_span=True,
+    )
     created = server.stats()["conversions"] - before
     unexpected = {code: n for code, n in conversions.statuses.items() if code not in (201, 404)}
     if created != conversions.ok or unexpected:
-        conversions.note = (f"{conversions.ok} × 201 but {created} conversions created"
-                            + (f", unexpected answers {unexpected}" if unexpected else ""))
+        conversions.note = f"{conversions.ok} × 201 but {created} conversions created" + (
+            f", unexpected answers {unexpected}" if unexpected else ""
+        )
     runs.append(conversions)
     return runs
 
@@ -424,8 +499,9 @@ def _serving_root(root: Any) -> Any:
     return root
 
 
-def profile_breakdown(session_path: Path, top: int = 12) -> tuple[float, list[tuple[str, float]],
-                                                                  list[tuple[str, float]]]:
+def profile_breakdown(
+    session_path: Path, top: int = 12
+) -> tuple[float, list[tuple[str, float]], list[tuple[str, float]]]:
     """(seconds sampled while serving, [(category, share)], [(function, share)]) by self time."""
     from pyinstrument.session import Session
 
@@ -446,8 +522,11 @@ def profile_breakdown(session_path: Path, top: int = 12) -> tuple[float, list[tu
         if own <= 0:
             continue
         by_category[category] = by_category.get(category, 0.0) + own
-        where = "built-in" if (frame.file_path or "<built-in>").startswith("<") else \
-            f"{Path(frame.file_path).parent.name}/{Path(frame.file_path).name}:{frame.line_no}"
+        where = (
+            "built-in"
+            if (frame.file_path or "<built-in>").startswith("<")
+            else f"{Path(frame.file_path).parent.name}/{Path(frame.file_path).name}:{frame.line_no}"
+        )
         label = f"{frame.function} ({where})"
         by_function[label] = by_function.get(label, 0.0) + own
     total = serving.time or 1.0
@@ -459,8 +538,7 @@ def profile_breakdown(session_path: Path, top: int = 12) -> tuple[float, list[tu
 PROFILED_CONVERSIONS = 1500  # pyinstrument slows the sandbox several times: keep it short
 
 
-def profile(wrk: Wrk, seconds: float, stack: str = "asyncio-h11",
-            path: str | None = None) -> dict[str, Path]:
+def profile(wrk: Wrk, seconds: float, stack: str = "asyncio-h11", path: str | None = None) -> dict[str, Path]:
     """pyinstrument profiles of a saturated sandbox: one for health, one for conversions.
 
     The ctx tokens come from clicks on an unprofiled sandbox of the same database file (the
@@ -473,17 +551,28 @@ def profile(wrk: Wrk, seconds: float, stack: str = "asyncio-h11",
     try:
         with BenchServer(stack, path=path, db=db) as sb:
             jwt = sb.set_up()
-            wrk.run("click", stack, f"{sb.url}/_edge/redirect/{HANDLE}/{SLUG}", seconds,
-                    mode="clicks")
+            wrk.run("click", stack, f"{sb.url}/_edge/redirect/{HANDLE}/{SLUG}", seconds, mode="clicks")
             tokens = wrk.ctx_tokens()
         with BenchServer(stack, path=path, db=db, profile=reports["health"]) as sb:
-            wrk.run("health", stack, f"{sb.url}/v2/handles/{HANDLE}/campaigns/{CAMPAIGN}/health",
-                    seconds, headers={"Authorization": f"Bearer {jwt}"})
+            wrk.run(
+                "health",
+                stack,
+                f"{sb.url}/v2/handles/{HANDLE}/campaigns/{CAMPAIGN}/health",
+                seconds,
+                headers={"Authorization": f"Bearer {jwt}"},
+            )
         with BenchServer(stack, path=path, db=db, profile=reports["conversion"]) as sb:
             tokens = tokens[:PROFILED_CONVERSIONS]
             wrk.deal(tokens)
-            wrk.run("conversion", stack, f"{sb.url}/v2/public/conversions",
-                    len(tokens) / 100 + 5, mode="convert", ok_status=201, use_span=True)
+            wrk.run(
+                "conversion",
+                stack,
+                f"{sb.url}/v2/public/conversions",
+                len(tokens) / 100 + 5,
+                mode="convert",
+                ok_status=201,
+                use_span=True,
+            )
     finally:
         for leftover in OUT.glob("profile.db*"):
             leftover.unlink()

@@ -36,8 +36,9 @@ def test_reused_ctx_deduped_per_click(step_run, live_variant, fresh_ctx, target)
 def test_stale_ctx_refused(step_run, preflight, target):
     """A conversion with a stale ctx is refused."""
     if not preflight.runtime.sandbox:
-        pytest.skip("needs a stale ctx minted by the sandbox (POST /__sandbox/ctx); "
-                    "a real target's ctx TTL is not published")
+        pytest.skip(
+            "needs a stale ctx minted by the sandbox (POST /__sandbox/ctx); a real target's ctx TTL is not published"
+        )
     variant = step_run.campaign.variants[0]
     token = preflight.mint_stale_ctx(target.handle, variant.slug)
     conversion.stale_ctx_refused(step_run, token, variant.slug)

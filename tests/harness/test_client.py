@@ -26,8 +26,12 @@ def client(sb):
     jwt = sb.mint_jwt(HANDLE)
     pat = sb.mint_pat(HANDLE, ["analytics.read", "pages.read", "pages.write"])
     seen: list[Exchange] = []
-    c = PlatformClient(base_url=sb.url, handle=HANDLE, credentials=Credentials(jwt=jwt, pat=pat),
-                       retry=RetryPolicy(attempts=4, backoff_seconds=0.01, max_wait_seconds=2))
+    c = PlatformClient(
+        base_url=sb.url,
+        handle=HANDLE,
+        credentials=Credentials(jwt=jwt, pat=pat),
+        retry=RetryPolicy(attempts=4, backoff_seconds=0.01, max_wait_seconds=2),
+    )
     c.observers.append(seen.append)
     c.seen = seen
     c.tokens = (jwt, pat)
@@ -36,9 +40,12 @@ def client(sb):
 
 
 def create_campaign(client, key: str | None = "k-create", campaign_id: str = "cl-test"):
-    body = {"campaignId": campaign_id, "goalType": "PRODUCT_SALE", "status": "ACTIVE",
-            "primaryLink": {"slug": f"{campaign_id}-a", "destinationUrl": "https://gharart.example/a",
-                            "tracking": TAGS}}
+    body = {
+        "campaignId": campaign_id,
+        "goalType": "PRODUCT_SALE",
+        "status": "ACTIVE",
+        "primaryLink": {"slug": f"{campaign_id}-a", "destinationUrl": "https://gharart.example/a", "tracking": TAGS},
+    }
     return client.call("create_campaign", step="t", key=key, json_body=body)
 
 
@@ -46,9 +53,11 @@ def test_idempotency_key_is_deterministic_and_distinct():
     key = idempotency_key("run-1", "conversion", "pf-run-1-spring", "spring-a", "c1")
     assert key == idempotency_key("run-1", "conversion", "pf-run-1-spring", "spring-a", "c1")
     assert key.startswith("pf-") and len(key) == 43
-    others = {idempotency_key("run-2", "conversion", "pf-run-1-spring", "spring-a", "c1"),
-              idempotency_key("run-1", "publish", "pf-run-1-spring", "spring-a", "c1"),
-              idempotency_key("run-1", "conversion", "pf-run-1-spring", "spring-b", "c1")}
+    others = {
+        idempotency_key("run-2", "conversion", "pf-run-1-spring", "spring-a", "c1"),
+        idempotency_key("run-1", "publish", "pf-run-1-spring", "spring-a", "c1"),
+        idempotency_key("run-1", "conversion", "pf-run-1-spring", "spring-b", "c1"),
+    }
     assert key not in others and len(others) == 3
 
 
@@ -129,7 +138,11 @@ def test_daily_quota_is_not_retried(client, sb):
 
 
 def test_network_error_is_an_exchange_without_status():
-    c = PlatformClient(base_url="http://127.0.0.1:9", handle=HANDLE, credentials=Credentials(),
-                       retry=RetryPolicy(attempts=2, backoff_seconds=0.01, timeout_seconds=1))
+    c = PlatformClient(
+        base_url="http://127.0.0.1:9",
+        handle=HANDLE,
+        credentials=Credentials(),
+        retry=RetryPolicy(attempts=2, backoff_seconds=0.01, timeout_seconds=1),
+    )
     ex = c.call("system_health", step="t")
     assert ex.status is None and ex.attempts == 2 and "ConnectError" in ex.error

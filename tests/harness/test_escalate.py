@@ -21,17 +21,35 @@ from preflight.core.routes import ROUTES
 
 FAULT = {"schema_fetch_fails": {}}
 FORBIDDEN = ("/v2/operator/escalations", "/v2/public/content-report")
-FAILING = {"suites/test_publish.py::test_schema_fetch_matches_publish[spring-ab]",
-           "suites/test_publish.py::test_schema_fetch_matches_publish[diwali-sale]"}
+FAILING = {
+    "suites/test_publish.py::test_schema_fetch_matches_publish[spring-ab]",
+    "suites/test_publish.py::test_schema_fetch_matches_publish[diwali-sale]",
+}
 TICKET = re.compile(r"^tkt_[0-9a-f]{16}$")
 # Every route a whole run calls (the lifecycle, its setup and teardown, the run's token mints
 # and stale ctx, aged by the sandbox's own ctx TTL). `support_report` only with --escalate.
 RUN_ROUTES = {
-    "sandbox_tokens", "sandbox_info", "sandbox_ctx", "system_health", "list_campaigns", "usage_meters",
-    "create_campaign", "put_link", "click", "resolve_context",
-    "campaign_health", "public_campaign_health", "capture_lead", "list_leads", "export_leads", "test_conversion",
-    "get_site_structure", "public_put_site_structure", "public_publish_site_structure",
-    "public_get_site_structure", "public_conversion",
+    "sandbox_tokens",
+    "sandbox_info",
+    "sandbox_ctx",
+    "system_health",
+    "list_campaigns",
+    "usage_meters",
+    "create_campaign",
+    "put_link",
+    "click",
+    "resolve_context",
+    "campaign_health",
+    "public_campaign_health",
+    "capture_lead",
+    "list_leads",
+    "export_leads",
+    "test_conversion",
+    "get_site_structure",
+    "public_put_site_structure",
+    "public_publish_site_structure",
+    "public_get_site_structure",
+    "public_conversion",
 }
 EXTRA_ROUTES = {
     "click": ("GET", "/_edge/redirect/{handle}/{slug}"),
@@ -42,14 +60,14 @@ EXTRA_ROUTES = {
     "operator_escalations": ("POST", "/v2/operator/escalations"),
     "content_report": ("POST", "/v2/public/content-report"),
 }
-PATTERNS = [(name, method, re.compile("^" + re.sub(r"\\\{[A-Za-z]+\\\}", "[^/]+", re.escape(template)) + "$"))
-            for name, (method, template) in {**{n: (r.method, r.template) for n, r in ROUTES.items()},
-                                            **EXTRA_ROUTES}.items()]
+PATTERNS = [
+    (name, method, re.compile("^" + re.sub(r"\\\{[A-Za-z]+\\\}", "[^/]+", re.escape(template)) + "$"))
+    for name, (method, template) in {**{n: (r.method, r.template) for n, r in ROUTES.items()}, **EXTRA_ROUTES}.items()
+]
 
 
 def route_of(entry: dict) -> str | None:
-    matches = [name for name, method, pattern in PATTERNS
-               if method == entry["method"] and pattern.match(entry["path"])]
+    matches = [name for name, method, pattern in PATTERNS if method == entry["method"] and pattern.match(entry["path"])]
     assert len(matches) <= 1, (entry, matches)
     return matches[0] if matches else None
 
@@ -58,7 +76,7 @@ def run_log(log: list[dict]) -> list[dict]:
     """The run's own requests: everything after the test switched the fault on (PUT /__sandbox/faults)."""
     starts = [i for i, entry in enumerate(log) if entry["method"] == "PUT" and entry["path"] == "/__sandbox/faults"]
     assert len(starts) == 1, "expected exactly one fault switch before the run"
-    return log[starts[0] + 1:]
+    return log[starts[0] + 1 :]
 
 
 def stored_reports(sandbox) -> dict[str, dict]:
@@ -118,16 +136,24 @@ def test_escalate_posts_one_report_per_root_cause_and_records_its_ticket(escalat
     # What the sandbox received is the payload on disk, less the ticket it answered with.
     sent = {k: v for k, v in payload.items() if k != "ticketId"}
     assert {k: v for k, v in stored["body"].items() if v is not None} == {
-        k: v for k, v in sent.items() if v is not None}
+        k: v for k, v in sent.items() if v is not None
+    }
     assert stored["principal"].startswith("jwt:"), stored["principal"]
     campaigns = sorted(r["campaignId"] for r in found.values())
     fetch = next(e for e in escalated.log if e["requestId"] == payload["requestId"])
     assert (fetch["method"], fetch["status"]) == ("GET", 404)
     assert fetch["path"] in {f"/v2/public/handles/gharart/site-structure/campaigns/{cid}" for cid in campaigns}
-    assert payload["summary"] == ("[schema_fetch] publish: the PAT schema fetch of a published page answers "
-                                  f"not_found (seen by 2 test(s) on {', '.join(campaigns)})")
-    assert (payload["handle"], payload["runId"], payload["sessionId"], payload["environment"],
-            payload["role"]) == ("gharart", run.gate["runId"], run.gate["runId"], "attached", "CREATOR")
+    assert payload["summary"] == (
+        "[schema_fetch] publish: the PAT schema fetch of a published page answers "
+        f"not_found (seen by 2 test(s) on {', '.join(campaigns)})"
+    )
+    assert (payload["handle"], payload["runId"], payload["sessionId"], payload["environment"], payload["role"]) == (
+        "gharart",
+        run.gate["runId"],
+        run.gate["runId"],
+        "attached",
+        "CREATOR",
+    )
     assert f"campaignId(s) {', '.join(campaigns)}" in payload["details"]
     affected = payload["reproArtifact"]["affected"]
     assert {a["test"] for a in affected} == FAILING and all(a["requestIds"] for a in affected)
@@ -139,8 +165,9 @@ def test_escalate_posts_one_report_per_root_cause_and_records_its_ticket(escalat
         assert f"created throwaway campaign(s)" in payload["details"] and cid in payload["details"]
     for nodeid in FAILING:
         assert f"  [schema_fetch] {nodeid}" in run.stdout.splitlines(), why
-    assert f"root cause [schema_fetch] {escalation['cause']}: 2 test(s), payload {path}, ticket {ticket}" \
-        in run.stdout, why
+    assert (
+        f"root cause [schema_fetch] {escalation['cause']}: 2 test(s), payload {path}, ticket {ticket}" in run.stdout
+    ), why
     assert run.leaked_secrets() == [], why
 
 
@@ -153,8 +180,9 @@ def test_without_escalate_nothing_is_sent(quiet):
         assert result["ticketId"] is None and result["escalation"] == escalation["file"]
     payload = json.loads(Path(escalation["file"]).read_text())  # written, ready to send by hand
     assert "ticketId" not in payload and payload["summary"].startswith("[schema_fetch] publish: ")
-    assert f"root cause [schema_fetch] {escalation['cause']}: 2 test(s), payload {escalation['file']}" \
-        in quiet.run.stdout
+    assert (
+        f"root cause [schema_fetch] {escalation['cause']}: 2 test(s), payload {escalation['file']}" in quiet.run.stdout
+    )
 
 
 @pytest.mark.parametrize("which", ["escalated", "quiet"])
@@ -188,15 +216,21 @@ def test_a_refused_jwt_falls_back_to_the_pat_and_a_report_that_cannot_go_says_wh
     from preflight.http.client import Credentials, PlatformClient
     from preflight.harness.results import Recorder
 
-    expired = sandbox.admin.post("/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR",
-                                                           "ttlSeconds": 1}).json()["token"]
+    expired = sandbox.admin.post(
+        "/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR", "ttlSeconds": 1}
+    ).json()["token"]
     pat = sandbox.mint_pat("gharart", ["analytics.read"])
     time.sleep(1.1)
 
     def send(jwt: str, pat: str) -> tuple:
-        with PlatformClient(base_url=sandbox.url, handle="gharart", credentials=Credentials(jwt=jwt, pat=pat)) as client:
-            preflight = SimpleNamespace(runtime=SimpleNamespace(jwt=jwt, pat=pat, run_id="r-fallback"),
-                                        client=lambda: client, recorder=Recorder())
+        with PlatformClient(
+            base_url=sandbox.url, handle="gharart", credentials=Credentials(jwt=jwt, pat=pat)
+        ) as client:
+            preflight = SimpleNamespace(
+                runtime=SimpleNamespace(jwt=jwt, pat=pat, run_id="r-fallback"),
+                client=lambda: client,
+                recorder=Recorder(),
+            )
             return wrapup.sender(preflight)({"summary": "[schema_fetch] publish: x", "details": "d"})
 
     ticket, why = send(expired, pat)

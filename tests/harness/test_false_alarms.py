@@ -17,15 +17,19 @@ def test_healthy_sandbox_passes_five_runs_in_a_row(project, sandbox):
         failures = [f"{r['nodeid']} [{r['category']}] {(r['message'] or '').splitlines()[:1]}" for r in run.failures()]
         assert (run.code, run.gate["verdict"], failures) == (0, "PASS", []), (
             f"run {attempt}/{RUNS} on a healthy sandbox: expected PASS with no failure, got exit {run.code}, "
-            f"verdict {run.gate['verdict']}, failures {failures}" + why(run))
+            f"verdict {run.gate['verdict']}, failures {failures}" + why(run)
+        )
         outcomes = sorted((r["nodeid"], r["outcome"]) for r in run.gate["results"])
         stats = sandbox.stats()
         if first_outcomes is None:
             first_outcomes, first_stats = outcomes, stats
             assert sum(outcome == "passed" for _, outcome in outcomes) >= 40, (
-                f"expected the suites' 40+ tests to pass, got {outcomes}" + why(run))
+                f"expected the suites' 40+ tests to pass, got {outcomes}" + why(run)
+            )
         assert outcomes == first_outcomes, (
             f"run {attempt}: expected the same tests and outcomes as run 1; differing: "
-            f"{sorted(set(outcomes) ^ set(first_outcomes))}" + why(run))
+            f"{sorted(set(outcomes) ^ set(first_outcomes))}" + why(run)
+        )
         assert stats == first_stats, (
-            f"run {attempt}: expected the same data as run 1 {first_stats}, the sandbox counted {stats}" + why(run))
+            f"run {attempt}: expected the same data as run 1 {first_stats}, the sandbox counted {stats}" + why(run)
+        )

@@ -49,6 +49,7 @@ ENV_TOKENS = ("$PREFLIGHT_JWT", "$PREFLIGHT_PAT")
 
 # -- what each fault must produce --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Expect:
     """Failures of one test function: its gate step and category, and how many of its
@@ -63,8 +64,8 @@ class Expect:
 class Case:
     fault: str
     options: dict[str, Any]
-    test: str                     # the test that checks the broken promise
-    expect: Expect                # what that test must report
+    test: str  # the test that checks the broken promise
+    expect: Expect  # what that test must report
     message: tuple[str, ...] = ()  # substrings its failure message must hold
     also: dict[str, Expect] = field(default_factory=dict)  # knock-on failures, exactly these
     names_links: str | None = None  # the message names each variant link of the campaign with this tag
@@ -84,55 +85,158 @@ NO_SIGNAL = {"test_conversion_signal_passes": Expect("test_conversion", "health_
 DEDUPE = Expect("conversion", "idempotency_dedupe")
 
 CASES = [
-    Case("test_conversion_rejects_ctx", {}, "test_variant_test_conversion",
-         Expect("test_conversion", "invalid_ctx"), ("400 invalid_ctx", "bad_signature"), also=NO_SIGNAL),
-    Case("traffic_tag_dropped", {}, "test_checks_present_and_traffic_tagged",
-         Expect("health", "missing_traffic_tags"), ("traffic_tags is FAIL",), names_links="utmMedium",
-         # only the health step asserts tags: the steps that merely need a ctx still pass
-         also={"test_click_redirect_carries_traffic_tags": Expect("health", "missing_traffic_tags"),
-               "test_ready_after_lifecycle": Expect("readiness", "missing_traffic_tags")}),
-    Case("replay_counted_twice", {}, "test_replay_returns_same_conversion", DEDUPE,
-         ("replay under the same Idempotency-Key was counted as a new conversion",)),
-    Case("keys_merged", {}, "test_fresh_ctx_conversion_recorded", Expect("conversion", "idempotency_dedupe", 3),
-         ("merged into an earlier one",),
-         also={"test_replay_returns_same_conversion": DEDUPE, "test_reused_key_with_other_body_refused": DEDUPE,
-               "test_reused_ctx_deduped_per_click": DEDUPE}),
-    Case("valid_email_rejected", {}, "test_one_lead_captured_and_reviewed", Expect("lead_capture", "lead_capture"),
-         ("400 invalid_email",),
-         # its valid email, sent with a tampered ctx, is refused as invalid_email too
-         also={"test_tampered_ctx_refused": Expect("lead_capture", "lead_capture")}),
-    Case("invalid_email_accepted", {}, "test_invalid_email_refused", Expect("lead_capture", "lead_capture"),
-         ("invalid email", "was accepted")),
-    Case("stale_ctx_accepted", {}, "test_stale_ctx_refused", Expect("conversion", "stale_ctx_accepted"),
-         ("expired ctx was accepted",)),
-    Case("lead_missing_from_export", {}, "test_one_lead_captured_and_reviewed",
-         Expect("lead_capture", "lead_missing_from_review"), ("absent from the CSV export",)),
-    Case("lead_missing_from_list", {}, "test_one_lead_captured_and_reviewed",
-         Expect("lead_capture", "lead_missing_from_review"), ("absent from the review list",)),
-    Case("publish_left_public", {}, "test_schema_fetch_matches_publish", Expect("publish", "publish_access_mode"),
-         ("accessMode", "PUBLIC")),
-    Case("schema_fetch_fails", {}, "test_schema_fetch_matches_publish", Expect("publish", "schema_fetch"),
-         ("404 not_found",)),
-    Case("health_disagree", {}, "test_pat_health_agrees_with_jwt", Expect("pat_health", "health_mismatch"),
-         ("PAT and JWT campaign health disagree", "score"),
-         also={"test_pat_health_agrees_when_ready": Expect("pat_readiness", "health_mismatch")}),
-    Case("wrong_campaign_accepted", {}, "test_foreign_ctx_refused", Expect("test_conversion", "stale_ctx_accepted"),
-         ("was accepted by",)),
+    Case(
+        "test_conversion_rejects_ctx",
+        {},
+        "test_variant_test_conversion",
+        Expect("test_conversion", "invalid_ctx"),
+        ("400 invalid_ctx", "bad_signature"),
+        also=NO_SIGNAL,
+    ),
+    Case(
+        "traffic_tag_dropped",
+        {},
+        "test_checks_present_and_traffic_tagged",
+        Expect("health", "missing_traffic_tags"),
+        ("traffic_tags is FAIL",),
+        names_links="utmMedium",
+        # only the health step asserts tags: the steps that merely need a ctx still pass
+        also={
+            "test_click_redirect_carries_traffic_tags": Expect("health", "missing_traffic_tags"),
+            "test_ready_after_lifecycle": Expect("readiness", "missing_traffic_tags"),
+        },
+    ),
+    Case(
+        "replay_counted_twice",
+        {},
+        "test_replay_returns_same_conversion",
+        DEDUPE,
+        ("replay under the same Idempotency-Key was counted as a new conversion",),
+    ),
+    Case(
+        "keys_merged",
+        {},
+        "test_fresh_ctx_conversion_recorded",
+        Expect("conversion", "idempotency_dedupe", 3),
+        ("merged into an earlier one",),
+        also={
+            "test_replay_returns_same_conversion": DEDUPE,
+            "test_reused_key_with_other_body_refused": DEDUPE,
+            "test_reused_ctx_deduped_per_click": DEDUPE,
+        },
+    ),
+    Case(
+        "valid_email_rejected",
+        {},
+        "test_one_lead_captured_and_reviewed",
+        Expect("lead_capture", "lead_capture"),
+        ("400 invalid_email",),
+        # its valid email, sent with a tampered ctx, is refused as invalid_email too
+        also={"test_tampered_ctx_refused": Expect("lead_capture", "lead_capture")},
+    ),
+    Case(
+        "invalid_email_accepted",
+        {},
+        "test_invalid_email_refused",
+        Expect("lead_capture", "lead_capture"),
+        ("invalid email", "was accepted"),
+    ),
+    Case(
+        "stale_ctx_accepted",
+        {},
+        "test_stale_ctx_refused",
+        Expect("conversion", "stale_ctx_accepted"),
+        ("expired ctx was accepted",),
+    ),
+    Case(
+        "lead_missing_from_export",
+        {},
+        "test_one_lead_captured_and_reviewed",
+        Expect("lead_capture", "lead_missing_from_review"),
+        ("absent from the CSV export",),
+    ),
+    Case(
+        "lead_missing_from_list",
+        {},
+        "test_one_lead_captured_and_reviewed",
+        Expect("lead_capture", "lead_missing_from_review"),
+        ("absent from the review list",),
+    ),
+    Case(
+        "publish_left_public",
+        {},
+        "test_schema_fetch_matches_publish",
+        Expect("publish", "publish_access_mode"),
+        ("accessMode", "PUBLIC"),
+    ),
+    Case(
+        "schema_fetch_fails",
+        {},
+        "test_schema_fetch_matches_publish",
+        Expect("publish", "schema_fetch"),
+        ("404 not_found",),
+    ),
+    Case(
+        "health_disagree",
+        {},
+        "test_pat_health_agrees_with_jwt",
+        Expect("pat_health", "health_mismatch"),
+        ("PAT and JWT campaign health disagree", "score"),
+        also={"test_pat_health_agrees_when_ready": Expect("pat_readiness", "health_mismatch")},
+    ),
+    Case(
+        "wrong_campaign_accepted",
+        {},
+        "test_foreign_ctx_refused",
+        Expect("test_conversion", "stale_ctx_accepted"),
+        ("was accepted by",),
+    ),
     # Named by meaning, whatever the status code: a 200 "deduped" answer to a fresh conversion.
-    Case("conversion_deduped_fresh", {}, "test_fresh_ctx_conversion_recorded",
-         Expect("conversion", "idempotency_dedupe", 3), ("merged into an earlier one", "'deduped': True"),
-         also={"test_replay_returns_same_conversion": DEDUPE, "test_reused_key_with_other_body_refused": DEDUPE,
-               "test_reused_ctx_deduped_per_click": DEDUPE}),
-    Case("attribution_swapped", {}, "test_variant_test_conversion", Expect("test_conversion", "attribution"),
-         ("is credited to",),
-         also={"test_one_lead_captured_and_reviewed": Expect("lead_capture", "attribution"),
-               **{name: Expect("conversion", "attribution") for name in (
-                   "test_fresh_ctx_conversion_recorded", "test_replay_returns_same_conversion",
-                   "test_reused_key_with_other_body_refused", "test_reused_ctx_deduped_per_click")}}),
-    Case("redirect_swapped", {}, "test_click_redirect_carries_traffic_tags", Expect("health", "attribution"),
-         ("sends the visitor to",)),
-    Case("lead_dropped_silently", {}, "test_one_lead_captured_and_reviewed", Expect("lead_capture", "lead_capture"),
-         ("acknowledged but not stored (202)",)),
+    Case(
+        "conversion_deduped_fresh",
+        {},
+        "test_fresh_ctx_conversion_recorded",
+        Expect("conversion", "idempotency_dedupe", 3),
+        ("merged into an earlier one", "'deduped': True"),
+        also={
+            "test_replay_returns_same_conversion": DEDUPE,
+            "test_reused_key_with_other_body_refused": DEDUPE,
+            "test_reused_ctx_deduped_per_click": DEDUPE,
+        },
+    ),
+    Case(
+        "attribution_swapped",
+        {},
+        "test_variant_test_conversion",
+        Expect("test_conversion", "attribution"),
+        ("is credited to",),
+        also={
+            "test_one_lead_captured_and_reviewed": Expect("lead_capture", "attribution"),
+            **{
+                name: Expect("conversion", "attribution")
+                for name in (
+                    "test_fresh_ctx_conversion_recorded",
+                    "test_replay_returns_same_conversion",
+                    "test_reused_key_with_other_body_refused",
+                    "test_reused_ctx_deduped_per_click",
+                )
+            },
+        },
+    ),
+    Case(
+        "redirect_swapped",
+        {},
+        "test_click_redirect_carries_traffic_tags",
+        Expect("health", "attribution"),
+        ("sends the visitor to",),
+    ),
+    Case(
+        "lead_dropped_silently",
+        {},
+        "test_one_lead_captured_and_reviewed",
+        Expect("lead_capture", "lead_capture"),
+        ("acknowledged but not stored (202)",),
+    ),
 ]
 
 # Faults the harness rides through. slow_answers delays one answer in four by 300 ms (every
@@ -154,12 +258,17 @@ TOLERATED = {
 # Several faults at once, on different steps: one payload per fault.
 COMBINED = {
     "tags+list+schema": ["traffic_tag_dropped", "lead_missing_from_list", "schema_fetch_fails"],
-    "ctx+replay+health+email": ["test_conversion_rejects_ctx", "replay_counted_twice", "health_disagree",
-                                "invalid_email_accepted"],
+    "ctx+replay+health+email": [
+        "test_conversion_rejects_ctx",
+        "replay_counted_twice",
+        "health_disagree",
+        "invalid_email_accepted",
+    ],
 }
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
 
 def why(run: RunResult, lines: int = 40) -> str:
     """Assertion-message suffix: the tail of the run's output."""
@@ -198,13 +307,13 @@ def walk_attachments(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 def allure_result_for(run: RunResult, nodeid: str) -> dict[str, Any]:
     """The Allure result of exactly this test (its hidden `_nodeid` label)."""
-    matches = [r for r in run.allure_results()
-               if {"name": "_nodeid", "value": nodeid} in r.get("labels", [])]
+    matches = [r for r in run.allure_results() if {"name": "_nodeid", "value": nodeid} in r.get("labels", [])]
     assert len(matches) == 1, f"expected one Allure result of {nodeid!r}, found {len(matches)}" + why(run)
     return matches[0]
 
 
 # -- secrets: by shape (RunResult.leaked_secrets) and by value (read from the sandbox) ----------
+
 
 @dataclass
 class MintedSecrets:
@@ -240,8 +349,10 @@ def minted_secrets(db_path: str | Path, *, handle: str, role: str, since: float,
         hashes = {row[0] for row in db.execute("SELECT secret_hash FROM pats")}
     assert key and hashes, f"the sandbox database {db_path} holds no jwt_secret or PAT: the secret scan cannot work"
     claims = {"sub": f"user-{handle}", "roles": {handle: role}}
-    jwts = [pyjwt.encode({**claims, "iat": now, "exp": now + 3600}, key[0], algorithm="HS256")
-            for now in range(int(since) - 1, math.ceil(until) + 2)]
+    jwts = [
+        pyjwt.encode({**claims, "iat": now, "exp": now + 3600}, key[0], algorithm="HS256")
+        for now in range(int(since) - 1, math.ceil(until) + 2)
+    ]
     return MintedSecrets(jwts, hashes)
 
 
@@ -268,8 +379,9 @@ def run_checked(project: PreflightProject, db_path: str | Path, *args: str, **kw
     secrets = minted_secrets(db_path, handle=target["handle"], role=target["role"], since=since, until=time.time())
     shapes = run.leaked_secrets(extra=secrets.strings)
     values = secrets.places(report_texts(run))
-    assert not shapes and not values, (
-        f"tokens leaked: by shape or JWT value in {shapes}, by value in {values}" + why(run))
+    assert not shapes and not values, f"tokens leaked: by shape or JWT value in {shapes}, by value in {values}" + why(
+        run
+    )
     return run
 
 
@@ -283,12 +395,14 @@ def check_escalation(run: RunResult, result: dict[str, Any], expect: Expect) -> 
     assert result["escalation"] == escalation["file"], (result["escalation"], escalation["file"])
     path = Path(escalation["file"])
     assert path.is_file() and path.parent == run.reports / "escalations", (
-        f"{nodeid}: expected the escalation payload at reports/escalations/, got {path}" + why(run))
+        f"{nodeid}: expected the escalation payload at reports/escalations/, got {path}" + why(run)
+    )
     payload = json.loads(path.read_text())
     failing = result.get("failingRequestIds") or []
     assert failing and set(failing) <= set(payload["reproArtifact"]["requestIds"]), (
         f"{nodeid}: expected its failing request ids {failing} in the payload's "
-        f"{payload['reproArtifact']['requestIds']}" + why(run))
+        f"{payload['reproArtifact']['requestIds']}" + why(run)
+    )
     assert any(rid in result["message"] for rid in failing), f"{nodeid}: the message names no request id" + why(run)
     assert nodeid in [a["test"] for a in payload["reproArtifact"]["affected"]]
     summary = payload.get("summary", "")
@@ -297,14 +411,20 @@ def check_escalation(run: RunResult, result: dict[str, Any], expect: Expect) -> 
     curl = payload["reproArtifact"]["curl"]
     credentials = re.findall(r"(?:authorization: Bearer |x-api-key: )([^'\"\s]+)", curl, flags=re.IGNORECASE)
     assert all(value in ENV_TOKENS for value in credentials), (
-        f"{nodeid}: expected the curl to carry $PREFLIGHT_JWT/$PREFLIGHT_PAT or no credential, found {credentials}")
+        f"{nodeid}: expected the curl to carry $PREFLIGHT_JWT/$PREFLIGHT_PAT or no credential, found {credentials}"
+    )
 
     allure = allure_result_for(run, nodeid)
     attachments = walk_attachments(allure)
     names = [a["name"] for a in attachments]
     rid = failing[-1]
-    carrying = [a for a in attachments if not a["name"].startswith(("escalation", "artifacts"))
-                and f"(request {rid})" in a["name"] and json.loads(run.attachment_text(a)).get("requestId") == rid]
+    carrying = [
+        a
+        for a in attachments
+        if not a["name"].startswith(("escalation", "artifacts"))
+        and f"(request {rid})" in a["name"]
+        and json.loads(run.attachment_text(a)).get("requestId") == rid
+    ]
     assert carrying, f"{nodeid}: expected an exchange attachment for request {rid}; attachments: {names}" + why(run)
     if not result.get("consequenceOf"):
         drafts = [a for a in attachments if a["name"].startswith(f"escalation draft (root cause {escalation['id']}")]
@@ -314,6 +434,7 @@ def check_escalation(run: RunResult, result: dict[str, Any], expect: Expect) -> 
 
 
 # -- fixtures ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Baseline:
@@ -344,8 +465,11 @@ class RideThrough:
 def ride_through(request, tmp_path_factory) -> dict[str, Future]:
     """The ride-through runs, started when the module starts, on a private sandbox in one
     background thread (a healthy run first, then one run per selected fault, each after a reset)."""
-    selected = [item.callspec.params["fault"] for item in request.session.items
-                if item.module is request.module and item.originalname == "test_harness_rides_through"]
+    selected = [
+        item.callspec.params["fault"]
+        for item in request.session.items
+        if item.module is request.module and item.originalname == "test_harness_rides_through"
+    ]
     if not selected:
         yield {}
         return
@@ -389,6 +513,7 @@ def _start_ride_through_first(ride_through):
 
 # -- the secret scan itself can fail ---------------------------------------------------------------
 
+
 def test_secret_scan_finds_tokens_the_sandbox_minted(sandbox, tmp_path):
     """A JWT (or only its signature) and a PAT's secret (without its patv1_ prefix) are found."""
     since = time.time()
@@ -396,8 +521,12 @@ def test_secret_scan_finds_tokens_the_sandbox_minted(sandbox, tmp_path):
     pat = sandbox.mint_pat("gharart", scopes=["analytics.read"])
     secrets = minted_secrets(sandbox.db, handle="gharart", role="CREATOR", since=since, until=time.time())
     assert token in secrets.jwts, "expected the rebuilt JWTs to include the one the sandbox just minted"
-    texts = {"whole jwt": f"x {token} y", "signature only": token.rsplit(".", 1)[1],
-             "pat secret only": f"secret={pat.rsplit('.', 1)[1]}", "clean": "Bearer [REDACTED] " + "ab" * 24}
+    texts = {
+        "whole jwt": f"x {token} y",
+        "signature only": token.rsplit(".", 1)[1],
+        "pat secret only": f"secret={pat.rsplit('.', 1)[1]}",
+        "clean": "Bearer [REDACTED] " + "ab" * 24,
+    }
     assert secrets.places(texts) == ["whole jwt", "signature only", "pat secret only"]
     reports = tmp_path / "reports"
     reports.mkdir()
@@ -408,12 +537,14 @@ def test_secret_scan_finds_tokens_the_sandbox_minted(sandbox, tmp_path):
 
 # -- faults that break the contract ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fault_is_caught_on_its_step(case: Case, project, sandbox, baseline):
     run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults={case.fault: case.options})
     gate = run.gate
     assert (gate["verdict"], run.code) == ("FAIL", 1), (
-        f"{case.fault}: expected verdict FAIL (exit 1), got {gate['verdict']} (exit {run.code})" + why(run))
+        f"{case.fault}: expected verdict FAIL (exit 1), got {gate['verdict']} (exit {run.code})" + why(run)
+    )
 
     # Every test still reports, once.
     nodeids = [r["nodeid"] for r in gate["results"]]
@@ -422,7 +553,8 @@ def test_fault_is_caught_on_its_step(case: Case, project, sandbox, baseline):
     assert sorted(nodeids) == expected_ids, (
         f"{case.fault}: expected one gate result per test ({len(expected_ids)}), got {len(nodeids)}: "
         f"missing {sorted(set(expected_ids) - set(nodeids))}, extra {sorted(set(nodeids) - set(expected_ids))}"
-        + why(run))
+        + why(run)
+    )
 
     # Exactly the listed tests fail, each with its step and category, as many times as listed.
     per_test = count_by_test(baseline.gate)
@@ -430,23 +562,32 @@ def test_fault_is_caught_on_its_step(case: Case, project, sandbox, baseline):
     failing = sorted({function_of(r["nodeid"]) for r in failures})
     assert failing == sorted(case.failing), (
         f"{case.fault}: expected exactly {sorted(case.failing)} to fail, got {failing}: "
-        + "; ".join(f"{r['nodeid']} {r['step']}/{r['category']}" for r in failures) + why(run))
+        + "; ".join(f"{r['nodeid']} {r['step']}/{r['category']}" for r in failures)
+        + why(run)
+    )
     for name, expect in case.failing.items():
         mine = [r for r in failures if function_of(r["nodeid"]) == name]
         wanted = per_test[name] if expect.count == "all" else expect.count
         got = [(r["step"], r["category"]) for r in mine]
         assert got == [(expect.step, expect.category)] * wanted, (
             f"{case.fault}: expected {wanted} failure(s) of {name} as {expect.category} on step {expect.step}, "
-            f"got {got}" + why(run))
+            f"got {got}" + why(run)
+        )
     baseline_outcomes = {r["nodeid"]: r["outcome"] for r in baseline.gate["results"]}
-    changed = {r["nodeid"]: (baseline_outcomes[r["nodeid"]], r["outcome"]) for r in gate["results"]
-               if function_of(r["nodeid"]) not in case.failing and r["outcome"] != baseline_outcomes[r["nodeid"]]}
+    changed = {
+        r["nodeid"]: (baseline_outcomes[r["nodeid"]], r["outcome"])
+        for r in gate["results"]
+        if function_of(r["nodeid"]) not in case.failing and r["outcome"] != baseline_outcomes[r["nodeid"]]
+    }
     assert not changed, f"{case.fault}: expected the other tests to report as in the healthy run: {changed}" + why(run)
 
     # One root cause, one payload, listing every failing test.
     escalations = gate["escalations"]
-    assert len(escalations) == 1, f"{case.fault}: expected one escalation, got {len(escalations)}: " + "; ".join(
-        f"{e['category']} {e['cause']}" for e in escalations) + why(run)
+    assert len(escalations) == 1, (
+        f"{case.fault}: expected one escalation, got {len(escalations)}: "
+        + "; ".join(f"{e['category']} {e['cause']}" for e in escalations)
+        + why(run)
+    )
     assert set(escalations[0]["tests"]) == {r["nodeid"] for r in failures}, why(run)
     assert sorted(p.name for p in (run.reports / "escalations").glob("*.json")) == [Path(escalations[0]["file"]).name]
 
@@ -455,14 +596,16 @@ def test_fault_is_caught_on_its_step(case: Case, project, sandbox, baseline):
     for result in primary:
         for text in case.message:
             assert text in result["message"], (
-                f"{result['nodeid']}: expected the message to contain {text!r}: {result['message']}" + why(run))
+                f"{result['nodeid']}: expected the message to contain {text!r}: {result['message']}" + why(run)
+            )
         assert result["message"].startswith(f"[{case.expect.category}]"), result["message"]
         if case.names_links:
             first = result["message"].splitlines()[0]
             links = live_slugs(gate)[result["campaignId"]]
             assert links and all(f"{slug} missing {case.names_links}" in first for slug in links), (
                 f"{result['nodeid']}: expected the message to name each link {sorted(links)} with "
-                f"{case.names_links}: {first}" + why(run))
+                f"{case.names_links}: {first}" + why(run)
+            )
         check_escalation(run, result, case.expect)
     for result in failures:
         if result not in primary:
@@ -475,8 +618,11 @@ def test_several_faults_give_one_payload_each(name, project, sandbox):
     run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults={fault: {} for fault in faults})
     assert (run.gate["verdict"], run.code) == ("FAIL", 1), why(run)
     escalations = run.gate["escalations"]
-    assert len(escalations) == len(faults), f"{faults}: expected {len(faults)} payloads, got " + "; ".join(
-        f"{e['category']}: {e['cause']} ({len(e['tests'])} tests)" for e in escalations) + why(run)
+    assert len(escalations) == len(faults), (
+        f"{faults}: expected {len(faults)} payloads, got "
+        + "; ".join(f"{e['category']}: {e['cause']} ({len(e['tests'])} tests)" for e in escalations)
+        + why(run)
+    )
     assert len(list((run.reports / "escalations").glob("*.json"))) == len(faults)
     covered = {t for e in escalations for t in e["tests"]}
     assert covered == {r["nodeid"] for r in run.failures()}, why(run)
@@ -486,7 +632,8 @@ def test_several_faults_give_one_payload_each(name, project, sandbox):
 def test_tolerated_differences_never_fail_a_run(name, project, sandbox, baseline):
     run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults=TOLERATED[name])
     assert (run.gate["verdict"], run.code) == ("PASS", 0), (
-        f"{name}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run))
+        f"{name}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run)
+    )
     outcomes = sorted((r["nodeid"], r["outcome"]) for r in run.gate["results"])
     assert outcomes == sorted((r["nodeid"], r["outcome"]) for r in baseline.gate["results"])
     # The request ids were still found (from the configured header list), so evidence is complete.
@@ -495,14 +642,19 @@ def test_tolerated_differences_never_fail_a_run(name, project, sandbox, baseline
 
 # -- faults the harness rides through --------------------------------------------------------------
 
+
 def _writes(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in requests if r["method"] in ("POST", "PUT", "PATCH", "DELETE") and r["path"].startswith("/v2/")]
 
 
 def _eligible(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The requests a transport fault counts (DESIGN.md): all but /__sandbox/* and GET /v2/system/health."""
-    return [r for r in requests if not r["path"].startswith("/__sandbox")
-            and not (r["method"] in ("GET", "HEAD") and r["path"] == "/v2/system/health")]
+    return [
+        r
+        for r in requests
+        if not r["path"].startswith("/__sandbox")
+        and not (r["method"] in ("GET", "HEAD") and r["path"] == "/v2/system/health")
+    ]
 
 
 @pytest.mark.parametrize("fault", list(RIDE_THROUGH), ids=[f"{f}-rides-through" for f in RIDE_THROUGH])
@@ -511,15 +663,19 @@ def test_harness_rides_through(fault: str, ride_through, baseline):
     run = done.run
     assert (run.gate["verdict"], run.code) == ("PASS", 0), (
         f"{fault} {RIDE_THROUGH[fault]}: expected the harness to retry through to PASS, got "
-        f"{run.gate['verdict']}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run))
+        f"{run.gate['verdict']}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run)
+    )
     outcomes = sorted((r["nodeid"], r["outcome"]) for r in run.gate["results"])
     assert outcomes == sorted((r["nodeid"], r["outcome"]) for r in baseline.gate["results"]), (
-        f"{fault}: expected the same tests with the same outcomes as the healthy run" + why(run))
+        f"{fault}: expected the same tests with the same outcomes as the healthy run" + why(run)
+    )
     assert done.baseline_stats == baseline.stats, (
-        f"the private sandbox's healthy run counted {done.baseline_stats}, the session one {baseline.stats}")
+        f"the private sandbox's healthy run counted {done.baseline_stats}, the session one {baseline.stats}"
+    )
     assert done.stats == baseline.stats, (
         f"{fault}: expected exactly the healthy run's data (nothing created twice): "
-        f"healthy {baseline.stats}, with the fault {done.stats}" + why(run))
+        f"healthy {baseline.stats}, with the fault {done.stats}" + why(run)
+    )
 
     # The fault really fired, as often as its rate says.
     eligible = _eligible(done.requests)
@@ -528,7 +684,8 @@ def test_harness_rides_through(fault: str, ride_through, baseline):
         status = 429 if fault == "throttle_storm" else 503
         hits = sum(r["status"] == status for r in eligible)
         assert hits == math.floor(len(eligible) * rate) > 0, (
-            f"{fault}: expected floor({len(eligible)} x {rate}) answers {status}, the sandbox logged {hits}")
+            f"{fault}: expected floor({len(eligible)} x {rate}) answers {status}, the sandbox logged {hits}"
+        )
     elif fault == "commit_then_503":
         # Each write answered 503 had committed; its one retry is answered 2xx from the stored
         # record. So the run logs the healthy run's 2xx writes, plus one 503 per hit, nothing else.
@@ -540,13 +697,19 @@ def test_harness_rides_through(fault: str, ride_through, baseline):
         healthy = sum(200 <= r["status"] < 300 for r in healthy_writes)
         assert (ok, len(writes)) == (healthy, len(healthy_writes) + hits), (
             f"{fault}: expected {healthy} 2xx writes and {len(healthy_writes)} + {hits} writes in all (healthy run "
-            f"+ one retry per 503), the sandbox logged {ok} 2xx of {len(writes)}")
+            f"+ one retry per 503), the sandbox logged {ok} 2xx of {len(writes)}"
+        )
         replays = count_by_test(baseline.gate)["test_replay_returns_same_conversion"]
         assert hits == math.floor((healthy - replays) * rate) > 0, (
-            f"{fault}: expected floor(({healthy} - {replays}) x {rate}) writes answered 503, the sandbox logged {hits}")
+            f"{fault}: expected floor(({healthy} - {replays}) x {rate}) writes answered 503, the sandbox logged {hits}"
+        )
     else:
-        exchanges = [json.loads(run.attachment_text(a)) for r in run.allure_results() for a in walk_attachments(r)
-                     if a["name"].startswith(("GET ", "POST ", "PUT "))]
+        exchanges = [
+            json.loads(run.attachment_text(a))
+            for r in run.allure_results()
+            for a in walk_attachments(r)
+            if a["name"].startswith(("GET ", "POST ", "PUT "))
+        ]
         slow = [e for e in exchanges if e["durationMs"] >= RIDE_THROUGH[fault]["delayMs"]]
         assert slow, f"{fault}: expected some recorded exchanges to take >= 300 ms" + why(run)
         retried = [e["url"] for e in exchanges if e["attempts"] > 1 or e["status"] is None]

@@ -37,11 +37,15 @@ def test_a_run_on_a_throttled_target_paces_itself_and_gets_no_429(tmp_path):
         result = project.run()
         log = _api(sb.requests(10000))
     assert result.code == 0 and result.gate["verdict"] == "PASS", (
-        f"expected verdict PASS, got exit {result.code}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+        f"expected verdict PASS, got exit {result.code}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    )
     refused = [f"{e['method']} {e['path']} (request {e['requestId']}, at {e['at']})" for e in log if e["status"] == 429]
-    assert not refused, (f"expected no 429 from a target throttled to 10/s per class, got {len(refused)}: "
-                         + "; ".join(refused[:5]) + " - the pace did not follow the RateLimit headers "
-                         "(see preflight.http.pacing)")
+    assert not refused, (
+        f"expected no 429 from a target throttled to 10/s per class, got {len(refused)}: "
+        + "; ".join(refused[:5])
+        + " - the pace did not follow the RateLimit headers "
+        "(see preflight.http.pacing)"
+    )
     per_class = Counter(route_class(e["method"], e["path"]) for e in log)
     assert per_class["public"] > 30, f"the run hardly used the throttled class: {dict(per_class)}"
 
@@ -71,9 +75,14 @@ def test_a_429_pauses_the_class_for_every_worker(tmp_path):
         sb.set_faults({"throttle_storm": {"rate": 0.125, "retryAfter": 1}})
         workers = []
         for handle in handles:
-            proc = subprocess.Popen([sys.executable, "-c", WORKER, sb.url, handle, pace, "24"],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, env=dict(os.environ))
+            proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER, sb.url, handle, pace, "24"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=dict(os.environ),
+            )
             proc.stdin.write(sb.mint_jwt(handle))
             proc.stdin.close()
             workers.append(proc)
@@ -100,4 +109,5 @@ def test_a_429_pauses_the_class_for_every_worker(tmp_path):
             f"the other worker sent {len(other)} requests of the read class before the pause ended, "
             f"expected at most the one or two already on their way: "
             + ", ".join(f"{e['requestId']} at {e['at']}" for e in other)
-            + " - the pause is not shared (see preflight.http.pacing)")
+            + " - the pause is not shared (see preflight.http.pacing)"
+        )

@@ -38,8 +38,13 @@ class Window:
         self.sandbox_now = now
 
     def config(self) -> dict:
-        return {"name": NAME, "days": [self.start.strftime("%a").lower()], "from": f"{self.start:%H:%M}",
-                "to": f"{self.end:%H:%M}", "tz": ZONE}
+        return {
+            "name": NAME,
+            "days": [self.start.strftime("%a").lower()],
+            "from": f"{self.start:%H:%M}",
+            "to": f"{self.end:%H:%M}",
+            "tz": ZONE,
+        }
 
     def enter(self, sandbox) -> None:
         """The sandbox's clock ten minutes into the window."""
@@ -61,8 +66,11 @@ def window(project: PreflightProject, sandbox) -> Window:
 
 def writes_made(sandbox) -> list[dict]:
     """Writes under /v2 the sandbox answered 2xx (the readiness probe of pages.write is a refused 404)."""
-    return [r for r in sandbox.requests(limit=10000) if r["method"] in WRITE_METHODS and r["path"].startswith("/v2/")
-            and 200 <= r["status"] < 300]
+    return [
+        r
+        for r in sandbox.requests(limit=10000)
+        if r["method"] in WRITE_METHODS and r["path"].startswith("/v2/") and 200 <= r["status"] < 300
+    ]
 
 
 def gate_of(project: PreflightProject) -> dict:
@@ -70,8 +78,9 @@ def gate_of(project: PreflightProject) -> dict:
 
 
 def preflight(project: PreflightProject, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "preflight", *args], cwd=project.path, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "preflight", *args], cwd=project.path, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_inside_a_window_nothing_is_written_and_the_verdict_says_when_it_ends(project, sandbox, window):

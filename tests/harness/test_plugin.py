@@ -26,7 +26,7 @@ UC07 = ["health", "pat_health", "lead_capture", "test_conversion", "publish", "c
 # A suite written in reverse UC-07 order: the plugin must put it back in order. It uses the
 # plugin's fixtures (platform, run_id, campaign, variant) and the project's reusable ones
 # (throwaway_campaign, fresh_ctx), and logs what each test saw to flow.jsonl.
-FLOW_SUITE = '''
+FLOW_SUITE = """
 import json
 import os
 from pathlib import Path
@@ -91,10 +91,10 @@ def test_2_pat_health(request, campaign, platform, throwaway_campaign):
 def test_1_health(request, campaign, run_id, throwaway_campaign):
     log(request, "health", campaign, runId=run_id, campaignId=throwaway_campaign.campaign_id,
         slugs=throwaway_campaign.slugs)
-'''
+"""
 
 # One test per campaign (so one per xdist worker), asking the run's sandbox what it saw.
-PROBE_SUITE = '''
+PROBE_SUITE = """
 import json
 import os
 from pathlib import Path
@@ -115,7 +115,7 @@ def test_probe(campaign, preflight):
              "sandboxHere": getattr(preflight, "sandbox", None) is not None}
     with LOG.open("a") as out:
         out.write(json.dumps(entry) + "\\n")
-'''
+"""
 
 
 @pytest.fixture
@@ -167,8 +167,9 @@ def check_flow(root: Path, result: pytest.RunResult, sandbox, target_name: str) 
     header = [line for line in result.outlines if line.startswith("preflight: run ")]
     assert len(header) == 1, why
     run_id = gate(root)["runId"]
-    assert header[0] == (f"preflight: run {run_id}, target {target_name} ({sandbox.url}), handle gharart, "
-                         f"2 campaign(s)"), why
+    assert header[0] == (
+        f"preflight: run {run_id}, target {target_name} ({sandbox.url}), handle gharart, 2 campaign(s)"
+    ), why
     entries = read_jsonl(root / "flow.jsonl")
     assert len(entries) == 19, why
     suffix = __import__("hashlib").sha256(run_id.encode()).hexdigest()[:6]
@@ -184,8 +185,7 @@ def check_flow(root: Path, result: pytest.RunResult, sandbox, target_name: str) 
                 assert entry["slug"] == f"{entry['variant']}-{suffix}", entry
             if entry["step"] == "conversion":
                 assert entry["ctxCampaign"] == f"pf-{run_id}-{stem}", entry
-        assert mine[-1]["checks"] == ["primary_link", "traffic_tags", "click_seen", "conversion_signal",
-                                      "detail_page"]
+        assert mine[-1]["checks"] == ["primary_link", "traffic_tags", "click_seen", "conversion_signal", "detail_page"]
     spring = [e for e in entries if e["campaign"] == "spring-ab"]
     assert [e["step"] for e in spring].count("lead_capture") == 1  # preflight_goal kept it off diwali-sale
     ids = [e["nodeid"] for e in entries]
@@ -204,6 +204,7 @@ def check_flow(root: Path, result: pytest.RunResult, sandbox, target_name: str) 
 
 
 # -- the lifecycle, with and without xdist -------------------------------------------------------
+
 
 def test_flow_without_xdist_runs_in_uc07_order(pytester, tree, sandbox):
     """`-p no:xdist` (so pytest_configure_node and the scheduler hook have no hookspec) and
@@ -231,8 +232,7 @@ def test_flow_with_two_workers_groups_each_campaign(pytester, tree, sandbox):
     (tree / "flow").mkdir()
     (tree / "flow" / "test_flow.py").write_text(FLOW_SUITE)
     with SandboxWatch() as watch:
-        result = run(pytester, "flow", "-n", "2", "--dist", "loadgroup", "--target",
-                     "elsewhere/shared-sandbox.yaml")
+        result = run(pytester, "flow", "-n", "2", "--dist", "loadgroup", "--target", "elsewhere/shared-sandbox.yaml")
     entries = check_flow(tree, result, sandbox, "shared-sandbox")
     why = explain(result)
     workers = {stem: {e["worker"] for e in entries if e["campaign"] == stem} for stem in CAMPAIGNS}
@@ -247,6 +247,7 @@ def test_flow_with_two_workers_groups_each_campaign(pytester, tree, sandbox):
 
 
 # -- the embedded sandbox: started once by the controller, stopped at the end --------------------
+
 
 @pytest.mark.parametrize("xdist", [(), ("-n", "2", "--dist", "loadgroup")], ids=["serial", "xdist"])
 def test_embedded_sandbox_starts_and_stops_exactly_once(pytester, tree, xdist):
@@ -264,7 +265,7 @@ def test_embedded_sandbox_starts_and_stops_exactly_once(pytester, tree, xdist):
     assert all(e["embedded"] for e in entries)
     assert [e["tokenMints"] for e in entries] == [2, 2], "tokens were minted more than once (JWT + PAT)"
     assert len(watch.started) == 1, f"expected one sandbox process, saw {watch.started}{why}"
-    (pid, info), = watch.started.items()
+    ((pid, info),) = watch.started.items()
     assert info["cmdline"].split()[1:4] == ["-m", "preflight", "sandbox"], info
     if xdist:
         assert {e["worker"] for e in entries} == {"gw0", "gw1"}, entries
@@ -282,10 +283,12 @@ def test_embedded_sandbox_starts_and_stops_exactly_once(pytester, tree, xdist):
 
 # -- a folder without config: the plugin stays disarmed -----------------------------------------
 
+
 def test_plugin_stays_disarmed_without_config(pytester, monkeypatch):
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makeini("[pytest]\n")
-    pytester.makepyfile(test_plain='''
+    pytester.makepyfile(
+        test_plain="""
 import pytest
 
 def test_arithmetic():
@@ -298,7 +301,8 @@ def test_plugin_fixtures_absent(request):
 @pytest.mark.parametrize("n", [1, 2])
 def test_params_untouched(n):
     assert n in (1, 2)
-''')
+"""
+    )
     with SandboxWatch() as watch:
         result = run(pytester, "-p", "no:cacheprovider")
     why = explain(result)
@@ -312,8 +316,10 @@ def test_params_untouched(n):
 
 # -- problems before the start: one line each, exit 4, gate ERROR, no sandbox, no traceback -------
 
-def check_cannot_start(pytester, tree, result, expected_lines: list[str], watch: SandboxWatch,
-                       category: str = "config") -> None:
+
+def check_cannot_start(
+    pytester, tree, result, expected_lines: list[str], watch: SandboxWatch, category: str = "config"
+) -> None:
     """A run that cannot start: verdict ERROR, exit 2, one terminal line per problem (as in the gate),
     no traceback, no test, no sandbox started."""
     why = explain(result)
@@ -321,9 +327,9 @@ def check_cannot_start(pytester, tree, result, expected_lines: list[str], watch:
     out = result.outlines
     head = next(i for i, line in enumerate(out) if line.startswith("verdict: ERROR"))
     assert out[head].endswith(f"the run could not start its tests ({category}; nothing was written):"), why
-    assert out[head + 1:head + 1 + len(expected_lines)] == [f"  {line}" for line in expected_lines], why
+    assert out[head + 1 : head + 1 + len(expected_lines)] == [f"  {line}" for line in expected_lines], why
     everything = result.stdout.str() + result.stderr.str()
-    assert "Traceback" not in everything and "File \"" not in everything, why
+    assert "Traceback" not in everything and 'File "' not in everything, why
     doc = gate(tree)
     assert (doc["verdict"], doc["exitCode"], doc["problemCategory"]) == ("ERROR", 2, category), doc
     assert doc["results"] == []
@@ -339,12 +345,22 @@ def test_misspelled_config_keys_are_one_line_each(pytester, tree):
     config.write_text(text)
     with SandboxWatch() as watch:
         result = run(pytester)
-    check_cannot_start(pytester, tree, result, [
-        ("config/preflight.yaml: run.timeout_secnds: unknown key 'timeout_secnds'; allowed: timeout_seconds, "
-         "retry, rate_limit_per_second, pacing, publish_via, peak_windows; did you mean 'timeout_seconds'?"),
-        ("config/preflight.yaml: campaigns[1].goalType: got 'PRODUCT_SAL'; allowed: PRODUCT_SALE, LEAD_CAPTURE, "
-         "NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL; did you mean 'PRODUCT_SALE'?"),
-    ], watch)
+    check_cannot_start(
+        pytester,
+        tree,
+        result,
+        [
+            (
+                "config/preflight.yaml: run.timeout_secnds: unknown key 'timeout_secnds'; allowed: timeout_seconds, "
+                "retry, rate_limit_per_second, pacing, publish_via, peak_windows; did you mean 'timeout_seconds'?"
+            ),
+            (
+                "config/preflight.yaml: campaigns[1].goalType: got 'PRODUCT_SAL'; allowed: PRODUCT_SALE, LEAD_CAPTURE, "
+                "NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL; did you mean 'PRODUCT_SALE'?"
+            ),
+        ],
+        watch,
+    )
 
 
 def test_misspelled_required_key(pytester, tree):
@@ -353,25 +369,51 @@ def test_misspelled_required_key(pytester, tree):
     config.write_text(config.read_text().replace("    goalType: LEAD_CAPTURE ", "    goalTyp: LEAD_CAPTURE ", 1))
     with SandboxWatch() as watch:
         result = run(pytester)
-    check_cannot_start(pytester, tree, result, [
-        ("config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: PRODUCT_SALE, "
-         "LEAD_CAPTURE, NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL"),
-        ("config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, name, "
-         "leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"),
-    ], watch)
+    check_cannot_start(
+        pytester,
+        tree,
+        result,
+        [
+            (
+                "config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: PRODUCT_SALE, "
+                "LEAD_CAPTURE, NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL"
+            ),
+            (
+                "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, name, "
+                "leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"
+            ),
+        ],
+        watch,
+    )
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (("--run-id", "Spring_Run!"),
-     ("--run-id: 'Spring_Run!' is not a valid run id; use 3-24 lowercase letters, digits or dashes, "
-      "starting with a letter or digit (e.g. 20261127-121800-3fa9)")),
-    (("--target", "sandbx"),
-     ("--target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
-      "config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; did you mean 'sandbox'?")),
-    (("--target", "production"),
-     ("config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
-      "export it or use --target sandbox")),
-], ids=["run-id", "target-name", "production-without-jwt"])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("--run-id", "Spring_Run!"),
+            (
+                "--run-id: 'Spring_Run!' is not a valid run id; use 3-24 lowercase letters, digits or dashes, "
+                "starting with a letter or digit (e.g. 20261127-121800-3fa9)"
+            ),
+        ),
+        (
+            ("--target", "sandbx"),
+            (
+                "--target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
+                "config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; did you mean 'sandbox'?"
+            ),
+        ),
+        (
+            ("--target", "production"),
+            (
+                "config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
+                "export it or use --target sandbox"
+            ),
+        ),
+    ],
+    ids=["run-id", "target-name", "production-without-jwt"],
+)
 def test_bad_start_options_are_one_line(pytester, tree, monkeypatch, args, line):
     pat = "patv1_tok123." + "s3cr3tvalue0123456789"  # in parts: no committed line looks like a token
     monkeypatch.setenv("PREFLIGHT_PAT", pat)  # only the JWT is missing
@@ -387,6 +429,11 @@ def test_xdist_run_with_bad_config_stops_before_workers(pytester, tree):
     config.write_text(config.read_text().replace("  publish_via: pat ", "  publish_via: PAT ", 1))
     with SandboxWatch() as watch:
         result = run(pytester, "-n", "2")
-    check_cannot_start(pytester, tree, result, [
-        "config/preflight.yaml: run.publish_via: got 'PAT'; allowed: pat, jwt; did you mean 'pat'?"], watch)
+    check_cannot_start(
+        pytester,
+        tree,
+        result,
+        ["config/preflight.yaml: run.publish_via: got 'PAT'; allowed: pat, jwt; did you mean 'pat'?"],
+        watch,
+    )
     assert "created: 2/2 workers" not in result.stdout.str() and "bringing up nodes" not in result.stdout.str()

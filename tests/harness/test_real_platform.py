@@ -34,17 +34,25 @@ class Remote:
     def __init__(self, project: PreflightProject, sandbox, **target) -> None:
         self.project, self.sandbox = project, sandbox
         remote_target(project, sandbox.url, **target)
-        self.jwt = sandbox.admin.post("/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR",
-                                                                 "ttlSeconds": 7200}).json()["token"]
+        self.jwt = sandbox.admin.post(
+            "/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR", "ttlSeconds": 7200}
+        ).json()["token"]
         self.pat = sandbox.mint_pat("gharart", SCOPES)
 
     def preflight(self, *args: str, jwt: str | None = None, pat: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "preflight", *args], cwd=self.project.path, capture_output=True,
-                              text=True, timeout=300, env=token_env(jwt or self.jwt, pat or self.pat))
+        return subprocess.run(
+            [sys.executable, "-m", "preflight", *args],
+            cwd=self.project.path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=token_env(jwt or self.jwt, pat or self.pat),
+        )
 
     def meters(self) -> dict:
-        return self.sandbox.admin.get("/v2/handles/gharart/usage-meters",
-                                      headers={"authorization": f"Bearer {self.jwt}"}).json()
+        return self.sandbox.admin.get(
+            "/v2/handles/gharart/usage-meters", headers={"authorization": f"Bearer {self.jwt}"}
+        ).json()
 
     def writes_spent(self, *args: str, jwt: str | None = None) -> tuple[int, subprocess.CompletedProcess]:
         before = self.meters()["writesToday"]
@@ -77,20 +85,33 @@ def rows(done: subprocess.CompletedProcess) -> dict[str, str]:
 
 # -- the doctor --------------------------------------------------------------------------------
 
+
 def test_the_doctor_passes_on_a_ready_target_and_makes_only_get_requests(remote, sandbox):
     sandbox.set_plan("gharart", "ENTERPRISE")
     before = len(sandbox.requests(10000))
     done = remote.preflight("doctor", "--target", "remote", "--contract")
-    log = sandbox.requests(10000)[before + 1:]
+    log = sandbox.requests(10000)[before + 1 :]
     assert done.returncode == 0, say(done)
     found = rows(done)
-    for item in ("JWT", "JWT on handle gharart", "PAT scope analytics.read", "PAT scope pages.read",
-                 "request-id header", "clock", "write quota", "leftovers of earlier runs", "contract drift"):
+    for item in (
+        "JWT",
+        "JWT on handle gharart",
+        "PAT scope analytics.read",
+        "PAT scope pages.read",
+        "request-id header",
+        "clock",
+        "write quota",
+        "leftovers of earlier runs",
+        "contract drift",
+    ):
         assert found[item].startswith("PASS"), found.get(item, f"no row {item}") + say(done)
-    assert re.search(r"JWT\s+role CREATOR on gharart, expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ min\)",
-                     found["JWT"]), found["JWT"]
+    assert re.search(
+        r"JWT\s+role CREATOR on gharart, expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ min\)", found["JWT"]
+    ), found["JWT"]
     assert found["PAT scope pages.write"].startswith("UNKNOWN"), found["PAT scope pages.write"]
-    assert {e["method"] for e in log} == {"GET"}, sorted({(e["method"], e["path"]) for e in log if e["method"] != "GET"})
+    assert {e["method"] for e in log} == {"GET"}, sorted(
+        {(e["method"], e["path"]) for e in log if e["method"] != "GET"}
+    )
     assert not [e for e in log if e["path"].startswith("/__sandbox")]
     drift = json.loads((remote.project.path / "reports" / "contract-drift.json").read_text())
     assert drift["routes"] and all(not route["problems"] for route in drift["routes"]), drift
@@ -103,9 +124,14 @@ def test_the_click_template_is_tried_without_recording_a_click(remote, sandbox):
     doc = gate(remote.project)
     spring = next(r["campaignId"] for r in doc["results"])
     slug = next(iter(links_of(sandbox, doc["runId"])))
-    body = sandbox.admin.get(f"/v2/handles/gharart/links/{slug}", headers={"authorization": f"Bearer {remote.jwt}"}).json()
-    sandbox.admin.put(f"/v2/handles/gharart/links/{slug}", headers={"authorization": f"Bearer {remote.jwt}"},
-                      json={k: body[k] for k in ("destinationUrl", "tracking", "campaignId")} | {"enabled": True})
+    body = sandbox.admin.get(
+        f"/v2/handles/gharart/links/{slug}", headers={"authorization": f"Bearer {remote.jwt}"}
+    ).json()
+    sandbox.admin.put(
+        f"/v2/handles/gharart/links/{slug}",
+        headers={"authorization": f"Bearer {remote.jwt}"},
+        json={k: body[k] for k in ("destinationUrl", "tracking", "campaignId")} | {"enabled": True},
+    )
     clicks = sandbox.stats()["clicks"]
     done = remote.preflight("doctor", "--target", "remote")
     row = rows(done)["click URL template"]
@@ -121,9 +147,11 @@ def test_each_doctor_fail_says_what_to_do(remote, sandbox, case, tmp_path):
 
     jwt, pat, where = None, None, "remote"
     if case == "expired JWT":
-        jwt = sandbox.admin.post("/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR",
-                                                            "ttlSeconds": 1}).json()["token"]
+        jwt = sandbox.admin.post(
+            "/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR", "ttlSeconds": 1}
+        ).json()["token"]
         import time
+
         time.sleep(1.1)
     elif case == "PAT without analytics.read":
         pat = sandbox.mint_pat("gharart", SCOPES[1:])
@@ -139,12 +167,20 @@ def test_each_doctor_fail_says_what_to_do(remote, sandbox, case, tmp_path):
     sandbox.set_plan("gharart", "ENTERPRISE")
     assert done.returncode == 2, say(done)
     found = rows(done)
-    expected = {"expired JWT": ("JWT", "expired", "fix: mint a new JWT and export PREFLIGHT_JWT"),
-                "PAT without analytics.read": ("PAT scope analytics.read", "refused (403 insufficient_scope",
-                                               "fix: give the PAT the required scope (analytics.read)"),
-                "FREE plan": ("write quota", "plan FREE: 2 of 2 writes left", "fix: split it: "),
-                "HTML base URL": (f"base URL {url.rstrip('/')}", "is not the campaign API",
-                                  "fix: set base_url in config/targets/remote.yaml to the campaign API")}[case]
+    expected = {
+        "expired JWT": ("JWT", "expired", "fix: mint a new JWT and export PREFLIGHT_JWT"),
+        "PAT without analytics.read": (
+            "PAT scope analytics.read",
+            "refused (403 insufficient_scope",
+            "fix: give the PAT the required scope (analytics.read)",
+        ),
+        "FREE plan": ("write quota", "plan FREE: 2 of 2 writes left", "fix: split it: "),
+        "HTML base URL": (
+            f"base URL {url.rstrip('/')}",
+            "is not the campaign API",
+            "fix: set base_url in config/targets/remote.yaml to the campaign API",
+        ),
+    }[case]
     item, detail, fix = expected
     assert found[item].startswith("FAIL") and detail in found[item], found.get(item, "no such row") + say(done)
     assert fix in done.stdout, say(done)
@@ -152,6 +188,7 @@ def test_each_doctor_fail_says_what_to_do(remote, sandbox, case, tmp_path):
 
 
 # -- the write plan ------------------------------------------------------------------------------
+
 
 def plan_json(remote: Remote, *args: str) -> dict:
     done = remote.preflight("plan", "--target", "remote", "--json", *args)
@@ -169,23 +206,30 @@ def test_the_plan_is_exactly_what_the_run_spends_whole_one_campaign_and_a_rerun(
 
     one = plan_json(remote, "--", "-k", "diwali-sale")
     assert one["writesTotal"] == 12, one  # 10, and spring-ab's campaign and primary link lent for the foreign ctx
-    spent, run = remote.writes_spent("run", "--target", "remote", "--no-html", "--run-id", "plan-one", "--", "-k",
-                                     "diwali-sale")
+    spent, run = remote.writes_spent(
+        "run", "--target", "remote", "--no-html", "--run-id", "plan-one", "--", "-k", "diwali-sale"
+    )
     assert (gate(remote.project)["verdict"], spent) == ("PASS", one["writesTotal"]), say(run)
 
     again = plan_json(remote, "--run-id", "plan-whole")
     creates = [line for line in again["lines"] if line["what"].startswith("create")]
     # No create (adopted with reads); every link the first run retired is enabled again instead.
     enables = {line["campaign"]: line["what"] for line in again["lines"] if line["what"].startswith("enable")}
-    assert creates == [] and enables == {"spring-ab": "enable link(s) spring-a, spring-b",
-                                         "diwali-sale": "enable link(s) diwali-a, diwali-b, diwali-c"}, again
+    assert creates == [] and enables == {
+        "spring-ab": "enable link(s) spring-a, spring-b",
+        "diwali-sale": "enable link(s) diwali-a, diwali-b, diwali-c",
+    }, again
     assert again["writesTotal"] == 17, again
     stats = sandbox.stats()
     spent, run = remote.writes_spent("run", "--target", "remote", "--no-html", "--run-id", "plan-whole")
     assert (gate(remote.project)["verdict"], spent) == ("PASS", again["writesTotal"]), say(run)
     after = sandbox.stats()
     assert {k: after[k] - stats[k] for k in ("campaigns", "links", "leads", "deployments")} == {
-        "campaigns": 0, "links": 0, "leads": 0, "deployments": 0}, (stats, after)
+        "campaigns": 0,
+        "links": 0,
+        "leads": 0,
+        "deployments": 0,
+    }, (stats, after)
 
 
 def test_a_plan_that_does_not_fit_stops_the_run_and_its_split_runs_as_planned(remote, sandbox):
@@ -193,7 +237,9 @@ def test_a_plan_that_does_not_fit_stops_the_run_and_its_split_runs_as_planned(re
     plan = plan_json(remote)
     assert not plan["fits"] and plan["writesLeft"] == 10, plan
     assert [(b["campaigns"], b["writes"], b["select"]) for b in plan["split"]] == [
-        (["spring-ab"], 9, "-k 'spring-ab'"), (["diwali-sale"], 9, "-k 'diwali-sale and not foreign_ctx'")], plan
+        (["spring-ab"], 9, "-k 'spring-ab'"),
+        (["diwali-sale"], 9, "-k 'diwali-sale and not foreign_ctx'"),
+    ], plan
     text = remote.preflight("plan", "--target", "remote")
     assert text.returncode == 2 and "it does not fit" in text.stdout, say(text)
     assert "preflight run -- -k 'spring-ab'" in text.stdout, say(text)
@@ -209,8 +255,9 @@ def test_a_plan_that_does_not_fit_stops_the_run_and_its_split_runs_as_planned(re
         spent, run = remote.writes_spent("run", "--target", "remote", "--no-html", "--", "-k", selection)
         assert (gate(remote.project)["verdict"], spent) == ("PASS", batch["writes"]), say(run)
         sandbox.advance_clock(24 * 3600)
-        remote.jwt = sandbox.admin.post("/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart",
-                                                                   "role": "CREATOR", "ttlSeconds": 7200}).json()["token"]
+        remote.jwt = sandbox.admin.post(
+            "/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR", "ttlSeconds": 7200}
+        ).json()["token"]
     sandbox.set_plan("gharart", "ENTERPRISE")
 
 
@@ -223,13 +270,15 @@ def test_no_write_without_allow_writes(project, sandbox):
     assert doc["problem"] == (
         "target remote takes no write without --allow-writes: this run would spend 17 quota-counted write(s) (2 "
         "throwaway campaign(s) created, see `preflight plan`) and post public test leads and conversions; nothing "
-        "was written. Pass --allow-writes, or set allow_writes: true in config/targets/remote.yaml"), doc["problem"]
+        "was written. Pass --allow-writes, or set allow_writes: true in config/targets/remote.yaml"
+    ), doc["problem"]
     assert sandbox.stats() == before
     allowed = remote.preflight("run", "--target", "remote", "--no-html", "--allow-writes")
     assert gate(project)["verdict"] == "PASS", say(allowed)
 
 
 # -- cleanup: from the journal, and from the handle's list ----------------------------------------
+
 
 def test_cleanup_all_finds_what_no_local_journal_knows(remote, sandbox, tmp_path):
     # A run elsewhere (another copy of the project: its own journal) left links enabled: the
@@ -238,11 +287,22 @@ def test_cleanup_all_finds_what_no_local_journal_knows(remote, sandbox, tmp_path
     other = Remote(elsewhere, sandbox)
     cid = "pf-elsewhere-1-spring-ab"
     headers = {"authorization": f"Bearer {other.jwt}"}
-    sandbox.admin.post("/v2/handles/gharart/campaigns", headers=headers, json={
-        "campaignId": cid, "goalType": "LEAD_CAPTURE", "status": "ACTIVE", "name": "left behind",
-        "primaryLink": {"slug": "left-a-000001", "destinationUrl": "https://gharart.example/a", "enabled": True}})
-    sandbox.admin.put("/v2/handles/gharart/links/left-b-000001", headers=headers, json={
-        "destinationUrl": "https://gharart.example/b", "enabled": True, "campaignId": cid})
+    sandbox.admin.post(
+        "/v2/handles/gharart/campaigns",
+        headers=headers,
+        json={
+            "campaignId": cid,
+            "goalType": "LEAD_CAPTURE",
+            "status": "ACTIVE",
+            "name": "left behind",
+            "primaryLink": {"slug": "left-a-000001", "destinationUrl": "https://gharart.example/a", "enabled": True},
+        },
+    )
+    sandbox.admin.put(
+        "/v2/handles/gharart/links/left-b-000001",
+        headers=headers,
+        json={"destinationUrl": "https://gharart.example/b", "enabled": True, "campaignId": cid},
+    )
     shown = remote.preflight("cleanup", "--target", "remote", "--all")
     assert shown.returncode == 0 and "2 link(s) may still be enabled" in shown.stdout, say(shown)
     assert "nothing done; add --yes to retire them" in shown.stdout
@@ -254,6 +314,7 @@ def test_cleanup_all_finds_what_no_local_journal_knows(remote, sandbox, tmp_path
 
 
 # -- the drift check ------------------------------------------------------------------------------
+
 
 @contextmanager
 def renaming_proxy(upstream: str):
@@ -269,8 +330,12 @@ def renaming_proxy(upstream: str):
     class Handler(http.server.BaseHTTPRequestHandler):
         def _forward(self) -> None:
             size = int(self.headers.get("content-length") or 0)
-            answer = client.request(self.command, self.path, content=self.rfile.read(size) if size else None,
-                                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+            answer = client.request(
+                self.command,
+                self.path,
+                content=self.rfile.read(size) if size else None,
+                headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+            )
             body = answer.content
             if "json" in answer.headers.get("content-type", "") and body:
                 doc = json.loads(body)
@@ -308,7 +373,7 @@ def test_the_drift_check_names_the_renamed_field_and_the_error_shape_per_route(r
         remote_target(remote.project, url)
         before = len(sandbox.requests(10000))
         done = remote.preflight("doctor", "--target", "remote", "--contract")
-        log = sandbox.requests(10000)[before + 1:]
+        log = sandbox.requests(10000)[before + 1 :]
     assert done.returncode == 2, say(done)
     assert rows(done)["contract drift"].startswith("FAIL"), say(done)
     drift = json.loads((remote.project.path / "reports" / "contract-drift.json").read_text())
@@ -326,6 +391,7 @@ def test_the_drift_check_names_the_renamed_field_and_the_error_shape_per_route(r
 
 
 # -- the README, as written ----------------------------------------------------------------------
+
 
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()

@@ -20,12 +20,21 @@ from harness_helpers import ROOT, explain, make_project
 from preflight.report.build import build_report, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-STEPS = ["1 · Campaign health", "2 · PAT health", "3 · Lead capture", "4 · Test conversion",
-         "5 · Detail page publish", "6 · Public conversion", "7 · Readiness"]
+STEPS = [
+    "1 · Campaign health",
+    "2 · PAT health",
+    "3 · Lead capture",
+    "4 · Test conversion",
+    "5 · Detail page publish",
+    "6 · Public conversion",
+    "7 · Readiness",
+]
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) missing: run make setup")
-pytestmark = pytest.mark.skipif(not (ROOT / "node_modules" / ".bin" / "allure").exists() or not Path(CHROMIUM).exists(),
-                                reason="node_modules or chromium missing: run make setup and make browser")
+pytestmark = pytest.mark.skipif(
+    not (ROOT / "node_modules" / ".bin" / "allure").exists() or not Path(CHROMIUM).exists(),
+    reason="node_modules or chromium missing: run make setup and make browser",
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +89,7 @@ class Visit:
             else:
                 self.outside.append(url)
                 handled.abort()
+
         return route
 
     def text(self) -> str:
@@ -106,6 +116,7 @@ def tree_groups(visit: Visit) -> list[str]:
 
 
 # -- the first screen answers "ready?" ----------------------------------------------------------
+
 
 def test_a_passing_report_says_ready_on_its_first_screen_in_playbook_order(passing, browser, tmp_path):
     gate = passing.gate
@@ -145,6 +156,7 @@ def test_a_faulted_report_names_the_broken_step_and_its_root_cause(faulted, brow
 
 # -- names and pages a person can read ------------------------------------------------------------
 
+
 def report_tests(run) -> list[dict]:
     folder = run.reports / "allure-report" / "data" / "test-results"
     return [json.loads(p.read_text()) for p in folder.glob("*.json")]
@@ -174,8 +186,11 @@ def test_no_status_is_unknown_not_even_a_fixture_teardown(passing, faulted):
             assert not any("<lambda>" in s["name"] for s in stages), test["name"]
             # The merged per-test container (CompactFileLogger) still reaches the report's set-up.
             assert {"throwaway_campaign", "step_run"} <= {s["name"] for s in test.get("setup", [])}, test["name"]
-        stats = json.loads((run.reports / "allure-report" / "widgets" / "statistic.json").read_text()) \
-            if (run.reports / "allure-report" / "widgets" / "statistic.json").exists() else {}
+        stats = (
+            json.loads((run.reports / "allure-report" / "widgets" / "statistic.json").read_text())
+            if (run.reports / "allure-report" / "widgets" / "statistic.json").exists()
+            else {}
+        )
         assert not stats.get("unknown"), stats
 
 
@@ -196,18 +211,22 @@ def test_a_failed_test_page_reads_top_down(faulted, browser, tmp_path):
     # One error block (the test body's last line may repeat its first line, as Allure does for a failed test).
     assert page.count("  request ids: ") == 1 and page.count("  next step: ") == 1, page
     assert "5 · Detail page publish" in page and "diwali-sale" in page
-    result = next(r for r in faulted.gate["results"] if r["nodeid"].endswith("[diwali-sale]") and r["outcome"] == "failed")
+    result = next(
+        r for r in faulted.gate["results"] if r["nodeid"].endswith("[diwali-sale]") and r["outcome"] == "failed"
+    )
     rid = result["failingRequestIds"][-1]
     assert f"(request {rid})" in attachments and "escalation draft (root cause schema_fetch-" in attachments
     links = [s["link"] for s in test["steps"] if s.get("type") == "attachment"]
     exchange = next(link for link in links if f"(request {rid})" in link["name"])
-    doc = json.loads((faulted.reports / "allure-report" / "data" / "attachments" /
-                      (exchange["id"] + exchange["ext"])).read_text())
+    doc = json.loads(
+        (faulted.reports / "allure-report" / "data" / "attachments" / (exchange["id"] + exchange["ext"])).read_text()
+    )
     assert list(doc)[:3] == ["request", "status", "requestId"] and doc["status"] == 404, list(doc)
     assert visit.outside == []
 
 
 # -- two views of one run ---------------------------------------------------------------------------
+
 
 def test_the_campaign_view_groups_by_campaign_then_variant(passing, browser, tmp_path):
     with serve(passing.reports / "allure-report") as url:
@@ -217,19 +236,26 @@ def test_the_campaign_view_groups_by_campaign_then_variant(passing, browser, tmp
     tree = [line.strip() for line in text.split("Sort by", 1)[1].splitlines()]
     assert "diwali-sale" in tree and "spring-ab" in tree, text[:1500]
     assert tree.index("diwali-sale") < tree.index("spring-ab")  # campaigns first, by name
-    assert not any(line in STEPS for line in tree[:tree.index("spring-ab")]), tree[:40]
+    assert not any(line in STEPS for line in tree[: tree.index("spring-ab")]), tree[:40]
     assert found["Other view"] == "../index.html (by playbook step)" and visit.outside == []
 
 
 # -- the report does not phone home -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("single_file", [False, True], ids=["served", "single-file"])
 def test_the_report_calls_no_third_party(passing, browser, tmp_path, single_file):
     report = tmp_path / "report"
     if single_file:
         shutil.copytree(passing.reports / "allure-results", tmp_path / "results")
-        build_report(tmp_path / "results", report, project_root=ROOT, gate=passing.gate,
-                     history_path=tmp_path / "history.jsonl", single_file=True)
+        build_report(
+            tmp_path / "results",
+            report,
+            project_root=ROOT,
+            gate=passing.gate,
+            history_path=tmp_path / "history.jsonl",
+            single_file=True,
+        )
         # Each view one page with its script and data inside: nothing else to fetch.
         assert not list(report.rglob("app-*.js")) and not list(report.rglob("data")), list(report.rglob("*"))
         url = report.joinpath("index.html").as_uri()
@@ -250,6 +276,7 @@ def test_the_report_calls_no_third_party(passing, browser, tmp_path, single_file
 
 # -- history that means something ----------------------------------------------------------------------
 
+
 def test_history_is_per_target_and_says_what_went_red_since_the_last_pass(project, sandbox):
     first = project.run()
     assert first.gate["verdict"] == "PASS" and first.gate["sinceLastPass"]["lastPass"] is None, explain(first)
@@ -258,14 +285,20 @@ def test_history_is_per_target_and_says_what_went_red_since_the_last_pass(projec
     since = second.gate["sinceLastPass"]
     assert since["lastPass"]["runId"] == first_id, since
     assert sorted((c["row"], c["step"], c["now"]) for c in since["changes"]) == [
-        ("diwali-sale", "5", "failed"), ("spring-ab", "5", "failed")], since
+        ("diwali-sale", "5", "failed"),
+        ("spring-ab", "5", "failed"),
+    ], since
     summary = (second.reports / "summary.md").read_text()
-    assert f"**Since the last PASS:** since run {first_id}" in summary and "spring-ab · 5 Detail page publish: ✅ → ❌" \
-        in summary, summary
+    assert (
+        f"**Since the last PASS:** since run {first_id}" in summary
+        and "spring-ab · 5 Detail page publish: ✅ → ❌" in summary
+    ), summary
     history = project.path / "reports" / "history"
     entries = [json.loads(line) for line in (history / "attached.jsonl").read_text().splitlines()]
     assert [(e["runId"], e["target"], e["verdict"]) for e in entries] == [
-        (first_id, "attached", "PASS"), (second.gate["runId"], "attached", "FAIL")]
+        (first_id, "attached", "PASS"),
+        (second.gate["runId"], "attached", "FAIL"),
+    ]
     # Another target keeps its own history: its first run has no earlier PASS to compare with.
     targets = project.path / "config" / "targets"
     other = yaml.safe_load((targets / "attached.yaml").read_text()) | {"name": "rehearsal"}

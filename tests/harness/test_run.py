@@ -25,13 +25,28 @@ import preflight
 
 CAMPAIGNS = {"spring-ab": ["spring-a", "spring-b"], "diwali-sale": ["diwali-a", "diwali-b", "diwali-c"]}
 LEAD_CAMPAIGNS = {"spring-ab"}
-FEATURE = {"health": "1 · Campaign health", "pat_health": "2 · PAT health", "lead_capture": "3 · Lead capture",
-           "test_conversion": "4 · Test conversion", "publish": "5 · Detail page publish",
-           "conversion": "6 · Public conversion", "readiness": "7 · Readiness", "pat_readiness": "7 · Readiness"}
+FEATURE = {
+    "health": "1 · Campaign health",
+    "pat_health": "2 · PAT health",
+    "lead_capture": "3 · Lead capture",
+    "test_conversion": "4 · Test conversion",
+    "publish": "5 · Detail page publish",
+    "conversion": "6 · Public conversion",
+    "readiness": "7 · Readiness",
+    "pat_readiness": "7 · Readiness",
+}
 FEATURES = set(FEATURE.values())
 STEP_NUMBER = {step: feature.split(" ", 1)[0] for step, feature in FEATURE.items()}
-UC07_ORDER = ["health", "pat_health", "lead_capture", "test_conversion", "publish", "conversion", "readiness",
-              "pat_readiness"]
+UC07_ORDER = [
+    "health",
+    "pat_health",
+    "lead_capture",
+    "test_conversion",
+    "publish",
+    "conversion",
+    "readiness",
+    "pat_readiness",
+]
 # (test, step, lead funnels only)
 PER_CAMPAIGN = [
     ("suites/test_health.py::test_checks_present_and_traffic_tagged", "health", False),
@@ -55,8 +70,21 @@ PER_VARIANT = [
     ("suites/test_conversion.py::test_reused_key_with_other_body_refused", "conversion"),
     ("suites/test_conversion.py::test_reused_ctx_deduped_per_click", "conversion"),
 ]
-RESULT_KEYS = {"nodeid", "step", "campaign", "variant", "campaignId", "slug", "outcome", "message", "requestIds",
-               "category", "escalation", "ticketId", "worker"}
+RESULT_KEYS = {
+    "nodeid",
+    "step",
+    "campaign",
+    "variant",
+    "campaignId",
+    "slug",
+    "outcome",
+    "message",
+    "requestIds",
+    "category",
+    "escalation",
+    "ticketId",
+    "worker",
+}
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{20}$")
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -75,8 +103,13 @@ def expected_results(run_id: str) -> dict[str, dict]:
                 out[f"{test}[{stem}]"] = {"step": step, "campaignId": cid, "slug": None, "stem": stem, "variant": None}
         for test, step in PER_VARIANT:
             for variant in variants:
-                out[f"{test}[{stem}:{variant}]"] = {"step": step, "campaignId": cid, "stem": stem, "variant": variant,
-                                                    "slug": f"{variant}-{suffix(run_id)}"}
+                out[f"{test}[{stem}:{variant}]"] = {
+                    "step": step,
+                    "campaignId": cid,
+                    "stem": stem,
+                    "variant": variant,
+                    "slug": f"{variant}-{suffix(run_id)}",
+                }
     return out
 
 
@@ -117,6 +150,7 @@ def artifacts_of(run, result: dict) -> dict:
 
 # -- the project as shipped: `make preflight` ---------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     project = make_project(tmp_path_factory.mktemp("shipped") / "project")
@@ -148,15 +182,25 @@ def test_shipped_run_passes_and_says_where_its_outputs_are(shipped):
 def test_gate_has_one_exact_result_per_test(shipped):
     gate, why = shipped.gate, explain(shipped)
     assert {"verdict", "runId", "target", "startedAt", "finishedAt", "results"} <= set(gate)
-    assert gate["target"] == "sandbox" and gate["problem"] is None and gate["reason"] == f"all {TOTAL} selected tests ran"
-    assert gate["tests"] == {"planned": TOTAL, "selected": TOTAL, "ran": TOTAL, "selection": None, "stopped": None,
-                             "unfinished": []}
+    assert (
+        gate["target"] == "sandbox" and gate["problem"] is None and gate["reason"] == f"all {TOTAL} selected tests ran"
+    )
+    assert gate["tests"] == {
+        "planned": TOTAL,
+        "selected": TOTAL,
+        "ran": TOTAL,
+        "selection": None,
+        "stopped": None,
+        "unfinished": [],
+    }
     # the end of the run retired every link of the 2 campaigns (each lends a click to the other's
     # foreign-ctx check: no decoy campaign), and says so
     assert gate["leftovers"] == [] and gate["escalations"] == []
     assert gate["cleanup"] == {"retired": 5, "failed": 0, "writes": 5, "errors": []}, gate["cleanup"]
-    assert gate["writePlan"]["writesTotal"] == 17 and gate["writePlan"]["byCampaign"] == {"spring-ab": 7,
-                                                                                         "diwali-sale": 10}
+    assert gate["writePlan"]["writesTotal"] == 17 and gate["writePlan"]["byCampaign"] == {
+        "spring-ab": 7,
+        "diwali-sale": 10,
+    }
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", gate["runId"]), gate["runId"]
     assert STAMP.match(gate["startedAt"]) and STAMP.match(gate["finishedAt"])
     assert gate["startedAt"] <= gate["finishedAt"]
@@ -168,9 +212,17 @@ def test_gate_has_one_exact_result_per_test(shipped):
         assert set(result) == RESULT_KEYS, nodeid
         want = expected[nodeid]
         assert (result["step"], result["campaignId"], result["slug"]) == (
-            want["step"], want["campaignId"], want["slug"]), nodeid
-        assert (result["outcome"], result["message"], result["category"], result["escalation"],
-                result["ticketId"]) == ("passed", "", None, None, None), nodeid
+            want["step"],
+            want["campaignId"],
+            want["slug"],
+        ), nodeid
+        assert (result["outcome"], result["message"], result["category"], result["escalation"], result["ticketId"]) == (
+            "passed",
+            "",
+            None,
+            None,
+            None,
+        ), nodeid
         assert result["requestIds"] and all(REQUEST_ID.match(i) for i in result["requestIds"]), nodeid
     every_id = [i for r in gate["results"] for i in r["requestIds"]]
     assert len(every_id) == len(set(every_id)), "a request id is claimed by two tests"
@@ -192,8 +244,10 @@ def test_summary_md_is_the_campaign_step_table(shipped):
     run_id = shipped.gate["runId"]
     assert text.startswith("## campaign-preflight: ✅ PASS\n")
     assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed ({TOTAL} of {TOTAL} selected ran)." in text
-    assert "| campaign | health | pat_health | lead_capture | test_conversion | publish | conversion | readiness " \
-           "| pat_readiness |" in text
+    assert (
+        "| campaign | health | pat_health | lead_capture | test_conversion | publish | conversion | readiness "
+        "| pat_readiness |" in text
+    )
     assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
     assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
     assert "### Failures" not in text
@@ -228,21 +282,33 @@ def test_every_test_has_its_artifacts_json(shipped):
         elif test == "test_draft_saved_and_published":
             assert art["deploymentId"].startswith("dep_"), art
             assert art["schemaS3Key"] == f"site-structure/gharart/campaigns/{want['campaignId']}/v1.json", art
-        elif test in ("test_fresh_ctx_conversion_recorded", "test_replay_returns_same_conversion",
-                      "test_reused_key_with_other_body_refused", "test_reused_ctx_deduped_per_click"):
+        elif test in (
+            "test_fresh_ctx_conversion_recorded",
+            "test_replay_returns_same_conversion",
+            "test_reused_key_with_other_body_refused",
+            "test_reused_ctx_deduped_per_click",
+        ):
             assert clicks == 1 and len(art["conversionIds"]) == 1 and art["conversionIds"][0].startswith("cnv_"), art
-        elif test in ("test_checks_present_and_traffic_tagged", "test_pat_health_agrees_with_jwt",
-                      "test_ready_after_lifecycle"):
+        elif test in (
+            "test_checks_present_and_traffic_tagged",
+            "test_pat_health_agrees_with_jwt",
+            "test_ready_after_lifecycle",
+        ):
             assert set(art["health"]) == {"status", "score"}, art
         if test == "test_ready_after_lifecycle":
             assert art["health"] == {"status": "PASS", "score": 100}, art
         # The click ids are those the context route resolved in this test's own exchanges.
-        resolved = [exchanges[i]["responseBody"]["clickId"] for i in art["requestIds"]
-                    if exchanges[i]["url"].split("?")[0].endswith("/v2/public/context")
-                    and exchanges[i]["status"] == 200]
+        resolved = [
+            exchanges[i]["responseBody"]["clickId"]
+            for i in art["requestIds"]
+            if exchanges[i]["url"].split("?")[0].endswith("/v2/public/context") and exchanges[i]["status"] == 200
+        ]
         assert resolved == art.get("clickIds", []), nodeid
-        ctx_in_redirects = [parse_qs(urlsplit(exchanges[i]["responseHeaders"]["location"]).query)["ctx"][0]
-                            for i in art["requestIds"] if "/_edge/redirect/" in exchanges[i]["url"]]
+        ctx_in_redirects = [
+            parse_qs(urlsplit(exchanges[i]["responseHeaders"]["location"]).query)["ctx"][0]
+            for i in art["requestIds"]
+            if "/_edge/redirect/" in exchanges[i]["url"]
+        ]
         assert ctx_in_redirects == art.get("ctx", []), nodeid
 
 
@@ -255,8 +321,17 @@ def test_every_exchange_is_attached_with_credentials_redacted(shipped):
                 continue
             doc = json.loads(run.attachment_text(attachment))
             assert attachment["type"] == "application/json"
-            for key in ("method", "url", "status", "durationMs", "requestId", "requestHeaders", "requestBody",
-                        "responseHeaders", "responseBody"):
+            for key in (
+                "method",
+                "url",
+                "status",
+                "durationMs",
+                "requestId",
+                "requestHeaders",
+                "requestBody",
+                "responseHeaders",
+                "responseBody",
+            ):
                 assert key in doc, (attachment["name"], key)
             path = doc["url"].split("://", 1)[1].split("/", 1)[1].split("?")[0]
             assert attachment["name"] == f"{doc['method']} /{path} -> {doc['status']} (request {doc['requestId']})"
@@ -326,8 +401,13 @@ def test_environment_and_executor_describe_the_run(shipped):
     env = dict(line.split("=", 1) for line in (folder / "environment.properties").read_text().splitlines())
     run_id = shipped.gate["runId"]
     assert {k: env[k] for k in ("target", "handle", "plan", "role", "run_id", "harness_version")} == {
-        "target": "sandbox", "handle": "gharart", "plan": "ENTERPRISE", "role": "CREATOR", "run_id": run_id,
-        "harness_version": preflight.__version__}
+        "target": "sandbox",
+        "handle": "gharart",
+        "plan": "ENTERPRISE",
+        "role": "CREATOR",
+        "run_id": run_id,
+        "harness_version": preflight.__version__,
+    }
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", env["base_url"]), env["base_url"]
     executor = json.loads((folder / "executor.json").read_text())
     assert executor["buildName"] == run_id
@@ -383,6 +463,7 @@ def test_campaigns_ran_on_two_workers_in_uc07_order(shipped):
 
 # -- a rerun with the same --run-id ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def rerun(sandbox, tmp_path_factory):
     """Two runs with one run id from two copies of the project, stats after each (no reset between)."""
@@ -393,8 +474,9 @@ def rerun(sandbox, tmp_path_factory):
     after_first = sandbox.stats()
     second = make_project(base / "second", sandbox=sandbox).run("--run-id", run_id)
     after_second = sandbox.stats()
-    return SimpleNamespace(run_id=run_id, first=first, second=second, after_first=after_first,
-                           after_second=after_second)
+    return SimpleNamespace(
+        run_id=run_id, first=first, second=second, after_first=after_first, after_second=after_second
+    )
 
 
 def test_attached_run_passes_with_exact_counts(rerun):
@@ -408,17 +490,26 @@ def test_attached_run_passes_with_exact_counts(rerun):
     stats = rerun.after_first
     # 2 campaigns (each lends a click to the other's foreign-ctx check) with their 5 variant links,
     # one lead (spring-ab), a test conversion per variant, 4 conversions per variant, one publish each.
-    assert {k: stats[k] for k in ("campaigns", "links", "leads", "testConversions", "conversions", "deployments",
-                                  "supportReports")} == {
-        "campaigns": 2, "links": 5, "leads": 1, "testConversions": 5, "conversions": 20, "deployments": 2,
-        "supportReports": 0}, stats
+    assert {
+        k: stats[k]
+        for k in ("campaigns", "links", "leads", "testConversions", "conversions", "deployments", "supportReports")
+    } == {
+        "campaigns": 2,
+        "links": 5,
+        "leads": 1,
+        "testConversions": 5,
+        "conversions": 20,
+        "deployments": 2,
+        "supportReports": 0,
+    }, stats
 
 
 def test_rerun_with_same_run_id_creates_no_duplicates(rerun):
     before, after = rerun.after_first, rerun.after_second
     for kind in ("campaigns", "links", "leads"):
         assert after[kind] == before[kind], f"the rerun created {kind} again: {before} -> {after}" + explain(
-            rerun.second)
+            rerun.second
+        )
     assert rerun.second.gate["runId"] == rerun.run_id
 
 
@@ -430,6 +521,7 @@ def test_rerun_with_same_run_id_still_passes(rerun):
 
 
 # -- a fault on: the matching step fails, the others still report ---------------------------------
+
 
 @pytest.fixture(scope="module")
 def faulted(sandbox, tmp_path_factory):
@@ -462,11 +554,17 @@ def test_fault_fails_only_the_matching_step(faulted):
         cid = result["campaignId"]
         assert result["outcome"] == "failed" and result["category"] == "schema_fetch", result
         assert result["message"].startswith(
-            "[schema_fetch] fetching the published schema with the PAT: the platform answered 404 not_found"), result
+            "[schema_fetch] fetching the published schema with the PAT: the platform answered 404 not_found"
+        ), result
         assert f"  [schema_fetch] {nodeid}" in run.stdout.splitlines(), why
         # The failing request is the PAT schema fetch the sandbox answered 404.
-        fetches = [log[i] for i in result["requestIds"] if i in log and log[i]["method"] == "GET"
-                   and log[i]["path"] == f"/v2/public/handles/gharart/site-structure/campaigns/{cid}"]
+        fetches = [
+            log[i]
+            for i in result["requestIds"]
+            if i in log
+            and log[i]["method"] == "GET"
+            and log[i]["path"] == f"/v2/public/handles/gharart/site-structure/campaigns/{cid}"
+        ]
         assert [f["status"] for f in fetches] == [404], (result["requestIds"], fetches)
         assert result["ticketId"] is None  # not sent without --escalate
         payload = json.loads(Path(result["escalation"]).read_text())
@@ -474,7 +572,8 @@ def test_fault_fails_only_the_matching_step(faulted):
     # One platform defect seen on both campaigns: one payload, listing both tests.
     (escalation,) = gate["escalations"]
     assert set(escalation["tests"]) == failed and {r["escalation"] for n, r in results.items() if n in failed} == {
-        escalation["file"]}
+        escalation["file"]
+    }
     publishes = [r for n, r in results.items() if "test_draft_saved_and_published" in n]
     assert [r["outcome"] for r in publishes] == ["passed", "passed"]
     assert faulted.stats["supportReports"] == 0

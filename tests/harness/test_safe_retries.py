@@ -29,8 +29,9 @@ from preflight.core.faults import CATALOGUE
 
 HANDLE = "gharart"
 TAGS = {"utmSource": "meta", "utmMedium": "paid_social", "utmCampaign": "spring"}
-LEAD_FORM = {"sections": [{"type": "form", "formId": "lead",
-                           "fields": [{"name": "email", "type": "email", "required": True}]}]}
+LEAD_FORM = {
+    "sections": [{"type": "form", "formId": "lead", "fields": [{"name": "email", "type": "email", "required": True}]}]
+}
 # Every first attempt of a write commits and loses its answer; the replay is never faulted.
 FAULTS = {"commit_then_503": {"rate": 1.0, "retryAfter": 0}, "commit_then_timeout": {"rate": 1.0}}
 # What the sandbox logs for the first attempt: the 503, or 0 for an answer that never came.
@@ -42,6 +43,7 @@ WRITE_ROUTES = [name for name, route in ROUTES.items() if route.method in WRITE_
 
 # -- a world to write in ---------------------------------------------------------------------------
 
+
 @dataclass
 class World:
     """The session sandbox, reset, and the harness's own client on it (every attempt recorded)."""
@@ -51,8 +53,12 @@ class World:
     seen: list[Exchange] = field(default_factory=list)
 
     def campaign(self, campaign_id: str = "spring-ab", slug: str = "spring-a", goal: str = "LEAD_CAPTURE") -> None:
-        ex = self.client.call("create_campaign", step="setup", key=f"setup-{campaign_id}",
-                              json_body=campaign_body(campaign_id, slug, goal))
+        ex = self.client.call(
+            "create_campaign",
+            step="setup",
+            key=f"setup-{campaign_id}",
+            json_body=campaign_body(campaign_id, slug, goal),
+        )
         assert ex.status == 201, f"setting up campaign {campaign_id}: {ex.status} {ex.body_excerpt(300)}"
 
     def ctx(self, slug: str = "spring-a") -> str:
@@ -71,24 +77,39 @@ class World:
 
 
 def campaign_body(campaign_id: str, slug: str, goal: str) -> dict[str, Any]:
-    return {"campaignId": campaign_id, "goalType": goal, "status": "ACTIVE", "name": "Safe retries",
-            "leadVerification": {"mode": "NONE"},
-            "primaryLink": {"slug": slug, "destinationUrl": f"https://gharart.example/{slug}", "enabled": True,
-                            "tracking": dict(TAGS)}}
+    return {
+        "campaignId": campaign_id,
+        "goalType": goal,
+        "status": "ACTIVE",
+        "name": "Safe retries",
+        "leadVerification": {"mode": "NONE"},
+        "primaryLink": {
+            "slug": slug,
+            "destinationUrl": f"https://gharart.example/{slug}",
+            "enabled": True,
+            "tracking": dict(TAGS),
+        },
+    }
 
 
 def page(version: int) -> dict[str, Any]:
-    return {"detailsPageSlug": "spring-offer", "accessMode": "FREE_WITH_LOGIN", "structureType": "LANDING",
-            "schema": LEAD_FORM, "schemaVersion": version}
+    return {
+        "detailsPageSlug": "spring-offer",
+        "accessMode": "FREE_WITH_LOGIN",
+        "structureType": "LANDING",
+        "schema": LEAD_FORM,
+        "schemaVersion": version,
+    }
 
 
 # -- one case per write (a route may have several: a link is created, and retired) -----------------
 
+
 @dataclass
 class Write:
     body: dict[str, Any]
-    status: int                   # the answer the write gets (and its replay repeats)
-    created: dict[str, int]       # what /__sandbox/stats must count more afterwards, exactly
+    status: int  # the answer the write gets (and its replay repeats)
+    created: dict[str, int]  # what /__sandbox/stats must count more afterwards, exactly
     params: dict[str, str] = field(default_factory=dict)
     check: Callable[[World], str | None] | None = None  # the object's state: None when right, else why
 
@@ -99,26 +120,36 @@ def _create_campaign(w: World) -> Write:
 
 def _create_link(w: World) -> Write:
     w.campaign()
-    body = {"destinationUrl": "https://gharart.example/spring-b", "enabled": True, "tracking": dict(TAGS),
-            "campaignId": "spring-ab"}
+    body = {
+        "destinationUrl": "https://gharart.example/spring-b",
+        "enabled": True,
+        "tracking": dict(TAGS),
+        "campaignId": "spring-ab",
+    }
     return Write(body, 201, {"links": 1}, {"slug": "spring-b"})
 
 
 def _retire_link(w: World) -> Write:
     w.campaign()
-    body = {"destinationUrl": "https://gharart.example/spring-a", "enabled": False, "tracking": dict(TAGS),
-            "campaignId": "spring-ab"}
+    body = {
+        "destinationUrl": "https://gharart.example/spring-a",
+        "enabled": False,
+        "tracking": dict(TAGS),
+        "campaignId": "spring-ab",
+    }
 
     def retired(w: World) -> str | None:
         link = w.read("get_link", slug="spring-a")
         return None if link.get("enabled") is False else f"the link reads back {link}"
+
     return Write(body, 200, {}, {"slug": "spring-a"}, retired)
 
 
 def _test_conversion(w: World) -> Write:
     w.campaign()
-    return Write({"value": 0, "currency": "INR", "ctx": w.ctx()}, 201, {"testConversions": 1},
-                 {"campaignId": "spring-ab"})
+    return Write(
+        {"value": 0, "currency": "INR", "ctx": w.ctx()}, 201, {"testConversions": 1}, {"campaignId": "spring-ab"}
+    )
 
 
 def _public_conversion(w: World) -> Write:
@@ -139,7 +170,9 @@ def _draft(route: str) -> Callable[[World], Write]:
         def saved_once(w: World) -> str | None:
             version = w.read("get_site_structure", campaignId="spring-ab").get("schemaVersion")
             return None if version == 1 else f"schemaVersion {version}, expected 1 (one save from 0)"
+
         return Write(page(0), 200, {}, {"campaignId": "spring-ab"}, saved_once)
+
     return make
 
 
@@ -148,12 +181,17 @@ def _publish(route: str, draft_route: str) -> Callable[[World], Write]:
         w.campaign()
         w.draft(draft_route)
         return Write({}, 201, {"deployments": 1}, {"campaignId": "spring-ab"})
+
     return make
 
 
 def _support_report(w: World) -> Write:
-    body = {"summary": "safe retries: one report", "details": "sent once, retried after the commit",
-            "handle": HANDLE, "environment": "sandbox"}
+    body = {
+        "summary": "safe retries: one report",
+        "details": "sent once, retried after the commit",
+        "handle": HANDLE,
+        "environment": "sandbox",
+    }
     return Write(body, 202, {"supportReports": 1})
 
 
@@ -166,8 +204,9 @@ CASES: dict[str, dict[str, Callable[[World], Write]]] = {
     "put_site_structure": {"save": _draft("put_site_structure")},
     "publish_site_structure": {"publish": _publish("publish_site_structure", "put_site_structure")},
     "public_put_site_structure": {"save": _draft("public_put_site_structure")},
-    "public_publish_site_structure": {"publish": _publish("public_publish_site_structure",
-                                                          "public_put_site_structure")},
+    "public_publish_site_structure": {
+        "publish": _publish("public_publish_site_structure", "public_put_site_structure")
+    },
     "support_report": {"send": _support_report},
 }
 MISSING = "no case"
@@ -178,12 +217,14 @@ PARAMS = [(route, name) for route in WRITE_ROUTES for name in (CASES.get(route) 
 def world(sandbox):
     sandbox.reset()
     seen: list[Exchange] = []
-    client = PlatformClient(base_url=sandbox.url, handle=HANDLE,
-                            credentials=Credentials(jwt=sandbox.mint_jwt(HANDLE),
-                                                    pat=sandbox.mint_pat(HANDLE, ["analytics.read", "pages.read",
-                                                                                  "pages.write"])),
-                            retry=RetryPolicy(attempts=3, backoff_seconds=0.01, max_wait_seconds=1,
-                                              timeout_seconds=CLIENT_TIMEOUT))
+    client = PlatformClient(
+        base_url=sandbox.url,
+        handle=HANDLE,
+        credentials=Credentials(
+            jwt=sandbox.mint_jwt(HANDLE), pat=sandbox.mint_pat(HANDLE, ["analytics.read", "pages.read", "pages.write"])
+        ),
+        retry=RetryPolicy(attempts=3, backoff_seconds=0.01, max_wait_seconds=1, timeout_seconds=CLIENT_TIMEOUT),
+    )
     client.observers.append(seen.append)
     yield World(sandbox, client, seen)
     client.close()
@@ -199,46 +240,55 @@ def test_the_cases_are_the_write_routes():
     """Every write route has a case, and every case is a write route (a renamed route is caught)."""
     assert set(CASES) == set(WRITE_ROUTES), (
         f"write routes without a case: {sorted(set(WRITE_ROUTES) - set(CASES))}; "
-        f"cases for no write route: {sorted(set(CASES) - set(WRITE_ROUTES))}")
+        f"cases for no write route: {sorted(set(CASES) - set(WRITE_ROUTES))}"
+    )
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.parametrize("route, case", PARAMS, ids=[f"{r}:{c}" for r, c in PARAMS])
 def test_a_retry_after_the_commit_replays_and_nothing_is_made_twice(route: str, case: str, fault: str, world):
     method, template, surface = ROUTES[route]
-    assert case != MISSING, (f"write route {route} ({method} {template}) has no safe-retry case: add one to CASES "
-                             "in tests/harness/test_safe_retries.py")
+    assert case != MISSING, (
+        f"write route {route} ({method} {template}) has no safe-retry case: add one to CASES "
+        "in tests/harness/test_safe_retries.py"
+    )
     write = CASES[route][case](world)
     before = world.sb.stats()
     world.sb.set_faults({fault: FAULTS[fault]})
     world.seen.clear()
-    ex = world.client.call(route, step="safe-retry", key=f"pf-retry-{route}-{case}", json_body=write.body,
-                           **write.params)
+    ex = world.client.call(
+        route, step="safe-retry", key=f"pf-retry-{route}-{case}", json_body=write.body, **write.params
+    )
     world.sb.set_faults({})
 
     attempts = [(e.status, e.error and e.error.split(":")[0]) for e in world.seen]
     lost = (503, None) if fault == "commit_then_503" else (None, "ReadTimeout")
     assert attempts == [lost, (write.status, None)], (
         f"{route} under {fault}: expected the first attempt to lose its answer {lost} and the retry to get "
-        f"{write.status}; the client saw {attempts} (request ids {[e.request_id for e in world.seen]})")
+        f"{write.status}; the client saw {attempts} (request ids {[e.request_id for e in world.seen]})"
+    )
     assert ex.response_headers.get("idempotent-replayed") == "true", (
         f"{route} under {fault}: expected the retry to be the replay of the committed write (Idempotent-Replayed: "
-        f"true), got headers {dict(ex.response_headers)} (request {ex.request_id})")
+        f"true), got headers {dict(ex.response_headers)} (request {ex.request_id})"
+    )
 
     after = world.sb.stats()
     made = {name: after[name] - before[name] for name in after if after[name] != before[name]}
     assert made == write.created, (
         f"{route} under {fault}: expected /__sandbox/stats to count {write.created} more, it counts {made} "
-        f"(request ids {[e.request_id for e in world.seen]})")
+        f"(request ids {[e.request_id for e in world.seen]})"
+    )
     problem = write.check(world) if write.check else None
     assert problem is None, f"{route} under {fault}: {problem}"
 
     # The sandbox's side: the write committed once (its answer lost) and was answered once from the record.
-    logged = Counter(r["status"] for r in world.sb.requests(limit=100)
-                     if r["method"] == method and r["path"] == ex.path)
+    logged = Counter(
+        r["status"] for r in world.sb.requests(limit=100) if r["method"] == method and r["path"] == ex.path
+    )
     assert logged == Counter([FIRST_LOGGED[fault], write.status]), (
         f"{route} under {fault}: expected the sandbox to log {FIRST_LOGGED[fault]} then {write.status} for "
-        f"{method} {ex.path}, it logged {dict(logged)}")
+        f"{method} {ex.path}, it logged {dict(logged)}"
+    )
 
 
 # -- a whole run, every first attempt of every write faulted ---------------------------------------
@@ -274,10 +324,13 @@ def test_a_whole_run_rides_through_every_first_write_losing_its_answer(fault: st
     run = project.run(*RUN_ARGS, faults={fault: FAULTS[fault]})
     assert (run.code, run.gate["verdict"]) == (0, "PASS"), (
         f"{fault} on every first attempt: expected PASS, got {run.gate['verdict']}: "
-        + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + explain(run))
+        + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures())
+        + explain(run)
+    )
     assert sandbox.stats() == healthy.stats, (
         f"{fault}: expected exactly the healthy run's business objects {healthy.stats}, the sandbox counts "
-        f"{sandbox.stats()}" + explain(run))
+        f"{sandbox.stats()}" + explain(run)
+    )
     # Every write that committed (the healthy run's 2xx writes but its deliberate replays) lost its
     # first answer, and each was answered from its record on the retry.
     writes = _writes(sandbox)
@@ -286,4 +339,5 @@ def test_a_whole_run_rides_through_every_first_write_losing_its_answer(fault: st
     answered = sum(200 <= r["status"] < 300 for r in writes)
     assert lost == healthy.answered - replays > 0 and answered >= healthy.answered, (
         f"{fault}: expected {healthy.answered} - {replays} committed writes to lose their first answer and "
-        f"{healthy.answered} or more answered 2xx; the sandbox logged {lost} lost, {answered} answered" + explain(run))
+        f"{healthy.answered} or more answered 2xx; the sandbox logged {lost} lost, {answered} answered" + explain(run)
+    )

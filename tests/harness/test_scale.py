@@ -14,8 +14,14 @@ from harness_helpers import _env, explain
 
 
 def test_the_scale_config_plans_every_write_and_fits_its_custom_quota(embedded_project):
-    done = subprocess.run([sys.executable, "-m", "preflight", "plan", "--config", "config/scale.yaml", "--json"],
-                          cwd=embedded_project.path, capture_output=True, text=True, timeout=120, env=_env())
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "plan", "--config", "config/scale.yaml", "--json"],
+        cwd=embedded_project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     plan = json.loads(done.stdout)
     assert plan["target"] == "sandbox-large" and plan["tests"] == 2775
@@ -27,8 +33,9 @@ def test_the_scale_config_plans_every_write_and_fits_its_custom_quota(embedded_p
 
 def test_the_embedded_sandbox_starts_with_the_targets_custom_quota(embedded_project):
     """The run reads usage-meters before its first write: writesLeft is the custom 1500, not ENTERPRISE's 500."""
-    run = embedded_project.run("--config", "config/scale.yaml", "--", "-k", "test_checks_present_and_traffic_tagged "
-                               "and scale-001")
+    run = embedded_project.run(
+        "--config", "config/scale.yaml", "--", "-k", "test_checks_present_and_traffic_tagged and scale-001"
+    )
     assert run.code == 0, explain(run)
     gate = run.gate
     assert (gate["verdict"], gate["tests"]["ran"], gate["target"]) == ("PASS", 1, "sandbox-large")

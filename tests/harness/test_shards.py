@@ -22,8 +22,14 @@ from preflight.lifecycle.shard import assign
 
 
 def merge(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "preflight", "merge", *args, "--no-html"], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env=_env())
+    return subprocess.run(
+        [sys.executable, "-m", "preflight", "merge", *args, "--no-html"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
 
 
 def gate_of(folder: Path) -> dict:
@@ -41,13 +47,22 @@ def shards(tmp_path_factory, sandbox):
     meters = sandbox.admin.get("/v2/handles/gharart/usage-meters", headers={"authorization": f"Bearer {token}"}).json()
     first = project.run("--shard", "1/2", "--reports", "reports/shard-1", faults={"schema_fetch_fails": {}})
     # The same platform fault seen on the other shard too: one root cause across two shards.
-    second_failing = project.run("--shard", "2/2", "--reports", "reports/shard-2-failing",
-                                 faults={"schema_fetch_fails": {}})
+    second_failing = project.run(
+        "--shard", "2/2", "--reports", "reports/shard-2-failing", faults={"schema_fetch_fails": {}}
+    )
     sandbox.set_faults({})
     reports = project.path / "reports"
-    return SimpleNamespace(project=project, path=project.path, first=first, second=second, writes_second=meters,
-                           second_failing=second_failing, s1=reports / "shard-1", s2=reports / "shard-2",
-                           s2_failing=reports / "shard-2-failing")
+    return SimpleNamespace(
+        project=project,
+        path=project.path,
+        first=first,
+        second=second,
+        writes_second=meters,
+        second_failing=second_failing,
+        s1=reports / "shard-1",
+        s2=reports / "shard-2",
+        s2_failing=reports / "shard-2-failing",
+    )
 
 
 def test_a_shard_runs_its_own_campaigns_and_deselects_the_others(shards):
@@ -56,8 +71,12 @@ def test_a_shard_runs_its_own_campaigns_and_deselects_the_others(shards):
     assert "27 deselected" in run.stdout, explain(run)
     gate = gate_of(shards.s2)
     assert gate["verdict"] == "PASS"
-    assert gate["shard"] == {"index": 2, "total": 2, "campaigns": ["spring-ab"],
-                             "configured": ["spring-ab", "diwali-sale"]}
+    assert gate["shard"] == {
+        "index": 2,
+        "total": 2,
+        "campaigns": ["spring-ab"],
+        "configured": ["spring-ab", "diwali-sale"],
+    }
     assert (gate["tests"]["planned"], gate["tests"]["selected"], gate["tests"]["ran"]) == (51, 24, 24)
     assert gate["tests"]["selection"] == "--shard 2/2"
     assert {r["campaign"] for r in gate["results"]} == {"spring-ab"}
@@ -73,8 +92,14 @@ def test_a_shard_of_one_campaign_borrows_a_decoy_and_its_plan_counts_every_write
     foreign = [r for r in gate_of(shards.s2)["results"] if "test_foreign_ctx_refused" in r["nodeid"]]
     assert [r["outcome"] for r in foreign] == ["passed"]
     # `preflight plan --shard` says the same before any run.
-    planned = subprocess.run([sys.executable, "-m", "preflight", "plan", "--shard", "2/2", "--json"],
-                             cwd=shards.path, capture_output=True, text=True, timeout=120, env=_env())
+    planned = subprocess.run(
+        [sys.executable, "-m", "preflight", "plan", "--shard", "2/2", "--json"],
+        cwd=shards.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
     assert planned.returncode == 0, planned.stderr
     doc = json.loads(planned.stdout)
     assert (doc["byCampaign"], doc["writesTotal"]) == (plan["byCampaign"], 9)
@@ -82,10 +107,20 @@ def test_a_shard_of_one_campaign_borrows_a_decoy_and_its_plan_counts_every_write
 
 def test_the_order_of_the_config_does_not_move_a_campaign(shards, tmp_path):
     """The same shard selects the same tests when the config lists its campaigns the other way round."""
+
     def collected(config: Path) -> set[str]:
         out = tmp_path / f"{config.stem}.json"
-        done = shards.project.pytest("suites", "--collect-only", "-q", "--preflight-config", str(config),
-                                     "--shard", "2/2", "--preflight-collect-to", str(out))
+        done = shards.project.pytest(
+            "suites",
+            "--collect-only",
+            "-q",
+            "--preflight-config",
+            str(config),
+            "--shard",
+            "2/2",
+            "--preflight-collect-to",
+            str(out),
+        )
         assert out.is_file(), done.stdout + done.stderr
         return {item["nodeid"] for item in json.loads(out.read_text())["selected"]}
 
@@ -111,8 +146,12 @@ def test_the_merge_of_a_fail_and_a_pass_shard_is_fail_with_every_result(shards, 
     assert failed[0]["escalation"] == esc["file"]
     assert [s["verdict"] for s in gate["shards"]] == ["FAIL", "PASS"]
     # `preflight gate` reads the merged folder as it reads one run's.
-    judged = subprocess.run([sys.executable, "-m", "preflight", "gate", "--reports", str(out), "--github"],
-                            capture_output=True, text=True, env=_env())
+    judged = subprocess.run(
+        [sys.executable, "-m", "preflight", "gate", "--reports", str(out), "--github"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
     assert judged.returncode == 1
     assert "::error file=suites/test_publish.py,title=[schema_fetch] test_schema_fetch_matches_publish" in judged.stdout
     assert (out / "junit.xml").is_file()
@@ -125,16 +164,18 @@ def test_one_root_cause_on_two_shards_is_one_escalation_listing_both(shards, tmp
     done = merge(shards.path, str(shards.s1), str(shards.s2_failing), "--out", str(out))
     assert done.returncode == 1, done.stdout + done.stderr
     gate = gate_of(out)
-    failing = {f"suites/test_publish.py::test_schema_fetch_matches_publish[{stem}]"
-               for stem in ("spring-ab", "diwali-sale")}
+    failing = {
+        f"suites/test_publish.py::test_schema_fetch_matches_publish[{stem}]" for stem in ("spring-ab", "diwali-sale")
+    }
     [esc] = gate["escalations"]  # as one run of both campaigns would have it
     assert set(esc["tests"]) == failing and esc["campaigns"] == sorted({r["campaignId"] for r in gate["results"]})
     assert [p.name for p in (out / "escalations").iterdir()] == [Path(esc["file"]).name]
     payload = json.loads(Path(esc["file"]).read_text())
     assert {a["test"] for a in payload["reproArtifact"]["affected"]} == failing
     assert payload["summary"].endswith(f"(seen by 2 test(s) on {', '.join(esc['campaigns'])})"), payload["summary"]
-    shard_ids = [i for folder in (shards.s1, shards.s2_failing) for e in gate_of(folder)["escalations"]
-                 for i in e["requestIds"]]
+    shard_ids = [
+        i for folder in (shards.s1, shards.s2_failing) for e in gate_of(folder)["escalations"] for i in e["requestIds"]
+    ]
     assert set(payload["reproArtifact"]["requestIds"]) == set(shard_ids) and len(shard_ids) >= 2
     assert {r["escalation"] for r in gate["results"] if r["outcome"] == "failed"} == {esc["file"]}
 
@@ -145,8 +186,10 @@ def test_a_missing_shard_makes_the_merge_error_naming_it(shards, tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     gate = gate_of(out)
     assert gate["verdict"] == "ERROR"
-    assert gate["reason"] == ("the shards do not make a whole run: shard 1/2 is missing (campaigns diwali-sale): "
-                              "no folder given holds its gate")
+    assert gate["reason"] == (
+        "the shards do not make a whole run: shard 1/2 is missing (campaigns diwali-sale): "
+        "no folder given holds its gate"
+    )
     assert "preflight merge: shard 1/2 is missing (campaigns diwali-sale)" in done.stderr
 
 
@@ -168,7 +211,8 @@ def test_an_error_shard_makes_the_merge_error_even_beside_a_fail(shards, tmp_pat
     done = merge(shards.path, str(shards.s1), str(broken), "--out", str(tmp_path / "merged"))
     assert done.returncode == 2
     assert gate_of(tmp_path / "merged")["reason"] == (
-        "the shards do not make a whole run: shard 2/2 is ERROR: interrupted by SIGTERM: 3 of 24 selected tests ran")
+        "the shards do not make a whole run: shard 2/2 is ERROR: interrupted by SIGTERM: 3 of 24 selected tests ran"
+    )
 
 
 def test_a_shard_given_twice_or_a_campaign_run_twice_is_error(shards, tmp_path):
@@ -192,17 +236,22 @@ def test_more_shards_expected_than_came_is_error(shards, tmp_path):
     assert "the shards disagree on how many there are: 2, 3" in gate_of(tmp_path / "merged")["reason"]
 
 
-@pytest.mark.parametrize("value, why", [
-    ("4/3", "--shard '4/3': shard 4 of 3 does not exist"),
-    ("x", "--shard 'x' is not I/N"),
-    ("1/0", "--shard '1/0': there must be at least one shard"),
-])
+@pytest.mark.parametrize(
+    "value, why",
+    [
+        ("4/3", "--shard '4/3': shard 4 of 3 does not exist"),
+        ("x", "--shard 'x' is not I/N"),
+        ("1/0", "--shard '1/0': there must be at least one shard"),
+    ],
+)
 def test_a_bad_shard_is_a_one_line_usage_error(embedded_project, value, why):
     run = embedded_project.run("--shard", value)
     lines = run.stderr.strip().splitlines()
     assert run.code == 2 and len(lines) == 1, explain(run)
-    assert lines[0] == f"preflight run: {why}; give I/N, the shard's number I from 1 to N and the number of " \
-                       "shards N, e.g. --shard 1/3"
+    assert (
+        lines[0] == f"preflight run: {why}; give I/N, the shard's number I from 1 to N and the number of "
+        "shards N, e.g. --shard 1/3"
+    )
     assert not (embedded_project.path / "reports" / "gate.json").exists()
 
 

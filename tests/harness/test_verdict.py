@@ -90,14 +90,17 @@ def test_dist_each_is_refused_in_one_line(project):
     assert done.returncode == 4, done.stdout + done.stderr
     assert [line for line in done.stderr.splitlines() if line.strip()] == [
         "ERROR: --dist each runs every test on every worker, so each campaign would be created and tested by all "
-        "workers at once; use -n N with the default --dist load"]
+        "workers at once; use -n N with the default --dist load"
+    ]
 
 
 # -- 2. an interrupted or partial run is never PASS and never leaves links live -----------------
 
+
 def start(project: PreflightProject, *args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(args, cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env or _env())
+    return subprocess.Popen(
+        args, cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env()
+    )
 
 
 def wait_for_links(project: PreflightProject, count: int, timeout: float = 60) -> None:
@@ -219,14 +222,21 @@ def test_a_selection_is_shown_and_a_check_whose_prerequisites_it_left_out_is_ski
     done = project.pytest("suites", *QUIET, "-k", "spring-ab and (test_variant_test_conversion or signal)")
     doc = gate(project)
     assert (done.returncode, doc["verdict"]) == (0, "PASS"), tell(done, project)
-    assert doc["tests"] == {"planned": TOTAL, "selected": 3, "ran": 3, "unfinished": [], "stopped": None,
-                            "selection": "-k 'spring-ab and (test_variant_test_conversion or signal)'"}
+    assert doc["tests"] == {
+        "planned": TOTAL,
+        "selected": 3,
+        "ran": 3,
+        "unfinished": [],
+        "stopped": None,
+        "selection": "-k 'spring-ab and (test_variant_test_conversion or signal)'",
+    }
     alone = project.pytest("suites", *QUIET, "-k", "spring-ab and signal")
     doc = gate(project)
     assert (alone.returncode, doc["verdict"]) == (2, "ERROR"), tell(alone, project)
     (result,) = doc["results"]
     assert result["outcome"] == "skipped" and result["message"] == (
-        "needs test_variant_test_conversion of campaign spring-ab, which the selection (-k/-m) left out")
+        "needs test_variant_test_conversion of campaign spring-ab, which the selection (-k/-m) left out"
+    )
     assert doc["reason"] == "nothing was checked: no selected test ran to a pass"
     summary = (project.path / "reports" / "summary.md").read_text()
     assert "⏭ skipped" in summary and "✅" not in summary.split("### Skipped checks")[0].split("\n", 2)[2]
@@ -234,14 +244,22 @@ def test_a_selection_is_shown_and_a_check_whose_prerequisites_it_left_out_is_ski
 
 # -- 4. the user's own mistakes are ERRORs, with no write and no escalation --------------------
 
-def run_remote(project: PreflightProject, sandbox, jwt: str | None, pat: str | None,
-               **target: object) -> tuple[subprocess.CompletedProcess, list[dict], dict, dict]:
+
+def run_remote(
+    project: PreflightProject, sandbox, jwt: str | None, pat: str | None, **target: object
+) -> tuple[subprocess.CompletedProcess, list[dict], dict, dict]:
     remote_target(project, sandbox.url, **target)
     before_stats = sandbox.stats()
     before = len(sandbox.requests(10000))
-    done = subprocess.run([sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "2", "--target", "remote"],
-                          cwd=project.path, capture_output=True, text=True, timeout=180, env=token_env(jwt, pat))
-    log = sandbox.requests(10000)[before + 1:]  # after our own GET /__sandbox/requests
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "2", "--target", "remote"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=token_env(jwt, pat),
+    )
+    log = sandbox.requests(10000)[before + 1 :]  # after our own GET /__sandbox/requests
     return done, log, before_stats, sandbox.stats()
 
 
@@ -262,22 +280,48 @@ def forged(token: str) -> str:
 
 
 MISTAKES = {
-    "expired JWT": (lambda sb: (mint(sb, **CREATOR, ttlSeconds=1), sb.mint_pat("gharart", ALL_SCOPES)), {},
-                    "auth", "JWT: expired "),
-    "forged JWT": (lambda sb: (forged(sb.mint_jwt("gharart")), sb.mint_pat("gharart", ALL_SCOPES)), {},
-                   "auth", "JWT on handle gharart: refused (401 invalid_token"),
-    "JWT of another handle": (lambda sb: (sb.mint_jwt("othershop"), sb.mint_pat("gharart", ALL_SCOPES)), {},
-                              "auth", "JWT: carries no role on handle gharart (roles on othershop)"),
-    "JWT weaker than the target says": (lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("gharart", ALL_SCOPES)),
-                                        {"role": "OWNER"}, "config",
-                                        "JWT: carries role CREATOR on gharart, but config/targets/remote.yaml says "
-                                        "role: OWNER"),
-    "PAT without pages.write": (lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("gharart", ALL_SCOPES[:2])), {},
-                                "auth", "PAT scope pages.write: refused (403 insufficient_scope"),
-    "PAT without analytics.read": (lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("gharart", ALL_SCOPES[1:])), {},
-                                   "auth", "PAT scope analytics.read: refused (403 insufficient_scope"),
-    "PAT of another handle": (lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("othershop", ALL_SCOPES)), {},
-                              "auth", "PAT scope analytics.read: refused (403 forbidden"),
+    "expired JWT": (
+        lambda sb: (mint(sb, **CREATOR, ttlSeconds=1), sb.mint_pat("gharart", ALL_SCOPES)),
+        {},
+        "auth",
+        "JWT: expired ",
+    ),
+    "forged JWT": (
+        lambda sb: (forged(sb.mint_jwt("gharart")), sb.mint_pat("gharart", ALL_SCOPES)),
+        {},
+        "auth",
+        "JWT on handle gharart: refused (401 invalid_token",
+    ),
+    "JWT of another handle": (
+        lambda sb: (sb.mint_jwt("othershop"), sb.mint_pat("gharart", ALL_SCOPES)),
+        {},
+        "auth",
+        "JWT: carries no role on handle gharart (roles on othershop)",
+    ),
+    "JWT weaker than the target says": (
+        lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("gharart", ALL_SCOPES)),
+        {"role": "OWNER"},
+        "config",
+        "JWT: carries role CREATOR on gharart, but config/targets/remote.yaml says role: OWNER",
+    ),
+    "PAT without pages.write": (
+        lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("gharart", ALL_SCOPES[:2])),
+        {},
+        "auth",
+        "PAT scope pages.write: refused (403 insufficient_scope",
+    ),
+    "PAT without analytics.read": (
+        lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("gharart", ALL_SCOPES[1:])),
+        {},
+        "auth",
+        "PAT scope analytics.read: refused (403 insufficient_scope",
+    ),
+    "PAT of another handle": (
+        lambda sb: (sb.mint_jwt("gharart"), sb.mint_pat("othershop", ALL_SCOPES)),
+        {},
+        "auth",
+        "PAT scope analytics.read: refused (403 forbidden",
+    ),
 }
 
 
@@ -305,12 +349,19 @@ def test_a_base_url_that_answers_html_is_a_config_error(project, sandbox, tmp_pa
     site.mkdir()
     (site / "index.html").write_text("<html><body>Gharart dashboard</body></html>")
     with serve(site) as url:
-        done, _, _, _ = run_remote(project, sandbox, sandbox.mint_jwt("gharart"),
-                                   sandbox.mint_pat("gharart", ALL_SCOPES), base_url=url.rstrip("/"))
+        done, _, _, _ = run_remote(
+            project,
+            sandbox,
+            sandbox.mint_jwt("gharart"),
+            sandbox.mint_pat("gharart", ALL_SCOPES),
+            base_url=url.rstrip("/"),
+        )
     doc = gate(project)
     assert (done.returncode, doc["verdict"], doc["problemCategory"]) == (2, "ERROR", "config"), tell(done, project)
-    assert f"base URL {url.rstrip('/')}: is not the campaign API: GET /v2/system/health answered 404 text/html" \
-        in doc["problem"], doc["problem"]
+    assert (
+        f"base URL {url.rstrip('/')}: is not the campaign API: GET /v2/system/health answered 404 text/html"
+        in doc["problem"]
+    ), doc["problem"]
 
 
 def test_a_base_url_that_does_not_answer_is_a_config_error(project, sandbox):
@@ -319,8 +370,13 @@ def test_a_base_url_that_does_not_answer_is_a_config_error(project, sandbox):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    done, _, _, _ = run_remote(project, sandbox, sandbox.mint_jwt("gharart"), sandbox.mint_pat("gharart", ALL_SCOPES),
-                               base_url=f"http://127.0.0.1:{port}")
+    done, _, _, _ = run_remote(
+        project,
+        sandbox,
+        sandbox.mint_jwt("gharart"),
+        sandbox.mint_pat("gharart", ALL_SCOPES),
+        base_url=f"http://127.0.0.1:{port}",
+    )
     doc = gate(project)
     assert (done.returncode, doc["problemCategory"]) == (2, "config"), tell(done, project)
     assert doc["problem"].startswith(f"base URL http://127.0.0.1:{port}: does not answer (ConnectError"), doc["problem"]

@@ -54,8 +54,15 @@ class Api:
             self._pat = self.sb.mint_pat(self.handle, ["analytics.read", "pages.read", "pages.write"])
         return self._pat
 
-    def call(self, method: str, path: str, token: str | None = _UNSET, key: str | None = None,
-             headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None = _UNSET,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         headers = dict(headers or {})
         token = self.jwt if token is _UNSET else token
         if token is not None:
@@ -75,27 +82,42 @@ class Api:
 
     # --- set-ups ------------------------------------------------------------------------
 
-    def campaign_body(self, campaign_id: str = "spring-ab", slug: str = "spring-a",
-                      goal: str = "LEAD_CAPTURE", status: str = "ACTIVE",
-                      tracking: dict[str, str] | None = TAGS, **extra: Any) -> dict[str, Any]:
-        link: dict[str, Any] = {"slug": slug, "destinationUrl": f"https://gharart.example/{slug}?v=1",
-                                "title": "Control", "enabled": True}
+    def campaign_body(
+        self,
+        campaign_id: str = "spring-ab",
+        slug: str = "spring-a",
+        goal: str = "LEAD_CAPTURE",
+        status: str = "ACTIVE",
+        tracking: dict[str, str] | None = TAGS,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        link: dict[str, Any] = {
+            "slug": slug,
+            "destinationUrl": f"https://gharart.example/{slug}?v=1",
+            "title": "Control",
+            "enabled": True,
+        }
         if tracking is not None:
             link["tracking"] = dict(tracking)
-        body = {"campaignId": campaign_id, "goalType": goal, "status": status,
-                "name": "Spring buyer funnel", "primaryLink": link,
-                "leadVerification": {"mode": "NONE"}}
+        body = {
+            "campaignId": campaign_id,
+            "goalType": goal,
+            "status": status,
+            "name": "Spring buyer funnel",
+            "primaryLink": link,
+            "leadVerification": {"mode": "NONE"},
+        }
         body.update(extra)
         return body
 
     def campaign(self, campaign_id: str = "spring-ab", slug: str = "spring-a", **kwargs: Any) -> dict[str, Any]:
-        response = self.post("/v2/handles/{h}/campaigns",
-                             json=self.campaign_body(campaign_id, slug, **kwargs))
+        response = self.post("/v2/handles/{h}/campaigns", json=self.campaign_body(campaign_id, slug, **kwargs))
         assert response.status_code == 201, response.text
         return response.json()
 
-    def link(self, slug: str, campaign_id: str | None = None, tracking: dict[str, str] | None = TAGS,
-             enabled: bool = True) -> httpx.Response:
+    def link(
+        self, slug: str, campaign_id: str | None = None, tracking: dict[str, str] | None = TAGS, enabled: bool = True
+    ) -> httpx.Response:
         body: dict[str, Any] = {"destinationUrl": f"https://gharart.example/{slug}", "enabled": enabled}
         if tracking is not None:
             body["tracking"] = dict(tracking)
@@ -123,8 +145,9 @@ class Api:
     def test_conversion(self, campaign_id: str = "spring-ab", **body: Any) -> httpx.Response:
         return self.post(f"/v2/handles/{{h}}/campaigns/{campaign_id}/test-conversion", json=body)
 
-    def lead(self, ctx: str, email: str = "asha@example.com", campaign_id: str = "spring-ab",
-             **extra: Any) -> httpx.Response:
+    def lead(
+        self, ctx: str, email: str = "asha@example.com", campaign_id: str = "spring-ab", **extra: Any
+    ) -> httpx.Response:
         body = {"campaignId": campaign_id, "email": email, "name": "Asha", "ctx": ctx, **extra}
         return self.post("/v2/public/handles/{h}/leads", token=None, json=body)
 

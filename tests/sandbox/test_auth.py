@@ -17,12 +17,14 @@ def test_no_credential_is_missing_bearer_token(api):
     error_of(response, 401, "missing_bearer_token")
     assert response.headers["www-authenticate"].startswith("Bearer")
     error_of(api.get(PAT_HEALTH, token=None), 401, "missing_bearer_token")
-    error_of(api.post("/v2/support/report", token=None, json={"summary": "s", "details": "d"}),
-             401, "missing_bearer_token")
+    error_of(
+        api.post("/v2/support/report", token=None, json={"summary": "s", "details": "d"}), 401, "missing_bearer_token"
+    )
 
 
-@pytest.mark.parametrize("header", ["Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer a.b.c",
-                                    "Bearer patv1_nodot", "Bearer patv1_abc.def"])
+@pytest.mark.parametrize(
+    "header", ["Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer a.b.c", "Bearer patv1_nodot", "Bearer patv1_abc.def"]
+)
 def test_malformed_or_unknown_credentials_are_invalid_token(api, header):
     response = api.get(CAMPAIGNS, token=None, headers={"Authorization": header})
     error_of(response, 401, "invalid_token")
@@ -30,15 +32,22 @@ def test_malformed_or_unknown_credentials_are_invalid_token(api, header):
 
 def test_jwt_signed_with_another_key_is_invalid_token(api):
     import jwt as pyjwt
-    forged = pyjwt.encode({"sub": "x", "roles": {HANDLE: "OWNER"}, "exp": 4102444800},
-                          "not-the-sandbox-secret-but-32-bytes-long!", algorithm="HS256")
+
+    forged = pyjwt.encode(
+        {"sub": "x", "roles": {HANDLE: "OWNER"}, "exp": 4102444800},
+        "not-the-sandbox-secret-but-32-bytes-long!",
+        algorithm="HS256",
+    )
     error_of(api.get(CAMPAIGNS, token=forged), 401, "invalid_token")
 
 
 def test_jwt_with_alg_none_is_invalid_token(api):
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-    token = f'{part({"alg": "none", "typ": "JWT"})}.{part({"sub": "x", "roles": {HANDLE: "OWNER"}, "exp": 4102444800})}.'
+
+    token = (
+        f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'sub': 'x', 'roles': {HANDLE: 'OWNER'}, 'exp': 4102444800})}."
+    )
     error_of(api.get(CAMPAIGNS, token=token), 401, "invalid_token")
 
 
@@ -57,8 +66,7 @@ def test_no_role_on_handle_is_forbidden(api, sb):
 
 def test_weaker_role_is_insufficient_role(api, sb):
     creator = sb.mint_jwt(HANDLE, role="CREATOR")
-    error_of(api.get("/v2/handles/{h}/pats", token=creator), 403, "insufficient_role",
-             requiredRole="OPERATOR")
+    error_of(api.get("/v2/handles/{h}/pats", token=creator), 403, "insufficient_role", requiredRole="OPERATOR")
     operator = sb.mint_jwt(HANDLE, role="OPERATOR")
     assert api.get("/v2/handles/{h}/pats", token=operator).status_code == 200
     owner = sb.mint_jwt(HANDLE, role="OWNER")
@@ -66,8 +74,9 @@ def test_weaker_role_is_insufficient_role(api, sb):
 
 
 def test_one_jwt_reaches_every_handle_with_a_role(api, sb):
-    token = sb.admin.post("/__sandbox/tokens", json={
-        "kind": "jwt", "roles": {HANDLE: "CREATOR", "second-brand": "OWNER"}}).json()["token"]
+    token = sb.admin.post(
+        "/__sandbox/tokens", json={"kind": "jwt", "roles": {HANDLE: "CREATOR", "second-brand": "OWNER"}}
+    ).json()["token"]
     assert api.get("/v2/handles/gharart/campaigns", token=token).status_code == 200
     assert api.get("/v2/handles/second-brand/campaigns", token=token).status_code == 200
     error_of(api.get("/v2/handles/third/campaigns", token=token), 403, "forbidden")
@@ -94,18 +103,29 @@ def test_pat_as_bearer_or_x_api_key(api, sb):
 def test_pat_scopes(api, sb):
     api.campaign()
     pages_only = sb.mint_pat(HANDLE, ["pages.read"])
-    error_of(api.get(PAT_HEALTH, token=pages_only), 403, "insufficient_scope",
-             requiredScope="analytics.read")
+    error_of(api.get(PAT_HEALTH, token=pages_only), 403, "insufficient_scope", requiredScope="analytics.read")
     wildcard = sb.mint_pat(HANDLE, ["analytics.*"])
     assert api.get(PAT_HEALTH, token=wildcard).status_code == 200
     analytics = sb.mint_pat(HANDLE, ["analytics.read"])
-    error_of(api.get("/v2/public/handles/{h}/site-structure/campaigns/spring-ab", token=analytics),
-             403, "insufficient_scope", requiredScope="pages.read")
+    error_of(
+        api.get("/v2/public/handles/{h}/site-structure/campaigns/spring-ab", token=analytics),
+        403,
+        "insufficient_scope",
+        requiredScope="pages.read",
+    )
     body = {"detailsPageSlug": "p", "accessMode": "PUBLIC", "schema": {"a": 1}, "schemaVersion": 0}
-    error_of(api.put("/v2/public/handles/{h}/site-structure/campaigns/spring-ab", token=pages_only,
-                     json=body), 403, "insufficient_scope", requiredScope="pages.write")
-    error_of(api.post("/v2/public/handles/{h}/site-structure/campaigns/spring-ab/publish",
-                      token=pages_only), 403, "insufficient_scope", requiredScope="pages.write")
+    error_of(
+        api.put("/v2/public/handles/{h}/site-structure/campaigns/spring-ab", token=pages_only, json=body),
+        403,
+        "insufficient_scope",
+        requiredScope="pages.write",
+    )
+    error_of(
+        api.post("/v2/public/handles/{h}/site-structure/campaigns/spring-ab/publish", token=pages_only),
+        403,
+        "insufficient_scope",
+        requiredScope="pages.write",
+    )
 
 
 def test_pat_of_another_handle_is_forbidden(api, sb):
@@ -140,8 +160,7 @@ def test_support_report_takes_jwt_or_pat(api, sb):
     assert api.post("/v2/support/report", json=body).status_code == 202
     pat = sb.mint_pat(HANDLE, ["analytics.read"])
     assert api.post("/v2/support/report", token=pat, json=body).status_code == 202
-    assert api.post("/v2/support/report", token=None, headers={"x-api-key": pat},
-                    json=body).status_code == 202
+    assert api.post("/v2/support/report", token=None, headers={"x-api-key": pat}, json=body).status_code == 202
 
 
 def test_operator_escalations_is_403(api):

@@ -42,8 +42,7 @@ def test_campaign_id_pattern(api, campaign_id):
     assert field_names(response) == ["campaignId"]
 
 
-@pytest.mark.parametrize("goal", ["PRODUCT_SALE", "LEAD_CAPTURE", "NEWSLETTER", "AFFILIATE_CLICKOUT",
-                                  "APP_INSTALL"])
+@pytest.mark.parametrize("goal", ["PRODUCT_SALE", "LEAD_CAPTURE", "NEWSLETTER", "AFFILIATE_CLICKOUT", "APP_INSTALL"])
 def test_every_goal_type(api, goal):
     assert api.campaign(goal=goal)["goalType"] == goal
 
@@ -112,13 +111,17 @@ def test_campaign_read_and_status_change(api):
 
 
 def test_put_link_creates_then_replaces(api):
-    body = {"destinationUrl": "https://gharart.example/b", "title": "B", "tags": ["ab"],
-            "tracking": TAGS}
+    body = {"destinationUrl": "https://gharart.example/b", "title": "B", "tags": ["ab"], "tracking": TAGS}
     created = api.put("/v2/handles/{h}/links/spring-b", json=body)
     assert created.status_code == 201
     link = created.json()
-    assert (link["slug"], link["title"], link["tags"], link["enabled"], link["campaignId"]) == \
-        ("spring-b", "B", ["ab"], True, None)
+    assert (link["slug"], link["title"], link["tags"], link["enabled"], link["campaignId"]) == (
+        "spring-b",
+        "B",
+        ["ab"],
+        True,
+        None,
+    )
     replaced = api.put("/v2/handles/{h}/links/spring-b", json={**body, "title": "B2"})
     assert replaced.status_code == 200 and replaced.json()["title"] == "B2"
     assert replaced.json()["createdAt"] == link["createdAt"]
@@ -131,11 +134,9 @@ def test_bad_slug_is_invalid_slug(api, slug):
     error_of(response, 400, "invalid_slug")
 
 
-@pytest.mark.parametrize("url", ["not a url", "javascript:alert(1)", "https://", "/relative/path",
-                                 "mailto:a@b.c"])
+@pytest.mark.parametrize("url", ["not a url", "javascript:alert(1)", "https://", "/relative/path", "mailto:a@b.c"])
 def test_bad_destination_is_invalid_destination_url(api, url):
-    error_of(api.put("/v2/handles/{h}/links/good-slug", json={"destinationUrl": url}),
-             400, "invalid_destination_url")
+    error_of(api.put("/v2/handles/{h}/links/good-slug", json={"destinationUrl": url}), 400, "invalid_destination_url")
 
 
 def test_link_body_types(api):
@@ -152,8 +153,9 @@ def test_variants_are_links_put_with_the_campaign(api):
     # Replacing without campaignId keeps the binding.
     kept = api.put("/v2/handles/{h}/links/spring-b", json={"destinationUrl": "https://x.example/"})
     assert kept.json()["campaignId"] == "spring-ab"
-    response = api.put("/v2/handles/{h}/links/spring-c",
-                       json={"destinationUrl": "https://x.example/", "campaignId": "no-such"})
+    response = api.put(
+        "/v2/handles/{h}/links/spring-c", json={"destinationUrl": "https://x.example/", "campaignId": "no-such"}
+    )
     error_of(response, 400, "validation_error")
     assert field_names(response) == ["campaignId"]
 
@@ -161,9 +163,13 @@ def test_variants_are_links_put_with_the_campaign(api):
 def test_primary_link_cannot_move_to_another_campaign(api):
     api.campaign()
     api.campaign("other-one", "other-a")
-    error_of(api.put("/v2/handles/{h}/links/spring-a",
-                     json={"destinationUrl": "https://x.example/", "campaignId": "other-one"}),
-             409, "conflict")
+    error_of(
+        api.put(
+            "/v2/handles/{h}/links/spring-a", json={"destinationUrl": "https://x.example/", "campaignId": "other-one"}
+        ),
+        409,
+        "conflict",
+    )
 
 
 def test_list_links(api):

@@ -16,8 +16,7 @@ def test_click_redirects_with_ctx_and_utm(api, sb):
     assert (location.scheme, location.netloc, location.path) == ("https", "gharart.example", "/spring-a")
     query = parse_qs(location.query)
     assert query["v"] == ["1"]
-    assert (query["utm_source"], query["utm_medium"], query["utm_campaign"]) == \
-        (["meta"], ["paid_social"], ["spring"])
+    assert (query["utm_source"], query["utm_medium"], query["utm_campaign"]) == (["meta"], ["paid_social"], ["spring"])
     assert query["ctx"][0].startswith("c1.")
     assert sb.stats()["clicks"] == 1
 
@@ -74,8 +73,7 @@ def test_context_needs_the_ctx_parameter(api):
 
 @pytest.mark.parametrize("token", ["garbage", "c1.!!!.sig", "c1.e30.sig", "x1.abc.def", ""])
 def test_malformed_ctx(api, token):
-    error_of(api.get("/v2/public/context", token=None, params={"ctx": token}), 400, "invalid_ctx",
-             reason="malformed")
+    error_of(api.get("/v2/public/context", token=None, params={"ctx": token}), 400, "invalid_ctx", reason="malformed")
 
 
 def test_tampered_ctx_is_bad_signature(api):
@@ -83,8 +81,12 @@ def test_tampered_ctx_is_bad_signature(api):
     ctx = api.ctx("spring-a")
     prefix, payload, sig = ctx.split(".")
     flipped = sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB")
-    error_of(api.get("/v2/public/context", token=None, params={"ctx": f"{prefix}.{payload}.{flipped}"}),
-             400, "invalid_ctx", reason="bad_signature")
+    error_of(
+        api.get("/v2/public/context", token=None, params={"ctx": f"{prefix}.{payload}.{flipped}"}),
+        400,
+        "invalid_ctx",
+        reason="bad_signature",
+    )
 
 
 def test_ctx_goes_stale_with_the_clock(api, sb):
@@ -93,15 +95,13 @@ def test_ctx_goes_stale_with_the_clock(api, sb):
     sb.advance_clock(1799)
     assert api.get("/v2/public/context", token=None, params={"ctx": ctx}).status_code == 200
     sb.advance_clock(2)
-    error_of(api.get("/v2/public/context", token=None, params={"ctx": ctx}), 400, "invalid_ctx",
-             reason="expired")
+    error_of(api.get("/v2/public/context", token=None, params={"ctx": ctx}), 400, "invalid_ctx", reason="expired")
 
 
 def test_sandbox_minted_stale_ctx(api, sb):
     api.campaign()
     stale = sb.mint_ctx("gharart", "spring-a", age_seconds=3600)
-    error_of(api.get("/v2/public/context", token=None, params={"ctx": stale}), 400, "invalid_ctx",
-             reason="expired")
+    error_of(api.get("/v2/public/context", token=None, params={"ctx": stale}), 400, "invalid_ctx", reason="expired")
     fresh = sb.mint_ctx("gharart", "spring-a", age_seconds=0)
     assert api.get("/v2/public/context", token=None, params={"ctx": fresh}).status_code == 200
 
@@ -110,12 +110,10 @@ def test_wrong_handle_and_wrong_campaign(api, sb):
     api.campaign()
     api.campaign("other-one", "other-a")
     ctx_other = api.ctx("other-a")
-    error_of(api.test_conversion("spring-ab", ctx=ctx_other), 400, "invalid_ctx",
-             reason="wrong_campaign")
+    error_of(api.test_conversion("spring-ab", ctx=ctx_other), 400, "invalid_ctx", reason="wrong_campaign")
     error_of(api.lead(ctx_other), 400, "invalid_ctx", reason="wrong_campaign")
     second = sb.mint_jwt("second-brand", ttl_seconds=86400)
-    api.post("/v2/handles/second-brand/campaigns", token=second,
-             json=api.campaign_body("spring-ab", "brand-b"))
+    api.post("/v2/handles/second-brand/campaigns", token=second, json=api.campaign_body("spring-ab", "brand-b"))
     foreign = ctx_of(api.click("brand-b", handle="second-brand"))
     error_of(api.test_conversion("spring-ab", ctx=foreign), 400, "invalid_ctx", reason="wrong_handle")
     error_of(api.lead(foreign), 400, "invalid_ctx", reason="wrong_handle")

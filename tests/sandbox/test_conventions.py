@@ -18,10 +18,14 @@ def test_system_health_needs_no_credential(api):
 
 
 def test_every_answer_has_request_id_and_ratelimit_headers(api):
-    answers = [api.get("/v2/system/health", token=None), api.get("/nowhere", token=None),
-               api.get("/v2/handles/{h}/campaigns"), api.post("/__sandbox/reset"),
-               api.get("/v2/handles/{h}/campaigns", token=None),
-               api.click("nosuchlink")]
+    answers = [
+        api.get("/v2/system/health", token=None),
+        api.get("/nowhere", token=None),
+        api.get("/v2/handles/{h}/campaigns"),
+        api.post("/__sandbox/reset"),
+        api.get("/v2/handles/{h}/campaigns", token=None),
+        api.click("nosuchlink"),
+    ]
     ids = set()
     for response in answers:
         assert REQUEST_ID.match(response.headers["x-request-id"]), response.headers
@@ -43,8 +47,9 @@ def test_wrong_method_is_flat_405(api):
 
 
 def test_malformed_json_is_validation_error(api):
-    response = api.post("/v2/handles/{h}/campaigns", content=b'{"campaignId": ',
-                        headers={"content-type": "application/json"})
+    response = api.post(
+        "/v2/handles/{h}/campaigns", content=b'{"campaignId": ', headers={"content-type": "application/json"}
+    )
     error_of(response, 400, "validation_error")
     assert field_names(response) == ["body"]
     assert "malformed JSON" in response.json()["fields"][0]["message"]
@@ -79,8 +84,7 @@ def test_bad_query_parameters(api):
 
 def test_body_over_one_mib_is_413(api):
     big = b'{"summary": "x", "details": "' + b"y" * (1024 * 1024) + b'"}'
-    response = api.post("/v2/support/report", content=big,
-                        headers={"content-type": "application/json"})
+    response = api.post("/v2/support/report", content=big, headers={"content-type": "application/json"})
     error_of(response, 413, "payload_too_large")
 
 
@@ -90,8 +94,8 @@ def test_body_streamed_over_one_mib_is_413(api):
         for _ in range(20):
             yield b"z" * 65536
         yield b'"}'
-    response = api.post("/v2/support/report", content=chunks(),
-                        headers={"content-type": "application/json"})
+
+    response = api.post("/v2/support/report", content=chunks(), headers={"content-type": "application/json"})
     error_of(response, 413, "payload_too_large")
 
 
@@ -99,13 +103,17 @@ def test_openapi_describes_every_contract_route(api):
     doc = api.get("/openapi.json", token=None).json()
     paths = doc["paths"]
     expected = {
-        ("get", "/v2/system/health"), ("get", "/v2/handles/{handle}/campaigns"),
-        ("post", "/v2/handles/{handle}/campaigns"), ("put", "/v2/handles/{handle}/links/{slug}"),
+        ("get", "/v2/system/health"),
+        ("get", "/v2/handles/{handle}/campaigns"),
+        ("post", "/v2/handles/{handle}/campaigns"),
+        ("put", "/v2/handles/{handle}/links/{slug}"),
         ("get", "/v2/handles/{handle}/campaigns/{campaignId}/health"),
         ("get", "/v2/public/handles/{handle}/campaigns/{campaignId}/health"),
         ("post", "/v2/handles/{handle}/campaigns/{campaignId}/test-conversion"),
-        ("post", "/v2/public/conversions"), ("get", "/v2/public/context"),
-        ("post", "/v2/public/handles/{handle}/leads"), ("get", "/v2/handles/{handle}/leads"),
+        ("post", "/v2/public/conversions"),
+        ("get", "/v2/public/context"),
+        ("post", "/v2/public/handles/{handle}/leads"),
+        ("get", "/v2/handles/{handle}/leads"),
         ("get", "/v2/handles/{handle}/leads/export"),
         ("get", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}"),
         ("put", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}"),
@@ -113,8 +121,10 @@ def test_openapi_describes_every_contract_route(api):
         ("get", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}"),
         ("put", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}"),
         ("post", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}/publish"),
-        ("get", "/v2/handles/{handle}/usage-meters"), ("post", "/v2/support/report"),
-        ("post", "/v2/operator/escalations"), ("get", "/_edge/redirect/{handle}/{slug}"),
+        ("get", "/v2/handles/{handle}/usage-meters"),
+        ("post", "/v2/support/report"),
+        ("post", "/v2/operator/escalations"),
+        ("get", "/_edge/redirect/{handle}/{slug}"),
     }
     for method, path in expected:
         assert method in paths.get(path, {}), (method, path)
@@ -133,13 +143,22 @@ def test_request_log_lists_answered_requests(api, sb):
     response = api.get("/v2/handles/{h}/campaigns")
     items = sb.requests(limit=5)
     mine = [i for i in items if i["requestId"] == response.headers["x-request-id"]]
-    assert mine == [{"method": "GET", "path": "/v2/handles/gharart/campaigns", "status": 200,
-                     "requestId": response.headers["x-request-id"], "at": mine[0]["at"]}]
+    assert mine == [
+        {
+            "method": "GET",
+            "path": "/v2/handles/gharart/campaigns",
+            "status": 200,
+            "requestId": response.headers["x-request-id"],
+            "at": mine[0]["at"],
+        }
+    ]
     assert items == sorted(items, key=lambda i: i["at"])
 
 
 def test_http_client_without_content_type_still_parses_json(api):
-    response = httpx.post(api.sb.url + "/v2/support/report",
-                          content=b'{"summary": "s", "details": "d"}',
-                          headers={"Authorization": f"Bearer {api.jwt}"})
+    response = httpx.post(
+        api.sb.url + "/v2/support/report",
+        content=b'{"summary": "s", "details": "d"}',
+        headers={"Authorization": f"Bearer {api.jwt}"},
+    )
     assert response.status_code == 202, response.text

@@ -13,10 +13,14 @@ def test_test_conversion_with_ctx_is_attributed_to_the_variant(api, sb):
     response = api.test_conversion(ctx=ctx, value=499.5, currency="INR")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"testConversionId", "campaignId", "slug", "value", "currency", "test",
-                         "recordedAt"}
-    assert (body["campaignId"], body["slug"], body["value"], body["currency"], body["test"]) == \
-        ("spring-ab", "spring-b", 499.5, "INR", True)
+    assert set(body) == {"testConversionId", "campaignId", "slug", "value", "currency", "test", "recordedAt"}
+    assert (body["campaignId"], body["slug"], body["value"], body["currency"], body["test"]) == (
+        "spring-ab",
+        "spring-b",
+        499.5,
+        "INR",
+        True,
+    )
     assert sb.stats()["testConversions"] == 1 and sb.stats()["conversions"] == 0
 
 
@@ -44,17 +48,28 @@ def test_public_conversion(api, sb):
     response = api.convert(ctx, key="buy-1", value=1200, currency="INR")
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"conversionId", "campaignId", "slug", "eventType", "value", "currency",
-                         "test", "deduped"}
-    assert (body["campaignId"], body["slug"], body["eventType"], body["value"], body["test"],
-            body["deduped"]) == ("spring-ab", "spring-a", "purchase", 1200, False, False)
+    assert set(body) == {"conversionId", "campaignId", "slug", "eventType", "value", "currency", "test", "deduped"}
+    assert (body["campaignId"], body["slug"], body["eventType"], body["value"], body["test"], body["deduped"]) == (
+        "spring-ab",
+        "spring-a",
+        "purchase",
+        1200,
+        False,
+        False,
+    )
     assert sb.stats()["conversions"] == 1
 
 
-@pytest.mark.parametrize("goal,event", [("PRODUCT_SALE", "purchase"), ("LEAD_CAPTURE", "lead"),
-                                        ("NEWSLETTER", "newsletter_signup"),
-                                        ("AFFILIATE_CLICKOUT", "affiliate_click"),
-                                        ("APP_INSTALL", "app_install")])
+@pytest.mark.parametrize(
+    "goal,event",
+    [
+        ("PRODUCT_SALE", "purchase"),
+        ("LEAD_CAPTURE", "lead"),
+        ("NEWSLETTER", "newsletter_signup"),
+        ("AFFILIATE_CLICKOUT", "affiliate_click"),
+        ("APP_INSTALL", "app_install"),
+    ],
+)
 def test_default_event_per_goal(api, goal, event):
     api.campaign(goal=goal)
     assert api.convert(api.ctx("spring-a")).json()["eventType"] == event

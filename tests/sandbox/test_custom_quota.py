@@ -46,8 +46,13 @@ def test_a_handle_moved_to_another_plan_keeps_that_plans_quota(custom):
 
 @pytest.mark.parametrize("value", ["0", "-5", "lots"])
 def test_a_bad_writes_per_day_is_one_line_exit_2(value):
-    done = subprocess.run([sys.executable, "-m", "preflight", "sandbox", "--writes-per-day", value],
-                          capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "sandbox", "--writes-per-day", value],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        stdin=subprocess.DEVNULL,
+    )
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert f"invalid writes per day '{value}'" in lines[0] and "1 or more" in lines[0]

@@ -18,8 +18,10 @@ PAGE = {"sections": [{"type": "form", "fields": [{"name": "email", "required": T
 
 
 def _publish(api):
-    api.put(PATH, json={"detailsPageSlug": "spring-page", "accessMode": "FREE_WITH_LOGIN",
-                        "schema": PAGE, "schemaVersion": 0})
+    api.put(
+        PATH,
+        json={"detailsPageSlug": "spring-page", "accessMode": "FREE_WITH_LOGIN", "schema": PAGE, "schemaVersion": 0},
+    )
     return api.post(PATH + "/publish")
 
 
@@ -27,33 +29,56 @@ def test_catalogue_is_listed(sb):
     listing = sb.admin.get("/__sandbox/faults").json()
     assert [f["name"] for f in listing["available"]] == list(CATALOGUE)
     assert set(CATALOGUE) == {
-        "test_conversion_rejects_ctx", "traffic_tag_dropped", "replay_counted_twice", "keys_merged",
-        "valid_email_rejected", "invalid_email_accepted", "stale_ctx_accepted",
-        "wrong_campaign_accepted", "lead_missing_from_list", "lead_missing_from_export",
-        "publish_left_public", "schema_fetch_fails", "health_disagree", "throttle_storm",
-        "server_error_blips", "commit_then_503", "commit_then_timeout", "slow_answers", "conversion_deduped_fresh",
-        "attribution_swapped", "redirect_swapped", "ctx_misattributed", "lead_dropped_silently",
-        "extra_fields", "request_id_header", "error_shape"}
+        "test_conversion_rejects_ctx",
+        "traffic_tag_dropped",
+        "replay_counted_twice",
+        "keys_merged",
+        "valid_email_rejected",
+        "invalid_email_accepted",
+        "stale_ctx_accepted",
+        "wrong_campaign_accepted",
+        "lead_missing_from_list",
+        "lead_missing_from_export",
+        "publish_left_public",
+        "schema_fetch_fails",
+        "health_disagree",
+        "throttle_storm",
+        "server_error_blips",
+        "commit_then_503",
+        "commit_then_timeout",
+        "slow_answers",
+        "conversion_deduped_fresh",
+        "attribution_swapped",
+        "redirect_swapped",
+        "ctx_misattributed",
+        "lead_dropped_silently",
+        "extra_fields",
+        "request_id_header",
+        "error_shape",
+    }
     assert all(f["description"] for f in listing["available"])
     assert listing["active"] == {}
 
 
 def test_put_replaces_and_fills_defaults(sb):
     active = sb.set_faults({"throttle_storm": {}, "slow_answers": {"delayMs": 5}})["active"]
-    assert active == {"throttle_storm": {"rate": 0.3, "retryAfter": 1},
-                      "slow_answers": {"rate": 1.0, "delayMs": 5}}
+    assert active == {"throttle_storm": {"rate": 0.3, "retryAfter": 1}, "slow_answers": {"rate": 1.0, "delayMs": 5}}
     assert sb.set_faults({"keys_merged": {"campaignId": "x"}})["active"] == {
-        "keys_merged": {"rate": 1.0, "campaignId": "x"}}
+        "keys_merged": {"rate": 1.0, "campaignId": "x"}
+    }
     assert sb.set_faults({})["active"] == {}
 
 
-@pytest.mark.parametrize("faults,field", [
-    ({"throttle_strom": {}}, "faults.throttle_strom"),
-    ({"throttle_storm": {"rate": 2}}, "faults.throttle_storm.rate"),
-    ({"slow_answers": {"delayMs": "slow"}}, "faults.slow_answers.delayMs"),
-    ({"traffic_tag_dropped": {"tag": "utmTerm"}}, "faults.traffic_tag_dropped.tag"),
-    ({"keys_merged": {"tag": "utmMedium"}}, "faults.keys_merged.tag"),
-])
+@pytest.mark.parametrize(
+    "faults,field",
+    [
+        ({"throttle_strom": {}}, "faults.throttle_strom"),
+        ({"throttle_storm": {"rate": 2}}, "faults.throttle_storm.rate"),
+        ({"slow_answers": {"delayMs": "slow"}}, "faults.slow_answers.delayMs"),
+        ({"traffic_tag_dropped": {"tag": "utmTerm"}}, "faults.traffic_tag_dropped.tag"),
+        ({"keys_merged": {"tag": "utmMedium"}}, "faults.keys_merged.tag"),
+    ],
+)
 def test_bad_fault_specs(sb, faults, field):
     response = sb.admin.put("/__sandbox/faults", json={"faults": faults})
     error_of(response, 400, "validation_error")
@@ -173,8 +198,7 @@ def test_publish_left_public(api, sb):
     assert api.get(PUBLIC, token=api.pat).json()["accessMode"] == "PUBLIC"
 
 
-@pytest.mark.parametrize("options,status,code", [({}, 404, "not_found"),
-                                                 ({"status": 503}, 503, "service_unavailable")])
+@pytest.mark.parametrize("options,status,code", [({}, 404, "not_found"), ({"status": 503}, 503, "service_unavailable")])
 def test_schema_fetch_fails(api, sb, options, status, code):
     api.campaign()
     _publish(api)

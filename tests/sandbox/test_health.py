@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from sandbox_helpers import checks_of, error_of
 
-LEAD_PAGE = {"sections": [{"type": "form", "fields": [{"name": "email", "type": "email",
-                                                       "required": True}]}]}
+LEAD_PAGE = {"sections": [{"type": "form", "fields": [{"name": "email", "type": "email", "required": True}]}]}
 
 
 def _publish(api, campaign_id="spring-ab", access_mode="FREE_WITH_LOGIN"):
     path = f"/v2/handles/{{h}}/site-structure/campaigns/{campaign_id}"
-    body = {"detailsPageSlug": "spring-page", "accessMode": access_mode, "schema": LEAD_PAGE,
-            "schemaVersion": api.get(path).json()["schemaVersion"]}
+    body = {
+        "detailsPageSlug": "spring-page",
+        "accessMode": access_mode,
+        "schema": LEAD_PAGE,
+        "schemaVersion": api.get(path).json()["schemaVersion"],
+    }
     assert api.put(path, json=body).status_code == 200
     assert api.post(path + "/publish").status_code == 201
 
@@ -20,11 +23,20 @@ def test_fresh_campaign_health(api):
     api.campaign()
     health = api.health()
     assert set(health) == {"campaignId", "status", "score", "evaluatedAt", "checks"}
-    assert [c["id"] for c in health["checks"]] == ["primary_link", "traffic_tags", "click_seen",
-                                                   "conversion_signal", "detail_page"]
-    assert checks_of(health) == {"primary_link": "PASS", "traffic_tags": "PASS",
-                                 "click_seen": "PENDING", "conversion_signal": "WARN",
-                                 "detail_page": "WARN"}
+    assert [c["id"] for c in health["checks"]] == [
+        "primary_link",
+        "traffic_tags",
+        "click_seen",
+        "conversion_signal",
+        "detail_page",
+    ]
+    assert checks_of(health) == {
+        "primary_link": "PASS",
+        "traffic_tags": "PASS",
+        "click_seen": "PENDING",
+        "conversion_signal": "WARN",
+        "detail_page": "WARN",
+    }
     assert health["score"] == 70 and health["status"] == "WARN"
     details = {c["id"]: c["detail"] for c in health["checks"]}
     assert details["primary_link"] == "spring-a enabled"
@@ -40,8 +52,7 @@ def test_health_moves_to_pass_as_the_campaign_is_wired(api):
     assert [c["detail"] for c in health["checks"] if c["id"] == "click_seen"] == ["2 clicks"]
     assert api.test_conversion(ctx=ctx_a).status_code == 201
     signal = [c for c in api.health()["checks"] if c["id"] == "conversion_signal"][0]
-    assert signal == {"id": "conversion_signal", "status": "WARN",
-                      "detail": "no test conversion for spring-b"}
+    assert signal == {"id": "conversion_signal", "status": "WARN", "detail": "no test conversion for spring-b"}
     assert api.convert(ctx_b, key="real-b").status_code == 201  # a real conversion counts too
     _publish(api)
     health = api.health()
@@ -66,9 +77,13 @@ def test_score_floors_at_zero(api):
     api.campaign(tracking=None)
     api.link("spring-a", tracking=None, enabled=False)
     health = api.health()
-    assert checks_of(health) == {"primary_link": "FAIL", "traffic_tags": "FAIL",
-                                 "click_seen": "PENDING", "conversion_signal": "WARN",
-                                 "detail_page": "WARN"}
+    assert checks_of(health) == {
+        "primary_link": "FAIL",
+        "traffic_tags": "FAIL",
+        "click_seen": "PENDING",
+        "conversion_signal": "WARN",
+        "detail_page": "WARN",
+    }
     assert health["score"] == 0 and health["status"] == "FAIL"
 
 
@@ -79,8 +94,9 @@ def test_retired_variant_no_longer_counts(api):
     api.link("spring-b", campaign_id="spring-ab", tracking={"utmSource": "x"}, enabled=False)
     health = api.health()
     assert checks_of(health)["traffic_tags"] == "PASS"
-    assert [c["detail"] for c in health["checks"] if c["id"] == "conversion_signal"] == \
-        ["no test conversion for spring-a"]
+    assert [c["detail"] for c in health["checks"] if c["id"] == "conversion_signal"] == [
+        "no test conversion for spring-a"
+    ]
 
 
 def test_clicks_on_retired_variants_do_not_count(api):
@@ -103,5 +119,4 @@ def test_jwt_and_pat_health_agree(api):
 
 def test_unknown_campaign_is_404(api):
     error_of(api.get("/v2/handles/{h}/campaigns/nope-nope/health"), 404, "not_found")
-    error_of(api.get("/v2/public/handles/{h}/campaigns/nope-nope/health", token=api.pat),
-             404, "not_found")
+    error_of(api.get("/v2/public/handles/{h}/campaigns/nope-nope/health", token=api.pat), 404, "not_found")

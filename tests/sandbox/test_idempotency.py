@@ -46,8 +46,7 @@ def test_same_key_on_another_route_is_422(api):
 
 def test_key_is_per_credential(api, sb):
     first = api.post("/v2/support/report", key="shared", json=REPORT)
-    other = api.post("/v2/support/report", key="shared", json=REPORT,
-                     token=sb.mint_jwt("another-brand"))
+    other = api.post("/v2/support/report", key="shared", json=REPORT, token=sb.mint_jwt("another-brand"))
     assert other.status_code == 202 and "idempotent-replayed" not in other.headers
     assert other.json()["ticketId"] != first.json()["ticketId"]
 
@@ -75,16 +74,22 @@ def test_public_conversion_needs_a_key(api, sb):
     ctx = api.ctx("spring-a")
     error_of(api.convert(ctx, key=None), 400, "idempotency_key_required")
     assert sb.stats()["conversions"] == 0
-    assert api.post("/v2/public/conversions", token=None,
-                    json={"ctx": ctx, "idempotencyKey": "in-body"}).status_code == 201
+    assert (
+        api.post("/v2/public/conversions", token=None, json={"ctx": ctx, "idempotencyKey": "in-body"}).status_code
+        == 201
+    )
 
 
 def test_public_route_keys_are_per_route(api):
     api.campaign()
     ctx = api.ctx("spring-a")
     conversion = api.convert(ctx, key="same-key")
-    lead = api.post("/v2/public/handles/{h}/leads", token=None, key="same-key",
-                    json={"campaignId": "spring-ab", "email": "a@example.com", "ctx": ctx})
+    lead = api.post(
+        "/v2/public/handles/{h}/leads",
+        token=None,
+        key="same-key",
+        json={"campaignId": "spring-ab", "email": "a@example.com", "ctx": ctx},
+    )
     assert conversion.status_code == 201 and lead.status_code == 201
     assert "idempotent-replayed" not in lead.headers
 
@@ -161,8 +166,13 @@ def _race(url: str, n: int, send) -> list[httpx.Response]:
 def test_eight_concurrent_requests_under_one_key_create_once(api, sb):
     api.campaign()
     ctx = api.ctx("spring-a")
-    answers = _race(sb.url, 8, lambda c: c.post("/v2/public/conversions", json={"ctx": ctx, "value": 10},
-                                                headers={"Idempotency-Key": "race-key"}))
+    answers = _race(
+        sb.url,
+        8,
+        lambda c: c.post(
+            "/v2/public/conversions", json={"ctx": ctx, "value": 10}, headers={"Idempotency-Key": "race-key"}
+        ),
+    )
     statuses = sorted(a.status_code for a in answers)
     assert set(statuses) <= {201, 409}, statuses
     created = [a for a in answers if a.status_code == 201 and "idempotent-replayed" not in a.headers]
@@ -179,8 +189,7 @@ def test_eight_concurrent_slow_creates_one_campaign(api, sb):
     sb.set_faults({"slow_answers": {"delayMs": 300}})
     body = api.campaign_body()
     headers = {"Authorization": f"Bearer {api.jwt}", "Idempotency-Key": "race-create"}
-    answers = _race(sb.url, 8, lambda c: c.post(f"/v2/handles/{HANDLE}/campaigns", json=body,
-                                                headers=headers))
+    answers = _race(sb.url, 8, lambda c: c.post(f"/v2/handles/{HANDLE}/campaigns", json=body, headers=headers))
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201] + [409] * 7, statuses
     assert sb.stats()["campaigns"] == 1
@@ -195,8 +204,7 @@ def test_eight_concurrent_keys_for_one_click_dedupe_to_one(api, sb):
     def send(client):
         with lock:
             n = next(counter)
-        return client.post("/v2/public/conversions", json={"ctx": ctx},
-                           headers={"Idempotency-Key": f"distinct-{n}"})
+        return client.post("/v2/public/conversions", json={"ctx": ctx}, headers={"Idempotency-Key": f"distinct-{n}"})
 
     answers = _race(sb.url, 8, send)
     assert sorted(a.status_code for a in answers) == [200] * 7 + [201]

@@ -21,18 +21,37 @@ def test_captured_lead_shows_in_list_and_export(api, sb):
     response = api.lead(api.ctx("spring-a"), email="asha@example.com")
     assert response.status_code == 201
     lead = response.json()
-    assert (lead["campaignId"], lead["slug"], lead["status"], lead["deduped"]) == \
-        ("spring-ab", "spring-a", "CAPTURED", False)
+    assert (lead["campaignId"], lead["slug"], lead["status"], lead["deduped"]) == (
+        "spring-ab",
+        "spring-a",
+        "CAPTURED",
+        False,
+    )
     assert lead["leadId"].startswith("lead_")
     listed = api.get("/v2/handles/{h}/leads", params={"campaignId": "spring-ab"}).json()
     assert listed["nextCursor"] is None
-    assert listed["items"] == [{"leadId": lead["leadId"], "campaignId": "spring-ab",
-                                "slug": "spring-a", "email": "asha@example.com", "name": "Asha",
-                                "status": "CAPTURED", "createdAt": lead["createdAt"]}]
+    assert listed["items"] == [
+        {
+            "leadId": lead["leadId"],
+            "campaignId": "spring-ab",
+            "slug": "spring-a",
+            "email": "asha@example.com",
+            "name": "Asha",
+            "status": "CAPTURED",
+            "createdAt": lead["createdAt"],
+        }
+    ]
     rows = _export(api)
     assert rows[0] == ["leadId", "campaignId", "slug", "email", "name", "status", "createdAt"]
-    assert rows[1] == [lead["leadId"], "spring-ab", "spring-a", "asha@example.com", "Asha",
-                       "CAPTURED", lead["createdAt"]]
+    assert rows[1] == [
+        lead["leadId"],
+        "spring-ab",
+        "spring-a",
+        "asha@example.com",
+        "Asha",
+        "CAPTURED",
+        lead["createdAt"],
+    ]
     assert sb.stats()["leads"] == 1
 
 
@@ -45,8 +64,9 @@ def test_same_email_is_deduped(api, sb):
     assert sb.stats()["leads"] == 1
 
 
-@pytest.mark.parametrize("email", ["not-an-email", "a@b", "a@@example.com", "a b@example.com",
-                                   "@example.com", "asha@example..com", ""])
+@pytest.mark.parametrize(
+    "email", ["not-an-email", "a@b", "a@@example.com", "a b@example.com", "@example.com", "asha@example..com", ""]
+)
 def test_invalid_email(api, sb, email):
     api.campaign()
     error_of(api.lead(api.ctx("spring-a"), email=email), 400, "invalid_email")
@@ -58,8 +78,9 @@ def test_bad_or_stale_ctx(api, sb):
     error_of(api.lead("junk"), 400, "invalid_ctx", reason="malformed")
     stale = sb.mint_ctx("gharart", "spring-a", age_seconds=1900)
     error_of(api.lead(stale), 400, "invalid_ctx", reason="expired")
-    response = api.post("/v2/public/handles/{h}/leads", token=None,
-                        json={"campaignId": "spring-ab", "email": "a@example.com"})
+    response = api.post(
+        "/v2/public/handles/{h}/leads", token=None, json={"campaignId": "spring-ab", "email": "a@example.com"}
+    )
     error_of(response, 400, "validation_error")
     assert response.json()["fields"][0]["field"] == "ctx"
 
@@ -105,8 +126,9 @@ def test_list_pages_and_campaign_filter(api):
     assert len(everything) == 4
     first = api.get("/v2/handles/{h}/leads", params={"campaignId": "spring-ab", "limit": 2}).json()
     assert len(first["items"]) == 2 and first["nextCursor"]
-    rest = api.get("/v2/handles/{h}/leads", params={"campaignId": "spring-ab", "limit": 2,
-                                                    "cursor": first["nextCursor"]}).json()
+    rest = api.get(
+        "/v2/handles/{h}/leads", params={"campaignId": "spring-ab", "limit": 2, "cursor": first["nextCursor"]}
+    ).json()
     assert [i["email"] for i in rest["items"]] == ["lead2@example.com"]
     assert len(_export(api)) == 4
 

@@ -19,24 +19,33 @@ CMD = [sys.executable, "-m", "preflight", "sandbox"]
 
 
 def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(CMD + list(args), capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        CMD + list(args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--port", "70000"], "invalid port"),
-    (["--port", "-1"], "invalid port"),
-    (["--port", "http"], "invalid port"),
-    (["--plan", "GOLD"], "invalid plan"),
-    (["--ctx-ttl", "0"], "invalid ctx TTL"),
-    (["--ctx-ttl", "soon"], "invalid ctx TTL"),
-    (["--throttle", "read=ten"], "invalid throttle"),
-    (["--throttle", "reads=10"], "invalid throttle"),
-    (["--throttle", "write=0"], "invalid throttle"),
-    (["--bogus"], "unrecognized arguments"),
-    (["--db", "/nonexistent-dir/sub/x.db"], "directory does not exist"),
-    (["--host", "no-such-host.invalid"], "cannot resolve host"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--port", "70000"], "invalid port"),
+        (["--port", "-1"], "invalid port"),
+        (["--port", "http"], "invalid port"),
+        (["--plan", "GOLD"], "invalid plan"),
+        (["--ctx-ttl", "0"], "invalid ctx TTL"),
+        (["--ctx-ttl", "soon"], "invalid ctx TTL"),
+        (["--throttle", "read=ten"], "invalid throttle"),
+        (["--throttle", "reads=10"], "invalid throttle"),
+        (["--throttle", "write=0"], "invalid throttle"),
+        (["--bogus"], "unrecognized arguments"),
+        (["--db", "/nonexistent-dir/sub/x.db"], "directory does not exist"),
+        (["--host", "no-such-host.invalid"], "cannot resolve host"),
+    ],
+)
 def test_bad_cli_values_are_one_line_exit_2(args, needle):
     result = _cli(*args)
     assert result.returncode == 2, result
@@ -116,8 +125,7 @@ def test_data_and_tokens_survive_a_restart(tmp_path):
 
 
 def test_options_reach_the_server(tmp_path):
-    with SandboxProcess(plan="FREE", ctx_ttl=60,
-                        throttle={"read": 3, "write": 2, "public": 5}) as sb:
+    with SandboxProcess(plan="FREE", ctx_ttl=60, throttle={"read": 3, "write": 2, "public": 5}) as sb:
         info = sb.info()
         assert info["ctxTtlSeconds"] == 60 and info["defaultPlan"] == "FREE"
         assert info["throttles"] == {"read": 3, "write": 2, "public": 5}

@@ -20,10 +20,12 @@ import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_headers_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from preflight.sandbox.process import SandboxProcess
 
@@ -33,8 +35,13 @@ SLUG = "fuzz-a"
 SEED = 20261127
 MAX_EXAMPLES = 25
 ALL_SCOPES = ["analytics.read", "pages.read", "pages.write"]
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 # Control routes that would wipe or bend the sandbox under the run (the rest are fuzzed too).
 LEFT_OUT = r"^/__sandbox/(reset|clock|handles/)"
 
@@ -43,12 +50,21 @@ def settings() -> dict[str, Any]:
     """The whole schemathesis configuration: nothing is read from a schemathesis.toml."""
     return {
         "seed": SEED,
-        "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "deterministic": True,
-                       "no-shrink": True, "database": "none",
-                       # credentials are sent per route below, never generated
-                       "with-security-parameters": False},
-        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
-                   "fuzzing": {"enabled": True}, "stateful": {"enabled": False}},
+        "generation": {
+            "mode": "all",
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "no-shrink": True,
+            "database": "none",
+            # credentials are sent per route below, never generated
+            "with-security-parameters": False,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
         # Every path names the handle, campaign and link set up below, so the fuzzed requests
         # reach the routes' logic instead of stopping at 403 forbidden or 404 not_found.
         "parameters": {"path.handle": HANDLE, "path.campaignId": CAMPAIGN, "path.slug": SLUG},
@@ -71,13 +87,22 @@ def fuzz_tokens(sb: SandboxProcess) -> dict[str, str]:
     """Faults off, a CREATOR JWT and an all-scopes PAT, and an ACTIVE campaign with its link."""
     sb.set_faults({})
     jwt = sb.mint_jwt(HANDLE, role="CREATOR", ttl_seconds=365 * 86400)  # outlives clock moves
-    campaign = {"campaignId": CAMPAIGN, "goalType": "LEAD_CAPTURE", "status": "ACTIVE",
-                "name": "fuzzed", "leadVerification": {"mode": "NONE"},
-                "primaryLink": {"slug": SLUG, "destinationUrl": f"https://fuzz.example/{SLUG}",
-                                "enabled": True, "tracking": {"utmSource": "s", "utmMedium": "m",
-                                                              "utmCampaign": "c"}}}
-    response = sb.admin.post(f"/v2/handles/{HANDLE}/campaigns", json=campaign,
-                             headers={"Authorization": f"Bearer {jwt}"})
+    campaign = {
+        "campaignId": CAMPAIGN,
+        "goalType": "LEAD_CAPTURE",
+        "status": "ACTIVE",
+        "name": "fuzzed",
+        "leadVerification": {"mode": "NONE"},
+        "primaryLink": {
+            "slug": SLUG,
+            "destinationUrl": f"https://fuzz.example/{SLUG}",
+            "enabled": True,
+            "tracking": {"utmSource": "s", "utmMedium": "m", "utmCampaign": "c"},
+        },
+    }
+    response = sb.admin.post(
+        f"/v2/handles/{HANDLE}/campaigns", json=campaign, headers={"Authorization": f"Bearer {jwt}"}
+    )
     assert response.status_code == 201, response.text
     return {"jwt": jwt, "pat": sb.mint_pat(HANDLE, ALL_SCOPES)}
 
@@ -97,17 +122,18 @@ def _schemathesis_node_id(request: pytest.FixtureRequest) -> None:
 
 
 # The filters go on the lazy schema: from_fixture applies its own filter set, not the fixture's.
-schema = (schemathesis.pytest.from_fixture("sandbox_schema")
-          .exclude(path_regex=LEFT_OUT)
-          .exclude(path="/__sandbox/faults", method="PUT"))
+schema = (
+    schemathesis.pytest.from_fixture("sandbox_schema")
+    .exclude(path_regex=LEFT_OUT)
+    .exclude(path="/__sandbox/faults", method="PUT")
+)
 
 
 @schema.parametrize()
-def test_sandbox_conforms_to_its_openapi(case: Any, sb: SandboxProcess,
-                                         fuzz_tokens: dict[str, str]) -> None:
+def test_sandbox_conforms_to_its_openapi(case: Any, sb: SandboxProcess, fuzz_tokens: dict[str, str]) -> None:
     response = case.call_and_validate(
-        headers=credential(case.path, fuzz_tokens["jwt"], fuzz_tokens["pat"]),
-        checks=CHECKS, timeout=30)
+        headers=credential(case.path, fuzz_tokens["jwt"], fuzz_tokens["pat"]), checks=CHECKS, timeout=30
+    )
     if response.status_code == 429 and b"daily_quota" in response.content:
         # The handle's 500 writes a day run out part-way through; the next sandbox day lets
         # the remaining operations reach their routes again (this 429 was checked above).

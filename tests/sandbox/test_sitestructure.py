@@ -6,14 +6,26 @@ from sandbox_helpers import error_of
 
 PATH = "/v2/handles/{h}/site-structure/campaigns/spring-ab"
 PUBLIC = "/v2/public/handles/{h}/site-structure/campaigns/spring-ab"
-LEAD_PAGE = {"title": "Spring", "sections": [{"type": "form", "fields": [
-    {"name": "email", "type": "email", "required": True}, {"name": "name", "required": False}]}]}
+LEAD_PAGE = {
+    "title": "Spring",
+    "sections": [
+        {
+            "type": "form",
+            "fields": [{"name": "email", "type": "email", "required": True}, {"name": "name", "required": False}],
+        }
+    ],
+}
 
 
 def _draft(version=0, **extra):
-    return {"detailsPageSlug": "spring-page", "accessMode": "FREE_WITH_LOGIN",
-            "structureType": "CAMPAIGN_DETAILS", "schema": LEAD_PAGE, "schemaVersion": version,
-            **extra}
+    return {
+        "detailsPageSlug": "spring-page",
+        "accessMode": "FREE_WITH_LOGIN",
+        "structureType": "CAMPAIGN_DETAILS",
+        "schema": LEAD_PAGE,
+        "schemaVersion": version,
+        **extra,
+    }
 
 
 def test_fresh_site_structure(api):
@@ -42,20 +54,34 @@ def test_publish_and_fetch(api, sb):
     published = api.post(PATH + "/publish")
     assert published.status_code == 201
     body = published.json()
-    assert set(body) == {"deploymentId", "schemaVersion", "schemaS3Key", "detailsPageSlug",
-                         "accessMode", "url", "publishedAt"}
+    assert set(body) == {
+        "deploymentId",
+        "schemaVersion",
+        "schemaS3Key",
+        "detailsPageSlug",
+        "accessMode",
+        "url",
+        "publishedAt",
+    }
     assert body["schemaS3Key"] == "site-structure/gharart/campaigns/spring-ab/v1.json"
-    assert (body["schemaVersion"], body["accessMode"], body["detailsPageSlug"]) == \
-        (1, "FREE_WITH_LOGIN", "spring-page")
+    assert (body["schemaVersion"], body["accessMode"], body["detailsPageSlug"]) == (1, "FREE_WITH_LOGIN", "spring-page")
     assert body["url"] == "https://gharart.10x.in/spring-page"
     fetched = api.get(PUBLIC, token=api.pat)
     assert fetched.status_code == 200
-    assert fetched.json() == {"campaignId": "spring-ab", "detailsPageSlug": "spring-page",
-                              "accessMode": "FREE_WITH_LOGIN", "schemaVersion": 1,
-                              "deploymentId": body["deploymentId"], "schema": LEAD_PAGE}
+    assert fetched.json() == {
+        "campaignId": "spring-ab",
+        "detailsPageSlug": "spring-page",
+        "accessMode": "FREE_WITH_LOGIN",
+        "schemaVersion": 1,
+        "deploymentId": body["deploymentId"],
+        "schema": LEAD_PAGE,
+    }
     current = api.get(PATH).json()["published"]
-    assert (current["deploymentId"], current["schemaS3Key"], current["url"]) == \
-        (body["deploymentId"], body["schemaS3Key"], body["url"])
+    assert (current["deploymentId"], current["schemaS3Key"], current["url"]) == (
+        body["deploymentId"],
+        body["schemaS3Key"],
+        body["url"],
+    )
     assert sb.stats()["deployments"] == 1
 
 
@@ -92,11 +118,9 @@ def test_pat_twins_save_and_publish(api):
     published = api.post(PUBLIC + "/publish", token=api.pat)
     assert published.status_code == 201
     assert api.get(PUBLIC, token=api.pat).json()["deploymentId"] == published.json()["deploymentId"]
-    error_of(api.put(PUBLIC, token=api.pat, json=_draft(0)), 409, "conflict",
-             reason="version_conflict")
+    error_of(api.put(PUBLIC, token=api.pat, json=_draft(0)), 409, "conflict", reason="version_conflict")
 
 
 def test_unknown_campaign(api):
     error_of(api.get("/v2/handles/{h}/site-structure/campaigns/nope-nope"), 404, "not_found")
-    error_of(api.put("/v2/handles/{h}/site-structure/campaigns/nope-nope", json=_draft(0)),
-             404, "not_found")
+    error_of(api.put("/v2/handles/{h}/site-structure/campaigns/nope-nope", json=_draft(0)), 404, "not_found")

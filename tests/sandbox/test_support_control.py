@@ -6,9 +6,17 @@ from sandbox_helpers import HANDLE, error_of, field_names
 
 
 def test_support_report(api, sb):
-    body = {"summary": "conversion_signal WARN", "details": "spring-b has no test conversion",
-            "handle": HANDLE, "sessionId": "s-1", "requestId": "req_x", "runId": "run-1",
-            "environment": "sandbox", "role": "CREATOR", "reproArtifact": {"curl": "curl …"}}
+    body = {
+        "summary": "conversion_signal WARN",
+        "details": "spring-b has no test conversion",
+        "handle": HANDLE,
+        "sessionId": "s-1",
+        "requestId": "req_x",
+        "runId": "run-1",
+        "environment": "sandbox",
+        "role": "CREATOR",
+        "reproArtifact": {"curl": "curl …"},
+    }
     response = api.post("/v2/support/report", json=body)
     assert response.status_code == 202
     assert response.json()["status"] == "RECEIVED"
@@ -42,9 +50,13 @@ def test_clock_moves_for_everyone(sb):
 
 
 def test_tokens_route_validation(sb):
-    for body in ({"kind": "jwt", "handle": "h"}, {"kind": "jwt", "handle": "h", "role": "ADMIN"},
-                 {"kind": "pat", "handle": "h", "scopes": []}, {"kind": "pat", "scopes": ["x"]},
-                 {"kind": "oauth"}):
+    for body in (
+        {"kind": "jwt", "handle": "h"},
+        {"kind": "jwt", "handle": "h", "role": "ADMIN"},
+        {"kind": "pat", "handle": "h", "scopes": []},
+        {"kind": "pat", "scopes": ["x"]},
+        {"kind": "oauth"},
+    ):
         error_of(sb.admin.post("/__sandbox/tokens", json=body), 400, "validation_error")
 
 
@@ -52,8 +64,7 @@ def test_handle_plan_route(api, sb):
     response = sb.admin.put(f"/__sandbox/handles/{HANDLE}", json={"plan": "PRO"})
     assert response.status_code == 200 and response.json() == {"handle": HANDLE, "plan": "PRO"}
     assert api.get("/v2/handles/{h}/usage-meters").json()["plan"] == "PRO"
-    error_of(sb.admin.put(f"/__sandbox/handles/{HANDLE}", json={"plan": "GOLD"}), 400,
-             "validation_error")
+    error_of(sb.admin.put(f"/__sandbox/handles/{HANDLE}", json={"plan": "GOLD"}), 400, "validation_error")
 
 
 def test_reset_clears_data_and_faults(api, sb):
@@ -74,8 +85,23 @@ def test_stats_count_every_kind(api, sb):
     api.convert(ctx)
     api.post("/v2/support/report", json={"summary": "s", "details": "d"})
     path = "/v2/handles/{h}/site-structure/campaigns/spring-ab"
-    api.put(path, json={"detailsPageSlug": "p", "accessMode": "FREE_WITH_LOGIN", "schemaVersion": 0,
-                        "schema": {"fields": [{"name": "email", "required": True}]}})
+    api.put(
+        path,
+        json={
+            "detailsPageSlug": "p",
+            "accessMode": "FREE_WITH_LOGIN",
+            "schemaVersion": 0,
+            "schema": {"fields": [{"name": "email", "required": True}]},
+        },
+    )
     api.post(path + "/publish")
-    assert sb.stats() == {"campaigns": 1, "links": 1, "clicks": 1, "leads": 1, "testConversions": 1,
-                          "conversions": 1, "deployments": 1, "supportReports": 1}
+    assert sb.stats() == {
+        "campaigns": 1,
+        "links": 1,
+        "clicks": 1,
+        "leads": 1,
+        "testConversions": 1,
+        "conversions": 1,
+        "deployments": 1,
+        "supportReports": 1,
+    }

@@ -16,23 +16,28 @@ from preflight.sandbox.process import SandboxProcess
 
 @pytest.mark.parametrize("value", ["read=20/h", "read=0/s", "read=/s", "read=2.5/s", "read=20/s/s"])
 def test_bad_throttle_is_one_line(value):
-    done = subprocess.run([sys.executable, "-m", "preflight", "sandbox", "--throttle", value],
-                          capture_output=True, text=True, timeout=30, env=dict(os.environ),
-                          stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "sandbox", "--throttle", value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "invalid throttle" in lines[0] and "read=20/s" in lines[0], done.stderr
 
 
-def _until_throttled(client: httpx.Client, path: str, headers: dict[str, str],
-                     most: int = 200) -> list[httpx.Response]:
+def _until_throttled(client: httpx.Client, path: str, headers: dict[str, str], most: int = 200) -> list[httpx.Response]:
     answers = []
     for _ in range(most):
         answers.append(client.get(path, headers=headers))
         if answers[-1].status_code == 429:
             return answers
-    raise AssertionError(f"no 429 in {most} quick GETs of {path}: the throttle did not bite "
-                         f"(last headers {dict(answers[-1].headers)})")
+    raise AssertionError(
+        f"no 429 in {most} quick GETs of {path}: the throttle did not bite (last headers {dict(answers[-1].headers)})"
+    )
 
 
 def test_per_second_throttle_has_a_burst_of_n_and_a_one_second_window():

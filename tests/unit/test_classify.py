@@ -14,20 +14,42 @@ from preflight.core.categories import MEANINGS as CATEGORIES
 from preflight.lifecycle.failures import PreflightFailure
 
 
-def exchange(status, body=None, *, surface="jwt", method="POST", path="/v2/handles/gharart/campaigns",
-             request_id="req-1", headers=(), error=None) -> Exchange:
-    return Exchange.build(method=method, url="http://127.0.0.1:9" + path, path=path, surface=surface,
-                          status=status, duration_ms=5, request_id=request_id,
-                          request_headers=[("authorization", "Bearer x")], request_body={"a": 1},
-                          response_headers=headers, response_body=body, error=error, step="campaign_health")
+def exchange(
+    status,
+    body=None,
+    *,
+    surface="jwt",
+    method="POST",
+    path="/v2/handles/gharart/campaigns",
+    request_id="req-1",
+    headers=(),
+    error=None,
+) -> Exchange:
+    return Exchange.build(
+        method=method,
+        url="http://127.0.0.1:9" + path,
+        path=path,
+        surface=surface,
+        status=status,
+        duration_ms=5,
+        request_id=request_id,
+        request_headers=[("authorization", "Bearer x")],
+        request_body={"a": 1},
+        response_headers=headers,
+        response_body=body,
+        error=error,
+        step="campaign_health",
+    )
 
 
 # -- classify --------------------------------------------------------------------------------
 
+
 def test_preflight_failure_keeps_its_category_and_next_step():
     ex = exchange(400, {"error": "invalid_ctx", "reason": "expired"})
-    failure = PreflightFailure("invalid_ctx", "refused", expected="201", actual="400", next_step="do X",
-                               exchanges=[ex], state_before={"n": 1})
+    failure = PreflightFailure(
+        "invalid_ctx", "refused", expected="201", actual="400", next_step="do X", exchanges=[ex], state_before={"n": 1}
+    )
     got = classify(failure, "call")
     assert (got.category, got.next_step, got.summary) == ("invalid_ctx", "do X", "refused")
     assert got.exchanges == (ex,) and got.request_ids == ["req-1"] and got.state_before == {"n": 1}
@@ -37,10 +59,16 @@ def test_preflight_failure_without_next_step_gets_the_default():
     assert classify(PreflightFailure("quota", "out"), "call").next_step == NEXT_STEPS["quota"]
 
 
-@pytest.mark.parametrize("exc", [
-    httpx.ConnectTimeout("slow"), httpx.ReadTimeout("slow"), httpx.ConnectError("refused"),
-    httpx.ReadError("reset"), httpx.RemoteProtocolError("dropped"),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        httpx.ConnectTimeout("slow"),
+        httpx.ReadTimeout("slow"),
+        httpx.ConnectError("refused"),
+        httpx.ReadError("reset"),
+        httpx.RemoteProtocolError("dropped"),
+    ],
+)
 def test_transport_errors_are_platform_errors(exc):
     assert classify(exc, "call").category == "platform_error"
 
@@ -85,21 +113,25 @@ def test_every_category_has_a_uc07_next_step():
 
 # -- failure_from_exchange --------------------------------------------------------------------
 
-@pytest.mark.parametrize("status, body, category", [
-    (401, {"error": "invalid_token"}, "auth"),
-    (403, {"error": "insufficient_role", "requiredRole": "OPERATOR"}, "auth"),
-    (429, {"error": "rate_limited", "reason": "daily_quota", "plan": "FREE"}, "quota"),
-    (429, {"error": {"code": "rate_limited", "reason": "daily_quota"}}, "quota"),
-    (429, {"error": "rate_limited", "reason": "throttle"}, "throttled"),
-    (429, None, "throttled"),
-    (500, {"error": "internal"}, "platform_error"),
-    (503, {"error": "service_unavailable"}, "platform_error"),
-    (None, None, "platform_error"),
-    (400, {"error": "invalid_ctx", "reason": "bad_signature"}, "invalid_ctx"),
-    (400, {"error": "validation_error"}, "contract_violation"),
-    (404, {"error": "not_found"}, "contract_violation"),
-    (200, {"ok": True}, "contract_violation"),
-])
+
+@pytest.mark.parametrize(
+    "status, body, category",
+    [
+        (401, {"error": "invalid_token"}, "auth"),
+        (403, {"error": "insufficient_role", "requiredRole": "OPERATOR"}, "auth"),
+        (429, {"error": "rate_limited", "reason": "daily_quota", "plan": "FREE"}, "quota"),
+        (429, {"error": {"code": "rate_limited", "reason": "daily_quota"}}, "quota"),
+        (429, {"error": "rate_limited", "reason": "throttle"}, "throttled"),
+        (429, None, "throttled"),
+        (500, {"error": "internal"}, "platform_error"),
+        (503, {"error": "service_unavailable"}, "platform_error"),
+        (None, None, "platform_error"),
+        (400, {"error": "invalid_ctx", "reason": "bad_signature"}, "invalid_ctx"),
+        (400, {"error": "validation_error"}, "contract_violation"),
+        (404, {"error": "not_found"}, "contract_violation"),
+        (200, {"ok": True}, "contract_violation"),
+    ],
+)
 def test_status_maps_to_category(status, body, category):
     failure = failure_from_exchange(exchange(status, body), step="s", expected="201", context="doing")
     assert failure.category == category
@@ -107,8 +139,9 @@ def test_status_maps_to_category(status, body, category):
 
 def test_message_has_request_id_expected_actual_and_next_step():
     ex = exchange(400, {"error": "invalid_ctx", "reason": "expired", "message": "ctx expired"}, request_id="req-77")
-    failure = failure_from_exchange(ex, step="test_conversion", expected="201 with testConversionId",
-                                    context="test conversion for spring-b")
+    failure = failure_from_exchange(
+        ex, step="test_conversion", expected="201 with testConversionId", context="test conversion for spring-b"
+    )
     message = str(failure)
     assert message.startswith("[invalid_ctx] test_conversion: test conversion for spring-b:")
     assert "reason expired" in message
@@ -119,20 +152,35 @@ def test_message_has_request_id_expected_actual_and_next_step():
 
 
 def test_auth_names_the_credential_kind_and_what_is_missing():
-    jwt = failure_from_exchange(exchange(403, {"error": "insufficient_role", "requiredRole": "OPERATOR"}),
-                                step="s", expected="200", context="listing", has="role CREATOR")
+    jwt = failure_from_exchange(
+        exchange(403, {"error": "insufficient_role", "requiredRole": "OPERATOR"}),
+        step="s",
+        expected="200",
+        context="listing",
+        has="role CREATOR",
+    )
     assert "jwt credential refused" in jwt.summary
     assert "requiredRole OPERATOR" in jwt.summary and "token has role CREATOR" in jwt.summary
-    pat = failure_from_exchange(exchange(403, {"error": "insufficient_scope", "requiredScope": "pages.write"},
-                                         surface="pat"), step="s", expected="201", context="publishing")
+    pat = failure_from_exchange(
+        exchange(403, {"error": "insufficient_scope", "requiredScope": "pages.write"}, surface="pat"),
+        step="s",
+        expected="201",
+        context="publishing",
+    )
     assert "pat credential refused" in pat.summary and "requiredScope pages.write" in pat.summary
 
 
 def test_quota_names_plan_and_counts():
-    body = {"error": "rate_limited", "reason": "daily_quota", "plan": "FREE", "limits": {"writesPerDay": 2},
-            "usage": {"writesToday": 2, "writesDay": "20260619"}}
-    failure = failure_from_exchange(exchange(429, body, headers=[("Retry-After", "3600")]), step="s",
-                                    expected="201", context="creating")
+    body = {
+        "error": "rate_limited",
+        "reason": "daily_quota",
+        "plan": "FREE",
+        "limits": {"writesPerDay": 2},
+        "usage": {"writesToday": 2, "writesDay": "20260619"},
+    }
+    failure = failure_from_exchange(
+        exchange(429, body, headers=[("Retry-After", "3600")]), step="s", expected="201", context="creating"
+    )
     assert "plan FREE" in failure.summary and "writesPerDay 2" in failure.summary
     assert "writesToday 2" in failure.summary and "Retry-After 3600s" in failure.summary
 

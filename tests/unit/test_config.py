@@ -225,18 +225,24 @@ BAD_RUN_FILES = {
     ),
     "clipped enum value": (
         set_in("campaigns", 0, "detailPage", "accessMode", "FREE"),
-        ("config/preflight.yaml: campaigns[0].detailPage.accessMode: got 'FREE'; "
-         "allowed: PUBLIC, FREE_WITH_LOGIN, PAID; did you mean 'FREE_WITH_LOGIN'?"),
+        (
+            "config/preflight.yaml: campaigns[0].detailPage.accessMode: got 'FREE'; "
+            "allowed: PUBLIC, FREE_WITH_LOGIN, PAID; did you mean 'FREE_WITH_LOGIN'?"
+        ),
     ),
     "not an http url": (
         set_in("campaigns", 0, "variants", 1, "destinationUrl", "ftp://gharart.example/b"),
-        ("config/preflight.yaml: campaigns[0].variants[1].destinationUrl: got 'ftp://gharart.example/b'; "
-         "allowed: an http:// or https:// URL with a host, e.g. https://gharart.example/spring?v=a"),
+        (
+            "config/preflight.yaml: campaigns[0].variants[1].destinationUrl: got 'ftp://gharart.example/b'; "
+            "allowed: an http:// or https:// URL with a host, e.g. https://gharart.example/spring?v=a"
+        ),
     ),
     "unknown tracking key": (
         set_in("campaigns", 0, "tracking", "utmTerm", "x"),
-        ("config/preflight.yaml: campaigns[0].tracking.utmTerm: unknown key 'utmTerm'; "
-         "allowed: utmSource, utmMedium, utmCampaign"),
+        (
+            "config/preflight.yaml: campaigns[0].tracking.utmTerm: unknown key 'utmTerm'; "
+            "allowed: utmSource, utmMedium, utmCampaign"
+        ),
     ),
     "no variants key": (
         drop("campaigns", 0, "variants"),
@@ -244,33 +250,45 @@ BAD_RUN_FILES = {
     ),
     "empty variants": (
         set_in("campaigns", 0, "variants", []),
-        ("config/preflight.yaml: campaigns[0].variants: got an empty list: too few items; "
-         "allowed: a list of at least one variant"),
+        (
+            "config/preflight.yaml: campaigns[0].variants: got an empty list: too few items; "
+            "allowed: a list of at least one variant"
+        ),
     ),
     "text for a number": (
         set_in("run", "timeout_seconds", "ten"),
-        ("config/preflight.yaml: run.timeout_seconds: got 'ten': expected a number; "
-         "allowed: seconds per request, more than 0 and at most 300"),
+        (
+            "config/preflight.yaml: run.timeout_seconds: got 'ten': expected a number; "
+            "allowed: seconds per request, more than 0 and at most 300"
+        ),
     ),
     "lowercase currency": (
         set_in("campaigns", 1, "conversion", "currency", "inr"),
-        ("config/preflight.yaml: campaigns[1].conversion.currency: got 'inr'; "
-         "allowed: a three-letter currency code in capitals, e.g. INR"),
+        (
+            "config/preflight.yaml: campaigns[1].conversion.currency: got 'inr'; "
+            "allowed: a three-letter currency code in capitals, e.g. INR"
+        ),
     ),
     "duplicate slug": (
         set_in("campaigns", 1, "variants", 2, "slug", "Spring-A"),
-        ("config/preflight.yaml: campaigns[1].variants[2].slug: got 'Spring-A': already used at "
-         "campaigns[0].variants[0].slug; allowed: a slug used once in the whole file"),
+        (
+            "config/preflight.yaml: campaigns[1].variants[2].slug: got 'Spring-A': already used at "
+            "campaigns[0].variants[0].slug; allowed: a slug used once in the whole file"
+        ),
     ),
     "duplicate stem": (
         set_in("campaigns", 1, "campaignId", "spring-ab"),
-        ("config/preflight.yaml: campaigns[1].campaignId: got 'spring-ab': already used at "
-         "campaigns[0].campaignId; allowed: a campaignId used once in the whole file"),
+        (
+            "config/preflight.yaml: campaigns[1].campaignId: got 'spring-ab': already used at "
+            "campaigns[0].campaignId; allowed: a campaignId used once in the whole file"
+        ),
     ),
     "lead form without email": (
         set_in("campaigns", 0, "detailPage", "schema", {"sections": [{"type": "form", "fields": [{"name": "phone"}]}]}),
-        ("config/preflight.yaml: campaigns[0].detailPage: got a mapping; allowed: for LEAD_CAPTURE, a schema holding "
-         "a field {name: email, required: true} (or leave schema out to publish the default lead form)"),
+        (
+            "config/preflight.yaml: campaigns[0].detailPage: got a mapping; allowed: for LEAD_CAPTURE, a schema holding "
+            "a field {name: email, required: true} (or leave schema out to publish the default lead form)"
+        ),
     ),
     "no campaigns": (
         set_in("campaigns", []),
@@ -287,8 +305,10 @@ def test_each_mistake_is_one_exact_line(workdir: Path, mutate: Callable[[dict], 
 def test_a_misspelled_key_says_did_you_mean(workdir: Path) -> None:
     assert run_problems(rename("campaigns", 0, "goalType", "goalTyp")) == [
         "config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: " + GOALS,
-        ("config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, "
-         "name, leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"),
+        (
+            "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, "
+            "name, leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"
+        ),
     ]
 
 
@@ -331,8 +351,10 @@ def test_yaml_syntax_error_names_file_line_and_column(workdir: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_run_config(RUN_FILE, environ={})
     assert info.value.problems == [
-        ("config/preflight.yaml:4:10: YAML syntax error: mapping values are not allowed here; "
-         "check the indentation and quoting on this line and the one above")
+        (
+            "config/preflight.yaml:4:10: YAML syntax error: mapping values are not allowed here; "
+            "check the indentation and quoting on this line and the one above"
+        )
     ]
 
 
@@ -366,9 +388,11 @@ def test_the_file_must_be_a_mapping(workdir: Path, text: str, got: str) -> None:
 
 def test_unknown_target_name_says_did_you_mean(workdir: Path) -> None:
     assert run_problems(set_in("target", "sandbx")) == [
-        ("config/preflight.yaml: target: got 'sandbx': no such file config/targets/sandbx.yaml; "
-         "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; "
-         "did you mean 'sandbox'?")
+        (
+            "config/preflight.yaml: target: got 'sandbx': no such file config/targets/sandbx.yaml; "
+            "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; "
+            "did you mean 'sandbox'?"
+        )
     ]
 
 
@@ -391,8 +415,10 @@ def test_a_target_path_in_the_file_is_relative_to_the_file(workdir: Path) -> Non
 def test_a_missing_environment_variable_is_one_line(workdir: Path) -> None:
     problems = run_problems(lambda data: None, target="production", environ={"PREFLIGHT_PAT": PAT})
     assert problems == [
-        ("config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
-         "export it or use --target sandbox")
+        (
+            "config/targets/production.yaml: credentials.jwt: environment variable PREFLIGHT_JWT is not set; "
+            "export it or use --target sandbox"
+        )
     ]
 
 
@@ -402,8 +428,10 @@ def test_environment_references_expand_in_any_value(workdir: Path) -> None:
     target = load_target("config/targets/custom.yaml", environ={**TOKENS, "PF_HOST": "api.example"})
     assert target.base_url == "https://api.example"
     assert target_problems(data, {**TOKENS, "PF_HOST": "bad host"}) == [
-        ("config/targets/custom.yaml: base_url: got 'https://bad host/' (expanded from 'https://${PF_HOST}/'); "
-         "allowed: an http:// or https:// URL, e.g. https://ai.10x.in")
+        (
+            "config/targets/custom.yaml: base_url: got 'https://bad host/' (expanded from 'https://${PF_HOST}/'); "
+            "allowed: an http:// or https:// URL, e.g. https://ai.10x.in"
+        )
     ]
 
 
@@ -412,8 +440,10 @@ def test_a_remote_target_needs_base_url_and_credentials(workdir: Path) -> None:
     del data["base_url"], data["credentials"]
     assert target_problems(data) == [
         "config/targets/custom.yaml: base_url: missing; allowed: a remote target needs base_url, e.g. https://ai.10x.in",
-        ("config/targets/custom.yaml: credentials: missing; allowed: a remote target needs credentials: "
-         "{jwt: ${PREFLIGHT_JWT}, pat: ${PREFLIGHT_PAT}}"),
+        (
+            "config/targets/custom.yaml: credentials: missing; allowed: a remote target needs credentials: "
+            "{jwt: ${PREFLIGHT_JWT}, pat: ${PREFLIGHT_PAT}}"
+        ),
     ]
 
 
@@ -421,16 +451,20 @@ def test_a_sandbox_target_takes_no_credentials(workdir: Path) -> None:
     data = yaml.safe_load((REPO / "config/targets/sandbox.yaml").read_text())
     data["credentials"] = {"jwt": JWT, "pat": PAT}
     assert target_problems(data) == [
-        ("config/targets/custom.yaml: credentials: got a mapping; "
-         "allowed: nothing for a sandbox target: the run mints its own tokens")
+        (
+            "config/targets/custom.yaml: credentials: got a mapping; "
+            "allowed: nothing for a sandbox target: the run mints its own tokens"
+        )
     ]
 
 
 @pytest.mark.parametrize("template", ["https://{handle}.10x.in/go", "https://{handle}.10x.in/{slg}", "{handle}/{slug}"])
 def test_click_url_must_keep_slug_and_known_placeholders(workdir: Path, template: str) -> None:
     assert target_problems(production(click_url=template), TOKENS) == [
-        (f"config/targets/custom.yaml: click_url: got '{template}'; allowed: an http(s) URL template that "
-         "contains {slug} and no placeholders but {base_url}, {handle}, {slug}")
+        (
+            f"config/targets/custom.yaml: click_url: got '{template}'; allowed: an http(s) URL template that "
+            "contains {slug} and no placeholders but {base_url}, {handle}, {slug}"
+        )
     ]
 
 
@@ -459,9 +493,11 @@ def test_a_route_override_must_keep_its_placeholders(workdir: Path) -> None:
     data = production()
     data["contract"]["routes"] = {"campaign_health": "/v2/handles/{handle}/health"}
     assert target_problems(data, TOKENS) == [
-        ("config/targets/custom.yaml: contract.routes.campaign_health: got '/v2/handles/{handle}/health'; "
-         "allowed: a path starting with '/' that keeps exactly {campaignId}, {handle} "
-         "(default /v2/handles/{handle}/campaigns/{campaignId}/health)")
+        (
+            "config/targets/custom.yaml: contract.routes.campaign_health: got '/v2/handles/{handle}/health'; "
+            "allowed: a path starting with '/' that keeps exactly {campaignId}, {handle} "
+            "(default /v2/handles/{handle}/campaigns/{campaignId}/health)"
+        )
     ]
 
 
@@ -469,8 +505,10 @@ def test_idempotency_key_place_is_header_or_body(workdir: Path) -> None:
     data = production()
     data["contract"]["idempotency_key_in"] = "headers"
     assert target_problems(data, TOKENS) == [
-        ("config/targets/custom.yaml: contract.idempotency_key_in: got 'headers'; allowed: header, body; "
-         "did you mean 'header'?")
+        (
+            "config/targets/custom.yaml: contract.idempotency_key_in: got 'headers'; allowed: header, body; "
+            "did you mean 'header'?"
+        )
     ]
 
 
@@ -486,10 +524,14 @@ def assert_no_secret(lines: list[str], *secrets: str) -> None:
 def test_swapped_tokens_are_reported_without_their_values(workdir: Path) -> None:
     problems = target_problems(production(), {"PREFLIGHT_JWT": PAT, "PREFLIGHT_PAT": JWT})
     assert problems == [
-        ("config/targets/custom.yaml: credentials.jwt: got the value of ${PREFLIGHT_JWT} (hidden); "
-         "allowed: a JWT: three dot-separated parts starting with eyJ (this looks like the PAT: swap the two)"),
-        ("config/targets/custom.yaml: credentials.pat: got the value of ${PREFLIGHT_PAT} (hidden); "
-         "allowed: a PAT like patv1_<tokenId>.<secret> (this looks like the JWT: swap the two)"),
+        (
+            "config/targets/custom.yaml: credentials.jwt: got the value of ${PREFLIGHT_JWT} (hidden); "
+            "allowed: a JWT: three dot-separated parts starting with eyJ (this looks like the PAT: swap the two)"
+        ),
+        (
+            "config/targets/custom.yaml: credentials.pat: got the value of ${PREFLIGHT_PAT} (hidden); "
+            "allowed: a PAT like patv1_<tokenId>.<secret> (this looks like the JWT: swap the two)"
+        ),
     ]
 
 
@@ -497,8 +539,10 @@ def test_literal_secrets_in_a_target_never_show(workdir: Path) -> None:
     data = production(credentials={"jwt": SECRET_WORD, "pat": PAT, "token": SECRET_WORD})
     problems = target_problems(data)
     assert problems == [
-        ("config/targets/custom.yaml: credentials.jwt: got a secret value (hidden); "
-         "allowed: a JWT: three dot-separated parts starting with eyJ"),
+        (
+            "config/targets/custom.yaml: credentials.jwt: got a secret value (hidden); "
+            "allowed: a JWT: three dot-separated parts starting with eyJ"
+        ),
         "config/targets/custom.yaml: credentials.token: unknown key 'token'; allowed: jwt, pat",
     ]
     assert_no_secret(problems, SECRET_WORD, PAT)

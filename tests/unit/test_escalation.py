@@ -27,27 +27,58 @@ from preflight.core.redact import register_secret
 # Fake tokens, written in parts so no committed line looks like a real one.
 JWT = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJnaGFyYXJ0In0.c2lnbmF0dXJlLXNpZw"
 PAT = "patv1_tok123." + "s3cretSecretValue"
-CONTRACT_KEYS = {"summary", "details", "handle", "sessionId", "requestId", "runId", "environment", "role",
-                 "reproArtifact"}
+CONTRACT_KEYS = {
+    "summary",
+    "details",
+    "handle",
+    "sessionId",
+    "requestId",
+    "runId",
+    "environment",
+    "role",
+    "reproArtifact",
+}
 NODEID = "suites/test_test_conversion.py::test_variant_test_conversion[spring-ab:spring-b]"
 ROLLBACK = "created throwaway campaign(s) pf-run42-spring-ab (links spring-a, spring-b); links retired"
 
 
-def exchange(status=400, *, request_id="req-2", surface="jwt", path="/v2/handles/gharart/campaigns/pf-1/test-conversion",
-             body=None, route="test_conversion") -> Exchange:
+def exchange(
+    status=400,
+    *,
+    request_id="req-2",
+    surface="jwt",
+    path="/v2/handles/gharart/campaigns/pf-1/test-conversion",
+    body=None,
+    route="test_conversion",
+) -> Exchange:
     header = ("authorization", f"Bearer {JWT}") if surface == "jwt" else ("x-api-key", PAT)
-    return Exchange.build(method="POST", url="http://127.0.0.1:9" + path, path=path, surface=surface,
-                          status=status, duration_ms=3, request_id=request_id,
-                          request_headers=[header, ("content-type", "application/json")],
-                          request_body={"ctx": "c1", "value": 1}, route=route,
-                          response_body=body if body is not None else {"error": "invalid_ctx", "reason": "bad_signature"})
+    return Exchange.build(
+        method="POST",
+        url="http://127.0.0.1:9" + path,
+        path=path,
+        surface=surface,
+        status=status,
+        duration_ms=3,
+        request_id=request_id,
+        request_headers=[header, ("content-type", "application/json")],
+        request_body={"ctx": "c1", "value": 1},
+        route=route,
+        response_body=body if body is not None else {"error": "invalid_ctx", "reason": "bad_signature"},
+    )
 
 
 def failure(summary="test-conversion refused a fresh ctx", cause="test-conversion refuses a fresh ctx", **kw):
-    return PreflightFailure("invalid_ctx", summary, expected="201", actual="400 invalid_ctx",
-                            exchanges=[exchange(201, request_id="req-1", body={}), exchange()],
-                            state_before={"conversion_signal": "WARN"}, state_after={"conversion_signal": "WARN"},
-                            cause=cause, **kw)
+    return PreflightFailure(
+        "invalid_ctx",
+        summary,
+        expected="201",
+        actual="400 invalid_ctx",
+        exchanges=[exchange(201, request_id="req-1", body={}), exchange()],
+        state_before={"conversion_signal": "WARN"},
+        state_after={"conversion_signal": "WARN"},
+        cause=cause,
+        **kw,
+    )
 
 
 def draft_of(f=None, nodeid=NODEID, slug="spring-b-abc123", campaign="pf-run42-spring-ab", step="test_conversion"):
@@ -66,15 +97,22 @@ def test_payload_has_the_contract_fields():
     assert p["handle"] == "gharart" and p["environment"] == "sandbox" and p["role"] == "CREATOR"
     assert p["sessionId"] == p["runId"] == "run-42"
     assert p["requestId"] == "req-2"  # the failing (last) exchange's
-    assert p["summary"] == ("[invalid_ctx] test_conversion: test-conversion refuses a fresh ctx "
-                            "(seen by 1 test(s) on pf-run42-spring-ab)")
+    assert p["summary"] == (
+        "[invalid_ctx] test_conversion: test-conversion refuses a fresh ctx (seen by 1 test(s) on pf-run42-spring-ab)"
+    )
 
 
 def test_one_payload_lists_every_test_variant_and_request_id_of_its_root_cause():
-    drafts = [draft_of(failure(), nodeid=NODEID),
-              draft_of(failure(), nodeid=NODEID.replace("spring-b", "spring-a"), slug="spring-a-abc123"),
-              draft_of(failure(), nodeid=NODEID.replace("spring-ab:spring-b", "diwali-sale:diwali-a"),
-                       slug="diwali-a-abc123", campaign="pf-run42-diwali-sale")]
+    drafts = [
+        draft_of(failure(), nodeid=NODEID),
+        draft_of(failure(), nodeid=NODEID.replace("spring-b", "spring-a"), slug="spring-a-abc123"),
+        draft_of(
+            failure(),
+            nodeid=NODEID.replace("spring-ab:spring-b", "diwali-sale:diwali-a"),
+            slug="diwali-a-abc123",
+            campaign="pf-run42-diwali-sale",
+        ),
+    ]
     groups = group(drafts)
     assert list(groups) == [group_id("invalid_ctx", "test-conversion refuses a fresh ctx")]
     p = payload(groups[next(iter(groups))])
@@ -92,16 +130,24 @@ def test_different_causes_are_different_groups():
 
 
 def test_cause_without_a_step_given_one_comes_from_the_route_and_answer_not_ids():
-    f = PreflightFailure("platform_error", "req_abc answered 503 for pf-run-1-spring-ab",
-                         exchanges=[exchange(503, body={"error": "service_unavailable"})])
+    f = PreflightFailure(
+        "platform_error",
+        "req_abc answered 503 for pf-run-1-spring-ab",
+        exchanges=[exchange(503, body={"error": "service_unavailable"})],
+    )
     assert cause_of(f) == "POST test_conversion answered 503 service_unavailable"
     assert "req_" not in cause_of(PreflightFailure("platform_error", "req_0123abcd failed"))
 
 
 def test_consequences_are_listed_in_their_root_cause():
-    later = {"nodeid": "suites/test_health.py::test_ready_after_lifecycle[spring-ab]", "step": "readiness",
-             "campaignId": "pf-run42-spring-ab", "slug": None, "requestIds": ["req-7"],
-             "summary": "[health_not_ready] conversion_signal WARN"}
+    later = {
+        "nodeid": "suites/test_health.py::test_ready_after_lifecycle[spring-ab]",
+        "step": "readiness",
+        "campaignId": "pf-run42-spring-ab",
+        "slug": None,
+        "requestIds": ["req-7"],
+        "summary": "[health_not_ready] conversion_signal WARN",
+    }
     p = payload(consequences=[later])
     assert "Later failures this explains (1):" in p["details"]
     assert later["nodeid"] in [a["test"] for a in p["reproArtifact"]["affected"]]
@@ -109,16 +155,29 @@ def test_consequences_are_listed_in_their_root_cause():
 
 def test_details_say_what_failed_and_what_to_do():
     details = payload()["details"]
-    for text in (NODEID, "Expected: 201", "Actual: 400 invalid_ctx", "Category: invalid_ctx",
-                 "Next step: " + NEXT_STEPS["invalid_ctx"], "campaignId(s) pf-run42-spring-ab",
-                 "req-1, req-2", "handle gharart", "Rollback intent: " + ROLLBACK):
+    for text in (
+        NODEID,
+        "Expected: 201",
+        "Actual: 400 invalid_ctx",
+        "Category: invalid_ctx",
+        "Next step: " + NEXT_STEPS["invalid_ctx"],
+        "campaignId(s) pf-run42-spring-ab",
+        "req-1, req-2",
+        "handle gharart",
+        "Rollback intent: " + ROLLBACK,
+    ):
         assert text in details
     assert len(details.splitlines()) >= 10
 
 
 def test_text_is_for_people_no_python_reprs():
-    f = PreflightFailure("publish_access_mode", "the page is PUBLIC", expected=AccessMode.FREE_WITH_LOGIN,
-                         actual={"accessMode": "PUBLIC"}, exchanges=[exchange(200)])
+    f = PreflightFailure(
+        "publish_access_mode",
+        "the page is PUBLIC",
+        expected=AccessMode.FREE_WITH_LOGIN,
+        actual={"accessMode": "PUBLIC"},
+        exchanges=[exchange(200)],
+    )
     text = json.dumps(payload([draft_of(f)]))
     assert "AccessMode." not in text and "<" not in text
     assert "Expected: FREE_WITH_LOGIN" in payload([draft_of(f)])["details"]
@@ -127,8 +186,16 @@ def test_text_is_for_people_no_python_reprs():
 
 def test_repro_artifact():
     repro = payload()["reproArtifact"]
-    assert set(repro) == {"curl", "status", "bodyExcerpt", "stateBefore", "stateAfter", "requestIds", "affected",
-                          "rollbackIntent"}
+    assert set(repro) == {
+        "curl",
+        "status",
+        "bodyExcerpt",
+        "stateBefore",
+        "stateAfter",
+        "requestIds",
+        "affected",
+        "rollbackIntent",
+    }
     assert repro["status"] == 400 and "bad_signature" in repro["bodyExcerpt"]
     assert repro["requestIds"] == ["req-1", "req-2"]
     assert repro["stateBefore"] == {"conversion_signal": "WARN"}
@@ -193,8 +260,9 @@ def test_send_payload_returns_the_ticket_or_why_not():
         return exchange(202, path="/v2/support/report", body={"ticketId": "T-9", "status": "RECEIVED"})
 
     assert send_payload(post, {"summary": "s"}) == ("T-9", None) and sent == [{"summary": "s"}]
-    ticket, why = send_payload(lambda body: exchange(400, path="/v2/support/report",
-                                                     body={"error": "validation_error"}), {})
+    ticket, why = send_payload(
+        lambda body: exchange(400, path="/v2/support/report", body={"error": "validation_error"}), {}
+    )
     assert ticket is None and "400 validation_error" in why and "req-2" in why
     ticket, why = send_payload(lambda body: exchange(None, path="/v2/support/report", body=None), {})
     assert ticket is None and "no answer" in why

@@ -12,8 +12,17 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "preflight"
 # A package may import its own and lower layers only. The sandbox stands beside the harness: it
 # reads core's names alone, and only http and above start or call it.
-LAYERS = {"core": 0, "config": 1, "sandbox": 1, "http": 2, "lifecycle": 3, "ops": 4, "report": 4,
-          "harness": 5, "cli": 6}
+LAYERS = {
+    "core": 0,
+    "config": 1,
+    "sandbox": 1,
+    "http": 2,
+    "lifecycle": 3,
+    "ops": 4,
+    "report": 4,
+    "harness": 5,
+    "cli": 6,
+}
 SIDE = {"sandbox": {"core"}}  # what a side package may import
 DEPENDENCIES = ("pytest", "_pytest", "xdist", "allure", "allure_commons", "allure_pytest", "pluggy")
 # The one place a private name of a dependency is used, and why (see the module's docstring).
@@ -89,8 +98,9 @@ def test_no_private_name_of_pytest_xdist_or_allure_outside_the_adapter():
                 ours.add(node.target.id)
     found = []
     for path, tree in modules():
-        dependency_names = {alias for module, names, _ in imported(tree) if module.split(".")[0] in DEPENDENCIES
-                            for alias in names}
+        dependency_names = {
+            alias for module, names, _ in imported(tree) if module.split(".")[0] in DEPENDENCIES for alias in names
+        }
         for module, names, line in imported(tree):
             if module.split(".")[0] in DEPENDENCIES and any(_private(part) for part in module.split(".") + names):
                 found.append(f"{path}:{line} imports a private name of {module}")

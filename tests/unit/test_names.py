@@ -25,11 +25,17 @@ def trees() -> list[tuple[Path, ast.Module]]:
 
 
 def test_every_named_constant_exists():
-    unknown = [f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}"
-               for path, tree in trees() for node in ast.walk(tree)
-               if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ENUMS
-               and not node.attr.startswith("_") and node.attr not in ENUMS[node.value.id].__members__
-               and not hasattr(ENUMS[node.value.id], node.attr)]
+    unknown = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}"
+        for path, tree in trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ENUMS
+        and not node.attr.startswith("_")
+        and node.attr not in ENUMS[node.value.id].__members__
+        and not hasattr(ENUMS[node.value.id], node.attr)
+    ]
     assert unknown == []
 
 
@@ -39,8 +45,12 @@ def test_the_harness_names_categories_and_faults_by_their_constants_only():
         if "src" not in path.relative_to(ROOT).parts[:1]:
             continue
         # `fail` is the lifecycle's (preflight.lifecycle.checks) where a module imports it from there
-        checks_fail = any(isinstance(n, ast.ImportFrom) and n.module == "preflight.lifecycle.checks"
-                          and any(a.name == "fail" for a in n.names) for n in ast.walk(tree))
+        checks_fail = any(
+            isinstance(n, ast.ImportFrom)
+            and n.module == "preflight.lifecycle.checks"
+            and any(a.name == "fail" for a in n.names)
+            for n in ast.walk(tree)
+        )
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue

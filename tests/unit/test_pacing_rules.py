@@ -8,55 +8,82 @@ import pytest
 from preflight.http.pacing import DEFAULT_WINDOW_SECONDS, Quota, ceilings, read_quota, route_class
 
 
-@pytest.mark.parametrize("method,path,click,expected", [
-    ("GET", "/v2/handles/h/campaigns", False, "read"),
-    ("POST", "/v2/handles/h/campaigns", False, "write"),
-    ("put", "/v2/handles/h/links/a", False, "write"),
-    ("DELETE", "/v2/handles/h/links/a", False, "write"),
-    ("GET", "/v2/public/context", False, "public"),
-    ("POST", "/v2/public/conversions", False, "public"),  # public beats write, as on the platform
-    ("PUT", "/v2/public/handles/h/site-structure/campaigns/c", False, "public"),
-    ("GET", "/_edge/redirect/h/slug", False, "public"),
-    ("GET", "/spring-a", True, "public"),  # a click on a real short-link host
-    ("GET", "/v2/system/health", False, "read"),
-])
+@pytest.mark.parametrize(
+    "method,path,click,expected",
+    [
+        ("GET", "/v2/handles/h/campaigns", False, "read"),
+        ("POST", "/v2/handles/h/campaigns", False, "write"),
+        ("put", "/v2/handles/h/links/a", False, "write"),
+        ("DELETE", "/v2/handles/h/links/a", False, "write"),
+        ("GET", "/v2/public/context", False, "public"),
+        ("POST", "/v2/public/conversions", False, "public"),  # public beats write, as on the platform
+        ("PUT", "/v2/public/handles/h/site-structure/campaigns/c", False, "public"),
+        ("GET", "/_edge/redirect/h/slug", False, "public"),
+        ("GET", "/spring-a", True, "public"),  # a click on a real short-link host
+        ("GET", "/v2/system/health", False, "read"),
+    ],
+)
 def test_route_class(method, path, click, expected):
     assert route_class(method, path, click=click) == expected
 
 
-@pytest.mark.parametrize("headers,expected", [
-    # the sandbox (and the contract's fields) with a policy
-    ({"RateLimit-Limit": "10", "RateLimit-Remaining": "3", "RateLimit-Reset": "1", "RateLimit-Policy": "10;w=1"},
-     Quota(limit=10, remaining=3, reset=1, window=1)),
-    # the contract's three fields alone: no window
-    ({"ratelimit-limit": "600", "ratelimit-remaining": "0", "ratelimit-reset": "60"},
-     Quota(limit=600, remaining=0, reset=60, window=None)),
-    # nothing at all
-    ({}, Quota()),
-    # unreadable values are left out, not guessed
-    ({"ratelimit-limit": "lots", "ratelimit-remaining": "-1", "ratelimit-reset": "soon", "ratelimit-policy": "x;w=y"},
-     Quota()),
-    ({"ratelimit-limit": "0", "ratelimit-remaining": "0"}, Quota(limit=None, remaining=0)),
-    # several policies: the tightest sustained rate is the one to pace by (the limit is its quota)
-    ({"ratelimit-limit": "100", "ratelimit-policy": "100;w=60, 10;w=1"}, Quota(limit=100, window=60)),
-    ({"ratelimit-limit": "10", "ratelimit-policy": "1000;w=3600, 10;w=1, 100;w=60"},
-     Quota(limit=1000, window=3600)),
-    # draft-03: the policies ride in RateLimit-Limit after the limit itself
-    ({"ratelimit-limit": "10, 10;w=1, 50;w=60", "ratelimit-remaining": "9"},
-     Quota(limit=50, remaining=9, window=60)),
-    ({"ratelimit-limit": "10, 10;w=1", "ratelimit-remaining": "9"}, Quota(limit=10, remaining=9, window=1)),
-    # draft-08+ structured fields: a named policy with q and w, and RateLimit with r and t
-    ({"ratelimit-policy": '"default";q=100;w=60', "ratelimit": '"default";r=50;t=30'},
-     Quota(limit=100, remaining=50, reset=30, window=60)),
-    # draft-07 combined field
-    ({"ratelimit": "limit=20, remaining=5, reset=2", "ratelimit-policy": "20;w=1"},
-     Quota(limit=20, remaining=5, reset=2, window=1)),
-    # fractional and padded numbers
-    ({"ratelimit-limit": " 12 ", "ratelimit-reset": "0.5", "ratelimit-policy": "12 ; w=2 ; comment=\"burst\""},
-     Quota(limit=12, reset=0.5, window=2)),
-    # a policy whose rate is tighter than the limit field's: the limit follows the policy
-    ({"ratelimit-limit": "100", "ratelimit-policy": "5;w=1"}, Quota(limit=5, window=1)),
-])
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        # the sandbox (and the contract's fields) with a policy
+        (
+            {"RateLimit-Limit": "10", "RateLimit-Remaining": "3", "RateLimit-Reset": "1", "RateLimit-Policy": "10;w=1"},
+            Quota(limit=10, remaining=3, reset=1, window=1),
+        ),
+        # the contract's three fields alone: no window
+        (
+            {"ratelimit-limit": "600", "ratelimit-remaining": "0", "ratelimit-reset": "60"},
+            Quota(limit=600, remaining=0, reset=60, window=None),
+        ),
+        # nothing at all
+        ({}, Quota()),
+        # unreadable values are left out, not guessed
+        (
+            {
+                "ratelimit-limit": "lots",
+                "ratelimit-remaining": "-1",
+                "ratelimit-reset": "soon",
+                "ratelimit-policy": "x;w=y",
+            },
+            Quota(),
+        ),
+        ({"ratelimit-limit": "0", "ratelimit-remaining": "0"}, Quota(limit=None, remaining=0)),
+        # several policies: the tightest sustained rate is the one to pace by (the limit is its quota)
+        ({"ratelimit-limit": "100", "ratelimit-policy": "100;w=60, 10;w=1"}, Quota(limit=100, window=60)),
+        (
+            {"ratelimit-limit": "10", "ratelimit-policy": "1000;w=3600, 10;w=1, 100;w=60"},
+            Quota(limit=1000, window=3600),
+        ),
+        # draft-03: the policies ride in RateLimit-Limit after the limit itself
+        (
+            {"ratelimit-limit": "10, 10;w=1, 50;w=60", "ratelimit-remaining": "9"},
+            Quota(limit=50, remaining=9, window=60),
+        ),
+        ({"ratelimit-limit": "10, 10;w=1", "ratelimit-remaining": "9"}, Quota(limit=10, remaining=9, window=1)),
+        # draft-08+ structured fields: a named policy with q and w, and RateLimit with r and t
+        (
+            {"ratelimit-policy": '"default";q=100;w=60', "ratelimit": '"default";r=50;t=30'},
+            Quota(limit=100, remaining=50, reset=30, window=60),
+        ),
+        # draft-07 combined field
+        (
+            {"ratelimit": "limit=20, remaining=5, reset=2", "ratelimit-policy": "20;w=1"},
+            Quota(limit=20, remaining=5, reset=2, window=1),
+        ),
+        # fractional and padded numbers
+        (
+            {"ratelimit-limit": " 12 ", "ratelimit-reset": "0.5", "ratelimit-policy": '12 ; w=2 ; comment="burst"'},
+            Quota(limit=12, reset=0.5, window=2),
+        ),
+        # a policy whose rate is tighter than the limit field's: the limit follows the policy
+        ({"ratelimit-limit": "100", "ratelimit-policy": "5;w=1"}, Quota(limit=5, window=1)),
+    ],
+)
 def test_read_quota(headers, expected):
     assert read_quota(httpx.Headers(headers)) == expected
 

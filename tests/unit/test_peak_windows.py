@@ -20,8 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 UTC = timezone.utc
 
 
-def window(days: list[str] | None = None, start: str = "18:00", end: str = "23:30", tz: str = "Asia/Kolkata",
-           name: str = "diwali evenings") -> PeakWindow:
+def window(
+    days: list[str] | None = None,
+    start: str = "18:00",
+    end: str = "23:30",
+    tz: str = "Asia/Kolkata",
+    name: str = "diwali evenings",
+) -> PeakWindow:
     data = {"name": name, "from": start, "to": end, "tz": tz}
     if days is not None:
         data["days"] = days
@@ -42,14 +47,17 @@ def span(occurrence: peak.Occurrence | None) -> tuple[datetime, datetime] | None
 DIWALI = window(["fri", "sat", "sun"])  # 2026-11-27 is a Friday; Asia/Kolkata is UTC+05:30 all year
 
 
-@pytest.mark.parametrize("moment, inside", [
-    (at(2026, 11, 27, 12, 29), False),  # Fri 17:59 IST
-    (at(2026, 11, 27, 12, 30), True),   # Fri 18:00 IST: the start is inside
-    (at(2026, 11, 27, 17, 59), True),   # Fri 23:29 IST
-    (at(2026, 11, 27, 18, 0), False),   # Fri 23:30 IST: the end is outside
-    (at(2026, 11, 26, 14, 0), False),   # Thu 19:30 IST: not one of its days
-    (at(2026, 11, 30, 14, 0), False),   # Mon 19:30 IST
-])
+@pytest.mark.parametrize(
+    "moment, inside",
+    [
+        (at(2026, 11, 27, 12, 29), False),  # Fri 17:59 IST
+        (at(2026, 11, 27, 12, 30), True),  # Fri 18:00 IST: the start is inside
+        (at(2026, 11, 27, 17, 59), True),  # Fri 23:29 IST
+        (at(2026, 11, 27, 18, 0), False),  # Fri 23:30 IST: the end is outside
+        (at(2026, 11, 26, 14, 0), False),  # Thu 19:30 IST: not one of its days
+        (at(2026, 11, 30, 14, 0), False),  # Mon 19:30 IST
+    ],
+)
 def test_a_window_in_a_zone_without_dst(moment, inside):
     assert (peak.current([DIWALI], moment) is not None) is inside
     if inside:
@@ -59,13 +67,16 @@ def test_a_window_in_a_zone_without_dst(moment, inside):
 LATE = window(["sat"], "22:00", "02:00", "Europe/London", "late night")  # crosses midnight
 
 
-@pytest.mark.parametrize("moment, inside", [
-    (at(2026, 11, 28, 21, 59), False),  # Sat 21:59 GMT
-    (at(2026, 11, 28, 22, 0), True),
-    (at(2026, 11, 29, 1, 59), True),    # Sun 01:59: still Saturday's window
-    (at(2026, 11, 29, 2, 0), False),
-    (at(2026, 11, 29, 23, 0), False),   # Sunday night: the window starts on Saturdays only
-])
+@pytest.mark.parametrize(
+    "moment, inside",
+    [
+        (at(2026, 11, 28, 21, 59), False),  # Sat 21:59 GMT
+        (at(2026, 11, 28, 22, 0), True),
+        (at(2026, 11, 29, 1, 59), True),  # Sun 01:59: still Saturday's window
+        (at(2026, 11, 29, 2, 0), False),
+        (at(2026, 11, 29, 23, 0), False),  # Sunday night: the window starts on Saturdays only
+    ],
+)
 def test_a_window_crossing_midnight_belongs_to_the_day_it_starts(moment, inside):
     assert (peak.current([LATE], moment) is not None) is inside
 
@@ -98,8 +109,10 @@ def test_to_24_00_ends_at_midnight():
 def test_the_next_window():
     other = window(["sun"], "09:00", "10:00", "Asia/Kolkata", "sunday morning")
     # Thursday: the next start is Friday evening.
-    assert span(peak.upcoming([DIWALI, other], at(2026, 11, 26, 14, 0))) == (at(2026, 11, 27, 12, 30),
-                                                                             at(2026, 11, 27, 18, 0))
+    assert span(peak.upcoming([DIWALI, other], at(2026, 11, 26, 14, 0))) == (
+        at(2026, 11, 27, 12, 30),
+        at(2026, 11, 27, 18, 0),
+    )
     # Inside Friday's: the next is Saturday's (a window on now is not "next").
     assert peak.upcoming([DIWALI], at(2026, 11, 27, 14, 0)).start == at(2026, 11, 28, 12, 30)
     # Sunday 09:30 IST, after Saturday's: Sunday morning's started already, so Sunday evening's.
@@ -120,6 +133,7 @@ def test_back_to_back_windows_clear_at_the_last_end():
 
 
 # -- the clock ---------------------------------------------------------------------------------------
+
 
 def exchange(date: str | None, status: int | None = 200) -> SimpleNamespace:
     return SimpleNamespace(status=status, response_headers={"date": date} if date else {})
@@ -147,13 +161,15 @@ def test_no_readable_date_falls_back_to_the_local_clock(answer):
 
 # -- in words ----------------------------------------------------------------------------------------
 
+
 def test_the_refusal_names_the_window_now_and_its_end_in_its_zone_and_utc():
     text = peak.refusal([DIWALI], peak.Now(at(2026, 11, 27, 14, 0), peak.PLATFORM))
     assert text == (
         "peak window 'diwali evenings' (fri, sat, sun 18:00-23:30 Asia/Kolkata) is on: it is Fri 2026-11-27 19:30 "
         "Asia/Kolkata (14:00 UTC) by the platform's clock (the Date header of its answers); it ends at "
         "Fri 2026-11-27 23:30 Asia/Kolkata (18:00 UTC); nothing was written. Run after it ends, or pass "
-        "--allow-peak to run anyway")
+        "--allow-peak to run anyway"
+    )
     assert peak.refusal([DIWALI], peak.Now(at(2026, 11, 27, 18, 0), peak.PLATFORM)) is None
 
 
@@ -170,10 +186,16 @@ def test_status_and_sentence_show_the_window_on_now_or_the_next():
     before = peak.Now(at(2026, 11, 26, 14, 0), peak.PLATFORM)
     assert peak.sentence([DIWALI], before) == (
         "next: 'diwali evenings' (fri, sat, sun 18:00-23:30 Asia/Kolkata) from Fri 2026-11-27 18:00 Asia/Kolkata "
-        "(12:30 UTC) to Fri 2026-11-27 23:30 Asia/Kolkata (18:00 UTC)")
+        "(12:30 UTC) to Fri 2026-11-27 23:30 Asia/Kolkata (18:00 UTC)"
+    )
     doc = peak.status([DIWALI], before)
     assert (doc["inWindow"], doc["window"], doc["start"], doc["end"], doc["clock"]) == (
-        False, "diwali evenings", "2026-11-27T12:30:00+00:00", "2026-11-27T18:00:00+00:00", "platform")
+        False,
+        "diwali evenings",
+        "2026-11-27T12:30:00+00:00",
+        "2026-11-27T18:00:00+00:00",
+        "platform",
+    )
     inside = peak.Now(at(2026, 11, 27, 14, 0), peak.PLATFORM)
     assert peak.sentence([DIWALI], inside).startswith("in peak window 'diwali evenings'")
     assert peak.status([DIWALI], inside)["inWindow"] is True
@@ -206,22 +228,31 @@ def problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, windows: object, r
 
 GOOD = {"name": "diwali evenings", "days": ["fri", "sat", "sun"], "from": "18:00", "to": "23:30", "tz": "Asia/Kolkata"}
 BAD_WINDOWS = {
-    "misspelled day": ({**GOOD, "days": ["fri", "satu"]},
-                       "run.peak_windows[0].days[1]: got 'satu'; allowed: mon, tue, wed, thu, fri, sat, sun; "
-                       "did you mean 'sat'?"),
-    "bad time": ({**GOOD, "to": "25:00"},
-                 f"run.peak_windows[0].to: got '25:00'; allowed: {ALLOWED_TIME} (or \"24:00\")"),
-    "misspelled zone": ({**GOOD, "tz": "Asia/Kolkatta"},
-                        f"run.peak_windows[0].tz: got 'Asia/Kolkatta'; allowed: {ALLOWED_TZ}; "
-                        "did you mean 'Asia/Kolkata'?"),
-    "zone abbreviation": ({**GOOD, "tz": "IST"},
-                          f"run.peak_windows[0].tz: got 'IST'; allowed: {ALLOWED_TZ}; IST is an abbreviation: name "
-                          "the region's zone"),
-    "empty window": ({**GOOD, "to": "18:00"},
-                     "run.peak_windows[0]: got a mapping; allowed: from and to differ (both are 18:00); for a whole "
-                     "day, from: \"00:00\" to: \"24:00\""),
-    "unknown key": ({**GOOD, "until": "23:30"},
-                    "run.peak_windows[0].until: unknown key 'until'; allowed: name, days, from, to, tz"),
+    "misspelled day": (
+        {**GOOD, "days": ["fri", "satu"]},
+        "run.peak_windows[0].days[1]: got 'satu'; allowed: mon, tue, wed, thu, fri, sat, sun; did you mean 'sat'?",
+    ),
+    "bad time": (
+        {**GOOD, "to": "25:00"},
+        f"run.peak_windows[0].to: got '25:00'; allowed: {ALLOWED_TIME} (or \"24:00\")",
+    ),
+    "misspelled zone": (
+        {**GOOD, "tz": "Asia/Kolkatta"},
+        f"run.peak_windows[0].tz: got 'Asia/Kolkatta'; allowed: {ALLOWED_TZ}; did you mean 'Asia/Kolkata'?",
+    ),
+    "zone abbreviation": (
+        {**GOOD, "tz": "IST"},
+        f"run.peak_windows[0].tz: got 'IST'; allowed: {ALLOWED_TZ}; IST is an abbreviation: name the region's zone",
+    ),
+    "empty window": (
+        {**GOOD, "to": "18:00"},
+        "run.peak_windows[0]: got a mapping; allowed: from and to differ (both are 18:00); for a whole "
+        'day, from: "00:00" to: "24:00"',
+    ),
+    "unknown key": (
+        {**GOOD, "until": "23:30"},
+        "run.peak_windows[0].until: unknown key 'until'; allowed: name, days, from, to, tz",
+    ),
 }
 
 
@@ -231,15 +262,29 @@ def test_each_window_mistake_is_one_line(tmp_path, monkeypatch, windows, line):
 
 
 def test_an_unquoted_time_says_to_quote_it(tmp_path, monkeypatch):
-    raw = "peak_windows:\n  - {name: evenings, from: 18:00, to: \"23:30\", tz: UTC}"
+    raw = 'peak_windows:\n  - {name: evenings, from: 18:00, to: "23:30", tz: UTC}'
     assert problems(tmp_path, monkeypatch, "RAW", raw=raw) == [
         f"config/preflight.yaml: run.peak_windows[0].from: got 1080; allowed: {ALLOWED_TIME}; YAML read an unquoted "
-        "18:00 as a number: write \"18:00\""]
+        '18:00 as a number: write "18:00"'
+    ]
 
 
 def test_a_good_window_loads_with_every_day_by_default(tmp_path, monkeypatch):
-    assert problems(tmp_path, monkeypatch, [GOOD, {"name": "nightly", "from": "23:00", "to": "01:00", "tz": "UTC"},
-                                            {**GOOD, "days": ["Friday", "SAT"]}]) == []
+    assert (
+        problems(
+            tmp_path,
+            monkeypatch,
+            [
+                GOOD,
+                {"name": "nightly", "from": "23:00", "to": "01:00", "tz": "UTC"},
+                {**GOOD, "days": ["Friday", "SAT"]},
+            ],
+        )
+        == []
+    )
     config = load_run_config("config/preflight.yaml")
     assert [[str(d) for d in w.days] for w in config.run.peak_windows] == [
-        ["fri", "sat", "sun"], list(peak.DAYS), ["fri", "sat"]]
+        ["fri", "sat", "sun"],
+        list(peak.DAYS),
+        ["fri", "sat"],
+    ]

@@ -29,9 +29,19 @@ def not_recording(monkeypatch):
 
 
 def exchange() -> Exchange:
-    return Exchange.build(method="GET", url="http://127.0.0.1:9/v2/x", path="/v2/x", surface="jwt", status=200,
-                          duration_ms=1.25, request_id="req-1", request_headers=[("authorization", f"Bearer {JWT}")],
-                          request_body=None, response_headers=[("x-request-id", "req-1")], response_body={"ok": True})
+    return Exchange.build(
+        method="GET",
+        url="http://127.0.0.1:9/v2/x",
+        path="/v2/x",
+        surface="jwt",
+        status=200,
+        duration_ms=1.25,
+        request_id="req-1",
+        request_headers=[("authorization", f"Bearer {JWT}")],
+        request_body=None,
+        response_headers=[("x-request-id", "req-1")],
+        response_body={"ok": True},
+    )
 
 
 def test_everything_is_a_noop_when_not_recording(not_recording):
@@ -49,32 +59,53 @@ def test_unknown_step_is_refused():
 
 
 def test_features_are_the_six_steps_numbered_then_readiness():
-    assert report_allure.FEATURES == ("1 · Campaign health", "2 · PAT health", "3 · Lead capture",
-                                      "4 · Test conversion", "5 · Detail page publish", "6 · Public conversion",
-                                      "7 · Readiness")
+    assert report_allure.FEATURES == (
+        "1 · Campaign health",
+        "2 · PAT health",
+        "3 · Lead capture",
+        "4 · Test conversion",
+        "5 · Detail page publish",
+        "6 · Public conversion",
+        "7 · Readiness",
+    )
     assert report_allure.EPIC == "Campaign lifecycle"
 
 
 def test_exchange_document_is_redacted_complete_and_reads_top_down():
     doc = report_allure.exchange_document(exchange())
-    assert {"method", "url", "status", "durationMs", "requestId", "requestHeaders", "requestBody",
-            "responseHeaders", "responseBody", "curl"} <= set(doc)
+    assert {
+        "method",
+        "url",
+        "status",
+        "durationMs",
+        "requestId",
+        "requestHeaders",
+        "requestBody",
+        "responseHeaders",
+        "responseBody",
+        "curl",
+    } <= set(doc)
     assert list(doc)[:3] == ["request", "status", "requestId"]
     assert doc["request"] == f"{doc['method']} {doc['url']}"
     assert JWT not in json.dumps(doc) and "$PREFLIGHT_JWT" in doc["curl"]
 
 
 def test_write_environment(tmp_path):
-    path = report_allure.write_environment(tmp_path / "res", {"target": "sandbox", "base url": "http://127.0.0.1:1",
-                                                                "note": f"a\nb {JWT}", "skip": None})
+    path = report_allure.write_environment(
+        tmp_path / "res", {"target": "sandbox", "base url": "http://127.0.0.1:1", "note": f"a\nb {JWT}", "skip": None}
+    )
     lines = path.read_text().splitlines()
     assert lines == ["target=sandbox", "base\\ url=http://127.0.0.1:1", "note=a\\nb [REDACTED]"]
 
 
 def test_write_executor(tmp_path):
     doc = json.loads(report_allure.write_executor(tmp_path, {"buildName": "run-42"}).read_text())
-    assert doc == {"name": "campaign-preflight", "type": "local", "reportName": "campaign-preflight",
-                   "buildName": "run-42"}
+    assert doc == {
+        "name": "campaign-preflight",
+        "type": "local",
+        "reportName": "campaign-preflight",
+        "buildName": "run-42",
+    }
 
 
 def test_allurerc_defines_one_category_per_failure_category():
@@ -101,8 +132,9 @@ def test_compact_logger_writes_one_container_per_test_in_set_up_order(tmp_path):
     logger, Result, Container, Before = compact_files(tmp_path)
     # Torn down last-set-up-first, as pytest finalizes them; same millisecond, so order is by arrival.
     for name in ("fresh_ctx", "step_run", "artifacts"):
-        logger.report_container(Container(uuid=f"c-{name}", children=["t1"], befores=[Before(name=name, start=5)],
-                                          start=5, stop=9))
+        logger.report_container(
+            Container(uuid=f"c-{name}", children=["t1"], befores=[Before(name=name, start=5)], start=5, stop=9)
+        )
     logger.report_container(Container(uuid="c-pseudo", children=[], befores=[Before(name="campaign")]))
     logger.report_container(Container(uuid="c-session", children=["t1", "t2"], befores=[Before(name="platform")]))
     assert [c["uuid"] for c in written(tmp_path, "container")] == ["c-session"]  # held until the result

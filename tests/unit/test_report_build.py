@@ -16,13 +16,14 @@ from preflight.report.build import ReportBuildError, build_report, dump_dom, ser
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"
-needs_allure = pytest.mark.skipif(not ALLURE.exists() or not shutil.which("node"),
-                                  reason="node_modules/.bin/allure or node missing: run make setup")
+needs_allure = pytest.mark.skipif(
+    not ALLURE.exists() or not shutil.which("node"), reason="node_modules/.bin/allure or node missing: run make setup"
+)
 needs_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="chromium missing: run make browser")
 
 # A throwaway suite whose results feed the report: one pass, one [invalid_ctx] failure with an
 # exchange attachment, one unlabelled KeyError, one skip.
-TINY_SUITE = '''
+TINY_SUITE = """
 import pytest
 from preflight.lifecycle.classify import failure_from_exchange
 from preflight.http.exchange import Exchange
@@ -48,7 +49,7 @@ def test_broken():
 @pytest.mark.skip(reason="not a lead funnel")
 def test_skipped():
     pass
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +63,26 @@ def built(tmp_path_factory):
     (work / "suite" / "pytest.ini").write_text("[pytest]\n")
     results = work / "allure-results"
     # The preflight plugin is off: this is a plain allure-pytest run, as the real suites' results are.
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:preflight", "-p", "no:cacheprovider",
-                          "--alluredir", str(results), str(work / "suite")], cwd=work / "suite",
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:preflight",
+            "-p",
+            "no:cacheprovider",
+            "--alluredir",
+            str(results),
+            str(work / "suite"),
+        ],
+        cwd=work / "suite",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert len(list(results.glob("*-result.json"))) == 4, run.stdout + run.stderr
     report_allure.write_environment(results, {"target": "sandbox", "run_id": "run-1"})
     report_allure.write_executor(results, {"buildName": "run-1"})
@@ -72,8 +90,12 @@ def built(tmp_path_factory):
     root.mkdir()
     (root / "node_modules").symlink_to(ROOT / "node_modules")
     shutil.copy(ROOT / "allurerc.mjs", root / "allurerc.mjs")
-    report = build_report(results, root / "reports" / "allure-report", project_root=root,
-                          history_path=root / "reports" / "history" / "sandbox.allure.jsonl")
+    report = build_report(
+        results,
+        root / "reports" / "allure-report",
+        project_root=root,
+        history_path=root / "reports" / "history" / "sandbox.allure.jsonl",
+    )
     return root, report
 
 
@@ -113,7 +135,8 @@ def test_report_has_labels_and_the_redacted_exchange_attachment(built):
     assert {p["name"]: p["excluded"] for p in tr["parameters"]} == {"campaignId": True, "slug": True}
     links = [s["link"] for s in tr["steps"] if s.get("type") == "attachment"]
     assert [link["name"] for link in links] == [
-        "POST /v2/handles/gharart/campaigns/pf-1/test-conversion -> 400 (request req-abc)"]
+        "POST /v2/handles/gharart/campaigns/pf-1/test-conversion -> 400 (request req-abc)"
+    ]
     body = (report / "data" / "attachments" / (links[0]["id"] + links[0]["ext"])).read_text()
     assert "Bearer [REDACTED]" in body and "eyJhbGci" not in body and "$PREFLIGHT_JWT" in body
 
@@ -185,8 +208,11 @@ def test_tidy_drops_files_an_interrupted_run_left_half_written(tmp_path):
     from preflight.report.build import tidy_results
 
     (tmp_path / "a-attachment.json.tmp").write_text('{"half":')
-    (tmp_path / "b-result.json").write_text(json.dumps(
-        {"name": "t", "statusDetails": {"message": "preflight.lifecycle.failures.PreflightFailure: [auth] x"}}))
+    (tmp_path / "b-result.json").write_text(
+        json.dumps(
+            {"name": "t", "statusDetails": {"message": "preflight.lifecycle.failures.PreflightFailure: [auth] x"}}
+        )
+    )
     tidy_results(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b-result.json"]
     assert json.loads((tmp_path / "b-result.json").read_text())["statusDetails"]["message"] == "[auth] x"

@@ -18,28 +18,51 @@ from preflight.report.gate import (
 )
 
 
-def result(outcome="passed", *, step="health", campaign="pf-1-spring-ab", slug="spring-a",
-           category=None, message="", ids=(), escalation=None, ticket=None, nodeid=None):
-    return {"nodeid": nodeid or f"suites/test_{step}.py::test_it[{campaign}:{slug}]", "step": step,
-            "campaignId": campaign, "slug": slug, "outcome": outcome, "message": message, "category": category,
-            "requestIds": list(ids), "escalation": escalation, "ticketId": ticket}
+def result(
+    outcome="passed",
+    *,
+    step="health",
+    campaign="pf-1-spring-ab",
+    slug="spring-a",
+    category=None,
+    message="",
+    ids=(),
+    escalation=None,
+    ticket=None,
+    nodeid=None,
+):
+    return {
+        "nodeid": nodeid or f"suites/test_{step}.py::test_it[{campaign}:{slug}]",
+        "step": step,
+        "campaignId": campaign,
+        "slug": slug,
+        "outcome": outcome,
+        "message": message,
+        "category": category,
+        "requestIds": list(ids),
+        "escalation": escalation,
+        "ticketId": ticket,
+    }
 
 
-@pytest.mark.parametrize("results, verdict", [
-    ([result()], "PASS"),
-    ([result(), result("skipped")], "PASS"),
-    ([result("skipped")], "ERROR"),  # nothing ran to a pass: nothing proven
-    ([], "ERROR"),  # nothing selected or the run did not start
-    ([result(), result("failed", category="platform_error")], "FAIL"),
-    ([result(), result("failed", category="attribution")], "FAIL"),
-    ([result("error", category="throttled")], "ERROR"),  # pacing: the user's side
-    ([result("failed", category="auth")], "ERROR"),  # the user's own token
-    ([result("failed", category="quota")], "ERROR"),
-    ([result("failed", category="harness_error")], "ERROR"),
-    ([result("error", category="config")], "ERROR"),
-    ([result("failed", category="invalid_ctx"), result("error", category="harness_error")], "ERROR"),
-    ([result("failed")], "ERROR"),  # unclassified failure: the harness's own gap
-])
+@pytest.mark.parametrize(
+    "results, verdict",
+    [
+        ([result()], "PASS"),
+        ([result(), result("skipped")], "PASS"),
+        ([result("skipped")], "ERROR"),  # nothing ran to a pass: nothing proven
+        ([], "ERROR"),  # nothing selected or the run did not start
+        ([result(), result("failed", category="platform_error")], "FAIL"),
+        ([result(), result("failed", category="attribution")], "FAIL"),
+        ([result("error", category="throttled")], "ERROR"),  # pacing: the user's side
+        ([result("failed", category="auth")], "ERROR"),  # the user's own token
+        ([result("failed", category="quota")], "ERROR"),
+        ([result("failed", category="harness_error")], "ERROR"),
+        ([result("error", category="config")], "ERROR"),
+        ([result("failed", category="invalid_ctx"), result("error", category="harness_error")], "ERROR"),
+        ([result("failed")], "ERROR"),  # unclassified failure: the harness's own gap
+    ],
+)
 def test_verdict_rule(results, verdict):
     assert compute_verdict(results)[0] == verdict
 
@@ -49,12 +72,17 @@ def test_a_start_problem_is_an_error():
     assert verdict == "ERROR" and reason == "the run could not start its tests: sandbox did not start"
 
 
-@pytest.mark.parametrize("facts, reason", [
-    (RunFacts(selected=3, stopped="interrupted by SIGINT"), "interrupted by SIGINT: 2 of 3 selected tests ran"),
-    (RunFacts(selected=3, stopped="stopped: stopping after 1 failures"),
-     "stopped: stopping after 1 failures: 2 of 3 selected tests ran"),
-    (RunFacts(selected=3), "tests went missing (a worker was lost?): 2 of 3 selected tests ran"),
-])
+@pytest.mark.parametrize(
+    "facts, reason",
+    [
+        (RunFacts(selected=3, stopped="interrupted by SIGINT"), "interrupted by SIGINT: 2 of 3 selected tests ran"),
+        (
+            RunFacts(selected=3, stopped="stopped: stopping after 1 failures"),
+            "stopped: stopping after 1 failures: 2 of 3 selected tests ran",
+        ),
+        (RunFacts(selected=3), "tests went missing (a worker was lost?): 2 of 3 selected tests ran"),
+    ],
+)
 def test_a_shortfall_is_an_error_even_with_a_failure(facts, reason):
     results = [result(), result("failed", category="invalid_ctx")]
     assert compute_verdict(results, facts=facts) == ("ERROR", reason)
@@ -66,14 +94,29 @@ def test_a_selection_the_user_made_is_no_shortfall():
 
 
 def test_gate_json_shape(tmp_path):
-    results = [result(), result("failed", step="test_conversion", slug="spring-b", category="invalid_ctx",
-                                message="[invalid_ctx] refused\n  request ids: req-9", ids=["req-8", "req-9"],
-                                escalation="reports/escalations/x.json", ticket="T-1")]
+    results = [
+        result(),
+        result(
+            "failed",
+            step="test_conversion",
+            slug="spring-b",
+            category="invalid_ctx",
+            message="[invalid_ctx] refused\n  request ids: req-9",
+            ids=["req-8", "req-9"],
+            escalation="reports/escalations/x.json",
+            ticket="T-1",
+        ),
+    ]
     results[0]["extra"] = "dropped"
-    path = write_gate(tmp_path / "gate.json", run_id="run-1", target="sandbox",
-                      started_at=datetime(2026, 6, 19, 10, 0, tzinfo=UTC),
-                      finished_at="2026-06-19T10:05:00Z", results=results,
-                      report_path="reports/allure-report/index.html")
+    path = write_gate(
+        tmp_path / "gate.json",
+        run_id="run-1",
+        target="sandbox",
+        started_at=datetime(2026, 6, 19, 10, 0, tzinfo=UTC),
+        finished_at="2026-06-19T10:05:00Z",
+        results=results,
+        report_path="reports/allure-report/index.html",
+    )
     doc = json.loads(path.read_text())
     assert doc["verdict"] == "FAIL" and doc["runId"] == "run-1" and doc["target"] == "sandbox"
     assert doc["exitCode"] == 1 and doc["reason"] == "1 test(s) failed from 1 root cause(s): invalid_ctx"
@@ -87,8 +130,15 @@ def test_gate_json_shape(tmp_path):
 
 def test_gate_json_is_redacted(tmp_path):
     jwt = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJ4In0.c2lnbmF0dXJl"  # in parts: no committed line looks like a token
-    write_gate(tmp_path / "gate.json", run_id="r", target="t", started_at=None, finished_at=None,
-               results=[result("failed", category="auth", message=f"refused {jwt}")], report_path=None)
+    write_gate(
+        tmp_path / "gate.json",
+        run_id="r",
+        target="t",
+        started_at=None,
+        finished_at=None,
+        results=[result("failed", category="auth", message=f"refused {jwt}")],
+        report_path=None,
+    )
     assert jwt not in (tmp_path / "gate.json").read_text()
 
 
@@ -100,14 +150,23 @@ def _table_rows(text: str) -> list[list[str]]:
 def test_summary_table_is_campaign_by_step():
     results = [
         result(step="test_conversion", slug="spring-a"),
-        result("failed", step="test_conversion", slug="spring-b", category="invalid_ctx",
-               message="[invalid_ctx] refused | piped\n  next step: use a fresh ctx (UC-07 step 4)", ids=["req-9"],
-               escalation="reports/escalations/a.json", ticket="T-7"),
+        result(
+            "failed",
+            step="test_conversion",
+            slug="spring-b",
+            category="invalid_ctx",
+            message="[invalid_ctx] refused | piped\n  next step: use a fresh ctx (UC-07 step 4)",
+            ids=["req-9"],
+            escalation="reports/escalations/a.json",
+            ticket="T-7",
+        ),
         result(step="health"),
         result("skipped", step="lead_capture"),
         result(step="health", campaign="pf-1-summer"),
     ]
-    text = render_summary(run_id="run-1", target="sandbox", results=results, report_path="reports/allure-report/index.html")
+    text = render_summary(
+        run_id="run-1", target="sandbox", results=results, report_path="reports/allure-report/index.html"
+    )
     assert text.startswith("## campaign-preflight: ❌ FAIL")
     rows = _table_rows(text)
     assert rows[0] == ["campaign", "health", "lead_capture", "test_conversion"]  # UC-07 order
@@ -125,8 +184,13 @@ def test_summary_table_is_campaign_by_step():
 
 
 def test_summary_next_step_falls_back_to_the_category_default(tmp_path):
-    path = write_summary(tmp_path / "summary.md", run_id="r", target="t", report_path=None,
-                         results=[result("error", category="harness_error", message="KeyError: 'x'")])
+    path = write_summary(
+        tmp_path / "summary.md",
+        run_id="r",
+        target="t",
+        report_path=None,
+        results=[result("error", category="harness_error", message="KeyError: 'x'")],
+    )
     text = path.read_text()
     assert "## campaign-preflight: 💥 ERROR" in text
     assert NEXT_STEPS["harness_error"].replace("<", "&lt;") in text
@@ -148,13 +212,25 @@ def test_a_skipped_check_is_never_a_pass_and_says_why():
 
 
 def test_summary_shows_root_causes_and_leftovers():
-    facts = RunFacts(escalations=[{"id": "g1", "category": "invalid_ctx", "cause": "test-conversion refuses a fresh ctx",
-                                   "tests": ["a", "b"], "campaigns": ["pf-1-spring-ab"], "file": "reports/escalations/g1.json",
-                                   "ticketId": None, "sendError": "POST /v2/support/report answered 401 invalid_token"}],
-                     leftovers=[{"campaignId": "pf-1-spring-ab", "linksLeftEnabled": [{"slug": "spring-a", "state": "enabled"}]}],
-                     cleanup={"command": "preflight cleanup --run-id 1 --yes"})
-    text = render_summary(run_id="r", target="t", results=[result("failed", category="invalid_ctx")], report_path=None,
-                          facts=facts)
+    facts = RunFacts(
+        escalations=[
+            {
+                "id": "g1",
+                "category": "invalid_ctx",
+                "cause": "test-conversion refuses a fresh ctx",
+                "tests": ["a", "b"],
+                "campaigns": ["pf-1-spring-ab"],
+                "file": "reports/escalations/g1.json",
+                "ticketId": None,
+                "sendError": "POST /v2/support/report answered 401 invalid_token",
+            }
+        ],
+        leftovers=[{"campaignId": "pf-1-spring-ab", "linksLeftEnabled": [{"slug": "spring-a", "state": "enabled"}]}],
+        cleanup={"command": "preflight cleanup --run-id 1 --yes"},
+    )
+    text = render_summary(
+        run_id="r", target="t", results=[result("failed", category="invalid_ctx")], report_path=None, facts=facts
+    )
     assert "test-conversion refuses a fresh ctx: 2 test(s), campaigns pf-1-spring-ab" in text
     assert "**not sent:** POST /v2/support/report answered 401 invalid_token" in text
     assert "- `pf-1-spring-ab`: spring-a (enabled)" in text and "`preflight cleanup --run-id 1 --yes`" in text

@@ -5,15 +5,22 @@ from __future__ import annotations
 from preflight.report.gate import RunFacts, compute_verdict, render_summary
 
 EMPTY = {"index": 3, "total": 3, "campaigns": [], "configured": ["spring-ab", "diwali-sale"]}
-FAILED = {"nodeid": "suites/test_publish.py::test_schema_fetch_matches_publish[spring-ab]", "step": "publish",
-          "campaignId": "pf-1-spring-ab", "outcome": "failed", "category": "schema_fetch",
-          "message": "[schema_fetch] x"}
+FAILED = {
+    "nodeid": "suites/test_publish.py::test_schema_fetch_matches_publish[spring-ab]",
+    "step": "publish",
+    "campaignId": "pf-1-spring-ab",
+    "outcome": "failed",
+    "category": "schema_fetch",
+    "message": "[schema_fetch] x",
+}
 
 
 def test_a_shard_with_no_campaign_passes_saying_why():
     verdict, reason = compute_verdict([], facts=RunFacts(planned=51, selected=0, shard=EMPTY))
-    assert (verdict, reason) == ("PASS", "shard 3/3 holds none of the config's 2 campaign(s): nothing to run here, "
-                                         "the other shards run them")
+    assert (verdict, reason) == (
+        "PASS",
+        "shard 3/3 holds none of the config's 2 campaign(s): nothing to run here, the other shards run them",
+    )
 
 
 def test_an_empty_shard_that_could_not_start_or_was_stopped_is_still_error():
@@ -32,12 +39,16 @@ def test_a_merge_missing_a_shard_is_error_even_with_a_failure():
 
 
 def test_the_summary_names_the_shard_and_a_merge_lists_its_shards():
-    text = render_summary(run_id="r1", target="sandbox", results=[], report_path=None,
-                          facts=RunFacts(selected=0, shard=EMPTY))
+    text = render_summary(
+        run_id="r1", target="sandbox", results=[], report_path=None, facts=RunFacts(selected=0, shard=EMPTY)
+    )
     assert "Shard 3/3: campaign(s) none of the 2 configured." in text
-    rows = [{"index": 1, "total": 2, "dir": "shards/a", "verdict": "FAIL", "campaigns": ["spring-ab"], "ran": 24},
-            {"index": 2, "total": 2, "dir": None, "verdict": None, "campaigns": None, "ran": None}]
-    text = render_summary(run_id="r1", target="sandbox", results=[FAILED], report_path=None,
-                          facts=RunFacts(selected=1, shards=rows))
+    rows = [
+        {"index": 1, "total": 2, "dir": "shards/a", "verdict": "FAIL", "campaigns": ["spring-ab"], "ran": 24},
+        {"index": 2, "total": 2, "dir": None, "verdict": None, "campaigns": None, "ran": None},
+    ]
+    text = render_summary(
+        run_id="r1", target="sandbox", results=[FAILED], report_path=None, facts=RunFacts(selected=1, shards=rows)
+    )
     assert "| 1/2 | ❌ FAIL | spring-ab | 24 | `shards/a` |" in text
     assert "| 2/2 | 💥 no gate | — | — | `n/a` |" in text

@@ -56,14 +56,17 @@ def test_a_100_campaign_config_spreads_over_4_shards():
     assert sum(sizes) == 100 and sizes[0] >= 15, sizes  # a hash, not a perfect split: no shard is starved
 
 
-@pytest.mark.parametrize("text, why", [
-    ("x", "--shard 'x' is not I/N"),
-    ("3", "--shard '3' is not I/N"),
-    ("4/3", "--shard '4/3': shard 4 of 3 does not exist"),
-    ("0/3", "--shard '0/3': shard 0 of 3 does not exist"),
-    ("1/0", "--shard '1/0': there must be at least one shard"),
-    ("-1/3", "--shard '-1/3' is not I/N"),
-])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("x", "--shard 'x' is not I/N"),
+        ("3", "--shard '3' is not I/N"),
+        ("4/3", "--shard '4/3': shard 4 of 3 does not exist"),
+        ("0/3", "--shard '0/3': shard 0 of 3 does not exist"),
+        ("1/0", "--shard '1/0': there must be at least one shard"),
+        ("-1/3", "--shard '-1/3' is not I/N"),
+    ],
+)
 def test_a_bad_shard_says_what_is_wrong_and_how_to_write_it(text, why):
     with pytest.raises(ValueError) as caught:
         parse(text)
@@ -77,13 +80,22 @@ def test_a_good_shard_parses():
 
 # -- the write plan of a shard -------------------------------------------------------------------
 
+
 def selected(stems: list[str]) -> list[plan.Selected]:
     """The tests that spend writes, for these campaigns of the scale config (3 variants each)."""
     items = []
     for stem in stems:
         config = next(c for c in SCALE.campaigns if c.stem == stem)
-        items += [plan.Selected(f"x::test_variant_test_conversion[{stem}:{v.slug}]", "test_variant_test_conversion",
-                                "test_conversion", stem, v.slug) for v in config.variants]
+        items += [
+            plan.Selected(
+                f"x::test_variant_test_conversion[{stem}:{v.slug}]",
+                "test_variant_test_conversion",
+                "test_conversion",
+                stem,
+                v.slug,
+            )
+            for v in config.variants
+        ]
         items.append(plan.Selected(f"x::{plan.FOREIGN_TEST}[{stem}]", plan.FOREIGN_TEST, "test_conversion", stem))
     return items
 

@@ -14,9 +14,11 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 def one_line_errors(parser: argparse.ArgumentParser) -> None:
     """A bad flag is one line naming it, exit 2 (argparse would print the whole usage)."""
+
     def error(message: str) -> NoReturn:
         sys.stderr.write(f"{parser.prog}: {message}\n")
         sys.exit(2)
+
     parser.error = error  # type: ignore[method-assign]
 
 
@@ -38,8 +40,20 @@ def collect(config: str, target: str | None, selection: list[str]) -> dict:
     selection = selection[1:] if selection[:1] == ["--"] else selection
     with tempfile.TemporaryDirectory(prefix="preflight-collect-") as tmp:
         out = Path(tmp) / "collection.json"
-        command = [sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", *blocked_plugins(),
-                   "--preflight-config", config, "--preflight-collect-to", str(out), *selection]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            "--collect-only",
+            "-q",
+            *blocked_plugins(),
+            "--preflight-config",
+            config,
+            "--preflight-collect-to",
+            str(out),
+            *selection,
+        ]
         if target:
             command += ["--target", target]
         done = subprocess.run(command, capture_output=True, text=True)
@@ -60,8 +74,12 @@ def quota_of(conn) -> tuple[dict | None, str | None]:
 
         plan = str(conn.target.plan)
         custom = conn.target.sandbox.writes_per_day  # the embedded sandbox is started with it
-        return {"plan": plan, "writesPerDay": per_day(plan, default_plan=plan, custom=custom), "writesToday": 0,
-                "resetsAt": "the next run (a fresh embedded sandbox)"}, None
+        return {
+            "plan": plan,
+            "writesPerDay": per_day(plan, default_plan=plan, custom=custom),
+            "writesToday": 0,
+            "resetsAt": "the next run (a fresh embedded sandbox)",
+        }, None
     from preflight.harness.prewrite import read_meters
 
     return read_meters(conn.client)

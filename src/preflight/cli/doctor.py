@@ -31,12 +31,19 @@ SYMBOL = {readiness.PASS: "PASS   ", readiness.FAIL: "FAIL   ", readiness.UNKNOW
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("doctor", help="check, with reads only, that a run can succeed on a target",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "doctor",
+        help="check, with reads only, that a run can succeed on a target",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_target_options(parser)
     parser.add_argument("--reports", default="reports", help="where the drift report goes (with --contract)")
-    parser.add_argument("--contract", action="store_true",
-                        help="also check the answers' shapes against the sandbox's models (drift report)")
+    parser.add_argument(
+        "--contract",
+        action="store_true",
+        help="also check the answers' shapes against the sandbox's models (drift report)",
+    )
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: the run's pytest selection")
     one_line_errors(parser)
     parser.set_defaults(handler=run)
@@ -97,8 +104,9 @@ def _quota(args: argparse.Namespace, conn) -> readiness.Row:
     meters, problem = quota_of(conn)
     if problem:
         return readiness.Row("write quota", readiness.FAIL, problem, "check the JWT and the handle", Category.QUOTA)
-    fit = plan.check(items, conn.run_config, run_id="doctor", journal_root=str(Path(args.reports) / "journal"),
-                     meters=meters)
+    fit = plan.check(
+        items, conn.run_config, run_id="doctor", journal_root=str(Path(args.reports) / "journal"), meters=meters
+    )
     return doctor.quota(fit, meters)
 
 
@@ -110,6 +118,10 @@ def render(rows: list[readiness.Row], target) -> str:
         if row.fix and row.status != readiness.PASS:
             lines.append(f"{'':9}  {'':<{width}}  fix: {row.fix}")
     failed = [row for row in rows if row.status == readiness.FAIL]
-    lines += ["", f"a run can go ahead ({sum(r.status == readiness.UNKNOWN for r in rows)} unknown)" if not failed
-              else f"a run would stop: {len(failed)} problem(s) above"]
+    lines += [
+        "",
+        f"a run can go ahead ({sum(r.status == readiness.UNKNOWN for r in rows)} unknown)"
+        if not failed
+        else f"a run would stop: {len(failed)} problem(s) above",
+    ]
     return "\n".join(lines)

@@ -19,13 +19,22 @@ from preflight.report.gate import EXIT_CODES, next_step_of
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("gate", help="a finished run's verdict as an exit code (and CI annotations)",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "gate",
+        help="a finished run's verdict as an exit code (and CI annotations)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--reports", default="reports", help="the run's reports folder (default: reports)")
-    parser.add_argument("--github", action="store_true", default=os.environ.get("GITHUB_ACTIONS") == "true",
-                        help="print GitHub Actions annotations (on by default inside GitHub Actions)")
-    parser.add_argument("--step-summary", action="store_true",
-                        help="append summary.md to the file $GITHUB_STEP_SUMMARY names")
+    parser.add_argument(
+        "--github",
+        action="store_true",
+        default=os.environ.get("GITHUB_ACTIONS") == "true",
+        help="print GitHub Actions annotations (on by default inside GitHub Actions)",
+    )
+    parser.add_argument(
+        "--step-summary", action="store_true", help="append summary.md to the file $GITHUB_STEP_SUMMARY names"
+    )
     one_line_errors(parser)
     parser.set_defaults(handler=run)
 
@@ -63,8 +72,10 @@ def annotations(gate: dict) -> list[str]:
         category = result.get("category") or Category.HARNESS_ERROR
         first = (result.get("message") or "").strip().splitlines()[:1]
         text = f"{first[0] if first else result['nodeid']} | next step: {next_step_of(result.get('message'), category)}"
-        out.append(f"::error file={result['nodeid'].split('::')[0]},title=[{category}] "
-                   f"{_escape_property(result['nodeid'].split('::')[-1])}::{_escape(text)}")
+        out.append(
+            f"::error file={result['nodeid'].split('::')[0]},title=[{category}] "
+            f"{_escape_property(result['nodeid'].split('::')[-1])}::{_escape(text)}"
+        )
     return out
 
 

@@ -20,16 +20,27 @@ from preflight.cli.common import fail, one_line_errors
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("merge", help="join the reports of a run's shards into one verdict and report",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "merge",
+        help="join the reports of a run's shards into one verdict and report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("folders", nargs="+", metavar="DIR", help="a shard's reports folder (one per shard)")
     parser.add_argument("--out", default="reports", help="where the merged reports go (default: reports)")
-    parser.add_argument("--expect", type=_count, metavar="N",
-                        help="the number of shards the run had (a shard whose folder is missing entirely is then "
-                             "still counted); default: as the shards' gates say")
+    parser.add_argument(
+        "--expect",
+        type=_count,
+        metavar="N",
+        help="the number of shards the run had (a shard whose folder is missing entirely is then "
+        "still counted); default: as the shards' gates say",
+    )
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
-    parser.add_argument("--single-file", action="store_true",
-                        help="build the HTML report as single files (they open from disk, e.g. a CI artifact)")
+    parser.add_argument(
+        "--single-file",
+        action="store_true",
+        help="build the HTML report as single files (they open from disk, e.g. a CI artifact)",
+    )
     one_line_errors(parser)
     parser.set_defaults(handler=run)
 
@@ -40,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out).resolve()
     if any(Path(folder).resolve() == out for folder in args.folders):
-        return fail("merge", f"--out {args.out} is one of the shard folders; give the merged reports a folder of "
-                             "their own, e.g. --out reports")
+        return fail(
+            "merge",
+            f"--out {args.out} is one of the shard folders; give the merged reports a folder of "
+            "their own, e.g. --out reports",
+        )
     staging = out / f".incoming-{os.getpid()}"
     try:
         shutil.rmtree(staging, ignore_errors=True)
@@ -50,9 +64,18 @@ def run(args: argparse.Namespace) -> int:
         return fail("merge", f"--out {args.out}: {exc.strerror or exc}; pass a folder path")
     try:
         merged = merge.merge(args.folders, staging, expect=args.expect, history_dir=out / "history")
-        report = None if args.no_html else build_html("merge", staging, project_root=Path.cwd(),
-                                                       history_dir=out / "history", gate=merged.gate,
-                                                       single_file=args.single_file)
+        report = (
+            None
+            if args.no_html
+            else build_html(
+                "merge",
+                staging,
+                project_root=Path.cwd(),
+                history_dir=out / "history",
+                gate=merged.gate,
+                single_file=args.single_file,
+            )
+        )
         merge.set_report_path(staging, str(staging / "allure-report" / "index.html") if report else None)
         replace_reports(out, staging)
     finally:

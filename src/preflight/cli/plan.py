@@ -23,8 +23,12 @@ EXIT_FITS, EXIT_DOES_NOT_FIT = 0, 2
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("plan", help="the writes a run will spend, against today's quota",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "plan",
+        help="the writes a run will spend, against today's quota",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_target_options(parser)
     parser.add_argument("--run-id", default="plan", help="plan a rerun of this run id (default: a new run)")
     parser.add_argument("--reports", default="reports", help="the reports folder (its journal/ knows earlier runs)")
@@ -71,12 +75,24 @@ def _plan(args: argparse.Namespace, conn) -> int:
     if problem:
         return fail("plan", f"the write quota could not be read: {problem}")
     fit = plan.check(items, conn.run_config, run_id=args.run_id, journal_root=journal_root, meters=meters)
-    doc = {"target": conn.target.name, "handle": conn.target.handle, "tests": len(items),
-           "writesTotal": whole.total, "writesLeft": fit.writes_left, "plan": (meters or {}).get("plan"),
-           "resetsAt": (meters or {}).get("resetsAt"), "fits": fit.fits, "byCampaign": whole.by_campaign(),
-           "lines": whole.to_json(), "split": fit.split,
-           "peak": {**peak.status(conn.run_config.run.peak_windows, clock.now()), "applies": not conn.embedded,
-                    "text": peak.sentence(conn.run_config.run.peak_windows, clock.now())}}
+    doc = {
+        "target": conn.target.name,
+        "handle": conn.target.handle,
+        "tests": len(items),
+        "writesTotal": whole.total,
+        "writesLeft": fit.writes_left,
+        "plan": (meters or {}).get("plan"),
+        "resetsAt": (meters or {}).get("resetsAt"),
+        "fits": fit.fits,
+        "byCampaign": whole.by_campaign(),
+        "lines": whole.to_json(),
+        "split": fit.split,
+        "peak": {
+            **peak.status(conn.run_config.run.peak_windows, clock.now()),
+            "applies": not conn.embedded,
+            "text": peak.sentence(conn.run_config.run.peak_windows, clock.now()),
+        },
+    }
     print(json.dumps(doc, indent=2) if args.json else render(doc))
     return EXIT_FITS if fit.fits else EXIT_DOES_NOT_FIT
 
@@ -88,15 +104,21 @@ def render(doc: dict) -> str:
         lines.append(f"{campaign}: {total} write(s)")
         for line in (x for x in doc["lines"] if x["campaign"] == campaign):
             lines.append(f"  {line['step']:<16} {line['what']:<{width}}  {line['writes']:>3}")
-    left = "unknown (no usage-meters)" if doc["writesLeft"] is None else \
-        f"{doc['writesLeft']} left today (plan {doc['plan']}, resets at {doc['resetsAt']})"
+    left = (
+        "unknown (no usage-meters)"
+        if doc["writesLeft"] is None
+        else f"{doc['writesLeft']} left today (plan {doc['plan']}, resets at {doc['resetsAt']})"
+    )
     lines += ["", f"total: {doc['writesTotal']} write(s); quota: {left}"]
     if doc["fits"]:
         lines.append("it fits: the run can go ahead")
     else:
         lines.append("it does not fit: a run now would stop before its first write. A split that fits:")
-        lines += [f"  {batch['when']}: {', '.join(batch['campaigns'])}, {batch['writes']} write(s): "
-                  f"preflight run -- {batch['select']}" for batch in doc["split"]]
+        lines += [
+            f"  {batch['when']}: {', '.join(batch['campaigns'])}, {batch['writes']} write(s): "
+            f"preflight run -- {batch['select']}"
+            for batch in doc["split"]
+        ]
     windows = doc["peak"]
     note = "" if windows["applies"] or not windows["configured"] else " (not on the embedded sandbox, the run's own)"
     lines.append(f"peak windows: {windows['text']}{note}")

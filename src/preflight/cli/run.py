@@ -29,24 +29,38 @@ OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summa
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("run", help="run the lifecycle suites and build the report",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "run",
+        help="run the lifecycle suites and build the report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", default="config/preflight.yaml", help="the run's YAML config")
     parser.add_argument("--target", help="target name in config/targets/ or a target YAML path")
     parser.add_argument("--run-id", help="reuse a run id: what it created is adopted with reads, not created again")
     parser.add_argument("--escalate", action="store_true", help="send one support report per root cause")
-    parser.add_argument("--allow-writes", action="store_true",
-                        help="let the run write on a target other than the embedded sandbox")
-    parser.add_argument("--allow-peak", action="store_true",
-                        help="let the run write inside a peak window of the config (run.peak_windows)")
+    parser.add_argument(
+        "--allow-writes", action="store_true", help="let the run write on a target other than the embedded sandbox"
+    )
+    parser.add_argument(
+        "--allow-peak",
+        action="store_true",
+        help="let the run write inside a peak window of the config (run.peak_windows)",
+    )
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
     parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
-    parser.add_argument("--single-file", action="store_true",
-                        help="build the HTML report as single files (they open from disk, e.g. a CI artifact)")
-    parser.add_argument("--shard", metavar="I/N",
-                        help="run shard I of N: each campaign runs on exactly one shard (stable across reruns and "
-                             "config order); join the shards' reports with `preflight merge`")
+    parser.add_argument(
+        "--single-file",
+        action="store_true",
+        help="build the HTML report as single files (they open from disk, e.g. a CI artifact)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run shard I of N: each campaign runs on exactly one shard (stable across reruns and "
+        "config order); join the shards' reports with `preflight merge`",
+    )
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments")
     parser.set_defaults(handler=run)
 
@@ -54,8 +68,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     if not (root / "suites").is_dir():
-        print(f"preflight run: no suites/ folder in {root}; run it from the campaign-preflight project root",
-              file=sys.stderr)
+        print(
+            f"preflight run: no suites/ folder in {root}; run it from the campaign-preflight project root",
+            file=sys.stderr,
+        )
         return 2
     if args.shard:
         from preflight.lifecycle.shard import parse
@@ -76,12 +92,24 @@ def run(args: argparse.Namespace) -> int:
     try:
         code = _pytest(_pytest_command(args, staging, reports), root, reports)
         if not (staging / "gate.json").is_file():
-            print(f"preflight run: pytest exited {code} without writing a gate; the previous reports in {reports} "
-                  "are untouched; see the output above", file=sys.stderr)
+            print(
+                f"preflight run: pytest exited {code} without writing a gate; the previous reports in {reports} "
+                "are untouched; see the output above",
+                file=sys.stderr,
+            )
             return 2
-        report = None if args.no_html else build_html(
-            "run", staging, project_root=root, history_dir=reports / "history",
-            gate=json.loads((staging / "gate.json").read_text()), single_file=args.single_file)
+        report = (
+            None
+            if args.no_html
+            else build_html(
+                "run",
+                staging,
+                project_root=root,
+                history_dir=reports / "history",
+                gate=json.loads((staging / "gate.json").read_text()),
+                single_file=args.single_file,
+            )
+        )
         replace_reports(reports, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -108,12 +136,27 @@ def _pytest(command: list[str], root: Path, reports: Path) -> int:
 
 
 def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> list[str]:
-    command = [sys.executable, "-m", "pytest", "suites", *blocked_plugins(),
-               "--preflight-config", args.config, "--preflight-reports", str(staging),
-               "--preflight-journal", str(reports / "journal"),
-               "--preflight-html-report", "none" if args.no_html else "allure-report/index.html",
-               "--alluredir", str(staging / "allure-results"), "--junitxml", str(staging / "junit.xml"),
-               "-o", "junit_family=xunit1"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        *blocked_plugins(),
+        "--preflight-config",
+        args.config,
+        "--preflight-reports",
+        str(staging),
+        "--preflight-journal",
+        str(reports / "journal"),
+        "--preflight-html-report",
+        "none" if args.no_html else "allure-report/index.html",
+        "--alluredir",
+        str(staging / "allure-results"),
+        "--junitxml",
+        str(staging / "junit.xml"),
+        "-o",
+        "junit_family=xunit1",
+    ]
     if args.workers:
         command += ["-n", str(args.workers)]
     if args.target:
@@ -155,8 +198,9 @@ def replace_reports(reports: Path, staging: Path) -> None:
             path.write_text(path.read_text().replace(str(staging), str(reports)))
 
 
-def build_html(command: str, staging: Path, *, project_root: Path, history_dir: Path, gate: dict,
-               single_file: bool) -> Path | None:
+def build_html(
+    command: str, staging: Path, *, project_root: Path, history_dir: Path, gate: dict, single_file: bool
+) -> Path | None:
     """The Allure HTML report of the results in staging (`preflight run` and `preflight merge`).
     A failed or interrupted build is one line on stderr: the gate and summary stand without it."""
     from preflight.report import history
@@ -165,13 +209,21 @@ def build_html(command: str, staging: Path, *, project_root: Path, history_dir: 
     history_path = history.path_for(history_dir, f"{gate.get('target') or 'unknown'}.allure")
     previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return build_report(staging / "allure-results", staging / "allure-report", project_root=project_root,
-                            gate=gate, history_path=history_path, single_file=single_file)
+        return build_report(
+            staging / "allure-results",
+            staging / "allure-report",
+            project_root=project_root,
+            gate=gate,
+            history_path=history_path,
+            single_file=single_file,
+        )
     except ReportBuildError as exc:
         print(f"preflight {command}: the HTML report was not built: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
-        print(f"preflight {command}: interrupted: the HTML report was not built (the gate and summary are kept)",
-              file=sys.stderr)
+        print(
+            f"preflight {command}: interrupted: the HTML report was not built (the gate and summary are kept)",
+            file=sys.stderr,
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,10 +1,10 @@
 """The run's YAML config: pydantic models, loading, and one-line errors with "did you mean".
 
-    from preflight.config import load_run_config, ConfigError
-    try:
-        run = load_run_config("config/preflight.yaml", target=None)
-    except ConfigError as exc:
-        print(exc)          # one line per problem; exc.problems is the list
+from preflight.config import load_run_config, ConfigError
+try:
+    run = load_run_config("config/preflight.yaml", target=None)
+except ConfigError as exc:
+    print(exc)          # one line per problem; exc.problems is the list
 """
 
 from preflight.config.errors import ConfigError

@@ -24,10 +24,7 @@ STEM_RULE = (
     "(30 at most because the run prefixes 'pf-<runId>-' and the platform allows 64)"
 )
 SLUG_PATTERN = r"^[A-Za-z0-9_-]{4,17}$"
-SLUG_RULE = (
-    "4-17 letters, digits, '-' or '_' "
-    "(17 at most because the run appends '-xxxxxx' and the platform allows 24)"
-)
+SLUG_RULE = "4-17 letters, digits, '-' or '_' (17 at most because the run appends '-xxxxxx' and the platform allows 24)"
 HANDLE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 PAGE_SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DOMAIN_PATTERN = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"

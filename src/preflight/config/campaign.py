@@ -146,7 +146,9 @@ class DetailPageConfig(Strict):
 
 class ConversionConfig(Strict):
     value: float = Field(0, ge=0, description="a number, 0 or more")
-    currency: str = Field("INR", pattern=r"^[A-Z]{3}$", description="a three-letter currency code in capitals, e.g. INR")
+    currency: str = Field(
+        "INR", pattern=r"^[A-Z]{3}$", description="a three-letter currency code in capitals, e.g. INR"
+    )
     event_type: str | None = Field(
         None,
         alias="eventType",

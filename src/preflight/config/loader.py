@@ -261,7 +261,9 @@ def load_run_config(
     return run
 
 
-def load_target_for(source: Source, data: dict[str, Any], override: str | None, environ: Mapping[str, str]) -> TargetConfig | None:
+def load_target_for(
+    source: Source, data: dict[str, Any], override: str | None, environ: Mapping[str, str]
+) -> TargetConfig | None:
     config_dir = source.path.parent
     if override is not None:
         # A --target problem is named after the option, not the file.

@@ -21,8 +21,15 @@ class Weekday(StrEnum):
     SUN = "sun"
 
 
-DAY_NAMES = {"monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu", "friday": "fri",
-             "saturday": "sat", "sunday": "sun"}
+DAY_NAMES = {
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+}
 TIME_PATTERN = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 TIME_RULE = 'a time "HH:MM" in quotes, 00:00-23:59, e.g. "18:00"'
 
@@ -33,7 +40,8 @@ class PeakWindow(Strict):
 
     name: str = Field(min_length=1, max_length=80, description="text naming the window, e.g. diwali evenings")
     days: list[Weekday] = Field(
-        default_factory=lambda: list(Weekday), min_length=1,
+        default_factory=lambda: list(Weekday),
+        min_length=1,
         description="the days the window starts on, e.g. [fri, sat, sun] (default every day)",
     )
     start: str = Field(alias="from", description=TIME_RULE)
@@ -47,8 +55,9 @@ class PeakWindow(Strict):
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
             # YAML 1.1 reads an unquoted 18:00 as the base-60 number 1080.
             hours, minutes = divmod(value, 60)
-            raise not_allowed(f"{rule}; YAML read an unquoted {hours}:{minutes:02d} as a number: "
-                              f'write "{hours:02d}:{minutes:02d}"')
+            raise not_allowed(
+                f'{rule}; YAML read an unquoted {hours}:{minutes:02d} as a number: write "{hours:02d}:{minutes:02d}"'
+            )
         midnight = info.field_name == "end" and value == "24:00"
         if not isinstance(value, str) or not (TIME_PATTERN.match(value) or midnight):
             raise not_allowed(rule)
@@ -87,6 +96,5 @@ class PeakWindow(Strict):
     @model_validator(mode="after")
     def _not_empty(self) -> "PeakWindow":
         if self.start == self.end:
-            raise not_allowed(f"from and to differ (both are {self.start}); "
-                              'for a whole day, from: "00:00" to: "24:00"')
+            raise not_allowed(f'from and to differ (both are {self.start}); for a whole day, from: "00:00" to: "24:00"')
         return self

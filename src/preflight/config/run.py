@@ -13,8 +13,6 @@ from preflight.config.peak_windows import PeakWindow
 from preflight.config.target import TargetConfig
 
 
-
-
 class RetrySettings(Strict):
     attempts: int = Field(8, ge=1, le=50, description="a whole number, 1-50")
     backoff_seconds: float = Field(0.1, ge=0, le=60, description="seconds, 0-60")
@@ -35,10 +33,13 @@ class PacingSettings(Strict):
 
 class RunSettings(Strict):
     timeout_seconds: float = Field(10, gt=0, le=300, description="seconds per request, more than 0 and at most 300")
-    retry: RetrySettings = Field(default_factory=RetrySettings, description="attempts, backoff_seconds, max_wait_seconds")
+    retry: RetrySettings = Field(
+        default_factory=RetrySettings, description="attempts, backoff_seconds, max_wait_seconds"
+    )
     rate_limit_per_second: float = Field(100, gt=0, description="requests per second, more than 0")
-    pacing: PacingSettings = Field(default_factory=PacingSettings,
-                                   description="read, write, public, from_headers, window_seconds")
+    pacing: PacingSettings = Field(
+        default_factory=PacingSettings, description="read, write, public, from_headers, window_seconds"
+    )
     publish_via: Literal["pat", "jwt"] = "pat"
     peak_windows: list[PeakWindow] = Field(
         default_factory=list, description="a list of windows, each {name, days, from, to, tz}"
@@ -100,7 +101,8 @@ class RunConfig(Strict):
 
     target: TargetConfig
     run: RunSettings = Field(
-        default_factory=RunSettings, description="timeout_seconds, retry, rate_limit_per_second, pacing, publish_via, peak_windows"
+        default_factory=RunSettings,
+        description="timeout_seconds, retry, rate_limit_per_second, pacing, publish_via, peak_windows",
     )
     fake_data: FakeDataSettings = Field(default_factory=FakeDataSettings, description="seed, email_domain")
     expectations: Expectations = Field(

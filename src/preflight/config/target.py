@@ -106,7 +106,10 @@ class RouteOverridesBase(Strict):
 RouteOverrides = create_model(
     "RouteOverrides",
     __base__=RouteOverridesBase,
-    **{name: (str | None, Field(None, description=f"a path template like {route.template}")) for name, route in ROUTES.items()},
+    **{
+        name: (str | None, Field(None, description=f"a path template like {route.template}"))
+        for name, route in ROUTES.items()
+    },
 )
 
 
@@ -150,8 +153,9 @@ class TargetConfig(Strict):
     role: Role = Role.CREATOR
     click_url: str = Field(description="a URL template with {slug}, e.g. https://{handle}.10x.in/{slug}")
     credentials: CredentialsConfig | None = Field(None, validate_default=True, description="jwt and pat")
-    sandbox: SandboxSettings | None = Field(None, validate_default=True,
-                                            description="ctx_ttl_seconds, writes_per_day, faults")
+    sandbox: SandboxSettings | None = Field(
+        None, validate_default=True, description="ctx_ttl_seconds, writes_per_day, faults"
+    )
     contract: ContractConfig = Field(
         default_factory=ContractConfig, description="request_id_headers, idempotency_key_in, routes"
     )

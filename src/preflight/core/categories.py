@@ -59,9 +59,7 @@ MEANINGS: dict[Category, str] = {
 # Who must act. The user's own config, token, plan, schedule or pacing, and the harness's own bugs,
 # are never escalated to the platform and make the verdict ERROR (no verdict on the funnel), not
 # FAIL (the funnel is broken).
-USER_CATEGORIES = frozenset(
-    {Category.CONFIG, Category.AUTH, Category.QUOTA, Category.PEAK_WINDOW, Category.THROTTLED}
-)
+USER_CATEGORIES = frozenset({Category.CONFIG, Category.AUTH, Category.QUOTA, Category.PEAK_WINDOW, Category.THROTTLED})
 HARNESS_CATEGORIES = frozenset({Category.HARNESS_ERROR})
 NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
 # A failure of these means every later test would fail the same way: the run stops.

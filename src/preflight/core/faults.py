@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+
 class FaultName(StrEnum):
     TEST_CONVERSION_REJECTS_CTX = "test_conversion_rejects_ctx"
     TRAFFIC_TAG_DROPPED = "traffic_tag_dropped"
@@ -53,69 +54,108 @@ class Fault:
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
-CATALOGUE: dict[FaultName, Fault] = {f.name: f for f in [
-    Fault(FaultName.TEST_CONVERSION_REJECTS_CTX,
-          "test-conversion answers 400 invalid_ctx (reason bad_signature) to a good ctx"),
-    Fault(FaultName.TRAFFIC_TAG_DROPPED,
-          "links read back without one traffic tag (option tag, default utmMedium): health "
-          "traffic_tags FAILs naming it, the redirect lacks the utm param",
-          {"tag": "utmMedium"}),
-    Fault(FaultName.REPLAY_COUNTED_TWICE,
-          "a replay of a public conversion (same key, same body) creates a second conversion "
-          "with a new id, 201, no Idempotent-Replayed"),
-    Fault(FaultName.KEYS_MERGED,
-          "a public conversion under a new key (and a new ctx) is answered with the previous "
-          "conversion of that campaign (same conversionId, Idempotent-Replayed: true)"),
-    Fault(FaultName.VALID_EMAIL_REJECTED, "a valid lead email gets 400 invalid_email"),
-    Fault(FaultName.INVALID_EMAIL_ACCEPTED, "an invalid email is captured (201 CAPTURED)"),
-    Fault(FaultName.STALE_CTX_ACCEPTED,
-          "an expired ctx is accepted everywhere a ctx is taken (context, leads, test and "
-          "public conversions)"),
-    Fault(FaultName.WRONG_CAMPAIGN_ACCEPTED, "a ctx of another campaign is accepted by test-conversion"),
-    Fault(FaultName.LEAD_MISSING_FROM_LIST, "captured leads are left out of GET …/leads"),
-    Fault(FaultName.LEAD_MISSING_FROM_EXPORT, "captured leads are left out of the CSV export"),
-    Fault(FaultName.PUBLISH_LEFT_PUBLIC,
-          "publish answers 201 but the page is published (and fetched) with accessMode PUBLIC"),
-    Fault(FaultName.SCHEMA_FETCH_FAILS, "the PAT schema fetch answers 404 not_found (option status)",
-          {"status": 404}),
-    Fault(FaultName.HEALTH_DISAGREE,
-          "PAT health reports conversion_signal WARN and a score 10 lower than JWT health"),
-    Fault(FaultName.THROTTLE_STORM,
-          "429 rate_limited reason throttle with Retry-After (option retryAfter, default 1)",
-          {"rate": 0.3, "retryAfter": 1}),
-    Fault(FaultName.SERVER_ERROR_BLIPS,
-          "503 service_unavailable before doing anything (Retry-After: option retryAfter, default 1)",
-          {"rate": 0.2, "retryAfter": 1}),
-    Fault(FaultName.COMMIT_THEN_503,
-          "writes only: the write commits (and its idempotency record is stored), then the "
-          "answer is 503 (Retry-After: option retryAfter, default 1)", {"rate": 0.2, "retryAfter": 1}),
-    Fault(FaultName.COMMIT_THEN_TIMEOUT,
-          "writes only: the write commits (and its idempotency record is stored), then no answer: it is "
-          "held until the client times out and goes away (at most option holdMs, default 30000), and a "
-          "client still waiting then has its connection closed mid-answer", {"rate": 0.2, "holdMs": 30000}),
-    Fault(FaultName.SLOW_ANSWERS, "answers late (option delayMs, default 300)",
-          {"delayMs": 300, "rate": 1.0}),
-    # Breaks the harness names by what they mean, whatever the status code:
-    Fault(FaultName.CONVERSION_DEDUPED_FRESH,
-          "a public conversion with a fresh ctx and a new key is answered 200 deduped (click_event) with "
-          "the campaign's previous conversion"),
-    Fault(FaultName.ATTRIBUTION_SWAPPED,
-          "test conversions, public conversions and leads are credited to another enabled variant of the "
-          "same campaign than the one clicked"),
-    Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
-    Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
-    Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
-    # Differences a real deployment may have, which must never fail a run:
-    Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
-    Fault(FaultName.REQUEST_ID_HEADER,
-          "the request id goes out under another header (option header, default x-amzn-requestid)",
-          {"header": "x-amzn-requestid"}),
-    Fault(FaultName.ERROR_SHAPE, "error bodies take another documented shape (option shape: nested or rfc9457)",
-          {"shape": "nested"}),
-]}
+CATALOGUE: dict[FaultName, Fault] = {
+    f.name: f
+    for f in [
+        Fault(
+            FaultName.TEST_CONVERSION_REJECTS_CTX,
+            "test-conversion answers 400 invalid_ctx (reason bad_signature) to a good ctx",
+        ),
+        Fault(
+            FaultName.TRAFFIC_TAG_DROPPED,
+            "links read back without one traffic tag (option tag, default utmMedium): health "
+            "traffic_tags FAILs naming it, the redirect lacks the utm param",
+            {"tag": "utmMedium"},
+        ),
+        Fault(
+            FaultName.REPLAY_COUNTED_TWICE,
+            "a replay of a public conversion (same key, same body) creates a second conversion "
+            "with a new id, 201, no Idempotent-Replayed",
+        ),
+        Fault(
+            FaultName.KEYS_MERGED,
+            "a public conversion under a new key (and a new ctx) is answered with the previous "
+            "conversion of that campaign (same conversionId, Idempotent-Replayed: true)",
+        ),
+        Fault(FaultName.VALID_EMAIL_REJECTED, "a valid lead email gets 400 invalid_email"),
+        Fault(FaultName.INVALID_EMAIL_ACCEPTED, "an invalid email is captured (201 CAPTURED)"),
+        Fault(
+            FaultName.STALE_CTX_ACCEPTED,
+            "an expired ctx is accepted everywhere a ctx is taken (context, leads, test and public conversions)",
+        ),
+        Fault(FaultName.WRONG_CAMPAIGN_ACCEPTED, "a ctx of another campaign is accepted by test-conversion"),
+        Fault(FaultName.LEAD_MISSING_FROM_LIST, "captured leads are left out of GET …/leads"),
+        Fault(FaultName.LEAD_MISSING_FROM_EXPORT, "captured leads are left out of the CSV export"),
+        Fault(
+            FaultName.PUBLISH_LEFT_PUBLIC,
+            "publish answers 201 but the page is published (and fetched) with accessMode PUBLIC",
+        ),
+        Fault(
+            FaultName.SCHEMA_FETCH_FAILS, "the PAT schema fetch answers 404 not_found (option status)", {"status": 404}
+        ),
+        Fault(
+            FaultName.HEALTH_DISAGREE, "PAT health reports conversion_signal WARN and a score 10 lower than JWT health"
+        ),
+        Fault(
+            FaultName.THROTTLE_STORM,
+            "429 rate_limited reason throttle with Retry-After (option retryAfter, default 1)",
+            {"rate": 0.3, "retryAfter": 1},
+        ),
+        Fault(
+            FaultName.SERVER_ERROR_BLIPS,
+            "503 service_unavailable before doing anything (Retry-After: option retryAfter, default 1)",
+            {"rate": 0.2, "retryAfter": 1},
+        ),
+        Fault(
+            FaultName.COMMIT_THEN_503,
+            "writes only: the write commits (and its idempotency record is stored), then the "
+            "answer is 503 (Retry-After: option retryAfter, default 1)",
+            {"rate": 0.2, "retryAfter": 1},
+        ),
+        Fault(
+            FaultName.COMMIT_THEN_TIMEOUT,
+            "writes only: the write commits (and its idempotency record is stored), then no answer: it is "
+            "held until the client times out and goes away (at most option holdMs, default 30000), and a "
+            "client still waiting then has its connection closed mid-answer",
+            {"rate": 0.2, "holdMs": 30000},
+        ),
+        Fault(FaultName.SLOW_ANSWERS, "answers late (option delayMs, default 300)", {"delayMs": 300, "rate": 1.0}),
+        # Breaks the harness names by what they mean, whatever the status code:
+        Fault(
+            FaultName.CONVERSION_DEDUPED_FRESH,
+            "a public conversion with a fresh ctx and a new key is answered 200 deduped (click_event) with "
+            "the campaign's previous conversion",
+        ),
+        Fault(
+            FaultName.ATTRIBUTION_SWAPPED,
+            "test conversions, public conversions and leads are credited to another enabled variant of the "
+            "same campaign than the one clicked",
+        ),
+        Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
+        Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
+        Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
+        # Differences a real deployment may have, which must never fail a run:
+        Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
+        Fault(
+            FaultName.REQUEST_ID_HEADER,
+            "the request id goes out under another header (option header, default x-amzn-requestid)",
+            {"header": "x-amzn-requestid"},
+        ),
+        Fault(
+            FaultName.ERROR_SHAPE,
+            "error bodies take another documented shape (option shape: nested or rfc9457)",
+            {"shape": "nested"},
+        ),
+    ]
+}
 
-TRANSPORT = (FaultName.THROTTLE_STORM, FaultName.SERVER_ERROR_BLIPS, FaultName.COMMIT_THEN_503,
-             FaultName.COMMIT_THEN_TIMEOUT, FaultName.SLOW_ANSWERS)
+TRANSPORT = (
+    FaultName.THROTTLE_STORM,
+    FaultName.SERVER_ERROR_BLIPS,
+    FaultName.COMMIT_THEN_503,
+    FaultName.COMMIT_THEN_TIMEOUT,
+    FaultName.SLOW_ANSWERS,
+)
 # Faults that rewrite an answer on its way out (the middleware buffers it for them).
 RESHAPING = (FaultName.EXTRA_FIELDS, FaultName.REQUEST_ID_HEADER, FaultName.ERROR_SHAPE)
 
@@ -129,8 +169,11 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "retryAfter": ((int,), lambda v: 0 <= v <= 3600, "whole seconds from 0 to 3600"),
     "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
     "holdMs": ((int,), lambda v: 0 <= v <= 600000, "milliseconds from 0 to 600000"),
-    "header": ((str,), lambda v: v.replace("-", "").isalnum() and v.lower() != "x-request-id",
-               "a header name other than x-request-id"),
+    "header": (
+        (str,),
+        lambda v: v.replace("-", "").isalnum() and v.lower() != "x-request-id",
+        "a header name other than x-request-id",
+    ),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
 }
 _COMMON = ("campaignId", "slug", "rate")

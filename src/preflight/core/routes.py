@@ -33,10 +33,18 @@ ROUTES: dict[str, Route] = {
     "export_leads": Route("GET", "/v2/handles/{handle}/leads/export", "jwt"),
     "get_site_structure": Route("GET", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}", "jwt"),
     "put_site_structure": Route("PUT", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}", "jwt"),
-    "publish_site_structure": Route("POST", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}/publish", "jwt"),
-    "public_get_site_structure": Route("GET", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}", "pat"),
-    "public_put_site_structure": Route("PUT", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}", "pat"),
-    "public_publish_site_structure": Route("POST", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}/publish", "pat"),
+    "publish_site_structure": Route(
+        "POST", "/v2/handles/{handle}/site-structure/campaigns/{campaignId}/publish", "jwt"
+    ),
+    "public_get_site_structure": Route(
+        "GET", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}", "pat"
+    ),
+    "public_put_site_structure": Route(
+        "PUT", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}", "pat"
+    ),
+    "public_publish_site_structure": Route(
+        "POST", "/v2/public/handles/{handle}/site-structure/campaigns/{campaignId}/publish", "pat"
+    ),
     "usage_meters": Route("GET", "/v2/handles/{handle}/usage-meters", "jwt"),
     "support_report": Route("POST", "/v2/support/report", "jwt"),
 }

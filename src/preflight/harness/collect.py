@@ -28,8 +28,10 @@ MARKERS = (
 )
 # Every distribution mode but `each` (which would run each campaign on every worker at once)
 # is honoured by scheduling whole campaigns.
-REFUSED_DIST = {"each": "--dist each runs every test on every worker, so each campaign would be created and "
-                        "tested by all workers at once; use -n N with the default --dist load"}
+REFUSED_DIST = {
+    "each": "--dist each runs every test on every worker, so each campaign would be created and "
+    "tested by all workers at once; use -n N with the default --dist load"
+}
 
 
 def parametrize(metafunc: pytest.Metafunc, run_config: Any) -> None:
@@ -77,8 +79,11 @@ def skip_unmet_needs(items: list[pytest.Item], planned: Counter) -> None:
             continue
         missing = [name for name in mark.args if present[(_stem(item), name)] < planned[(_stem(item), name)]]
         if missing:
-            item.add_marker(pytest.mark.skip(
-                reason=f"needs {', '.join(missing)} of campaign {_stem(item)}, which the selection (-k/-m) left out"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs {', '.join(missing)} of campaign {_stem(item)}, which the selection (-k/-m) left out"
+                )
+            )
 
 
 def _stem(item: pytest.Item) -> str | None:
@@ -94,10 +99,16 @@ def selected(items: list[pytest.Item]) -> list[dict[str, Any]]:
         info = item_info(item)
         writes = item.get_closest_marker(WRITES_MARK)
         skipped = item.get_closest_marker("skip") is not None
-        out.append({"nodeid": item.nodeid, "name": getattr(item, "originalname", item.name),
-                    "step": info.step if info else None, "stem": info.stem if info else None,
-                    "variant": info.variant if info else None,
-                    "writes": 0 if skipped else (int(writes.args[0]) if writes else None)})
+        out.append(
+            {
+                "nodeid": item.nodeid,
+                "name": getattr(item, "originalname", item.name),
+                "step": info.step if info else None,
+                "stem": info.stem if info else None,
+                "variant": info.variant if info else None,
+                "writes": 0 if skipped else (int(writes.args[0]) if writes else None),
+            }
+        )
     return out
 
 
@@ -113,9 +124,9 @@ def order(items: list[pytest.Item]) -> None:
 
 def campaign_of(nodeid: str, stems: list[str]) -> str | None:
     """The campaign a suite test belongs to, from its parametrize id (`[stem]`, `[stem:slug]`)."""
-    if "@" in nodeid[nodeid.rfind("]") + 1:]:  # an xdist that still tags nodeids with the group
+    if "@" in nodeid[nodeid.rfind("]") + 1 :]:  # an xdist that still tags nodeids with the group
         return nodeid.rsplit("@", 1)[1]
-    params = nodeid[nodeid.find("[") + 1:nodeid.rfind("]")] if "[" in nodeid else ""
+    params = nodeid[nodeid.find("[") + 1 : nodeid.rfind("]")] if "[" in nodeid else ""
     for stem in sorted(stems, key=len, reverse=True):
         if params == stem or params.startswith((stem + ":", stem + "-")):
             return stem

@@ -76,12 +76,18 @@ class Controller(PreflightSession):
         self.know_base_url(base_url)
         scratch = tempfile.mkdtemp(prefix="preflight-run-")
         self.runtime = RunContext(
-            run_id=self.run_id, config_path=str(self.config_path()),
+            run_id=self.run_id,
+            config_path=str(self.config_path()),
             target_override=options.get(self.pytest_config, "preflight_target"),
-            base_url=base_url, jwt=jwt, pat=pat, reports_dir=str(self.reports_dir()),
+            base_url=base_url,
+            jwt=jwt,
+            pat=pat,
+            reports_dir=str(self.reports_dir()),
             journal_root=str(self.journal_root()),
-            escalate=bool(options.get(self.pytest_config, "preflight_escalate")), started_at=self.started_at,
-            scratch=scratch, limiter_db=str(Path(scratch) / "pace.sqlite"),
+            escalate=bool(options.get(self.pytest_config, "preflight_escalate")),
+            started_at=self.started_at,
+            scratch=scratch,
+            limiter_db=str(Path(scratch) / "pace.sqlite"),
             sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
             embedded=self.sandbox is not None,
         )
@@ -106,8 +112,12 @@ class Controller(PreflightSession):
             if target.base_url:  # a sandbox already running (e.g. `preflight sandbox`): attach
                 admin = SandboxClient(target.base_url)
             else:
-                self.sandbox = SandboxProcess(port=0, plan=target.plan, ctx_ttl=target.sandbox.ctx_ttl_seconds,
-                                              writes_per_day=target.sandbox.writes_per_day)
+                self.sandbox = SandboxProcess(
+                    port=0,
+                    plan=target.plan,
+                    ctx_ttl=target.sandbox.ctx_ttl_seconds,
+                    writes_per_day=target.sandbox.writes_per_day,
+                )
                 admin = self.sandbox
             try:
                 if self.sandbox is not None:
@@ -117,8 +127,10 @@ class Controller(PreflightSession):
                 if target.sandbox.faults:
                     admin.set_faults(target.sandbox.faults)
             except Exception as exc:  # the sandbox's trouble is reported in one line
-                raise StartError(f"the sandbox at {target.base_url or 'the embedded sandbox'} is not usable: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                raise StartError(
+                    f"the sandbox at {target.base_url or 'the embedded sandbox'} is not usable: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         redact.register_secret(jwt)
         redact.register_secret(pat)
         return (target.base_url or self.sandbox.url), jwt, pat
@@ -132,10 +144,10 @@ class Controller(PreflightSession):
         with closing(make_client(self.run_config, runtime.base_url, runtime.jwt, runtime.pat)) as client:
             rows = [readiness.base_url(client, target.source)]
             if rows[0].status != readiness.FAIL:
-                rows += readiness.jwt(client, runtime.jwt, handle=target.handle, role=target.role,
-                                      where=target.source)
-                rows += readiness.pat(client, runtime.pat, scopes=self.pat_scopes(), where=target.source,
-                                      probe_write_scope=True)
+                rows += readiness.jwt(client, runtime.jwt, handle=target.handle, role=target.role, where=target.source)
+                rows += readiness.pat(
+                    client, runtime.pat, scopes=self.pat_scopes(), where=target.source, probe_write_scope=True
+                )
         self.readiness = rows
         self.describe_credentials()
         failed = readiness.failed(rows)

@@ -34,6 +34,7 @@ def session_for(config: pytest.Config) -> PreflightSession:
 
 # -- collection ------------------------------------------------------------------------------------
 
+
 def census_before_selection(preflight: PreflightSession, config: pytest.Config, items: list[pytest.Item]) -> None:
     if preflight.start_problem or (preflight.runtime is None and not preflight.collect_only):
         items.clear()  # the run could not start: nothing to run (the gate says why)
@@ -49,8 +50,10 @@ def after_selection(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 def collection_finished(preflight: PreflightSession, session: pytest.Session) -> None:
     planned = session.config.stash.get(PLANNED, None)
-    collection = {"planned": sum(planned.values()) if planned else len(session.items),
-                  "selected": collect.selected(session.items)}
+    collection = {
+        "planned": sum(planned.values()) if planned else len(session.items),
+        "selected": collect.selected(session.items),
+    }
     target = options.get(session.config, "preflight_collect_to")
     if target and preflight.collect_only:
         Path(target).write_text(json.dumps(collection))
@@ -66,6 +69,7 @@ def before_first_test(preflight: PreflightSession, session: pytest.Session) -> b
 
 
 # -- the end ---------------------------------------------------------------------------------------
+
 
 class Stop:
     """Why pytest stopped early, as a person would say it."""
@@ -114,8 +118,10 @@ def header(preflight: PreflightSession) -> list[str]:
     if not preflight.armed or preflight.runtime is None or preflight.run_config is None:
         return []
     target, runtime = preflight.run_config.target, preflight.runtime
-    lines = [f"preflight: run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
-             f"{len(preflight.run_config.campaigns)} campaign(s)"]
+    lines = [
+        f"preflight: run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
+        f"{len(preflight.run_config.campaigns)} campaign(s)"
+    ]
     lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
     return lines
 
@@ -133,16 +139,25 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
 
     reporter.section("campaign preflight", sep="=", bold=True)
     where = ", ".join(part for part in (f"run {gate['runId']}", gate["target"] and f"target {gate['target']}") if part)
-    reason = gate["reason"] if not gate.get("problem") else \
-        f"the run could not start its tests ({gate.get('problemCategory')}; nothing was written):"
-    reporter.line(f"verdict: {gate['verdict']}  ({where}): {reason}",
-                  green=gate["verdict"] == "PASS", red=gate["verdict"] != "PASS")
+    reason = (
+        gate["reason"]
+        if not gate.get("problem")
+        else f"the run could not start its tests ({gate.get('problemCategory')}; nothing was written):"
+    )
+    reporter.line(
+        f"verdict: {gate['verdict']}  ({where}): {reason}",
+        green=gate["verdict"] == "PASS",
+        red=gate["verdict"] != "PASS",
+    )
     for line in (gate.get("problem") or "").splitlines():
         reporter.line(f"  {line}")
     tests = gate.get("tests") or {}
     if tests.get("selected") is not None:
-        reporter.line(f"tests: {tests['ran']} of {tests['selected']} selected ran ({tests['planned']} planned"
-                      + (f", selection {tests['selection']}" if tests.get("selection") else "") + ")")
+        reporter.line(
+            f"tests: {tests['ran']} of {tests['selected']} selected ran ({tests['planned']} planned"
+            + (f", selection {tests['selection']}" if tests.get("selection") else "")
+            + ")"
+        )
     for result in gate["results"]:
         if result["outcome"] in ("failed", "error"):
             reporter.line(f"  [{result['category']}] {result['nodeid']}")
@@ -150,15 +165,21 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
         sent = f", ticket {esc['ticketId']}" if esc.get("ticketId") else ""
         if esc.get("sendError"):
             sent = f", NOT SENT: {esc['sendError']}"
-        reporter.line(f"root cause [{esc['category']}] {esc['cause']}: {len(esc['tests'])} test(s), "
-                      f"payload {shown(esc['file'])}{sent}", yellow=bool(esc.get("sendError")))
+        reporter.line(
+            f"root cause [{esc['category']}] {esc['cause']}: {len(esc['tests'])} test(s), "
+            f"payload {shown(esc['file'])}{sent}",
+            yellow=bool(esc.get("sendError")),
+        )
     cleanup = gate.get("cleanup") or {}
     if cleanup.get("skipped"):
         reporter.line(f"warning: clean-up skipped ({cleanup['skipped']})", yellow=True)
     for left in gate.get("leftovers", []):
         for link in left.get("linksLeftEnabled", []):
-            reporter.line(f"warning: link {link['slug']} of {left['campaignId']} may still be enabled"
-                          + (f": {link['error']}" if link.get("error") else ""), yellow=True)
+            reporter.line(
+                f"warning: link {link['slug']} of {left['campaignId']} may still be enabled"
+                + (f": {link['error']}" if link.get("error") else ""),
+                yellow=True,
+            )
     if cleanup.get("command"):
         reporter.line(f"retire them later with: {cleanup['command']}", yellow=True)
     if cleanup.get("note") and gate.get("leftovers"):
@@ -200,15 +221,17 @@ class RuntestHooks:
             else:  # keep the stack for a harness bug, but never a token from its locals
                 report.longrepr = redact_text(report.longreprtext)
             if evidence.category in STOP_CATEGORIES and not item.session.shouldstop:
-                item.session.shouldstop = (f"{item.nodeid} failed with {evidence.category}; every later test "
-                                           "would fail the same way")
+                item.session.shouldstop = (
+                    f"{item.nodeid} failed with {evidence.category}; every later test would fail the same way"
+                )
         if call.when == "call" or report.failed or report.skipped:
             from preflight.report import allure
 
             # After allure-pytest named the test (at the end of its setup): the title in words.
             info = record.info
-            allure.describe_test(collect.title(item), info.stem if info else None, info.variant if info else None,
-                                 item.nodeid)
+            allure.describe_test(
+                collect.title(item), info.stem if info else None, info.variant if info else None, item.nodeid
+            )
             allure.attach_json("artifacts", record.artifacts_json())
             props = results.properties(record, evidence)
             report.user_properties.extend(props)
@@ -219,8 +242,9 @@ class RuntestHooks:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.preflight.is_worker:
             return
-        self.preflight.collector.add(report.nodeid, report.when, report.outcome, report.user_properties,
-                                     report.longreprtext)
+        self.preflight.collector.add(
+            report.nodeid, report.when, report.outcome, report.user_properties, report.longreprtext
+        )
         if report.when == "teardown":
             self._progress(report.nodeid)
 

@@ -26,36 +26,75 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("preflight_config", "--preflight-config",
-           "the run's YAML config (default: config/preflight.yaml under the rootdir)"),
-    Option("preflight_target", "--target",
-           "target name in config/targets/ or a target YAML path; overrides the config's target"),
-    Option("preflight_run_id", "--run-id",
-           "run id (lowercase letters, digits, dashes); default: a fresh sortable id. "
-           "Reusing one replays its idempotency keys, so no business action repeats"),
-    Option("preflight_reports", "--preflight-reports",
-           "folder for gate.json, summary.md and escalations", default="reports"),
-    Option("preflight_journal", "--preflight-journal",
-           "folder of the runs' journals (what each run enabled, so it can be retired even after an "
-           "interrupted run); default: journal/ in the reports folder"),
-    Option("preflight_html_report", "--preflight-html-report",
-           "the HTML report the gate and summary name (relative to the reports folder); 'none' when "
-           "no report is built", default="allure-report/index.html"),
-    Option("preflight_allow_writes", "--allow-writes",
-           "let the run write (create throwaway campaigns, conversions, leads) on a target other than the "
-           "embedded sandbox; or set allow_writes: true in the target file", default=False, is_flag=True),
-    Option("preflight_allow_peak", "--allow-peak",
-           "let a run that writes start inside one of the config's peak windows (run.peak_windows); without "
-           "it such a run stops before its first write, saying when the window ends", default=False, is_flag=True),
-    Option("preflight_collect_to", "--preflight-collect-to",
-           "with --collect-only: write the selected tests, as the write plan needs them, to this JSON file "
-           "(what `preflight plan` and `preflight doctor` use); nothing is started"),
-    Option("preflight_escalate", "--escalate",
-           "send one support report per root cause (POST /v2/support/report) and record the ticket",
-           default=False, is_flag=True),
-    Option("preflight_shard", "--shard",
-           "I/N: run shard I of N, each campaign on exactly one shard (a stable hash of its campaignId); "
-           "the others' tests are deselected. `preflight merge` joins the shards' reports"),
+    Option(
+        "preflight_config",
+        "--preflight-config",
+        "the run's YAML config (default: config/preflight.yaml under the rootdir)",
+    ),
+    Option(
+        "preflight_target",
+        "--target",
+        "target name in config/targets/ or a target YAML path; overrides the config's target",
+    ),
+    Option(
+        "preflight_run_id",
+        "--run-id",
+        "run id (lowercase letters, digits, dashes); default: a fresh sortable id. "
+        "Reusing one replays its idempotency keys, so no business action repeats",
+    ),
+    Option(
+        "preflight_reports",
+        "--preflight-reports",
+        "folder for gate.json, summary.md and escalations",
+        default="reports",
+    ),
+    Option(
+        "preflight_journal",
+        "--preflight-journal",
+        "folder of the runs' journals (what each run enabled, so it can be retired even after an "
+        "interrupted run); default: journal/ in the reports folder",
+    ),
+    Option(
+        "preflight_html_report",
+        "--preflight-html-report",
+        "the HTML report the gate and summary name (relative to the reports folder); 'none' when no report is built",
+        default="allure-report/index.html",
+    ),
+    Option(
+        "preflight_allow_writes",
+        "--allow-writes",
+        "let the run write (create throwaway campaigns, conversions, leads) on a target other than the "
+        "embedded sandbox; or set allow_writes: true in the target file",
+        default=False,
+        is_flag=True,
+    ),
+    Option(
+        "preflight_allow_peak",
+        "--allow-peak",
+        "let a run that writes start inside one of the config's peak windows (run.peak_windows); without "
+        "it such a run stops before its first write, saying when the window ends",
+        default=False,
+        is_flag=True,
+    ),
+    Option(
+        "preflight_collect_to",
+        "--preflight-collect-to",
+        "with --collect-only: write the selected tests, as the write plan needs them, to this JSON file "
+        "(what `preflight plan` and `preflight doctor` use); nothing is started",
+    ),
+    Option(
+        "preflight_escalate",
+        "--escalate",
+        "send one support report per root cause (POST /v2/support/report) and record the ticket",
+        default=False,
+        is_flag=True,
+    ),
+    Option(
+        "preflight_shard",
+        "--shard",
+        "I/N: run shard I of N, each campaign on exactly one shard (a stable hash of its campaignId); "
+        "the others' tests are deselected. `preflight merge` joins the shards' reports",
+    ),
 )
 _BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -64,8 +103,7 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("preflight", "campaign-preflight")
     for option in OPTIONS:
         if option.is_flag:
-            group.addoption(option.flag, dest=option.name, action="store_true", default=None,
-                            help=option.help)
+            group.addoption(option.flag, dest=option.name, action="store_true", default=None, help=option.help)
         else:
             group.addoption(option.flag, dest=option.name, default=None, help=option.help)
         parser.addini(option.name, option.help, type=option.ini_type, default=option.default)
@@ -90,5 +128,7 @@ def check_no_clean_alluredir(config: pytest.Config) -> None:
     """Refuse allure-pytest's --clean-alluredir together with xdist's -n."""
     # Under xdist every worker would wipe the folder and results would be lost.
     if config.getoption("clean_alluredir", False) and config.getoption("numprocesses", None):
-        raise pytest.UsageError("--clean-alluredir loses results under xdist (-n): empty the folder before "
-                                "pytest instead (`preflight run` does)")
+        raise pytest.UsageError(
+            "--clean-alluredir loses results under xdist (-n): empty the folder before "
+            "pytest instead (`preflight run` does)"
+        )

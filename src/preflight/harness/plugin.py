@@ -46,8 +46,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     preflight = config.stash[SESSION]
     if preflight.armed and preflight.run_config is not None:
         stems = [c.stem for c in preflight.run_config.campaigns]
-        return campaign_scheduler(config, log, lambda nodeid: collect.campaign_of(nodeid, stems),
-                                  before_first_test=preflight.xdist_before_first_test)
+        return campaign_scheduler(
+            config,
+            log,
+            lambda nodeid: collect.campaign_of(nodeid, stems),
+            before_first_test=preflight.xdist_before_first_test,
+        )
     return None
 
 

@@ -26,15 +26,20 @@ def writes_refused(preflight: Any) -> str | None:
     from preflight.harness import options
 
     target = preflight.run_config.target
-    if preflight.runtime.embedded or target.allow_writes or options.get(preflight.pytest_config,
-                                                                         "preflight_allow_writes"):
+    if (
+        preflight.runtime.embedded
+        or target.allow_writes
+        or options.get(preflight.pytest_config, "preflight_allow_writes")
+    ):
         return None
     plan_ = preflight.write_plan
     created = sum(1 for line in plan_.lines if line.what.startswith("create"))
-    return (f"target {target.name} takes no write without --allow-writes: this run would spend {plan_.total} "
-            f"quota-counted write(s) ({created} throwaway campaign(s) created, see `preflight plan`) and post "
-            f"public test leads and conversions; nothing was written. Pass --allow-writes, or set "
-            f"allow_writes: true in {target.source}")
+    return (
+        f"target {target.name} takes no write without --allow-writes: this run would spend {plan_.total} "
+        f"quota-counted write(s) ({created} throwaway campaign(s) created, see `preflight plan`) and post "
+        f"public test leads and conversions; nothing was written. Pass --allow-writes, or set "
+        f"allow_writes: true in {target.source}"
+    )
 
 
 def meters(preflight: Any, clock: Any) -> tuple[dict[str, Any] | None, str | None]:
@@ -69,8 +74,9 @@ def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, None
     try:
         body = expect_status(ex, 200, doing="reading the daily write quota")
-        return expect_json_object(ex, body, doing="reading usage meters",
-                                  fields={"writesPerDay": int, "writesToday": int}), None
+        return expect_json_object(
+            ex, body, doing="reading usage meters", fields={"writesPerDay": int, "writesToday": int}
+        ), None
     except PreflightFailure as failure:
         return None, failure.summary
 
@@ -78,8 +84,9 @@ def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
 def check(preflight: Any) -> tuple[str, str] | None:
     """(problem, category) when the run must not start its tests, else None."""
     items, runtime = selected_items(preflight), preflight.runtime
-    preflight.write_plan = plan.for_subset(items, preflight.run_config, run_id=runtime.run_id,
-                                           journal_root=runtime.journal_root)
+    preflight.write_plan = plan.for_subset(
+        items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root
+    )
     if not items:
         return None
     refused = writes_refused(preflight)
@@ -96,9 +103,13 @@ def check(preflight: Any) -> tuple[str, str] | None:
         return peak_problem, Category.PEAK_WINDOW
     if problem:
         return f"the write quota could not be read: {problem}", Category.QUOTA
-    fit = plan.check(items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root,
-                     meters=found)
+    fit = plan.check(
+        items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root, meters=found
+    )
     preflight.quota_fit = fit
     if fit.fits:
         return None
-    return f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}", Category.QUOTA
+    return (
+        f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}",
+        Category.QUOTA,
+    )

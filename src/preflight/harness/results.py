@@ -55,8 +55,12 @@ class TestRecord:
         return live_slug(self.run_id, self.info.variant) if self.info and self.info.variant else None
 
     def artifacts_json(self) -> dict[str, Any]:
-        base = {"runId": self.run_id, "campaignId": self.campaign_id, "slug": self.slug,
-                "requestIds": [ex.request_id for ex in self.exchanges if ex.request_id]}
+        base = {
+            "runId": self.run_id,
+            "campaignId": self.campaign_id,
+            "slug": self.slug,
+            "requestIds": [ex.request_id for ex in self.exchanges if ex.request_id],
+        }
         return {**base, **self.artifacts}
 
 
@@ -109,8 +113,11 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEv
     verdict = classify.classify(exc, when)
     message = str(exc) if failure else f"[{verdict.category}] {verdict.summary}"
     ids = failure.request_ids if failure else []
-    evidence = FailureEvidence(category=verdict.category, message=message,
-                               request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id])
+    evidence = FailureEvidence(
+        category=verdict.category,
+        message=message,
+        request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id],
+    )
     allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
     if failure is None:
         return evidence
@@ -119,11 +126,18 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEv
     evidence.follows = failure.follows
     evidence.escalate = failure.escalate and escalation.should_escalate(failure.category)
     if evidence.escalate and not failure.duplicate_of:
-        evidence.draft = escalation.draft(failure, nodeid=record.nodeid,
-                                          step=record.info.step if record.info else when,
-                                          campaign_id=record.campaign_id, slug=record.slug)
-        allure.attach_json(f"escalation draft (root cause {evidence.draft['group']}: one support report per "
-                           "root cause, in escalations/)", evidence.draft)
+        evidence.draft = escalation.draft(
+            failure,
+            nodeid=record.nodeid,
+            step=record.info.step if record.info else when,
+            campaign_id=record.campaign_id,
+            slug=record.slug,
+        )
+        allure.attach_json(
+            f"escalation draft (root cause {evidence.draft['group']}: one support report per "
+            "root cause, in escalations/)",
+            evidence.draft,
+        )
     return evidence
 
 
@@ -140,15 +154,22 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
         (PROP + "worker", os.environ.get("PYTEST_XDIST_WORKER", "main")),
     ]
     if evidence is not None:
-        props += [(PROP + "category", evidence.category), (PROP + "message", evidence.message),
-                  (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
-                  (PROP + "cause", evidence.cause), (PROP + "consequenceOf", evidence.consequence_of),
-                  (PROP + "follows", " ".join(evidence.follows)),
-                  (PROP + "escalate", "yes" if evidence.escalate else "no"),
-                  (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None)]
+        props += [
+            (PROP + "category", evidence.category),
+            (PROP + "message", evidence.message),
+            (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
+            (PROP + "cause", evidence.cause),
+            (PROP + "consequenceOf", evidence.consequence_of),
+            (PROP + "follows", " ".join(evidence.follows)),
+            (PROP + "escalate", "yes" if evidence.escalate else "no"),
+            (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None),
+        ]
     # Plain str: xdist's wire format (execnet) takes the builtin types only, not a StrEnum.
-    return [(name, value if type(value) in (str, int, float, bool) else str(value))
-            for name, value in props if value not in (None, "")]
+    return [
+        (name, value if type(value) in (str, int, float, bool) else str(value))
+        for name, value in props
+        if value not in (None, "")
+    ]
 
 
 class Collector:
@@ -158,12 +179,25 @@ class Collector:
         self.results: dict[str, dict[str, Any]] = {}
 
     def add(self, nodeid: str, when: str, outcome: str, user_properties: list, longrepr: str) -> None:
-        props = {name[len(PROP):]: value for name, value in user_properties if str(name).startswith(PROP)}
-        result = self.results.setdefault(nodeid, {
-            "nodeid": nodeid, "step": None, "campaignId": None, "slug": None, "outcome": UNFINISHED,
-            "message": "", "category": None, "requestIds": [], "escalation": None, "ticketId": None})
-        result.update({k: props[k] for k in ("step", "campaign", "variant", "campaignId", "slug", "worker")
-                       if k in props})
+        props = {name[len(PROP) :]: value for name, value in user_properties if str(name).startswith(PROP)}
+        result = self.results.setdefault(
+            nodeid,
+            {
+                "nodeid": nodeid,
+                "step": None,
+                "campaignId": None,
+                "slug": None,
+                "outcome": UNFINISHED,
+                "message": "",
+                "category": None,
+                "requestIds": [],
+                "escalation": None,
+                "ticketId": None,
+            },
+        )
+        result.update(
+            {k: props[k] for k in ("step", "campaign", "variant", "campaignId", "slug", "worker") if k in props}
+        )
         result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
         if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
             result["outcome"] = "passed"
@@ -171,13 +205,16 @@ class Collector:
             result.update(outcome="skipped", message=_skip_reason(longrepr))
         elif outcome == "failed" and result["outcome"] not in ("failed", "error"):
             # The first failure of a test is its finding; a teardown error after it adds nothing.
-            result.update(outcome="failed" if when == "call" else "error",
-                          message=props.get("message") or _last_line(longrepr),
-                          category=props.get("category") or Category.HARNESS_ERROR,
-                          cause=props.get("cause"), consequenceOf=props.get("consequenceOf"),
-                          follows=(props.get("follows") or "").split(),
-                          escalate=props.get("escalate") == "yes",
-                          draft=json.loads(props["draft"]) if props.get("draft") else None)
+            result.update(
+                outcome="failed" if when == "call" else "error",
+                message=props.get("message") or _last_line(longrepr),
+                category=props.get("category") or Category.HARNESS_ERROR,
+                cause=props.get("cause"),
+                consequenceOf=props.get("consequenceOf"),
+                follows=(props.get("follows") or "").split(),
+                escalate=props.get("escalate") == "yes",
+                draft=json.loads(props["draft"]) if props.get("draft") else None,
+            )
             if props.get("failingRequestIds"):
                 result["failingRequestIds"] = props["failingRequestIds"].split()
 
@@ -201,5 +238,3 @@ def _last_line(text: str) -> str:
 def _skip_reason(longrepr: str) -> str:
     text = longrepr.strip()
     return text.split("Skipped: ", 1)[-1].rstrip("')") if "Skipped" in text else text
-
-

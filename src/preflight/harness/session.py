@@ -160,8 +160,9 @@ class PreflightSession:
     def journal(self) -> journal.Journal:
         if self._journal is None:
             writer = os.environ.get("PYTEST_XDIST_WORKER", "controller") + "-" + self.runtime.session_id
-            self._journal = journal.Journal(self.runtime.journal_root, self.runtime.run_id, writer,
-                                            base_url=self.runtime.base_url)
+            self._journal = journal.Journal(
+                self.runtime.journal_root, self.runtime.run_id, writer, base_url=self.runtime.base_url
+            )
         return self._journal
 
     def mint_stale_ctx(self, handle: str, slug: str) -> str:
@@ -180,10 +181,16 @@ class PreflightSession:
 
         target = self.run_config.target
         facts = readiness.jwt_facts(self.runtime.jwt) if self.runtime.jwt else None
-        jwt = f"a JWT with {facts.describe(target.handle, time.time())}" if facts else \
-            "a JWT whose claims are not readable"
-        pat = (f"scopes {', '.join(PAT_SCOPES)} (minted by the run)" if target.kind == "sandbox" and not target.base_url
-               else "the PAT in $PREFLIGHT_PAT (the platform does not show its scopes)")
+        jwt = (
+            f"a JWT with {facts.describe(target.handle, time.time())}"
+            if facts
+            else "a JWT whose claims are not readable"
+        )
+        pat = (
+            f"scopes {', '.join(PAT_SCOPES)} (minted by the run)"
+            if target.kind == "sandbox" and not target.base_url
+            else "the PAT in $PREFLIGHT_PAT (the platform does not show its scopes)"
+        )
         describe_credentials(jwt=jwt, pat=pat)
 
     # -- the end ------------------------------------------------------------------------------

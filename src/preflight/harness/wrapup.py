@@ -33,8 +33,13 @@ def finish(preflight: Any, session: Any, stopped: str | None) -> dict[str, Any]:
     preflight.gate = write_outputs(preflight, results, facts)
     if preflight.runtime is not None:
         gate_doc = preflight.gate
-        history.append(history_path(preflight), {key: gate_doc.get(key) for key in (
-            "runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")})
+        history.append(
+            history_path(preflight),
+            {
+                key: gate_doc.get(key)
+                for key in ("runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")
+            },
+        )
     return preflight.gate
 
 
@@ -47,11 +52,16 @@ def history_path(preflight: Any) -> Path:
 def _facts(preflight: Any, session: Any, stopped: str | None) -> RunFacts:
     collection = preflight.collection or {}
     selected = collection.get("selected")
-    return RunFacts(planned=collection.get("planned"), selected=len(selected) if selected is not None else None,
-                    selection=_selection(session.config), problem=preflight.start_problem,
-                    problem_category=preflight.problem_category, stopped=stopped,
-                    unfinished=preflight.collector.unfinished(),
-                    write_plan=_plan_json(preflight))
+    return RunFacts(
+        planned=collection.get("planned"),
+        selected=len(selected) if selected is not None else None,
+        selection=_selection(session.config),
+        problem=preflight.start_problem,
+        problem_category=preflight.problem_category,
+        stopped=stopped,
+        unfinished=preflight.collector.unfinished(),
+        write_plan=_plan_json(preflight),
+    )
 
 
 def _selection(config: Any) -> str | None:
@@ -73,11 +83,17 @@ def _plan_json(preflight: Any) -> dict[str, Any] | None:
     if plan is None:
         return None
     fit = getattr(preflight, "quota_fit", None)
-    return {"writesTotal": plan.total, "writesLeft": fit.writes_left if fit else None,
-            "byCampaign": plan.by_campaign(), "lines": plan.to_json(), "split": fit.split if fit else []}
+    return {
+        "writesTotal": plan.total,
+        "writesLeft": fit.writes_left if fit else None,
+        "byCampaign": plan.by_campaign(),
+        "lines": plan.to_json(),
+        "split": fit.split if fit else [],
+    }
 
 
 # -- retiring what the run enabled --------------------------------------------------------------
+
 
 def _retire(preflight: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     runtime, target = preflight.runtime, preflight.run_config.target
@@ -91,14 +107,16 @@ def _retire(preflight: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         outcome = cleanup.Outcome()
         try:
             with preflight.recorder.detached():
-                cleanup.retire(preflight.client(), links, writer=preflight.journal(), session=runtime.session_id,
-                               outcome=outcome)
+                cleanup.retire(
+                    preflight.client(), links, writer=preflight.journal(), session=runtime.session_id, outcome=outcome
+                )
         except CleanupSkipped as exc:
             info["skipped"] = f"stopped by {exc}"
         finally:
             interrupts.phase = "final"
-        info.update(retired=len(outcome.retired), failed=len(outcome.failed), writes=outcome.writes,
-                    errors=outcome.failed)
+        info.update(
+            retired=len(outcome.retired), failed=len(outcome.failed), writes=outcome.writes, errors=outcome.failed
+        )
     left = journal.leftovers(r for r in journal.read(runtime.journal_root, runtime.run_id).values())
     if runtime.embedded:
         # Nothing outlives the run's own sandbox: its journal would only mislead a later rerun.
@@ -127,6 +145,7 @@ def cleanup_command(preflight: Any) -> str:
 
 # -- one escalation per root cause ---------------------------------------------------------------
 
+
 def _escalate(preflight: Any, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     runtime, target = preflight.runtime, preflight.run_config.target
     _link_consequences(results)
@@ -139,14 +158,26 @@ def _escalate(preflight: Any, results: list[dict[str, Any]]) -> list[dict[str, A
     out = []
     for gid, members in escalation.group(drafts).items():
         later = [r for r in results if r.get("consequenceOf") == gid]
-        payload = escalation.build_payload(members, handle=target.handle, run_id=runtime.run_id,
-                                           environment=target.name, role=role, rollback=rollback,
-                                           consequences=[_as_draft(r) for r in later])
-        entry = {"id": gid, "category": members[0]["category"], "cause": members[0]["cause"],
-                 "tests": [m["nodeid"] for m in members] + [r["nodeid"] for r in later],
-                 "campaigns": sorted({m["campaignId"] for m in members if m.get("campaignId")}),
-                 "slugs": sorted({m["slug"] for m in members if m.get("slug")}),
-                 "requestIds": payload["reproArtifact"]["requestIds"], "ticketId": None, "sendError": None}
+        payload = escalation.build_payload(
+            members,
+            handle=target.handle,
+            run_id=runtime.run_id,
+            environment=target.name,
+            role=role,
+            rollback=rollback,
+            consequences=[_as_draft(r) for r in later],
+        )
+        entry = {
+            "id": gid,
+            "category": members[0]["category"],
+            "cause": members[0]["cause"],
+            "tests": [m["nodeid"] for m in members] + [r["nodeid"] for r in later],
+            "campaigns": sorted({m["campaignId"] for m in members if m.get("campaignId")}),
+            "slugs": sorted({m["slug"] for m in members if m.get("slug")}),
+            "requestIds": payload["reproArtifact"]["requestIds"],
+            "ticketId": None,
+            "sendError": None,
+        }
         if send is not None:
             entry["ticketId"], entry["sendError"] = send(payload)
             payload = {**payload, "ticketId": entry["ticketId"]}
@@ -168,17 +199,27 @@ def _link_consequences(results: list[dict[str, Any]]) -> None:
         repeat, follows = bool(result.get("consequenceOf")), result.get("follows") or []
         if not repeat and not follows:
             continue
-        earlier = [r for r in results[:index] if r.get("draft") and r.get("campaignId") == result.get("campaignId")
-                   and (repeat or r.get("step") in follows)]
+        earlier = [
+            r
+            for r in results[:index]
+            if r.get("draft")
+            and r.get("campaignId") == result.get("campaignId")
+            and (repeat or r.get("step") in follows)
+        ]
         if earlier:
             result["consequenceOf"] = earlier[0]["draft"]["group"]
             result["draft"] = None
 
 
 def _as_draft(result: dict[str, Any]) -> dict[str, Any]:
-    return {"nodeid": result["nodeid"], "step": result.get("step"), "campaignId": result.get("campaignId"),
-            "slug": result.get("slug"), "requestIds": result.get("failingRequestIds") or result.get("requestIds") or [],
-            "summary": (result.get("message") or "").splitlines()[0] if result.get("message") else ""}
+    return {
+        "nodeid": result["nodeid"],
+        "step": result.get("step"),
+        "campaignId": result.get("campaignId"),
+        "slug": result.get("slug"),
+        "requestIds": result.get("failingRequestIds") or result.get("requestIds") or [],
+        "summary": (result.get("message") or "").splitlines()[0] if result.get("message") else "",
+    }
 
 
 def rollback_intent(journal_root: str, run_id: str) -> str:
@@ -188,11 +229,14 @@ def rollback_intent(journal_root: str, run_id: str) -> str:
     adopted = [r for r in records if r.created is False]
     parts = []
     if created:
-        parts.append("created throwaway campaign(s) " + "; ".join(
-            f"{r.campaign_id} (links {', '.join(sorted(r.links))})" for r in created))
+        parts.append(
+            "created throwaway campaign(s) "
+            + "; ".join(f"{r.campaign_id} (links {', '.join(sorted(r.links))})" for r in created)
+        )
     if adopted:
-        parts.append("reused campaign(s) an earlier session of this run created: "
-                     + ", ".join(r.campaign_id for r in adopted))
+        parts.append(
+            "reused campaign(s) an earlier session of this run created: " + ", ".join(r.campaign_id for r in adopted)
+        )
     if not parts:
         return "this run created nothing on the platform"
     retired = sorted(s for r in records for s, link in r.links.items() if link.state == journal.RETIRED)
@@ -238,6 +282,7 @@ def sender(preflight: Any):
 
 # -- the files -------------------------------------------------------------------------------------
 
+
 def write_outputs(preflight: Any, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
     from preflight import __version__
     from preflight.report import allure, gate
@@ -253,22 +298,35 @@ def write_outputs(preflight: Any, results: list[dict[str, Any]], facts: RunFacts
     if preflight.shard is not None and facts.shard is None:  # also on a gate that says the run could not start
         facts.shard = preflight.shard.describe([c.stem for c in run_config.campaigns] if run_config else None)
     finished = now_iso()
-    common = dict(run_id=run_id, target=target.name if target else None, results=results, report_path=report_path,
-                  facts=facts)
+    common = dict(
+        run_id=run_id, target=target.name if target else None, results=results, report_path=report_path, facts=facts
+    )
     started = runtime.started_at if runtime else preflight.started_at or finished
-    gate.write_gate(reports_dir / "gate.json", started_at=started,
-                    finished_at=finished, **common)
+    gate.write_gate(reports_dir / "gate.json", started_at=started, finished_at=finished, **common)
     gate.write_summary(reports_dir / "summary.md", **common)
     alluredir = preflight.pytest_config.getoption("allure_report_dir", None)
     if alluredir and runtime and target:
-        props = {"target": target.name, "handle": target.handle, "plan": target.plan, "role": target.role,
-                 "base_url": runtime.base_url, "run_id": runtime.run_id, "harness_version": __version__}
+        props = {
+            "target": target.name,
+            "handle": target.handle,
+            "plan": target.plan,
+            "role": target.role,
+            "base_url": runtime.base_url,
+            "run_id": runtime.run_id,
+            "harness_version": __version__,
+        }
         allure.write_environment(alluredir, props)
-        allure.write_executor(alluredir, {"name": "campaign-preflight", "type": "campaign-preflight",
-                                          "buildName": runtime.run_id, "reportName": f"preflight {runtime.run_id}"})
+        allure.write_executor(
+            alluredir,
+            {
+                "name": "campaign-preflight",
+                "type": "campaign-preflight",
+                "buildName": runtime.run_id,
+                "reportName": f"preflight {runtime.run_id}",
+            },
+        )
     return json.loads((reports_dir / "gate.json").read_text())
 
 
 def exit_code(gate_doc: dict[str, Any]) -> int:
     return EXIT_CODES.get(gate_doc.get("verdict"), 2)
-

@@ -37,8 +37,12 @@ def no_workers(config: pytest.Config) -> None:
     config.option.dist, config.option.tx = "no", []
 
 
-def campaign_scheduler(config: pytest.Config, log: Any, campaign_of: Callable[[str], str | None],
-                       before_first_test: Callable[[list[str]], bool] | None = None) -> LoadScopeScheduling:
+def campaign_scheduler(
+    config: pytest.Config,
+    log: Any,
+    campaign_of: Callable[[str], str | None],
+    before_first_test: Callable[[list[str]], bool] | None = None,
+) -> LoadScopeScheduling:
     """xdist's loadscope scheduling with one scope per campaign, whatever `--dist` says.
 
     Every mode (load, loadscope, loadfile, worksteal, loadgroup) must keep a campaign's steps

@@ -94,8 +94,9 @@ class PlatformClient:
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        self._http = httpx.Client(timeout=self.retry.timeout_seconds, follow_redirects=False,
-                                  headers={"user-agent": "campaign-preflight"})
+        self._http = httpx.Client(
+            timeout=self.retry.timeout_seconds, follow_redirects=False, headers={"user-agent": "campaign-preflight"}
+        )
 
     def __enter__(self) -> "PlatformClient":
         return self
@@ -109,9 +110,17 @@ class PlatformClient:
             self.pacer.close()
 
     # -- the API, by route name -------------------------------------------------
-    def call(self, route: str, *, step: str, key: str | None = None, json_body: Any = None,
-             params: dict[str, Any] | None = None, surface: str | None = None,
-             **path_params: str) -> Exchange:
+    def call(
+        self,
+        route: str,
+        *,
+        step: str,
+        key: str | None = None,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        surface: str | None = None,
+        **path_params: str,
+    ) -> Exchange:
         method, template, default_surface = ROUTES[route]
         path = self.route_overrides.get(route, template).format(handle=self.handle, **path_params)
         headers: dict[str, str] = {}
@@ -122,29 +131,71 @@ class PlatformClient:
             else:
                 headers["idempotency-key"] = key
         retryable = method not in WRITE_METHODS or bool(key)
-        return self._send(method, self.base_url + path, path=path, surface=surface or default_surface,
-                          step=step, headers=headers, json_body=json_body, params=params,
-                          retryable=retryable, auth=auth, route=route,
-                          route_class=pacing.route_class(method, path))
+        return self._send(
+            method,
+            self.base_url + path,
+            path=path,
+            surface=surface or default_surface,
+            step=step,
+            headers=headers,
+            json_body=json_body,
+            params=params,
+            retryable=retryable,
+            auth=auth,
+            route=route,
+            route_class=pacing.route_class(method, path),
+        )
 
     def get_url(self, url: str, *, step: str, headers: dict[str, str] | None = None) -> Exchange:
         """A public GET of an absolute URL (a short-link click): redirects are not followed."""
         path = httpx.URL(url).path
-        return self._send("GET", url, path=path, surface="public", step=step, headers=dict(headers or {}),
-                          json_body=None, params=None, retryable=True, route_class="public")
+        return self._send(
+            "GET",
+            url,
+            path=path,
+            surface="public",
+            step=step,
+            headers=dict(headers or {}),
+            json_body=None,
+            params=None,
+            retryable=True,
+            route_class="public",
+        )
 
     # -- transport ----------------------------------------------------------------
-    def _send(self, method: str, url: str, *, path: str, surface: str, step: str,
-              headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-              retryable: bool, auth: httpx.Auth | None = None, route: str | None = None,
-              route_class: str = "read") -> Exchange:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        path: str,
+        surface: str,
+        step: str,
+        headers: dict[str, str],
+        json_body: Any,
+        params: dict[str, Any] | None,
+        retryable: bool,
+        auth: httpx.Auth | None = None,
+        route: str | None = None,
+        route_class: str = "read",
+    ) -> Exchange:
         attempt = 0
         while True:
             attempt += 1
-            exchange, retry_after = self._attempt(method, url, path=path, surface=surface, step=step,
-                                                  headers=headers, json_body=json_body,
-                                                  params=params, attempt=attempt, auth=auth, route=route,
-                                                  route_class=route_class)
+            exchange, retry_after = self._attempt(
+                method,
+                url,
+                path=path,
+                surface=surface,
+                step=step,
+                headers=headers,
+                json_body=json_body,
+                params=params,
+                attempt=attempt,
+                auth=auth,
+                route=route,
+                route_class=route_class,
+            )
             for observe in self.observers:
                 observe(exchange)
             if not (retryable and _is_retryable(exchange)):
@@ -154,32 +205,65 @@ class PlatformClient:
                 return exchange
             time.sleep(wait)
 
-    def _attempt(self, method: str, url: str, *, path: str, surface: str, step: str,
-                 headers: dict[str, str], json_body: Any, params: dict[str, Any] | None,
-                 attempt: int, auth: httpx.Auth | None, route: str | None,
-                 route_class: str) -> tuple[Exchange, float | None]:
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        *,
+        path: str,
+        surface: str,
+        step: str,
+        headers: dict[str, str],
+        json_body: Any,
+        params: dict[str, Any] | None,
+        attempt: int,
+        auth: httpx.Auth | None,
+        route: str | None,
+        route_class: str,
+    ) -> tuple[Exchange, float | None]:
         if self.pacer is not None:
             self.pacer.acquire(route_class)
-        request = self._http.build_request(method, url, headers=headers, params=params,
-                                           json=json_body if json_body is not None else None)
+        request = self._http.build_request(
+            method, url, headers=headers, params=params, json=json_body if json_body is not None else None
+        )
         started = time.perf_counter()
         try:
             response = self._http.send(request, auth=auth)
         except httpx.HTTPError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            return Exchange.build(method=method, url=str(request.url), path=path, surface=surface,
-                                  status=None, duration_ms=elapsed, request_id=None,
-                                  request_headers=request.headers.items(), request_body=json_body,
-                                  attempts=attempt, error=f"{type(exc).__name__}: {exc}",
-                                  step=step, route=route), None
+            return Exchange.build(
+                method=method,
+                url=str(request.url),
+                path=path,
+                surface=surface,
+                status=None,
+                duration_ms=elapsed,
+                request_id=None,
+                request_headers=request.headers.items(),
+                request_body=json_body,
+                attempts=attempt,
+                error=f"{type(exc).__name__}: {exc}",
+                step=step,
+                route=route,
+            ), None
         elapsed = (time.perf_counter() - started) * 1000
         body = _parse_body(response)
         exchange = Exchange.build(
-            method=method, url=str(request.url), path=path, surface=surface, status=response.status_code,
-            duration_ms=elapsed, request_id=self._request_id(response, body),
-            request_headers=request.headers.items(), request_body=json_body,
-            response_headers=response.headers.items(), response_body=body, attempts=attempt, step=step,
-            route=route)
+            method=method,
+            url=str(request.url),
+            path=path,
+            surface=surface,
+            status=response.status_code,
+            duration_ms=elapsed,
+            request_id=self._request_id(response, body),
+            request_headers=request.headers.items(),
+            request_body=json_body,
+            response_headers=response.headers.items(),
+            response_body=body,
+            attempts=attempt,
+            step=step,
+            route=route,
+        )
         if self.pacer is not None:
             self.pacer.observe(route_class, response.status_code, response.headers, exchange.body_field("reason"))
         return exchange, _retry_after(response)

@@ -44,8 +44,9 @@ def load(config: str, target: str | None) -> Any:
 
 
 @contextmanager
-def open_target(config: str, target: str | None, *, embedded_ok: bool = True,
-                start_embedded: bool = True) -> Iterator[Connection]:
+def open_target(
+    config: str, target: str | None, *, embedded_ok: bool = True, start_embedded: bool = True
+) -> Iterator[Connection]:
     """`embedded_ok`: the embedded sandbox is acceptable (started for the command when
     `start_embedded`, else a connection to nothing: only its config is of use)."""
     run_config = load(config, target)
@@ -69,17 +70,22 @@ def open_target(config: str, target: str | None, *, embedded_ok: bool = True,
                     client.close()
                 return
             elif embedded_ok:
-                admin = sandbox = SandboxProcess(plan=spec.plan, ctx_ttl=spec.sandbox.ctx_ttl_seconds,
-                                                 writes_per_day=spec.sandbox.writes_per_day).start()
+                admin = sandbox = SandboxProcess(
+                    plan=spec.plan, ctx_ttl=spec.sandbox.ctx_ttl_seconds, writes_per_day=spec.sandbox.writes_per_day
+                ).start()
             else:
-                raise TargetError(f"target {spec.name} is the embedded sandbox, which lives only during a run; "
-                                  "nothing of an earlier run is left on it")
+                raise TargetError(
+                    f"target {spec.name} is the embedded sandbox, which lives only during a run; "
+                    "nothing of an earlier run is left on it"
+                )
             try:
                 jwt = admin.mint_jwt(spec.handle, role=spec.role)
                 pat = admin.mint_pat(spec.handle, scopes=list(PAT_SCOPES))
             except Exception as exc:
-                raise TargetError(f"the sandbox at {spec.base_url or 'the embedded sandbox'} is not usable: "
-                                  f"{type(exc).__name__}: {exc}") from None
+                raise TargetError(
+                    f"the sandbox at {spec.base_url or 'the embedded sandbox'} is not usable: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
             base_url = spec.base_url or admin.url
             run_config = run_config.model_copy(update={"target": spec.with_base_url(base_url)})
         redact.register_secret(jwt)
@@ -96,9 +102,18 @@ def open_target(config: str, target: str | None, *, embedded_ok: bool = True,
 
 def make_client(run_config: Any, base_url: str, jwt: str | None, pat: str | None) -> PlatformClient:
     settings, contract = run_config.run, run_config.target.contract
-    retry = RetryPolicy(attempts=settings.retry.attempts, backoff_seconds=settings.retry.backoff_seconds,
-                        max_wait_seconds=settings.retry.max_wait_seconds, timeout_seconds=settings.timeout_seconds)
-    return PlatformClient(base_url=base_url, handle=run_config.target.handle, credentials=Credentials(jwt=jwt, pat=pat),
-                          retry=retry, route_overrides=dict(contract.routes),
-                          request_id_headers=tuple(contract.request_id_headers),
-                          idempotency_key_in=contract.idempotency_key_in)
+    retry = RetryPolicy(
+        attempts=settings.retry.attempts,
+        backoff_seconds=settings.retry.backoff_seconds,
+        max_wait_seconds=settings.retry.max_wait_seconds,
+        timeout_seconds=settings.timeout_seconds,
+    )
+    return PlatformClient(
+        base_url=base_url,
+        handle=run_config.target.handle,
+        credentials=Credentials(jwt=jwt, pat=pat),
+        retry=retry,
+        route_overrides=dict(contract.routes),
+        request_id_headers=tuple(contract.request_id_headers),
+        idempotency_key_in=contract.idempotency_key_in,
+    )

@@ -36,16 +36,41 @@ class Exchange:
     route: str | None = None  # the contract's route name (preflight.core.routes), None for a click
 
     @classmethod
-    def build(cls, *, method: str, url: str, path: str, surface: str, status: int | None,
-              duration_ms: float, request_id: str | None, request_headers, request_body: Any,
-              response_headers=(), response_body: Any = None, attempts: int = 1,
-              error: str | None = None, step: str | None = None, route: str | None = None) -> "Exchange":
+    def build(
+        cls,
+        *,
+        method: str,
+        url: str,
+        path: str,
+        surface: str,
+        status: int | None,
+        duration_ms: float,
+        request_id: str | None,
+        request_headers,
+        request_body: Any,
+        response_headers=(),
+        response_body: Any = None,
+        attempts: int = 1,
+        error: str | None = None,
+        step: str | None = None,
+        route: str | None = None,
+    ) -> "Exchange":
         return cls(
-            method=method, url=redact_text(url), path=path, surface=surface, status=status,
-            duration_ms=round(duration_ms, 1), request_id=request_id,
-            request_headers=redact_headers(request_headers), request_body=redact_obj(request_body),
-            response_headers=redact_headers(response_headers), response_body=redact_obj(response_body),
-            attempts=attempts, error=redact_text(error) if error else None, step=step, route=route,
+            method=method,
+            url=redact_text(url),
+            path=path,
+            surface=surface,
+            status=status,
+            duration_ms=round(duration_ms, 1),
+            request_id=request_id,
+            request_headers=redact_headers(request_headers),
+            request_body=redact_obj(request_body),
+            response_headers=redact_headers(response_headers),
+            response_body=redact_obj(response_body),
+            attempts=attempts,
+            error=redact_text(error) if error else None,
+            step=step,
+            route=route,
         )
 
     @property

@@ -154,10 +154,13 @@ class _Db:
         with self._queued():  # the first worker creates the table; the others find it
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=OFF")
-            self._conn.execute("CREATE TABLE IF NOT EXISTS pace (class TEXT PRIMARY KEY, tat INTEGER NOT NULL, "
-                               "per_second REAL, quota REAL)")
-            self._conn.executemany("INSERT OR IGNORE INTO pace (class, tat) VALUES (?, 0)",
-                                   [(c,) for c in ROUTE_CLASSES])
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS pace (class TEXT PRIMARY KEY, tat INTEGER NOT NULL, "
+                "per_second REAL, quota REAL)"
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO pace (class, tat) VALUES (?, 0)", [(c,) for c in ROUTE_CLASSES]
+            )
 
     @contextmanager
     def _queued(self) -> Iterator[None]:
@@ -197,8 +200,9 @@ class SharedClassState(StateStore):
         return Rate(1000, max(1, round(1e6 / per_second)), burst=burst)
 
     def _row(self, cur: sqlite3.Cursor) -> tuple[int, Rate]:
-        tat, taught, quota = cur.execute("SELECT tat, per_second, quota FROM pace WHERE class = ?",
-                                         (self.route_class,)).fetchone()
+        tat, taught, quota = cur.execute(
+            "SELECT tat, per_second, quota FROM pace WHERE class = ?", (self.route_class,)
+        ).fetchone()
         return int(tat), self.rate(taught, quota)
 
     def check(self, algorithm: Any, rates: Any, now: int, weight: int) -> Any:
@@ -220,9 +224,11 @@ class SharedClassState(StateStore):
     def teach(self, per_second: float, quota: float | None) -> float:
         """Lower the class's rate for every worker (never raise it); answer the rate in force."""
         with self.db.write() as cur:
-            cur.execute("UPDATE pace SET per_second = ?, quota = min(coalesce(quota, ?), ?) "
-                        "WHERE class = ? AND (per_second IS NULL OR per_second > ?)",
-                        (per_second, quota, quota, self.route_class, per_second))
+            cur.execute(
+                "UPDATE pace SET per_second = ?, quota = min(coalesce(quota, ?), ?) "
+                "WHERE class = ? AND (per_second IS NULL OR per_second > ?)",
+                (per_second, quota, quota, self.route_class, per_second),
+            )
             return cur.execute("SELECT per_second FROM pace WHERE class = ?", (self.route_class,)).fetchone()[0]
 
     def hold(self, now_ms: int, *, until_ms: float | None = None, credit: float | None = None) -> None:
@@ -245,8 +251,15 @@ class SharedClassState(StateStore):
 class Pacer:
     """`acquire(route_class)` before each attempt; `observe(...)` with each answer."""
 
-    def __init__(self, path: str, ceilings: Mapping[str, float], *, from_headers: bool = True,
-                 default_window: float = DEFAULT_WINDOW_SECONDS, max_pause: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        ceilings: Mapping[str, float],
+        *,
+        from_headers: bool = True,
+        default_window: float = DEFAULT_WINDOW_SECONDS,
+        max_pause: float = 60.0,
+    ) -> None:
         self.from_headers = from_headers
         self.default_window = default_window
         self.max_pause = max_pause
@@ -265,8 +278,7 @@ class Pacer:
     def acquire(self, route_class: str) -> None:
         self._limiters[route_class].try_acquire(route_class, blocking=True)
 
-    def observe(self, route_class: str, status: int | None, headers: Mapping[str, str],
-                reason: Any = None) -> None:
+    def observe(self, route_class: str, status: int | None, headers: Mapping[str, str], reason: Any = None) -> None:
         state = self._states[route_class]
         if status == 429 and reason != "daily_quota":
             pause = retry_after_seconds(headers.get("retry-after"), headers.get("date"))
@@ -299,7 +311,10 @@ def make_pacer(path: str | None, run_settings: Any) -> Pacer | None:
     if not path:
         return None
     pacing = getattr(run_settings, "pacing", None)
-    return Pacer(path, ceilings(run_settings),
-                 from_headers=getattr(pacing, "from_headers", True),
-                 default_window=getattr(pacing, "window_seconds", DEFAULT_WINDOW_SECONDS),
-                 max_pause=run_settings.retry.max_wait_seconds)
+    return Pacer(
+        path,
+        ceilings(run_settings),
+        from_headers=getattr(pacing, "from_headers", True),
+        default_window=getattr(pacing, "window_seconds", DEFAULT_WINDOW_SECONDS),
+        max_pause=run_settings.retry.max_wait_seconds,
+    )

@@ -49,11 +49,14 @@ def failed(rows: list[Row]) -> list[Row]:
 
 # -- the base URL -------------------------------------------------------------------------------
 
+
 def base_url(client: PlatformClient, where: str) -> Row:
     """`GET /v2/system/health` answers the contract's JSON: not HTML, not a 404, not silence."""
     ex = client.call("system_health", step="readiness")
     item = f"base URL {client.base_url}"
-    fix = f"set base_url in {where} to the campaign API (e.g. https://ai.10x.in), not the dashboard or a short-link host"
+    fix = (
+        f"set base_url in {where} to the campaign API (e.g. https://ai.10x.in), not the dashboard or a short-link host"
+    )
     if ex.status is None:
         return Row(item, FAIL, f"does not answer ({ex.error})", f"check the network and base_url in {where}")
     kind = ex.response_headers.get("content-type", "no content type").split(";")[0]
@@ -61,14 +64,25 @@ def base_url(client: PlatformClient, where: str) -> Row:
     if ex.status == 200 and isinstance(body, dict) and body.get("status") == "ok":
         return Row(item, PASS, "speaks the campaign API (GET /v2/system/health -> status ok)")
     if ex.status == 429 or ex.status >= 500:
-        return Row(item, FAIL, f"answers GET /v2/system/health with {ex.status} after {ex.attempts} attempt(s)",
-                   "the platform is unavailable: re-run later; nothing was written", Category.PLATFORM_ERROR)
+        return Row(
+            item,
+            FAIL,
+            f"answers GET /v2/system/health with {ex.status} after {ex.attempts} attempt(s)",
+            "the platform is unavailable: re-run later; nothing was written",
+            Category.PLATFORM_ERROR,
+        )
     excerpt = " ".join(ex.body_excerpt(80).split())
-    return Row(item, FAIL, f"is not the campaign API: GET /v2/system/health answered {ex.status} {kind}"
-               + (f" ({excerpt})" if not isinstance(body, dict) and body else ""), fix)
+    return Row(
+        item,
+        FAIL,
+        f"is not the campaign API: GET /v2/system/health answered {ex.status} {kind}"
+        + (f" ({excerpt})" if not isinstance(body, dict) and body else ""),
+        fix,
+    )
 
 
 # -- the JWT --------------------------------------------------------------------------------------
+
 
 @dataclass
 class JwtFacts:
@@ -83,8 +97,13 @@ class JwtFacts:
 
     def describe(self, handle: str, now: float) -> str:
         role = self.role_on(handle)
-        parts = [f"role {role} on {handle}" if role else f"no role on {handle} in its claims"
-                 if self.roles is not None else "roles not readable from its claims"]
+        parts = [
+            f"role {role} on {handle}"
+            if role
+            else f"no role on {handle} in its claims"
+            if self.roles is not None
+            else "roles not readable from its claims"
+        ]
         if self.expires_at is not None:
             parts.append(f"expires {_when(self.expires_at)} ({_left(self.expires_at - now)})")
         return ", ".join(parts)
@@ -97,13 +116,22 @@ def jwt_facts(token: str) -> JwtFacts | None:
         return None
     exp = claims.get("exp")
     roles = claims.get("roles")
-    return JwtFacts(expires_at=float(exp) if isinstance(exp, (int, float)) else None,
-                    roles={str(k): str(v) for k, v in roles.items()} if isinstance(roles, dict) else None,
-                    subject=claims.get("sub") if isinstance(claims.get("sub"), str) else None)
+    return JwtFacts(
+        expires_at=float(exp) if isinstance(exp, (int, float)) else None,
+        roles={str(k): str(v) for k, v in roles.items()} if isinstance(roles, dict) else None,
+        subject=claims.get("sub") if isinstance(claims.get("sub"), str) else None,
+    )
 
 
-def jwt(client: PlatformClient, token: str | None, *, handle: str, role: str, where: str,
-        now: Callable[[], float] = time.time) -> list[Row]:
+def jwt(
+    client: PlatformClient,
+    token: str | None,
+    *,
+    handle: str,
+    role: str,
+    where: str,
+    now: Callable[[], float] = time.time,
+) -> list[Row]:
     if not token:
         return [Row("JWT", FAIL, "no JWT", f"export PREFLIGHT_JWT (see {where})", Category.AUTH)]
     facts = jwt_facts(token)
@@ -118,17 +146,34 @@ def _jwt_local(facts: JwtFacts | None, *, handle: str, role: str, where: str, no
     if facts is None:
         return Row("JWT", FAIL, "is not a readable JWT (three base64url parts)", mint, Category.AUTH)
     if facts.expires_at is not None and facts.expires_at <= now:
-        return Row("JWT", FAIL, f"expired {_when(facts.expires_at)} ({_left(facts.expires_at - now)})", mint, Category.AUTH)
+        return Row(
+            "JWT", FAIL, f"expired {_when(facts.expires_at)} ({_left(facts.expires_at - now)})", mint, Category.AUTH
+        )
     held = facts.role_on(handle)
     if facts.roles is not None and held is None:
-        return Row("JWT", FAIL, f"carries no role on handle {handle} (roles on {', '.join(sorted(facts.roles)) or 'none'})",
-                   f"use a JWT of a user with a role on {handle}, or set handle in {where}", Category.AUTH)
+        return Row(
+            "JWT",
+            FAIL,
+            f"carries no role on handle {handle} (roles on {', '.join(sorted(facts.roles)) or 'none'})",
+            f"use a JWT of a user with a role on {handle}, or set handle in {where}",
+            Category.AUTH,
+        )
     if held and ROLE_RANK.get(held, 0) < ROLE_RANK[RUN_ROLE]:
-        return Row("JWT", FAIL, f"carries role {held} on {handle}; the run needs {RUN_ROLE}",
-                   f"use a JWT with role {RUN_ROLE} or above", Category.AUTH)
+        return Row(
+            "JWT",
+            FAIL,
+            f"carries role {held} on {handle}; the run needs {RUN_ROLE}",
+            f"use a JWT with role {RUN_ROLE} or above",
+            Category.AUTH,
+        )
     if held and ROLE_RANK.get(held, 0) < ROLE_RANK.get(role, 0):
-        return Row("JWT", FAIL, f"carries role {held} on {handle}, but {where} says role: {role}",
-                   f"set role: {held} in {where}, or use a JWT with role {role}", Category.CONFIG)
+        return Row(
+            "JWT",
+            FAIL,
+            f"carries role {held} on {handle}, but {where} says role: {role}",
+            f"set role: {held} in {where}, or use a JWT with role {role}",
+            Category.CONFIG,
+        )
     return Row("JWT", PASS, facts.describe(handle, now))
 
 
@@ -136,14 +181,18 @@ def _jwt_accepted(client: PlatformClient, handle: str) -> Row:
     """One read on the handle: the platform, not the claims, decides."""
     ex = client.call("list_campaigns", step="readiness", params={"limit": 1})
     if ex.status == 200:
-        return Row(f"JWT on handle {handle}", PASS, f"accepted (GET campaigns -> 200, request {ex.request_id or 'n/a'})")
+        return Row(
+            f"JWT on handle {handle}", PASS, f"accepted (GET campaigns -> 200, request {ex.request_id or 'n/a'})"
+        )
     return _refused(f"JWT on handle {handle}", ex, "JWT")
 
 
 # -- the PAT --------------------------------------------------------------------------------------
 
-def pat(client: PlatformClient, token: str | None, *, scopes: list[str], where: str,
-        probe_write_scope: bool) -> list[Row]:
+
+def pat(
+    client: PlatformClient, token: str | None, *, scopes: list[str], where: str, probe_write_scope: bool
+) -> list[Row]:
     if not token:
         return [Row("PAT", FAIL, "no PAT", f"export PREFLIGHT_PAT (see {where})", Category.AUTH)]
     rows = []
@@ -153,9 +202,14 @@ def pat(client: PlatformClient, token: str | None, *, scopes: list[str], where: 
         elif scope in SCOPE_WRITES and probe_write_scope:
             rows.append(_scope_row(client, scope, SCOPE_WRITES[scope], json_body={}))
         else:
-            rows.append(Row(f"PAT scope {scope}", UNKNOWN,
-                            "no read proves a write scope; the first publish will tell",
-                            "give the PAT this scope if unsure"))
+            rows.append(
+                Row(
+                    f"PAT scope {scope}",
+                    UNKNOWN,
+                    "no read proves a write scope; the first publish will tell",
+                    "give the PAT this scope if unsure",
+                )
+            )
         if rows[-1].status == FAIL and rows[-1].detail.startswith("refused (401"):
             break  # the token itself is refused: every other scope would say the same
     return rows
@@ -178,7 +232,7 @@ def _scope_row(client: PlatformClient, scope: str, route: str, json_body: Any = 
 NEXT_BY_CODE = {
     "token_expired": "mint a new token and export it again",
     "invalid_token": "the token is not recognised (mistyped, revoked, for another environment, or a PAT "
-                     "where a JWT goes): export the right one",
+    "where a JWT goes): export the right one",
     "missing_bearer_token": "export the token (PREFLIGHT_JWT / PREFLIGHT_PAT)",
     "forbidden": "the token has no access to this handle: use one for this handle, or fix handle in the target",
     "insufficient_role": "use a JWT with the required role",
@@ -199,14 +253,26 @@ def _refused(item: str, ex: Exchange, kind: str, scope: str | None = None) -> Ro
     if ex.status in (401, 403):
         detail = f"refused ({ex.status} {code or 'no error code'}, request {ex.request_id or 'n/a'})"
         return Row(item, FAIL, detail, next_step_for(code, required=required), Category.AUTH)
-    detail = f"{ex.status} {code or ' '.join(ex.body_excerpt(80).split())} after {ex.attempts} attempt(s) (request " \
-             f"{ex.request_id or 'n/a'})"
+    detail = (
+        f"{ex.status} {code or ' '.join(ex.body_excerpt(80).split())} after {ex.attempts} attempt(s) (request "
+        f"{ex.request_id or 'n/a'})"
+    )
     if ex.status == 429:
-        return Row(item, FAIL, f"still throttled: {detail}", "wait and re-run, or lower run.rate_limit_per_second",
-                   Category.THROTTLED)
+        return Row(
+            item,
+            FAIL,
+            f"still throttled: {detail}",
+            "wait and re-run, or lower run.rate_limit_per_second",
+            Category.THROTTLED,
+        )
     if ex.status >= 500:
-        return Row(item, FAIL, f"the platform keeps failing: {detail}", "re-run later; nothing was written",
-                   Category.PLATFORM_ERROR)
+        return Row(
+            item,
+            FAIL,
+            f"the platform keeps failing: {detail}",
+            "re-run later; nothing was written",
+            Category.PLATFORM_ERROR,
+        )
     return Row(item, FAIL, f"unexpected answer {detail}", "is base_url the campaign API?", Category.CONFIG)
 
 

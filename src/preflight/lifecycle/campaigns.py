@@ -36,16 +36,37 @@ def plan_decoy(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
     """A one-link campaign `pf-<runId>-<stem>-x`, for a run with a single campaign."""
     tag = hashlib.sha256(config.stem.encode()).hexdigest()[:4]
     first = config.variants[0]
-    variant = LiveVariant(name=f"x{tag}", slug=live_slug(run_id, f"x{tag}"), destination_url=first.destinationUrl,
-                          title="preflight decoy", tracking=config.variant_tracking(first), primary=True)
+    variant = LiveVariant(
+        name=f"x{tag}",
+        slug=live_slug(run_id, f"x{tag}"),
+        destination_url=first.destinationUrl,
+        title="preflight decoy",
+        tracking=config.variant_tracking(first),
+        primary=True,
+    )
     stem = decoy_stem(config.stem)
-    return LiveCampaign(stem=stem, campaign_id=campaign_id_for(run_id, stem), handle=handle,
-                        goal_type=config.goalType, variants=[variant], config=config)
+    return LiveCampaign(
+        stem=stem,
+        campaign_id=campaign_id_for(run_id, stem),
+        handle=handle,
+        goal_type=config.goalType,
+        variants=[variant],
+        config=config,
+    )
 
 
 class CampaignRegistry:
-    def __init__(self, client: PlatformClient, *, run_id: str, handle: str, journal: journal_mod.Journal,
-                 journal_root: str, session: str = "", campaigns: list[Any] = ()) -> None:
+    def __init__(
+        self,
+        client: PlatformClient,
+        *,
+        run_id: str,
+        handle: str,
+        journal: journal_mod.Journal,
+        journal_root: str,
+        session: str = "",
+        campaigns: list[Any] = (),
+    ) -> None:
         self.client = client
         self.run_id = run_id
         self.handle = handle
@@ -59,8 +80,7 @@ class CampaignRegistry:
 
     def get(self, config: Any) -> LiveCampaign:
         """The run's campaign for this config, created ACTIVE with every variant on first use."""
-        return self._ensure(campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle),
-                            complete=True)
+        return self._ensure(campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle), complete=True)
 
     def foreign_for(self, config: Any) -> LiveCampaign:
         """Another campaign of this run, whose click gives a foreign ctx for `config`'s campaign:
@@ -77,16 +97,25 @@ class CampaignRegistry:
         stem = live.stem
         if stem in self._broken:
             failure = self._broken[stem]
-            raise replace(failure, summary=f"(campaign setup failed earlier) {failure.summary}",
-                          duplicate_of=f"the setup of campaign {stem}")
+            raise replace(
+                failure,
+                summary=f"(campaign setup failed earlier) {failure.summary}",
+                duplicate_of=f"the setup of campaign {stem}",
+            )
         if stem in self._live and (stem in self._complete or not complete):
             return self._live[stem]
         record = journal_mod.read(self.journal_root, self.run_id).get(live.campaign_id)
         try:
-            campaign_step.create(self.client, live, run_id=self.run_id, journal=self.journal, session=self.session,
-                                 known={s: link.state for s, link in record.links.items()} if record else None,
-                                 exists=record is not None and record.created is not None,
-                                 primary_only=not complete)
+            campaign_step.create(
+                self.client,
+                live,
+                run_id=self.run_id,
+                journal=self.journal,
+                session=self.session,
+                known={s: link.state for s, link in record.links.items()} if record else None,
+                exists=record is not None and record.created is not None,
+                primary_only=not complete,
+            )
         except PreflightFailure as failure:
             self._broken[stem] = failure
             raise

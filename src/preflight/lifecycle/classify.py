@@ -24,30 +24,40 @@ from preflight.lifecycle.playbook import SUPPORT, step_next_steps
 CROSS_CUTTING: dict[Category, str] = {
     Category.AUTH: (
         "confirm actor role access (UC-07 flow step 1): give the JWT the required role or the PAT the required "
-        "scope for this handle, then re-run"),
+        "scope for this handle, then re-run"
+    ),
     Category.QUOTA: (
         "the handle's daily write quota ran out (UC-07 Limits and Quotas): wait for the reset (Retry-After) or "
-        "raise the plan, and schedule runs outside peak campaign windows"),
+        "raise the plan, and schedule runs outside peak campaign windows"
+    ),
     Category.PEAK_WINDOW: (
         "schedule high-volume workflows outside peak campaign windows (UC-07 Limits and Quotas): run after the "
-        "window ends, or pass --allow-peak if this run must go now; nothing is escalated for this"),
+        "window ends, or pass --allow-peak if this run must go now; nothing is escalated for this"
+    ),
     Category.THROTTLED: (
         "respect per-route throttles (UC-07 Limits and Quotas): lower concurrency or raise the retry budget and "
-        "re-run; writes are idempotency-safe to retry"),
+        "re-run; writes are idempotency-safe to retry"
+    ),
     Category.PLATFORM_ERROR: (
-        "the platform answered 5xx or not at all past the retries: re-run once; if it persists, " + SUPPORT),
+        "the platform answered 5xx or not at all past the retries: re-run once; if it persists, " + SUPPORT
+    ),
     Category.ATTRIBUTION: (
         "a click, lead or conversion was credited to another variant or campaign, or a click went to another "
-        "variant's page: the A/B numbers would be wrong without anyone noticing; do not ramp spend, " + SUPPORT),
+        "variant's page: the A/B numbers would be wrong without anyone noticing; do not ramp spend, " + SUPPORT
+    ),
     Category.CONTRACT_VIOLATION: (
-        "an answer was outside the contract: capture the request id and body (UC-07 flow step 4) and " + SUPPORT
-        + "; change the target YAML only if the deployment documents the difference"),
+        "an answer was outside the contract: capture the request id and body (UC-07 flow step 4) and "
+        + SUPPORT
+        + "; change the target YAML only if the deployment documents the difference"
+    ),
     Category.CONFIG: (
         "fix the run's config (config/preflight.yaml or the target YAML) as the message says and re-run; "
-        "nothing is escalated for this"),
+        "nothing is escalated for this"
+    ),
     Category.HARNESS_ERROR: (
         "a bug in campaign-preflight itself, not the platform: re-run with --tb=long and file it against the "
-        "harness; nothing is escalated for this"),
+        "harness; nothing is escalated for this"
+    ),
 }
 
 # One default next step per category.
@@ -75,9 +85,15 @@ def classify(exc: BaseException, when: str) -> Classification:
     """The category of an exception raised in pytest phase `when` (setup, call or teardown)."""
     if isinstance(exc, PreflightFailure):
         return Classification(
-            category=exc.category, next_step=exc.next_step or NEXT_STEPS[exc.category], summary=exc.summary,
-            exchanges=tuple(exc.exchanges), expected=exc.expected, actual=exc.actual,
-            state_before=exc.state_before, state_after=exc.state_after)
+            category=exc.category,
+            next_step=exc.next_step or NEXT_STEPS[exc.category],
+            summary=exc.summary,
+            exchanges=tuple(exc.exchanges),
+            expected=exc.expected,
+            actual=exc.actual,
+            state_before=exc.state_before,
+            state_after=exc.state_after,
+        )
     category = _category_of(exc)
     return Classification(category=category, next_step=NEXT_STEPS[category], summary=_describe(exc, when))
 
@@ -118,8 +134,9 @@ def describe_credentials(**by_surface: str) -> None:
     CREDENTIALS_HAVE.update(by_surface)
 
 
-def failure_from_exchange(ex: Exchange, *, step: str, expected: Any, context: str = "",
-                          has: str | None = None) -> PreflightFailure:
+def failure_from_exchange(
+    ex: Exchange, *, step: str, expected: Any, context: str = "", has: str | None = None
+) -> PreflightFailure:
     """A PreflightFailure for an answer the step did not expect.
 
     `context` says what the step was doing ("test-conversion for spring-ab:spring-b");
@@ -128,8 +145,14 @@ def failure_from_exchange(ex: Exchange, *, step: str, expected: Any, context: st
     category = _http_category(ex)
     has = has or CREDENTIALS_HAVE.get(ex.surface)
     summary = ": ".join(part for part in (step, context, _SUMMARIES[category](ex, has)) if part)
-    return PreflightFailure(category=category, summary=summary, expected=expected, actual=_actual(ex),
-                            next_step=_next_step(category, ex), exchanges=[ex])
+    return PreflightFailure(
+        category=category,
+        summary=summary,
+        expected=expected,
+        actual=_actual(ex),
+        next_step=_next_step(category, ex),
+        exchanges=[ex],
+    )
 
 
 def _next_step(category: str, ex: Exchange) -> str:
@@ -187,21 +210,27 @@ def _quota_summary(ex: Exchange, has: str | None) -> str:
     usage = ex.body_field("usage") or {}
     per_day = limits.get("writesPerDay", ex.body_field("writesPerDay")) if isinstance(limits, dict) else None
     today = usage.get("writesToday", ex.body_field("writesToday")) if isinstance(usage, dict) else None
-    return (f"daily write quota exhausted on {ex.method} {ex.path}: plan {ex.body_field('plan') or '?'}, "
-            f"writesPerDay {per_day if per_day is not None else '?'}, "
-            f"writesToday {today if today is not None else '?'}{_retry_after(ex)}")
+    return (
+        f"daily write quota exhausted on {ex.method} {ex.path}: plan {ex.body_field('plan') or '?'}, "
+        f"writesPerDay {per_day if per_day is not None else '?'}, "
+        f"writesToday {today if today is not None else '?'}{_retry_after(ex)}"
+    )
 
 
 def _throttle_summary(ex: Exchange, has: str | None) -> str:
-    return (f"{ex.method} {ex.path} still throttled (429 {ex.body_field('reason') or 'rate_limited'}) "
-            f"after {ex.attempts} attempt(s){_retry_after(ex)}")
+    return (
+        f"{ex.method} {ex.path} still throttled (429 {ex.body_field('reason') or 'rate_limited'}) "
+        f"after {ex.attempts} attempt(s){_retry_after(ex)}"
+    )
 
 
 def _platform_summary(ex: Exchange, has: str | None) -> str:
     if ex.status is None:
         return f"no answer from {ex.method} {ex.path} after {ex.attempts} attempt(s): {ex.error or 'unknown error'}"
-    return f"{ex.method} {ex.path} answered {ex.status} {ex.error_code or ''}".rstrip() + \
-        f" after {ex.attempts} attempt(s)"
+    return (
+        f"{ex.method} {ex.path} answered {ex.status} {ex.error_code or ''}".rstrip()
+        + f" after {ex.attempts} attempt(s)"
+    )
 
 
 def _invalid_ctx_summary(ex: Exchange, has: str | None) -> str:

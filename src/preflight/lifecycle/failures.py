@@ -14,6 +14,7 @@ from typing import Any
 from preflight.core.categories import NOT_ESCALATED, Category
 from preflight.http.exchange import Exchange
 
+
 @dataclass(eq=False)
 class PreflightFailure(AssertionError):
     category: Category

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-LIVE = "enabled"      # the platform confirmed the link enabled
-MAYBE = "maybe"       # a request that enables it went out; its answer never came back
-RETIRED = "retired"   # the platform confirmed `enabled: false`
+LIVE = "enabled"  # the platform confirmed the link enabled
+MAYBE = "maybe"  # a request that enables it went out; its answer never came back
+RETIRED = "retired"  # the platform confirmed `enabled: false`
 
 
 @dataclass
@@ -66,8 +66,7 @@ class Journal:
 
     def _append(self, entry: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"at": time.time(), "runId": self.run_id, "baseUrl": self.base_url, **entry},
-                          sort_keys=True)
+        line = json.dumps({"at": time.time(), "runId": self.run_id, "baseUrl": self.base_url, **entry}, sort_keys=True)
         # O_APPEND plus one write per line: a line is never interleaved or half-written, and
         # once write() returns it survives the process being killed (no fsync: a machine
         # crash is not what this guards against).
@@ -86,10 +85,26 @@ class Journal:
     def enabling(self, campaign_id: str, handle: str, slug: str, body: dict[str, Any]) -> None:
         self._append({"event": MAYBE, "campaignId": campaign_id, "handle": handle, "slug": slug, "body": body})
 
-    def link(self, campaign_id: str, handle: str, slug: str, state: str, *, request_id: str | None = None,
-             error: str | None = None) -> None:
-        self._append({"event": state, "campaignId": campaign_id, "handle": handle, "slug": slug,
-                      "requestId": request_id, "error": error})
+    def link(
+        self,
+        campaign_id: str,
+        handle: str,
+        slug: str,
+        state: str,
+        *,
+        request_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._append(
+            {
+                "event": state,
+                "campaignId": campaign_id,
+                "handle": handle,
+                "slug": slug,
+                "requestId": request_id,
+                "error": error,
+            }
+        )
 
 
 def _entries(folder: Path) -> Iterator[dict[str, Any]]:
@@ -107,9 +122,15 @@ def read(root: str | Path, run_id: str) -> dict[str, CampaignRecord]:
     """The state of every campaign and link of one run, by campaign id."""
     campaigns: dict[str, CampaignRecord] = {}
     for entry in sorted(_entries(Path(root) / run_id), key=lambda e: e.get("at", 0)):
-        record = campaigns.setdefault(entry["campaignId"], CampaignRecord(
-            run_id=run_id, campaign_id=entry["campaignId"], handle=entry.get("handle", ""),
-            base_url=entry.get("baseUrl", "")))
+        record = campaigns.setdefault(
+            entry["campaignId"],
+            CampaignRecord(
+                run_id=run_id,
+                campaign_id=entry["campaignId"],
+                handle=entry.get("handle", ""),
+                base_url=entry.get("baseUrl", ""),
+            ),
+        )
         event = entry.get("event")
         if event == "campaign":
             # Created once is created: a later session adopting it does not undo that.
@@ -121,8 +142,10 @@ def read(root: str | Path, run_id: str) -> dict[str, CampaignRecord]:
         slug = entry.get("slug")
         if not isinstance(slug, str):
             continue
-        link = record.links.setdefault(slug, LinkRecord(run_id=run_id, campaign_id=record.campaign_id,
-                                                        handle=record.handle, slug=slug, state=MAYBE))
+        link = record.links.setdefault(
+            slug,
+            LinkRecord(run_id=run_id, campaign_id=record.campaign_id, handle=record.handle, slug=slug, state=MAYBE),
+        )
         if event == MAYBE:
             link.state, link.body, link.error = MAYBE, dict(entry.get("body") or {}), None
         elif event in (LIVE, RETIRED):
@@ -144,7 +167,12 @@ def leftovers(campaigns: Iterable[CampaignRecord]) -> list[dict[str, Any]]:
         live = record.live_links
         if not live:
             continue
-        out.append({"campaignId": record.campaign_id, "handle": record.handle, "runId": record.run_id,
-                    "linksLeftEnabled": [{"slug": link.slug, "state": link.state, "error": link.error}
-                                         for link in live]})
+        out.append(
+            {
+                "campaignId": record.campaign_id,
+                "handle": record.handle,
+                "runId": record.run_id,
+                "linksLeftEnabled": [{"slug": link.slug, "state": link.state, "error": link.error} for link in live],
+            }
+        )
     return out

@@ -25,8 +25,10 @@ def check_run_id(run_id: str) -> str | None:
     """A one-line problem with a user-given run id, or None."""
     if RUN_ID_PATTERN.match(run_id):
         return None
-    return (f"--run-id: {run_id!r} is not a valid run id; use 3-24 lowercase letters, digits "
-            f"or dashes, starting with a letter or digit (e.g. 20261127-121800-3fa9)")
+    return (
+        f"--run-id: {run_id!r} is not a valid run id; use 3-24 lowercase letters, digits "
+        f"or dashes, starting with a letter or digit (e.g. 20261127-121800-3fa9)"
+    )
 
 
 def run_suffix(run_id: str) -> str:

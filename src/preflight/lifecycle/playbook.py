@@ -65,46 +65,64 @@ def _publish_writes(context: WriteContext) -> int:
 
 _DECLARED = (
     Step(
-        "health", 1, "Campaign health", "Run campaign health endpoint before spend ramp",
-        module="health", suite="test_health.py",
+        "health",
+        1,
+        "Campaign health",
+        "Run campaign health endpoint before spend ramp",
+        module="health",
+        suite="test_health.py",
         feeds=("primary_link", "traffic_tags", "click_seen"),
         next_steps={
             Category.MISSING_TRAFFIC_TAGS: (
                 "run campaign health before spend ramp (UC-07 step 1); tag the named links with the missing utm "
-                "tags (utmSource, utmMedium, utmCampaign) and re-run"),
+                "tags (utmSource, utmMedium, utmCampaign) and re-run"
+            ),
             Category.HEALTH_NOT_READY: (
                 "run campaign health before spend ramp (UC-07 step 1); fix each check that is not PASS (its detail "
-                "says why) and re-run before ramping spend"),
+                "says why) and re-run before ramping spend"
+            ),
         },
     ),
     Step(
-        "pat_health", 2, "PAT health",
+        "pat_health",
+        2,
+        "PAT health",
         "Run the PAT/public campaign health route if the workflow is being monitored by automation",
-        module="pat_health", suite="test_pat_health.py",
+        module="pat_health",
+        suite="test_pat_health.py",
         next_steps={
             Category.HEALTH_MISMATCH: (
                 "compare campaign health (UC-07 step 1) with the PAT/public health route (UC-07 step 2): both must "
-                "give the same verdict; " + SUPPORT),
+                "give the same verdict; " + SUPPORT
+            ),
         },
     ),
     Step(
-        "lead_capture", 3, "Lead capture",
+        "lead_capture",
+        3,
+        "Lead capture",
         "For LEAD_CAPTURE funnels, submit one public lead and verify creator review/export routes show the record",
-        module="lead_capture", suite="test_lead_capture.py",
+        module="lead_capture",
+        suite="test_lead_capture.py",
         feeds=("click_seen",),
         next_steps={
             Category.LEAD_CAPTURE: (
                 "submit one public lead with a valid test email and a fresh ctx (UC-07 step 3; 'lead capture rejects "
-                "invalid email or stale ctx payloads'); check the email and the ctx age in the request, then "
-                + SUPPORT),
+                "invalid email or stale ctx payloads'); check the email and the ctx age in the request, then " + SUPPORT
+            ),
             Category.LEAD_MISSING_FROM_REVIEW: (
                 "verify the creator review (GET …/leads) and export routes show the captured lead (UC-07 step 3); "
-                "re-check once, then " + SUPPORT),
+                "re-check once, then " + SUPPORT
+            ),
         },
     ),
     Step(
-        "test_conversion", 4, "Test conversion", "Issue controlled test-conversion for each campaign variant",
-        module="controlled_conversion", suite="test_test_conversion.py",
+        "test_conversion",
+        4,
+        "Test conversion",
+        "Issue controlled test-conversion for each campaign variant",
+        module="controlled_conversion",
+        suite="test_test_conversion.py",
         writes={
             "test_variant_test_conversion": 1,  # one test conversion per variant
             "test_foreign_ctx_refused": 1,  # a test conversion refused for another campaign's ctx still counts
@@ -114,43 +132,67 @@ _DECLARED = (
             Category.INVALID_CTX: (
                 "issue the controlled test-conversion again with a ctx from a fresh tracked click on that variant "
                 "(UC-07 step 4; 'test-conversion endpoint returns invalid_ctx'); if a fresh ctx is still refused, "
-                + SUPPORT),
+                + SUPPORT
+            ),
         },
     ),
     Step(
-        "publish", 5, "Detail page publish",
+        "publish",
+        5,
+        "Detail page publish",
         "Verify campaign detail page is published with FREE_WITH_LOGIN and schema fetch succeeds",
-        module="publish", suite="test_publish.py",
+        module="publish",
+        suite="test_publish.py",
         writes={"test_draft_saved_and_published": _publish_writes},
         feeds=("detail_page",),
         next_steps={
             Category.PUBLISH_ACCESS_MODE: (
                 "re-publish the campaign detail page with accessMode FREE_WITH_LOGIN (UC-07 step 5) and re-run; "
-                "if publish keeps answering another mode, " + SUPPORT),
+                "if publish keeps answering another mode, " + SUPPORT
+            ),
             Category.SCHEMA_FETCH: (
                 "verify the campaign detail page is published and the schema fetch succeeds (UC-07 step 5): check "
-                "the PAT has pages.read, re-publish, re-run; if it still fails, " + SUPPORT),
+                "the PAT has pages.read, re-publish, re-run; if it still fails, " + SUPPORT
+            ),
         },
     ),
     Step(
-        "conversion", 6, "Public conversion", "Verify public conversion payload includes fresh ctx token",
-        module="conversion", suite="test_conversion.py",
+        "conversion",
+        6,
+        "Public conversion",
+        "Verify public conversion payload includes fresh ctx token",
+        module="conversion",
+        suite="test_conversion.py",
         feeds=("click_seen", "conversion_signal"),
         next_steps={
             Category.STALE_CTX_ACCEPTED: (
                 "the platform took a stale or foreign ctx: public conversions must carry a fresh ctx (UC-07 step 6) "
-                "and stale ctx payloads must be rejected ('lead capture rejects … stale ctx payloads'); " + SUPPORT),
+                "and stale ctx payloads must be rejected ('lead capture rejects … stale ctx payloads'); " + SUPPORT
+            ),
             Category.IDEMPOTENCY_DEDUPE: (
                 "send each conversion with its own Idempotency-Key and a fresh ctx (UC-07 step 6; 'conversion "
                 "dedupe confusion from reused idempotency key'); if a replay was counted twice or distinct keys "
-                "merged, " + SUPPORT),
+                "merged, " + SUPPORT
+            ),
         },
     ),
     # Once every step has wired the campaign, JWT and PAT health are read again.
-    Step("readiness", 7, "Readiness", "Run campaign health endpoint before spend ramp (once wired)",
-         module="health", suite="test_health.py"),
-    Step("pat_readiness", 7, "Readiness", "Run the PAT/public campaign health route (once wired)",
-         module="pat_health", suite="test_pat_health.py"),
+    Step(
+        "readiness",
+        7,
+        "Readiness",
+        "Run campaign health endpoint before spend ramp (once wired)",
+        module="health",
+        suite="test_health.py",
+    ),
+    Step(
+        "pat_readiness",
+        7,
+        "Readiness",
+        "Run the PAT/public campaign health route (once wired)",
+        module="pat_health",
+        suite="test_pat_health.py",
+    ),
 )
 
 STEPS: Mapping[str, Step] = MappingProxyType(

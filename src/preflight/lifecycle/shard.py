@@ -36,8 +36,12 @@ class Shard:
         """The gate's `shard`: which shard, its campaigns and every configured one (so a merge can
         tell that each campaign ran on exactly one shard)."""
         stems = list(stems) if stems is not None else None
-        return {"index": self.index, "total": self.total,
-                "campaigns": self.campaigns(stems) if stems is not None else None, "configured": stems}
+        return {
+            "index": self.index,
+            "total": self.total,
+            "campaigns": self.campaigns(stems) if stems is not None else None,
+            "configured": stems,
+        }
 
 
 def parse(text: str) -> Shard:

@@ -18,18 +18,29 @@ from preflight.lifecycle.steps.campaign import retire_link
 @dataclass
 class Outcome:
     retired: list[dict[str, Any]] = field(default_factory=list)  # {campaignId, slug, requestId}
-    failed: list[dict[str, Any]] = field(default_factory=list)   # {campaignId, slug, error}
+    failed: list[dict[str, Any]] = field(default_factory=list)  # {campaignId, slug, error}
     writes: int = 0  # quota-counted writes spent
 
 
 def live_links(root: str, run_id: str, base_url: str, handle: str) -> list[journal.LinkRecord]:
     """The links of one run that may still be enabled on this platform and handle."""
-    return [link for record in journal.read(root, run_id).values() for link in record.live_links
-            if record.handle == handle and record.base_url.rstrip("/") == base_url.rstrip("/")]
+    return [
+        link
+        for record in journal.read(root, run_id).values()
+        for link in record.live_links
+        if record.handle == handle and record.base_url.rstrip("/") == base_url.rstrip("/")
+    ]
 
 
-def retire(client: PlatformClient, links: list[journal.LinkRecord], *, writer: journal.Journal, session: str,
-           on_link: Callable[[journal.LinkRecord, str], None] | None = None, outcome: Outcome | None = None) -> Outcome:
+def retire(
+    client: PlatformClient,
+    links: list[journal.LinkRecord],
+    *,
+    writer: journal.Journal,
+    session: str,
+    on_link: Callable[[journal.LinkRecord, str], None] | None = None,
+    outcome: Outcome | None = None,
+) -> Outcome:
     """PUT `enabled: false` on each link; the journal (and `outcome`, when given, so a caller
     stopped half-way still has the count) records each answer as it comes."""
     outcome = outcome if outcome is not None else Outcome()
@@ -38,8 +49,9 @@ def retire(client: PlatformClient, links: list[journal.LinkRecord], *, writer: j
         if not link.body:
             outcome.failed.append({**entry, "error": "the journal has no body for this link"})
             continue
-        ex = retire_link(client, run_id=link.run_id, campaign_id=link.campaign_id, slug=link.slug,
-                         body=link.body, session=session)
+        ex = retire_link(
+            client, run_id=link.run_id, campaign_id=link.campaign_id, slug=link.slug, body=link.body, session=session
+        )
         outcome.writes += 1
         if ex.status in (200, 201):
             writer.link(link.campaign_id, link.handle, link.slug, journal.RETIRED, request_id=ex.request_id)

@@ -32,12 +32,19 @@ def request_id_header(ex: Exchange, configured: list[str], where: str) -> Row:
         return Row(item, PASS, f"{present[0]} (listed in contract.request_id_headers)")
     others = [name for name in ex.response_headers if any(hint in name for hint in ID_HINTS)]
     if others:
-        return Row(item, FAIL, f"the answers carry it in {others[0]}, which contract.request_id_headers does not list",
-                   f"add {others[0]} to contract.request_id_headers in {where}")
+        return Row(
+            item,
+            FAIL,
+            f"the answers carry it in {others[0]}, which contract.request_id_headers does not list",
+            f"add {others[0]} to contract.request_id_headers in {where}",
+        )
     body_id = isinstance(ex.response_body, dict) and ex.response_body.get("requestId")
-    return Row(item, UNKNOWN, "no request-id header on the answers" + (" (error bodies carry requestId)"
-                                                                          if body_id else ""),
-               "failures will name request ids only from error bodies")
+    return Row(
+        item,
+        UNKNOWN,
+        "no request-id header on the answers" + (" (error bodies carry requestId)" if body_id else ""),
+        "failures will name request ids only from error bodies",
+    )
 
 
 def clock(ex: Exchange, now: float) -> Row:
@@ -62,8 +69,9 @@ def pf_campaigns(client: PlatformClient) -> tuple[list[dict[str, Any]], Exchange
     for _ in range(50):
         last = client.call("list_campaigns", step="doctor", params=params)
         body = last.response_body if last.status == 200 and isinstance(last.response_body, dict) else {}
-        found += [c for c in body.get("items", []) if isinstance(c, dict)
-                  and str(c.get("campaignId", "")).startswith("pf-")]
+        found += [
+            c for c in body.get("items", []) if isinstance(c, dict) and str(c.get("campaignId", "")).startswith("pf-")
+        ]
         if not body.get("nextCursor"):
             break
         params = {**params, "cursor": body["nextCursor"]}
@@ -97,11 +105,21 @@ def leftovers(client: PlatformClient, campaigns: list[dict[str, Any]]) -> Row:
     if live:
         count = sum(len(v) for v in live.values())
         named = "; ".join(f"{cid}: {', '.join(slugs)}" for cid, slugs in list(live.items())[:3])
-        return Row(item, FAIL, f"{count} link(s) of {len(live)} pf- campaign(s) still enabled ({named}"
-                   + (", …" if len(live) > 3 else "") + ")", "retire them: preflight cleanup --all --yes")
+        return Row(
+            item,
+            FAIL,
+            f"{count} link(s) of {len(live)} pf- campaign(s) still enabled ({named}"
+            + (", …" if len(live) > 3 else "")
+            + ")",
+            "retire them: preflight cleanup --all --yes",
+        )
     if unknown:
-        return Row(item, UNKNOWN, f"{len(unknown)} link(s) of pf- campaigns cannot be read (no link read on this "
-                   "platform)", "preflight cleanup --all shows what the local journals know")
+        return Row(
+            item,
+            UNKNOWN,
+            f"{len(unknown)} link(s) of pf- campaigns cannot be read (no link read on this platform)",
+            "preflight cleanup --all shows what the local journals know",
+        )
     return Row(item, PASS, f"none: {len(campaigns)} pf- campaign(s) on the handle, every link retired")
 
 
@@ -109,29 +127,46 @@ def click_template(client: PlatformClient, target: Any, campaigns: list[dict[str
     """The click URL template resolves for a link that exists, followed without recording a click."""
     item = "click URL template"
     if target.contract.click_preview == "none":
-        return Row(item, UNKNOWN, "the platform documents no way to follow a short link without recording a "
-                   "click (contract.click_preview: none); the run's first click will tell")
-    link = next((c["primaryLink"] for c in campaigns if isinstance(c.get("primaryLink"), dict)
-                 and c["primaryLink"].get("enabled")), None)
+        return Row(
+            item,
+            UNKNOWN,
+            "the platform documents no way to follow a short link without recording a "
+            "click (contract.click_preview: none); the run's first click will tell",
+        )
+    link = next(
+        (
+            c["primaryLink"]
+            for c in campaigns
+            if isinstance(c.get("primaryLink"), dict) and c["primaryLink"].get("enabled")
+        ),
+        None,
+    )
     if link is None:
         return Row(item, UNKNOWN, "no enabled link on the handle to try it on")
     url = target.click_url_for(link["slug"])
     ex = client.get_url(url, step="doctor", headers=PREFETCH)
     location = ex.response_headers.get("location", "")
-    if ex.status in (301, 302, 303, 307, 308) and location.split("?")[0] == str(link.get("destinationUrl", "")).split(
-            "?")[0]:
+    if (
+        ex.status in (301, 302, 303, 307, 308)
+        and location.split("?")[0] == str(link.get("destinationUrl", "")).split("?")[0]
+    ):
         return Row(item, PASS, f"{url} -> {ex.status} to its destination (followed as a prefetch: no click recorded)")
-    return Row(item, FAIL, f"{url} -> {ex.status if ex.status is not None else ex.error} "
-               f"{location or ex.body_excerpt(60)}", f"fix click_url in {target.source} (e.g. "
-               "https://{handle}.10x.in/{slug})")
+    return Row(
+        item,
+        FAIL,
+        f"{url} -> {ex.status if ex.status is not None else ex.error} {location or ex.body_excerpt(60)}",
+        f"fix click_url in {target.source} (e.g. https://{{handle}}.10x.in/{{slug}})",
+    )
 
 
 def quota(fit: plan_mod.Fit, meters: dict[str, Any] | None) -> Row:
     item = "write quota"
     if meters is None:
         return Row(item, UNKNOWN, f"the platform has no usage-meters; the run needs {fit.total} write(s)")
-    detail = (f"plan {meters.get('plan')}: {fit.writes_left} of {meters.get('writesPerDay')} writes left, "
-              f"resets at {meters.get('resetsAt')}; the run needs {fit.total}")
+    detail = (
+        f"plan {meters.get('plan')}: {fit.writes_left} of {meters.get('writesPerDay')} writes left, "
+        f"resets at {meters.get('resetsAt')}; the run needs {fit.total}"
+    )
     if fit.fits:
         return Row(item, PASS, detail)
     return Row(item, FAIL, detail, "split it: " + plan_mod.describe_split(fit.split), Category.QUOTA)
@@ -149,8 +184,7 @@ def peak_windows(windows: list[Any], now: "peak.Now", *, embedded: bool) -> Row:
     if on is None:
         return Row(item, PASS, f"none on now {now.says()}; {text}")
     ends = peak.stamp(peak.clear_at(windows, on), on.window.tz)
-    return Row(item, FAIL, text, f"run after {ends}, or pass --allow-peak to run anyway",
-               Category.PEAK_WINDOW)
+    return Row(item, FAIL, text, f"run after {ends}, or pass --allow-peak to run anyway", Category.PEAK_WINDOW)
 
 
 def now() -> float:

@@ -52,6 +52,7 @@ def sandbox_openapi() -> dict[str, Any]:
 
 # -- each answer against the sandbox's JSON schema (jsonschema) ------------------------------------
 
+
 def problems(value: Any, schema: dict[str, Any], spec: dict[str, Any], where: str = "body") -> list[str]:
     """One line per difference between an answer and the schema the sandbox answers with: a field
     missing, one the sandbox's model does not have, a value of another type or outside its enum."""
@@ -111,6 +112,7 @@ def response_schema(spec: dict[str, Any], template: str, method: str, status: in
 
 # -- the probes --------------------------------------------------------------------------------------
 
+
 def probes(client: Any, campaign: str | None, slug: str | None) -> list[tuple[str, Exchange]]:
     """Every read the check makes: (probe name, exchange). GETs only."""
     calls: list[tuple[str, Callable[[], Exchange]]] = [
@@ -118,16 +120,24 @@ def probes(client: Any, campaign: str | None, slug: str | None) -> list[tuple[st
         ("list_campaigns", lambda: client.call("list_campaigns", step="drift", params={"limit": 5})),
         ("usage_meters", lambda: client.call("usage_meters", step="drift")),
         ("list_leads", lambda: client.call("list_leads", step="drift", params={"limit": 5})),
-        ("campaign_health (missing campaign: the error shape)",
-         lambda: client.call("campaign_health", step="drift", campaignId=NOT_THERE)),
-        ("resolve_context (a malformed ctx: the invalid_ctx shape)",
-         lambda: client.call("resolve_context", step="drift", params={"ctx": "not-a-ctx"})),
-        ("list_campaigns (no credential: the 401 shape)",
-         lambda: client.call("list_campaigns", step="drift", surface="public")),
+        (
+            "campaign_health (missing campaign: the error shape)",
+            lambda: client.call("campaign_health", step="drift", campaignId=NOT_THERE),
+        ),
+        (
+            "resolve_context (a malformed ctx: the invalid_ctx shape)",
+            lambda: client.call("resolve_context", step="drift", params={"ctx": "not-a-ctx"}),
+        ),
+        (
+            "list_campaigns (no credential: the 401 shape)",
+            lambda: client.call("list_campaigns", step="drift", surface="public"),
+        ),
     ]
     if campaign:
-        calls += [(name, (lambda name=name: client.call(name, step="drift", campaignId=campaign))) for name in
-                  ("campaign_health", "public_campaign_health", "get_site_structure", "public_get_site_structure")]
+        calls += [
+            (name, (lambda name=name: client.call(name, step="drift", campaignId=campaign)))
+            for name in ("campaign_health", "public_campaign_health", "get_site_structure", "public_get_site_structure")
+        ]
     if slug:
         calls.append(("get_link", lambda: client.call("get_link", step="drift", slug=slug)))
     return [(name, call()) for name, call in calls]
@@ -150,16 +160,29 @@ def check(conn: Any, reports: Path) -> tuple[Row, str]:
         sample = {"status": ex.status, "headers": ex.response_headers, "body": _trim(ex.response_body)}
         (samples / f"{_file(name)}.json").write_text(json.dumps(redact_obj(sample), indent=2, default=str) + "\n")
     drifted = [f for f in findings if f.problems]
-    doc = {"target": conn.target.name, "baseUrl": conn.client.base_url, "checkedAt": _now(),
-           "campaignRead": campaign, "routes": [f.__dict__ for f in findings],
-           "notChecked": ["Idempotent-Replayed: a replay needs a write, and this check writes nothing",
-                          "write answers (create, PUT, publish, conversions, leads): writes only in a run"]}
+    doc = {
+        "target": conn.target.name,
+        "baseUrl": conn.client.base_url,
+        "checkedAt": _now(),
+        "campaignRead": campaign,
+        "routes": [f.__dict__ for f in findings],
+        "notChecked": [
+            "Idempotent-Replayed: a replay needs a write, and this check writes nothing",
+            "write answers (create, PUT, publish, conversions, leads): writes only in a run",
+        ],
+    }
     path = reports / "contract-drift.json"
     path.write_text(json.dumps(redact_obj(doc), indent=2) + "\n")
-    row = Row("contract drift", FAIL if drifted else PASS,
-              f"{len(drifted)} of {len(findings)} answers differ from the sandbox's models" if drifted
-              else f"{len(findings)} answers match the sandbox's models", f"see {path}: update the sandbox and the "
-              "contract's (gap) notes, or the target's contract: settings" if drifted else "")
+    row = Row(
+        "contract drift",
+        FAIL if drifted else PASS,
+        f"{len(drifted)} of {len(findings)} answers differ from the sandbox's models"
+        if drifted
+        else f"{len(findings)} answers match the sandbox's models",
+        f"see {path}: update the sandbox and the contract's (gap) notes, or the target's contract: settings"
+        if drifted
+        else "",
+    )
     return row, table(findings)
 
 

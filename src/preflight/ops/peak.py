@@ -26,6 +26,7 @@ PLATFORM, LOCAL = "platform", "local"
 
 # -- the arithmetic ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Occurrence:
     """One window, once: from `start` to `end`, in UTC (aware datetimes in one zone compare by their
@@ -40,7 +41,7 @@ class Occurrence:
 
 
 def minutes(text: str) -> int:
-    """"18:30" -> 1110; "24:00" -> 1440."""
+    """ "18:30" -> 1110; "24:00" -> 1440."""
     hours, mins = text.split(":")
     return int(hours) * 60 + int(mins)
 
@@ -92,14 +93,18 @@ def clear_at(windows: list[Any], occurrence: Occurrence) -> datetime:
 
 # -- the clock -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Now:
     moment: datetime  # aware, UTC
-    source: str       # PLATFORM or LOCAL
+    source: str  # PLATFORM or LOCAL
 
     def says(self) -> str:
-        return ("by the platform's clock (the Date header of its answers)" if self.source == PLATFORM
-                else "by this computer's clock (the platform's answers carry no Date header)")
+        return (
+            "by the platform's clock (the Date header of its answers)"
+            if self.source == PLATFORM
+            else "by this computer's clock (the platform's answers carry no Date header)"
+        )
 
 
 class ClockWatch:
@@ -138,14 +143,15 @@ def date_header(stamp: str | None) -> datetime | None:
 
 # -- in words --------------------------------------------------------------------------------------
 
+
 def describe_window(window: Any) -> str:
-    """"diwali evenings (fri, sat, sun 18:00-23:30 Asia/Kolkata)"."""
+    """ "diwali evenings (fri, sat, sun 18:00-23:30 Asia/Kolkata)"."""
     days = ", ".join(str(d) for d in window.days) if len(window.days) < 7 else "every day"
     return f"'{window.name}' ({days} {window.start}-{window.end} {window.tz})"
 
 
 def stamp(moment: datetime, zone: str) -> str:
-    """"Fri 2026-11-27 23:30 Asia/Kolkata (18:00 UTC)"; UTC itself once."""
+    """ "Fri 2026-11-27 23:30 Asia/Kolkata (18:00 UTC)"; UTC itself once."""
     local = moment.astimezone(ZoneInfo(zone))
     text = f"{local:%a %Y-%m-%d %H:%M} {zone}"
     if zone.upper() in ("UTC", "ETC/UTC"):
@@ -163,19 +169,28 @@ def refusal(windows: list[Any], now: Now) -> str | None:
     zone = on.window.tz
     ends = clear_at(windows, on)
     later = "" if ends == on.end else f"; back-to-back windows keep the peak on until {stamp(ends, zone)}"
-    return (f"peak window {describe_window(on.window)} is on: it is {stamp(now.moment, zone)} {now.says()}; "
-            f"it ends at {stamp(on.end, zone)}{later}; nothing was written. Run after it ends, or pass "
-            f"--allow-peak to run anyway")
+    return (
+        f"peak window {describe_window(on.window)} is on: it is {stamp(now.moment, zone)} {now.says()}; "
+        f"it ends at {stamp(on.end, zone)}{later}; nothing was written. Run after it ends, or pass "
+        f"--allow-peak to run anyway"
+    )
 
 
 def status(windows: list[Any], now: Now) -> dict[str, Any]:
     """The doctor's and the plan's view: the window on now, or the next one (JSON-ready, times in UTC)."""
     on = current(windows, now.moment)
     shown = on or upcoming(windows, now.moment)
-    return {"configured": len(windows), "now": now.moment.isoformat(), "clock": now.source, "inWindow": on is not None,
-            "window": shown.window.name if shown else None, "tz": shown.window.tz if shown else None,
-            "start": shown.start.isoformat() if shown else None, "end": shown.end.isoformat() if shown else None,
-            "clearAt": clear_at(windows, on).isoformat() if on else None}
+    return {
+        "configured": len(windows),
+        "now": now.moment.isoformat(),
+        "clock": now.source,
+        "inWindow": on is not None,
+        "window": shown.window.name if shown else None,
+        "tz": shown.window.tz if shown else None,
+        "start": shown.start.isoformat() if shown else None,
+        "end": shown.end.isoformat() if shown else None,
+        "clearAt": clear_at(windows, on).isoformat() if on else None,
+    }
 
 
 def sentence(windows: list[Any], now: Now) -> str:
@@ -185,9 +200,11 @@ def sentence(windows: list[Any], now: Now) -> str:
     on = current(windows, now.moment)
     if on is not None:
         zone = on.window.tz
-        return (f"in peak window {describe_window(on.window)} now {now.says()}; it ends at "
-                f"{stamp(clear_at(windows, on), zone)}: a run that writes stops before its first write "
-                "unless --allow-peak")
+        return (
+            f"in peak window {describe_window(on.window)} now {now.says()}; it ends at "
+            f"{stamp(clear_at(windows, on), zone)}: a run that writes stops before its first write "
+            "unless --allow-peak"
+        )
     nxt = upcoming(windows, now.moment)
     if nxt is None:  # cannot happen with a valid window (it starts at least once a week)
         return "no window starts in the next week"

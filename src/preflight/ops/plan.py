@@ -36,7 +36,7 @@ class Selected:
 @dataclass
 class Line:
     campaign: str  # the configured campaignId (stem)
-    step: str      # setup, a lifecycle step, or teardown
+    step: str  # setup, a lifecycle step, or teardown
     what: str
     writes: int
 
@@ -73,15 +73,25 @@ def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_
         plan.lines += _setup(live, known.get(live.campaign_id))
         record = known.get(live.campaign_id)
         for item in (s for s in selected if s.stem == stem):
-            writes = item.writes if item.writes is not None else playbook.writes_of(
-                item.step, item.name, WriteContext(publish_via, page_published=bool(record and record.page_published)))
+            writes = (
+                item.writes
+                if item.writes is not None
+                else playbook.writes_of(
+                    item.step,
+                    item.name,
+                    WriteContext(publish_via, page_published=bool(record and record.page_published)),
+                )
+            )
             if writes:
                 plan.lines.append(Line(stem, item.step or "", item.nodeid.split("::")[-1], writes))
             if item.name == FOREIGN_TEST:
                 source = foreign_source(stem, run_config.lenders)
                 if source not in owned:
-                    lender = (campaign_step.plan_campaign(configs[source], run_id=run_id, handle=target.handle)
-                              if source else plan_decoy(configs[stem], run_id=run_id, handle=target.handle))
+                    lender = (
+                        campaign_step.plan_campaign(configs[source], run_id=run_id, handle=target.handle)
+                        if source
+                        else plan_decoy(configs[stem], run_id=run_id, handle=target.handle)
+                    )
                     borrowed.setdefault(source or decoy_stem(stem), lender)
     for stem, lender in borrowed.items():
         plan.lines += _setup(lender, known.get(lender.campaign_id), primary_only=True, lent=True)
@@ -89,8 +99,9 @@ def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_
     return plan
 
 
-def _setup(live: Any, record: journal.CampaignRecord | None, *, primary_only: bool = False,
-           lent: bool = False) -> list[Line]:
+def _setup(
+    live: Any, record: journal.CampaignRecord | None, *, primary_only: bool = False, lent: bool = False
+) -> list[Line]:
     stem = live.stem
     label = " (lends a click for a foreign ctx)" if lent else ""
     exists = record is not None and record.created is not None
@@ -98,15 +109,25 @@ def _setup(live: Any, record: journal.CampaignRecord | None, *, primary_only: bo
     lines = [] if exists else [Line(stem, "setup", f"create the campaign with its primary link{label}", 1)]
     variants = live.variants[:1] if primary_only else live.variants
     # As the run does it: a fresh create enables the primary; an adoption re-enables what may be off.
-    enable = [v.name for v in variants
-              if campaign_step.needs_enabling(v.slug, primary=v is live.variants[0], adopted=exists, known=states)]
+    enable = [
+        v.name
+        for v in variants
+        if campaign_step.needs_enabling(v.slug, primary=v is live.variants[0], adopted=exists, known=states)
+    ]
     if enable:
         lines.append(Line(stem, "setup", f"enable link(s) {', '.join(enable)}", len(enable)))
     return lines
 
 
-def _teardown(plan: WritePlan, known: dict[str, journal.CampaignRecord], owned: list[str],
-              borrowed: dict[str, Any], run_config: Any, *, run_id: str) -> list[Line]:
+def _teardown(
+    plan: WritePlan,
+    known: dict[str, journal.CampaignRecord],
+    owned: list[str],
+    borrowed: dict[str, Any],
+    run_config: Any,
+    *,
+    run_id: str,
+) -> list[Line]:
     """One `enabled: false` per link live at the end: what this run enables, plus what an earlier
     session of the same run id left live (the controller retires the whole run)."""
     configs = {c.stem: c for c in run_config.campaigns}
@@ -116,14 +137,19 @@ def _teardown(plan: WritePlan, known: dict[str, journal.CampaignRecord], owned: 
         live_at_end.setdefault(stem, set()).update(v.name for v in live.variants)
     for stem, lender in borrowed.items():
         live_at_end.setdefault(stem, set()).add(lender.variants[0].name)
-    by_id = {campaign_step.plan_campaign(c, run_id=run_id, handle=run_config.target.handle).campaign_id: c.stem
-             for c in run_config.campaigns}
+    by_id = {
+        campaign_step.plan_campaign(c, run_id=run_id, handle=run_config.target.handle).campaign_id: c.stem
+        for c in run_config.campaigns
+    }
     suffix = "-" + run_suffix(run_id)
     for campaign_id, record in known.items():
         stem = by_id.get(campaign_id, campaign_id)
         live_at_end.setdefault(stem, set()).update(link.slug.removesuffix(suffix) for link in record.live_links)
-    return [Line(stem, "teardown", f"retire link(s) {', '.join(sorted(slugs))} (enabled: false)", len(slugs))
-            for stem, slugs in live_at_end.items() if slugs]
+    return [
+        Line(stem, "teardown", f"retire link(s) {', '.join(sorted(slugs))} (enabled: false)", len(slugs))
+        for stem, slugs in live_at_end.items()
+        if slugs
+    ]
 
 
 def selected_from(collection: dict[str, Any]) -> list[Selected]:
@@ -132,22 +158,36 @@ def selected_from(collection: dict[str, Any]) -> list[Selected]:
     return [Selected(**{k: item.get(k) for k in keys}) for item in collection.get("selected", []) if item.get("name")]
 
 
-def for_subset(items: list[Selected], run_config: Any, *, run_id: str, journal_root: str,
-               stems: list[str] | None = None, foreign: bool = True) -> WritePlan:
+def for_subset(
+    items: list[Selected],
+    run_config: Any,
+    *,
+    run_id: str,
+    journal_root: str,
+    stems: list[str] | None = None,
+    foreign: bool = True,
+) -> WritePlan:
     """The plan of the selected tests of some campaigns, with or without their foreign-ctx checks."""
     chosen = [i for i in items if (stems is None or i.stem in stems) and (foreign or i.name != FOREIGN_TEST)]
     return make(chosen, run_config, run_id=run_id, journal_root=journal_root)
 
 
-def check(items: list[Selected], run_config: Any, *, run_id: str, journal_root: str,
-          meters: dict[str, Any] | None) -> "Fit":
+def check(
+    items: list[Selected], run_config: Any, *, run_id: str, journal_root: str, meters: dict[str, Any] | None
+) -> "Fit":
     """The whole selection's plan against the writes left today, with a split when it does not fit."""
     owned = [c.stem for c in run_config.campaigns if any(i.stem == c.stem for i in items)]
-    return fit(lambda subset, foreign: for_subset(items, run_config, run_id=run_id, journal_root=journal_root,
-                                                  stems=subset, foreign=foreign), owned, meters)
+    return fit(
+        lambda subset, foreign: for_subset(
+            items, run_config, run_id=run_id, journal_root=journal_root, stems=subset, foreign=foreign
+        ),
+        owned,
+        meters,
+    )
 
 
 # -- against the quota ---------------------------------------------------------------------------
+
 
 @dataclass
 class Fit:
@@ -174,8 +214,10 @@ def fit(plan_for: Any, stems: list[str], meters: dict[str, Any] | None) -> Fit:
     left = max(0, per_day - used)
     if total <= left:
         return Fit(True, left, total)
-    problem = (f"this run needs {total} writes and the handle has {left} of {per_day} left today "
-               f"(plan {meters.get('plan')}, resets at {meters.get('resetsAt')})")
+    problem = (
+        f"this run needs {total} writes and the handle has {left} of {per_day} left today "
+        f"(plan {meters.get('plan')}, resets at {meters.get('resetsAt')})"
+    )
     return Fit(False, left, total, problem, _split(plan_for, stems, left, per_day, meters.get("resetsAt")))
 
 
@@ -184,16 +226,29 @@ def _split(plan_for: Any, stems: list[str], left: int, per_day: int, resets_at: 
     rest, day = list(stems), 0
     while rest:
         budget = left if day == 0 else per_day
-        batch = _fill(plan_for, rest, budget, foreign=True) or (_fill(plan_for, rest, budget, foreign=False)
-                                                                 if day > 0 else [])
+        batch = _fill(plan_for, rest, budget, foreign=True) or (
+            _fill(plan_for, rest, budget, foreign=False) if day > 0 else []
+        )
         if batch:
             foreign = plan_for(batch, True).total <= budget
-            batches.append({"when": _day(day, resets_at), "campaigns": batch, "writes": plan_for(batch, foreign).total,
-                            "select": _select(batch, foreign)})
+            batches.append(
+                {
+                    "when": _day(day, resets_at),
+                    "campaigns": batch,
+                    "writes": plan_for(batch, foreign).total,
+                    "select": _select(batch, foreign),
+                }
+            )
             rest = [s for s in rest if s not in batch]
         elif day > 0:  # not even a whole day's quota covers what is left
-            batches.append({"when": "never on this plan", "campaigns": rest, "writes": plan_for(rest, False).total,
-                            "select": _select(rest, False)})
+            batches.append(
+                {
+                    "when": "never on this plan",
+                    "campaigns": rest,
+                    "writes": plan_for(rest, False).total,
+                    "select": _select(rest, False),
+                }
+            )
             break
         day += 1
     return batches
@@ -221,5 +276,4 @@ def _day(day: int, resets_at: Any) -> str:
 
 
 def describe_split(split: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{b['when']}: {', '.join(b['campaigns'])}, {b['writes']} writes ({b['select']})"
-                     for b in split)
+    return "; ".join(f"{b['when']}: {', '.join(b['campaigns'])}, {b['writes']} writes ({b['select']})" for b in split)

@@ -55,8 +55,9 @@ def in_allure_context() -> bool:
         return False
 
 
-def set_labels(step: str, campaign: str | None, variant: str | None, campaign_id: str | None = None,
-               slug: str | None = None) -> None:
+def set_labels(
+    step: str, campaign: str | None, variant: str | None, campaign_id: str | None = None, slug: str | None = None
+) -> None:
     """The test's place in the report: its numbered step, its campaign and variant (the
     configured names), every check of equal weight for spend; the run's live ids as parameters."""
     group = STEPS[step].group
@@ -145,6 +146,7 @@ def attach_json(name: str, obj: Any, *, ordered: bool = False) -> None:
 
 # -- the result files themselves ------------------------------------------------------------
 
+
 def _kept(_: Any, value: Any) -> bool:
     return bool(value) or value is False  # allure-commons' own filter: empty fields are left out
 
@@ -174,10 +176,12 @@ class CompactFileLogger:
 
     def _write_item(self, item: Any) -> None:
         document = attrs.asdict(item, filter=_kept)
-        self._write(item.file_pattern.format(prefix=uuid.uuid4()),
-                    json.dumps(document, ensure_ascii=False).encode("utf-8"))
+        self._write(
+            item.file_pattern.format(prefix=uuid.uuid4()), json.dumps(document, ensure_ascii=False).encode("utf-8")
+        )
 
     if allure_commons is not None:
+
         @allure_commons.hookimpl
         def report_result(self, result: Any) -> None:
             self._write_item(result)
@@ -215,6 +219,7 @@ class CompactFileLogger:
 
 def merged_container(containers: list[Any]) -> Any:
     """One container for one test's fixtures: their set-ups and tear-downs in the order they ran."""
+
     def first(fixture: Any) -> int:
         return fixture.start or 0
 
@@ -223,10 +228,13 @@ def merged_container(containers: list[Any]) -> Any:
     starts = [c.start for c in containers if c.start]
     stops = [c.stop for c in containers if c.stop]
     return TestResultContainer(
-        uuid=containers[0].uuid, children=list(containers[0].children),
+        uuid=containers[0].uuid,
+        children=list(containers[0].children),
         befores=sorted((b for c in reversed(containers) for b in c.befores), key=first),
         afters=sorted((a for c in containers for a in c.afters), key=first),
-        start=min(starts) if starts else None, stop=max(stops) if stops else None)
+        start=min(starts) if starts else None,
+        stop=max(stops) if stops else None,
+    )
 
 
 def write_compactly(config: Any) -> None:
@@ -253,6 +261,7 @@ def write_compactly(config: Any) -> None:
 
 
 # -- files beside the results (read by Allure 3's reader) ---------------------------------
+
 
 def write_environment(results_dir: str | Path, props: dict[str, Any]) -> Path:
     """environment.properties: shown as the report's environment block."""

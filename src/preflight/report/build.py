@@ -26,8 +26,15 @@ from preflight.report import front
 ALLURE_BIN = Path("node_modules") / ".bin" / "allure"
 CONFIG = "allurerc.mjs"
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--hide-scrollbars",
 )
 
 
@@ -35,9 +42,15 @@ class ReportBuildError(RuntimeError):
     """The report could not be built or looked at; the message is one line saying why."""
 
 
-def build_report(results_dir: str | Path, report_dir: str | Path, *, project_root: str | Path,
-                 gate: dict[str, Any] | None = None, history_path: str | Path | None = None,
-                 single_file: bool = False) -> Path:
+def build_report(
+    results_dir: str | Path,
+    report_dir: str | Path,
+    *,
+    project_root: str | Path,
+    gate: dict[str, Any] | None = None,
+    history_path: str | Path | None = None,
+    single_file: bool = False,
+) -> Path:
     """Generate the report from results_dir into report_dir; returns report_dir.
 
     Two views of the same results: report_dir/index.html (by playbook step, the first screen:
@@ -67,10 +80,16 @@ def build_report(results_dir: str | Path, report_dir: str | Path, *, project_roo
             page.write_text(front.matrix_page(gate), encoding="utf-8")
             attachments.append(str(page))
         for view, output in (("step", report), ("campaign", report / front.CAMPAIGN_VIEW)):
-            context = front.context(gate, view=view, history_path=history, single_file=single_file,
-                                    attachments=attachments) if gate \
-                else {"view": view, "historyPath": str(history) if history else None,
-                      "appendHistory": view == "step", "singleFile": single_file}
+            context = (
+                front.context(gate, view=view, history_path=history, single_file=single_file, attachments=attachments)
+                if gate
+                else {
+                    "view": view,
+                    "historyPath": str(history) if history else None,
+                    "appendHistory": view == "step",
+                    "singleFile": single_file,
+                }
+            )
             _generate(allure_bin, results, output, root=root, context=context)
     strip_analytics(report)
     return report
@@ -95,8 +114,11 @@ def _generate(allure_bin: Path, results: Path, output: Path, *, root: Path, cont
 
 # The awesome plugin (3.18.0) writes Google Tag Manager into every page, with no option to turn
 # it off (allure3#476): a report of a client's campaigns must not call a third party.
-ANALYTICS = re.compile(r'\s*<script async src="https://www\.googletagmanager\.com/gtag/js\?id=[^"]*"></script>'
-                       r"\s*<script>.*?gtag\('config'.*?</script>", re.S)
+ANALYTICS = re.compile(
+    r'\s*<script async src="https://www\.googletagmanager\.com/gtag/js\?id=[^"]*"></script>'
+    r"\s*<script>.*?gtag\('config'.*?</script>",
+    re.S,
+)
 
 
 def strip_analytics(report: Path) -> None:
@@ -152,8 +174,9 @@ def serve(report_dir: str | Path) -> Iterator[str]:
     handler = functools.partial(_QuietHandler, directory=str(report_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # A short poll interval so leaving the block (shutdown) takes milliseconds, not half a second.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="report-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="report-server", daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -178,16 +201,22 @@ def chromium_binary() -> str:
 def _chromium(url: str, extra: list[str], *, width: int, height: int, wait_ms: int) -> subprocess.CompletedProcess:
     # A fresh profile per call: no state between screenshots, nothing written to $HOME.
     with tempfile.TemporaryDirectory(prefix="pf-chromium-") as profile:
-        cmd = [chromium_binary(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-               f"--window-size={width},{height}", f"--virtual-time-budget={wait_ms}", *extra, url]
+        cmd = [
+            chromium_binary(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            f"--virtual-time-budget={wait_ms}",
+            *extra,
+            url,
+        ]
         try:
             return subprocess.run(cmd, capture_output=True, text=True, timeout=60 + wait_ms / 1000, check=False)
         except subprocess.TimeoutExpired as exc:
             raise ReportBuildError(f"chromium did not finish with {url}") from exc
 
 
-def screenshot(url: str, png_path: str | Path, *, width: int = 1400, height: int = 1000,
-               wait_ms: int = 5000) -> Path:
+def screenshot(url: str, png_path: str | Path, *, width: int = 1400, height: int = 1000, wait_ms: int = 5000) -> Path:
     """A PNG of url after wait_ms of (virtual) page time, so the report's scripts have rendered."""
     png = Path(png_path).resolve()
     png.parent.mkdir(parents=True, exist_ok=True)

@@ -53,22 +53,35 @@ def group_id(category: str, cause: str) -> str:
     return f"{category}-{hashlib.sha256(cause.encode()).hexdigest()[:8]}"
 
 
-def draft(failure: PreflightFailure, *, nodeid: str, step: str, campaign_id: str | None,
-          slug: str | None) -> dict[str, Any]:
+def draft(
+    failure: PreflightFailure, *, nodeid: str, step: str, campaign_id: str | None, slug: str | None
+) -> dict[str, Any]:
     """What one failed test contributes to its root cause's payload (redacted, JSON-ready)."""
     failing = failure.failing_exchange
     cause = cause_of(failure)
-    return redact_obj({
-        "group": group_id(failure.category, cause), "category": failure.category, "cause": cause,
-        "nodeid": nodeid, "step": step, "campaignId": campaign_id, "slug": slug, "summary": failure.summary,
-        "expected": plain(failure.expected) if failure.expected is not None else None,
-        "actual": plain(failure.actual) if failure.actual is not None else None,
-        "nextStep": failure.next_step or NEXT_STEPS[failure.category],
-        "requestIds": failure.request_ids, "requestId": failing.request_id if failing else None,
-        "exchange": failing.label if failing else None, "curl": failing.curl() if failing else None,
-        "status": failing.status if failing else None, "bodyExcerpt": failing.body_excerpt() if failing else None,
-        "stateBefore": failure.state_before, "stateAfter": failure.state_after,
-    })
+    return redact_obj(
+        {
+            "group": group_id(failure.category, cause),
+            "category": failure.category,
+            "cause": cause,
+            "nodeid": nodeid,
+            "step": step,
+            "campaignId": campaign_id,
+            "slug": slug,
+            "summary": failure.summary,
+            "expected": plain(failure.expected) if failure.expected is not None else None,
+            "actual": plain(failure.actual) if failure.actual is not None else None,
+            "nextStep": failure.next_step or NEXT_STEPS[failure.category],
+            "requestIds": failure.request_ids,
+            "requestId": failing.request_id if failing else None,
+            "exchange": failing.label if failing else None,
+            "curl": failing.curl() if failing else None,
+            "status": failing.status if failing else None,
+            "bodyExcerpt": failing.body_excerpt() if failing else None,
+            "stateBefore": failure.state_before,
+            "stateAfter": failure.state_after,
+        }
+    )
 
 
 def group(drafts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -79,8 +92,16 @@ def group(drafts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
-def build_payload(drafts: list[dict[str, Any]], *, handle: str, run_id: str, environment: str, role: str,
-                  rollback: str, consequences: list[dict[str, Any]] = ()) -> dict[str, Any]:
+def build_payload(
+    drafts: list[dict[str, Any]],
+    *,
+    handle: str,
+    run_id: str,
+    environment: str,
+    role: str,
+    rollback: str,
+    consequences: list[dict[str, Any]] = (),
+) -> dict[str, Any]:
     """The body of POST /v2/support/report for one root cause, seen by every draft in `drafts`
     (the first one stands for them all); `consequences` are later failures it explains."""
     first = drafts[0]
@@ -91,8 +112,19 @@ def build_payload(drafts: list[dict[str, Any]], *, handle: str, run_id: str, env
     seen = f"seen by {len(drafts)} test(s)" + (f" on {', '.join(campaigns)}" if campaigns else "")
     payload = {
         "summary": f"[{first['category']}] {first['step']}: {first['cause']} ({seen})",
-        "details": _details(first, drafts, consequences, campaigns=campaigns, slugs=slugs, ids=ids,
-                            handle=handle, run_id=run_id, environment=environment, role=role, rollback=rollback),
+        "details": _details(
+            first,
+            drafts,
+            consequences,
+            campaigns=campaigns,
+            slugs=slugs,
+            ids=ids,
+            handle=handle,
+            run_id=run_id,
+            environment=environment,
+            role=role,
+            rollback=rollback,
+        ),
         "handle": handle,
         "sessionId": run_id,
         "runId": run_id,
@@ -100,9 +132,13 @@ def build_payload(drafts: list[dict[str, Any]], *, handle: str, run_id: str, env
         "environment": environment,
         "role": role,
         "reproArtifact": {
-            "curl": first.get("curl"), "status": first.get("status"), "bodyExcerpt": first.get("bodyExcerpt"),
-            "stateBefore": first.get("stateBefore"), "stateAfter": first.get("stateAfter"),
-            "requestIds": ids, "affected": tests + [_affected(c) for c in consequences],
+            "curl": first.get("curl"),
+            "status": first.get("status"),
+            "bodyExcerpt": first.get("bodyExcerpt"),
+            "stateBefore": first.get("stateBefore"),
+            "stateAfter": first.get("stateAfter"),
+            "requestIds": ids,
+            "affected": tests + [_affected(c) for c in consequences],
             "rollbackIntent": rollback,
         },
     }
@@ -113,13 +149,29 @@ def build_payload(drafts: list[dict[str, Any]], *, handle: str, run_id: str, env
 
 
 def _affected(item: dict[str, Any]) -> dict[str, Any]:
-    return {"test": item["nodeid"], "step": item["step"], "campaignId": item.get("campaignId"),
-            "slug": item.get("slug"), "requestIds": item.get("requestIds") or []}
+    return {
+        "test": item["nodeid"],
+        "step": item["step"],
+        "campaignId": item.get("campaignId"),
+        "slug": item.get("slug"),
+        "requestIds": item.get("requestIds") or [],
+    }
 
 
-def _details(first: dict[str, Any], drafts: list[dict[str, Any]], consequences: Any, *, campaigns: list[str],
-             slugs: list[str], ids: list[str], handle: str, run_id: str, environment: str, role: str,
-             rollback: str) -> str:
+def _details(
+    first: dict[str, Any],
+    drafts: list[dict[str, Any]],
+    consequences: Any,
+    *,
+    campaigns: list[str],
+    slugs: list[str],
+    ids: list[str],
+    handle: str,
+    run_id: str,
+    environment: str,
+    role: str,
+    rollback: str,
+) -> str:
     lines = [
         f"What failed: {first['cause']}",
         f"First seen: {first['nodeid']} (step {first['step']}): {first['summary']}",
@@ -151,8 +203,7 @@ def write_payload(payload: dict[str, Any], reports_dir: str | Path, name: str) -
     """reports/escalations/<name>.json (the group id: one file per root cause)."""
     path = Path(reports_dir) / "escalations" / f"{_safe(name)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(redact_obj(payload), indent=2, sort_keys=True, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(redact_obj(payload), indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     return path
 
 

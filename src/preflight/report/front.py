@@ -18,13 +18,25 @@ MATRIX_FILE = "readiness-matrix.html"
 MARK = {matrix.PASSED: "✓", matrix.FAILED: "✗", matrix.SKIPPED: "skip", matrix.PARTLY: "✓ (some skipped)"}
 
 
-def context(gate: dict[str, Any], *, view: str, history_path: Path | None, single_file: bool = False,
-            attachments: list[str] = ()) -> dict:
+def context(
+    gate: dict[str, Any],
+    *,
+    view: str,
+    history_path: Path | None,
+    single_file: bool = False,
+    attachments: list[str] = (),
+) -> dict:
     """The JSON allurerc.mjs reads (PREFLIGHT_REPORT_CONTEXT) for one view of the report."""
     name = f"campaign-preflight · {gate.get('verdict')} · run {gate.get('runId')} · {gate.get('target')}"
-    return {"name": name, "view": view, "variables": variables(gate, view=view),
-            "historyPath": str(history_path) if history_path else None, "appendHistory": view == "step",
-            "singleFile": single_file, "globalAttachments": list(attachments)}
+    return {
+        "name": name,
+        "view": view,
+        "variables": variables(gate, view=view),
+        "historyPath": str(history_path) if history_path else None,
+        "appendHistory": view == "step",
+        "singleFile": single_file,
+        "globalAttachments": list(attachments),
+    }
 
 
 def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
@@ -32,17 +44,23 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     campaigns = {row: steps for row, steps in rows.items() if " · " not in row}
     ready = [row for row, steps in campaigns.items() if matrix.FAILED not in steps.values()]
     out = {"Verdict": verdict(gate)}
-    out["Ready for spend"] = f"{len(ready)} of {len(campaigns)} campaign(s)" if gate.get("verdict") != "ERROR" \
-        else "not judged (ERROR)"
+    out["Ready for spend"] = (
+        f"{len(ready)} of {len(campaigns)} campaign(s)" if gate.get("verdict") != "ERROR" else "not judged (ERROR)"
+    )
     out.update({row: _campaign(steps) for row, steps in campaigns.items()})
     out["Left enabled"] = _leftovers(gate)
     if gate.get("sinceLastPass"):
         changes = gate["sinceLastPass"]
-        out["Since the last PASS"] = ("no earlier PASS" if not changes.get("lastPass") else
-                                      f"{len(changes['changes'])} cell(s) went red" if changes["changes"]
-                                      else "nothing went red")
-    out["Root causes"] = ", ".join(f"{e['category']} ({len(e['tests'])} tests)" for e in gate.get("escalations") or [])\
-        or "none"
+        out["Since the last PASS"] = (
+            "no earlier PASS"
+            if not changes.get("lastPass")
+            else f"{len(changes['changes'])} cell(s) went red"
+            if changes["changes"]
+            else "nothing went red"
+        )
+    out["Root causes"] = (
+        ", ".join(f"{e['category']} ({len(e['tests'])} tests)" for e in gate.get("escalations") or []) or "none"
+    )
     out.update({row: _variant(steps) for row, steps in rows.items() if " · " in row})
     tests = gate.get("tests") or {}
     out["Run"] = f"{gate.get('runId')}"
@@ -51,8 +69,11 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     out["Tests"] = f"{tests.get('ran')} of {tests.get('selected')} selected ran"
     out["Steps"] = matrix.legend()
     out["Full matrix"] = f"Global Attachments tab: {MATRIX_FILE}"
-    out["Other view"] = f"{CAMPAIGN_VIEW}/index.html (campaign → variant → step)" if view == "step" \
+    out["Other view"] = (
+        f"{CAMPAIGN_VIEW}/index.html (campaign → variant → step)"
+        if view == "step"
         else "../index.html (by playbook step)"
+    )
     return out
 
 
@@ -81,8 +102,10 @@ def _duration(started: Any, finished: Any) -> str:
     from datetime import datetime
 
     try:
-        seconds = (datetime.fromisoformat(str(finished).replace("Z", "+00:00"))
-                   - datetime.fromisoformat(str(started).replace("Z", "+00:00"))).total_seconds()
+        seconds = (
+            datetime.fromisoformat(str(finished).replace("Z", "+00:00"))
+            - datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        ).total_seconds()
     except ValueError:
         return "unknown"
     return f"{seconds:.0f} s from start to verdict ({started} → {finished})"
@@ -95,6 +118,7 @@ def _leftovers(gate: dict[str, Any]) -> str:
 
 # -- the full matrix, as a page -------------------------------------------------------------------
 
+
 def matrix_page(gate: dict[str, Any]) -> str:
     """A self-contained HTML page (no script, no external resource): the verdict, the readiness
     matrix, root causes, what is left enabled and what changed since the last PASS."""
@@ -103,30 +127,43 @@ def matrix_page(gate: dict[str, Any]) -> str:
     head = "".join(f"<th>{n}<br><small>{html.escape(f)}</small></th>" for n, f in matrix.NUMBERS)
     body = []
     for row, steps in rows.items():
-        cells = "".join(f'<td class="{steps.get(n, "none").replace(" ", "-")}">{MARK.get(steps.get(n), "")}</td>'
-                        for n in numbers)
+        cells = "".join(
+            f'<td class="{steps.get(n, "none").replace(" ", "-")}">{MARK.get(steps.get(n), "")}</td>' for n in numbers
+        )
         indent = ' class="variant"' if " · " in row else ""
         body.append(f"<tr><th{indent}>{html.escape(row)}</th>{cells}</tr>")
-    parts = [f"<h1>{html.escape(verdict(gate))}</h1>",
-             f"<p>{html.escape(gate.get('reason') or '')}</p>",
-             f"<p>Run <code>{html.escape(str(gate.get('runId')))}</code> on <code>{html.escape(str(gate.get('target')))}"
-             f"</code>, {html.escape(str(gate.get('startedAt')))} → {html.escape(str(gate.get('finishedAt')))}</p>",
-             f"<table><tr><th>campaign · variant</th>{head}</tr>{''.join(body)}</table>",
-             "<h2>Root causes</h2>", _list(f"[{e['category']}] {e['cause']}: {len(e['tests'])} test(s); support report "
-                                          f"{Path(e['file']).name}" + (f", ticket {e['ticketId']}" if e.get("ticketId")
-                                                                       else "")
-                                          for e in gate.get("escalations") or []),
-             "<h2>Left enabled on the platform</h2>",
-             _list(f"{entry['campaignId']}: {link['slug']} ({link['state']})" for entry in gate.get("leftovers") or []
-                   for link in entry.get("linksLeftEnabled", [])),
-             "<h2>Since the last PASS</h2>", f"<p>{html.escape((gate.get('sinceLastPass') or {}).get('text', 'n/a'))}</p>"]
+    parts = [
+        f"<h1>{html.escape(verdict(gate))}</h1>",
+        f"<p>{html.escape(gate.get('reason') or '')}</p>",
+        f"<p>Run <code>{html.escape(str(gate.get('runId')))}</code> on <code>{html.escape(str(gate.get('target')))}"
+        f"</code>, {html.escape(str(gate.get('startedAt')))} → {html.escape(str(gate.get('finishedAt')))}</p>",
+        f"<table><tr><th>campaign · variant</th>{head}</tr>{''.join(body)}</table>",
+        "<h2>Root causes</h2>",
+        _list(
+            f"[{e['category']}] {e['cause']}: {len(e['tests'])} test(s); support report "
+            f"{Path(e['file']).name}" + (f", ticket {e['ticketId']}" if e.get("ticketId") else "")
+            for e in gate.get("escalations") or []
+        ),
+        "<h2>Left enabled on the platform</h2>",
+        _list(
+            f"{entry['campaignId']}: {link['slug']} ({link['state']})"
+            for entry in gate.get("leftovers") or []
+            for link in entry.get("linksLeftEnabled", [])
+        ),
+        "<h2>Since the last PASS</h2>",
+        f"<p>{html.escape((gate.get('sinceLastPass') or {}).get('text', 'n/a'))}</p>",
+    ]
     if (gate.get("cleanup") or {}).get("command"):
         parts.insert(-2, f"<p>Retire them with <code>{html.escape(gate['cleanup']['command'])}</code></p>")
-    style = ("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-             "padding:.3em .6em;text-align:center}th.variant{font-weight:normal;padding-left:1.5em;text-align:left}"
-             ".passed{background:#e6f4ea}.failed{background:#fce8e6}.skipped,.partly-skipped{background:#f1f3f4}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Readiness matrix</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+    style = (
+        "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:.3em .6em;text-align:center}th.variant{font-weight:normal;padding-left:1.5em;text-align:left}"
+        ".passed{background:#e6f4ea}.failed{background:#fce8e6}.skipped,.partly-skipped{background:#f1f3f4}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Readiness matrix</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
 
 
 def _list(items: Any) -> str:

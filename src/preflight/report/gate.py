@@ -28,8 +28,21 @@ from preflight.lifecycle.playbook import STEPS
 from preflight.core.redact import redact_obj, redact_text
 from preflight.report import matrix
 
-RESULT_KEYS = ("nodeid", "step", "campaign", "variant", "campaignId", "slug", "outcome", "message", "requestIds",
-               "category", "escalation", "ticketId", "worker")
+RESULT_KEYS = (
+    "nodeid",
+    "step",
+    "campaign",
+    "variant",
+    "campaignId",
+    "slug",
+    "outcome",
+    "message",
+    "requestIds",
+    "category",
+    "escalation",
+    "ticketId",
+    "worker",
+)
 BAD_OUTCOMES = frozenset({"failed", "error"})
 ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "ERROR": 2}
@@ -43,12 +56,12 @@ Result = Mapping[str, Any]
 class RunFacts:
     """What the gate knows of the run besides its results."""
 
-    planned: int | None = None   # tests the suites hold
+    planned: int | None = None  # tests the suites hold
     selected: int | None = None  # tests the invocation selected (-k, -m, paths)
     selection: str | None = None  # the selecting arguments, when any
-    problem: str | None = None    # why the run could not start or had to stop before its tests
+    problem: str | None = None  # why the run could not start or had to stop before its tests
     problem_category: str | None = None
-    stopped: str | None = None    # why it stopped early (a signal, -x, a lost worker, an auth failure)
+    stopped: str | None = None  # why it stopped early (a signal, -x, a lost worker, an auth failure)
     unfinished: list[str] = field(default_factory=list)  # tests stopped before their outcome
     escalations: list[dict[str, Any]] = field(default_factory=list)
     leftovers: list[dict[str, Any]] = field(default_factory=list)
@@ -60,8 +73,9 @@ class RunFacts:
     shards_problem: str | None = None  # a merge that lacks a shard, or joins an ERROR one: no verdict
 
 
-def compute_verdict(results: Iterable[Result], problem: str | None = None,
-                    facts: RunFacts | None = None) -> tuple[str, str]:
+def compute_verdict(
+    results: Iterable[Result], problem: str | None = None, facts: RunFacts | None = None
+) -> tuple[str, str]:
     """(verdict, the reason in one line)."""
     results = list(results)
     facts = facts or RunFacts(problem=problem)
@@ -74,8 +88,10 @@ def compute_verdict(results: Iterable[Result], problem: str | None = None,
         return "ERROR", f"the run could not start its tests: {_first(problem)}"
     if theirs:
         first = theirs[0]
-        return "ERROR", (f"{len(theirs)} test(s) could not check the platform ({_category(first)}, "
-                         f"{party(_category(first))} side): {_first(first.get('message'))}")
+        return "ERROR", (
+            f"{len(theirs)} test(s) could not check the platform ({_category(first)}, "
+            f"{party(_category(first))} side): {_first(first.get('message'))}"
+        )
     if facts.selected is not None and len(results) < facts.selected:
         why = facts.stopped or "tests went missing (a worker was lost?)"
         return "ERROR", f"{why}: {len(results)} of {facts.selected} selected tests ran"
@@ -87,15 +103,22 @@ def compute_verdict(results: Iterable[Result], problem: str | None = None,
         return "FAIL", f"{len(bad)} test(s) failed from {roots} root cause(s): {categories}"
     if not results and _empty_shard(facts):
         shard = facts.shard
-        return "PASS", (f"shard {shard['index']}/{shard['total']} holds none of the config's "
-                        f"{len(shard.get('configured') or [])} campaign(s): nothing to run here, "
-                        "the other shards run them")
+        return "PASS", (
+            f"shard {shard['index']}/{shard['total']} holds none of the config's "
+            f"{len(shard.get('configured') or [])} campaign(s): nothing to run here, "
+            "the other shards run them"
+        )
     if not any(r.get("outcome") == "passed" for r in results):
-        return "ERROR", "nothing was checked: no selected test ran to a pass" if results else \
-            "nothing was checked: no test was selected"
+        return (
+            "ERROR",
+            "nothing was checked: no selected test ran to a pass"
+            if results
+            else "nothing was checked: no test was selected",
+        )
     skipped = sum(r.get("outcome") == "skipped" for r in results)
-    return "PASS", f"all {len(results)} selected tests ran" + (f" ({skipped} skipped, each with its reason)"
-                                                               if skipped else "")
+    return "PASS", f"all {len(results)} selected tests ran" + (
+        f" ({skipped} skipped, each with its reason)" if skipped else ""
+    )
 
 
 def _empty_shard(facts: RunFacts) -> bool:
@@ -126,8 +149,16 @@ def normalise(result: Result) -> dict[str, Any]:
     return redact_obj(out)
 
 
-def document(*, run_id: str | None, target: str | None, started_at: Any, finished_at: Any,
-             results: Iterable[Result], report_path: str | Path | None, facts: RunFacts) -> dict[str, Any]:
+def document(
+    *,
+    run_id: str | None,
+    target: str | None,
+    started_at: Any,
+    finished_at: Any,
+    results: Iterable[Result],
+    report_path: str | Path | None,
+    facts: RunFacts,
+) -> dict[str, Any]:
     results = [normalise(r) for r in results]
     verdict, reason = compute_verdict(results, facts=facts)
     return {
@@ -141,8 +172,14 @@ def document(*, run_id: str | None, target: str | None, started_at: Any, finishe
         "reportPath": str(report_path) if report_path else None,
         "problem": redact_text(facts.problem) if facts.problem else None,
         "problemCategory": facts.problem_category,
-        "tests": {"planned": facts.planned, "selected": facts.selected, "ran": len(results),
-                  "selection": facts.selection, "stopped": facts.stopped, "unfinished": facts.unfinished},
+        "tests": {
+            "planned": facts.planned,
+            "selected": facts.selected,
+            "ran": len(results),
+            "selection": facts.selection,
+            "stopped": facts.stopped,
+            "unfinished": facts.unfinished,
+        },
         "results": results,
         "escalations": redact_obj(facts.escalations),
         "leftovers": redact_obj(facts.leftovers),
@@ -155,12 +192,29 @@ def document(*, run_id: str | None, target: str | None, started_at: Any, finishe
     }
 
 
-def write_gate(path: str | Path, *, run_id: str | None, target: str | None, started_at: Any, finished_at: Any,
-               results: Iterable[Result], report_path: str | Path | None, problem: str | None = None,
-               leftovers: list[dict] | None = None, facts: RunFacts | None = None) -> Path:
+def write_gate(
+    path: str | Path,
+    *,
+    run_id: str | None,
+    target: str | None,
+    started_at: Any,
+    finished_at: Any,
+    results: Iterable[Result],
+    report_path: str | Path | None,
+    problem: str | None = None,
+    leftovers: list[dict] | None = None,
+    facts: RunFacts | None = None,
+) -> Path:
     facts = facts or RunFacts(problem=problem, leftovers=leftovers or [])
-    doc = document(run_id=run_id, target=target, started_at=started_at, finished_at=finished_at,
-                   results=results, report_path=report_path, facts=facts)
+    doc = document(
+        run_id=run_id,
+        target=target,
+        started_at=started_at,
+        finished_at=finished_at,
+        results=results,
+        report_path=report_path,
+        facts=facts,
+    )
     return _write(Path(path), json.dumps(doc, indent=2) + "\n")
 
 
@@ -185,27 +239,66 @@ def _write(path: Path, text: str) -> Path:
 
 # -- summary.md ----------------------------------------------------------------------------
 
-def write_summary(path: str | Path, *, run_id: str | None, target: str | None, results: Iterable[Result],
-                  report_path: str | Path | None, started_at: Any = None, finished_at: Any = None,
-                  problem: str | None = None, facts: RunFacts | None = None) -> Path:
+
+def write_summary(
+    path: str | Path,
+    *,
+    run_id: str | None,
+    target: str | None,
+    results: Iterable[Result],
+    report_path: str | Path | None,
+    started_at: Any = None,
+    finished_at: Any = None,
+    problem: str | None = None,
+    facts: RunFacts | None = None,
+) -> Path:
     """summary.md, valid GitHub-flavoured markdown to append to $GITHUB_STEP_SUMMARY."""
-    return _write(Path(path), render_summary(run_id=run_id, target=target, results=results,
-                                             report_path=report_path, started_at=started_at,
-                                             finished_at=finished_at, problem=problem, facts=facts))
+    return _write(
+        Path(path),
+        render_summary(
+            run_id=run_id,
+            target=target,
+            results=results,
+            report_path=report_path,
+            started_at=started_at,
+            finished_at=finished_at,
+            problem=problem,
+            facts=facts,
+        ),
+    )
 
 
-def render_summary(*, run_id: str | None, target: str | None, results: Iterable[Result],
-                   report_path: str | Path | None, started_at: Any = None, finished_at: Any = None,
-                   problem: str | None = None, facts: RunFacts | None = None) -> str:
+def render_summary(
+    *,
+    run_id: str | None,
+    target: str | None,
+    results: Iterable[Result],
+    report_path: str | Path | None,
+    started_at: Any = None,
+    finished_at: Any = None,
+    problem: str | None = None,
+    facts: RunFacts | None = None,
+) -> str:
     facts = facts or RunFacts(problem=problem)
     # The failing exchange's ids (when the collector has them) say more than every id of the test.
-    results = [{**normalise(r), "failingRequestIds": list(r.get("failingRequestIds") or []),
-                "draftGroup": (r.get("draft") or {}).get("group")} for r in results]
+    results = [
+        {
+            **normalise(r),
+            "failingRequestIds": list(r.get("failingRequestIds") or []),
+            "draftGroup": (r.get("draft") or {}).get("group"),
+        }
+        for r in results
+    ]
     verdict, reason = compute_verdict(results, facts=facts)
     when = f" · {_time(started_at)} → {_time(finished_at)}" if started_at and finished_at else ""
-    parts = [f"## campaign-preflight: {ICONS[verdict]} {verdict}", "",
-             f"**{_inline(reason)}**", "",
-             f"Run `{_code(run_id or 'n/a')}` against `{_code(target or 'n/a')}`{when}: {_counts(results, facts)}.", ""]
+    parts = [
+        f"## campaign-preflight: {ICONS[verdict]} {verdict}",
+        "",
+        f"**{_inline(reason)}**",
+        "",
+        f"Run `{_code(run_id or 'n/a')}` against `{_code(target or 'n/a')}`{when}: {_counts(results, facts)}.",
+        "",
+    ]
     parts += _shard_lines(facts)
     if facts.problem and len(facts.problem.splitlines()) > 1:
         parts += ["> **The run could not start its tests:**", ">"]
@@ -232,10 +325,12 @@ def _shard_lines(facts: RunFacts) -> list[str]:
     lines = ["| shard | verdict | campaigns | tests ran | reports |", "|---|---|---|---|---|"]
     for entry in facts.shards:
         verdict = entry.get("verdict") or "no gate"  # missing, or not a shard's
-        lines.append(f"| {entry['index'] or '?'}/{entry['total'] or '?'} | {ICONS.get(verdict, '💥')} {verdict} | "
-                     f"{_inline(', '.join(entry.get('campaigns') or []) or '—')} | "
-                     f"{entry['ran'] if entry.get('ran') is not None else '—'} | "
-                     f"`{_code(entry.get('dir') or 'n/a')}` |")
+        lines.append(
+            f"| {entry['index'] or '?'}/{entry['total'] or '?'} | {ICONS.get(verdict, '💥')} {verdict} | "
+            f"{_inline(', '.join(entry.get('campaigns') or []) or '—')} | "
+            f"{entry['ran'] if entry.get('ran') is not None else '—'} | "
+            f"`{_code(entry.get('dir') or 'n/a')}` |"
+        )
     return lines + [""]
 
 
@@ -247,8 +342,10 @@ def _counts(results: list[dict], facts: RunFacts) -> str:
     if facts.selected is not None:
         text += f" ({len(results)} of {facts.selected} selected ran"
         if facts.planned is not None and facts.planned != facts.selected:
-            text += f"; {facts.planned} planned, the selection{f' {facts.selection}' if facts.selection else ''} " \
-                    f"kept {facts.selected}"
+            text += (
+                f"; {facts.planned} planned, the selection{f' {facts.selection}' if facts.selection else ''} "
+                f"kept {facts.selected}"
+            )
         text += ")"
     return _inline(text)
 
@@ -263,13 +360,15 @@ def _table(results: list[dict]) -> list[str]:
         return ["_No results: no test ran (the run did not start, or the selection matched nothing)._"]
     steps = _steps(results)
     campaigns = list(dict.fromkeys(r["campaignId"] or "(no campaign)" for r in results))
-    rows = ["| campaign | " + " | ".join(_inline(s) for s in steps) + " |",
-            "|---|" + "---|" * len(steps)]
+    rows = ["| campaign | " + " | ".join(_inline(s) for s in steps) + " |", "|---|" + "---|" * len(steps)]
     for campaign in campaigns:
         cells = []
         for step in steps:
-            group = [r for r in results
-                     if (r["campaignId"] or "(no campaign)") == campaign and (r["step"] or "(no step)") == step]
+            group = [
+                r
+                for r in results
+                if (r["campaignId"] or "(no campaign)") == campaign and (r["step"] or "(no step)") == step
+            ]
             cells.append(verdict_cell(group))
         rows.append(f"| {_inline(campaign)} | " + " | ".join(cells) + " |")
     return rows
@@ -300,9 +399,11 @@ def _escalations(escalations: list[dict]) -> list[str]:
         if esc.get("sendError"):
             sent = f" · **not sent:** {_inline(esc['sendError'])}"
         tests = esc.get("tests") or []
-        lines += [f"- **`{esc['category']}`** {_inline(esc['cause'])}: {len(tests)} test(s)"
-                  f"{', campaigns ' + _inline(', '.join(esc['campaigns'])) if esc.get('campaigns') else ''}"
-                  f" · payload `{_code(esc['file'])}`{sent}"]
+        lines += [
+            f"- **`{esc['category']}`** {_inline(esc['cause'])}: {len(tests)} test(s)"
+            f"{', campaigns ' + _inline(', '.join(esc['campaigns'])) if esc.get('campaigns') else ''}"
+            f" · payload `{_code(esc['file'])}`{sent}"
+        ]
     return lines + [""]
 
 
@@ -343,8 +444,9 @@ def _skipped(results: list[dict]) -> list[str]:
     if not skipped:
         return []
     lines = ["### Skipped checks", ""]
-    lines += [f"- ⏭ `{_code(r['nodeid'] or '?')}`: {_inline(_first(r['message']) or 'no reason given')}"
-              for r in skipped]
+    lines += [
+        f"- ⏭ `{_code(r['nodeid'] or '?')}`: {_inline(_first(r['message']) or 'no reason given')}" for r in skipped
+    ]
     return lines + [""]
 
 

@@ -41,5 +41,8 @@ def since_last_pass(entries: list[dict[str, Any]], current: dict[str, dict[str, 
         return {"lastPass": None, "changes": [], "text": "no earlier PASS on this target"}
     found = matrix_mod.changes(last.get("matrix") or {}, current)
     text = matrix_mod.describe_changes(found) if found else "nothing went from green to red"
-    return {"lastPass": {"runId": last.get("runId"), "finishedAt": last.get("finishedAt")}, "changes": found,
-            "text": f"since run {last.get('runId')} ({last.get('finishedAt')}): {text}"}
+    return {
+        "lastPass": {"runId": last.get("runId"), "finishedAt": last.get("finishedAt")},
+        "changes": found,
+        "text": f"since run {last.get('runId')} ({last.get('finishedAt')}): {text}",
+    }

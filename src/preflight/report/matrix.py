@@ -63,5 +63,6 @@ def changes(previous: Mapping[str, Mapping[str, str]], current: Mapping[str, Map
 
 def describe_changes(found: list[dict]) -> str:
     names = dict(NUMBERS)
-    return "; ".join(f"{c['row']} · {c['step']} {names.get(int(c['step']), '')}: {ICON[c['was']]} → {ICON[c['now']]}"
-                     for c in found)
+    return "; ".join(
+        f"{c['row']} · {c['step']} {names.get(int(c['step']), '')}: {ICON[c['was']]} → {ICON[c['now']]}" for c in found
+    )

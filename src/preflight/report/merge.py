@@ -66,19 +66,25 @@ def read(folder: str | Path) -> ShardRun:
     if not folder.is_dir():
         return ShardRun(folder, problem=f"{folder}: no such folder")
     if not path.is_file():
-        return ShardRun(folder, problem=f"{folder}: no gate.json (the shard stopped before it wrote one, or its "
-                                        "reports were not uploaded)")
+        return ShardRun(
+            folder,
+            problem=f"{folder}: no gate.json (the shard stopped before it wrote one, or its reports were not uploaded)",
+        )
     try:
         gate = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return ShardRun(folder, problem=f"{path}: not a readable gate ({exc})")
     if not isinstance(gate, dict) or not gate.get("shard"):
-        return ShardRun(folder, gate if isinstance(gate, dict) else None,
-                        problem=f"{path} is not a shard's gate (it has no `shard`): run each shard with --shard I/N")
+        return ShardRun(
+            folder,
+            gate if isinstance(gate, dict) else None,
+            problem=f"{path} is not a shard's gate (it has no `shard`): run each shard with --shard I/N",
+        )
     return ShardRun(folder, gate)
 
 
 # -- which shards came, and do they add up ------------------------------------------------------
+
 
 def check(runs: list[ShardRun], expect: int | None) -> tuple[int | None, list[str]]:
     """The number of shards, and every reason the shards cannot stand for the whole run."""
@@ -86,8 +92,10 @@ def check(runs: list[ShardRun], expect: int | None) -> tuple[int | None, list[st
     sharded = [run for run in runs if not run.problem]
     totals = {run.shard.get("total") for run in sharded} | ({expect} if expect else set())
     if len(totals) > 1:
-        problems.append(f"the shards disagree on how many there are: {', '.join(map(str, sorted(totals)))} "
-                        "(were they run with the same --shard N?)")
+        problems.append(
+            f"the shards disagree on how many there are: {', '.join(map(str, sorted(totals)))} "
+            "(were they run with the same --shard N?)"
+        )
         return None, problems
     total = totals.pop() if totals else None
     if total is None:
@@ -95,8 +103,7 @@ def check(runs: list[ShardRun], expect: int | None) -> tuple[int | None, list[st
     problems += _indices(sharded, total)
     configured = _configured(sharded)
     if len(configured) > 1:
-        problems.append("the shards ran different configs: " + " vs ".join(
-            ", ".join(stems) for stems in configured))
+        problems.append("the shards ran different configs: " + " vs ".join(", ".join(stems) for stems in configured))
     elif configured:
         problems += _campaigns_once(sharded, configured.pop(), total)
     targets = {run.gate.get("target") for run in sharded}
@@ -105,8 +112,10 @@ def check(runs: list[ShardRun], expect: int | None) -> tuple[int | None, list[st
     # Every shard counts the whole config's tests before it deselects the others'.
     planned = {(run.gate.get("tests") or {}).get("planned") for run in sharded} - {None}
     if len(planned) > 1:
-        problems.append(f"the shards collected different suites ({' vs '.join(map(str, sorted(planned)))} tests "
-                        "planned): were they run from the same checkout?")
+        problems.append(
+            f"the shards collected different suites ({' vs '.join(map(str, sorted(planned)))} tests "
+            "planned): were they run from the same checkout?"
+        )
     return total, problems
 
 
@@ -152,8 +161,10 @@ def _campaigns_once(runs: list[ShardRun], configured: tuple[str, ...], total: in
 
 # -- the merged gate ---------------------------------------------------------------------------
 
-def merge(folders: list[str | Path], out: str | Path, *, expect: int | None = None,
-          history_dir: str | Path | None = None) -> Merged:
+
+def merge(
+    folders: list[str | Path], out: str | Path, *, expect: int | None = None, history_dir: str | Path | None = None
+) -> Merged:
     """Join the shards' gates, JUnit files, Allure results and escalations into `out`, as a run
     writes its reports (the HTML report is built from them apart). `history_dir` keeps one line
     per merged run, as a run's history/ does, for "since the last PASS"."""
@@ -161,8 +172,9 @@ def merge(folders: list[str | Path], out: str | Path, *, expect: int | None = No
     runs = [read(folder) for folder in folders]
     total, problems = check(runs, expect)
     good = sorted((run for run in runs if not run.problem), key=lambda run: run.shard.get("index") or 0)
-    problems += [f"{run.label} is ERROR: {run.gate.get('reason')}" for run in good
-                 if run.gate.get("verdict") == "ERROR"]
+    problems += [
+        f"{run.label} is ERROR: {run.gate.get('reason')}" for run in good if run.gate.get("verdict") == "ERROR"
+    ]
     out.mkdir(parents=True, exist_ok=True)
     renamed = _escalations(good, out)
     results = [_moved(result, run, renamed) for run in good for result in run.gate.get("results") or []]
@@ -175,8 +187,9 @@ def merge(folders: list[str | Path], out: str | Path, *, expect: int | None = No
     finished = max((run.gate["finishedAt"] for run in good if run.gate.get("finishedAt")), default=now_iso())
     common = dict(run_id=run_id, target=target, results=results, report_path=None, facts=facts)
     write_gate(out / "gate.json", started_at=started, finished_at=finished, **common)
-    (out / "summary.md").write_text(render_summary(started_at=started, finished_at=finished, **common),
-                                    encoding="utf-8")
+    (out / "summary.md").write_text(
+        render_summary(started_at=started, finished_at=finished, **common), encoding="utf-8"
+    )
     merge_junit([run.folder / "junit.xml" for run in good], out / "junit.xml", labels=[run.label for run in good])
     merge_allure(good, out / "allure-results", run_id=run_id)
     gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
@@ -192,13 +205,19 @@ def set_report_path(out: Path, report: str | None) -> dict[str, Any]:
     path.write_text(json.dumps(gate, indent=2) + "\n", encoding="utf-8")
     summary = out / "summary.md"
     if report and summary.is_file():
-        summary.write_text(summary.read_text(encoding="utf-8").replace("Report: not built", f"Report: `{report}`"),
-                           encoding="utf-8")
+        summary.write_text(
+            summary.read_text(encoding="utf-8").replace("Report: not built", f"Report: `{report}`"), encoding="utf-8"
+        )
     return gate
 
 
-def _facts(good: list[ShardRun], runs: list[ShardRun], total: int | None, problems: list[str],
-           renamed: dict[tuple[str, str], str]) -> RunFacts:
+def _facts(
+    good: list[ShardRun],
+    runs: list[ShardRun],
+    total: int | None,
+    problems: list[str],
+    renamed: dict[tuple[str, str], str],
+) -> RunFacts:
     tests = [run.gate.get("tests") or {} for run in good]
     planned = {t.get("planned") for t in tests if t.get("planned") is not None}
     selections = {SHARD_SELECTION.sub("", t.get("selection") or "").strip() for t in tests}
@@ -230,14 +249,33 @@ def _shard_rows(runs: list[ShardRun], total: int | None) -> list[dict[str, Any]]
     rows = []
     for run in runs:
         gate, shard = run.gate or {}, run.shard
-        rows.append({"index": shard.get("index"), "total": shard.get("total") or total, "dir": str(run.folder),
-                     "runId": gate.get("runId"), "verdict": gate.get("verdict") if not run.problem else None,
-                     "reason": run.problem or gate.get("reason"), "campaigns": shard.get("campaigns"),
-                     "ran": (gate.get("tests") or {}).get("ran")})
+        rows.append(
+            {
+                "index": shard.get("index"),
+                "total": shard.get("total") or total,
+                "dir": str(run.folder),
+                "runId": gate.get("runId"),
+                "verdict": gate.get("verdict") if not run.problem else None,
+                "reason": run.problem or gate.get("reason"),
+                "campaigns": shard.get("campaigns"),
+                "ran": (gate.get("tests") or {}).get("ran"),
+            }
+        )
     came = {row["index"] for row in rows}
-    rows += [{"index": index, "total": total, "dir": None, "runId": None, "verdict": None,
-              "reason": "missing", "campaigns": None, "ran": None}
-             for index in range(1, (total or 0) + 1) if index not in came]
+    rows += [
+        {
+            "index": index,
+            "total": total,
+            "dir": None,
+            "runId": None,
+            "verdict": None,
+            "reason": "missing",
+            "campaigns": None,
+            "ran": None,
+        }
+        for index in range(1, (total or 0) + 1)
+        if index not in came
+    ]
     return sorted(rows, key=lambda row: (row["index"] or 0, row["dir"] or ""))
 
 
@@ -260,8 +298,9 @@ def _cleanup(good: list[ShardRun]) -> dict[str, Any]:
     if errors:
         out["errors"] = errors
     for key, joiner in (("skipped", "; "), ("note", "; ")):
-        found = list(dict.fromkeys(f"{run.label}: {c[key]}" if key == "skipped" else c[key]
-                                   for run, c in parts if c.get(key)))
+        found = list(
+            dict.fromkeys(f"{run.label}: {c[key]}" if key == "skipped" else c[key] for run, c in parts if c.get(key))
+        )
         if found:
             out[key] = joiner.join(found)
     commands = list(dict.fromkeys(c["command"] for _, c in parts if c.get("command")))
@@ -279,14 +318,21 @@ def _write_plan(good: list[ShardRun]) -> dict[str, Any] | None:
         for stem, writes in (plan.get("byCampaign") or {}).items():
             by_campaign[stem] = by_campaign.get(stem, 0) + writes
     # Each shard read the quota when it started: its own figure, not the whole run's.
-    return {"writesTotal": sum(plan.get("writesTotal") or 0 for _, plan in plans), "writesLeft": None,
-            "byCampaign": by_campaign, "lines": [line for _, plan in plans for line in plan.get("lines") or []],
-            "split": [batch for _, plan in plans for batch in plan.get("split") or []],
-            "byShard": {str(run.shard.get("index")): {"writesTotal": plan.get("writesTotal"),
-                                                      "writesLeft": plan.get("writesLeft")} for run, plan in plans}}
+    return {
+        "writesTotal": sum(plan.get("writesTotal") or 0 for _, plan in plans),
+        "writesLeft": None,
+        "byCampaign": by_campaign,
+        "lines": [line for _, plan in plans for line in plan.get("lines") or []],
+        "split": [batch for _, plan in plans for batch in plan.get("split") or []],
+        "byShard": {
+            str(run.shard.get("index")): {"writesTotal": plan.get("writesTotal"), "writesLeft": plan.get("writesLeft")}
+            for run, plan in plans
+        },
+    }
 
 
 # -- escalations: one payload per root cause, as one run writes them ------------------------------
+
 
 def _escalations(good: list[ShardRun], out: Path) -> dict[tuple[str, str], str]:
     """Write one payload per root cause into out/escalations (a root cause seen on several shards
@@ -328,16 +374,19 @@ def _join_payloads(first: dict[str, Any] | None, more: dict[str, Any]) -> dict[s
     repro, other = joined.setdefault("reproArtifact", {}), more.get("reproArtifact") or {}
     repro["affected"] = (repro.get("affected") or []) + (other.get("affected") or [])
     repro["requestIds"] = list(dict.fromkeys((repro.get("requestIds") or []) + (other.get("requestIds") or [])))
-    also = [f"- {item.get('test')}: request ids {', '.join(item.get('requestIds') or []) or 'none'}"
-            for item in other.get("affected") or []]
-    joined["details"] = (f"{joined.get('details', '')}\nAlso seen on another shard of the run "
-                         f"({more.get('runId')}):\n" + "\n".join(also))
+    also = [
+        f"- {item.get('test')}: request ids {', '.join(item.get('requestIds') or []) or 'none'}"
+        for item in other.get("affected") or []
+    ]
+    joined["details"] = (
+        f"{joined.get('details', '')}\nAlso seen on another shard of the run ({more.get('runId')}):\n" + "\n".join(also)
+    )
     seen = [SEEN_BY.search(p.get("summary") or "") for p in (first, more)]
     if all(seen):  # a summary cut at the contract's 200 characters is left as it is
         count = sum(int(match.group(1)) for match in seen)
         campaigns = sorted({c for match in seen for c in (match.group(2) or "").split(", ") if c})
         where = f" on {', '.join(campaigns)}" if campaigns else ""
-        prefix = (first.get("summary") or "")[:seen[0].start()]
+        prefix = (first.get("summary") or "")[: seen[0].start()]
         joined["summary"] = truncate(f"{prefix}(seen by {count} test(s){where})", SUMMARY_LIMIT)
     return joined
 
@@ -363,6 +412,7 @@ def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str
 
 # -- JUnit and Allure ----------------------------------------------------------------------------
 
+
 def merge_junit(files: list[Path], dest: Path, *, labels: list[str]) -> Path | None:
     """One <testsuites> holding each shard's <testsuite> (named after its shard), totals on top."""
     suites = []
@@ -370,7 +420,7 @@ def merge_junit(files: list[Path], dest: Path, *, labels: list[str]) -> Path | N
         if not path.is_file():
             continue
         root = ET.parse(path).getroot()
-        for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
+        for suite in [root] if root.tag == "testsuite" else root.findall("testsuite"):
             suite.set("name", f"{suite.get('name', 'pytest')} ({label})")
             suites.append(suite)
     if not suites:
@@ -404,11 +454,20 @@ def merge_allure(good: list[ShardRun], dest: Path, *, run_id: str | None) -> Pat
     if environments:
         # What every shard shares (target, handle, plan…), then the run's ids; a per-shard value
         # (each embedded sandbox's own base URL) is left out.
-        props = {key: value for key, value in environments[0].items()
-                 if all(env.get(key) == value for env in environments) and key != "run_id"}
+        props = {
+            key: value
+            for key, value in environments[0].items()
+            if all(env.get(key) == value for env in environments) and key != "run_id"
+        }
         allure.write_environment(dest, {**props, "run_id": run_id, "shards": len(good)})
-    allure.write_executor(dest, {"type": "campaign-preflight", "buildName": run_id,
-                                 "reportName": f"preflight {run_id} ({len(good)} shard(s) merged)"})
+    allure.write_executor(
+        dest,
+        {
+            "type": "campaign-preflight",
+            "buildName": run_id,
+            "reportName": f"preflight {run_id} ({len(good)} shard(s) merged)",
+        },
+    )
     return dest
 
 

@@ -17,8 +17,7 @@ from preflight.sandbox.clicks.routes import router as clicks_router
 from preflight.sandbox.control.routes import router as control_router
 from preflight.sandbox.conversions.routes import router as conversions_router
 from preflight.sandbox.core.auth import SECURITY_SCHEMES, openapi_security
-from preflight.sandbox.core.errors import (ApiError, api_error_response, error_body,
-                                           json_response, request_id_of)
+from preflight.sandbox.core.errors import ApiError, api_error_response, error_body, json_response, request_id_of
 from preflight.sandbox.health.routes import router as health_router
 from preflight.sandbox.leads.routes import router as leads_router
 from preflight.sandbox.links.routes import router as links_router
@@ -31,12 +30,22 @@ from preflight.sandbox.support.routes import router as support_router
 from preflight.sandbox.system.routes import router as system_router
 from preflight.sandbox.usage.routes import router as usage_router
 
-ROUTERS = (system_router, campaigns_router, links_router, health_router, clicks_router,
-           conversions_router, leads_router, sitestructure_router, support_router,
-           usage_router, pats_router, control_router)
+ROUTERS = (
+    system_router,
+    campaigns_router,
+    links_router,
+    health_router,
+    clicks_router,
+    conversions_router,
+    leads_router,
+    sitestructure_router,
+    support_router,
+    usage_router,
+    pats_router,
+    control_router,
+)
 
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request",
-              413: "payload_too_large"}
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 413: "payload_too_large"}
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -62,8 +71,7 @@ async def on_validation_error(request: Request, exc: RequestValidationError) -> 
         field = "body" if error.get("type") == "json_invalid" else _field_name(tuple(error.get("loc", ())))
         fields.append({"field": field, "message": _field_message(error)})
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
-    return json_response(error_body(request_id_of(request), "validation_error", summary,
-                                    fields=fields), 400)
+    return json_response(error_body(request_id_of(request), "validation_error", summary, fields=fields), 400)
 
 
 async def on_api_error(request: Request, exc: ApiError) -> Response:
@@ -72,14 +80,14 @@ async def on_api_error(request: Request, exc: ApiError) -> Response:
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
     code = HTTP_CODES.get(exc.status_code, "http_error")
-    message = {404: f"no route {request.method} {request.url.path}",
-               405: f"{request.method} is not allowed on {request.url.path}"}.get(
-        exc.status_code, str(exc.detail))
+    message = {
+        404: f"no route {request.method} {request.url.path}",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, str(exc.detail))
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    return json_response(error_body(request_id_of(request), code, message), exc.status_code,
-                         headers)
+    return json_response(error_body(request_id_of(request), code, message), exc.status_code, headers)
 
 
 def _allowed_methods(request: Request) -> list[str]:
@@ -102,6 +110,7 @@ def _route_methods() -> list[tuple[Any, set[str]]]:
 
 def _openapi(app: FastAPI):
     """FastAPI's document, less its default 422 HTTPValidationError: validation answers 400."""
+
     def build() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = FastAPI.openapi(app)
@@ -114,21 +123,26 @@ def _openapi(app: FastAPI):
                     default = op.get("responses", {}).get("422")
                     if default is not None and "HTTPValidationError" in json.dumps(default):
                         del op["responses"]["422"]
-                        op["responses"].setdefault("400", {
-                            "description": "Invalid input (validation_error)",
-                            "content": {"application/json": {
-                                "schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
+                        op["responses"].setdefault(
+                            "400",
+                            {
+                                "description": "Invalid input (validation_error)",
+                                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                            },
+                        )
             components = schema.get("components", {}).get("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
                 components.pop(name, None)
             app.openapi_schema = schema
         return app.openapi_schema
+
     return build
 
 
 async def on_crash(request: Request, exc: Exception) -> Response:
-    return json_response(error_body(request_id_of(request), "internal_error",
-                                    f"the sandbox failed: {type(exc).__name__}"), 500)
+    return json_response(
+        error_body(request_id_of(request), "internal_error", f"the sandbox failed: {type(exc).__name__}"), 500
+    )
 
 
 def create_app(settings: Settings) -> SandboxMiddleware:
@@ -140,11 +154,16 @@ def create_app(settings: Settings) -> SandboxMiddleware:
         yield
         rt.close()
 
-    app = FastAPI(title="10xDotIn campaign API v2 (preflight sandbox)", version="2.0.0-sandbox",
-                  description="A local imitation of the campaign API contract "
-                              "(shared/contract.md), with /__sandbox/ control routes.",
-                  lifespan=lifespan, docs_url="/docs", redoc_url=None,
-                  strict_content_type=False)
+    app = FastAPI(
+        title="10xDotIn campaign API v2 (preflight sandbox)",
+        version="2.0.0-sandbox",
+        description="A local imitation of the campaign API contract "
+        "(shared/contract.md), with /__sandbox/ control routes.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        strict_content_type=False,
+    )
     app.state.rt = rt
     app.state.route_methods = _route_methods()
     for router in ROUTERS:

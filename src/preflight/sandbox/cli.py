@@ -60,14 +60,13 @@ def _throttle(text: str) -> dict[str, tuple[int, int]]:
         name, eq, value = part.partition("=")
         name = name.strip()
         if name not in ROUTE_CLASSES or not eq:
-            raise argparse.ArgumentTypeError(
-                f"invalid throttle {part!r}: expected read=N,write=N,public=N")
+            raise argparse.ArgumentTypeError(f"invalid throttle {part!r}: expected read=N,write=N,public=N")
         number, slash, unit = value.strip().partition("/")
         window = WINDOWS.get(slash + unit.strip().lower())
         if window is None or not number.strip().isdigit() or not 1 <= int(number) <= 10**9:
             raise argparse.ArgumentTypeError(
-                f"invalid throttle {part!r}: N is requests per minute (read=600) or per second "
-                "(read=20/s), 1 or more")
+                f"invalid throttle {part!r}: N is requests per minute (read=600) or per second (read=20/s), 1 or more"
+            )
         limits[name] = (int(number), window)
     return limits
 
@@ -76,6 +75,7 @@ def _one_line_error(parser: argparse.ArgumentParser):
     def error(message: str) -> NoReturn:
         sys.stderr.write(f"{parser.prog}: error: {message}\n")
         sys.exit(EXIT_USAGE)
+
     return error
 
 
@@ -88,34 +88,51 @@ def _no_extras(parser: argparse.ArgumentParser):
         if extras:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")
         return parsed, extras
+
     return parse_known_args
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "sandbox", help="serve the embedded sandbox (a local campaign API v2)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default=None,
-                        help="address to listen on (default 127.0.0.1; a non-loopback address "
-                             "must be named here)")
+        "sandbox",
+        help="serve the embedded sandbox (a local campaign API v2)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="address to listen on (default 127.0.0.1; a non-loopback address must be named here)",
+    )
     parser.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one")
-    parser.add_argument("--db", default=None,
-                        help="SQLite file (kept across restarts); default: a fresh temp file")
-    parser.add_argument("--plan", type=_plan, default="ENTERPRISE",
-                        help="default plan of new handles: FREE, PRO or ENTERPRISE")
+    parser.add_argument("--db", default=None, help="SQLite file (kept across restarts); default: a fresh temp file")
+    parser.add_argument(
+        "--plan", type=_plan, default="ENTERPRISE", help="default plan of new handles: FREE, PRO or ENTERPRISE"
+    )
     parser.add_argument("--ctx-ttl", type=_ctx_ttl, default=1800, help="ctx lifetime, seconds")
-    parser.add_argument("--writes-per-day", type=_writes_per_day, default=None,
-                        help="a custom daily write quota for handles on the default plan (default: the "
-                             "plan's own: FREE 2, PRO 10, ENTERPRISE 500)")
-    parser.add_argument("--throttle", type=_throttle, default=None,
-                        help="requests per minute per route class, e.g. read=600,write=60,"
-                             "public=600 (default 60000 each); N/s is N a second with a burst "
-                             "of N, e.g. read=20/s")
-    parser.add_argument("--parent-pid", type=int, default=None,
-                        help="stop when this process is gone (so a sandbox never outlives the run that "
-                             "started it, even one killed with SIGKILL)")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--writes-per-day",
+        type=_writes_per_day,
+        default=None,
+        help="a custom daily write quota for handles on the default plan (default: the "
+        "plan's own: FREE 2, PRO 10, ENTERPRISE 500)",
+    )
+    parser.add_argument(
+        "--throttle",
+        type=_throttle,
+        default=None,
+        help="requests per minute per route class, e.g. read=600,write=60,"
+        "public=600 (default 60000 each); N/s is N a second with a burst "
+        "of N, e.g. read=20/s",
+    )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="stop when this process is gone (so a sandbox never outlives the run that "
+        "started it, even one killed with SIGKILL)",
+    )
+    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.error = _one_line_error(parser)  # type: ignore[method-assign]
     parser.parse_known_args = _no_extras(parser)  # type: ignore[method-assign]
     parser.set_defaults(handler=run)
@@ -171,10 +188,13 @@ def _choose_host(args: argparse.Namespace) -> tuple[str | None, str | None]:
         return None, f"cannot resolve host {host!r}"
     if not loopback:
         if not explicit:
-            return None, (f"refusing non-loopback host {host!r} from ${HOST_ENV}: "
-                          "name it with --host to serve beyond this machine")
-        sys.stderr.write(f"preflight sandbox: warning: serving on non-loopback {host}: the "
-                         "/__sandbox/ routes take no credential\n")
+            return None, (
+                f"refusing non-loopback host {host!r} from ${HOST_ENV}: "
+                "name it with --host to serve beyond this machine"
+            )
+        sys.stderr.write(
+            f"preflight sandbox: warning: serving on non-loopback {host}: the /__sandbox/ routes take no credential\n"
+        )
     return host, None
 
 
@@ -203,10 +223,14 @@ def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
     from preflight.sandbox.app import create_app
 
     throttle = args.throttle or _throttle("")
-    settings = Settings(db_path=db_path, plan=args.plan, ctx_ttl=args.ctx_ttl,
-                        throttles={name: limit for name, (limit, _) in throttle.items()},
-                        throttle_windows={name: window for name, (_, window) in throttle.items()},
-                        writes_per_day=args.writes_per_day)
+    settings = Settings(
+        db_path=db_path,
+        plan=args.plan,
+        ctx_ttl=args.ctx_ttl,
+        throttles={name: limit for name, (limit, _) in throttle.items()},
+        throttle_windows={name: window for name, (_, window) in throttle.items()},
+        writes_per_day=args.writes_per_day,
+    )
     try:
         app = create_app(settings)
     except sqlite3.Error as exc:
@@ -217,9 +241,17 @@ def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
         app.rt.close()
         return _fail(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}")
     url = _url(host, sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on",
-                            proxy_headers=False, server_header=False, date_header=False,
-                            timeout_graceful_shutdown=5, backlog=2048)
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=False,
+        lifespan="on",
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+        timeout_graceful_shutdown=5,
+        backlog=2048,
+    )
     server = _make_server(config, url)
     if args.parent_pid:
         _stop_with_parent(server, args.parent_pid)

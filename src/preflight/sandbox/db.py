@@ -80,9 +80,21 @@ CREATE TABLE IF NOT EXISTS quota (
 """
 
 # Cleared by POST /__sandbox/reset (meta keeps the signing keys, so JWTs stay verifiable).
-DATA_TABLES = ("handles", "pats", "campaigns", "links", "clicks", "test_conversions",
-               "conversions", "leads", "site_structures", "deployments", "support_reports",
-               "idempotency", "quota")
+DATA_TABLES = (
+    "handles",
+    "pats",
+    "campaigns",
+    "links",
+    "clicks",
+    "test_conversions",
+    "conversions",
+    "leads",
+    "site_structures",
+    "deployments",
+    "support_reports",
+    "idempotency",
+    "quota",
+)
 
 
 class Database:
@@ -90,8 +102,7 @@ class Database:
         self.path = path
         self.lock = threading.RLock()
         self._depth = 0
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                    cached_statements=512)
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, cached_statements=512)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit is durable across a process crash, fsync only at checkpoints.
@@ -141,8 +152,10 @@ class Database:
         return self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
 
     def set_meta(self, key: str, value: str) -> None:
-        self.run("INSERT INTO meta (key, value) VALUES (?, ?) "
-                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+        self.run(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def clear_data(self) -> None:
         with self.tx():

@@ -23,7 +23,9 @@ def validate(spec: Any) -> dict[str, dict[str, Any]]:
     try:
         return validate_spec(spec)
     except FaultSpecError as exc:
-        raise ApiError(400, "validation_error", str(exc), fields=[{"field": exc.field, "message": exc.problem}]) from None
+        raise ApiError(
+            400, "validation_error", str(exc), fields=[{"field": exc.field, "message": exc.problem}]
+        ) from None
 
 
 class Faults:
@@ -49,8 +51,7 @@ class Faults:
             return False
         return not ("slug" in opts and opts["slug"] != slug)
 
-    def hit(self, name: FaultName, campaign_id: str | None = None,
-            slug: str | None = None) -> dict[str, Any] | None:
+    def hit(self, name: FaultName, campaign_id: str | None = None, slug: str | None = None) -> dict[str, Any] | None:
         """Count one eligible request for the fault; its options when this one is hit."""
         if not self.wants(name, campaign_id, slug):
             return None
@@ -61,6 +62,7 @@ class Faults:
         return None
 
     def listing(self) -> dict[str, Any]:
-        return {"available": [{"name": f.name, "description": f.description}
-                              for f in CATALOGUE.values()],
-                "active": self.active}
+        return {
+            "available": [{"name": f.name, "description": f.description} for f in CATALOGUE.values()],
+            "active": self.active,
+        }

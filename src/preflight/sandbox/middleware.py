@@ -43,8 +43,20 @@ class _Stop(Exception):
 class Call:
     """What the middleware knows about one request."""
 
-    __slots__ = ("rid", "method", "path", "headers", "query", "status", "extra", "exempt",
-                 "parsed", "body", "raw_send", "_targets")
+    __slots__ = (
+        "rid",
+        "method",
+        "path",
+        "headers",
+        "query",
+        "status",
+        "extra",
+        "exempt",
+        "parsed",
+        "body",
+        "raw_send",
+        "_targets",
+    )
 
     def __init__(self, scope: dict[str, Any]) -> None:
         self.rid = request_id()
@@ -60,8 +72,11 @@ class Call:
         self.raw_send: Any = None  # the server's own send(), under any reshaping
         self._targets: tuple[str | None, str | None] | None = None
         path = self.path
-        self.exempt = (path.startswith("/__sandbox") or path in DOC_PATHS
-                       or (path == "/v2/system/health" and self.method in ("GET", "HEAD")))
+        self.exempt = (
+            path.startswith("/__sandbox")
+            or path in DOC_PATHS
+            or (path == "/v2/system/health" and self.method in ("GET", "HEAD"))
+        )
 
     @property
     def route_class(self) -> str:
@@ -94,8 +109,7 @@ def _targets(rt: Runtime, call: Call) -> tuple[str | None, str | None]:
             slug = parts[i + 1]
     if call.path.startswith("/_edge/redirect/") and len(parts) >= 5:
         slug = parts[4]
-        campaign = rt.db.scalar("SELECT campaign_id FROM links WHERE handle = ? AND slug = ?",
-                                (parts[3], slug))
+        campaign = rt.db.scalar("SELECT campaign_id FROM links WHERE handle = ? AND slug = ?", (parts[3], slug))
     sources = [{k: v[0] for k, v in parse_qs(call.query.decode("latin-1")).items()}]
     if isinstance(call.parsed, dict):
         sources.append(call.parsed)
@@ -131,22 +145,26 @@ class SandboxMiddleware:
             pass
         finally:
             if call.status is not None:
-                self.rt.requests.append((call.method, call.path, call.status, call.rid,
-                                         self.rt.clock.now()))
+                self.rt.requests.append((call.method, call.path, call.status, call.rid, self.rt.clock.now()))
 
     # --- answering -------------------------------------------------------------------------
 
-    async def _send(self, send: Any, call: Call, status: int,
-                    headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    async def _send(self, send: Any, call: Call, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         call.status = status
-        await send({"type": "http.response.start", "status": status,
-                    "headers": list(headers) + call.extra})
+        await send({"type": "http.response.start", "status": status, "headers": list(headers) + call.extra})
         await send({"type": "http.response.body", "body": body})
 
-    async def _error(self, send: Any, call: Call, status: int, code: str, message: str,
-                     headers: dict[str, str] | None = None, **extra: Any) -> None:
-        body = json.dumps(error_body(call.rid, code, message, **extra),
-                          separators=(",", ":")).encode()
+    async def _error(
+        self,
+        send: Any,
+        call: Call,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        body = json.dumps(error_body(call.rid, code, message, **extra), separators=(",", ":")).encode()
         raw = JSON_HEADERS + [(b"content-length", str(len(body)).encode())]
         raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         await self._send(send, call, status, raw, body)
@@ -170,10 +188,15 @@ class SandboxMiddleware:
         verdict = rt.limiter.take(call.route_class, call.caller(scope))
         call.extra += verdict.headers()
         if not verdict.allowed:
-            await self._error(send, call, 429, "rate_limited",
-                              f"{call.route_class} throttle exceeded: retry after "
-                              f"{verdict.retry_after}s",
-                              {"Retry-After": str(verdict.retry_after)}, reason="throttle")
+            await self._error(
+                send,
+                call,
+                429,
+                "rate_limited",
+                f"{call.route_class} throttle exceeded: retry after {verdict.retry_after}s",
+                {"Retry-After": str(verdict.retry_after)},
+                reason="throttle",
+            )
             return
         delay = 0.0
         if rt.faults.active:
@@ -197,16 +220,27 @@ class SandboxMiddleware:
         targets = self._fault_targets(call)
         blip = faults.hit(FaultName.SERVER_ERROR_BLIPS, *targets)
         if blip:
-            await self._error(send, call, 503, "service_unavailable",
-                              "the platform is briefly unavailable (fault server_error_blips)",
-                              {"Retry-After": str(blip["retryAfter"])})
+            await self._error(
+                send,
+                call,
+                503,
+                "service_unavailable",
+                "the platform is briefly unavailable (fault server_error_blips)",
+                {"Retry-After": str(blip["retryAfter"])},
+            )
             return False
         storm = faults.hit(FaultName.THROTTLE_STORM, *targets)
         if storm:
             wait = str(storm["retryAfter"])
-            await self._error(send, call, 429, "rate_limited",
-                              f"throttled: retry after {wait}s (fault throttle_storm)",
-                              {"Retry-After": wait}, reason="throttle")
+            await self._error(
+                send,
+                call,
+                429,
+                "rate_limited",
+                f"throttled: retry after {wait}s (fault throttle_storm)",
+                {"Retry-After": wait},
+                reason="throttle",
+            )
             return False
         return True
 
@@ -239,12 +273,11 @@ class SandboxMiddleware:
         return True
 
     async def _too_large(self, call: Call, send: Any, limit: int) -> None:
-        await self._error(send, call, 413, "payload_too_large",
-                          f"the request body is over {limit} bytes")
+        await self._error(send, call, 413, "payload_too_large", f"the request body is over {limit} bytes")
 
-    async def _pass(self, call: Call, scope: dict[str, Any], receive: Any, send: Any,
-                    delay: float) -> None:
+    async def _pass(self, call: Call, scope: dict[str, Any], receive: Any, send: Any, delay: float) -> None:
         """Stream the app's answer, adding our headers (and a late start for slow_answers)."""
+
         async def wrapped(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 if delay:
@@ -275,13 +308,13 @@ class SandboxMiddleware:
         except Exception:
             traceback.print_exc(file=sys.stderr)
         if not start:
-            body = json.dumps(error_body(scope["state"]["request_id"], "internal_error",
-                                         "the sandbox failed to answer")).encode()
+            body = json.dumps(
+                error_body(scope["state"]["request_id"], "internal_error", "the sandbox failed to answer")
+            ).encode()
             return 500, JSON_HEADERS + [(b"content-length", str(len(body)).encode())], body
         return start["status"], [tuple(h) for h in start.get("headers", [])], b"".join(chunks)
 
-    async def _write(self, call: Call, scope: dict[str, Any], receive: Any, send: Any,
-                     delay: float) -> None:
+    async def _write(self, call: Call, scope: dict[str, Any], receive: Any, send: Any, delay: float) -> None:
         rt = self.rt
         key = call.headers.get("idempotency-key")
         field = "Idempotency-Key"
@@ -289,13 +322,20 @@ class SandboxMiddleware:
             key, field = call.parsed[idempotency.BODY_FIELD], idempotency.BODY_FIELD
         if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH):
             message = f"must be a string of 1 to {MAX_KEY_LENGTH} characters"
-            await self._error(send, call, 400, "validation_error", f"{field}: {message}",
-                              fields=[{"field": field, "message": message}])
+            await self._error(
+                send,
+                call,
+                400,
+                "validation_error",
+                f"{field}: {message}",
+                fields=[{"field": field, "message": message}],
+            )
             return
         if key is None:
             if call.path == PUBLIC_CONVERSIONS:
-                await self._error(send, call, 400, "idempotency_key_required",
-                                  "public conversions need an Idempotency-Key header")
+                await self._error(
+                    send, call, 400, "idempotency_key_required", "public conversions need an Idempotency-Key header"
+                )
                 return
             status, headers, body = await self._run(scope, receive)
             if delay:
@@ -318,19 +358,29 @@ class SandboxMiddleware:
                 # 429 and 5xx are never stored for replay; nor a 401, which proves no caller.
                 idempotency.release(rt, idem_scope, key)
             else:
-                kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers
-                        if k.lower() != b"idempotent-replayed"]
+                kept = [
+                    [k.decode("latin-1"), v.decode("latin-1")]
+                    for k, v in headers
+                    if k.lower() != b"idempotent-replayed"
+                ]
                 idempotency.store(rt, idem_scope, key, status, kept, body)
             await self._answer_write(call, send, receive, status, headers, body)
         elif stored.state == "pending":
-            await self._error(send, call, 409, "idempotency_in_progress",
-                              "a request with this Idempotency-Key is still in flight",
-                              {"Retry-After": "1"})
+            await self._error(
+                send,
+                call,
+                409,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still in flight",
+                {"Retry-After": "1"},
+            )
         elif stored.fingerprint != print_:
-            await self._error(send, call, 422, "idempotency_key_reused",
-                              "this Idempotency-Key was used with a different request body")
-        elif call.path == PUBLIC_CONVERSIONS and rt.faults.hit(FaultName.REPLAY_COUNTED_TWICE,
-                                                               *self._fault_targets(call)):
+            await self._error(
+                send, call, 422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body"
+            )
+        elif call.path == PUBLIC_CONVERSIONS and rt.faults.hit(
+            FaultName.REPLAY_COUNTED_TWICE, *self._fault_targets(call)
+        ):
             scope["sandbox.force_new"] = True
             status, headers, body = await self._run(scope, receive)
             await self._send(send, call, status, headers, body)
@@ -341,14 +391,18 @@ class SandboxMiddleware:
             headers.append((b"idempotent-replayed", b"true"))
             await self._send(send, call, stored.status or 200, headers, stored.body)
 
-    async def _answer_write(self, call: Call, send: Any, receive: Any, status: int,
-                            headers: list, body: bytes) -> None:
+    async def _answer_write(self, call: Call, send: Any, receive: Any, status: int, headers: list, body: bytes) -> None:
         committed = 200 <= status < 300
         fault = self.rt.faults.hit(FaultName.COMMIT_THEN_503, *self._fault_targets(call)) if committed else None
         if fault:
-            await self._error(send, call, 503, "service_unavailable",
-                              "the write committed but the answer failed (fault commit_then_503)",
-                              {"Retry-After": str(fault["retryAfter"])})
+            await self._error(
+                send,
+                call,
+                503,
+                "service_unavailable",
+                "the write committed but the answer failed (fault commit_then_503)",
+                {"Retry-After": str(fault["retryAfter"])},
+            )
             return
         held = self.rt.faults.hit(FaultName.COMMIT_THEN_TIMEOUT, *self._fault_targets(call)) if committed else None
         if held:
@@ -367,8 +421,7 @@ class SandboxMiddleware:
         except asyncio.TimeoutError:
             pass
         # An answer started and never finished: the server closes the connection after it.
-        await call.raw_send({"type": "http.response.start", "status": 200,
-                             "headers": [(b"content-length", b"1")]})
+        await call.raw_send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]})
         await call.raw_send({"type": "http.response.body", "body": b"", "more_body": True})
 
 
@@ -424,8 +477,14 @@ def _error_shape(doc: dict[str, Any], status: int, shape: str) -> dict[str, Any]
         request_id = doc.pop("requestId", None)
         return {"error": {"code": code, "message": message, **doc}, "requestId": request_id}
     # RFC 9457 problem details, with the code and the extras as extension members
-    return {"type": f"https://docs.10x.in/errors/{code}", "title": message, "status": status, "detail": message,
-            "code": code, **doc}
+    return {
+        "type": f"https://docs.10x.in/errors/{code}",
+        "title": message,
+        "status": status,
+        "detail": message,
+        "code": code,
+        **doc,
+    }
 
 
 async def _disconnected(receive: Any) -> None:

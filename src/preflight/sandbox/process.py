@@ -111,13 +111,20 @@ class SandboxClient:
 class SandboxProcess(SandboxClient):
     """A `preflight sandbox` child process, with the control routes of SandboxClient."""
 
-    def __init__(self, port: int = 0, db: str | os.PathLike[str] | None = None,
-                 plan: str = "ENTERPRISE", ctx_ttl: int = 1800, host: str = "127.0.0.1",
-                 throttle: dict[str, int] | None = None,
-                 stdout_path: str | os.PathLike[str] | None = None,
-                 stderr_path: str | os.PathLike[str] | None = None,
-                 startup_timeout: float = 20.0, extra_args: list[str] | None = None,
-                 writes_per_day: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        db: str | os.PathLike[str] | None = None,
+        plan: str = "ENTERPRISE",
+        ctx_ttl: int = 1800,
+        host: str = "127.0.0.1",
+        throttle: dict[str, int] | None = None,
+        stdout_path: str | os.PathLike[str] | None = None,
+        stderr_path: str | os.PathLike[str] | None = None,
+        startup_timeout: float = 20.0,
+        extra_args: list[str] | None = None,
+        writes_per_day: int | None = None,
+    ) -> None:
         self.port = port
         self.db = str(db) if db is not None else None
         self.plan = plan
@@ -138,8 +145,20 @@ class SandboxProcess(SandboxClient):
     # --- lifecycle ------------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "preflight", "sandbox", "--host", self.host,
-               "--port", str(self.port), "--plan", self.plan, "--ctx-ttl", str(self.ctx_ttl)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "preflight",
+            "sandbox",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--plan",
+            self.plan,
+            "--ctx-ttl",
+            str(self.ctx_ttl),
+        ]
         if self.db is not None:
             cmd += ["--db", self.db]
         if self.writes_per_day:
@@ -154,8 +173,9 @@ class SandboxProcess(SandboxClient):
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             # Its own session: a Ctrl-C in the terminal reaches the run, which still needs the
             # sandbox to retire what it enabled; the run stops it afterwards (--parent-pid covers a kill).
-            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         deadline = time.monotonic() + self.startup_timeout
         try:
             self.url = self._wait_for_url(deadline)
@@ -171,11 +191,11 @@ class SandboxProcess(SandboxClient):
             if match:
                 return match.group(1)
             if self.proc is not None and self.proc.poll() is not None:
-                raise SandboxError(f"sandbox exited with {self.proc.returncode} before listening"
-                                   f"{self._stderr_excerpt()}")
+                raise SandboxError(
+                    f"sandbox exited with {self.proc.returncode} before listening{self._stderr_excerpt()}"
+                )
             time.sleep(0.02)
-        raise SandboxError(f"sandbox printed no URL within {self.startup_timeout:.0f}s"
-                           f"{self._stderr_excerpt()}")
+        raise SandboxError(f"sandbox printed no URL within {self.startup_timeout:.0f}s{self._stderr_excerpt()}")
 
     def _wait_until_ready(self, deadline: float) -> None:
         last: Exception | None = None
@@ -186,8 +206,7 @@ class SandboxProcess(SandboxClient):
             except httpx.HTTPError as exc:
                 last = exc
             if self.proc is not None and self.proc.poll() is not None:
-                raise SandboxError(f"sandbox exited with {self.proc.returncode}"
-                                   f"{self._stderr_excerpt()}")
+                raise SandboxError(f"sandbox exited with {self.proc.returncode}{self._stderr_excerpt()}")
             time.sleep(0.05)
         raise SandboxError(f"sandbox at {self.url} not ready: {last}{self._stderr_excerpt()}")
 

@@ -19,17 +19,37 @@ PREFLIGHT_TAG = "preflight"
 def plan_campaign(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
     """The campaign this run will create for one configured campaign (no request yet)."""
     variants = [
-        LiveVariant(name=v.slug, slug=live_slug(run_id, v.slug), destination_url=v.destinationUrl,
-                    title=v.title, tracking=config.variant_tracking(v), primary=index == 0)
+        LiveVariant(
+            name=v.slug,
+            slug=live_slug(run_id, v.slug),
+            destination_url=v.destinationUrl,
+            title=v.title,
+            tracking=config.variant_tracking(v),
+            primary=index == 0,
+        )
         for index, v in enumerate(config.variants)
     ]
-    return LiveCampaign(stem=config.stem, campaign_id=campaign_id_for(run_id, config.stem), handle=handle,
-                        goal_type=config.goalType, variants=variants, config=config)
+    return LiveCampaign(
+        stem=config.stem,
+        campaign_id=campaign_id_for(run_id, config.stem),
+        handle=handle,
+        goal_type=config.goalType,
+        variants=variants,
+        config=config,
+    )
 
 
-def create(client: PlatformClient, live: LiveCampaign, *, run_id: str, journal: Journal, session: str = "",
-           known: Mapping[str, str] | None = None, exists: bool = False,
-           primary_only: bool = False) -> list[Exchange]:
+def create(
+    client: PlatformClient,
+    live: LiveCampaign,
+    *,
+    run_id: str,
+    journal: Journal,
+    session: str = "",
+    known: Mapping[str, str] | None = None,
+    exists: bool = False,
+    primary_only: bool = False,
+) -> list[Exchange]:
     """Create the campaign ACTIVE with its primary link, then bind each further variant.
 
     A rerun of the same run id finds the campaign already there (a replay, or a 409 when
@@ -48,8 +68,19 @@ def create(client: PlatformClient, live: LiveCampaign, *, run_id: str, journal: 
         listed = _find(client, live)
         if listed is not None:
             journal.campaign(live.campaign_id, live.handle, created=False)
-            return [listed, *_enable(client, live, run_id=run_id, journal=journal, session=session, known=known,
-                                     adopted=True, primary_only=primary_only)]
+            return [
+                listed,
+                *_enable(
+                    client,
+                    live,
+                    run_id=run_id,
+                    journal=journal,
+                    session=session,
+                    known=known,
+                    adopted=True,
+                    primary_only=primary_only,
+                ),
+            ]
     body = {
         "campaignId": live.campaign_id,
         "goalType": live.goal_type,
@@ -67,26 +98,56 @@ def create(client: PlatformClient, live: LiveCampaign, *, run_id: str, journal: 
         adopted = True
     else:
         created = expect_status(ex, 201, doing=f"creating throwaway campaign {live.campaign_id}")
-        created = expect_json_object(ex, created, doing="creating a campaign",
-                                     fields=("campaignId", "status", "goalType", "links"))
-        expect_equal(created["campaignId"], live.campaign_id, category=Category.CONTRACT_VIOLATION,
-                     what="the created campaign's campaignId", exchanges=[ex])
-        expect_equal(created["status"], "ACTIVE", category=Category.CONTRACT_VIOLATION,
-                     what="the created campaign's status", exchanges=[ex])
+        created = expect_json_object(
+            ex, created, doing="creating a campaign", fields=("campaignId", "status", "goalType", "links")
+        )
+        expect_equal(
+            created["campaignId"],
+            live.campaign_id,
+            category=Category.CONTRACT_VIOLATION,
+            what="the created campaign's campaignId",
+            exchanges=[ex],
+        )
+        expect_equal(
+            created["status"],
+            "ACTIVE",
+            category=Category.CONTRACT_VIOLATION,
+            what="the created campaign's status",
+            exchanges=[ex],
+        )
         adopted = ex.response_headers.get("idempotent-replayed") == "true" and ex.attempts == 1
     journal.campaign(live.campaign_id, live.handle, created=not adopted)
     if not adopted:
         journal.link(live.campaign_id, live.handle, primary.slug, LIVE, request_id=ex.request_id)
-    return exchanges + _enable(client, live, run_id=run_id, journal=journal, session=session, known=known,
-                               adopted=adopted, primary_only=primary_only)
+    return exchanges + _enable(
+        client,
+        live,
+        run_id=run_id,
+        journal=journal,
+        session=session,
+        known=known,
+        adopted=adopted,
+        primary_only=primary_only,
+    )
 
 
-def _enable(client: PlatformClient, live: LiveCampaign, *, run_id: str, journal: Journal, session: str,
-            known: Mapping[str, str] | None, adopted: bool, primary_only: bool) -> list[Exchange]:
+def _enable(
+    client: PlatformClient,
+    live: LiveCampaign,
+    *,
+    run_id: str,
+    journal: Journal,
+    session: str,
+    known: Mapping[str, str] | None,
+    adopted: bool,
+    primary_only: bool,
+) -> list[Exchange]:
     primary = live.variants[0]
-    return [put_link(client, live, variant, run_id=run_id, session=session, journal=journal)
-            for variant in (live.variants[:1] if primary_only else live.variants)
-            if needs_enabling(variant.slug, primary=variant is primary, adopted=adopted, known=known)]
+    return [
+        put_link(client, live, variant, run_id=run_id, session=session, journal=journal)
+        for variant in (live.variants[:1] if primary_only else live.variants)
+        if needs_enabling(variant.slug, primary=variant is primary, adopted=adopted, known=known)
+    ]
 
 
 def needs_enabling(slug: str, *, primary: bool, adopted: bool, known: Mapping[str, str] | None) -> bool:
@@ -103,11 +164,15 @@ def _find(client: PlatformClient, live: LiveCampaign) -> Exchange | None:
     params: dict[str, Any] = {"limit": 200}
     for _ in range(50):
         ex = client.call("list_campaigns", step=SETUP_STEP, params=params)
-        page = expect_json_object(ex, expect_status(ex, 200, doing="listing campaigns"), doing="listing campaigns",
-                                  fields=("items",))
+        page = expect_json_object(
+            ex, expect_status(ex, 200, doing="listing campaigns"), doing="listing campaigns", fields=("items",)
+        )
         for item in page["items"]:
-            if isinstance(item, dict) and item.get("campaignId") == live.campaign_id \
-                    and item.get("goalType") == live.goal_type:
+            if (
+                isinstance(item, dict)
+                and item.get("campaignId") == live.campaign_id
+                and item.get("goalType") == live.goal_type
+            ):
                 return ex
         if not page.get("nextCursor"):
             break
@@ -120,13 +185,25 @@ def _adopt(client: PlatformClient, live: LiveCampaign, conflict: Exchange) -> Ex
     found = _find(client, live)
     if found is not None:
         return found
-    raise fail(Category.CONTRACT_VIOLATION, f"campaign id {live.campaign_id} is taken, but not by this run's campaign",
-               expected=f"201, or this run's {live.goal_type} campaign in the list", actual=conflict.body_excerpt(200),
-               exchanges=[conflict], next_step="use a fresh --run-id")
+    raise fail(
+        Category.CONTRACT_VIOLATION,
+        f"campaign id {live.campaign_id} is taken, but not by this run's campaign",
+        expected=f"201, or this run's {live.goal_type} campaign in the list",
+        actual=conflict.body_excerpt(200),
+        exchanges=[conflict],
+        next_step="use a fresh --run-id",
+    )
 
 
-def put_link(client: PlatformClient, live: LiveCampaign, variant: LiveVariant, *, run_id: str,
-             journal: Journal, session: str = "") -> Exchange:
+def put_link(
+    client: PlatformClient,
+    live: LiveCampaign,
+    variant: LiveVariant,
+    *,
+    run_id: str,
+    journal: Journal,
+    session: str = "",
+) -> Exchange:
     """Bind (enable) a variant link to its campaign; the journal knows before the request goes out."""
     body = link_body(live, variant)
     journal.enabling(live.campaign_id, live.handle, variant.slug, body)
@@ -136,15 +213,21 @@ def put_link(client: PlatformClient, live: LiveCampaign, variant: LiveVariant, *
     link = expect_json_object(ex, link, doing="binding a link", fields=("slug", "destinationUrl"))
     journal.link(live.campaign_id, live.handle, variant.slug, LIVE, request_id=ex.request_id)
     if link.get("campaignId") != live.campaign_id:
-        raise fail(Category.ATTRIBUTION, f"link {variant.slug} is bound to {link.get('campaignId')!s}, not to its "
-                   f"campaign {live.campaign_id}: its clicks would count for another campaign",
-                   expected=live.campaign_id, actual=link.get("campaignId"), exchanges=[ex],
-                   cause="a link PUT with its campaignId is bound to another campaign")
+        raise fail(
+            Category.ATTRIBUTION,
+            f"link {variant.slug} is bound to {link.get('campaignId')!s}, not to its "
+            f"campaign {live.campaign_id}: its clicks would count for another campaign",
+            expected=live.campaign_id,
+            actual=link.get("campaignId"),
+            exchanges=[ex],
+            cause="a link PUT with its campaignId is bound to another campaign",
+        )
     return ex
 
 
-def retire_link(client: PlatformClient, *, run_id: str, campaign_id: str, slug: str, body: dict[str, Any],
-                session: str) -> Exchange:
+def retire_link(
+    client: PlatformClient, *, run_id: str, campaign_id: str, slug: str, body: dict[str, Any], session: str
+) -> Exchange:
     """`enabled: false` on a link (its clicks answer 404 and health stops counting it)."""
     key = idempotency_key(run_id, TEARDOWN_STEP, campaign_id, slug, f"retire@{session}")
     retired = {**body, "enabled": False, "campaignId": campaign_id}
@@ -157,8 +240,12 @@ def link_body(live: LiveCampaign, variant: LiveVariant) -> dict[str, Any]:
 
 
 def _link_body(variant: LiveVariant, *, with_campaign: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"slug": variant.slug, "destinationUrl": variant.destination_url,
-                            "enabled": True, "tracking": dict(variant.tracking)}
+    body: dict[str, Any] = {
+        "slug": variant.slug,
+        "destinationUrl": variant.destination_url,
+        "enabled": True,
+        "tracking": dict(variant.tracking),
+    }
     if variant.title:
         body["title"] = variant.title
     if with_campaign:

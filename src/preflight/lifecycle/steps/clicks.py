@@ -38,27 +38,49 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
     query = parse_qs(urlsplit(location).query)
     token = (query.get("ctx") or [""])[0]
     if not token:
-        raise fail(Category.CONTRACT_VIOLATION, f"the click on {variant.slug} minted no ctx",
-                   expected="a Location with ?ctx=… (the campaign is ACTIVE)", actual=location or "no Location",
-                   exchanges=[click], next_step="check the campaign is ACTIVE and the link enabled and bound to it")
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the click on {variant.slug} minted no ctx",
+            expected="a Location with ?ctx=… (the campaign is ACTIVE)",
+            actual=location or "no Location",
+            exchanges=[click],
+            next_step="check the campaign is ACTIVE and the link enabled and bound to it",
+        )
     run.artifacts.add("redirectTags", {UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0] for k in UTM_PARAMS})
     resolve = client.call("resolve_context", step=run.step, params={"ctx": token})
-    body = expect_status(resolve, 200, doing=f"resolving the fresh ctx of {variant.slug}",
-                         categories={"invalid_ctx": Category.INVALID_CTX})
-    body = expect_json_object(resolve, body, doing="resolving a ctx",
-                              fields=("handle", "slug", "campaignId", "clickId", "expiresAt"))
+    body = expect_status(
+        resolve,
+        200,
+        doing=f"resolving the fresh ctx of {variant.slug}",
+        categories={"invalid_ctx": Category.INVALID_CTX},
+    )
+    body = expect_json_object(
+        resolve, body, doing="resolving a ctx", fields=("handle", "slug", "campaignId", "clickId", "expiresAt")
+    )
     actual = {"handle": body["handle"], "slug": body["slug"], "campaignId": body["campaignId"]}
     expected = {"handle": client.handle, "slug": variant.slug, "campaignId": run.campaign.campaign_id}
     if actual != expected:
-        raise fail(Category.ATTRIBUTION, f"a click on {variant.slug} is credited to {body['slug']} of {body['campaignId']}",
-                   expected=expected, actual=actual, exchanges=[click, resolve],
-                   cause="a click's ctx resolves to another variant or campaign than the link clicked",
-                   next_step="every conversion from this click would count for the wrong variant: escalate with "
-                             "both request ids before spend ramps")
+        raise fail(
+            Category.ATTRIBUTION,
+            f"a click on {variant.slug} is credited to {body['slug']} of {body['campaignId']}",
+            expected=expected,
+            actual=actual,
+            exchanges=[click, resolve],
+            cause="a click's ctx resolves to another variant or campaign than the link clicked",
+            next_step="every conversion from this click would count for the wrong variant: escalate with "
+            "both request ids before spend ramps",
+        )
     run.artifacts.add("ctx", token)
     run.artifacts.add("clickIds", body["clickId"])
-    return Ctx(token=token, slug=variant.slug, campaign_id=body["campaignId"], click_id=body["clickId"],
-               expires_at=body.get("expiresAt"), click=click, resolve=resolve)
+    return Ctx(
+        token=token,
+        slug=variant.slug,
+        campaign_id=body["campaignId"],
+        click_id=body["clickId"],
+        expires_at=body.get("expiresAt"),
+        click=click,
+        resolve=resolve,
+    )
 
 
 def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
@@ -70,44 +92,73 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
     query = parse_qs(location.query)
     other = _other_destination(run, variant, location, query)
     if other is not None:
-        raise fail(Category.ATTRIBUTION, f"the click on {variant.slug} sends the visitor to {other.slug}'s page",
-                   expected=variant.destination_url, actual=ctx.click.response_headers.get("location"),
-                   exchanges=[ctx.click], cause="a variant's click redirects to another variant's destination",
-                   next_step="the A/B split is broken (both arms see one page): escalate before spend ramps")
+        raise fail(
+            Category.ATTRIBUTION,
+            f"the click on {variant.slug} sends the visitor to {other.slug}'s page",
+            expected=variant.destination_url,
+            actual=ctx.click.response_headers.get("location"),
+            exchanges=[ctx.click],
+            cause="a variant's click redirects to another variant's destination",
+            next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
+        )
     destination = urlsplit(variant.destination_url)
     if (location.scheme, location.netloc, location.path) != (destination.scheme, destination.netloc, destination.path):
-        raise fail(Category.CONTRACT_VIOLATION, f"the click on {variant.slug} redirects to another page than its destination",
-                   expected=variant.destination_url, actual=ctx.click.response_headers.get("location"),
-                   exchanges=[ctx.click], cause="a click redirects to another page than the link's destinationUrl",
-                   next_step="check the link's destinationUrl and escalate")
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the click on {variant.slug} redirects to another page than its destination",
+            expected=variant.destination_url,
+            actual=ctx.click.response_headers.get("location"),
+            exchanges=[ctx.click],
+            cause="a click redirects to another page than the link's destinationUrl",
+            next_step="check the link's destinationUrl and escalate",
+        )
     for key, value in parse_qs(destination.query).items():  # the destination's own query survives
         if query.get(key) != value:
-            raise fail(Category.CONTRACT_VIOLATION, f"the click on {variant.slug} drops or changes ?{key}= of its destination",
-                       expected=f"{key}={value}", actual=f"{key}={query.get(key)}", exchanges=[ctx.click],
-                       cause="a click's redirect drops or changes the destination's own query")
-    wrong = {UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0] for k, v in variant.tracking.items()
-             if k in UTM_PARAMS and query.get(UTM_PARAMS[k]) and query[UTM_PARAMS[k]][0] != v}
+            raise fail(
+                Category.CONTRACT_VIOLATION,
+                f"the click on {variant.slug} drops or changes ?{key}= of its destination",
+                expected=f"{key}={value}",
+                actual=f"{key}={query.get(key)}",
+                exchanges=[ctx.click],
+                cause="a click's redirect drops or changes the destination's own query",
+            )
+    wrong = {
+        UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0]
+        for k, v in variant.tracking.items()
+        if k in UTM_PARAMS and query.get(UTM_PARAMS[k]) and query[UTM_PARAMS[k]][0] != v
+    }
     if wrong:
-        raise fail(Category.MISSING_TRAFFIC_TAGS, f"the click on {variant.slug} redirects with other utm values",
-                   expected={UTM_PARAMS[k]: v for k, v in variant.tracking.items() if UTM_PARAMS.get(k) in wrong},
-                   actual=wrong, exchanges=[ctx.click], cause="a click's redirect carries other utm values than its link")
+        raise fail(
+            Category.MISSING_TRAFFIC_TAGS,
+            f"the click on {variant.slug} redirects with other utm values",
+            expected={UTM_PARAMS[k]: v for k, v in variant.tracking.items() if UTM_PARAMS.get(k) in wrong},
+            actual=wrong,
+            exchanges=[ctx.click],
+            cause="a click's redirect carries other utm values than its link",
+        )
     missing = [key for key, param in UTM_PARAMS.items() if variant.tracking.get(key) and not query.get(param)]
     if missing:
-        raise fail(Category.MISSING_TRAFFIC_TAGS,
-                   f"the click on {variant.slug} redirects without {', '.join(UTM_PARAMS[k] for k in missing)}",
-                   expected={UTM_PARAMS[k]: variant.tracking[k] for k in missing},
-                   actual="absent from the redirect's query string", exchanges=[ctx.click], cause=TAG_LOST,
-                   next_step=f"run campaign health before spend ramp (UC-07 step 1); the config tags link "
-                             f"{variant.slug} with {', '.join(missing)}, so the platform lost it: escalate")
+        raise fail(
+            Category.MISSING_TRAFFIC_TAGS,
+            f"the click on {variant.slug} redirects without {', '.join(UTM_PARAMS[k] for k in missing)}",
+            expected={UTM_PARAMS[k]: variant.tracking[k] for k in missing},
+            actual="absent from the redirect's query string",
+            exchanges=[ctx.click],
+            cause=TAG_LOST,
+            next_step=f"run campaign health before spend ramp (UC-07 step 1); the config tags link "
+            f"{variant.slug} with {', '.join(missing)}, so the platform lost it: escalate",
+        )
 
 
 def _other_destination(run: StepRun, variant: LiveVariant, location: Any, query: dict) -> LiveVariant | None:
     """The sibling variant whose destination this redirect is, when it is not the clicked one's."""
+
     def same(url: str) -> bool:
         parts = urlsplit(url)
         own = parse_qs(parts.query)
-        return (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path) \
-            and all(query.get(k) == v for k, v in own.items())
+        return (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path) and all(
+            query.get(k) == v for k, v in own.items()
+        )
 
     if same(variant.destination_url):
         return None
@@ -119,4 +170,4 @@ def tamper(token: str) -> str:
     # Not the last character: in base64 its low bits may be padding and decode the same.
     index = max(0, len(token) - 6)
     swapped = "A" if token[index] != "A" else "B"
-    return token[:index] + swapped + token[index + 1:]
+    return token[:index] + swapped + token[index + 1 :]

@@ -14,8 +14,10 @@ from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
 
 FIELDS = ("conversionId", "campaignId", "slug", "test", "deduped")
-NEXT_DEDUPE = ("conversion dedupe confusion from reused idempotency key (UC-07): send one Idempotency-Key per "
-               "business action and a fresh ctx per conversion; escalate with both request ids")
+NEXT_DEDUPE = (
+    "conversion dedupe confusion from reused idempotency key (UC-07): send one Idempotency-Key per "
+    "business action and a fresh ctx per conversion; escalate with both request ids"
+)
 
 
 @dataclass
@@ -53,20 +55,40 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
     replayed = _replayed(ex) and ex.attempts == 1
     if ex.status in (200, 201) and (replayed or answer.get("deduped") or answer.get("conversionId") in earlier):
         raise _merged(run, ex, answer)
-    answer = expect_status(ex, 201, doing=f"posting a public conversion for {variant.slug}",
-                           categories={"invalid_ctx": (Category.INVALID_CTX, "a public conversion refuses a fresh ctx")})
+    answer = expect_status(
+        ex,
+        201,
+        doing=f"posting a public conversion for {variant.slug}",
+        categories={"invalid_ctx": (Category.INVALID_CTX, "a public conversion refuses a fresh ctx")},
+    )
     answer = expect_json_object(ex, answer, doing="posting a conversion", fields=FIELDS)
     credited = {"campaignId": answer["campaignId"], "slug": answer["slug"]}
     clicked = {"campaignId": run.campaign.campaign_id, "slug": variant.slug}
     if credited != clicked:
-        raise fail(Category.ATTRIBUTION, f"a conversion from a click on {variant.slug} is credited to {answer['slug']} "
-                   f"of {answer['campaignId']}", expected=clicked, actual=credited, exchanges=[ctx.click, ex],
-                   cause=CREDITED_ELSEWHERE)
-    expect_equal(answer["test"], True, category=Category.CONTRACT_VIOLATION, what="the conversion's `test` flag",
-                 exchanges=[ex], cause="a conversion sent with test: true is recorded as real")
-    expect_equal(answer.get("eventType"), run.campaign.config.event_type, category=Category.CONTRACT_VIOLATION,
-                 what="the conversion's eventType (the configured one, else the goal's default)", exchanges=[ex],
-                 cause="a public conversion carries another eventType than the one sent (or the goal's default)")
+        raise fail(
+            Category.ATTRIBUTION,
+            f"a conversion from a click on {variant.slug} is credited to {answer['slug']} of {answer['campaignId']}",
+            expected=clicked,
+            actual=credited,
+            exchanges=[ctx.click, ex],
+            cause=CREDITED_ELSEWHERE,
+        )
+    expect_equal(
+        answer["test"],
+        True,
+        category=Category.CONTRACT_VIOLATION,
+        what="the conversion's `test` flag",
+        exchanges=[ex],
+        cause="a conversion sent with test: true is recorded as real",
+    )
+    expect_equal(
+        answer.get("eventType"),
+        run.campaign.config.event_type,
+        category=Category.CONTRACT_VIOLATION,
+        what="the conversion's eventType (the configured one, else the goal's default)",
+        exchanges=[ex],
+        cause="a public conversion carries another eventType than the one sent (or the goal's default)",
+    )
     earlier.append(answer["conversionId"])
     run.campaign.notes.setdefault("conversion_exchanges", {})[answer["conversionId"]] = ex
     run.artifacts.add("conversionIds", answer["conversionId"])
@@ -77,12 +99,16 @@ def replay_is_same(run: StepRun, first: Conversion) -> None:
     ex = post(run, first.body, first.key)
     answer = ex.response_body if isinstance(ex.response_body, dict) else {}
     if ex.status in (200, 201) and not (answer.get("conversionId") == first.conversion_id and _replayed(ex)):
-        raise fail(Category.IDEMPOTENCY_DEDUPE, "a replay under the same Idempotency-Key was counted as a new conversion",
-                   expected=f"conversionId {first.conversion_id} with Idempotent-Replayed: true",
-                   actual=f"{ex.status}, conversionId {answer.get('conversionId')}, "
-                          f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}",
-                   exchanges=[first.exchange, ex], next_step=NEXT_DEDUPE,
-                   cause="a replay under the same Idempotency-Key is counted as a new conversion")
+        raise fail(
+            Category.IDEMPOTENCY_DEDUPE,
+            "a replay under the same Idempotency-Key was counted as a new conversion",
+            expected=f"conversionId {first.conversion_id} with Idempotent-Replayed: true",
+            actual=f"{ex.status}, conversionId {answer.get('conversionId')}, "
+            f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}",
+            exchanges=[first.exchange, ex],
+            next_step=NEXT_DEDUPE,
+            cause="a replay under the same Idempotency-Key is counted as a new conversion",
+        )
     expect_status(ex, (200, 201), doing="replaying the same conversion under the same key")
 
 
@@ -90,26 +116,45 @@ def reused_key_refused(run: StepRun, first: Conversion) -> None:
     changed = {**first.body, "value": (first.body.get("value") or 0) + 1}
     ex = post(run, changed, first.key)
     if ex.status in (200, 201):
-        raise fail(Category.IDEMPOTENCY_DEDUPE, "a reused Idempotency-Key with another body was accepted",
-                   expected="422 idempotency_key_reused", actual=f"{ex.status} {ex.body_excerpt(200)}",
-                   exchanges=[first.exchange, ex], next_step=NEXT_DEDUPE,
-                   cause="a reused Idempotency-Key with another body is accepted")
+        raise fail(
+            Category.IDEMPOTENCY_DEDUPE,
+            "a reused Idempotency-Key with another body was accepted",
+            expected="422 idempotency_key_reused",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[first.exchange, ex],
+            next_step=NEXT_DEDUPE,
+            cause="a reused Idempotency-Key with another body is accepted",
+        )
     expect_status(ex, 422, doing="reusing a key with another body")
-    expect_equal(ex.error_code, "idempotency_key_reused", category=Category.CONTRACT_VIOLATION,
-                 what="the error code for a reused key", exchanges=[ex],
-                 cause="a reused key is refused with another error than idempotency_key_reused")
+    expect_equal(
+        ex.error_code,
+        "idempotency_key_reused",
+        category=Category.CONTRACT_VIOLATION,
+        what="the error code for a reused key",
+        exchanges=[ex],
+        cause="a reused key is refused with another error than idempotency_key_reused",
+    )
 
 
 def reused_ctx_deduped(run: StepRun, first: Conversion) -> None:
     ex = post(run, first.body, run.key(f"reused-ctx:{first.ctx.click_id}", first.ctx.slug))
     answer = ex.response_body if isinstance(ex.response_body, dict) else None
     expected = {"status": 200, "conversionId": first.conversion_id, "deduped": True, "dedupeReason": "click_event"}
-    actual = {"status": ex.status, **{k: answer.get(k) for k in ("conversionId", "deduped", "dedupeReason")}} \
-        if answer is not None else {"status": ex.status}
+    actual = (
+        {"status": ex.status, **{k: answer.get(k) for k in ("conversionId", "deduped", "dedupeReason")}}
+        if answer is not None
+        else {"status": ex.status}
+    )
     if ex.status in (200, 201) and actual != expected:
-        raise fail(Category.IDEMPOTENCY_DEDUPE, "a second conversion of the same click and event was not deduped",
-                   expected=expected, actual=actual, exchanges=[first.exchange, ex], next_step=NEXT_DEDUPE,
-                   cause="a second conversion of one click and event is not deduped")
+        raise fail(
+            Category.IDEMPOTENCY_DEDUPE,
+            "a second conversion of the same click and event was not deduped",
+            expected=expected,
+            actual=actual,
+            exchanges=[first.exchange, ex],
+            next_step=NEXT_DEDUPE,
+            cause="a second conversion of one click and event is not deduped",
+        )
     expect_status(ex, (200, 201), doing="posting the same ctx and event under a new key")
 
 
@@ -117,15 +162,25 @@ def stale_ctx_refused(run: StepRun, stale_token: str, slug: str) -> None:
     body = {**body_for(run, stale_token), "value": 1}
     ex = post(run, body, run.key(f"stale-ctx:{stale_token[-16:]}", slug))
     if ex.status in (200, 201):
-        raise fail(Category.STALE_CTX_ACCEPTED, "a conversion with an expired ctx was accepted",
-                   expected="400 invalid_ctx reason expired", actual=f"{ex.status} {ex.body_excerpt(200)}",
-                   exchanges=[ex], cause="an expired ctx is accepted",
-                   next_step="verify public conversion payload includes fresh ctx token (UC-07 "
-                             "step 6); the platform must refuse stale ones: escalate")
+        raise fail(
+            Category.STALE_CTX_ACCEPTED,
+            "a conversion with an expired ctx was accepted",
+            expected="400 invalid_ctx reason expired",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="an expired ctx is accepted",
+            next_step="verify public conversion payload includes fresh ctx token (UC-07 "
+            "step 6); the platform must refuse stale ones: escalate",
+        )
     expect_status(ex, 400, doing="posting a conversion with an expired ctx")
-    expect_equal(ex.error_code, "invalid_ctx", category=Category.CONTRACT_VIOLATION,
-                 what="the error code for an expired ctx", exchanges=[ex],
-                 cause="an expired ctx is refused with another error than invalid_ctx")
+    expect_equal(
+        ex.error_code,
+        "invalid_ctx",
+        category=Category.CONTRACT_VIOLATION,
+        what="the error code for an expired ctx",
+        exchanges=[ex],
+        cause="an expired ctx is refused with another error than invalid_ctx",
+    )
     # (gap) the docs name only invalid_ctx; the sandbox's reason `expired` is recorded, not required.
     run.artifacts.put("staleCtxReason", ex.body_field("reason"))
 
@@ -136,12 +191,16 @@ def _replayed(ex: Exchange) -> bool:
 
 def _merged(run: StepRun, ex: Exchange, answer: Any) -> Exception:
     earlier = run.campaign.notes.get("conversion_ids", [])
-    return fail(Category.IDEMPOTENCY_DEDUPE, "a conversion with a fresh ctx and a new key was merged into an earlier one",
-                cause="a conversion with a fresh ctx and a new key is merged into an earlier one",
-                expected="201, a new conversionId, deduped false, no Idempotent-Replayed",
-                actual=f"{ex.status}, {answer if isinstance(answer, str) else {k: answer.get(k) for k in ('conversionId', 'deduped', 'dedupeReason')}}, "
-                       f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}; earlier ids {sorted(earlier)}",
-                exchanges=[*_earlier_exchange(run, answer), ex], next_step=NEXT_DEDUPE)
+    return fail(
+        Category.IDEMPOTENCY_DEDUPE,
+        "a conversion with a fresh ctx and a new key was merged into an earlier one",
+        cause="a conversion with a fresh ctx and a new key is merged into an earlier one",
+        expected="201, a new conversionId, deduped false, no Idempotent-Replayed",
+        actual=f"{ex.status}, {answer if isinstance(answer, str) else {k: answer.get(k) for k in ('conversionId', 'deduped', 'dedupeReason')}}, "
+        f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}; earlier ids {sorted(earlier)}",
+        exchanges=[*_earlier_exchange(run, answer), ex],
+        next_step=NEXT_DEDUPE,
+    )
 
 
 def _earlier_exchange(run: StepRun, answer: Any) -> list[Exchange]:

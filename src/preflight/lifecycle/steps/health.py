@@ -34,8 +34,9 @@ def fetch(run: StepRun, *, surface: str = "jwt", consistent: bool = True) -> Hea
     route = "campaign_health" if surface == "jwt" else "public_campaign_health"
     ex = run.client.call(route, step=run.step, campaignId=run.campaign.campaign_id)
     body = expect_status(ex, 200, doing=f"reading {surface.upper()} campaign health")
-    body = expect_json_object(ex, body, doing="reading campaign health",
-                              fields=("campaignId", "status", "score", "checks"))
+    body = expect_json_object(
+        ex, body, doing="reading campaign health", fields=("campaignId", "status", "score", "checks")
+    )
     checks = _checks_by_id(ex, body["checks"])
     health = Health(status=body["status"], score=body["score"], checks=checks, exchange=ex)
     if consistent:
@@ -49,9 +50,14 @@ def check_wired(run: StepRun) -> Health:
     health = fetch(run)
     primary = health.check("primary_link")
     if primary["status"] != "PASS":
-        raise fail(Category.HEALTH_NOT_READY, f"primary_link is {primary['status']}: {primary.get('detail')}",
-                   expected="primary_link PASS", actual=primary, exchanges=[health.exchange],
-                   cause="primary_link is not PASS right after the primary link was enabled")
+        raise fail(
+            Category.HEALTH_NOT_READY,
+            f"primary_link is {primary['status']}: {primary.get('detail')}",
+            expected="primary_link PASS",
+            actual=primary,
+            exchanges=[health.exchange],
+            cause="primary_link is not PASS right after the primary link was enabled",
+        )
     _check_traffic_tags(run, health)
     return health
 
@@ -63,16 +69,21 @@ def check_ready(run: StepRun) -> Health:
     if health.check("traffic_tags")["status"] == "FAIL":
         _check_traffic_tags(run, health)
     if SEVERITY[health.status] > SEVERITY[expected] or health.score < run.expectations.min_score:
-        lagging = {cid: f"{c['status']}: {c.get('detail', '')}" for cid, c in health.checks.items()
-                   if c["status"] != "PASS"}
-        raise fail(Category.HEALTH_NOT_READY,
-                   f"health is {health.status} (score {health.score}) after the lifecycle; lagging: "
-                   + ", ".join(f"{cid} {text}" for cid, text in lagging.items()),
-                   expected=f"status {expected} or better, score >= {run.expectations.min_score}",
-                   actual=f"status {health.status}, score {health.score}", exchanges=[health.exchange],
-                   cause="health stays below the expected verdict after the whole lifecycle: "
-                         + ", ".join(sorted(lagging)) + " lagging",
-                   follows=tuple(sorted({step for cid in lagging for step in fed_by(cid)})))
+        lagging = {
+            cid: f"{c['status']}: {c.get('detail', '')}" for cid, c in health.checks.items() if c["status"] != "PASS"
+        }
+        raise fail(
+            Category.HEALTH_NOT_READY,
+            f"health is {health.status} (score {health.score}) after the lifecycle; lagging: "
+            + ", ".join(f"{cid} {text}" for cid, text in lagging.items()),
+            expected=f"status {expected} or better, score >= {run.expectations.min_score}",
+            actual=f"status {health.status}, score {health.score}",
+            exchanges=[health.exchange],
+            cause="health stays below the expected verdict after the whole lifecycle: "
+            + ", ".join(sorted(lagging))
+            + " lagging",
+            follows=tuple(sorted({step for cid in lagging for step in fed_by(cid)})),
+        )
     return health
 
 
@@ -85,15 +96,22 @@ def _check_traffic_tags(run: StepRun, health: Health) -> None:
     named = "; ".join(f"{slug} with {', '.join(keys)}" for slug, keys in untagged.items())
     # The config leaving a tag out is the user's to fix (a real finding, not the platform's defect).
     ours = bool(untagged)
-    raise fail(Category.MISSING_TRAFFIC_TAGS,
-               f"traffic_tags is {tags['status']}: {tags.get('detail', '')}",
-               expected="traffic_tags PASS: every variant link has utmSource, utmMedium and utmCampaign",
-               actual=f"{tags['status']}: {tags.get('detail', '')}", exchanges=[health.exchange],
-               cause="the config leaves a traffic tag out" if ours else TAG_LOST, escalate=not ours,
-               next_step="run campaign health before spend ramp (UC-07 step 1); "
-                         + (f"tag links {named} in the config" if ours else
-                            "the config sets every tag, so the platform lost one: re-PUT the links named in "
-                            "the detail with their tracking and escalate"))
+    raise fail(
+        Category.MISSING_TRAFFIC_TAGS,
+        f"traffic_tags is {tags['status']}: {tags.get('detail', '')}",
+        expected="traffic_tags PASS: every variant link has utmSource, utmMedium and utmCampaign",
+        actual=f"{tags['status']}: {tags.get('detail', '')}",
+        exchanges=[health.exchange],
+        cause="the config leaves a traffic tag out" if ours else TAG_LOST,
+        escalate=not ours,
+        next_step="run campaign health before spend ramp (UC-07 step 1); "
+        + (
+            f"tag links {named} in the config"
+            if ours
+            else "the config sets every tag, so the platform lost one: re-PUT the links named in "
+            "the detail with their tracking and escalate"
+        ),
+    )
 
 
 def _checks_by_id(ex: Exchange, raw: Any) -> dict[str, dict[str, Any]]:
@@ -101,10 +119,14 @@ def _checks_by_id(ex: Exchange, raw: Any) -> dict[str, dict[str, Any]]:
     missing = [cid for cid in CHECK_IDS if cid not in checks]
     bad = {cid: c.get("status") for cid, c in checks.items() if c.get("status") not in CHECK_STATUSES}
     if missing or bad:
-        raise fail(Category.CONTRACT_VIOLATION, "campaign health does not carry the five readiness checks",
-                   expected=f"checks {list(CHECK_IDS)} each with a status in {list(CHECK_STATUSES)}",
-                   actual=f"missing {missing}, bad statuses {bad}", exchanges=[ex],
-                   cause="campaign health lacks readiness checks or has unknown statuses")
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            "campaign health does not carry the five readiness checks",
+            expected=f"checks {list(CHECK_IDS)} each with a status in {list(CHECK_STATUSES)}",
+            actual=f"missing {missing}, bad statuses {bad}",
+            exchanges=[ex],
+            cause="campaign health lacks readiness checks or has unknown statuses",
+        )
     return checks
 
 
@@ -115,6 +137,11 @@ def check_consistent(health: Health) -> None:
     fails = statuses.count("FAIL")
     score = max(0, 100 - 40 * fails - 10 * (len(statuses) - fails - statuses.count("PASS")))
     if (health.status, health.score) != (worst, score):
-        raise fail(Category.CONTRACT_VIOLATION, "campaign health's status or score does not follow from its checks",
-                   expected=f"status {worst}, score {score}", actual=f"status {health.status}, score {health.score}",
-                   exchanges=[health.exchange], cause="health's status or score does not follow from its checks")
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            "campaign health's status or score does not follow from its checks",
+            expected=f"status {worst}, score {score}",
+            actual=f"status {health.status}, score {health.score}",
+            exchanges=[health.exchange],
+            cause="health's status or score does not follow from its checks",
+        )

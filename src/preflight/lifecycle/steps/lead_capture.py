@@ -16,8 +16,10 @@ from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx, tamper
 
 EXPORT_HEADER = ["leadId", "campaignId", "slug", "email", "name", "status", "createdAt"]
 VALID_EMAIL_REFUSED = "a valid email is refused as invalid_email"
-NEXT_LEAD = ("lead capture rejects invalid email or stale ctx payloads (UC-07): check the email and that the ctx is "
-             "fresh, then escalate with the request id")
+NEXT_LEAD = (
+    "lead capture rejects invalid email or stale ctx payloads (UC-07): check the email and that the ctx is "
+    "fresh, then escalate with the request id"
+)
 INVALID_EMAIL_CODES = ("invalid_email", "validation_error")  # (gap) the docs name neither for sure
 LIST_PAGE_LIMIT = 200
 
@@ -38,8 +40,14 @@ def expected_status(verification_mode: str) -> str:
 
 def submit(run: StepRun, ctx: Ctx, *, email: str, name: str, purpose: str = "lead") -> Exchange:
     variant = run.campaign.variant(ctx.slug)
-    body = {"campaignId": run.campaign.campaign_id, "email": email, "name": name, "ctx": ctx.token,
-            "source": "campaign-preflight", "pageUrl": variant.destination_url}
+    body = {
+        "campaignId": run.campaign.campaign_id,
+        "email": email,
+        "name": name,
+        "ctx": ctx.token,
+        "source": "campaign-preflight",
+        "pageUrl": variant.destination_url,
+    }
     return run.client.call("capture_lead", step=run.step, key=run.key(f"{purpose}:{ctx.click_id}"), json_body=body)
 
 
@@ -47,21 +55,37 @@ def capture_one(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Lead:
     ex = submit(run, ctx, email=email, name=name)
     body = ex.response_body if isinstance(ex.response_body, dict) else {}
     if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
-        raise fail(Category.LEAD_CAPTURE, f"a valid lead for {email} was acknowledged but not stored ({ex.status})",
-                   expected="201 with a leadId (CAPTURED), or 200 deduped with the first leadId",
-                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
-                   cause="a valid lead is acknowledged without being stored", next_step=NEXT_LEAD)
-    body = expect_status(ex, (200, 201), doing=f"submitting one lead for {email} via {ctx.slug}",
-                         categories={"invalid_email": (Category.LEAD_CAPTURE, VALID_EMAIL_REFUSED),
-                                     "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
-                                     "conflict": (Category.LEAD_CAPTURE, "lead capture answers conflict for a LEAD_CAPTURE "
-                                                                  "campaign")},
-                         next_step=NEXT_LEAD)
+        raise fail(
+            Category.LEAD_CAPTURE,
+            f"a valid lead for {email} was acknowledged but not stored ({ex.status})",
+            expected="201 with a leadId (CAPTURED), or 200 deduped with the first leadId",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="a valid lead is acknowledged without being stored",
+            next_step=NEXT_LEAD,
+        )
+    body = expect_status(
+        ex,
+        (200, 201),
+        doing=f"submitting one lead for {email} via {ctx.slug}",
+        categories={
+            "invalid_email": (Category.LEAD_CAPTURE, VALID_EMAIL_REFUSED),
+            "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
+            "conflict": (Category.LEAD_CAPTURE, "lead capture answers conflict for a LEAD_CAPTURE campaign"),
+        },
+        next_step=NEXT_LEAD,
+    )
     body = expect_json_object(ex, body, doing="capturing a lead", fields=("leadId", "campaignId", "slug", "status"))
     _credited(run, ex, body, ctx)
     wanted = expected_status(run.campaign.config.leadVerification)
-    expect_equal(body["status"], wanted, category=Category.LEAD_CAPTURE, what="the lead's status", exchanges=[ex],
-                 cause=f"a lead of a {run.campaign.config.leadVerification} campaign is not {wanted}")
+    expect_equal(
+        body["status"],
+        wanted,
+        category=Category.LEAD_CAPTURE,
+        what="the lead's status",
+        exchanges=[ex],
+        cause=f"a lead of a {run.campaign.config.leadVerification} campaign is not {wanted}",
+    )
     run.artifacts.add("leadIds", body["leadId"])
     return Lead(lead_id=body["leadId"], email=email, name=name, slug=ctx.slug, status=body["status"], exchange=ex)
 
@@ -71,9 +95,14 @@ def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> Non
     actual = {"campaignId": body.get("campaignId"), "slug": body.get("slug")}
     expected = {"campaignId": run.campaign.campaign_id, "slug": ctx.slug}
     if actual != expected:
-        raise fail(Category.ATTRIBUTION, f"a lead from a click on {ctx.slug} is credited to {actual['slug']} of "
-                   f"{actual['campaignId']}", expected=expected, actual=actual, exchanges=[ctx.click, ex],
-                   cause=CREDITED_ELSEWHERE)
+        raise fail(
+            Category.ATTRIBUTION,
+            f"a lead from a click on {ctx.slug} is credited to {actual['slug']} of {actual['campaignId']}",
+            expected=expected,
+            actual=actual,
+            exchanges=[ctx.click, ex],
+            cause=CREDITED_ELSEWHERE,
+        )
 
 
 def find_in_review(run: StepRun, lead: Lead) -> None:
@@ -81,34 +110,55 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
     items, pages = _list_all(run)
     listed = [item for item in items if item.get("leadId") == lead.lead_id]
     if not listed:
-        raise fail(Category.LEAD_MISSING_FROM_REVIEW,
-                   f"captured lead {lead.lead_id} is absent from the review list ({len(items)} leads listed)",
-                   expected=f"leadId {lead.lead_id} ({lead.email}) in GET /leads?campaignId=…",
-                   actual=f"{len(items)} items without it", exchanges=[lead.exchange, *pages],
-                   cause="a captured lead is missing from the creator's review list")
-    expect_equal(listed[0].get("email"), lead.email, category=Category.LEAD_MISSING_FROM_REVIEW,
-                 what="the listed lead's email", exchanges=pages,
-                 cause="the review list shows a captured lead with another email")
+        raise fail(
+            Category.LEAD_MISSING_FROM_REVIEW,
+            f"captured lead {lead.lead_id} is absent from the review list ({len(items)} leads listed)",
+            expected=f"leadId {lead.lead_id} ({lead.email}) in GET /leads?campaignId=…",
+            actual=f"{len(items)} items without it",
+            exchanges=[lead.exchange, *pages],
+            cause="a captured lead is missing from the creator's review list",
+        )
+    expect_equal(
+        listed[0].get("email"),
+        lead.email,
+        category=Category.LEAD_MISSING_FROM_REVIEW,
+        what="the listed lead's email",
+        exchanges=pages,
+        cause="the review list shows a captured lead with another email",
+    )
     rows, export = _export(run)
     if not any(row.get("leadId") == lead.lead_id for row in rows):
-        raise fail(Category.LEAD_MISSING_FROM_REVIEW,
-                   f"captured lead {lead.lead_id} is absent from the CSV export ({len(rows)} rows)",
-                   expected=f"a row with leadId {lead.lead_id}", actual=f"{len(rows)} rows without it",
-                   exchanges=[lead.exchange, export], cause="a captured lead is missing from the CSV export")
+        raise fail(
+            Category.LEAD_MISSING_FROM_REVIEW,
+            f"captured lead {lead.lead_id} is absent from the CSV export ({len(rows)} rows)",
+            expected=f"a row with leadId {lead.lead_id}",
+            actual=f"{len(rows)} rows without it",
+            exchanges=[lead.exchange, export],
+            cause="a captured lead is missing from the CSV export",
+        )
 
 
 def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
     ex = submit(run, ctx, email=email, name="Invalid Email", purpose="invalid-email")
     if ex.status in (200, 201):
-        raise fail(Category.LEAD_CAPTURE, f"an invalid email {email!r} was accepted",
-                   expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}",
-                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
-                   cause="an invalid email is accepted as a lead")
+        raise fail(
+            Category.LEAD_CAPTURE,
+            f"an invalid email {email!r} was accepted",
+            expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="an invalid email is accepted as a lead",
+        )
     expect_status(ex, 400, doing=f"submitting the invalid email {email!r}")
     if ex.error_code not in INVALID_EMAIL_CODES:
-        raise fail(Category.CONTRACT_VIOLATION, f"an invalid email was refused with {ex.error_code}",
-                   expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}", actual=f"400 {ex.error_code}", exchanges=[ex],
-                   cause="an invalid email is refused with an unexpected error code")
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"an invalid email was refused with {ex.error_code}",
+            expected=f"400 {' or '.join(INVALID_EMAIL_CODES)}",
+            actual=f"400 {ex.error_code}",
+            exchanges=[ex],
+            cause="an invalid email is refused with an unexpected error code",
+        )
     return ex
 
 
@@ -116,18 +166,32 @@ def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Ex
     forged = replace(ctx, token=tamper(ctx.token))
     ex = submit(run, forged, email=email, name=name, purpose="tampered-ctx")
     if ex.status in (200, 201, 202):
-        raise fail(Category.STALE_CTX_ACCEPTED, "a lead with a tampered ctx was accepted",
-                   expected="400 invalid_ctx (reason bad_signature or malformed)",
-                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex],
-                   cause="a lead with a tampered ctx is accepted")
+        raise fail(
+            Category.STALE_CTX_ACCEPTED,
+            "a lead with a tampered ctx was accepted",
+            expected="400 invalid_ctx (reason bad_signature or malformed)",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="a lead with a tampered ctx is accepted",
+        )
     expect_status(ex, 400, doing="submitting a lead with a tampered ctx")
     if ex.error_code == "invalid_email":  # the email is a valid one: that refusal is the finding
-        raise fail(Category.LEAD_CAPTURE, f"a valid email {email!r} was refused as invalid_email",
-                   expected="400 invalid_ctx (the ctx is tampered; the email is valid)",
-                   actual=f"{ex.status} {ex.body_excerpt(200)}", exchanges=[ex], cause=VALID_EMAIL_REFUSED)
-    expect_equal(ex.error_code, "invalid_ctx", category=Category.CONTRACT_VIOLATION,
-                 what="the error code for a tampered ctx", exchanges=[ex],
-                 cause="a tampered ctx is refused with another error than invalid_ctx")
+        raise fail(
+            Category.LEAD_CAPTURE,
+            f"a valid email {email!r} was refused as invalid_email",
+            expected="400 invalid_ctx (the ctx is tampered; the email is valid)",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause=VALID_EMAIL_REFUSED,
+        )
+    expect_equal(
+        ex.error_code,
+        "invalid_ctx",
+        category=Category.CONTRACT_VIOLATION,
+        what="the error code for a tampered ctx",
+        exchanges=[ex],
+        cause="a tampered ctx is refused with another error than invalid_ctx",
+    )
     return ex
 
 
@@ -150,10 +214,16 @@ def _export(run: StepRun) -> tuple[list[dict[str, str]], Exchange]:
     ex = run.client.call("export_leads", step=run.step, params={"campaignId": run.campaign.campaign_id})
     text = expect_status(ex, 200, doing="exporting leads as CSV")
     if not isinstance(text, str) or "text/csv" not in ex.response_headers.get("content-type", ""):
-        raise fail(Category.CONTRACT_VIOLATION, "the lead export is not text/csv",
-                   expected="text/csv", actual=ex.response_headers.get("content-type"), exchanges=[ex])
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            "the lead export is not text/csv",
+            expected="text/csv",
+            actual=ex.response_headers.get("content-type"),
+            exchanges=[ex],
+        )
     reader = csv.reader(io.StringIO(text))
     header = next(reader, [])
-    expect_equal(header, EXPORT_HEADER, category=Category.CONTRACT_VIOLATION, what="the export's header row",
-                 exchanges=[ex])
+    expect_equal(
+        header, EXPORT_HEADER, category=Category.CONTRACT_VIOLATION, what="the export's header row", exchanges=[ex]
+    )
     return [dict(zip(header, row)) for row in reader], ex

@@ -14,9 +14,14 @@ def check_agreement(run: StepRun) -> tuple[Health, Health]:
     pat = fetch(run, surface="pat", consistent=False)
     differences = _differences(jwt, pat)
     if differences:
-        raise fail(Category.HEALTH_MISMATCH, "PAT and JWT campaign health disagree: " + "; ".join(differences),
-                   expected=f"PAT health = JWT health: {_verdict(jwt)}", actual=f"PAT health: {_verdict(pat)}",
-                   exchanges=[jwt.exchange, pat.exchange], cause="PAT (automation) and JWT campaign health disagree")
+        raise fail(
+            Category.HEALTH_MISMATCH,
+            "PAT and JWT campaign health disagree: " + "; ".join(differences),
+            expected=f"PAT health = JWT health: {_verdict(jwt)}",
+            actual=f"PAT health: {_verdict(pat)}",
+            exchanges=[jwt.exchange, pat.exchange],
+            cause="PAT (automation) and JWT campaign health disagree",
+        )
     check_consistent(jwt)
     check_consistent(pat)
     return jwt, pat

@@ -11,8 +11,10 @@ from preflight.config.campaign import has_required_email
 from preflight.lifecycle.failures import plain
 from preflight.lifecycle.model import StepRun
 
-NEXT_ACCESS = ("verify campaign detail page is published with FREE_WITH_LOGIN (UC-07 step 5): re-save the "
-               "draft with accessMode FREE_WITH_LOGIN, publish again, and escalate with the deploymentId")
+NEXT_ACCESS = (
+    "verify campaign detail page is published with FREE_WITH_LOGIN (UC-07 step 5): re-save the "
+    "draft with accessMode FREE_WITH_LOGIN, publish again, and escalate with the deploymentId"
+)
 
 
 def save_and_publish(run: StepRun) -> dict[str, Any]:
@@ -21,9 +23,13 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
     prefix = "public_" if via_pat else ""
     view, view_ex = _view(run)
     current = int(view.get("schemaVersion") or 0) if view else 0
-    draft = {"detailsPageSlug": page.detailsPageSlug, "accessMode": page.accessMode,
-             "structureType": page.structureType, "schema": page.schema_or_default(run.campaign.goal_type),
-             "schemaVersion": current}
+    draft = {
+        "detailsPageSlug": page.detailsPageSlug,
+        "accessMode": page.accessMode,
+        "structureType": page.structureType,
+        "schema": page.schema_or_default(run.campaign.goal_type),
+        "schemaVersion": current,
+    }
     draft = {name: value for name, value in draft.items() if value is not None}
     adopted = _already_published(view, draft)
     if adopted is not None:  # a rerun: this very page is live, adopted with a read (no write spent)
@@ -33,27 +39,46 @@ def save_and_publish(run: StepRun) -> dict[str, Any]:
         _check_access(run, view.get("accessMode"), what="the published draft's accessMode", exchanges=[view_ex])
         return adopted
     # The version is part of the key: a rerun of this run id saves on top of what it left.
-    ex = run.client.call(f"{prefix}put_site_structure", step=run.step, key=run.key(f"draft-v{current}"),
-                         json_body=draft,
-                         campaignId=run.campaign.campaign_id)
+    ex = run.client.call(
+        f"{prefix}put_site_structure",
+        step=run.step,
+        key=run.key(f"draft-v{current}"),
+        json_body=draft,
+        campaignId=run.campaign.campaign_id,
+    )
     saved = expect_status(ex, 200, doing="saving the detail page draft")
     saved = expect_json_object(ex, saved, doing="saving a draft", fields=("schemaVersion", "accessMode"))
-    expect_equal(saved["schemaVersion"], current + 1, category=Category.CONTRACT_VIOLATION,
-                 what="the saved draft's schemaVersion", exchanges=[ex])
+    expect_equal(
+        saved["schemaVersion"],
+        current + 1,
+        category=Category.CONTRACT_VIOLATION,
+        what="the saved draft's schemaVersion",
+        exchanges=[ex],
+    )
     _check_access(run, saved["accessMode"], what="the saved draft's accessMode", exchanges=[ex])
-    pub = run.client.call(f"{prefix}publish_site_structure", step=run.step, key=run.key(f"publish-v{current + 1}"),
-                          json_body={},
-                          campaignId=run.campaign.campaign_id)
+    pub = run.client.call(
+        f"{prefix}publish_site_structure",
+        step=run.step,
+        key=run.key(f"publish-v{current + 1}"),
+        json_body={},
+        campaignId=run.campaign.campaign_id,
+    )
     published = expect_status(pub, 201, doing="publishing the detail page")
-    published = expect_json_object(pub, published, doing="publishing",
-                                   fields=("deploymentId", "schemaVersion", "schemaS3Key", "accessMode", "url"))
+    published = expect_json_object(
+        pub, published, doing="publishing", fields=("deploymentId", "schemaVersion", "schemaS3Key", "accessMode", "url")
+    )
     run.artifacts.put("deploymentId", published["deploymentId"])
     run.artifacts.put("schemaS3Key", published["schemaS3Key"])
     run.campaign.notes["published"] = published
     _check_access(run, published["accessMode"], what="the published page's accessMode", exchanges=[ex, pub])
     key = f"site-structure/{run.client.handle}/campaigns/{run.campaign.campaign_id}/v{published['schemaVersion']}.json"
-    expect_equal(published["schemaS3Key"], key, category=Category.CONTRACT_VIOLATION,
-                 what="the publish's schemaS3Key", exchanges=[pub])
+    expect_equal(
+        published["schemaS3Key"],
+        key,
+        category=Category.CONTRACT_VIOLATION,
+        what="the publish's schemaS3Key",
+        exchanges=[pub],
+    )
     if run.journal is not None:
         run.journal.page(run.campaign.campaign_id, run.campaign.handle, published["deploymentId"])
     return published
@@ -71,23 +96,36 @@ def _already_published(view: dict[str, Any] | None, draft: dict[str, Any]) -> di
 def fetch_schema(run: StepRun) -> dict[str, Any]:
     published, creator_view = _published(run)
     ex = run.client.call("public_get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
-    page = expect_status(ex, 200, doing="fetching the published schema with the PAT",
-                         categories={"not_found": (Category.SCHEMA_FETCH, "the PAT schema fetch of a published page "
-                                                                   "answers not_found")},
-                         next_step="verify campaign detail page is published and schema fetch succeeds (UC-07 "
-                                   f"step 5): deployment {published['deploymentId']} was published; escalate")
-    page = expect_json_object(ex, page, doing="fetching the schema",
-                              fields=("accessMode", "deploymentId", "schemaVersion", "schema"))
+    page = expect_status(
+        ex,
+        200,
+        doing="fetching the published schema with the PAT",
+        categories={"not_found": (Category.SCHEMA_FETCH, "the PAT schema fetch of a published page answers not_found")},
+        next_step="verify campaign detail page is published and schema fetch succeeds (UC-07 "
+        f"step 5): deployment {published['deploymentId']} was published; escalate",
+    )
+    page = expect_json_object(
+        ex, page, doing="fetching the schema", fields=("accessMode", "deploymentId", "schemaVersion", "schema")
+    )
     _check_access(run, page["accessMode"], what="the fetched page's accessMode", exchanges=[ex])
     for name in ("deploymentId", "schemaVersion"):
-        expect_equal(page[name], published[name], category=Category.SCHEMA_FETCH,
-                     what=f"the fetched page's {name} (vs the creator's published view)",
-                     exchanges=[creator_view, ex], cause="the schema fetch serves another deployment than the "
-                                                         "creator's published view")
+        expect_equal(
+            page[name],
+            published[name],
+            category=Category.SCHEMA_FETCH,
+            what=f"the fetched page's {name} (vs the creator's published view)",
+            exchanges=[creator_view, ex],
+            cause="the schema fetch serves another deployment than the creator's published view",
+        )
     if run.campaign.goal_type == "LEAD_CAPTURE" and not has_required_email(page["schema"]):
-        raise fail(Category.SCHEMA_FETCH, "the published LEAD_CAPTURE page has no form requiring `email`",
-                   expected="a form field {name: email, required: true}", actual=str(page["schema"])[:300],
-                   exchanges=[ex], cause="the published lead page's schema lost its required email field")
+        raise fail(
+            Category.SCHEMA_FETCH,
+            "the published LEAD_CAPTURE page has no form requiring `email`",
+            expected="a form field {name: email, required: true}",
+            actual=str(page["schema"])[:300],
+            exchanges=[ex],
+            cause="the published lead page's schema lost its required email field",
+        )
     return page
 
 
@@ -97,11 +135,20 @@ def _check_access(run: StepRun, actual: object, *, what: str, exchanges: list) -
         return
     configured = run.campaign.config.detailPage.accessMode
     ours = configured != wanted  # the config itself publishes another mode: the user's to fix
-    raise fail(Category.PUBLISH_ACCESS_MODE, f"{what} is {plain(actual)}, expected {plain(wanted)}", expected=wanted,
-               actual=actual, exchanges=exchanges, escalate=not ours,
-               cause=(f"the config publishes the page as {plain(configured)}" if ours else
-                      f"the page is served as {plain(actual)} after publishing {plain(configured)}"),
-               next_step=(f"set detailPage.accessMode: {plain(wanted)} in the config" if ours else NEXT_ACCESS))
+    raise fail(
+        Category.PUBLISH_ACCESS_MODE,
+        f"{what} is {plain(actual)}, expected {plain(wanted)}",
+        expected=wanted,
+        actual=actual,
+        exchanges=exchanges,
+        escalate=not ours,
+        cause=(
+            f"the config publishes the page as {plain(configured)}"
+            if ours
+            else f"the page is served as {plain(actual)} after publishing {plain(configured)}"
+        ),
+        next_step=(f"set detailPage.accessMode: {plain(wanted)} in the config" if ours else NEXT_ACCESS),
+    )
 
 
 def _published(run: StepRun) -> tuple[dict[str, Any], Any]:
@@ -112,13 +159,19 @@ def _published(run: StepRun) -> tuple[dict[str, Any], Any]:
     body = expect_json_object(ex, body, doing="reading the site structure", fields=("published",))
     published = body["published"]
     if not isinstance(published, dict):
-        failure = fail(Category.SCHEMA_FETCH, "nothing is published for this campaign, so there is no schema to fetch",
-                       expected="published: {deploymentId, schemaVersion, …}", actual=f"published: {published!r}",
-                       exchanges=[ex], next_step="see the publish step's failure (UC-07 step 5)")
+        failure = fail(
+            Category.SCHEMA_FETCH,
+            "nothing is published for this campaign, so there is no schema to fetch",
+            expected="published: {deploymentId, schemaVersion, …}",
+            actual=f"published: {published!r}",
+            exchanges=[ex],
+            next_step="see the publish step's failure (UC-07 step 5)",
+        )
         failure.duplicate_of = "the publish step"  # the publish failure carries the escalation
         raise failure
-    expect_json_object(ex, published, doing="reading the published deployment",
-                       fields=("deploymentId", "schemaVersion"))
+    expect_json_object(
+        ex, published, doing="reading the published deployment", fields=("deploymentId", "schemaVersion")
+    )
     return published, ex
 
 

@@ -15,9 +15,13 @@ LeadMode = Literal["NONE", "EMAIL_OTP", "EMAIL_REPLY_YES"]
 CAMPAIGN_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{2,63}$"
 
 # The event a public conversion records when it names none.
-DEFAULT_EVENT = {"PRODUCT_SALE": "purchase", "LEAD_CAPTURE": "lead",
-                 "NEWSLETTER": "newsletter_signup", "AFFILIATE_CLICKOUT": "affiliate_click",
-                 "APP_INSTALL": "app_install"}
+DEFAULT_EVENT = {
+    "PRODUCT_SALE": "purchase",
+    "LEAD_CAPTURE": "lead",
+    "NEWSLETTER": "newsletter_signup",
+    "AFFILIATE_CLICKOUT": "affiliate_click",
+    "APP_INSTALL": "app_install",
+}
 
 
 class LeadVerificationBody(BaseModel):

@@ -23,10 +23,18 @@ class ContextOut(BaseModel):
     expiresAt: str
 
 
-@router.get("/_edge/redirect/{handle}/{slug}", status_code=302, response_class=Response,
-            responses={302: {"description": "To the destination, with ctx and utm_* added",
-                             "headers": {"Location": {"schema": {"type": "string"}}}},
-                       **error_responses(404, 429, 503)})
+@router.get(
+    "/_edge/redirect/{handle}/{slug}",
+    status_code=302,
+    response_class=Response,
+    responses={
+        302: {
+            "description": "To the destination, with ctx and utm_* added",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **error_responses(404, 429, 503),
+    },
+)
 async def redirect(request: Request, handle: str, slug: str):
     """A click on https://{handle}.10x.in/{slug}: 302 to the link's destination. A prefetch
     (`Sec-Purpose: prefetch`, as browsers send it) is answered the same way but is no click:
@@ -39,8 +47,7 @@ async def redirect(request: Request, handle: str, slug: str):
     return Response(status_code=302, headers=headers)
 
 
-@router.get("/v2/public/context", response_model=ContextOut,
-            responses=error_responses(400, 429, 503))
+@router.get("/v2/public/context", response_model=ContextOut, responses=error_responses(400, 429, 503))
 async def resolve_context(request: Request, ctx: str = Query(..., max_length=2000)):
     """What click a ctx proves (no credential)."""
     rt = runtime(request)

@@ -16,16 +16,18 @@ if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 
-def record(rt: "Runtime", handle: str, slug: str, campaign_id: str,
-           clicked_at: float | None = None) -> ctx_tokens.Click:
-    click = ctx_tokens.Click(handle, slug, campaign_id, new_id("clk"),
-                             rt.clock.now() if clicked_at is None else clicked_at)
+def record(
+    rt: "Runtime", handle: str, slug: str, campaign_id: str, clicked_at: float | None = None
+) -> ctx_tokens.Click:
+    click = ctx_tokens.Click(
+        handle, slug, campaign_id, new_id("clk"), rt.clock.now() if clicked_at is None else clicked_at
+    )
     with rt.db.tx():
-        rt.db.run("INSERT INTO clicks (click_id, handle, slug, campaign_id, clicked_at) "
-                  "VALUES (?, ?, ?, ?, ?)",
-                  (click.click_id, handle, slug, campaign_id, click.clicked_at))
-        rt.db.run("UPDATE links SET clicks = clicks + 1 WHERE handle = ? AND slug = ?",
-                  (handle, slug))
+        rt.db.run(
+            "INSERT INTO clicks (click_id, handle, slug, campaign_id, clicked_at) VALUES (?, ?, ?, ?, ?)",
+            (click.click_id, handle, slug, campaign_id, click.clicked_at),
+        )
+        rt.db.run("UPDATE links SET clicks = clicks + 1 WHERE handle = ? AND slug = ?", (handle, slug))
     return click
 
 
@@ -36,8 +38,7 @@ def with_params(url: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def follow(rt: "Runtime", handle: str, slug: str,
-           record_click: bool = True) -> tuple[str, ctx_tokens.Click | None]:
+def follow(rt: "Runtime", handle: str, slug: str, record_click: bool = True) -> tuple[str, ctx_tokens.Click | None]:
     """Where a click on {handle}.10x.in/{slug} goes, and the click when it was tracked."""
     link = links.get(rt, handle, slug)
     if link is None or not link["enabled"]:
@@ -45,14 +46,18 @@ def follow(rt: "Runtime", handle: str, slug: str,
     params = links.utm_params(links.tracking(rt, link))
     click = None
     if link["campaign_id"] is not None:
-        status = rt.db.scalar("SELECT status FROM campaigns WHERE handle = ? AND campaign_id = ?",
-                              (handle, link["campaign_id"]))
+        status = rt.db.scalar(
+            "SELECT status FROM campaigns WHERE handle = ? AND campaign_id = ?", (handle, link["campaign_id"])
+        )
         if status == "ACTIVE" and record_click:  # DRAFT and PAUSED campaigns track nothing new
             click = record(rt, handle, slug, link["campaign_id"])
             params["ctx"] = ctx_tokens.mint(rt.ctx_key, click)
     destination = link["destination_url"]
-    if link["campaign_id"] is not None and rt.faults.active \
-            and rt.faults.hit(FaultName.REDIRECT_SWAPPED, link["campaign_id"], slug):
+    if (
+        link["campaign_id"] is not None
+        and rt.faults.active
+        and rt.faults.hit(FaultName.REDIRECT_SWAPPED, link["campaign_id"], slug)
+    ):
         other = links.sibling(rt, handle, link["campaign_id"], slug)
         destination = other["destination_url"] if other is not None else destination
     return with_params(destination, params), click
@@ -63,6 +68,11 @@ def describe(rt: "Runtime", click: ctx_tokens.Click) -> dict[str, Any]:
     if rt.faults.active and rt.faults.hit(FaultName.CTX_MISATTRIBUTED, click.campaign_id, click.slug):
         other = links.sibling(rt, click.handle, click.campaign_id, click.slug)
         slug = other["slug"] if other is not None else slug
-    return {"handle": click.handle, "slug": slug, "campaignId": click.campaign_id,
-            "clickId": click.click_id, "clickedAt": rfc3339(click.clicked_at),
-            "expiresAt": rfc3339(ctx_tokens.expires_at(rt, click))}
+    return {
+        "handle": click.handle,
+        "slug": slug,
+        "campaignId": click.campaign_id,
+        "clickId": click.click_id,
+        "clickedAt": rfc3339(click.clicked_at),
+        "expiresAt": rfc3339(ctx_tokens.expires_at(rt, click)),
+    }

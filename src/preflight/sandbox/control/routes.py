@@ -150,8 +150,7 @@ async def set_plan(request: Request, handle: str, body: PlanIn):
 @router.post("/ctx", response_model=CtxOut, status_code=201, responses=error_responses(400, 404))
 async def mint_ctx(request: Request, body: CtxIn):
     """A signed ctx for a click `ageSeconds` ago: a stale ctx without moving the clock."""
-    return json_response(state.forge_click(runtime(request), body.handle, body.slug,
-                                           body.ageSeconds), 201)
+    return json_response(state.forge_click(runtime(request), body.handle, body.slug, body.ageSeconds), 201)
 
 
 @router.post("/clock", response_model=ClockOut, responses=BAD)
@@ -202,5 +201,6 @@ async def verify_lead(request: Request, leadId: str):
     lead = leads.verify(runtime(request), leadId)
     if lead is None:
         from preflight.sandbox.core.errors import not_found
+
         raise not_found(f"lead {leadId}")
     return json_response(lead)

@@ -13,9 +13,16 @@ from preflight.sandbox.links import state as links
 if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
-STATS = {"campaigns": "campaigns", "links": "links", "clicks": "clicks", "leads": "leads",
-         "testConversions": "test_conversions", "conversions": "conversions",
-         "deployments": "deployments", "supportReports": "support_reports"}
+STATS = {
+    "campaigns": "campaigns",
+    "links": "links",
+    "clicks": "clicks",
+    "leads": "leads",
+    "testConversions": "test_conversions",
+    "conversions": "conversions",
+    "deployments": "deployments",
+    "supportReports": "support_reports",
+}
 
 
 def stats(rt: "Runtime") -> dict[str, int]:
@@ -25,8 +32,7 @@ def stats(rt: "Runtime") -> dict[str, int]:
 
 def request_log(rt: "Runtime", limit: int) -> list[dict[str, Any]]:
     entries = list(rt.requests)[-limit:]
-    return [{"method": m, "path": p, "status": s, "requestId": r, "at": rfc3339(t)}
-            for m, p, s, r, t in entries]
+    return [{"method": m, "path": p, "status": s, "requestId": r, "at": rfc3339(t)} for m, p, s, r, t in entries]
 
 
 def forge_click(rt: "Runtime", handle: str, slug: str, age_seconds: float) -> dict[str, Any]:
@@ -37,12 +43,19 @@ def forge_click(rt: "Runtime", handle: str, slug: str, age_seconds: float) -> di
     if link["campaign_id"] is None:
         raise validation_error("slug", f"link {slug} is not bound to a campaign")
     click = clicks.record(rt, handle, slug, link["campaign_id"], rt.clock.now() - age_seconds)
-    return {"ctx": ctx_tokens.mint(rt.ctx_key, click), "clickId": click.click_id,
-            "campaignId": click.campaign_id,
-            "expiresAt": rfc3339(ctx_tokens.expires_at(rt, click))}
+    return {
+        "ctx": ctx_tokens.mint(rt.ctx_key, click),
+        "clickId": click.click_id,
+        "campaignId": click.campaign_id,
+        "expiresAt": rfc3339(ctx_tokens.expires_at(rt, click)),
+    }
 
 
 def info(rt: "Runtime") -> dict[str, Any]:
-    return {"now": rfc3339(rt.clock.now()), "ctxTtlSeconds": rt.settings.ctx_ttl,
-            "defaultPlan": rt.settings.plan, "throttles": dict(rt.settings.throttles),
-            "throttleWindows": dict(rt.settings.throttle_windows)}
+    return {
+        "now": rfc3339(rt.clock.now()),
+        "ctxTtlSeconds": rt.settings.ctx_ttl,
+        "defaultPlan": rt.settings.plan,
+        "throttles": dict(rt.settings.throttles),
+        "throttleWindows": dict(rt.settings.throttle_windows),
+    }

@@ -16,8 +16,9 @@ class TestConversionIn(StrictIn):
     value: float | None = Field(None, ge=0, le=1e12)
     currency: str | None = Field(None, pattern=CURRENCY)
     ctx: str | None = Field(None, max_length=2000)
-    slug: str | None = Field(None, max_length=200, description="sandbox extension: a variant "
-                             "to attribute to when no ctx is given")
+    slug: str | None = Field(
+        None, max_length=200, description="sandbox extension: a variant to attribute to when no ctx is given"
+    )
 
 
 class TestConversionOut(BaseModel):

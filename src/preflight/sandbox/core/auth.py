@@ -30,6 +30,7 @@ ROLES = ("CREATOR", "OPERATOR", "OWNER")  # weakest first
 RANK = {role: i + 1 for i, role in enumerate(ROLES)}
 PAT_PREFIX = "patv1_"
 
+
 @dataclass(frozen=True)
 class Principal:
     kind: str  # "jwt" or "pat"
@@ -40,8 +41,7 @@ class Principal:
 
 
 def unauthorized(code: str, message: str) -> ApiError:
-    return ApiError(401, code, message,
-                    headers={"WWW-Authenticate": f'Bearer error="{code}"'})
+    return ApiError(401, code, message, headers={"WWW-Authenticate": f'Bearer error="{code}"'})
 
 
 def read_credential(request: Request) -> str:
@@ -62,6 +62,7 @@ def read_credential(request: Request) -> str:
 
 # --- JWT -----------------------------------------------------------------------------------
 
+
 def mint_jwt(rt: "Runtime", sub: str, roles: dict[str, str], ttl_seconds: int) -> str:
     now = int(rt.clock.now())
     claims = {"sub": sub, "roles": roles, "iat": now, "exp": now + ttl_seconds}
@@ -74,14 +75,20 @@ def _jwt_claims(rt: "Runtime", token: str) -> dict[str, Any]:
     if claims is not None:
         return claims
     try:
-        claims = jwt.decode(token, rt.jwt_secret, algorithms=["HS256"],
-                            options={"verify_exp": False, "verify_iat": False,
-                                     "verify_nbf": False, "require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token,
+            rt.jwt_secret,
+            algorithms=["HS256"],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["sub", "exp"]},
+        )
     except jwt.InvalidTokenError as exc:
         raise unauthorized("invalid_token", f"JWT rejected: {exc}") from None
     roles = claims.get("roles", {})
-    if (not isinstance(claims.get("sub"), str) or not isinstance(roles, dict)
-            or not isinstance(claims.get("exp"), (int, float))):
+    if (
+        not isinstance(claims.get("sub"), str)
+        or not isinstance(roles, dict)
+        or not isinstance(claims.get("exp"), (int, float))
+    ):
         raise unauthorized("invalid_token", "JWT claims sub, roles and exp are malformed")
     if len(rt.jwt_cache) > 4096:
         rt.jwt_cache.clear()
@@ -100,6 +107,7 @@ def _jwt_principal(rt: "Runtime", token: str) -> Principal:
 
 # --- PAT -----------------------------------------------------------------------------------
 
+
 def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -107,24 +115,23 @@ def _hash_secret(secret: str) -> str:
 def mint_pat(rt: "Runtime", handle: str, scopes: list[str], name: str | None = None) -> tuple[str, str]:
     token_id = os.urandom(8).hex()
     secret = os.urandom(24).hex()
-    rt.db.run("INSERT INTO pats (token_id, handle, scopes, secret_hash, name, created_at) "
-              "VALUES (?, ?, ?, ?, ?, ?)",
-              (token_id, handle, json.dumps(scopes), _hash_secret(secret), name, rt.clock.now()))
+    rt.db.run(
+        "INSERT INTO pats (token_id, handle, scopes, secret_hash, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (token_id, handle, json.dumps(scopes), _hash_secret(secret), name, rt.clock.now()),
+    )
     return token_id, f"{PAT_PREFIX}{token_id}.{secret}"
 
 
 def _pat_principal(rt: "Runtime", token: str) -> Principal:
-    token_id, dot, secret = token[len(PAT_PREFIX):].partition(".")
+    token_id, dot, secret = token[len(PAT_PREFIX) :].partition(".")
     if not token_id or not dot or not secret:
         raise unauthorized("invalid_token", "PAT is malformed: expected patv1_<tokenId>.<secret>")
     row = rt.pat_cache.get(token_id)
     if row is None:
-        row = rt.db.one("SELECT handle, scopes, secret_hash, revoked_at FROM pats "
-                        "WHERE token_id = ?", (token_id,))
+        row = rt.db.one("SELECT handle, scopes, secret_hash, revoked_at FROM pats WHERE token_id = ?", (token_id,))
         if row is None:
             raise unauthorized("invalid_token", "unknown PAT")
-        row = (row["handle"], tuple(json.loads(row["scopes"])), row["secret_hash"],
-               row["revoked_at"])
+        row = (row["handle"], tuple(json.loads(row["scopes"])), row["secret_hash"], row["revoked_at"])
         rt.pat_cache[token_id] = row
     handle, scopes, secret_hash, revoked_at = row
     if not hmac.compare_digest(_hash_secret(secret), secret_hash):
@@ -148,6 +155,7 @@ def scope_grants(scopes: tuple[str, ...], wanted: str) -> bool:
 
 # --- the three surfaces ------------------------------------------------------------------
 
+
 def require_role(rt: "Runtime", request: Request, handle: str, role: str) -> Principal:
     principal = authenticate(rt, request)
     if principal.kind != "jwt":
@@ -156,8 +164,9 @@ def require_role(rt: "Runtime", request: Request, handle: str, role: str) -> Pri
     if held is None:
         raise ApiError(403, "forbidden", f"no role on handle {handle}")
     if RANK.get(held, 0) < RANK[role]:
-        raise ApiError(403, "insufficient_role", f"{role} or above is required, the token has {held}",
-                       requiredRole=role)
+        raise ApiError(
+            403, "insufficient_role", f"{role} or above is required, the token has {held}", requiredRole=role
+        )
     return principal
 
 
@@ -168,8 +177,7 @@ def require_scope(rt: "Runtime", request: Request, handle: str, scope: str) -> P
     if principal.handle != handle:
         raise ApiError(403, "forbidden", f"the PAT is bound to another handle, not {handle}")
     if not scope_grants(principal.scopes, scope):
-        raise ApiError(403, "insufficient_scope", f"the PAT lacks scope {scope}",
-                       requiredScope=scope)
+        raise ApiError(403, "insufficient_scope", f"the PAT lacks scope {scope}", requiredScope=scope)
     return principal
 
 
@@ -178,28 +186,36 @@ def require_scope(rt: "Runtime", request: Request, handle: str, scope: str) -> P
 # not declared as sub-dependencies: each one would cost a dependency solve per request.
 
 SECURITY_SCHEMES = {
-    "bearerAuth": {"type": "http", "scheme": "bearer",
-                   "description": "JWT on /v2/handles/…; PAT on the /v2/public/… automation routes"},
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "JWT on /v2/handles/…; PAT on the /v2/public/… automation routes",
+    },
     "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "PAT"},
 }
 
 
 def jwt_role(role: str, write: bool = False):
     """A route dependency: a JWT with `role` on the path's handle; a write also counts quota."""
+
     async def dependency(request: Request, handle: str) -> Principal:
         rt = request.app.state.rt
         principal = require_role(rt, request, handle, role)
         if write:
             from preflight.sandbox.core import quota
+
             quota.consume(rt, handle)
         return principal
+
     return dependency
 
 
 def pat_scope(scope: str):
     """A route dependency: a PAT of the path's handle carrying `scope`."""
+
     async def dependency(request: Request, handle: str) -> Principal:
         return require_scope(request.app.state.rt, request, handle, scope)
+
     return dependency
 
 

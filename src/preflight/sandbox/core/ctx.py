@@ -47,8 +47,7 @@ def _sign(key: bytes, payload: str) -> str:
 
 
 def mint(key: bytes, click: Click) -> str:
-    fields = [click.handle, click.slug, click.campaign_id, click.click_id,
-              int(round(click.clicked_at * 1000))]
+    fields = [click.handle, click.slug, click.campaign_id, click.click_id, int(round(click.clicked_at * 1000))]
     payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
     return f"{PREFIX}.{payload}.{_sign(key, payload)}"
 
@@ -90,15 +89,19 @@ def decode(key: bytes, token: object) -> Click:
     return click
 
 
-def check(rt: "Runtime", token: object, handle: str | None = None,
-          campaign_id: str | None = None, wrong_campaign_ok: bool = False) -> Click:
+def check(
+    rt: "Runtime",
+    token: object,
+    handle: str | None = None,
+    campaign_id: str | None = None,
+    wrong_campaign_ok: bool = False,
+) -> Click:
     """Verify a ctx for a route: signature, then handle, campaign and age."""
     click = decode(rt.ctx_key, token)
     if handle is not None and click.handle != handle:
         raise invalid("wrong_handle", f"ctx belongs to handle {click.handle}, not {handle}")
     if campaign_id is not None and click.campaign_id != campaign_id and not wrong_campaign_ok:
-        raise invalid("wrong_campaign",
-                      f"ctx belongs to campaign {click.campaign_id}, not {campaign_id}")
+        raise invalid("wrong_campaign", f"ctx belongs to campaign {click.campaign_id}, not {campaign_id}")
     if expires_at(rt, click) <= rt.clock.now():
         if not rt.faults.hit(FaultName.STALE_CTX_ACCEPTED, click.campaign_id, click.slug):
             raise invalid("expired", "ctx is stale: mint a fresh one from a new click")

@@ -32,8 +32,9 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -43,8 +44,7 @@ class ApiError(Exception):
 
 
 def validation_error(field: str, message: str) -> ApiError:
-    return ApiError(400, "validation_error", f"{field}: {message}",
-                    fields=[{"field": field, "message": message}])
+    return ApiError(400, "validation_error", f"{field}: {message}", fields=[{"field": field, "message": message}])
 
 
 def not_found(what: str) -> ApiError:

@@ -54,30 +54,38 @@ def claim(rt: "Runtime", scope: str, key: str, print_: str) -> Stored | None:
     now = rt.clock.now()
     db = rt.db
     with db.tx():
-        row = db.one("SELECT fingerprint, state, status, headers, body, created_at "
-                     "FROM idempotency WHERE scope = ? AND key = ?", (scope, key))
+        row = db.one(
+            "SELECT fingerprint, state, status, headers, body, created_at FROM idempotency WHERE scope = ? AND key = ?",
+            (scope, key),
+        )
         if row is not None:
             age = now - row["created_at"]
-            stale = age > KEEP_SECONDS or (row["state"] == "pending"
-                                           and age > PENDING_TAKEOVER_SECONDS)
+            stale = age > KEEP_SECONDS or (row["state"] == "pending" and age > PENDING_TAKEOVER_SECONDS)
             if not stale:
-                return Stored(row["fingerprint"], row["state"], row["status"],
-                              json.loads(row["headers"] or "[]"), row["body"] or b"")
+                return Stored(
+                    row["fingerprint"],
+                    row["state"],
+                    row["status"],
+                    json.loads(row["headers"] or "[]"),
+                    row["body"] or b"",
+                )
             db.run("DELETE FROM idempotency WHERE scope = ? AND key = ?", (scope, key))
-        db.run("INSERT INTO idempotency (scope, key, fingerprint, state, created_at) "
-               "VALUES (?, ?, ?, 'pending', ?)", (scope, key, print_, now))
+        db.run(
+            "INSERT INTO idempotency (scope, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'pending', ?)",
+            (scope, key, print_, now),
+        )
     return None
 
 
-def store(rt: "Runtime", scope: str, key: str, status: int,
-          headers: list[list[str]], body: bytes) -> None:
-    rt.db.run("UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ? "
-              "WHERE scope = ? AND key = ?", (status, json.dumps(headers), body, scope, key))
+def store(rt: "Runtime", scope: str, key: str, status: int, headers: list[list[str]], body: bytes) -> None:
+    rt.db.run(
+        "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE scope = ? AND key = ?",
+        (status, json.dumps(headers), body, scope, key),
+    )
 
 
 def release(rt: "Runtime", scope: str, key: str) -> None:
-    rt.db.run("DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'pending'",
-              (scope, key))
+    rt.db.run("DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'pending'", (scope, key))
 
 
 def purge(rt: "Runtime") -> None:

@@ -33,17 +33,21 @@ def plan_of(rt: "Runtime", handle: str) -> str:
     plan = rt.plans.get(handle)
     if plan is not None:
         return plan
-    rt.db.run("INSERT OR IGNORE INTO handles (handle, plan, created_at) VALUES (?, ?, ?)",
-              (handle, rt.settings.plan, rt.clock.now()))
+    rt.db.run(
+        "INSERT OR IGNORE INTO handles (handle, plan, created_at) VALUES (?, ?, ?)",
+        (handle, rt.settings.plan, rt.clock.now()),
+    )
     plan = rt.db.scalar("SELECT plan FROM handles WHERE handle = ?", (handle,))
     rt.plans[handle] = plan
     return plan
 
 
 def set_plan(rt: "Runtime", handle: str, plan: str) -> None:
-    rt.db.run("INSERT INTO handles (handle, plan, created_at) VALUES (?, ?, ?) "
-              "ON CONFLICT (handle) DO UPDATE SET plan = excluded.plan",
-              (handle, plan, rt.clock.now()))
+    rt.db.run(
+        "INSERT INTO handles (handle, plan, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (handle) DO UPDATE SET plan = excluded.plan",
+        (handle, plan, rt.clock.now()),
+    )
     rt.plans[handle] = plan
 
 
@@ -62,19 +66,28 @@ def consume(rt: "Runtime", handle: str) -> None:
         if used >= limit:
             retry_after = max(1, int(next_midnight(now) - now + 0.999))
             raise ApiError(
-                429, "rate_limited",
-                f"daily write quota of the {plan} plan is used up ({used}/{limit}); "
-                "it resets at midnight UTC",
+                429,
+                "rate_limited",
+                f"daily write quota of the {plan} plan is used up ({used}/{limit}); it resets at midnight UTC",
                 headers={"Retry-After": str(retry_after)},
-                reason="daily_quota", plan=plan, limits={"writesPerDay": limit},
-                usage={"writesToday": used, "writesDay": day})
-        rt.db.run("INSERT INTO quota (handle, day, writes) VALUES (?, ?, 1) "
-                  "ON CONFLICT (handle, day) DO UPDATE SET writes = writes + 1", (handle, day))
+                reason="daily_quota",
+                plan=plan,
+                limits={"writesPerDay": limit},
+                usage={"writesToday": used, "writesDay": day},
+            )
+        rt.db.run(
+            "INSERT INTO quota (handle, day, writes) VALUES (?, ?, 1) "
+            "ON CONFLICT (handle, day) DO UPDATE SET writes = writes + 1",
+            (handle, day),
+        )
 
 
 def meters(rt: "Runtime", handle: str) -> dict[str, Any]:
     plan = plan_of(rt, handle)
     now = rt.clock.now()
-    return {"plan": plan, "writesPerDay": limit_of(rt, plan),
-            "writesToday": writes_today(rt, handle, utc_day(now)),
-            "resetsAt": rfc3339(next_midnight(now))}
+    return {
+        "plan": plan,
+        "writesPerDay": limit_of(rt, plan),
+        "writesToday": writes_today(rt, handle, utc_day(now)),
+        "resetsAt": rfc3339(next_midnight(now)),
+    }

@@ -26,10 +26,12 @@ class Verdict:
     window: int = MINUTE
 
     def headers(self) -> list[tuple[bytes, bytes]]:
-        return [(b"ratelimit-limit", str(self.limit).encode()),
-                (b"ratelimit-remaining", str(self.remaining).encode()),
-                (b"ratelimit-reset", str(self.reset).encode()),
-                (b"ratelimit-policy", f"{self.limit};w={self.window}".encode())]
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(self.reset).encode()),
+            (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
+        ]
 
 
 class Limiter:
@@ -54,10 +56,17 @@ class Limiter:
             bucket[1] = now
         return bucket, limit, rate
 
-    def _verdict(self, allowed: bool, route_class: str, bucket: list[float], limit: int, rate: float,
-                 retry_after: int = 0) -> Verdict:
-        return Verdict(allowed, limit, int(bucket[0]), math.ceil((limit - bucket[0]) / rate), retry_after,
-                       self.windows[route_class])
+    def _verdict(
+        self, allowed: bool, route_class: str, bucket: list[float], limit: int, rate: float, retry_after: int = 0
+    ) -> Verdict:
+        return Verdict(
+            allowed,
+            limit,
+            int(bucket[0]),
+            math.ceil((limit - bucket[0]) / rate),
+            retry_after,
+            self.windows[route_class],
+        )
 
     def take(self, route_class: str, caller: str) -> Verdict:
         bucket, limit, rate = self._bucket(route_class, caller, time.monotonic())

@@ -31,18 +31,24 @@ class HealthOut(BaseModel):
     checks: list[Check]
 
 
-@router.get("/v2/handles/{handle}/campaigns/{campaignId}/health", response_model=HealthOut,
-            responses=error_responses(*READ_ERRORS))
-async def campaign_health(request: Request, handle: str, campaignId: str,
-                          _p: Principal = Depends(jwt_role("CREATOR"))):
+@router.get(
+    "/v2/handles/{handle}/campaigns/{campaignId}/health",
+    response_model=HealthOut,
+    responses=error_responses(*READ_ERRORS),
+)
+async def campaign_health(request: Request, handle: str, campaignId: str, _p: Principal = Depends(jwt_role("CREATOR"))):
     rt = runtime(request)
     return json_response(state.evaluate(rt, campaigns.require(rt, handle, campaignId)))
 
 
-@router.get("/v2/public/handles/{handle}/campaigns/{campaignId}/health", response_model=HealthOut,
-            responses=error_responses(*READ_ERRORS))
-async def public_campaign_health(request: Request, handle: str, campaignId: str,
-                                 _p: Principal = Depends(pat_scope("analytics.read"))):
+@router.get(
+    "/v2/public/handles/{handle}/campaigns/{campaignId}/health",
+    response_model=HealthOut,
+    responses=error_responses(*READ_ERRORS),
+)
+async def public_campaign_health(
+    request: Request, handle: str, campaignId: str, _p: Principal = Depends(pat_scope("analytics.read"))
+):
     rt = runtime(request)
     campaign = campaigns.require(rt, handle, campaignId)
     return json_response(state.evaluate(rt, campaign, via_pat=True))

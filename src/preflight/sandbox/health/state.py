@@ -50,8 +50,9 @@ def traffic_tags(rt: "Runtime", variants: list[sqlite3.Row]) -> dict[str, str]:
             missing.append(f"{link['slug']} missing {', '.join(lacking)}")
     if missing:
         return _check("traffic_tags", "FAIL", "; ".join(missing))
-    return _check("traffic_tags", "PASS",
-                  f"{_plural(len(variants), 'variant')} tagged with utmSource, utmMedium, utmCampaign")
+    return _check(
+        "traffic_tags", "PASS", f"{_plural(len(variants), 'variant')} tagged with utmSource, utmMedium, utmCampaign"
+    )
 
 
 def click_seen(variants: list[sqlite3.Row]) -> dict[str, str]:
@@ -64,27 +65,29 @@ def click_seen(variants: list[sqlite3.Row]) -> dict[str, str]:
 def converted(rt: "Runtime", campaign: sqlite3.Row, slug: str) -> bool:
     """Whether a variant has a test or real conversion (indexed lookups, no scans)."""
     args = (campaign["handle"], campaign["campaign_id"], slug)
-    return (rt.db.one("SELECT 1 FROM test_conversions WHERE handle = ? AND campaign_id = ? "
-                      "AND slug = ? LIMIT 1", args) is not None
-            or rt.db.one("SELECT 1 FROM conversions WHERE handle = ? AND campaign_id = ? "
-                         "AND slug = ? LIMIT 1", args) is not None)
+    return (
+        rt.db.one("SELECT 1 FROM test_conversions WHERE handle = ? AND campaign_id = ? AND slug = ? LIMIT 1", args)
+        is not None
+        or rt.db.one("SELECT 1 FROM conversions WHERE handle = ? AND campaign_id = ? AND slug = ? LIMIT 1", args)
+        is not None
+    )
 
 
-def conversion_signal(rt: "Runtime", campaign: sqlite3.Row,
-                      variants: list[sqlite3.Row]) -> dict[str, str]:
+def conversion_signal(rt: "Runtime", campaign: sqlite3.Row, variants: list[sqlite3.Row]) -> dict[str, str]:
     if not variants:
         return _check("conversion_signal", "WARN", "no enabled variants to convert")
     lacking = [link["slug"] for link in variants if not converted(rt, campaign, link["slug"])]
     if lacking:
         return _check("conversion_signal", "WARN", "no test conversion for " + ", ".join(lacking))
-    return _check("conversion_signal", "PASS",
-                  f"{_plural(len(variants), 'variant')} with a conversion signal")
+    return _check("conversion_signal", "PASS", f"{_plural(len(variants), 'variant')} with a conversion signal")
 
 
 def detail_page(rt: "Runtime", campaign: sqlite3.Row) -> dict[str, str]:
-    row = rt.db.one("SELECT schema_version, access_mode FROM deployments WHERE handle = ? "
-                    "AND campaign_id = ? ORDER BY id DESC LIMIT 1",
-                    (campaign["handle"], campaign["campaign_id"]))
+    row = rt.db.one(
+        "SELECT schema_version, access_mode FROM deployments WHERE handle = ? "
+        "AND campaign_id = ? ORDER BY id DESC LIMIT 1",
+        (campaign["handle"], campaign["campaign_id"]),
+    )
     if row is None:
         return _check("detail_page", "WARN", "site structure not published")
     return _check("detail_page", "PASS", f"published v{row[0]} {row[1]}")
@@ -99,17 +102,27 @@ def verdict(checks: list[dict[str, str]]) -> tuple[str, int]:
 def evaluate(rt: "Runtime", campaign: sqlite3.Row, via_pat: bool = False) -> dict[str, Any]:
     bound = links.for_campaign(rt, campaign["handle"], campaign["campaign_id"])
     variants = [link for link in bound if link["enabled"]]
-    checks = [primary_link(campaign, bound), traffic_tags(rt, variants),
-              click_seen(variants), conversion_signal(rt, campaign, variants),
-              detail_page(rt, campaign)]
+    checks = [
+        primary_link(campaign, bound),
+        traffic_tags(rt, variants),
+        click_seen(variants),
+        conversion_signal(rt, campaign, variants),
+        detail_page(rt, campaign),
+    ]
     status, score = verdict(checks)
     if via_pat and rt.faults.hit(FaultName.HEALTH_DISAGREE, campaign["campaign_id"]):
         # The PAT route drifts from the JWT one: conversion_signal WARN, 10 points lower.
         signal = checks[3]
         if signal["status"] == "PASS":
-            signal.update(status="WARN", detail="no test conversion for " + ", ".join(
-                link["slug"] for link in variants))
+            signal.update(
+                status="WARN", detail="no test conversion for " + ", ".join(link["slug"] for link in variants)
+            )
         status = verdict(checks)[0]
         score = max(0, score - 10)
-    return {"campaignId": campaign["campaign_id"], "status": status, "score": score,
-            "evaluatedAt": rfc3339(rt.clock.now()), "checks": checks}
+    return {
+        "campaignId": campaign["campaign_id"],
+        "status": status,
+        "score": score,
+        "evaluatedAt": rfc3339(rt.clock.now()),
+        "checks": checks,
+    }

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
-    r"(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+    r"(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 CSV_COLUMNS = ("leadId", "campaignId", "slug", "email", "name", "status", "createdAt")
 
 
@@ -40,8 +41,14 @@ def _check_email(rt: "Runtime", email: str, campaign_id: str) -> None:
 
 
 def answer(row: sqlite3.Row, deduped: bool) -> dict[str, Any]:
-    return {"leadId": row["lead_id"], "campaignId": row["campaign_id"], "slug": row["slug"],
-            "status": row["status"], "createdAt": rfc3339(row["created_at"]), "deduped": deduped}
+    return {
+        "leadId": row["lead_id"],
+        "campaignId": row["campaign_id"],
+        "slug": row["slug"],
+        "status": row["status"],
+        "createdAt": rfc3339(row["created_at"]),
+        "deduped": deduped,
+    }
 
 
 def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, Any]]:
@@ -49,8 +56,7 @@ def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, An
         return 202, {"status": "ACCEPTED"}  # a bot filled the honeypot: nothing is stored
     campaign = campaigns.require(rt, handle, body.campaignId)
     if campaign["goal_type"] != "LEAD_CAPTURE":
-        raise ApiError(409, "conflict", f"campaign {body.campaignId} is {campaign['goal_type']}, "
-                       "not LEAD_CAPTURE")
+        raise ApiError(409, "conflict", f"campaign {body.campaignId} is {campaign['goal_type']}, not LEAD_CAPTURE")
     _check_email(rt, body.email, body.campaignId)
     click = ctx_tokens.check(rt, body.ctx, handle, body.campaignId)
     if rt.faults.hit(FaultName.LEAD_DROPPED_SILENTLY, body.campaignId, click.slug):
@@ -58,8 +64,10 @@ def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, An
     email_norm = body.email.strip().lower()
     status = "CAPTURED" if campaign["lead_mode"] == "NONE" else "PENDING_VERIFICATION"
     with rt.db.tx():
-        first = rt.db.one("SELECT * FROM leads WHERE handle = ? AND campaign_id = ? "
-                          "AND email_norm = ?", (handle, body.campaignId, email_norm))
+        first = rt.db.one(
+            "SELECT * FROM leads WHERE handle = ? AND campaign_id = ? AND email_norm = ?",
+            (handle, body.campaignId, email_norm),
+        )
         if first is not None:
             return 200, answer(first, deduped=True)
         lead_id = new_id("lead")
@@ -68,17 +76,38 @@ def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, An
             "INSERT INTO leads (lead_id, handle, campaign_id, slug, click_id, email, email_norm, "
             "name, company, message, form_id, source, page_url, status, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (lead_id, handle, body.campaignId, slug, click.click_id, body.email, email_norm,
-             body.name, body.company, body.message, body.formId, body.source, body.pageUrl,
-             status, rt.clock.now()))
+            (
+                lead_id,
+                handle,
+                body.campaignId,
+                slug,
+                click.click_id,
+                body.email,
+                email_norm,
+                body.name,
+                body.company,
+                body.message,
+                body.formId,
+                body.source,
+                body.pageUrl,
+                status,
+                rt.clock.now(),
+            ),
+        )
         row = rt.db.one("SELECT * FROM leads WHERE lead_id = ?", (lead_id,))
     return 201, answer(row, deduped=False)
 
 
 def row_view(row: sqlite3.Row) -> dict[str, Any]:
-    return {"leadId": row["lead_id"], "campaignId": row["campaign_id"], "slug": row["slug"],
-            "email": row["email"], "name": row["name"], "status": row["status"],
-            "createdAt": rfc3339(row["created_at"])}
+    return {
+        "leadId": row["lead_id"],
+        "campaignId": row["campaign_id"],
+        "slug": row["slug"],
+        "email": row["email"],
+        "name": row["name"],
+        "status": row["status"],
+        "createdAt": rfc3339(row["created_at"]),
+    }
 
 
 def _visible(rt: "Runtime", rows: list[sqlite3.Row], fault: FaultName) -> list[sqlite3.Row]:
@@ -88,8 +117,9 @@ def _visible(rt: "Runtime", rows: list[sqlite3.Row], fault: FaultName) -> list[s
     return [row for row in rows if not rt.faults.hit(fault, row["campaign_id"], row["slug"])]
 
 
-def _select(rt: "Runtime", handle: str, campaign_id: str | None, after: int = 0,
-            limit: int | None = None) -> list[sqlite3.Row]:
+def _select(
+    rt: "Runtime", handle: str, campaign_id: str | None, after: int = 0, limit: int | None = None
+) -> list[sqlite3.Row]:
     sql = "SELECT * FROM leads WHERE handle = ? AND status = 'CAPTURED' AND id > ?"
     args: list[Any] = [handle, after]
     if campaign_id is not None:
@@ -102,8 +132,9 @@ def _select(rt: "Runtime", handle: str, campaign_id: str | None, after: int = 0,
     return rt.db.all(sql, args)
 
 
-def listing(rt: "Runtime", handle: str, campaign_id: str | None, after: int,
-            limit: int) -> tuple[list[sqlite3.Row], list[dict[str, Any]]]:
+def listing(
+    rt: "Runtime", handle: str, campaign_id: str | None, after: int, limit: int
+) -> tuple[list[sqlite3.Row], list[dict[str, Any]]]:
     rows = _select(rt, handle, campaign_id, after, limit)
     shown = _visible(rt, rows[:limit], FaultName.LEAD_MISSING_FROM_LIST)
     return rows, [row_view(r) for r in shown]

@@ -27,16 +27,23 @@ TAG_COLUMNS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaig
 
 def check_slug(slug: str, field: str = "slug") -> None:
     if not SLUG_RE.match(slug):
-        raise ApiError(400, "invalid_slug", f"slug {slug!r} must match ^[A-Za-z0-9_-]{{4,24}}$",
-                       fields=[{"field": field, "message": "must match ^[A-Za-z0-9_-]{4,24}$"}])
+        raise ApiError(
+            400,
+            "invalid_slug",
+            f"slug {slug!r} must match ^[A-Za-z0-9_-]{{4,24}}$",
+            fields=[{"field": field, "message": "must match ^[A-Za-z0-9_-]{4,24}$"}],
+        )
 
 
 def check_destination(url: str, field: str = "destinationUrl") -> None:
     parts = urlsplit(url) if not any(c.isspace() for c in url) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ApiError(400, "invalid_destination_url",
-                       f"destinationUrl {url[:200]!r} is not an absolute http(s) URL",
-                       fields=[{"field": field, "message": "must be an absolute http(s) URL"}])
+        raise ApiError(
+            400,
+            "invalid_destination_url",
+            f"destinationUrl {url[:200]!r} is not an absolute http(s) URL",
+            fields=[{"field": field, "message": "must be an absolute http(s) URL"}],
+        )
 
 
 def get(rt: "Runtime", handle: str, slug: str) -> sqlite3.Row | None:
@@ -62,8 +69,7 @@ def sibling(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> sqlite3.
 
 
 def for_campaign(rt: "Runtime", handle: str, campaign_id: str) -> list[sqlite3.Row]:
-    return rt.db.all("SELECT * FROM links WHERE handle = ? AND campaign_id = ? ORDER BY id",
-                     (handle, campaign_id))
+    return rt.db.all("SELECT * FROM links WHERE handle = ? AND campaign_id = ? ORDER BY id", (handle, campaign_id))
 
 
 def tracking(rt: "Runtime", row: sqlite3.Row) -> dict[str, str]:
@@ -81,11 +87,18 @@ def utm_params(tags: dict[str, str]) -> dict[str, str]:
 
 
 def view(rt: "Runtime", row: sqlite3.Row) -> dict[str, Any]:
-    return {"handle": row["handle"], "slug": row["slug"],
-            "destinationUrl": row["destination_url"], "title": row["title"],
-            "enabled": bool(row["enabled"]), "tags": json.loads(row["tags"]),
-            "tracking": tracking(rt, row), "campaignId": row["campaign_id"],
-            "createdAt": rfc3339(row["created_at"]), "updatedAt": rfc3339(row["updated_at"])}
+    return {
+        "handle": row["handle"],
+        "slug": row["slug"],
+        "destinationUrl": row["destination_url"],
+        "title": row["title"],
+        "enabled": bool(row["enabled"]),
+        "tags": json.loads(row["tags"]),
+        "tracking": tracking(rt, row),
+        "campaignId": row["campaign_id"],
+        "createdAt": rfc3339(row["created_at"]),
+        "updatedAt": rfc3339(row["updated_at"]),
+    }
 
 
 def check_body(body: LinkIn, prefix: str = "") -> None:
@@ -99,19 +112,31 @@ def save(rt: "Runtime", handle: str, slug: str, body: LinkIn, campaign_id: str |
     """Create or replace a link in the current transaction; True when it was created."""
     now = rt.clock.now()
     tags = body.tracking or None
-    values = (body.destinationUrl, body.title, int(body.enabled), json.dumps(body.tags),
-              tags.utmSource if tags else None, tags.utmMedium if tags else None,
-              tags.utmCampaign if tags else None, campaign_id, now)
+    values = (
+        body.destinationUrl,
+        body.title,
+        int(body.enabled),
+        json.dumps(body.tags),
+        tags.utmSource if tags else None,
+        tags.utmMedium if tags else None,
+        tags.utmCampaign if tags else None,
+        campaign_id,
+        now,
+    )
     cur = rt.db.run(
         "UPDATE links SET destination_url = ?, title = ?, enabled = ?, tags = ?, utm_source = ?, "
         "utm_medium = ?, utm_campaign = ?, campaign_id = ?, updated_at = ? "
-        "WHERE handle = ? AND slug = ?", values + (handle, slug))
+        "WHERE handle = ? AND slug = ?",
+        values + (handle, slug),
+    )
     if cur.rowcount:
         return False
     rt.db.run(
         "INSERT INTO links (destination_url, title, enabled, tags, utm_source, utm_medium, "
         "utm_campaign, campaign_id, updated_at, handle, slug, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values + (handle, slug, now))
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values + (handle, slug, now),
+    )
     return True
 
 
@@ -123,20 +148,18 @@ def put(rt: "Runtime", handle: str, slug: str, body: LinkIn) -> tuple[dict[str, 
         campaign_id = body.campaignId
         if campaign_id is None:
             campaign_id = existing["campaign_id"] if existing else None  # keep the binding
-        elif rt.db.one("SELECT 1 FROM campaigns WHERE handle = ? AND campaign_id = ?",
-                       (handle, campaign_id)) is None:
+        elif rt.db.one("SELECT 1 FROM campaigns WHERE handle = ? AND campaign_id = ?", (handle, campaign_id)) is None:
             raise validation_error("campaignId", f"no campaign {campaign_id} on handle {handle}")
         if existing is not None and existing["campaign_id"] not in (None, campaign_id):
-            primary_of = rt.db.scalar("SELECT campaign_id FROM campaigns WHERE handle = ? "
-                                      "AND primary_slug = ?", (handle, slug))
+            primary_of = rt.db.scalar(
+                "SELECT campaign_id FROM campaigns WHERE handle = ? AND primary_slug = ?", (handle, slug)
+            )
             if primary_of is not None:
-                raise ApiError(409, "conflict",
-                               f"link {slug} is the primary link of campaign {primary_of}")
+                raise ApiError(409, "conflict", f"link {slug} is the primary link of campaign {primary_of}")
         created = save(rt, handle, slug, body, campaign_id)
         return view(rt, get(rt, handle, slug)), created
 
 
 def listing(rt: "Runtime", handle: str, after: int, limit: int) -> tuple[list[sqlite3.Row], list]:
-    rows = rt.db.all("SELECT * FROM links WHERE handle = ? AND id > ? ORDER BY id LIMIT ?",
-                     (handle, after, limit + 1))
+    rows = rt.db.all("SELECT * FROM links WHERE handle = ? AND id > ? ORDER BY id LIMIT ?", (handle, after, limit + 1))
     return rows, [view(rt, r) for r in rows[:limit]]

@@ -20,9 +20,14 @@ def create(rt: "Runtime", handle: str, scopes: list[str], name: str | None) -> d
 
 def _view(rt: "Runtime", token_id: str) -> dict[str, Any]:
     row = rt.db.one("SELECT * FROM pats WHERE token_id = ?", (token_id,))
-    return {"tokenId": row["token_id"], "handle": row["handle"], "name": row["name"],
-            "scopes": json.loads(row["scopes"]), "createdAt": rfc3339(row["created_at"]),
-            "revoked": row["revoked_at"] is not None}
+    return {
+        "tokenId": row["token_id"],
+        "handle": row["handle"],
+        "name": row["name"],
+        "scopes": json.loads(row["scopes"]),
+        "createdAt": rfc3339(row["created_at"]),
+        "revoked": row["revoked_at"] is not None,
+    }
 
 
 def listing(rt: "Runtime", handle: str) -> list[dict[str, Any]]:
@@ -31,8 +36,9 @@ def listing(rt: "Runtime", handle: str) -> list[dict[str, Any]]:
 
 
 def revoke(rt: "Runtime", handle: str, token_id: str) -> None:
-    cur = rt.db.run("UPDATE pats SET revoked_at = ? WHERE token_id = ? AND handle = ?",
-                    (rt.clock.now(), token_id, handle))
+    cur = rt.db.run(
+        "UPDATE pats SET revoked_at = ? WHERE token_id = ? AND handle = ?", (rt.clock.now(), token_id, handle)
+    )
     if not cur.rowcount:
         raise not_found(f"PAT {token_id}")
     rt.pat_cache.pop(token_id, None)

@@ -32,10 +32,13 @@ class TicketOut(BaseModel):
     status: Literal["RECEIVED"]
 
 
-@router.post("/v2/support/report", response_model=TicketOut, status_code=202,
-             responses=error_responses(400, 401, 409, 413, 422, 429, 503))
-async def support_report(request: Request, body: SupportReportIn,
-                         principal: Principal = Depends(any_credential)):
+@router.post(
+    "/v2/support/report",
+    response_model=TicketOut,
+    status_code=202,
+    responses=error_responses(400, 401, 409, 413, 422, 429, 503),
+)
+async def support_report(request: Request, body: SupportReportIn, principal: Principal = Depends(any_credential)):
     """End-user escalation with request ids and repro artifacts (not counted in the quota)."""
     report = body.model_dump(exclude={"idempotencyKey"}, exclude_none=True)
     return json_response(state.file_report(runtime(request), principal, report), 202)
@@ -44,5 +47,4 @@ async def support_report(request: Request, body: SupportReportIn,
 @router.post("/v2/operator/escalations", status_code=403, responses=error_responses(403))
 async def operator_escalations():
     """An internal operator workflow: never for end users, always 403 here."""
-    raise ApiError(403, "forbidden", "operator escalations are an internal workflow: "
-                   "use POST /v2/support/report")
+    raise ApiError(403, "forbidden", "operator escalations are an internal workflow: use POST /v2/support/report")

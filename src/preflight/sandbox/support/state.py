@@ -14,10 +14,10 @@ if TYPE_CHECKING:
 
 def file_report(rt: "Runtime", principal: Principal, report: dict[str, Any]) -> dict[str, str]:
     ticket_id = new_id("tkt")
-    rt.db.run("INSERT INTO support_reports (ticket_id, principal, body, created_at) "
-              "VALUES (?, ?, ?, ?)",
-              (ticket_id, f"{principal.kind}:{principal.subject}", json.dumps(report),
-               rt.clock.now()))
+    rt.db.run(
+        "INSERT INTO support_reports (ticket_id, principal, body, created_at) VALUES (?, ?, ?, ?)",
+        (ticket_id, f"{principal.kind}:{principal.subject}", json.dumps(report), rt.clock.now()),
+    )
     return {"ticketId": ticket_id, "status": "RECEIVED"}
 
 

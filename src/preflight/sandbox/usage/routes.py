@@ -22,8 +22,6 @@ class UsageOut(BaseModel):
     resetsAt: str
 
 
-@router.get("/v2/handles/{handle}/usage-meters", response_model=UsageOut,
-            responses=error_responses(*READ_ERRORS))
-async def usage_meters(request: Request, handle: str,
-                       _p: Principal = Depends(jwt_role("CREATOR"))):
+@router.get("/v2/handles/{handle}/usage-meters", response_model=UsageOut, responses=error_responses(*READ_ERRORS))
+async def usage_meters(request: Request, handle: str, _p: Principal = Depends(jwt_role("CREATOR"))):
     return json_response(state.meters(runtime(request), handle))
