@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: setup preflight sandbox test bench browser clean
+.PHONY: setup preflight sandbox test lint format bench browser clean
 
 setup: $(VENV)/.stamp node_modules/.stamp
 
@@ -30,8 +30,17 @@ preflight: setup
 sandbox: setup
 	$(BIN)/preflight sandbox $(SANDBOX_ARGS)
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest tests $(ARGS)
+
+# ruff: the lint rules and the format (line length 120) of pyproject.toml; `make format` applies it.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: setup
 	$(BIN)/python bench/run.py $(ARGS)

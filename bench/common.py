@@ -129,7 +129,7 @@ class BenchSandbox(SandboxProcess):
         )
         super().__init__(writes_per_day=self.quota, **kwargs)
 
-    def start(self) -> "BenchSandbox":
+    def start(self) -> BenchSandbox:
         # The child runs this checkout's sandbox (SandboxProcess starts it with our environment).
         env_before = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = child_env()["PYTHONPATH"]

@@ -36,9 +36,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT / "tests" / "harness"))
-from harness_helpers import make_project
+from harness_helpers import make_project  # noqa: E402 (tests/harness, on the path just above)
 
-from preflight.sandbox.process import SandboxProcess
+from preflight.sandbox.process import SandboxProcess  # noqa: E402
 
 RESULTS = BENCH / "RESULTS.md"
 SECTION = "## False alarms"

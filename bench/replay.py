@@ -45,7 +45,7 @@ class Values:
         if len(old) != len(new):
             self.unaligned += 1
             return
-        for before, after in zip(old, new):
+        for before, after in zip(old, new, strict=False):
             if before != after and len(before) >= SHORTEST:
                 self.new[before] = after
 

@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as c  # noqa: E402
@@ -295,7 +293,7 @@ def render(
             row = f"| {workers} |"
             if len(mine) >= 2:
                 a, b = c.fit_line([r.size for r in mine], [r.wall for r in mine])
-                marginal = [(y.wall - x.wall) / (y.size - x.size) for x, y in zip(mine, mine[1:])]
+                marginal = [(y.wall - x.wall) / (y.size - x.size) for x, y in zip(mine, mine[1:], strict=False)]
                 row += f" {a:.1f} s | {b:.3f} s | " + " → ".join(f"{m:.3f}" for m in marginal) + " |"
                 row += f" {marginal[-1] / marginal[0]:.2f} |" if len(marginal) > 1 and marginal[0] > 0 else " — |"
             else:

@@ -106,10 +106,9 @@ def _sandbox(stack: str, rest: list[str], profile: str | None) -> int:
 
     if profile is None:
         return main(rest)
-    from pyinstrument import Profiler
-
     import time
 
+    from pyinstrument import Profiler
     from pyinstrument.stack_sampler import get_stack_sampler
 
     # async_mode disabled: sample the one thread as it is, event loop and all, since the

@@ -177,7 +177,7 @@ def render(
     rows = [("one run, the whole config", times["single"], codes["single"], f"{single_verdict}, {len(single)} tests")]
     rows += [
         (f"shard {i}/{args.shards} ({n} campaigns)", t, codes[f"shard {i}"], "")
-        for i, (n, t) in enumerate(zip(sizes, shard_times), start=1)
+        for i, (n, t) in enumerate(zip(sizes, shard_times, strict=True), start=1)
     ]
     rows += [
         (
@@ -213,7 +213,8 @@ def render(
                 f"On {args.shards} machines at once: the slowest shard, {max(shard_times):.1f} s, plus the merge, "
                 f"{times['merge']:.1f} s = {max(shard_times) + times['merge']:.1f} s "
                 f"({(max(shard_times) + times['merge']) / times['single']:.2f}× the one run).",
-                f"- The merge's own cost: {times['merge']:.1f} s ({times['merge'] / times['single']:.0%} of the one run); "
+                f"- The merge's own cost: {times['merge']:.1f} s "
+                f"({times['merge'] / times['single']:.0%} of the one run); "
                 f"its HTML report adds {html_extra:.1f} s, against {times['single html']:.1f} s for the one run's own "
                 "report (the report is built once either way).",
                 f"- The merged gate equals the one run's (verdict and every test's outcome): {same}.",

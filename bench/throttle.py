@@ -27,7 +27,6 @@ import copy as copying
 import datetime as dt
 import multiprocessing as mp
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 sys.path.insert(0, str(BENCH))
 
 import common  # noqa: E402
+
 from preflight.http.pacing import ROUTE_CLASSES, route_class  # noqa: E402
 
 RESULTS = BENCH / "RESULTS.md"
@@ -182,7 +182,7 @@ def measure(log: list[dict[str, Any]], setting: Setting, load: str, from_first_w
 
 
 def _ts(text: str) -> float:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC).timestamp()
 
 
 # -- the report ----------------------------------------------------------------------
@@ -199,7 +199,7 @@ def machine() -> dict[str, str]:
         ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
     ).stdout.strip()
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?",

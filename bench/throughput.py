@@ -41,6 +41,7 @@ FAST_PACKAGES = ("httptools", "uvloop")
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
+
 from preflight.sandbox.process import SandboxError, SandboxProcess  # noqa: E402
 
 HANDLE = "benchh"
@@ -154,7 +155,7 @@ def machine(wrk: str, fast_path: str | None) -> dict[str, Any]:
     for name in FAST_PACKAGES:
         packages[name] = _version_of(name, fast_path) if fast_path is not None else "-"
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": nproc or str(os.cpu_count()),
         "cpu": cpu,
         "kernel": platform.release(),

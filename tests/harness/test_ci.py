@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness_helpers import ROOT, _env, make_project
+from harness_helpers import ROOT, _env
 
 from preflight.lifecycle.shard import assign
 
@@ -232,7 +232,7 @@ def test_three_shards_and_the_merge_give_the_verdict_of_one_run(checkout, tmp_pa
         return done
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        shard_jobs = dict(zip((1, 2, 3), pool.map(shard_job, json.loads(found["list"]))))
+        shard_jobs = dict(zip((1, 2, 3), pool.map(shard_job, json.loads(found["list"])), strict=True))
     for index, steps in shard_jobs.items():
         names = [name for name, _ in steps]
         assert names == ["Doctor (reads only)", "Run this shard"], names

@@ -162,7 +162,7 @@ def test_escalate_posts_one_report_per_root_cause_and_records_its_ticket(escalat
     assert "$PREFLIGHT_PAT" in payload["reproArtifact"]["curl"]
     # The rollback line says what this run really created (from its journal), not a template.
     for cid in campaigns:
-        assert f"created throwaway campaign(s)" in payload["details"] and cid in payload["details"]
+        assert "created throwaway campaign(s)" in payload["details"] and cid in payload["details"]
     for nodeid in FAILING:
         assert f"  [schema_fetch] {nodeid}" in run.stdout.splitlines(), why
     assert (
@@ -213,8 +213,8 @@ def test_a_refused_jwt_falls_back_to_the_pat_and_a_report_that_cannot_go_says_wh
     from types import SimpleNamespace
 
     from preflight.harness import wrapup
-    from preflight.http.client import Credentials, PlatformClient
     from preflight.harness.results import Recorder
+    from preflight.http.client import Credentials, PlatformClient
 
     expired = sandbox.admin.post(
         "/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR", "ttlSeconds": 1}

@@ -21,7 +21,7 @@ PER_SECOND = {"read": "10/s", "write": "10/s", "public": "10/s"}
 
 
 def _at(entry: dict) -> float:
-    return dt.datetime.strptime(entry["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime.strptime(entry["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC).timestamp()
 
 
 def _api(log: list[dict]) -> list[dict]:
@@ -88,7 +88,7 @@ def test_a_429_pauses_the_class_for_every_worker(tmp_path):
             workers.append(proc)
         outputs = [(proc.stdout.read(), proc.stderr.read(), proc.wait(timeout=120)) for proc in workers]
         log = _api(sb.requests(10000))
-    for out, err, code in outputs:
+    for _, err, code in outputs:
         assert code == 0, f"a worker failed (exit {code}): {err[-2000:]}"
     done = [json.loads(out) for out, _, _ in outputs]
     assert all(statuses.get("200") == 24 for statuses in done), f"every request ends answered: {done}"

@@ -127,7 +127,7 @@ def test_doctor_and_plan_show_the_next_window_then_the_one_on_now(project, sandb
     doctor = preflight(project, "doctor")
     line = next((row for row in doctor.stdout.splitlines() if "peak windows" in row), "")
     assert doctor.returncode == 2 and line.startswith("FAIL") and f"in peak window '{NAME}' (" in line, explain(doctor)
-    assert f"now by the platform's clock" in line and f"it ends at {window.ends}" in line, explain(doctor)
+    assert "now by the platform's clock" in line and f"it ends at {window.ends}" in line, explain(doctor)
     assert f"fix: run after {window.ends}" in doctor.stdout, explain(doctor)
     text = preflight(project, "plan")
     assert f"peak windows: in peak window '{NAME}' (" in text.stdout, explain(text)

@@ -379,7 +379,8 @@ def test_misspelled_required_key(pytester, tree):
                 "LEAD_CAPTURE, NEWSLETTER, AFFILIATE_CLICKOUT, APP_INSTALL"
             ),
             (
-                "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, name, "
+                "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; "
+                "allowed: campaignId, goalType, name, "
                 "leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"
             ),
         ],
@@ -401,7 +402,8 @@ def test_misspelled_required_key(pytester, tree):
             ("--target", "sandbx"),
             (
                 "--target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
-                "config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; did you mean 'sandbox'?"
+                "config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; "
+                "did you mean 'sandbox'?"
             ),
         ),
         (

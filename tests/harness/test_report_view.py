@@ -107,7 +107,7 @@ def variables(visit: Visit) -> dict[str, str]:
         more.click()
     text = visit.text().split("Variables", 1)[1].split("Metadata", 1)[0]
     lines = [line.strip() for line in text.splitlines() if line.strip()][1:]  # the count first
-    return dict(zip(lines[::2], lines[1::2]))
+    return dict(zip(lines[::2], lines[1::2], strict=False))
 
 
 def tree_groups(visit: Visit) -> list[str]:

@@ -15,17 +15,18 @@ PASS with exactly the business objects of a healthy run.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from harness_helpers import explain, make_project
 
+from preflight.core.faults import CATALOGUE
+from preflight.core.routes import ROUTES
 from preflight.http.client import WRITE_METHODS, Credentials, PlatformClient, RetryPolicy
 from preflight.http.exchange import Exchange
-from preflight.core.routes import ROUTES
-from preflight.core.faults import CATALOGUE
 
 HANDLE = "gharart"
 TAGS = {"utmSource": "meta", "utmMedium": "paid_social", "utmCampaign": "spring"}

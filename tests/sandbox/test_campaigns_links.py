@@ -176,5 +176,5 @@ def test_list_links(api):
     api.link("link-one")
     api.link("link-two")
     listed = api.get("/v2/handles/{h}/links?limit=1").json()
-    assert [l["slug"] for l in listed["items"]] == ["link-one"] and listed["nextCursor"]
+    assert [link["slug"] for link in listed["items"]] == ["link-one"] and listed["nextCursor"]
     error_of(api.get("/v2/handles/{h}/links/not-here"), 404, "not_found")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sandbox_helpers import HANDLE, error_of
 
 
 def _midnight_after(text: str) -> datetime:
-    now = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    return datetime(now.year, now.month, now.day, tzinfo=timezone.utc) + timedelta(days=1)
+    now = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def test_free_plan_allows_two_writes_then_daily_quota(api, sb):
@@ -28,7 +28,7 @@ def test_free_plan_allows_two_writes_then_daily_quota(api, sb):
     }
     retry_after = int(response.headers["retry-after"])
     to_midnight = (
-        _midnight_after(now) - datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        _midnight_after(now) - datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     ).total_seconds()
     assert abs(retry_after - to_midnight) <= 2
     meters = api.get("/v2/handles/{h}/usage-meters").json()

@@ -8,9 +8,9 @@ import types
 import httpx
 import pytest
 
-from preflight.lifecycle.classify import NEXT_STEPS, Classification, classify, failure_from_exchange
-from preflight.http.exchange import Exchange
 from preflight.core.categories import MEANINGS as CATEGORIES
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.classify import NEXT_STEPS, Classification, classify, failure_from_exchange
 from preflight.lifecycle.failures import PreflightFailure
 
 

@@ -217,7 +217,8 @@ BAD_RUN_FILES = {
     ),
     "misspelled enum value": (
         set_in("campaigns", 0, "goalType", "LEAD_CAPTUR"),
-        f"config/preflight.yaml: campaigns[0].goalType: got 'LEAD_CAPTUR'; allowed: {GOALS}; did you mean 'LEAD_CAPTURE'?",
+        f"config/preflight.yaml: campaigns[0].goalType: got 'LEAD_CAPTUR'; allowed: {GOALS}; "
+        "did you mean 'LEAD_CAPTURE'?",
     ),
     "lowercase enum value": (
         set_in("run", "publish_via", "PAT"),
@@ -286,7 +287,8 @@ BAD_RUN_FILES = {
     "lead form without email": (
         set_in("campaigns", 0, "detailPage", "schema", {"sections": [{"type": "form", "fields": [{"name": "phone"}]}]}),
         (
-            "config/preflight.yaml: campaigns[0].detailPage: got a mapping; allowed: for LEAD_CAPTURE, a schema holding "
+            "config/preflight.yaml: campaigns[0].detailPage: got a mapping; "
+            "allowed: for LEAD_CAPTURE, a schema holding "
             "a field {name: email, required: true} (or leave schema out to publish the default lead form)"
         ),
     ),
@@ -390,7 +392,8 @@ def test_unknown_target_name_says_did_you_mean(workdir: Path) -> None:
     assert run_problems(set_in("target", "sandbx")) == [
         (
             "config/preflight.yaml: target: got 'sandbx': no such file config/targets/sandbx.yaml; "
-            "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; "
+            "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) "
+            "or a path to a target YAML; "
             "did you mean 'sandbox'?"
         )
     ]

@@ -7,8 +7,11 @@ import json
 
 import pytest
 
-from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.config.campaign import AccessMode
+from preflight.core.redact import register_secret
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.classify import NEXT_STEPS
+from preflight.lifecycle.failures import PreflightFailure
 from preflight.report.escalation import (
     SUMMARY_LIMIT,
     build_payload,
@@ -20,9 +23,6 @@ from preflight.report.escalation import (
     should_escalate,
     write_payload,
 )
-from preflight.http.exchange import Exchange
-from preflight.lifecycle.failures import PreflightFailure
-from preflight.core.redact import register_secret
 
 # Fake tokens, written in parts so no committed line looks like a real one.
 JWT = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJnaGFyYXJ0In0.c2lnbmF0dXJlLXNpZw"

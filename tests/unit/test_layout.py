@@ -51,7 +51,7 @@ def test_every_package_imports_only_its_own_and_lower_layers():
         package = path.split("/")[0] if "/" in path else None
         if package is None:
             continue
-        for module, names, line in imported(tree):
+        for module, _, line in imported(tree):
             parts = module.split(".")
             if parts[0] != "preflight" or len(parts) < 2:
                 continue

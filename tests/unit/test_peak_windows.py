@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import copy
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
-from preflight.ops import peak
 from preflight.config import ConfigError, load_run_config
 from preflight.config.peak_windows import PeakWindow
+from preflight.ops import peak
 
 REPO = Path(__file__).resolve().parents[2]
-UTC = timezone.utc
+UTC = UTC
 
 
 def window(

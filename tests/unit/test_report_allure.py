@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from preflight.http.exchange import Exchange
 from preflight.core.categories import MEANINGS as CATEGORIES
+from preflight.http.exchange import Exchange
 from preflight.report import allure as report_allure
 
 ROOT = Path(__file__).resolve().parents[2]

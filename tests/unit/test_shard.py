@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from preflight.ops import plan
 from preflight.config import load_run_config
 from preflight.lifecycle.shard import Shard, assign, parse, shard_of
+from preflight.ops import plan
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = load_run_config(REPO / "config" / "scale.yaml")

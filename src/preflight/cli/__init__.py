@@ -13,8 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="preflight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from preflight.cli import run as runner
     from preflight.cli import cleanup, doctor, gate, merge, plan
+    from preflight.cli import run as runner
     from preflight.sandbox import cli as sandbox_cli
 
     for module in (runner, doctor, plan, gate, merge, cleanup, sandbox_cli):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from preflight.ops import cleanup
-from preflight.lifecycle import journal
 from preflight.cli.common import add_target_options, fail, one_line_errors
 from preflight.http.connect import TargetError, open_target
+from preflight.lifecycle import journal
+from preflight.ops import cleanup
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

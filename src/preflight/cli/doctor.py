@@ -5,7 +5,8 @@ and the request-id header it really sends; the JWT (expiry, handle, role) and ea
 the run needs; the plan and writes left today against the run's write plan; the click URL
 template on a link that exists; what earlier runs left enabled; our clock against the
 platform's; the peak window on now, or the next one. `--contract` also checks every answer's
-shape against the sandbox's own models and writes reports/contract-drift.json. Exit 0 when the run can succeed, 2 when it cannot.
+shape against the sandbox's own models and writes reports/contract-drift.json. Exit 0 when the
+run can succeed, 2 when it cannot.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from preflight.core.categories import Category
-from preflight.ops import doctor, peak, plan
-from preflight.http import readiness
 from preflight.cli.common import (
     CollectError,
     add_target_options,
@@ -24,8 +22,11 @@ from preflight.cli.common import (
     one_line_errors,
     quota_of,
 )
-from preflight.http.connect import TargetError, open_target
+from preflight.core.categories import Category
 from preflight.harness.session import PAT_SCOPES
+from preflight.http import readiness
+from preflight.http.connect import TargetError, open_target
+from preflight.ops import doctor, peak, plan
 
 SYMBOL = {readiness.PASS: "PASS   ", readiness.FAIL: "FAIL   ", readiness.UNKNOWN: "UNKNOWN"}
 

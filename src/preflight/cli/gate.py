@@ -13,8 +13,8 @@ import json
 import os
 from pathlib import Path
 
-from preflight.core.categories import Category
 from preflight.cli.common import fail, one_line_errors
+from preflight.core.categories import Category
 from preflight.report.gate import EXIT_CODES, next_step_of
 
 

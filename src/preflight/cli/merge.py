@@ -46,8 +46,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from preflight.report import merge
     from preflight.cli.run import EXIT_BY_VERDICT, build_html, print_outcome, replace_reports
+    from preflight.report import merge
 
     out = Path(args.out).resolve()
     if any(Path(folder).resolve() == out for folder in args.folders):

@@ -14,10 +14,10 @@ import argparse
 import json
 from pathlib import Path
 
-from preflight.ops import peak, plan
-from preflight.lifecycle import shard
 from preflight.cli.common import CollectError, add_target_options, collect, fail, one_line_errors, quota_of
 from preflight.http.connect import TargetError, open_target
+from preflight.lifecycle import shard
+from preflight.ops import peak, plan
 
 EXIT_FITS, EXIT_DOES_NOT_FIT = 0, 2
 

@@ -7,8 +7,6 @@ except ConfigError as exc:
     print(exc)          # one line per problem; exc.problems is the list
 """
 
-from preflight.config.errors import ConfigError
-from preflight.config.loader import load_run_config, load_target
 from preflight.config.campaign import (
     AccessMode,
     CampaignConfig,
@@ -18,6 +16,8 @@ from preflight.config.campaign import (
     TrackingConfig,
     VariantConfig,
 )
+from preflight.config.errors import ConfigError
+from preflight.config.loader import load_run_config, load_target
 from preflight.config.run import RunConfig
 from preflight.config.target import ContractConfig, Plan, Role, TargetConfig
 

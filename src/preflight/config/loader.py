@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from preflight.core import redact
 from preflight.config.errors import (
     ConfigError,
     Loc,
@@ -30,6 +29,7 @@ from preflight.config.errors import (
 )
 from preflight.config.run import RunConfig, find_duplicates
 from preflight.config.target import TargetConfig
+from preflight.core import redact
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_TARGET = "sandbox"

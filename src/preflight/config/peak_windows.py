@@ -94,7 +94,7 @@ class PeakWindow(Strict):
         return zone
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "PeakWindow":
+    def _not_empty(self) -> PeakWindow:
         if self.start == self.end:
             raise not_allowed(f'from and to differ (both are {self.start}); for a whole day, from: "00:00" to: "24:00"')
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
@@ -11,6 +11,12 @@ from preflight.config.base import DOMAIN_PATTERN, Strict
 from preflight.config.campaign import AccessMode, CampaignConfig
 from preflight.config.peak_windows import PeakWindow
 from preflight.config.target import TargetConfig
+
+
+class HoldsCampaigns(Protocol):
+    """A shard of a run (preflight.lifecycle.shard.Shard), as the config sees it."""
+
+    def holds(self, stem: str) -> bool: ...
 
 
 class RetrySettings(Strict):
@@ -111,7 +117,7 @@ class RunConfig(Strict):
     campaigns: list[CampaignConfig] = Field(min_length=1, description="a list of at least one campaign")
 
     _source_path: Path | None = PrivateAttr(None)
-    _shard: Any = PrivateAttr(None)  # a preflight.lifecycle.shard.Shard when the run is one shard of several
+    _shard: HoldsCampaigns | None = PrivateAttr(None)  # a lifecycle.shard.Shard: the run is one shard of several
 
     @field_validator("campaigns")
     @classmethod
@@ -130,7 +136,7 @@ class RunConfig(Strict):
         """The preflight YAML this run was loaded from (None when built in code)."""
         return self._source_path
 
-    def on_shard(self, shard: Any) -> RunConfig:
+    def on_shard(self, shard: HoldsCampaigns) -> RunConfig:
         """A copy for one shard of the run (`--shard I/N`)."""
         sharded = self.model_copy()
         sharded._shard = shard

@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, create_model, field_validator
 
 from preflight.config.base import (
+    DEFAULT_REQUEST_ID_HEADERS,
     HANDLE_PATTERN,
     JWT_PATTERN,
     PAT_PATTERN,
     PLACEHOLDER,
-    DEFAULT_REQUEST_ID_HEADERS,
     Strict,
     is_http_url,
     not_allowed,

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from preflight.lifecycle.playbook import STEPS
+from preflight.config import CampaignConfig, RunConfig
 from preflight.harness.results import ItemInfo
+from preflight.lifecycle.playbook import STEPS
+from preflight.lifecycle.shard import Shard
 
 STEP_MARK = "preflight_step"
 GOAL_MARK = "preflight_goal"
@@ -34,7 +36,7 @@ REFUSED_DIST = {
 }
 
 
-def parametrize(metafunc: pytest.Metafunc, run_config: Any) -> None:
+def parametrize(metafunc: pytest.Metafunc, run_config: RunConfig) -> None:
     campaigns = _campaigns_for(metafunc, run_config)
     # No xdist_group mark: the plugin's own scheduler groups by campaign in every --dist mode, and
     # xdist's loadgroup would append "@<group>" to every node id the gate and reports show.
@@ -46,7 +48,7 @@ def parametrize(metafunc: pytest.Metafunc, run_config: Any) -> None:
         metafunc.parametrize("campaign", cases)
 
 
-def _campaigns_for(metafunc: pytest.Metafunc, run_config: Any) -> list[Any]:
+def _campaigns_for(metafunc: pytest.Metafunc, run_config: RunConfig) -> list[CampaignConfig]:
     mark = metafunc.definition.get_closest_marker(GOAL_MARK)
     goals = set(mark.args) if mark else None
     return [c for c in run_config.campaigns if goals is None or c.goalType in goals]
@@ -57,7 +59,7 @@ def census(items: list[pytest.Item]) -> Counter:
     return Counter((_stem(item), getattr(item, "originalname", item.name)) for item in items)
 
 
-def keep_shard(config: pytest.Config, items: list[pytest.Item], shard: Any) -> None:
+def keep_shard(config: pytest.Config, items: list[pytest.Item], shard: Shard | None) -> None:
     """On `--shard I/N`, deselect the tests of the other shards' campaigns (pytest counts them as
     deselected); a test of no campaign runs on shard 1 only."""
     if shard is None:

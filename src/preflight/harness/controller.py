@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from preflight.config import TargetConfig
 from preflight.core import redact
 from preflight.core.clock import now_iso
 from preflight.harness import collect, interrupts, options, wrapup
@@ -102,7 +103,7 @@ class Controller(PreflightSession):
             self.gate = wrapup.write_outputs(self, [], facts)
         self.finish()
 
-    def _connect(self, target: Any) -> tuple[str, str | None, str | None]:
+    def _connect(self, target: TargetConfig) -> tuple[str, str | None, str | None]:
         if target.kind != "sandbox":
             jwt = target.credentials.jwt.get_secret_value()
             pat = target.credentials.pat.get_secret_value()

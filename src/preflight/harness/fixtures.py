@@ -4,13 +4,12 @@ these (see the top-level `fixtures/` package)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from preflight.config import RunConfig, TargetConfig
+from preflight.harness.session import SESSION, PreflightSession
 from preflight.http.client import PlatformClient
 from preflight.lifecycle.model import Artifacts
-from preflight.harness.session import SESSION, PreflightSession
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +19,7 @@ def preflight(request: pytest.FixtureRequest) -> PreflightSession:
 
 
 @pytest.fixture(scope="session")
-def run_config(preflight: PreflightSession) -> Any:
+def run_config(preflight: PreflightSession) -> RunConfig:
     return preflight.run_config
 
 
@@ -30,7 +29,7 @@ def run_id(preflight: PreflightSession) -> str:
 
 
 @pytest.fixture(scope="session")
-def target(run_config: Any) -> Any:
+def target(run_config: RunConfig) -> TargetConfig:
     return run_config.target
 
 

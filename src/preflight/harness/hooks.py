@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from preflight.core.categories import STOP_CATEGORIES, Category
-from preflight.harness import collect, options, results
-from preflight.lifecycle.failures import PreflightFailure
 from preflight.core.redact import redact_text
+from preflight.harness import collect, options, results
 from preflight.harness.session import PreflightSession
 from preflight.harness.xdist_adapter import has_workers, is_worker
+from preflight.lifecycle.failures import PreflightFailure
 
 RECORD = pytest.StashKey[results.TestRecord]()
 PLANNED = pytest.StashKey[Any]()

@@ -10,17 +10,22 @@ proposes a split of the campaigns that does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.core.categories import Category
 from preflight.ops import plan
 
+if TYPE_CHECKING:
+    from preflight.harness.controller import Controller
+    from preflight.http.client import PlatformClient
+    from preflight.ops.peak import ClockWatch
 
-def selected_items(preflight: Any) -> list[plan.Selected]:
+
+def selected_items(preflight: Controller) -> list[plan.Selected]:
     return plan.selected_from(preflight.collection or {})
 
 
-def writes_refused(preflight: Any) -> str | None:
+def writes_refused(preflight: Controller) -> str | None:
     """A run writes (campaigns, links, conversions, leads) only where the user said it may: the
     embedded sandbox, or a target with allow_writes: true, or with --allow-writes."""
     from preflight.harness import options
@@ -42,7 +47,7 @@ def writes_refused(preflight: Any) -> str | None:
     )
 
 
-def meters(preflight: Any, clock: Any) -> tuple[dict[str, Any] | None, str | None]:
+def meters(preflight: Controller, clock: ClockWatch) -> tuple[dict[str, Any] | None, str | None]:
     """usage-meters on the run's client; `clock` (a peak.ClockWatch) sees the answer's Date."""
     client = preflight.client()
     client.observers.append(clock)
@@ -52,7 +57,7 @@ def meters(preflight: Any, clock: Any) -> tuple[dict[str, Any] | None, str | Non
         client.observers.remove(clock)
 
 
-def in_peak_window(preflight: Any, clock: Any) -> str | None:
+def in_peak_window(preflight: Controller, clock: ClockWatch) -> str | None:
     """Why the run must not start writing now (a peak window is on), or None. The embedded
     sandbox is the run's own: no window applies to it."""
     from preflight.harness import options
@@ -64,7 +69,7 @@ def in_peak_window(preflight: Any, clock: Any) -> str | None:
     return peak.refusal(windows, clock.now())
 
 
-def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
+def read_meters(client: PlatformClient) -> tuple[dict[str, Any] | None, str | None]:
     """usage-meters, or (None, None) on a deployment without them, or (None, problem)."""
     from preflight.lifecycle.checks import expect_json_object, expect_status
     from preflight.lifecycle.failures import PreflightFailure
@@ -81,7 +86,7 @@ def read_meters(client: Any) -> tuple[dict[str, Any] | None, str | None]:
         return None, failure.summary
 
 
-def check(preflight: Any) -> tuple[str, str] | None:
+def check(preflight: Controller) -> tuple[str, str] | None:
     """(problem, category) when the run must not start its tests, else None."""
     items, runtime = selected_items(preflight), preflight.runtime
     preflight.write_plan = plan.for_subset(

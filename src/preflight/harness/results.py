@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.playbook import STEPS
 from preflight.lifecycle.model import Artifacts, campaign_id_for, live_slug
+from preflight.lifecycle.playbook import STEPS
 
 PROP = "preflight."
 UNFINISHED = "unfinished"  # set up, but stopped before its outcome
@@ -106,8 +107,7 @@ class FailureEvidence:
 def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEvidence:
     """Classify a failure; a platform failure also gets its escalation draft, attached."""
     from preflight.lifecycle import classify
-    from preflight.report import escalation
-    from preflight.report import allure
+    from preflight.report import allure, escalation
 
     failure = exc if isinstance(exc, PreflightFailure) else None
     verdict = classify.classify(exc, when)

@@ -11,18 +11,22 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from preflight.ops import cleanup
-from preflight.report import escalation
-from preflight.lifecycle import journal
+import pytest
+
 from preflight.harness import options
 from preflight.harness.interrupts import CleanupSkipped
-from preflight.report import history, matrix
+from preflight.lifecycle import journal
+from preflight.ops import cleanup
+from preflight.report import escalation, history, matrix
 from preflight.report.gate import EXIT_CODES, RunFacts
 
+if TYPE_CHECKING:
+    from preflight.harness.controller import Controller
 
-def finish(preflight: Any, session: Any, stopped: str | None) -> dict[str, Any]:
+
+def finish(preflight: Controller, session: pytest.Session, stopped: str | None) -> dict[str, Any]:
     facts = _facts(preflight, session, stopped)
     results = preflight.collector.ordered()
     if preflight.runtime is not None:
@@ -43,13 +47,13 @@ def finish(preflight: Any, session: Any, stopped: str | None) -> dict[str, Any]:
     return preflight.gate
 
 
-def history_path(preflight: Any) -> Path:
+def history_path(preflight: Controller) -> Path:
     """Per target and per reports folder: beside the journal, which outlives every run too."""
     runtime = preflight.runtime
     return history.path_for(Path(runtime.journal_root).parent / "history", preflight.run_config.target.name)
 
 
-def _facts(preflight: Any, session: Any, stopped: str | None) -> RunFacts:
+def _facts(preflight: Controller, session: pytest.Session, stopped: str | None) -> RunFacts:
     collection = preflight.collection or {}
     selected = collection.get("selected")
     return RunFacts(
@@ -64,7 +68,7 @@ def _facts(preflight: Any, session: Any, stopped: str | None) -> RunFacts:
     )
 
 
-def _selection(config: Any) -> str | None:
+def _selection(config: pytest.Config) -> str | None:
     parts = []
     if config.getoption("keyword", ""):
         parts.append(f"-k {config.getoption('keyword')!r}")
@@ -78,7 +82,7 @@ def _selection(config: Any) -> str | None:
     return " ".join(parts) or None
 
 
-def _plan_json(preflight: Any) -> dict[str, Any] | None:
+def _plan_json(preflight: Controller) -> dict[str, Any] | None:
     plan = preflight.write_plan
     if plan is None:
         return None
@@ -95,7 +99,7 @@ def _plan_json(preflight: Any) -> dict[str, Any] | None:
 # -- retiring what the run enabled --------------------------------------------------------------
 
 
-def _retire(preflight: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _retire(preflight: Controller) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     runtime, target = preflight.runtime, preflight.run_config.target
     links = cleanup.live_links(runtime.journal_root, runtime.run_id, runtime.base_url, target.handle)
     info: dict[str, Any] = {"retired": 0, "failed": 0, "writes": 0}
@@ -128,7 +132,7 @@ def _retire(preflight: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return info, left
 
 
-def cleanup_command(preflight: Any) -> str:
+def cleanup_command(preflight: Controller) -> str:
     runtime = preflight.runtime
     target = options.get(preflight.pytest_config, "preflight_target")
     parts = ["preflight cleanup", f"--run-id {runtime.run_id}"]
@@ -146,7 +150,7 @@ def cleanup_command(preflight: Any) -> str:
 # -- one escalation per root cause ---------------------------------------------------------------
 
 
-def _escalate(preflight: Any, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _escalate(preflight: Controller, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     runtime, target = preflight.runtime, preflight.run_config.target
     _link_consequences(results)
     drafts = [r["draft"] for r in results if r.get("draft") and not r.get("consequenceOf")]
@@ -248,14 +252,14 @@ def rollback_intent(journal_root: str, run_id: str) -> str:
     return "; ".join(parts)
 
 
-def _token_role(preflight: Any) -> str | None:
+def _token_role(preflight: Controller) -> str | None:
     from preflight.http.readiness import jwt_facts
 
     facts = jwt_facts(preflight.runtime.jwt) if preflight.runtime.jwt else None
     return facts.role_on(preflight.run_config.target.handle) if facts else None
 
 
-def sender(preflight: Any):
+def sender(preflight: Controller):
     """POST /v2/support/report with the JWT, or the PAT (the contract takes either) when there is
     no JWT or it is refused (e.g. it expired during the run)."""
     runtime = preflight.runtime
@@ -283,10 +287,10 @@ def sender(preflight: Any):
 # -- the files -------------------------------------------------------------------------------------
 
 
-def write_outputs(preflight: Any, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
+def write_outputs(preflight: Controller, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
     from preflight import __version__
-    from preflight.report import allure, gate
     from preflight.core.clock import now_iso
+    from preflight.report import allure, gate
 
     reports_dir = preflight.reports_dir()
     reports_dir.mkdir(parents=True, exist_ok=True)

@@ -13,15 +13,16 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import httpx
 
 from preflight.core.clock import retry_after_seconds
+from preflight.core.routes import ROUTES
 from preflight.http import pacing
 from preflight.http.exchange import Exchange
-from preflight.core.routes import ROUTES
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_REQUEST_ID_HEADERS = ("x-request-id",)
@@ -82,6 +83,16 @@ Observer = Callable[[Exchange], None]
 
 @dataclass
 class PlatformClient:
+    """The run's HTTP client for one target and handle.
+
+    `call("route_name", step=…, key=…, json_body=…, **path_params)` sends one contract route
+    (core.routes, overridable per target) with the credential its surface takes (JWT, PAT or
+    none), an Idempotency-Key on every write given a `key`, retries what the contract says may
+    be retried (429, 5xx, no answer; reads and keyed writes only) after Retry-After, waits for
+    the run's shared pace first, and returns the last attempt as an `Exchange`. Every attempt
+    is also handed to each of `observers` (the recorder that attaches it to the running test).
+    `get_url` is a click: a public GET of an absolute URL whose redirect is not followed."""
+
     base_url: str
     handle: str
     credentials: Credentials
@@ -98,7 +109,7 @@ class PlatformClient:
             timeout=self.retry.timeout_seconds, follow_redirects=False, headers={"user-agent": "campaign-preflight"}
         )
 
-    def __enter__(self) -> "PlatformClient":
+    def __enter__(self) -> PlatformClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -7,14 +7,15 @@ exists only during a run: a command that needs one starts a private copy for its
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from preflight.config import ConfigError, RunConfig, load_run_config
 from preflight.core import redact
 from preflight.http.client import Credentials, PlatformClient, RetryPolicy
-from preflight.config import ConfigError, load_run_config
 
 PAT_SCOPES = ("analytics.read", "pages.read", "pages.write")
 
@@ -25,7 +26,7 @@ class TargetError(Exception):
 
 @dataclass
 class Connection:
-    run_config: Any
+    run_config: RunConfig
     client: PlatformClient
     jwt: str | None = field(repr=False)
     pat: str | None = field(repr=False)
@@ -58,7 +59,7 @@ def open_target(
             pat = spec.credentials.pat.get_secret_value() if spec.credentials else None
             base_url = spec.base_url
         else:
-            from preflight.sandbox.process import SandboxClient, SandboxError, SandboxProcess
+            from preflight.sandbox.process import SandboxClient, SandboxProcess
 
             if spec.base_url:
                 admin = SandboxClient(spec.base_url)
@@ -100,7 +101,7 @@ def open_target(
             sandbox.close()
 
 
-def make_client(run_config: Any, base_url: str, jwt: str | None, pat: str | None) -> PlatformClient:
+def make_client(run_config: RunConfig, base_url: str, jwt: str | None, pat: str | None) -> PlatformClient:
     settings, contract = run_config.run, run_config.target.contract
     retry = RetryPolicy(
         attempts=settings.retry.attempts,

@@ -19,6 +19,11 @@ CREDENTIAL_ENV = {"jwt": "$PREFLIGHT_JWT", "pat": "$PREFLIGHT_PAT"}
 
 @dataclass
 class Exchange:
+    """One attempt of one request, as the reports show it: already redacted when built (no
+    token can leak downstream by someone forgetting to redact), with the request id the target
+    gave it, the parsed answer, `error_code` read from any of the error shapes the contract
+    tolerates, and `curl()` to replay it with the credential as an environment variable."""
+
     method: str
     url: str
     path: str  # path template filled in, without the base URL or query
@@ -54,7 +59,7 @@ class Exchange:
         error: str | None = None,
         step: str | None = None,
         route: str | None = None,
-    ) -> "Exchange":
+    ) -> Exchange:
         return cls(
             method=method,
             url=redact_text(url),

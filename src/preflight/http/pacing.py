@@ -19,18 +19,21 @@ for a whole window.
 from __future__ import annotations
 
 import math
-import os
 import re
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 from pyrate_limiter import GCRA, Limiter, Rate, SingleBucketFactory, StateBucket, StateStore
 
 from preflight.core.clock import retry_after_seconds
+
+if TYPE_CHECKING:
+    from preflight.config.run import RunSettings
 
 ROUTE_CLASSES = ("read", "write", "public")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -301,13 +304,13 @@ class Pacer:
         self._db.close()
 
 
-def ceilings(run_settings: Any) -> dict[str, float]:
+def ceilings(run_settings: RunSettings) -> dict[str, float]:
     """Per class: `run.pacing.<class>` when set, else `run.rate_limit_per_second`."""
     pacing = getattr(run_settings, "pacing", None)
     return {name: (getattr(pacing, name, None) or run_settings.rate_limit_per_second) for name in ROUTE_CLASSES}
 
 
-def make_pacer(path: str | None, run_settings: Any) -> Pacer | None:
+def make_pacer(path: str | None, run_settings: RunSettings) -> Pacer | None:
     if not path:
         return None
     pacing = getattr(run_settings, "pacing", None)

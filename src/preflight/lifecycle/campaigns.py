@@ -11,8 +11,9 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
-from preflight.lifecycle import journal as journal_mod
+from preflight.config import CampaignConfig
 from preflight.http.client import PlatformClient
+from preflight.lifecycle import journal as journal_mod
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.model import LiveCampaign, LiveVariant, campaign_id_for, live_slug
 from preflight.lifecycle.steps import campaign as campaign_step
@@ -32,7 +33,7 @@ def decoy_stem(stem: str) -> str:
     return f"{stem}-x"
 
 
-def plan_decoy(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
+def plan_decoy(config: CampaignConfig, *, run_id: str, handle: str) -> LiveCampaign:
     """A one-link campaign `pf-<runId>-<stem>-x`, for a run with a single campaign."""
     tag = hashlib.sha256(config.stem.encode()).hexdigest()[:4]
     first = config.variants[0]
@@ -78,11 +79,11 @@ class CampaignRegistry:
         self._complete: set[str] = set()  # set up with every variant, not only the primary link
         self._broken: dict[str, PreflightFailure] = {}
 
-    def get(self, config: Any) -> LiveCampaign:
+    def get(self, config: CampaignConfig) -> LiveCampaign:
         """The run's campaign for this config, created ACTIVE with every variant on first use."""
         return self._ensure(campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle), complete=True)
 
-    def foreign_for(self, config: Any) -> LiveCampaign:
+    def foreign_for(self, config: CampaignConfig) -> LiveCampaign:
         """Another campaign of this run, whose click gives a foreign ctx for `config`'s campaign:
         the next configured campaign (its campaign and primary link are enough), else a decoy."""
         other = foreign_source(config.stem, self.campaigns)

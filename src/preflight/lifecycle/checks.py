@@ -3,7 +3,8 @@ the request ids, expected vs actual, and the next step."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange

@@ -18,7 +18,6 @@ from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.playbook import SUPPORT, step_next_steps
 
-
 # The default next step of each category no one step owns (the playbook declares the rest), grounded in
 # UC-07 (guide/UC-07-…txt).
 CROSS_CUTTING: dict[Category, str] = {

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 LIVE = "enabled"  # the platform confirmed the link enabled
 MAYBE = "maybe"  # a request that enables it went out; its answer never came back

@@ -8,10 +8,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from preflight.http.client import PlatformClient, idempotency_key
 
+if TYPE_CHECKING:
+    from preflight.config import CampaignConfig, TargetConfig
+    from preflight.config.run import Expectations, RunSettings
+    from preflight.lifecycle.journal import Journal
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,23}$")
 
@@ -63,7 +67,7 @@ class LiveCampaign:
     handle: str
     goal_type: str
     variants: list[LiveVariant]
-    config: Any  # the CampaignConfig it was made from
+    config: CampaignConfig  # what it was made from
     notes: dict[str, Any] = field(default_factory=dict)  # facts one step leaves for a later one
 
     def variant(self, name: str) -> LiveVariant:
@@ -100,11 +104,11 @@ class StepRun:
     client: PlatformClient
     run_id: str
     campaign: LiveCampaign
-    expectations: Any  # the config's expectations
+    expectations: Expectations
     artifacts: Artifacts
-    target: Any  # the TargetConfig
-    settings: Any = None  # the config's run settings
-    journal: Any = None  # the run's journal (what the run created, for a rerun to adopt)
+    target: TargetConfig
+    settings: RunSettings | None = None
+    journal: Journal | None = None  # the run's journal (what the run created, for a rerun to adopt)
 
     def key(self, purpose: str = "", variant: str = "") -> str:
         return idempotency_key(self.run_id, self.step, self.campaign.campaign_id, variant, purpose)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 USAGE = "give I/N, the shard's number I from 1 to N and the number of shards N, e.g. --shard 1/3"
 SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")

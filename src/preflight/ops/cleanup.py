@@ -7,11 +7,12 @@ knows retired is never written again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from preflight.lifecycle import journal
 from preflight.http.client import PlatformClient
+from preflight.lifecycle import journal
 from preflight.lifecycle.steps.campaign import retire_link
 
 

@@ -12,12 +12,13 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from preflight.config import TargetConfig
 from preflight.core.categories import Category
-from preflight.ops import peak
-from preflight.ops import plan as plan_mod
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 from preflight.http.readiness import FAIL, PASS, UNKNOWN, Row
+from preflight.ops import peak
+from preflight.ops import plan as plan_mod
 
 CLOCK_SKEW_OK = 30  # seconds
 PREFETCH = {"sec-purpose": "prefetch"}
@@ -123,7 +124,7 @@ def leftovers(client: PlatformClient, campaigns: list[dict[str, Any]]) -> Row:
     return Row(item, PASS, f"none: {len(campaigns)} pf- campaign(s) on the handle, every link retired")
 
 
-def click_template(client: PlatformClient, target: Any, campaigns: list[dict[str, Any]]) -> Row:
+def click_template(client: PlatformClient, target: TargetConfig, campaigns: list[dict[str, Any]]) -> Row:
     """The click URL template resolves for a link that exists, followed without recording a click."""
     item = "click URL template"
     if target.contract.click_preview == "none":
@@ -172,7 +173,7 @@ def quota(fit: plan_mod.Fit, meters: dict[str, Any] | None) -> Row:
     return Row(item, FAIL, detail, "split it: " + plan_mod.describe_split(fit.split), Category.QUOTA)
 
 
-def peak_windows(windows: list[Any], now: "peak.Now", *, embedded: bool) -> Row:
+def peak_windows(windows: list[Any], now: peak.Now, *, embedded: bool) -> Row:
     """The peak window on now (a run that writes would stop: FAIL) or the next one to come."""
     item = "peak windows"
     text = peak.sentence(windows, now)

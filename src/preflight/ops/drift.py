@@ -12,17 +12,20 @@ import json
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from preflight.http.exchange import Exchange
-from preflight.http.readiness import FAIL, PASS, Row
 from preflight.core.redact import redact_obj
 from preflight.core.routes import ROUTES
+from preflight.http.client import PlatformClient
+from preflight.http.connect import Connection
+from preflight.http.exchange import Exchange
+from preflight.http.readiness import FAIL, PASS, Row
 
 RATE_LIMIT_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
 NOT_THERE = "pf-drift-probe"  # a campaign no run creates: its answers are the error shapes
@@ -113,7 +116,7 @@ def response_schema(spec: dict[str, Any], template: str, method: str, status: in
 # -- the probes --------------------------------------------------------------------------------------
 
 
-def probes(client: Any, campaign: str | None, slug: str | None) -> list[tuple[str, Exchange]]:
+def probes(client: PlatformClient, campaign: str | None, slug: str | None) -> list[tuple[str, Exchange]]:
     """Every read the check makes: (probe name, exchange). GETs only."""
     calls: list[tuple[str, Callable[[], Exchange]]] = [
         ("system_health", lambda: client.call("system_health", step="drift")),
@@ -143,7 +146,7 @@ def probes(client: Any, campaign: str | None, slug: str | None) -> list[tuple[st
     return [(name, call()) for name, call in calls]
 
 
-def check(conn: Any, reports: Path) -> tuple[Row, str]:
+def check(conn: Connection, reports: Path) -> tuple[Row, str]:
     """Run the probes on the target, compare, write the drift report; (doctor row, readable table)."""
     spec = sandbox_openapi()
     listing = conn.client.call("list_campaigns", step="drift", params={"limit": 1})

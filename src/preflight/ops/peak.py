@@ -12,11 +12,14 @@ which one it used.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from preflight.config.peak_windows import PeakWindow
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 # A window starts at most once a day, so the next start of any window is within a week and a day.
@@ -32,7 +35,7 @@ class Occurrence:
     """One window, once: from `start` to `end`, in UTC (aware datetimes in one zone compare by their
     wall-clock reading, which the hour a DST change repeats would make ambiguous)."""
 
-    window: Any  # config.peak_windows.PeakWindow
+    window: PeakWindow
     start: datetime
     end: datetime
 
@@ -46,7 +49,7 @@ def minutes(text: str) -> int:
     return int(hours) * 60 + int(mins)
 
 
-def occurrence_on(window: Any, day: date) -> Occurrence | None:
+def occurrence_on(window: PeakWindow, day: date) -> Occurrence | None:
     """The occurrence of `window` that starts on local date `day`, if the window starts that day."""
     if DAYS[day.weekday()] not in {str(d) for d in window.days}:
         return None
@@ -58,10 +61,10 @@ def occurrence_on(window: Any, day: date) -> Occurrence | None:
     end = datetime(end_day.year, end_day.month, end_day.day, finish // 60, finish % 60, tzinfo=zone)
     # A wall-clock time a DST change skips (02:30 on a spring-forward night) is read with the
     # offset before the change (PEP 495), i.e. 03:30 on the new clock; a repeated one is its first.
-    return Occurrence(window, start.astimezone(timezone.utc), end.astimezone(timezone.utc))
+    return Occurrence(window, start.astimezone(UTC), end.astimezone(UTC))
 
 
-def _near(window: Any, moment: datetime, days: Iterable[int]) -> list[Occurrence]:
+def _near(window: PeakWindow, moment: datetime, days: Iterable[int]) -> list[Occurrence]:
     local = moment.astimezone(ZoneInfo(window.tz)).date()
     found = (occurrence_on(window, local + timedelta(days=offset)) for offset in days)
     return [o for o in found if o is not None]
@@ -127,8 +130,8 @@ class ClockWatch:
 
     def now(self) -> Now:
         if self.offset is None:
-            return Now(datetime.fromtimestamp(self._local(), timezone.utc), LOCAL)
-        return Now(datetime.fromtimestamp(self._local() + self.offset, timezone.utc), PLATFORM)
+            return Now(datetime.fromtimestamp(self._local(), UTC), LOCAL)
+        return Now(datetime.fromtimestamp(self._local() + self.offset, UTC), PLATFORM)
 
 
 def date_header(stamp: str | None) -> datetime | None:
@@ -138,13 +141,13 @@ def date_header(stamp: str | None) -> datetime | None:
         parsed = parsedate_to_datetime(stamp)
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # -- in words --------------------------------------------------------------------------------------
 
 
-def describe_window(window: Any) -> str:
+def describe_window(window: PeakWindow) -> str:
     """ "diwali evenings (fri, sat, sun 18:00-23:30 Asia/Kolkata)"."""
     days = ", ".join(str(d) for d in window.days) if len(window.days) < 7 else "every day"
     return f"'{window.name}' ({days} {window.start}-{window.end} {window.tz})"
@@ -156,7 +159,7 @@ def stamp(moment: datetime, zone: str) -> str:
     text = f"{local:%a %Y-%m-%d %H:%M} {zone}"
     if zone.upper() in ("UTC", "ETC/UTC"):
         return text
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     same_day = utc.date() == local.date()
     return text + f" ({utc:%H:%M} UTC)" if same_day else text + f" ({utc:%a %H:%M} UTC)"
 

@@ -8,13 +8,14 @@ journal (a rerun adopts what already exists with reads and spends nothing on it)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-from preflight.lifecycle import journal
-from preflight.lifecycle.model import run_suffix
+from preflight.config import RunConfig
+from preflight.lifecycle import journal, playbook
 from preflight.lifecycle.campaigns import decoy_stem, foreign_source, plan_decoy
-from preflight.lifecycle import playbook
+from preflight.lifecycle.model import LiveCampaign, run_suffix
 from preflight.lifecycle.playbook import WriteContext
 from preflight.lifecycle.steps import campaign as campaign_step
 
@@ -59,7 +60,7 @@ class WritePlan:
         return [asdict(line) for line in self.lines if line.writes]
 
 
-def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_root: str) -> WritePlan:
+def make(selected: Iterable[Selected], run_config: RunConfig, *, run_id: str, journal_root: str) -> WritePlan:
     selected = list(selected)
     target = run_config.target
     publish_via = run_config.run.publish_via
@@ -93,14 +94,14 @@ def make(selected: Iterable[Selected], run_config: Any, *, run_id: str, journal_
                         else plan_decoy(configs[stem], run_id=run_id, handle=target.handle)
                     )
                     borrowed.setdefault(source or decoy_stem(stem), lender)
-    for stem, lender in borrowed.items():
+    for lender in borrowed.values():
         plan.lines += _setup(lender, known.get(lender.campaign_id), primary_only=True, lent=True)
     plan.lines += _teardown(plan, known, owned, borrowed, run_config, run_id=run_id)
     return plan
 
 
 def _setup(
-    live: Any, record: journal.CampaignRecord | None, *, primary_only: bool = False, lent: bool = False
+    live: LiveCampaign, record: journal.CampaignRecord | None, *, primary_only: bool = False, lent: bool = False
 ) -> list[Line]:
     stem = live.stem
     label = " (lends a click for a foreign ctx)" if lent else ""
@@ -124,7 +125,7 @@ def _teardown(
     known: dict[str, journal.CampaignRecord],
     owned: list[str],
     borrowed: dict[str, Any],
-    run_config: Any,
+    run_config: RunConfig,
     *,
     run_id: str,
 ) -> list[Line]:
@@ -160,7 +161,7 @@ def selected_from(collection: dict[str, Any]) -> list[Selected]:
 
 def for_subset(
     items: list[Selected],
-    run_config: Any,
+    run_config: RunConfig,
     *,
     run_id: str,
     journal_root: str,
@@ -173,8 +174,8 @@ def for_subset(
 
 
 def check(
-    items: list[Selected], run_config: Any, *, run_id: str, journal_root: str, meters: dict[str, Any] | None
-) -> "Fit":
+    items: list[Selected], run_config: RunConfig, *, run_id: str, journal_root: str, meters: dict[str, Any] | None
+) -> Fit:
     """The whole selection's plan against the writes left today, with a split when it does not fit."""
     owned = [c.stem for c in run_config.campaigns if any(i.stem == c.stem for i in items)]
     return fit(

@@ -12,11 +12,14 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from preflight.core.redact import redact_obj, redact_text
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.playbook import STEPS
-from preflight.core.redact import redact_obj, redact_text
+
+if TYPE_CHECKING:
+    import pytest
 
 try:  # allure-pytest is a dependency, but the harness's own unit tests may run without it
     import allure
@@ -237,7 +240,7 @@ def merged_container(containers: list[Any]) -> Any:
     )
 
 
-def write_compactly(config: Any) -> None:
+def write_compactly(config: pytest.Config) -> None:
     """Swap allure-pytest's file logger for CompactFileLogger for this pytest process (each xdist
     worker too). Call after allure-pytest's pytest_configure; a no-op without --alluredir."""
     if allure_commons is None:

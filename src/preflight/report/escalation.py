@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from preflight.lifecycle.classify import NEXT_STEPS
-from preflight.http.exchange import Exchange
 from preflight.core.categories import MEANINGS, NOT_ESCALATED
-from preflight.lifecycle.failures import PreflightFailure, plain
 from preflight.core.redact import redact_obj
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.classify import NEXT_STEPS
+from preflight.lifecycle.failures import PreflightFailure, plain
 
 SUPPORT_REPORT_PATH = "/v2/support/report"
 FORBIDDEN_PATHS = ("/v2/operator/escalations", "/v2/public/content-report")

@@ -21,11 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from preflight.core.categories import Category
-from preflight.lifecycle.classify import NEXT_STEPS
-from preflight.core.categories import NOT_ESCALATED, party
-from preflight.lifecycle.playbook import STEPS
+from preflight.core.categories import NOT_ESCALATED, Category, party
 from preflight.core.redact import redact_obj, redact_text
+from preflight.lifecycle.classify import NEXT_STEPS
+from preflight.lifecycle.playbook import STEPS
 from preflight.report import matrix
 
 RESULT_KEYS = (

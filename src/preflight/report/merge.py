@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
-from preflight.report import history, matrix
-from preflight.report.gate import RunFacts, render_summary, write_gate
 from preflight.core.clock import now_iso
 from preflight.lifecycle.shard import assign
+from preflight.report import history, matrix
+from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
+from preflight.report.gate import RunFacts, render_summary, write_gate
 
 SHARD_SELECTION = re.compile(r"\s*--shard \S+")
 UNESCAPED_EQUALS = re.compile(r"(?<!\\)=")
@@ -223,7 +223,7 @@ def _facts(
     selections = {SHARD_SELECTION.sub("", t.get("selection") or "").strip() for t in tests}
     selection = " ".join(sorted(s for s in selections if s))
     selected = [t.get("selected") for t in tests]
-    stopped = [f"{run.label}: {t['stopped']}" for run, t in zip(good, tests) if t.get("stopped")]
+    stopped = [f"{run.label}: {t['stopped']}" for run, t in zip(good, tests, strict=True) if t.get("stopped")]
     return RunFacts(
         planned=planned.pop() if len(planned) == 1 else None,
         selected=sum(selected) if selected and None not in selected else None,
@@ -416,7 +416,7 @@ def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str
 def merge_junit(files: list[Path], dest: Path, *, labels: list[str]) -> Path | None:
     """One <testsuites> holding each shard's <testsuite> (named after its shard), totals on top."""
     suites = []
-    for path, label in zip(files, labels):
+    for path, label in zip(files, labels, strict=True):
         if not path.is_file():
             continue
         root = ET.parse(path).getroot()

@@ -17,7 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Iterator, NoReturn
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 from preflight.sandbox.settings import PLANS, ROUTE_CLASSES, Settings, default_throttles
 

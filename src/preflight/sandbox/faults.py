@@ -29,6 +29,11 @@ def validate(spec: Any) -> dict[str, dict[str, Any]]:
 
 
 class Faults:
+    """The sandbox's switched-on faults. A route asks `hit(FaultName.X, campaign_id, slug)` for
+    each request the fault could break: the fault's options when this one is hit (its `rate`
+    spread evenly, limited to its `campaignId`/`slug`), else None. A name outside the catalogue
+    raises, whether or not any fault is on."""
+
     def __init__(self) -> None:
         self.active: dict[str, dict[str, Any]] = {}
         self._counts: dict[str, int] = {}

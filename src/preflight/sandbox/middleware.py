@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from email.utils import formatdate
 import sys
 import traceback
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -418,7 +418,7 @@ class SandboxMiddleware:
         try:
             await asyncio.wait_for(_disconnected(receive), hold)
             return  # the client timed out and went away: there is no one to answer
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         # An answer started and never finished: the server closes the connection after it.
         await call.raw_send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]})

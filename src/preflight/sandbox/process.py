@@ -60,7 +60,7 @@ class SandboxClient:
             self._admin.close()
             self._admin = None
 
-    def __enter__(self) -> "SandboxClient":
+    def __enter__(self) -> SandboxClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -167,7 +167,7 @@ class SandboxProcess(SandboxClient):
             cmd += ["--throttle", ",".join(f"{k}={v}" for k, v in self.throttle.items())]
         return cmd + ["--parent-pid", str(os.getpid())] + self.extra_args
 
-    def start(self) -> "SandboxProcess":
+    def start(self) -> SandboxProcess:
         if self.proc is not None and self.proc.poll() is None:
             return self
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
@@ -232,7 +232,7 @@ class SandboxProcess(SandboxClient):
             self._tmpdir.cleanup()
             self._tmpdir = None
 
-    def __enter__(self) -> "SandboxProcess":
+    def __enter__(self) -> SandboxProcess:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

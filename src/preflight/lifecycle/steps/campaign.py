@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from preflight.config import CampaignConfig
 from preflight.core.categories import Category
-from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.http.client import PlatformClient, idempotency_key
 from preflight.http.exchange import Exchange
+from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.lifecycle.journal import LIVE, RETIRED, Journal
 from preflight.lifecycle.model import LiveCampaign, LiveVariant, campaign_id_for, live_slug
 
@@ -16,7 +18,7 @@ TEARDOWN_STEP = "teardown"
 PREFLIGHT_TAG = "preflight"
 
 
-def plan_campaign(config: Any, *, run_id: str, handle: str) -> LiveCampaign:
+def plan_campaign(config: CampaignConfig, *, run_id: str, handle: str) -> LiveCampaign:
     """The campaign this run will create for one configured campaign (no request yet)."""
     variants = [
         LiveVariant(

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from preflight.core.categories import Category
-from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.http.exchange import Exchange
+from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.lifecycle.model import LiveVariant, StepRun
 
 REDIRECTS = (301, 302, 303, 307, 308)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.core.categories import Category
-from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.http.exchange import Exchange
+from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
 
@@ -196,7 +196,7 @@ def _merged(run: StepRun, ex: Exchange, answer: Any) -> Exception:
         "a conversion with a fresh ctx and a new key was merged into an earlier one",
         cause="a conversion with a fresh ctx and a new key is merged into an earlier one",
         expected="201, a new conversionId, deduped false, no Idempotent-Replayed",
-        actual=f"{ex.status}, {answer if isinstance(answer, str) else {k: answer.get(k) for k in ('conversionId', 'deduped', 'dedupeReason')}}, "
+        actual=f"{ex.status}, {_answer_ids(answer)}, "
         f"Idempotent-Replayed: {ex.response_headers.get('idempotent-replayed')}; earlier ids {sorted(earlier)}",
         exchanges=[*_earlier_exchange(run, answer), ex],
         next_step=NEXT_DEDUPE,
@@ -209,3 +209,9 @@ def _earlier_exchange(run: StepRun, answer: Any) -> list[Exchange]:
         return []
     found = run.campaign.notes.get("conversion_exchanges", {}).get(answer.get("conversionId"))
     return [found] if found is not None else []
+
+
+def _answer_ids(answer: Any) -> Any:
+    if isinstance(answer, str):
+        return answer
+    return {k: answer.get(k) for k in ("conversionId", "deduped", "dedupeReason")}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.core.categories import Category
-from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.http.exchange import Exchange
+from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.lifecycle.model import StepRun
 from preflight.lifecycle.playbook import fed_by
 from preflight.lifecycle.steps.clicks import TAG_LOST

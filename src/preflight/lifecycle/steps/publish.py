@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from preflight.config.campaign import has_required_email
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
-from preflight.config.campaign import has_required_email
 from preflight.lifecycle.failures import plain
 from preflight.lifecycle.model import StepRun
 

@@ -14,18 +14,18 @@ if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 
-def get(rt: "Runtime", handle: str, campaign_id: str) -> sqlite3.Row | None:
+def get(rt: Runtime, handle: str, campaign_id: str) -> sqlite3.Row | None:
     return rt.db.one("SELECT * FROM campaigns WHERE handle = ? AND campaign_id = ?", (handle, campaign_id))
 
 
-def require(rt: "Runtime", handle: str, campaign_id: str) -> sqlite3.Row:
+def require(rt: Runtime, handle: str, campaign_id: str) -> sqlite3.Row:
     row = get(rt, handle, campaign_id)
     if row is None:
         raise not_found(f"campaign {campaign_id}")
     return row
 
 
-def view(rt: "Runtime", row: sqlite3.Row) -> dict[str, Any]:
+def view(rt: Runtime, row: sqlite3.Row) -> dict[str, Any]:
     bound = links.for_campaign(rt, row["handle"], row["campaign_id"])
     primary = next((link for link in bound if link["slug"] == row["primary_slug"]), None)
     return {
@@ -43,7 +43,7 @@ def view(rt: "Runtime", row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _primary_slug(rt: "Runtime", handle: str, body: CampaignIn) -> str:
+def _primary_slug(rt: Runtime, handle: str, body: CampaignIn) -> str:
     """Check the primary link (new or bound) and answer its slug."""
     if (body.primaryLink is None) == (body.primarySlug is None):
         raise validation_error("primaryLink", "give exactly one of primaryLink or primarySlug")
@@ -63,7 +63,7 @@ def _primary_slug(rt: "Runtime", handle: str, body: CampaignIn) -> str:
     return slug
 
 
-def create(rt: "Runtime", handle: str, body: CampaignIn) -> dict[str, Any]:
+def create(rt: Runtime, handle: str, body: CampaignIn) -> dict[str, Any]:
     with rt.db.tx():
         if get(rt, handle, body.campaignId) is not None:
             raise ApiError(409, "conflict", f"campaign {body.campaignId} exists already")
@@ -95,7 +95,7 @@ def create(rt: "Runtime", handle: str, body: CampaignIn) -> dict[str, Any]:
         return view(rt, require(rt, handle, body.campaignId))
 
 
-def patch(rt: "Runtime", handle: str, campaign_id: str, body: CampaignPatch) -> dict[str, Any]:
+def patch(rt: Runtime, handle: str, campaign_id: str, body: CampaignPatch) -> dict[str, Any]:
     with rt.db.tx():
         row = require(rt, handle, campaign_id)
         rt.db.run(
@@ -111,7 +111,7 @@ def patch(rt: "Runtime", handle: str, campaign_id: str, body: CampaignPatch) -> 
 
 
 def listing(
-    rt: "Runtime", handle: str, status: str | None, after: int, limit: int
+    rt: Runtime, handle: str, status: str | None, after: int, limit: int
 ) -> tuple[list[sqlite3.Row], list[dict[str, Any]]]:
     sql = "SELECT * FROM campaigns WHERE handle = ? AND id > ?"
     args: list[Any] = [handle, after]

@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 
-def record(
-    rt: "Runtime", handle: str, slug: str, campaign_id: str, clicked_at: float | None = None
-) -> ctx_tokens.Click:
+def record(rt: Runtime, handle: str, slug: str, campaign_id: str, clicked_at: float | None = None) -> ctx_tokens.Click:
     click = ctx_tokens.Click(
         handle, slug, campaign_id, new_id("clk"), rt.clock.now() if clicked_at is None else clicked_at
     )
@@ -38,7 +36,7 @@ def with_params(url: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def follow(rt: "Runtime", handle: str, slug: str, record_click: bool = True) -> tuple[str, ctx_tokens.Click | None]:
+def follow(rt: Runtime, handle: str, slug: str, record_click: bool = True) -> tuple[str, ctx_tokens.Click | None]:
     """Where a click on {handle}.10x.in/{slug} goes, and the click when it was tracked."""
     link = links.get(rt, handle, slug)
     if link is None or not link["enabled"]:
@@ -63,7 +61,7 @@ def follow(rt: "Runtime", handle: str, slug: str, record_click: bool = True) -> 
     return with_params(destination, params), click
 
 
-def describe(rt: "Runtime", click: ctx_tokens.Click) -> dict[str, Any]:
+def describe(rt: Runtime, click: ctx_tokens.Click) -> dict[str, Any]:
     slug = click.slug
     if rt.faults.active and rt.faults.hit(FaultName.CTX_MISATTRIBUTED, click.campaign_id, click.slug):
         other = links.sibling(rt, click.handle, click.campaign_id, click.slug)

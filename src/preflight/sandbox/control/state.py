@@ -25,17 +25,17 @@ STATS = {
 }
 
 
-def stats(rt: "Runtime") -> dict[str, int]:
+def stats(rt: Runtime) -> dict[str, int]:
     """Counts straight from the database, so tests can prove nothing was created twice."""
     return {name: rt.db.scalar(f"SELECT COUNT(*) FROM {table}") for name, table in STATS.items()}
 
 
-def request_log(rt: "Runtime", limit: int) -> list[dict[str, Any]]:
+def request_log(rt: Runtime, limit: int) -> list[dict[str, Any]]:
     entries = list(rt.requests)[-limit:]
     return [{"method": m, "path": p, "status": s, "requestId": r, "at": rfc3339(t)} for m, p, s, r, t in entries]
 
 
-def forge_click(rt: "Runtime", handle: str, slug: str, age_seconds: float) -> dict[str, Any]:
+def forge_click(rt: Runtime, handle: str, slug: str, age_seconds: float) -> dict[str, Any]:
     """A correctly signed ctx for a click that happened age_seconds ago."""
     link = links.get(rt, handle, slug)
     if link is None:
@@ -51,7 +51,7 @@ def forge_click(rt: "Runtime", handle: str, slug: str, age_seconds: float) -> di
     }
 
 
-def info(rt: "Runtime") -> dict[str, Any]:
+def info(rt: Runtime) -> dict[str, Any]:
     return {
         "now": rfc3339(rt.clock.now()),
         "ctxTtlSeconds": rt.settings.ctx_ttl,

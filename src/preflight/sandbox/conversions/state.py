@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_CURRENCY = "INR"
 
 
-def _test_click(rt: "Runtime", handle: str, campaign_id: str, token: str) -> ctx_tokens.Click:
+def _test_click(rt: Runtime, handle: str, campaign_id: str, token: str) -> ctx_tokens.Click:
     try:
         click = ctx_tokens.check(rt, token, handle, campaign_id)
     except ApiError as err:
@@ -36,14 +36,14 @@ def _test_click(rt: "Runtime", handle: str, campaign_id: str, token: str) -> ctx
     return click
 
 
-def _variant_slug(rt: "Runtime", campaign: sqlite3.Row, slug: str) -> str:
+def _variant_slug(rt: Runtime, campaign: sqlite3.Row, slug: str) -> str:
     link = links.get(rt, campaign["handle"], slug)
     if link is None or link["campaign_id"] != campaign["campaign_id"] or not link["enabled"]:
         raise validation_error("slug", f"{slug} is not an enabled variant of {campaign['campaign_id']}")
     return slug
 
 
-def record_test(rt: "Runtime", handle: str, campaign_id: str, body: TestConversionIn) -> dict[str, Any]:
+def record_test(rt: Runtime, handle: str, campaign_id: str, body: TestConversionIn) -> dict[str, Any]:
     campaign = campaigns.require(rt, handle, campaign_id)
     click_id = None
     if body.ctx is not None:
@@ -97,7 +97,7 @@ def view(row: sqlite3.Row, deduped: bool = False) -> dict[str, Any]:
 
 
 def record_public(
-    rt: "Runtime", body: ConversionIn, force_new: bool = False
+    rt: Runtime, body: ConversionIn, force_new: bool = False
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, answer, extra headers) for POST /v2/public/conversions."""
     click = ctx_tokens.check(rt, body.ctx)

@@ -63,13 +63,13 @@ def read_credential(request: Request) -> str:
 # --- JWT -----------------------------------------------------------------------------------
 
 
-def mint_jwt(rt: "Runtime", sub: str, roles: dict[str, str], ttl_seconds: int) -> str:
+def mint_jwt(rt: Runtime, sub: str, roles: dict[str, str], ttl_seconds: int) -> str:
     now = int(rt.clock.now())
     claims = {"sub": sub, "roles": roles, "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, rt.jwt_secret, algorithm="HS256")
 
 
-def _jwt_claims(rt: "Runtime", token: str) -> dict[str, Any]:
+def _jwt_claims(rt: Runtime, token: str) -> dict[str, Any]:
     """Signature-checked claims; cached since the signature of a token never changes."""
     claims = rt.jwt_cache.get(token)
     if claims is not None:
@@ -96,7 +96,7 @@ def _jwt_claims(rt: "Runtime", token: str) -> dict[str, Any]:
     return claims
 
 
-def _jwt_principal(rt: "Runtime", token: str) -> Principal:
+def _jwt_principal(rt: Runtime, token: str) -> Principal:
     claims = _jwt_claims(rt, token)
     # Expiry is checked against the sandbox clock, so /__sandbox/clock can expire a JWT.
     if claims["exp"] <= rt.clock.now():
@@ -112,7 +112,7 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def mint_pat(rt: "Runtime", handle: str, scopes: list[str], name: str | None = None) -> tuple[str, str]:
+def mint_pat(rt: Runtime, handle: str, scopes: list[str], name: str | None = None) -> tuple[str, str]:
     token_id = os.urandom(8).hex()
     secret = os.urandom(24).hex()
     rt.db.run(
@@ -122,7 +122,7 @@ def mint_pat(rt: "Runtime", handle: str, scopes: list[str], name: str | None = N
     return token_id, f"{PAT_PREFIX}{token_id}.{secret}"
 
 
-def _pat_principal(rt: "Runtime", token: str) -> Principal:
+def _pat_principal(rt: Runtime, token: str) -> Principal:
     token_id, dot, secret = token[len(PAT_PREFIX) :].partition(".")
     if not token_id or not dot or not secret:
         raise unauthorized("invalid_token", "PAT is malformed: expected patv1_<tokenId>.<secret>")
@@ -141,7 +141,7 @@ def _pat_principal(rt: "Runtime", token: str) -> Principal:
     return Principal("pat", token_id, handle=handle, scopes=scopes)
 
 
-def authenticate(rt: "Runtime", request: Request) -> Principal:
+def authenticate(rt: Runtime, request: Request) -> Principal:
     token = read_credential(request)
     if token.startswith(PAT_PREFIX):
         return _pat_principal(rt, token)
@@ -156,7 +156,7 @@ def scope_grants(scopes: tuple[str, ...], wanted: str) -> bool:
 # --- the three surfaces ------------------------------------------------------------------
 
 
-def require_role(rt: "Runtime", request: Request, handle: str, role: str) -> Principal:
+def require_role(rt: Runtime, request: Request, handle: str, role: str) -> Principal:
     principal = authenticate(rt, request)
     if principal.kind != "jwt":
         raise unauthorized("invalid_token", "a PAT never works on /v2/handles/…: use a JWT")
@@ -170,7 +170,7 @@ def require_role(rt: "Runtime", request: Request, handle: str, role: str) -> Pri
     return principal
 
 
-def require_scope(rt: "Runtime", request: Request, handle: str, scope: str) -> Principal:
+def require_scope(rt: Runtime, request: Request, handle: str, scope: str) -> Principal:
     principal = authenticate(rt, request)
     if principal.kind != "pat":
         raise unauthorized("invalid_token", "this automation route takes a PAT, not a JWT")

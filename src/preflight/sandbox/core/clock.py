@@ -7,7 +7,7 @@ clock, so a test can make a ctx stale or turn the quota day without waiting.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -24,16 +24,16 @@ class Clock:
 
 def rfc3339(ts: float) -> str:
     """RFC 3339 UTC with milliseconds, e.g. 2026-11-01T12:00:00.123Z."""
-    dt = datetime.fromtimestamp(ts, timezone.utc)
+    dt = datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def utc_day(ts: float) -> str:
     """The UTC day of a timestamp as YYYYMMDD (the quota day)."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y%m%d")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%d")
 
 
 def next_midnight(ts: float) -> float:
-    dt = datetime.fromtimestamp(ts, timezone.utc)
-    midnight = datetime(dt.year, dt.month, dt.day, tzinfo=timezone.utc) + timedelta(days=1)
+    dt = datetime.fromtimestamp(ts, UTC)
+    midnight = datetime(dt.year, dt.month, dt.day, tzinfo=UTC) + timedelta(days=1)
     return midnight.timestamp()

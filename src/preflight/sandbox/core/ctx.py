@@ -90,7 +90,7 @@ def decode(key: bytes, token: object) -> Click:
 
 
 def check(
-    rt: "Runtime",
+    rt: Runtime,
     token: object,
     handle: str | None = None,
     campaign_id: str | None = None,
@@ -108,5 +108,5 @@ def check(
     return click
 
 
-def expires_at(rt: "Runtime", click: Click) -> float:
+def expires_at(rt: Runtime, click: Click) -> float:
     return click.clicked_at + rt.settings.ctx_ttl

@@ -49,7 +49,7 @@ def fingerprint(method: str, path: str, body: bytes, parsed: Any) -> str:
     return digest.hexdigest()
 
 
-def claim(rt: "Runtime", scope: str, key: str, print_: str) -> Stored | None:
+def claim(rt: Runtime, scope: str, key: str, print_: str) -> Stored | None:
     """None when this request now owns the key; else what is already there."""
     now = rt.clock.now()
     db = rt.db
@@ -77,16 +77,16 @@ def claim(rt: "Runtime", scope: str, key: str, print_: str) -> Stored | None:
     return None
 
 
-def store(rt: "Runtime", scope: str, key: str, status: int, headers: list[list[str]], body: bytes) -> None:
+def store(rt: Runtime, scope: str, key: str, status: int, headers: list[list[str]], body: bytes) -> None:
     rt.db.run(
         "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ? WHERE scope = ? AND key = ?",
         (status, json.dumps(headers), body, scope, key),
     )
 
 
-def release(rt: "Runtime", scope: str, key: str) -> None:
+def release(rt: Runtime, scope: str, key: str) -> None:
     rt.db.run("DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'pending'", (scope, key))
 
 
-def purge(rt: "Runtime") -> None:
+def purge(rt: Runtime) -> None:
     rt.db.run("DELETE FROM idempotency WHERE created_at < ?", (rt.clock.now() - KEEP_SECONDS,))

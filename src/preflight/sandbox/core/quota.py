@@ -25,11 +25,11 @@ def per_day(plan: str, *, default_plan: str | None = None, custom: int | None = 
     return custom if custom and plan == default_plan else WRITES_PER_DAY[plan]
 
 
-def limit_of(rt: "Runtime", plan: str) -> int:
+def limit_of(rt: Runtime, plan: str) -> int:
     return per_day(plan, default_plan=rt.settings.plan, custom=rt.settings.writes_per_day)
 
 
-def plan_of(rt: "Runtime", handle: str) -> str:
+def plan_of(rt: Runtime, handle: str) -> str:
     plan = rt.plans.get(handle)
     if plan is not None:
         return plan
@@ -42,7 +42,7 @@ def plan_of(rt: "Runtime", handle: str) -> str:
     return plan
 
 
-def set_plan(rt: "Runtime", handle: str, plan: str) -> None:
+def set_plan(rt: Runtime, handle: str, plan: str) -> None:
     rt.db.run(
         "INSERT INTO handles (handle, plan, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT (handle) DO UPDATE SET plan = excluded.plan",
@@ -51,11 +51,11 @@ def set_plan(rt: "Runtime", handle: str, plan: str) -> None:
     rt.plans[handle] = plan
 
 
-def writes_today(rt: "Runtime", handle: str, day: str) -> int:
+def writes_today(rt: Runtime, handle: str, day: str) -> int:
     return rt.db.scalar("SELECT writes FROM quota WHERE handle = ? AND day = ?", (handle, day)) or 0
 
 
-def consume(rt: "Runtime", handle: str) -> None:
+def consume(rt: Runtime, handle: str) -> None:
     """Count one write, or answer 429 rate_limited reason daily_quota when the day is used up."""
     plan = plan_of(rt, handle)
     limit = limit_of(rt, plan)
@@ -82,7 +82,7 @@ def consume(rt: "Runtime", handle: str) -> None:
         )
 
 
-def meters(rt: "Runtime", handle: str) -> dict[str, Any]:
+def meters(rt: Runtime, handle: str) -> dict[str, Any]:
     plan = plan_of(rt, handle)
     now = rt.clock.now()
     return {

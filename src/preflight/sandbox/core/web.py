@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +27,7 @@ class StrictIn(BaseModel):
     idempotencyKey: str | None = None
 
 
-def runtime(request: Request) -> "Runtime":
+def runtime(request: Request) -> Runtime:
     return request.app.state.rt
 
 

@@ -39,7 +39,7 @@ def primary_link(campaign: sqlite3.Row, bound: list[sqlite3.Row]) -> dict[str, s
     return _check("primary_link", "PASS", f"{slug} enabled")
 
 
-def traffic_tags(rt: "Runtime", variants: list[sqlite3.Row]) -> dict[str, str]:
+def traffic_tags(rt: Runtime, variants: list[sqlite3.Row]) -> dict[str, str]:
     if not variants:
         return _check("traffic_tags", "FAIL", "no enabled variant links")
     missing = []
@@ -62,7 +62,7 @@ def click_seen(variants: list[sqlite3.Row]) -> dict[str, str]:
     return _check("click_seen", "PASS", _plural(clicks, "click"))
 
 
-def converted(rt: "Runtime", campaign: sqlite3.Row, slug: str) -> bool:
+def converted(rt: Runtime, campaign: sqlite3.Row, slug: str) -> bool:
     """Whether a variant has a test or real conversion (indexed lookups, no scans)."""
     args = (campaign["handle"], campaign["campaign_id"], slug)
     return (
@@ -73,7 +73,7 @@ def converted(rt: "Runtime", campaign: sqlite3.Row, slug: str) -> bool:
     )
 
 
-def conversion_signal(rt: "Runtime", campaign: sqlite3.Row, variants: list[sqlite3.Row]) -> dict[str, str]:
+def conversion_signal(rt: Runtime, campaign: sqlite3.Row, variants: list[sqlite3.Row]) -> dict[str, str]:
     if not variants:
         return _check("conversion_signal", "WARN", "no enabled variants to convert")
     lacking = [link["slug"] for link in variants if not converted(rt, campaign, link["slug"])]
@@ -82,7 +82,7 @@ def conversion_signal(rt: "Runtime", campaign: sqlite3.Row, variants: list[sqlit
     return _check("conversion_signal", "PASS", f"{_plural(len(variants), 'variant')} with a conversion signal")
 
 
-def detail_page(rt: "Runtime", campaign: sqlite3.Row) -> dict[str, str]:
+def detail_page(rt: Runtime, campaign: sqlite3.Row) -> dict[str, str]:
     row = rt.db.one(
         "SELECT schema_version, access_mode FROM deployments WHERE handle = ? "
         "AND campaign_id = ? ORDER BY id DESC LIMIT 1",
@@ -99,7 +99,7 @@ def verdict(checks: list[dict[str, str]]) -> tuple[str, int]:
     return worst, score
 
 
-def evaluate(rt: "Runtime", campaign: sqlite3.Row, via_pat: bool = False) -> dict[str, Any]:
+def evaluate(rt: Runtime, campaign: sqlite3.Row, via_pat: bool = False) -> dict[str, Any]:
     bound = links.for_campaign(rt, campaign["handle"], campaign["campaign_id"])
     variants = [link for link in bound if link["enabled"]]
     checks = [

@@ -32,7 +32,7 @@ def valid_email(email: str) -> bool:
     return len(email) <= 254 and ".." not in email and EMAIL_RE.match(email) is not None
 
 
-def _check_email(rt: "Runtime", email: str, campaign_id: str) -> None:
+def _check_email(rt: Runtime, email: str, campaign_id: str) -> None:
     if valid_email(email):
         if rt.faults.hit(FaultName.VALID_EMAIL_REJECTED, campaign_id):
             raise ApiError(400, "invalid_email", f"{email!r} is not a valid email address")
@@ -51,7 +51,7 @@ def answer(row: sqlite3.Row, deduped: bool) -> dict[str, Any]:
     }
 
 
-def capture(rt: "Runtime", handle: str, body: LeadIn) -> tuple[int, dict[str, Any]]:
+def capture(rt: Runtime, handle: str, body: LeadIn) -> tuple[int, dict[str, Any]]:
     if body.ten_x_hp:
         return 202, {"status": "ACCEPTED"}  # a bot filled the honeypot: nothing is stored
     campaign = campaigns.require(rt, handle, body.campaignId)
@@ -110,7 +110,7 @@ def row_view(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _visible(rt: "Runtime", rows: list[sqlite3.Row], fault: FaultName) -> list[sqlite3.Row]:
+def _visible(rt: Runtime, rows: list[sqlite3.Row], fault: FaultName) -> list[sqlite3.Row]:
     """Captured leads, less those a lead_missing_* fault hides."""
     if fault not in rt.faults.active:
         return rows
@@ -118,7 +118,7 @@ def _visible(rt: "Runtime", rows: list[sqlite3.Row], fault: FaultName) -> list[s
 
 
 def _select(
-    rt: "Runtime", handle: str, campaign_id: str | None, after: int = 0, limit: int | None = None
+    rt: Runtime, handle: str, campaign_id: str | None, after: int = 0, limit: int | None = None
 ) -> list[sqlite3.Row]:
     sql = "SELECT * FROM leads WHERE handle = ? AND status = 'CAPTURED' AND id > ?"
     args: list[Any] = [handle, after]
@@ -133,14 +133,14 @@ def _select(
 
 
 def listing(
-    rt: "Runtime", handle: str, campaign_id: str | None, after: int, limit: int
+    rt: Runtime, handle: str, campaign_id: str | None, after: int, limit: int
 ) -> tuple[list[sqlite3.Row], list[dict[str, Any]]]:
     rows = _select(rt, handle, campaign_id, after, limit)
     shown = _visible(rt, rows[:limit], FaultName.LEAD_MISSING_FROM_LIST)
     return rows, [row_view(r) for r in shown]
 
 
-def export_csv(rt: "Runtime", handle: str, campaign_id: str | None) -> str:
+def export_csv(rt: Runtime, handle: str, campaign_id: str | None) -> str:
     rows = _visible(rt, _select(rt, handle, campaign_id), FaultName.LEAD_MISSING_FROM_EXPORT)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -151,7 +151,7 @@ def export_csv(rt: "Runtime", handle: str, campaign_id: str | None) -> str:
     return out.getvalue()
 
 
-def verify(rt: "Runtime", lead_id: str) -> dict[str, Any] | None:
+def verify(rt: Runtime, lead_id: str) -> dict[str, Any] | None:
     """Sandbox control: mark a PENDING_VERIFICATION lead verified (CAPTURED)."""
     rt.db.run("UPDATE leads SET status = 'CAPTURED' WHERE lead_id = ?", (lead_id,))
     row = rt.db.one("SELECT * FROM leads WHERE lead_id = ?", (lead_id,))

@@ -46,11 +46,11 @@ def check_destination(url: str, field: str = "destinationUrl") -> None:
         )
 
 
-def get(rt: "Runtime", handle: str, slug: str) -> sqlite3.Row | None:
+def get(rt: Runtime, handle: str, slug: str) -> sqlite3.Row | None:
     return rt.db.one("SELECT * FROM links WHERE handle = ? AND slug = ?", (handle, slug))
 
 
-def swapped(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> str:
+def swapped(rt: Runtime, handle: str, campaign_id: str, slug: str) -> str:
     """The slug a conversion or lead is credited to: the clicked one, or (fault
     attribution_swapped) the next enabled variant of the campaign."""
     if not rt.faults.active or not rt.faults.hit(FaultName.ATTRIBUTION_SWAPPED, campaign_id, slug):
@@ -59,7 +59,7 @@ def swapped(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> str:
     return other["slug"] if other is not None else slug
 
 
-def sibling(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> sqlite3.Row | None:
+def sibling(rt: Runtime, handle: str, campaign_id: str, slug: str) -> sqlite3.Row | None:
     """The enabled variant after `slug` in its campaign (in creation order), wrapping around."""
     bound = [row for row in for_campaign(rt, handle, campaign_id) if row["enabled"]]
     slugs = [row["slug"] for row in bound]
@@ -68,11 +68,11 @@ def sibling(rt: "Runtime", handle: str, campaign_id: str, slug: str) -> sqlite3.
     return bound[(slugs.index(slug) + 1) % len(slugs)]
 
 
-def for_campaign(rt: "Runtime", handle: str, campaign_id: str) -> list[sqlite3.Row]:
+def for_campaign(rt: Runtime, handle: str, campaign_id: str) -> list[sqlite3.Row]:
     return rt.db.all("SELECT * FROM links WHERE handle = ? AND campaign_id = ? ORDER BY id", (handle, campaign_id))
 
 
-def tracking(rt: "Runtime", row: sqlite3.Row) -> dict[str, str]:
+def tracking(rt: Runtime, row: sqlite3.Row) -> dict[str, str]:
     """A link's traffic tags as read back (fault traffic_tag_dropped hides one)."""
     tags = {name: row[column] for name, column in TAG_COLUMNS.items() if row[column]}
     if rt.faults.active:
@@ -86,7 +86,7 @@ def utm_params(tags: dict[str, str]) -> dict[str, str]:
     return {TRAFFIC_TAGS[name]: value for name, value in tags.items()}
 
 
-def view(rt: "Runtime", row: sqlite3.Row) -> dict[str, Any]:
+def view(rt: Runtime, row: sqlite3.Row) -> dict[str, Any]:
     return {
         "handle": row["handle"],
         "slug": row["slug"],
@@ -108,7 +108,7 @@ def check_body(body: LinkIn, prefix: str = "") -> None:
             raise validation_error(f"{prefix}tags.{i}", "a tag is 1 to 64 characters")
 
 
-def save(rt: "Runtime", handle: str, slug: str, body: LinkIn, campaign_id: str | None) -> bool:
+def save(rt: Runtime, handle: str, slug: str, body: LinkIn, campaign_id: str | None) -> bool:
     """Create or replace a link in the current transaction; True when it was created."""
     now = rt.clock.now()
     tags = body.tracking or None
@@ -140,7 +140,7 @@ def save(rt: "Runtime", handle: str, slug: str, body: LinkIn, campaign_id: str |
     return True
 
 
-def put(rt: "Runtime", handle: str, slug: str, body: LinkIn) -> tuple[dict[str, Any], bool]:
+def put(rt: Runtime, handle: str, slug: str, body: LinkIn) -> tuple[dict[str, Any], bool]:
     check_slug(slug)
     check_body(body)
     with rt.db.tx():
@@ -160,6 +160,6 @@ def put(rt: "Runtime", handle: str, slug: str, body: LinkIn) -> tuple[dict[str, 
         return view(rt, get(rt, handle, slug)), created
 
 
-def listing(rt: "Runtime", handle: str, after: int, limit: int) -> tuple[list[sqlite3.Row], list]:
+def listing(rt: Runtime, handle: str, after: int, limit: int) -> tuple[list[sqlite3.Row], list]:
     rows = rt.db.all("SELECT * FROM links WHERE handle = ? AND id > ? ORDER BY id LIMIT ?", (handle, after, limit + 1))
     return rows, [view(rt, r) for r in rows[:limit]]

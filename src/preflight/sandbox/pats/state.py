@@ -13,12 +13,12 @@ if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 
-def create(rt: "Runtime", handle: str, scopes: list[str], name: str | None) -> dict[str, Any]:
+def create(rt: Runtime, handle: str, scopes: list[str], name: str | None) -> dict[str, Any]:
     token_id, token = auth.mint_pat(rt, handle, scopes, name)
     return {**_view(rt, token_id), "token": token}
 
 
-def _view(rt: "Runtime", token_id: str) -> dict[str, Any]:
+def _view(rt: Runtime, token_id: str) -> dict[str, Any]:
     row = rt.db.one("SELECT * FROM pats WHERE token_id = ?", (token_id,))
     return {
         "tokenId": row["token_id"],
@@ -30,12 +30,12 @@ def _view(rt: "Runtime", token_id: str) -> dict[str, Any]:
     }
 
 
-def listing(rt: "Runtime", handle: str) -> list[dict[str, Any]]:
+def listing(rt: Runtime, handle: str) -> list[dict[str, Any]]:
     rows = rt.db.all("SELECT token_id FROM pats WHERE handle = ? ORDER BY created_at", (handle,))
     return [_view(rt, row["token_id"]) for row in rows]
 
 
-def revoke(rt: "Runtime", handle: str, token_id: str) -> None:
+def revoke(rt: Runtime, handle: str, token_id: str) -> None:
     cur = rt.db.run(
         "UPDATE pats SET revoked_at = ? WHERE token_id = ? AND handle = ?", (rt.clock.now(), token_id, handle)
     )

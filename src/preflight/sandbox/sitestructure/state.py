@@ -37,7 +37,7 @@ LEAD_FORM = {
 }
 
 
-def _draft(rt: "Runtime", campaign: sqlite3.Row) -> dict[str, Any]:
+def _draft(rt: Runtime, campaign: sqlite3.Row) -> dict[str, Any]:
     row = rt.db.one(
         "SELECT * FROM site_structures WHERE handle = ? AND campaign_id = ?",
         (campaign["handle"], campaign["campaign_id"]),
@@ -60,13 +60,13 @@ def _draft(rt: "Runtime", campaign: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _latest(rt: "Runtime", handle: str, campaign_id: str) -> sqlite3.Row | None:
+def _latest(rt: Runtime, handle: str, campaign_id: str) -> sqlite3.Row | None:
     return rt.db.one(
         "SELECT * FROM deployments WHERE handle = ? AND campaign_id = ? ORDER BY id DESC LIMIT 1", (handle, campaign_id)
     )
 
 
-def view(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
+def view(rt: Runtime, handle: str, campaign_id: str) -> dict[str, Any]:
     campaign = campaigns.require(rt, handle, campaign_id)
     answer = {"campaignId": campaign_id, **_draft(rt, campaign), "published": None}
     deployment = _latest(rt, handle, campaign_id)
@@ -82,7 +82,7 @@ def view(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
     return answer
 
 
-def save_draft(rt: "Runtime", handle: str, campaign_id: str, body: SiteStructureIn) -> dict[str, Any]:
+def save_draft(rt: Runtime, handle: str, campaign_id: str, body: SiteStructureIn) -> dict[str, Any]:
     with rt.db.tx():
         campaign = campaigns.require(rt, handle, campaign_id)
         current = _draft(rt, campaign)["schemaVersion"]
@@ -133,7 +133,7 @@ def has_required_email(node: Any) -> bool:
     return False
 
 
-def publish(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
+def publish(rt: Runtime, handle: str, campaign_id: str) -> dict[str, Any]:
     with rt.db.tx():
         campaign = campaigns.require(rt, handle, campaign_id)
         draft = _draft(rt, campaign)
@@ -178,7 +178,7 @@ def publish(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
         return answer
 
 
-def published_page(rt: "Runtime", handle: str, campaign_id: str) -> dict[str, Any]:
+def published_page(rt: Runtime, handle: str, campaign_id: str) -> dict[str, Any]:
     failing = rt.faults.hit(FaultName.SCHEMA_FETCH_FAILS, campaign_id)
     if failing:
         status = failing["status"]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 
-def file_report(rt: "Runtime", principal: Principal, report: dict[str, Any]) -> dict[str, str]:
+def file_report(rt: Runtime, principal: Principal, report: dict[str, Any]) -> dict[str, str]:
     ticket_id = new_id("tkt")
     rt.db.run(
         "INSERT INTO support_reports (ticket_id, principal, body, created_at) VALUES (?, ?, ?, ?)",
@@ -21,6 +21,6 @@ def file_report(rt: "Runtime", principal: Principal, report: dict[str, Any]) -> 
     return {"ticketId": ticket_id, "status": "RECEIVED"}
 
 
-def get_report(rt: "Runtime", ticket_id: str) -> dict[str, Any] | None:
+def get_report(rt: Runtime, ticket_id: str) -> dict[str, Any] | None:
     row = rt.db.one("SELECT body FROM support_reports WHERE ticket_id = ?", (ticket_id,))
     return json.loads(row["body"]) if row is not None else None
