@@ -1,7 +1,7 @@
 """The cost of the shared pace per request: one `acquire` plus one `observe`, in µs.
 
 Not a test. Compares the bucket the harness used before (one pyrate-limiter SQLiteBucket for
-every request, a file lock around each acquire) with the per-class pace of src/preflight/pacing.py,
+every request, a file lock around each acquire) with the per-class pace of src/preflight/http/pacing.py,
 with the state file on disk (the run's scratch folder) and on tmpfs (/dev/shm), in one process
 and in two processes spending from the same file at once (as two xdist workers do). Between two
 requests the loop sleeps 1 ms (a fast answer), and the rate is set far above what it asks, so

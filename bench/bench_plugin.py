@@ -14,7 +14,7 @@ Three switches, by environment variable (bench/overhead.py and bench/scaling.py 
   placeholder (`bench-token-1`, …) wherever it appears; bench/replay.py maps the placeholder to
   the token its replay mints. Only for a run without xdist (one process). Not for timed runs.
 - PREFLIGHT_BENCH_BUCKET=off: the run's shared rate-limit bucket is left out, to measure its share
-  of the per-request cost (the bucket is made in src/preflight/session.py).
+  of the per-request cost (the bucket is made in src/preflight/harness/session.py).
 """
 
 from __future__ import annotations

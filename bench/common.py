@@ -155,7 +155,7 @@ def pytest_command(
     extra: list[str] | None = None,
     python: list[str] | None = None,
 ) -> list[str]:
-    """`pytest suites` with the options `preflight run` adds (src/preflight/runner.py), minus HTML."""
+    """`pytest suites` with the options `preflight run` adds (src/preflight/cli/run.py), minus HTML."""
     command = [
         *(python or [sys.executable, "-m", "pytest"]),
         "suites",
