@@ -20,7 +20,7 @@ const VIEWS = {
 };
 const view = VIEWS[context.view ?? "step"];
 
-// The names of preflight.lifecycle.failures.CATEGORIES, in its order (tests/unit/test_report_allure_config.py
+// The names of preflight.core.categories.Category, in its order (tests/unit/test_report_allure.py
 // checks the two lists agree). A PreflightFailure's message starts with "[<category>]".
 const PREFLIGHT_CATEGORIES = [
   "invalid_ctx",
@@ -35,6 +35,7 @@ const PREFLIGHT_CATEGORIES = [
   "health_not_ready",
   "auth",
   "quota",
+  "meters_mismatch",
   "peak_window",
   "throttled",
   "platform_error",

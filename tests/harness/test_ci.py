@@ -51,6 +51,22 @@ def test_the_linter_catches_a_broken_workflow(tmp_path):
     assert 'property "targets" is not defined' in done.stdout and 'unexpected key "timeout-minute"' in done.stdout
 
 
+def test_the_run_history_is_kept_across_ci_runs():
+    """The jobs that write a gate restore reports/history/ before the run (or merge) and save it after,
+    whatever the result, per target, so "since the last PASS" works from one CI run to the next."""
+    for name, writes in (("preflight", "Run the preflight"), ("merge", "Merge the shards")):
+        steps = jobs()[name]["steps"]
+        names = [step.get("name") for step in steps]
+        restore = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@"))
+        save = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/save@"))
+        assert names.index(restore["name"]) < names.index(writes) < names.index(save["name"]), (name, names)
+        assert restore["with"]["path"] == save["with"]["path"] == "reports/history/", name
+        assert restore["with"]["key"] == save["with"]["key"] and "github.run_id" in save["with"]["key"], name
+        assert restore["with"]["restore-keys"] == "preflight-history-${{ env.PREFLIGHT_TARGET }}-", name
+        assert save.get("if") == "always()", name
+        assert "PREFLIGHT_TARGET" in jobs()[name]["env"], name
+
+
 def jobs() -> dict:
     return yaml.safe_load(WORKFLOW.read_text())["jobs"]
 

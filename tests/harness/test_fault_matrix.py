@@ -230,6 +230,47 @@ CASES = [
         Expect("health", "attribution"),
         ("sends the visitor to",),
     ),
+    # A click that lands on another host and path (its ctx and tags kept): the variant's traffic goes
+    # where the A/B test does not measure it.
+    Case(
+        "redirect_offsite",
+        {},
+        "test_click_redirect_carries_traffic_tags",
+        Expect("health", "attribution"),
+        ("lands on another page than its destination", "elsewhere.example"),
+    ),
+    # Every ctx resolves to another variant: each test that clicks says so; the health checks that
+    # wait for the conversions follow from it (one root cause).
+    Case(
+        "ctx_misattributed",
+        {},
+        "test_click_redirect_carries_traffic_tags",
+        Expect("health", "attribution"),
+        ("is credited to",),
+        also={
+            **{
+                name: Expect("lead_capture", "attribution")
+                for name in (
+                    "test_one_lead_captured_and_reviewed",
+                    "test_invalid_email_refused",
+                    "test_tampered_ctx_refused",
+                )
+            },
+            "test_variant_test_conversion": Expect("test_conversion", "attribution"),
+            "test_foreign_ctx_refused": Expect("test_conversion", "attribution"),
+            "test_conversion_signal_passes": Expect("test_conversion", "health_not_ready"),
+            "test_ready_after_lifecycle": Expect("readiness", "health_not_ready"),
+            **{
+                name: Expect("conversion", "attribution")
+                for name in (
+                    "test_fresh_ctx_conversion_recorded",
+                    "test_replay_returns_same_conversion",
+                    "test_reused_key_with_other_body_refused",
+                    "test_reused_ctx_deduped_per_click",
+                )
+            },
+        },
+    ),
     Case(
         "lead_dropped_silently",
         {},
@@ -254,7 +295,12 @@ TOLERATED = {
     "request-id-header": {"request_id_header": {"header": "x-amzn-requestid"}},
     "nested-errors": {"error_shape": {"shape": "nested"}},
     "rfc9457-errors": {"error_shape": {"shape": "rfc9457"}, "extra_fields": {}},
+    # Lists paged as the contract allows: one item a page, each after an empty page with a nextCursor.
+    "sparse-pages": {"sparse_pages": {}},
 }
+# Faults whose matrix is elsewhere: the retries of writes whose answer was lost (test_safe_retries.py),
+# and the platform refusing writes its own meters say are left (test_meters_and_platform_disagree below).
+ELSEWHERE = {"commit_then_timeout": "test_safe_retries.py", "quota_refused_early": "test_meters_and_platform_disagree"}
 # Several faults at once, on different steps: one payload per fault.
 COMBINED = {
     "tags+list+schema": ["traffic_tag_dropped", "lead_missing_from_list", "schema_fetch_fails"],
@@ -302,6 +348,18 @@ def walk_attachments(node: dict[str, Any]) -> list[dict[str, Any]]:
     found = list(node.get("attachments", []))
     for step in node.get("steps", []):
         found += walk_attachments(step)
+    return found
+
+
+def setup_attachments(run: RunResult, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the test's fixtures attached while setting it up (the report shows them under "Set up"):
+    the exchanges of a fixture that failed, e.g. a foreign ctx's click."""
+    found = []
+    for path in (run.reports / "allure-results").glob("*-container.json"):
+        container = json.loads(path.read_text())
+        if result["uuid"] in container.get("children", []):
+            for before in container.get("befores", []):
+                found += walk_attachments(before)
     return found
 
 
@@ -415,7 +473,7 @@ def check_escalation(run: RunResult, result: dict[str, Any], expect: Expect) -> 
     )
 
     allure = allure_result_for(run, nodeid)
-    attachments = walk_attachments(allure)
+    attachments = walk_attachments(allure) + setup_attachments(run, allure)
     names = [a["name"] for a in attachments]
     rid = failing[-1]
     carrying = [
@@ -714,3 +772,77 @@ def test_harness_rides_through(fault: str, ride_through, baseline):
         assert slow, f"{fault}: expected some recorded exchanges to take >= 300 ms" + why(run)
         retried = [e["url"] for e in exchanges if e["attempts"] > 1 or e["status"] is None]
         assert not retried, f"{fault}: answers within the timeout must not be retried: {retried}" + why(run)
+
+
+# -- the platform refuses writes its own meters say are left ---------------------------------------
+
+
+def test_meters_and_platform_disagree(project, sandbox):
+    """usage-meters shows writes left, the plan fits, then a counted write is refused with daily_quota:
+    ERROR (nothing after it was judged), a reason that names the disagreement with both request ids,
+    and one support payload: the platform's defect, not the user's plan."""
+    run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults={"quota_refused_early": {"after": 3}})
+    gate = run.gate
+    assert (gate["verdict"], run.code) == ("ERROR", 2), why(run)
+    failed = run.failures()
+    assert [r["category"] for r in failed] == ["meters_mismatch"], why(run)
+    message = failed[0]["message"]
+    assert "429 daily_quota" in message and "usage-meters" in message and "disagree" in message, message
+    refused, meters = failed[0]["failingRequestIds"][-2:]
+    assert refused in message and meters in message, message
+    assert "meters_mismatch" in gate["reason"] and "platform side" in gate["reason"], gate["reason"]
+    (escalation,) = gate["escalations"]
+    assert escalation["category"] == "meters_mismatch" and {refused, meters} <= set(escalation["requestIds"])
+    before = json.loads(Path(escalation["file"]).read_text())
+    assert before["summary"].startswith("[meters_mismatch] "), before["summary"]
+    # Every later test stopped: no test ran past the refusal to pretend a verdict.
+    assert gate["tests"]["ran"] < gate["tests"]["selected"], gate["tests"]
+
+
+def test_a_refusal_the_meters_agree_with_stays_the_users_quota(sandbox):
+    """A daily_quota refusal is judged against the meters read right after it: the day really spent
+    (by this run or anyone else on the handle) stays `quota`, the user's; writes left is the platform's."""
+    from preflight.http.client import Credentials, PlatformClient
+    from preflight.lifecycle.checks import expect_status
+    from preflight.lifecycle.failures import PreflightFailure
+    from preflight.ops.quota import second_opinion
+
+    sandbox.reset()
+    sandbox.set_plan("shop-free", "FREE")  # 2 counted writes a day
+    client = PlatformClient(sandbox.url, "shop-free", Credentials(jwt=sandbox.mint_jwt("shop-free")))
+    try:
+        body = {"destinationUrl": "https://gharart.example/x"}
+        for slug in ("link-one", "link-two"):
+            assert client.call("put_link", step="setup", json_body=body, slug=slug).status == 201
+        refused = client.call("put_link", step="setup", json_body=body, slug="link-three")
+        with pytest.raises(PreflightFailure) as spent:
+            expect_status(refused, 201, doing="binding a link")
+        assert spent.value.category == "quota"
+        assert second_opinion(client, spent.value, None) is spent.value  # the meters agree: 2 of 2 spent
+
+        sandbox.set_faults({"quota_refused_early": {}})
+        sandbox.set_plan("shop-free", "ENTERPRISE")
+        early = client.call("put_link", step="setup", json_body=body, slug="link-four")
+        with pytest.raises(PreflightFailure) as lie:
+            expect_status(early, 201, doing="binding a link")
+        judged = second_opinion(client, lie.value, None)
+        assert judged.category == "meters_mismatch" and judged.escalate, judged.message
+        assert early.request_id in judged.message and len(judged.request_ids) == 2, judged.message
+    finally:
+        client.close()
+        sandbox.set_faults({})
+
+
+def test_every_fault_of_the_catalogue_has_its_case():
+    """A fault added to the catalogue without a case here (or a named place elsewhere) fails."""
+    from preflight.core.faults import FaultName
+
+    covered = (
+        {case.fault for case in CASES}
+        | set(RIDE_THROUGH)
+        | {fault for faults in TOLERATED.values() for fault in faults}
+        | {fault for faults in COMBINED.values() for fault in faults}
+        | set(ELSEWHERE)
+    )
+    assert sorted(set(FaultName) - covered) == [], "faults without a case in the fault matrix"
+    assert covered <= set(FaultName), sorted(covered - set(FaultName))

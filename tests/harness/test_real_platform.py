@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,6 +89,8 @@ def rows(done: subprocess.CompletedProcess) -> dict[str, str]:
 
 def test_the_doctor_passes_on_a_ready_target_and_makes_only_get_requests(remote, sandbox):
     sandbox.set_plan("gharart", "ENTERPRISE")
+    ready = remote.preflight("run", "--target", "remote", "--no-html", "--", "-k", "spring-ab and checks_present")
+    assert ready.returncode == 0, say(ready)  # a campaign on the handle, to prove the PAT's read scopes on
     before = len(sandbox.requests(10000))
     done = remote.preflight("doctor", "--target", "remote", "--contract")
     log = sandbox.requests(10000)[before + 1 :]
@@ -97,7 +100,6 @@ def test_the_doctor_passes_on_a_ready_target_and_makes_only_get_requests(remote,
         "JWT",
         "JWT on handle gharart",
         "PAT scope analytics.read",
-        "PAT scope pages.read",
         "request-id header",
         "clock",
         "write quota",
@@ -109,6 +111,10 @@ def test_the_doctor_passes_on_a_ready_target_and_makes_only_get_requests(remote,
         r"JWT\s+role CREATOR on gharart, expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ min\)", found["JWT"]
     ), found["JWT"]
     assert found["PAT scope pages.write"].startswith("UNKNOWN"), found["PAT scope pages.write"]
+    # Proven on a campaign the handle has: accepted. Its page was never published, so the page read's
+    # 404 proves only that the scope was not refused, and says so.
+    assert "accepted (GET /v2/public/handles/gharart/campaigns/" in found["PAT scope analytics.read"]
+    assert found["PAT scope pages.read"].startswith("UNKNOWN") and "not refused" in found["PAT scope pages.read"]
     assert {e["method"] for e in log} == {"GET"}, sorted(
         {(e["method"], e["path"]) for e in log if e["method"] != "GET"}
     )
@@ -428,3 +434,56 @@ def _split(command: str) -> list[str]:
     import shlex
 
     return shlex.split(command.replace(".venv/bin/preflight", "preflight"))
+
+
+# -- nothing but reads before the opt-in -----------------------------------------------------------
+
+EARLY_STOPS = {
+    # what the user got wrong -> (how to set it up, the command, the gate's problem category or None)
+    "no --allow-writes": (lambda r: remote_target(r.project, r.sandbox.url, allow_writes=False), "run", "config"),
+    "a plan the quota cannot cover": (lambda r: r.sandbox.set_plan("gharart", "PRO"), "run", "quota"),
+    "inside a peak window": (
+        lambda r: r.project.edit_config(
+            lambda data: data["run"].update(
+                peak_windows=[{"name": "all day", "from": "00:00", "to": "24:00", "tz": "UTC"}]
+            )
+        ),
+        "run",
+        "peak_window",
+    ),
+    "an expired JWT": (lambda r: setattr(r, "jwt", _short_lived_jwt(r.sandbox)), "run", "auth"),
+    "a PAT without pages.read": (
+        lambda r: setattr(r, "pat", r.sandbox.mint_pat("gharart", ["analytics.read", "pages.write"])),
+        "run",
+        "auth",
+    ),
+    "the doctor": (lambda r: None, "doctor", None),
+    "the plan": (lambda r: None, "plan", None),
+}
+
+
+def _short_lived_jwt(sandbox) -> str:
+    token = sandbox.admin.post(
+        "/__sandbox/tokens", json={"kind": "jwt", "handle": "gharart", "role": "CREATOR", "ttlSeconds": 1}
+    ).json()["token"]
+    time.sleep(1.2)  # expired, on the platform's clock and ours
+    return token
+
+
+@pytest.mark.parametrize("stop", list(EARLY_STOPS))
+def test_nothing_but_reads_reaches_the_platform_when_a_run_stops_before_its_tests(remote, sandbox, stop):
+    """On any target but the embedded sandbox, every way a run (or the doctor, or the plan) stops
+    before its first test sends the platform GET requests only: the request log says so."""
+    arrange, command, category = EARLY_STOPS[stop]
+    arrange(remote)
+    before = len(sandbox.requests(10000))
+    args = ("run", "--target", "remote", "--no-html") if command == "run" else (command, "--target", "remote")
+    done = remote.preflight(*args)
+    log = [e for e in sandbox.requests(10000)[before + 1 :] if not e["path"].startswith("/__sandbox")]
+    sandbox.set_plan("gharart", "ENTERPRISE")
+    assert log, f"{stop}: expected the command to read the platform" + say(done)
+    assert [(e["method"], e["path"]) for e in log if e["method"] not in ("GET", "HEAD")] == [], stop + say(done)
+    if category is not None:
+        doc = gate(remote.project)
+        assert (done.returncode, doc["verdict"], doc["problemCategory"]) == (2, "ERROR", category), say(done)
+        assert doc["results"] == [] and doc["escalations"] == [], say(done)

@@ -159,6 +159,13 @@ def shipped(tmp_path_factory):
     return run
 
 
+def test_the_embedded_sandbox_is_paced_only_by_its_own_headers(shipped):
+    """The embedded sandbox is the run's own: no politeness ceiling (the run's pace, as the gate
+    records it), only what its RateLimit headers say when throttled."""
+    assert shipped.gate["pacing"]["ceilings"] == {"read": None, "write": None, "public": None}, shipped.gate["pacing"]
+    assert shipped.gate["pacing"]["fromHeaders"] is True
+
+
 def test_shipped_run_passes_and_says_where_its_outputs_are(shipped):
     run, why = shipped, explain(shipped)
     assert run.code == 0, why
@@ -245,11 +252,11 @@ def test_summary_md_is_the_campaign_step_table(shipped):
     assert text.startswith("## campaign-preflight: ✅ PASS\n")
     assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed ({TOTAL} of {TOTAL} selected ran)." in text
     assert (
-        "| campaign | health | pat_health | lead_capture | test_conversion | publish | conversion | readiness "
-        "| pat_readiness |" in text
+        "| campaign | 1 · Campaign health | 2 · PAT health | 3 · Lead capture | 4 · Test conversion "
+        "| 5 · Detail page publish | 6 · Public conversion | 7 · Readiness |" in text
     )
-    assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
-    assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
+    assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
+    assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — | ✅ | ✅ | ✅ | ✅ |" in text
     assert "### Failures" not in text
 
 

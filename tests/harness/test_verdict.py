@@ -336,8 +336,13 @@ def test_a_token_mistake_is_an_error_before_any_write(project, sandbox, mistake)
     assert doc["problem"].startswith(line), why
     assert doc["results"] == [] and doc["escalations"] == [] and not (project.path / "reports" / "escalations").exists()
     assert f"  {doc['problem'].splitlines()[0]}" in done.stdout.splitlines(), why
-    # No write: the only non-GET request is readiness's refused probe of a campaign that does not exist.
-    assert all(PROBE in e["path"] and e["status"] in (401, 403, 404) for e in writes(log)), writes(log)
+    # Nothing but reads reached the platform. The PAT's write scope, which no read proves, is tried
+    # (a publish of a campaign that does not exist, writing nothing) only once writes are allowed and
+    # every read check passed.
+    if mistake == "PAT without pages.write":
+        assert [(e["method"], PROBE in e["path"], e["status"]) for e in writes(log)] == [("POST", True, 403)], log
+    else:
+        assert writes(log) == [], writes(log)
     assert after == before, (before, after)
     assert not [e for e in log if e["path"].startswith("/__sandbox")], "the harness used /__sandbox/ on a remote target"
     assert jwt not in done.stdout + done.stderr + json.dumps(doc) and pat not in done.stdout + done.stderr
@@ -389,6 +394,8 @@ def test_a_remote_target_with_good_tokens_passes_without_the_sandbox_routes(proj
     assert {r["nodeid"].split("::")[1].split("[")[0] for r in skipped} == {"test_stale_ctx_refused"}
     assert all("needs a stale ctx minted by the sandbox" in r["message"] for r in skipped)
     assert not [e for e in log if e["path"].startswith("/__sandbox")]
+    # Every target but the run's own sandbox keeps the politeness ceiling, tightened by its headers.
+    assert doc["pacing"]["ceilings"] == {"read": 100.0, "write": 100.0, "public": 100.0}, doc["pacing"]
 
 
 def test_a_token_that_expires_mid_run_stops_it_as_an_auth_error(project, sandbox):

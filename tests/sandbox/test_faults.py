@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -52,6 +53,9 @@ def test_catalogue_is_listed(sb):
         "redirect_swapped",
         "ctx_misattributed",
         "lead_dropped_silently",
+        "redirect_offsite",
+        "quota_refused_early",
+        "sparse_pages",
         "extra_fields",
         "request_id_header",
         "error_shape",
@@ -308,3 +312,39 @@ def test_reset_clears_faults(api, sb):
     sb.set_faults({"server_error_blips": {"rate": 1.0}})
     sb.reset()
     assert api.get("/v2/handles/{h}/campaigns").status_code == 200
+
+
+def test_redirect_offsite(api, sb):
+    api.campaign()
+    sb.set_faults({"redirect_offsite": {"url": "https://elsewhere.example/sale?x=1"}})
+    location = urlsplit(api.click("spring-a").headers["location"])
+    query = parse_qs(location.query)
+    assert (location.netloc, location.path) == ("elsewhere.example", "/sale")
+    assert query["x"] == ["1"] and query["utm_source"] == ["meta"] and query["ctx"], query
+
+
+def test_quota_refused_early(api, sb):
+    api.campaign()  # one counted write
+    sb.set_faults({"quota_refused_early": {"after": 2}})
+    assert api.link("spring-b", campaign_id="spring-ab").status_code in (200, 201)  # the second: under `after`
+    refused = api.put("/v2/handles/{h}/links/spring-c", json={"destinationUrl": "https://gharart.example/c"})
+    body = error_of(refused, 429, "rate_limited", reason="daily_quota")
+    meters = api.get("/v2/handles/{h}/usage-meters").json()
+    assert meters["writesToday"] == 2 < meters["writesPerDay"], (meters, body)
+
+
+def test_sparse_pages(api, sb):
+    api.campaign()
+    for slug in ("spring-b", "spring-c"):
+        api.link(slug, campaign_id="spring-ab")
+    sb.set_faults({"sparse_pages": {}})
+    seen, pages, cursor = [], [], None
+    while True:
+        page = api.get("/v2/handles/{h}/links", params={"limit": 50, **({"cursor": cursor} if cursor else {})}).json()
+        pages.append(len(page["items"]))
+        seen += [link["slug"] for link in page["items"]]
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    assert seen == ["spring-a", "spring-b", "spring-c"]
+    assert pages[:2] == [0, 1] and max(pages) == 1, pages  # an empty page, with a cursor, before each one

@@ -169,10 +169,19 @@ def test_summary_table_is_campaign_by_step():
     )
     assert text.startswith("## campaign-preflight: ❌ FAIL")
     rows = _table_rows(text)
-    assert rows[0] == ["campaign", "health", "lead_capture", "test_conversion"]  # UC-07 order
+    # the steps' numbered titles, as in the report, in UC-07 order
+    assert rows[0] == ["campaign", "1 · Campaign health", "3 · Lead capture", "4 · Test conversion"]
     assert "|---|---|---|---|" in text.splitlines()
     assert rows[2] == ["pf-1-spring-ab", "✅", "⏭ skipped", "❌ spring-b"]
     assert rows[3] == ["pf-1-summer", "✅", "—", "—"]
+    # The two readiness re-checks share one column, as they share the report's seventh group.
+    ready = render_summary(
+        run_id="run-1",
+        target="sandbox",
+        results=[result(step="readiness"), result("failed", step="pat_readiness", category="health_mismatch")],
+        report_path=None,
+    )
+    assert _table_rows(ready)[0] == ["campaign", "7 · Readiness"] and _table_rows(ready)[2][1].startswith("❌")
     assert all(len(r) == 4 for r in rows if r != ["---|---|---|---"])
     failures = text.split("### Failures", 1)[1]
     assert "`invalid_ctx`" in failures

@@ -80,6 +80,7 @@ def quota_of(conn) -> tuple[dict | None, str | None]:
             "writesToday": 0,
             "resetsAt": "the next run (a fresh embedded sandbox)",
         }, None
-    from preflight.harness.prewrite import read_meters
+    from preflight.ops.quota import read_meters
 
-    return read_meters(conn.client)
+    found, problem, _ = read_meters(conn.client)
+    return found, problem

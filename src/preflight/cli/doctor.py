@@ -24,7 +24,7 @@ from preflight.cli.common import (
 )
 from preflight.core.categories import Category
 from preflight.harness.session import PAT_SCOPES
-from preflight.http import readiness
+from preflight.http import listing, readiness
 from preflight.http.connect import TargetError, open_target
 from preflight.ops import doctor, peak, plan
 
@@ -76,25 +76,24 @@ def checks(args: argparse.Namespace, conn) -> list[readiness.Row]:
         return rows
     rows += readiness.jwt(client, conn.jwt, handle=target.handle, role=target.role, where=where)
     scopes = [s for s in PAT_SCOPES if s != "pages.write" or conn.run_config.run.publish_via == "pat"]
-    rows += readiness.pat(client, conn.pat, scopes=scopes, where=where, probe_write_scope=False)
-    listing = client.call("list_campaigns", step="doctor", params={"limit": 1})
-    rows.append(doctor.request_id_header(listing, list(target.contract.request_id_headers), where))
-    rows.append(doctor.clock(listing, doctor.now()))
+    campaign = readiness.existing_campaign(client) if not readiness.failed(rows) else None
+    rows += readiness.pat(client, conn.pat, scopes=scopes, where=where, campaign=campaign)
+    answer = client.call("list_campaigns", step="doctor", params={"limit": 1})
+    rows.append(doctor.request_id_header(answer, list(target.contract.request_id_headers), where))
+    rows.append(doctor.clock(answer, doctor.now()))
     clock = peak.ClockWatch()
-    clock(listing)  # the platform's clock, from the Date of that answer
+    clock(answer)  # the platform's clock, from the Date of that answer
     rows.append(doctor.peak_windows(conn.run_config.run.peak_windows, clock.now(), embedded=conn.embedded))
     rows.append(_quota(args, conn))
-    campaigns, _ = doctor.pf_campaigns(client) if listing.status == 200 else ([], None)
-    everything, _ = _all_campaigns(client) if listing.status == 200 else ([], None)
+    campaigns, _ = doctor.pf_campaigns(client) if answer.status == 200 else ([], None)
+    everything = _all_campaigns(client) if answer.status == 200 else []
     rows.append(doctor.click_template(client, target, everything))
     rows.append(doctor.leftovers(client, campaigns))
     return rows
 
 
-def _all_campaigns(client):
-    ex = client.call("list_campaigns", step="doctor", params={"limit": 200})
-    body = ex.response_body if ex.status == 200 and isinstance(ex.response_body, dict) else {}
-    return [c for c in body.get("items", []) if isinstance(c, dict)], ex
+def _all_campaigns(client) -> list[dict]:
+    return [c for c in listing.items(client, "list_campaigns", step="doctor") if isinstance(c, dict)]
 
 
 def _quota(args: argparse.Namespace, conn) -> readiness.Row:

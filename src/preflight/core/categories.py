@@ -23,6 +23,7 @@ class Category(StrEnum):
     HEALTH_NOT_READY = "health_not_ready"
     AUTH = "auth"
     QUOTA = "quota"
+    METERS_MISMATCH = "meters_mismatch"
     PEAK_WINDOW = "peak_window"
     THROTTLED = "throttled"
     PLATFORM_ERROR = "platform_error"
@@ -46,6 +47,8 @@ MEANINGS: dict[Category, str] = {
     Category.HEALTH_NOT_READY: "health is below the configured verdict for another reason",
     Category.AUTH: "a credential was refused (401/403)",
     Category.QUOTA: "the daily write quota ran out",
+    Category.METERS_MISMATCH: "the platform refused a write for its daily quota while its own usage-meters showed "
+    "writes left",
     Category.PEAK_WINDOW: "the run would have written inside a configured peak window (run.peak_windows)",
     Category.THROTTLED: "429 throttles persisted past the retry budget",
     Category.PLATFORM_ERROR: "5xx or timeouts persisted past the retries",
@@ -62,8 +65,11 @@ MEANINGS: dict[Category, str] = {
 USER_CATEGORIES = frozenset({Category.CONFIG, Category.AUTH, Category.QUOTA, Category.PEAK_WINDOW, Category.THROTTLED})
 HARNESS_CATEGORIES = frozenset({Category.HARNESS_ERROR})
 NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
+# No verdict on the funnel (ERROR): what is not escalated, and the platform refusing writes its own
+# meters say are left (escalated: the platform's defect, but nothing after it was judged).
+NO_VERDICT = NOT_ESCALATED | {Category.METERS_MISMATCH}
 # A failure of these means every later test would fail the same way: the run stops.
-STOP_CATEGORIES = frozenset({Category.AUTH, Category.QUOTA})
+STOP_CATEGORIES = frozenset({Category.AUTH, Category.QUOTA, Category.METERS_MISMATCH})
 
 
 def party(category: str | None) -> str:

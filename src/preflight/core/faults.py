@@ -37,8 +37,11 @@ class FaultName(StrEnum):
     CONVERSION_DEDUPED_FRESH = "conversion_deduped_fresh"
     ATTRIBUTION_SWAPPED = "attribution_swapped"
     REDIRECT_SWAPPED = "redirect_swapped"
+    REDIRECT_OFFSITE = "redirect_offsite"
     CTX_MISATTRIBUTED = "ctx_misattributed"
     LEAD_DROPPED_SILENTLY = "lead_dropped_silently"
+    QUOTA_REFUSED_EARLY = "quota_refused_early"
+    SPARSE_PAGES = "sparse_pages"
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
@@ -132,8 +135,27 @@ CATALOGUE: dict[FaultName, Fault] = {
             "same campaign than the one clicked",
         ),
         Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
+        Fault(
+            FaultName.REDIRECT_OFFSITE,
+            "a click redirects to another host and path (option url, default https://elsewhere.example/sale), "
+            "keeping its ctx and utm tags",
+            {"url": "https://elsewhere.example/sale"},
+        ),
         Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
         Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
+        Fault(
+            FaultName.QUOTA_REFUSED_EARLY,
+            "once `after` counted writes were made today (default 0), counted writes are refused with 429 "
+            "daily_quota although usage-meters still shows writes left",
+            {"after": 0},
+        ),
+        # A list answered as the contract allows (must not fail a run):
+        Fault(
+            FaultName.SPARSE_PAGES,
+            "list pages hold at most `size` items (default 1), and every page with items comes after an empty "
+            "page that still carries a nextCursor",
+            {"size": 1},
+        ),
         # Differences a real deployment may have, which must never fail a run:
         Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
         Fault(
@@ -169,6 +191,9 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "retryAfter": ((int,), lambda v: 0 <= v <= 3600, "whole seconds from 0 to 3600"),
     "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
     "holdMs": ((int,), lambda v: 0 <= v <= 600000, "milliseconds from 0 to 600000"),
+    "url": ((str,), lambda v: v.startswith(("http://", "https://")) and len(v) < 2000, "an http(s) URL"),
+    "size": ((int,), lambda v: 1 <= v <= 200, "a whole number of items from 1 to 200"),
+    "after": ((int,), lambda v: 0 <= v <= 100000, "a whole number of writes from 0 to 100000"),
     "header": (
         (str,),
         lambda v: v.replace("-", "").isalnum() and v.lower() != "x-request-id",

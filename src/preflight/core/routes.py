@@ -49,5 +49,29 @@ ROUTES: dict[str, Route] = {
     "support_report": Route("POST", "/v2/support/report", "jwt"),
 }
 
+# What the run reads from each read route's answer (besides the error code of an error answer,
+# read from any documented error shape): the contract-drift check calls a difference in one of these
+# fields breaking, and any other difference information for the maintainers. Paths as the drift
+# check writes them ("[*]": every item of a list).
+READS: dict[str, tuple[str, ...]] = {
+    "system_health": ("body.status",),
+    "list_campaigns": ("body.items", "body.items[*].campaignId", "body.items[*].goalType"),
+    "usage_meters": ("body.writesPerDay", "body.writesToday"),
+    "list_leads": ("body.items", "body.items[*].leadId", "body.items[*].email", "body.items[*].status"),
+    "campaign_health": (
+        "body.campaignId",
+        "body.status",
+        "body.score",
+        "body.checks",
+        "body.checks[*].id",
+        "body.checks[*].status",
+    ),
+    "get_site_structure": ("body.published", "body.schemaVersion", "body.accessMode"),
+    "public_get_site_structure": ("body.accessMode", "body.deploymentId", "body.schemaVersion", "body.schema"),
+    "get_link": ("body.slug", "body.destinationUrl", "body.enabled"),
+    "resolve_context": ("body.handle", "body.slug", "body.campaignId", "body.clickId", "body.expiresAt"),
+}
+READS["public_campaign_health"] = READS["campaign_health"]
+
 # The click URL is not an API route: targets give it as a template (see config/targets/).
 CLICK_URL_PLACEHOLDERS = ("base_url", "handle", "slug")

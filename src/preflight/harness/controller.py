@@ -146,8 +146,9 @@ class Controller(PreflightSession):
             rows = [readiness.base_url(client, target.source)]
             if rows[0].status != readiness.FAIL:
                 rows += readiness.jwt(client, runtime.jwt, handle=target.handle, role=target.role, where=target.source)
+                campaign = readiness.existing_campaign(client) if not readiness.failed(rows) else None
                 rows += readiness.pat(
-                    client, runtime.pat, scopes=self.pat_scopes(), where=target.source, probe_write_scope=True
+                    client, runtime.pat, scopes=self.pat_scopes(), where=target.source, campaign=campaign
                 )
         self.readiness = rows
         self.describe_credentials()

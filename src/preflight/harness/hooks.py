@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from preflight.harness import collect, options, results
 from preflight.harness.session import PreflightSession
 from preflight.harness.xdist_adapter import has_workers, is_worker
 from preflight.lifecycle.failures import PreflightFailure
+from preflight.ops import quota
 
 RECORD = pytest.StashKey[results.TestRecord]()
 PLANNED = pytest.StashKey[Any]()
@@ -200,11 +202,11 @@ class RuntestHooks:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item):
         self._begin(item)
-        return (yield from _categorized("setup"))
+        return (yield from _categorized("setup", self._judged))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        return (yield from _categorized("call"))
+        return (yield from _categorized("call", self._judged))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -271,6 +273,11 @@ class RuntestHooks:
             self._planned = (collection, Counter(item.get("stem") for item in collection.get("selected", [])))
         return self._planned[1]
 
+    def _judged(self, failure: PreflightFailure) -> PreflightFailure:
+        if quota.refused_for_quota(failure) is None or self.preflight.runtime is None:
+            return failure
+        return quota.second_opinion(self.preflight.client(), failure, self.preflight.runtime.scratch)
+
     def _begin(self, item: pytest.Item) -> None:
         from preflight.report import allure
 
@@ -282,12 +289,16 @@ class RuntestHooks:
             allure.set_labels(info.step, info.stem, info.variant, campaign_id=record.campaign_id, slug=record.slug)
 
 
-def _categorized(when: str):
-    """The body of a hook wrapper that gives any exception from a test its category."""
+def _categorized(when: str, judge: Callable[[PreflightFailure], PreflightFailure]):
+    """The body of a hook wrapper that gives any exception from a test its category (and lets
+    `judge` look twice at a failure, e.g. a quota refusal the platform's own meters contradict)."""
     try:
         return (yield)
-    except PreflightFailure:
-        raise
+    except PreflightFailure as failure:
+        judged = judge(failure)
+        if judged is failure:
+            raise
+        raise judged from failure
     except Exception as exc:  # skips and xfails are BaseException, and pass through
         raise as_failure(exc, when) from exc
 

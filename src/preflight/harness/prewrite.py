@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from preflight.core.categories import Category
-from preflight.ops import plan
+from preflight.ops import plan, quota
 
 if TYPE_CHECKING:
     from preflight.harness.controller import Controller
-    from preflight.http.client import PlatformClient
     from preflight.ops.peak import ClockWatch
 
 
@@ -48,13 +47,17 @@ def writes_refused(preflight: Controller) -> str | None:
 
 
 def meters(preflight: Controller, clock: ClockWatch) -> tuple[dict[str, Any] | None, str | None]:
-    """usage-meters on the run's client; `clock` (a peak.ClockWatch) sees the answer's Date."""
+    """usage-meters on the run's client; `clock` (a peak.ClockWatch) sees the answer's Date. What
+    they say is kept for the workers, which judge a quota refusal against it (ops.quota)."""
     client = preflight.client()
     client.observers.append(clock)
     try:
-        return read_meters(client)
+        found, problem, ex = quota.read_meters(client)
     finally:
         client.observers.remove(clock)
+    if found is not None:
+        quota.keep_before(preflight.runtime.scratch, found, ex)
+    return found, problem
 
 
 def in_peak_window(preflight: Controller, clock: ClockWatch) -> str | None:
@@ -69,25 +72,9 @@ def in_peak_window(preflight: Controller, clock: ClockWatch) -> str | None:
     return peak.refusal(windows, clock.now())
 
 
-def read_meters(client: PlatformClient) -> tuple[dict[str, Any] | None, str | None]:
-    """usage-meters, or (None, None) on a deployment without them, or (None, problem)."""
-    from preflight.lifecycle.checks import expect_json_object, expect_status
-    from preflight.lifecycle.failures import PreflightFailure
-
-    ex = client.call("usage_meters", step="setup")
-    if ex.status == 404:
-        return None, None
-    try:
-        body = expect_status(ex, 200, doing="reading the daily write quota")
-        return expect_json_object(
-            ex, body, doing="reading usage meters", fields={"writesPerDay": int, "writesToday": int}
-        ), None
-    except PreflightFailure as failure:
-        return None, failure.summary
-
-
-def check(preflight: Controller) -> tuple[str, str] | None:
-    """(problem, category) when the run must not start its tests, else None."""
+def check(preflight: Controller) -> tuple[str, Category] | None:
+    """(problem, category) when the run must not start its tests, else None. Until every check
+    passed, nothing but reads reached the target; the write-scope probe comes last."""
     items, runtime = selected_items(preflight), preflight.runtime
     preflight.write_plan = plan.for_subset(
         items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root
@@ -97,10 +84,17 @@ def check(preflight: Controller) -> tuple[str, str] | None:
     refused = writes_refused(preflight)
     if refused:
         return refused, Category.CONFIG
-    if preflight.write_plan.total == 0:
-        return None
+    if preflight.write_plan.total > 0:
+        problem = quota_problem(preflight, items)
+        if problem:
+            return problem
+    return write_scope_problem(preflight, items)
+
+
+def quota_problem(preflight: Controller, items: list[plan.Selected]) -> tuple[str, Category] | None:
     from preflight.ops.peak import ClockWatch
 
+    runtime = preflight.runtime
     clock = ClockWatch()  # the platform's clock, from the Date of the usage-meters answer
     found, problem = meters(preflight, clock)
     peak_problem = in_peak_window(preflight, clock)
@@ -118,3 +112,15 @@ def check(preflight: Controller) -> tuple[str, str] | None:
         f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}",
         Category.QUOTA,
     )
+
+
+def write_scope_problem(preflight: Controller, items: list[plan.Selected]) -> tuple[str, Category] | None:
+    """The PAT's write scope, once writes are allowed and everything else is ready: a publish of
+    nothing (no read proves a write scope). Only when the selection publishes through the PAT."""
+    if "pages.write" not in preflight.pat_scopes() or not any(i.step == "publish" for i in items):
+        return None
+    from preflight.http import readiness
+
+    row = readiness.write_scope(preflight.client(), "pages.write", run_id=preflight.runtime.run_id)
+    preflight.readiness.append(row)
+    return (row.line(), row.category) if row.status == readiness.FAIL else None

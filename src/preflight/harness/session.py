@@ -154,7 +154,7 @@ class PreflightSession:
 
             runtime = self.runtime
             self._client = make_client(self.run_config, runtime.base_url, runtime.jwt, runtime.pat)
-            self._client.pacer = make_pacer(runtime.limiter_db, self.run_config.run)
+            self._client.pacer = make_pacer(runtime.limiter_db, self.run_config.run, embedded=runtime.embedded)
         return self._client
 
     def journal(self) -> journal.Journal:

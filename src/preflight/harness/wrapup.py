@@ -65,6 +65,7 @@ def _facts(preflight: Controller, session: pytest.Session, stopped: str | None) 
         stopped=stopped,
         unfinished=preflight.collector.unfinished(),
         write_plan=_plan_json(preflight),
+        pacing=_pacing(preflight),
     )
 
 
@@ -80,6 +81,13 @@ def _selection(config: pytest.Config) -> str | None:
     if args:
         parts.append(" ".join(args))
     return " ".join(parts) or None
+
+
+def _pacing(preflight: Controller) -> dict[str, Any] | None:
+    from preflight.http.pacing import describe
+
+    runtime = preflight.runtime
+    return describe(preflight.run_config.run, embedded=runtime.embedded) if runtime and runtime.limiter_db else None
 
 
 def _plan_json(preflight: Controller) -> dict[str, Any] | None:

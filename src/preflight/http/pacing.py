@@ -46,6 +46,8 @@ DEFAULT_WINDOW_SECONDS = 60.0  # (gap) the contract sends no RateLimit-Policy: s
 BURST = 2
 BURST_SECONDS = 0.01
 SMALL_LIMIT = 10
+# A ceiling no run reaches (requests per second): a class paced only by what the target says.
+UNPACED = 1e6
 # How often a worker waiting for another one's pace update looks again (the update takes ~30 µs).
 POLL_SECONDS = 0.0001
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
@@ -304,19 +306,36 @@ class Pacer:
         self._db.close()
 
 
-def ceilings(run_settings: RunSettings) -> dict[str, float]:
-    """Per class: `run.pacing.<class>` when set, else `run.rate_limit_per_second`."""
+def ceilings(run_settings: RunSettings, *, embedded: bool = False) -> dict[str, float]:
+    """Per class: `run.pacing.<class>` when set, else `run.rate_limit_per_second`. The embedded
+    sandbox is the run's own, started for it alone: no politeness ceiling (UNPACED), only what its
+    RateLimit headers and 429s say when it is throttled."""
+    if embedded:
+        return dict.fromkeys(ROUTE_CLASSES, UNPACED)
     pacing = getattr(run_settings, "pacing", None)
     return {name: (getattr(pacing, name, None) or run_settings.rate_limit_per_second) for name in ROUTE_CLASSES}
 
 
-def make_pacer(path: str | None, run_settings: RunSettings) -> Pacer | None:
+def describe(run_settings: RunSettings, *, embedded: bool = False) -> dict[str, Any]:
+    """The pace a run uses, as the gate records it: the ceiling per class (None: none), and whether
+    the target's RateLimit headers may tighten it."""
+    pacing = getattr(run_settings, "pacing", None)
+    return {
+        "ceilings": {k: (None if v >= UNPACED else v) for k, v in ceilings(run_settings, embedded=embedded).items()},
+        "fromHeaders": getattr(pacing, "from_headers", True),
+        "why": "the embedded sandbox is the run's own: paced only by its RateLimit headers and 429s"
+        if embedded
+        else "run.pacing / run.rate_limit_per_second, tightened by the target's RateLimit headers",
+    }
+
+
+def make_pacer(path: str | None, run_settings: RunSettings, *, embedded: bool = False) -> Pacer | None:
     if not path:
         return None
     pacing = getattr(run_settings, "pacing", None)
     return Pacer(
         path,
-        ceilings(run_settings),
+        ceilings(run_settings, embedded=embedded),
         from_headers=getattr(pacing, "from_headers", True),
         default_window=getattr(pacing, "window_seconds", DEFAULT_WINDOW_SECONDS),
         max_pause=run_settings.retry.max_wait_seconds,

@@ -10,16 +10,15 @@ nothing is escalated. The checks are reads, and at most one refused no-op (see
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import jwt as pyjwt
 
 from preflight.core.categories import Category
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
+from preflight.http.listing import items
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "UNKNOWN"
 ROLE_RANK = {"CREATOR": 1, "OPERATOR": 2, "OWNER": 3}
@@ -191,23 +190,33 @@ def _jwt_accepted(client: PlatformClient, handle: str) -> Row:
 # -- the PAT --------------------------------------------------------------------------------------
 
 
+def existing_campaign(client: PlatformClient) -> str | None:
+    """A campaign the handle has (the first one listed), so a scope is proven on something real."""
+    for item in items(client, "list_campaigns", step="readiness", limit=20, most=5):
+        if isinstance(item, dict) and isinstance(item.get("campaignId"), str):
+            return item["campaignId"]
+    return None
+
+
 def pat(
-    client: PlatformClient, token: str | None, *, scopes: list[str], where: str, probe_write_scope: bool
+    client: PlatformClient, token: str | None, *, scopes: list[str], where: str, campaign: str | None = None
 ) -> list[Row]:
+    """A row per scope the run needs, by reads only. A read scope is proven on `campaign` (one the
+    handle has) when there is one; else on a campaign that does not exist, where a 404 proves only
+    that the scope was not refused: (gap) the platform may look for the campaign before the scope.
+    No read proves a write scope: it stays UNKNOWN here (`write_scope` proves it after the opt-in)."""
     if not token:
         return [Row("PAT", FAIL, "no PAT", f"export PREFLIGHT_PAT (see {where})", Category.AUTH)]
     rows = []
     for scope in scopes:
         if scope in SCOPE_READS:
-            rows.append(_scope_row(client, scope, SCOPE_READS[scope]))
-        elif scope in SCOPE_WRITES and probe_write_scope:
-            rows.append(_scope_row(client, scope, SCOPE_WRITES[scope], json_body={}))
+            rows.append(_scope_row(client, scope, SCOPE_READS[scope], campaign))
         else:
             rows.append(
                 Row(
                     f"PAT scope {scope}",
                     UNKNOWN,
-                    "no read proves a write scope; the first publish will tell",
+                    "no read proves a write scope; the run tries it once writes are allowed, before its first test",
                     "give the PAT this scope if unsure",
                 )
             )
@@ -216,16 +225,34 @@ def pat(
     return rows
 
 
-def _scope_row(client: PlatformClient, scope: str, route: str, json_body: Any = None) -> Row:
-    # A campaign that does not exist: an answer of 404 means the credential and scope passed.
-    # For pages.write this is a publish of nothing, refused with 404: no write happens. Its key
-    # makes it safe to retry through a throttle, like any write.
-    key = f"pf-readiness-{uuid.uuid4().hex}" if json_body is not None else None
-    ex = client.call(route, step="readiness", campaignId=PROBE_CAMPAIGN, json_body=json_body, key=key)
+def _scope_row(client: PlatformClient, scope: str, route: str, campaign: str | None) -> Row:
+    ex = client.call(route, step="readiness", campaignId=campaign or PROBE_CAMPAIGN)
     item = f"PAT scope {scope}"
-    if ex.status == 404 or ex.status == 200:
-        return Row(item, PASS, f"accepted ({ex.method} {ex.path} -> {ex.status}, request {ex.request_id or 'n/a'})")
+    seen = f"{ex.method} {ex.path} -> {ex.status}, request {ex.request_id or 'n/a'}"
+    if ex.status == 200:
+        return Row(item, PASS, f"accepted ({seen})")
+    if ex.status == 404:
+        what = f"campaign {campaign}" if campaign else "a campaign that does not exist"
+        return Row(
+            item,
+            UNKNOWN,
+            f"not refused ({seen}, for {what}): the platform may look for the campaign before the scope",
+            "the run's first read with this scope will tell",
+        )
     return _refused(item, ex, "PAT", scope=scope)
+
+
+def write_scope(client: PlatformClient, scope: str, *, run_id: str) -> Row:
+    """After the user allowed writes: the publish of a campaign that does not exist, which writes
+    nothing (and counts in no quota: a /v2/public/ route). A 401/403 is the scope refused; a 404
+    is not a refusal, nor a proof ((gap): the platform may look for the campaign first)."""
+    route = SCOPE_WRITES[scope]
+    ex = client.call(route, step="readiness", campaignId=PROBE_CAMPAIGN, json_body={}, key=f"pf-scope-{run_id}")
+    item = f"PAT scope {scope}"
+    seen = f"{ex.method} {ex.path} -> {ex.status}, request {ex.request_id or 'n/a'}"
+    if ex.status in (401, 403) or ex.status is None or ex.status >= 500 or ex.status == 429:
+        return _refused(item, ex, "PAT", scope=scope)
+    return Row(item, UNKNOWN, f"not refused ({seen}, a publish of a campaign that does not exist)")
 
 
 # -- shared ---------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ CROSS_CUTTING: dict[Category, str] = {
         "the handle's daily write quota ran out (UC-07 Limits and Quotas): wait for the reset (Retry-After) or "
         "raise the plan, and schedule runs outside peak campaign windows"
     ),
+    Category.METERS_MISMATCH: (
+        "nothing was judged: the platform refused a write for its daily quota while its own usage-meters show "
+        "writes left (UC-07 Limits and Quotas); " + SUPPORT + " with both request ids, and re-run once it answers"
+    ),
     Category.PEAK_WINDOW: (
         "schedule high-volume workflows outside peak campaign windows (UC-07 Limits and Quotas): run after the "
         "window ends, or pass --allow-peak if this run must go now; nothing is escalated for this"

@@ -16,6 +16,7 @@ from preflight.config import TargetConfig
 from preflight.core.categories import Category
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
+from preflight.http.listing import pages
 from preflight.http.readiness import FAIL, PASS, UNKNOWN, Row
 from preflight.ops import peak
 from preflight.ops import plan as plan_mod
@@ -66,16 +67,10 @@ def clock(ex: Exchange, now: float) -> Row:
 
 def pf_campaigns(client: PlatformClient) -> tuple[list[dict[str, Any]], Exchange | None]:
     """The handle's campaigns that runs created (`pf-…`), from the campaign list."""
-    found, params, last = [], {"limit": 200}, None
-    for _ in range(50):
-        last = client.call("list_campaigns", step="doctor", params=params)
-        body = last.response_body if last.status == 200 and isinstance(last.response_body, dict) else {}
-        found += [
-            c for c in body.get("items", []) if isinstance(c, dict) and str(c.get("campaignId", "")).startswith("pf-")
-        ]
-        if not body.get("nextCursor"):
-            break
-        params = {**params, "cursor": body["nextCursor"]}
+    found, last = [], None
+    for ex, items in pages(client, "list_campaigns", step="doctor"):
+        last = ex
+        found += [c for c in items or [] if isinstance(c, dict) and str(c.get("campaignId", "")).startswith("pf-")]
     return found, last
 
 

@@ -21,23 +21,43 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from preflight.core.redact import redact_obj
-from preflight.core.routes import ROUTES
+from preflight.core.routes import READS, ROUTES
+from preflight.http import listing
 from preflight.http.client import PlatformClient
 from preflight.http.connect import Connection
 from preflight.http.exchange import Exchange
-from preflight.http.readiness import FAIL, PASS, Row
+from preflight.http.readiness import FAIL, PASS, UNKNOWN, Row
 
 RATE_LIMIT_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
 NOT_THERE = "pf-drift-probe"  # a campaign no run creates: its answers are the error shapes
 
 
+BREAKING, VARIANT, DRIFT = "breaking", "variant", "drift"
+
+
 @dataclass
 class Finding:
+    """One probe's answer against the sandbox's: every difference (`problems`), and each sorted by
+    what it means for a run: `breaking` (something the run reads is gone or changed: the run would
+    fail), `variants` (a difference the contract documents and the harness reads tolerantly) and
+    `drift` (anything else: information for whoever maintains the sandbox and the contract)."""
+
     probe: str
     method: str
     path: str
     status: int | None
     problems: list[str] = field(default_factory=list)
+    breaking: list[str] = field(default_factory=list)
+    variants: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, line: str) -> None:
+        self.problems.append(line)
+        {BREAKING: self.breaking, VARIANT: self.variants, DRIFT: self.drift}[kind].append(line)
+
+    @property
+    def kind(self) -> str:
+        return BREAKING if self.breaking else DRIFT if self.drift else VARIANT if self.variants else "same"
 
 
 def sandbox_openapi() -> dict[str, Any]:
@@ -116,8 +136,11 @@ def response_schema(spec: dict[str, Any], template: str, method: str, status: in
 # -- the probes --------------------------------------------------------------------------------------
 
 
-def probes(client: PlatformClient, campaign: str | None, slug: str | None) -> list[tuple[str, Exchange]]:
-    """Every read the check makes: (probe name, exchange). GETs only."""
+def probes(
+    client: PlatformClient, campaign: str | None, slug: str | None
+) -> tuple[list[tuple[str, Exchange]], list[dict[str, str]]]:
+    """Every read the check makes, (probe name, exchange), GETs only; and the probes it could not
+    make, with why."""
     calls: list[tuple[str, Callable[[], Exchange]]] = [
         ("system_health", lambda: client.call("system_health", step="drift")),
         ("list_campaigns", lambda: client.call("list_campaigns", step="drift", params={"limit": 5})),
@@ -136,39 +159,63 @@ def probes(client: PlatformClient, campaign: str | None, slug: str | None) -> li
             lambda: client.call("list_campaigns", step="drift", surface="public"),
         ),
     ]
+    skipped: list[dict[str, str]] = []
+    per_campaign = ("campaign_health", "public_campaign_health", "get_site_structure", "public_get_site_structure")
     if campaign:
         calls += [
-            (name, (lambda name=name: client.call(name, step="drift", campaignId=campaign)))
-            for name in ("campaign_health", "public_campaign_health", "get_site_structure", "public_get_site_structure")
+            (name, (lambda name=name: client.call(name, step="drift", campaignId=campaign))) for name in per_campaign
         ]
+    else:
+        why = "the handle lists no campaign to read (every page of the campaign list followed)"
+        skipped += [{"probe": name, "why": why} for name in per_campaign]
     if slug:
         calls.append(("get_link", lambda: client.call("get_link", step="drift", slug=slug)))
-    return [(name, call()) for name, call in calls]
+    else:
+        why = "no campaign on the handle names a link" if campaign else "the handle lists no campaign"
+        skipped.append({"probe": "get_link", "why": why})
+    return [(name, call()) for name, call in calls], skipped
+
+
+def a_campaign(client: PlatformClient) -> tuple[str | None, str | None]:
+    """A campaign of the handle to read, and one of its links: the first listed, every page of
+    the list followed (a page may be empty and still have a next one). Read tolerantly: a renamed
+    field is what this check is here to report, not a reason to stop."""
+    for item in listing.items(client, "list_campaigns", step="drift"):
+        if not isinstance(item, dict):
+            continue
+        campaign = item.get("campaignId") or item.get("campaign_id") or item.get("id")
+        if not isinstance(campaign, str):
+            continue
+        primary = item.get("primaryLink") if isinstance(item.get("primaryLink"), dict) else {}
+        links = [slug for slug in item.get("links") or [] if isinstance(slug, str)]
+        return campaign, primary.get("slug") or (links[0] if links else None)
+    return None, None
 
 
 def check(conn: Connection, reports: Path) -> tuple[Row, str]:
-    """Run the probes on the target, compare, write the drift report; (doctor row, readable table)."""
+    """Run the probes on the target, compare, write the drift report; (doctor row, readable table).
+
+    Drift is information for the maintainers, not a verdict on the run: the row FAILs (and the
+    doctor exits 2) only when an answer lost something the run reads; a documented variant or
+    other drift leaves the doctor's exit code to its other rows."""
     spec = sandbox_openapi()
-    listing = conn.client.call("list_campaigns", step="drift", params={"limit": 1})
-    items = listing.response_body.get("items", []) if isinstance(listing.response_body, dict) else []
-    # Found tolerantly: a renamed field is what this check is here to report, not a reason to stop.
-    first = items[0] if items and isinstance(items[0], dict) else {}
-    campaign = first.get("campaignId") or first.get("campaign_id") or first.get("id")
-    primary = first.get("primaryLink") if campaign and isinstance(first.get("primaryLink"), dict) else None
+    campaign, slug = a_campaign(conn.client)
     findings = []
     samples = reports / "contract-samples"
     samples.mkdir(parents=True, exist_ok=True)
-    for name, ex in probes(conn.client, campaign, primary.get("slug") if primary else None):
+    made, skipped = probes(conn.client, campaign, slug)
+    for name, ex in made:
         findings.append(compare(name, ex, spec, list(conn.target.contract.request_id_headers)))
         sample = {"status": ex.status, "headers": ex.response_headers, "body": _trim(ex.response_body)}
         (samples / f"{_file(name)}.json").write_text(json.dumps(redact_obj(sample), indent=2, default=str) + "\n")
-    drifted = [f for f in findings if f.problems]
     doc = {
         "target": conn.target.name,
         "baseUrl": conn.client.base_url,
         "checkedAt": _now(),
         "campaignRead": campaign,
-        "routes": [f.__dict__ for f in findings],
+        "linkRead": slug,
+        "routes": [{**f.__dict__, "kind": f.kind} for f in findings],
+        "notMade": skipped,
         "notChecked": [
             "Idempotent-Replayed: a replay needs a write, and this check writes nothing",
             "write answers (create, PUT, publish, conversions, leads): writes only in a run",
@@ -176,17 +223,28 @@ def check(conn: Connection, reports: Path) -> tuple[Row, str]:
     }
     path = reports / "contract-drift.json"
     path.write_text(json.dumps(redact_obj(doc), indent=2) + "\n")
-    row = Row(
-        "contract drift",
-        FAIL if drifted else PASS,
-        f"{len(drifted)} of {len(findings)} answers differ from the sandbox's models"
-        if drifted
-        else f"{len(findings)} answers match the sandbox's models",
-        f"see {path}: update the sandbox and the contract's (gap) notes, or the target's contract: settings"
-        if drifted
-        else "",
-    )
-    return row, table(findings)
+    return _row(findings, skipped, path), table(findings, skipped)
+
+
+def _row(findings: list[Finding], skipped: list[dict[str, str]], path: Path) -> Row:
+    count = {kind: sum(f.kind == kind for f in findings) for kind in (BREAKING, DRIFT, VARIANT)}
+    parts = [f"{len(findings) - sum(count.values())} of {len(findings)} answers as the sandbox's"]
+    parts += [f"{count[VARIANT]} with documented variants"] if count[VARIANT] else []
+    parts += [f"{count[DRIFT]} drifted (information)"] if count[DRIFT] else []
+    parts += [f"{count[BREAKING]} lost what the run reads"] if count[BREAKING] else []
+    parts += [f"{len(skipped)} probe(s) not made (see notMade)"] if skipped else []
+    detail = "; ".join(parts)
+    if count[BREAKING]:
+        return Row(
+            "contract drift",
+            FAIL,
+            detail,
+            f"see {path}: the run reads what changed; update the target's "
+            "contract: settings (routes, request_id_headers) or escalate the change",
+        )
+    if count[DRIFT]:
+        return Row("contract drift", UNKNOWN, detail, f"see {path}: update the sandbox and the contract's (gap) notes")
+    return Row("contract drift", PASS, detail)
 
 
 def compare(name: str, ex: Exchange, spec: dict[str, Any], id_headers: list[str]) -> Finding:
@@ -194,30 +252,68 @@ def compare(name: str, ex: Exchange, spec: dict[str, Any], id_headers: list[str]
     template = route.template if route else ex.path
     finding = Finding(name, ex.method, template, ex.status)
     if ex.status is None:
-        finding.problems.append(f"no answer: {ex.error}")
+        finding.add(BREAKING, f"no answer: {ex.error}")
         return finding
     schema = response_schema(spec, template, ex.method, ex.status)
     if schema is None:
-        finding.problems.append(f"status {ex.status}: the sandbox never answers this route with it")
+        finding.add(BREAKING, f"status {ex.status}: the sandbox never answers this route with it")
     elif "json" not in ex.response_headers.get("content-type", ""):
-        finding.problems.append(f"content-type {ex.response_headers.get('content-type')}, the sandbox's is JSON")
+        finding.add(BREAKING, f"content-type {ex.response_headers.get('content-type')}, the sandbox's is JSON")
+    elif ex.status >= 400:
+        _error_body(finding, ex, schema, spec)
     else:  # one line per field, not per list item
-        found = problems(ex.response_body, schema, spec)
-        finding.problems += list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", line) for line in found))
-    if not any(ex.response_headers.get(h) for h in id_headers):
-        finding.problems.append(f"no request-id header (looked for {', '.join(id_headers)})")
-    missing = [h for h in RATE_LIMIT_HEADERS if h not in ex.response_headers]
-    if missing and name != "system_health":  # the sandbox exempts liveness from throttles too
-        finding.problems.append(f"headers missing: {', '.join(missing)}")
+        reads = READS.get(ex.route or "", ())
+        for line in dict.fromkeys(re.sub(r"\[\d+\]", "[*]", p) for p in problems(ex.response_body, schema, spec)):
+            finding.add(_kind(line, reads), line)
+    _headers(finding, ex, id_headers, name)
     return finding
 
 
-def table(findings: list[Finding]) -> str:
+def _kind(line: str, reads: tuple[str, ...]) -> str:
+    if line.endswith(": not in the sandbox's model"):
+        return VARIANT  # the contract lets answers carry fields it does not name
+    return BREAKING if line.split(":", 1)[0] in reads else DRIFT
+
+
+def _error_body(finding: Finding, ex: Exchange, schema: dict[str, Any], spec: dict[str, Any]) -> None:
+    """The run reads an error's code (and reason) from the flat, nested or RFC 9457 shape alike."""
+    found = list(dict.fromkeys(re.sub(r"\[\d+\]", "[*]", p) for p in problems(ex.response_body, schema, spec)))
+    body = ex.response_body if isinstance(ex.response_body, dict) else {}
+    if ex.error_code is None:
+        finding.add(BREAKING, "the error code cannot be read (not flat, nested or RFC 9457)")
+        for line in found:
+            finding.add(DRIFT, line)
+        return
+    flat = isinstance(body.get("error"), str)
+    if not flat:
+        finding.add(VARIANT, f"the error body comes in the {_shape(body)} shape, which the run reads")
+    for line in found:
+        documented = not flat or line.endswith(": not in the sandbox's model")
+        finding.add(VARIANT if documented else DRIFT, line)
+
+
+def _shape(body: dict[str, Any]) -> str:
+    return "nested" if isinstance(body.get("error"), dict) else "RFC 9457"
+
+
+def _headers(finding: Finding, ex: Exchange, id_headers: list[str], name: str) -> None:
+    present = [h for h in id_headers if ex.response_headers.get(h)]
+    if not present:
+        finding.add(DRIFT, f"no request-id header (looked for {', '.join(id_headers)})")
+    elif "x-request-id" not in present:
+        finding.add(VARIANT, f"the request id comes as {present[0]} (configured in contract.request_id_headers)")
+    missing = [h for h in RATE_LIMIT_HEADERS if h not in ex.response_headers]
+    if missing and name != "system_health":  # the sandbox exempts liveness from throttles too
+        finding.add(DRIFT, f"headers missing: {', '.join(missing)}")
+
+
+def table(findings: list[Finding], skipped: list[dict[str, str]] = ()) -> str:
+    marks = {BREAKING: "BREAKS ", DRIFT: "drift  ", VARIANT: "variant", "same": "same   "}
     lines = ["contract drift (each answer against the sandbox's model):"]
     for f in findings:
-        mark = "drift" if f.problems else "same "
-        lines.append(f"  {mark}  {f.method} {f.path} -> {f.status}  ({f.probe})")
-        lines += [f"           {p}" for p in f.problems[:8]]
+        lines.append(f"  {marks[f.kind]}  {f.method} {f.path} -> {f.status}  ({f.probe})")
+        lines += [f"             {p}" for p in f.problems[:8]]
+    lines += [f"  not made  {s['probe']}: {s['why']}" for s in skipped]
     return "\n".join(lines)
 
 

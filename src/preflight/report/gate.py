@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from preflight.core.categories import NOT_ESCALATED, Category, party
+from preflight.core.categories import NO_VERDICT, Category, party
 from preflight.core.redact import redact_obj, redact_text
 from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.lifecycle.playbook import STEPS
@@ -45,8 +45,6 @@ RESULT_KEYS = (
 BAD_OUTCOMES = frozenset({"failed", "error"})
 ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "ERROR": 2}
-# UC-07's order, so the summary's columns read like the playbook; unknown steps follow in run order.
-STEP_ORDER = tuple(STEPS)
 
 Result = Mapping[str, Any]
 
@@ -66,6 +64,7 @@ class RunFacts:
     leftovers: list[dict[str, Any]] = field(default_factory=list)
     cleanup: dict[str, Any] = field(default_factory=dict)
     write_plan: dict[str, Any] | None = None
+    pacing: dict[str, Any] | None = None  # the pace the run used (http.pacing.describe)
     since_last_pass: dict[str, Any] | None = None
     shard: dict[str, Any] | None = None  # this run's shard: index, total, campaigns, configured
     shards: list[dict[str, Any]] | None = None  # a merged gate's shards (preflight merge)
@@ -80,7 +79,7 @@ def compute_verdict(
     facts = facts or RunFacts(problem=problem)
     problem = facts.problem or problem
     bad = [r for r in results if r.get("outcome") in BAD_OUTCOMES]
-    theirs = [r for r in bad if _category(r) in NOT_ESCALATED]
+    theirs = [r for r in bad if _category(r) in NO_VERDICT]
     if facts.shards_problem:
         return "ERROR", facts.shards_problem
     if problem:
@@ -184,6 +183,7 @@ def document(
         "leftovers": redact_obj(facts.leftovers),
         "cleanup": redact_obj(facts.cleanup),
         "writePlan": facts.write_plan,
+        "pacing": facts.pacing,
         "matrix": matrix.build(results),
         "sinceLastPass": facts.since_last_pass,
         "shard": facts.shard,
@@ -349,24 +349,29 @@ def _counts(results: list[dict], facts: RunFacts) -> str:
     return _inline(text)
 
 
-def _steps(results: list[dict]) -> list[str]:
-    seen = list(dict.fromkeys(r["step"] or "(no step)" for r in results))
-    return [s for s in STEP_ORDER if s in seen] + [s for s in seen if s not in STEP_ORDER]
+def _column(step: str | None) -> str:
+    """A step's column: its numbered title, as the report names it ("1 · Campaign health"); the two
+    readiness re-checks share "7 · Readiness"."""
+    return STEPS[step].group if step in STEPS else step or "(no step)"
+
+
+def _columns(results: list[dict]) -> list[str]:
+    seen = list(dict.fromkeys(_column(r["step"]) for r in results))
+    ordered = list(dict.fromkeys(step.group for step in STEPS.values()))
+    return [c for c in ordered if c in seen] + [c for c in seen if c not in ordered]
 
 
 def _table(results: list[dict]) -> list[str]:
     if not results:
         return ["_No results: no test ran (the run did not start, or the selection matched nothing)._"]
-    steps = _steps(results)
+    columns = _columns(results)
     campaigns = list(dict.fromkeys(r["campaignId"] or "(no campaign)" for r in results))
-    rows = ["| campaign | " + " | ".join(_inline(s) for s in steps) + " |", "|---|" + "---|" * len(steps)]
+    rows = ["| campaign | " + " | ".join(_inline(c) for c in columns) + " |", "|---|" + "---|" * len(columns)]
     for campaign in campaigns:
         cells = []
-        for step in steps:
+        for column in columns:
             group = [
-                r
-                for r in results
-                if (r["campaignId"] or "(no campaign)") == campaign and (r["step"] or "(no step)") == step
+                r for r in results if (r["campaignId"] or "(no campaign)") == campaign and _column(r["step"]) == column
             ]
             cells.append(verdict_cell(group))
         rows.append(f"| {_inline(campaign)} | " + " | ".join(cells) + " |")

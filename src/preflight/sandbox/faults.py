@@ -56,6 +56,10 @@ class Faults:
             return False
         return not ("slug" in opts and opts["slug"] != slug)
 
+    def options(self, name: FaultName) -> dict[str, Any] | None:
+        """A switched-on fault's options (None when it is off), without counting a request."""
+        return self.active.get(FaultName(name))
+
     def hit(self, name: FaultName, campaign_id: str | None = None, slug: str | None = None) -> dict[str, Any] | None:
         """Count one eligible request for the fault; its options when this one is hit."""
         if not self.wants(name, campaign_id, slug):

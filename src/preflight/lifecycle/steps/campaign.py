@@ -9,6 +9,7 @@ from preflight.config import CampaignConfig
 from preflight.core.categories import Category
 from preflight.http.client import PlatformClient, idempotency_key
 from preflight.http.exchange import Exchange
+from preflight.http.listing import pages
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.lifecycle.journal import LIVE, RETIRED, Journal
 from preflight.lifecycle.model import LiveCampaign, LiveVariant, campaign_id_for, live_slug
@@ -163,22 +164,25 @@ def needs_enabling(slug: str, *, primary: bool, adopted: bool, known: Mapping[st
 
 def _find(client: PlatformClient, live: LiveCampaign) -> Exchange | None:
     """The list page that holds this run's campaign, or None when the handle has no such campaign."""
-    params: dict[str, Any] = {"limit": 200}
-    for _ in range(50):
-        ex = client.call("list_campaigns", step=SETUP_STEP, params=params)
-        page = expect_json_object(
-            ex, expect_status(ex, 200, doing="listing campaigns"), doing="listing campaigns", fields=("items",)
-        )
-        for item in page["items"]:
+    for ex, found in pages(client, "list_campaigns", step=SETUP_STEP):
+        if found is None:  # not a list page: say what it is
+            expect_json_object(
+                ex, expect_status(ex, 200, doing="listing campaigns"), doing="listing campaigns", fields=("items",)
+            )
+            raise fail(
+                Category.CONTRACT_VIOLATION,
+                "listing campaigns: `items` is not a list",
+                expected="items: [...]",
+                actual=ex.body_excerpt(200),
+                exchanges=[ex],
+            )
+        for item in found:
             if (
                 isinstance(item, dict)
                 and item.get("campaignId") == live.campaign_id
                 and item.get("goalType") == live.goal_type
             ):
                 return ex
-        if not page.get("nextCursor"):
-            break
-        params = {**params, "cursor": page["nextCursor"]}
     return None
 
 

@@ -84,44 +84,62 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
 
 
 def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
-    """The click's redirect carries the variant's utm tags, so analytics attributes the visit.
+    """The click lands on the variant's own page, with its utm tags, so the A/B split and the
+    analytics attribute the visit.
 
     Only the health step asserts this: a lost tag is one finding, not a failure of every
     later step that merely needs a ctx."""
-    location = urlsplit(ctx.click.response_headers.get("location", ""))
+    landed = ctx.click.response_headers.get("location", "")
+    location = urlsplit(landed)
     query = parse_qs(location.query)
-    other = _other_destination(run, variant, location, query)
-    if other is not None:
+    page = _landing_variant(run, variant, location, query)
+    if page is not None and page is not variant:
         raise fail(
             Category.ATTRIBUTION,
-            f"the click on {variant.slug} sends the visitor to {other.slug}'s page",
+            f"the click on {variant.slug} sends the visitor to {page.slug}'s page",
             expected=variant.destination_url,
-            actual=ctx.click.response_headers.get("location"),
+            actual=landed,
             exchanges=[ctx.click],
             cause="a variant's click redirects to another variant's destination",
             next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
         )
+    if page is None:
+        _elsewhere(ctx, variant, location, query)
+    _check_utm(ctx, variant, query)
+
+
+def _elsewhere(ctx: Ctx, variant: LiveVariant, location: Any, query: dict) -> None:
+    """The click lands on no variant's page: another host or path, or the destination without its
+    own query (which is how an A/B split often tells its pages apart). Either way the variant's
+    traffic lands somewhere it should not, silently: attribution."""
     destination = urlsplit(variant.destination_url)
+    landed = ctx.click.response_headers.get("location")
     if (location.scheme, location.netloc, location.path) != (destination.scheme, destination.netloc, destination.path):
         raise fail(
-            Category.CONTRACT_VIOLATION,
-            f"the click on {variant.slug} redirects to another page than its destination",
+            Category.ATTRIBUTION,
+            f"the click on {variant.slug} lands on another page than its destination",
             expected=variant.destination_url,
-            actual=ctx.click.response_headers.get("location"),
+            actual=landed,
             exchanges=[ctx.click],
             cause="a click redirects to another page than the link's destinationUrl",
-            next_step="check the link's destinationUrl and escalate",
+            next_step="the variant's traffic would land on a page the A/B test does not measure: compare the link's "
+            "destinationUrl on the platform with the config, and escalate with the request id before spend ramps",
         )
     for key, value in parse_qs(destination.query).items():  # the destination's own query survives
         if query.get(key) != value:
             raise fail(
-                Category.CONTRACT_VIOLATION,
+                Category.ATTRIBUTION,
                 f"the click on {variant.slug} drops or changes ?{key}= of its destination",
                 expected=f"{key}={value}",
                 actual=f"{key}={query.get(key)}",
                 exchanges=[ctx.click],
                 cause="a click's redirect drops or changes the destination's own query",
+                next_step="the page that tells the variants apart by its query would show another variant: "
+                "escalate with the request id before spend ramps",
             )
+
+
+def _check_utm(ctx: Ctx, variant: LiveVariant, query: dict) -> None:
     wrong = {
         UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0]
         for k, v in variant.tracking.items()
@@ -150,19 +168,21 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
         )
 
 
-def _other_destination(run: StepRun, variant: LiveVariant, location: Any, query: dict) -> LiveVariant | None:
-    """The sibling variant whose destination this redirect is, when it is not the clicked one's."""
+def _landing_variant(run: StepRun, variant: LiveVariant, location: Any, query: dict) -> LiveVariant | None:
+    """The variant whose page the redirect lands on: of the destinations it matches (same scheme,
+    host and path, and each of the destination's own query parameters), the most specific one, the
+    clicked variant winning a tie. So with A at /spring and B at /spring?v=b, a redirect to
+    /spring?v=b is B's page, whichever variant was clicked. None: no variant's page."""
 
-    def same(url: str) -> bool:
+    def score(url: str) -> int | None:
         parts = urlsplit(url)
         own = parse_qs(parts.query)
-        return (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path) and all(
-            query.get(k) == v for k, v in own.items()
-        )
+        same_page = (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path)
+        return len(own) if same_page and all(query.get(k) == v for k, v in own.items()) else None
 
-    if same(variant.destination_url):
-        return None
-    return next((v for v in run.campaign.variants if v is not variant and same(v.destination_url)), None)
+    scored = [(score(v.destination_url), v is variant, v) for v in run.campaign.variants]
+    matching = [entry for entry in scored if entry[0] is not None]
+    return max(matching, key=lambda entry: (entry[0], entry[1]))[2] if matching else None
 
 
 def tamper(token: str) -> str:

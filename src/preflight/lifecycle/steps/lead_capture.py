@@ -10,6 +10,7 @@ from typing import Any
 
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
+from preflight.http.listing import pages
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.lifecycle.model import StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx, tamper
@@ -197,17 +198,15 @@ def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Ex
 
 def _list_all(run: StepRun) -> tuple[list[dict[str, Any]], list[Exchange]]:
     items: list[dict[str, Any]] = []
-    pages: list[Exchange] = []
-    params: dict[str, Any] = {"campaignId": run.campaign.campaign_id, "limit": LIST_PAGE_LIMIT}
-    while True:
-        ex = run.client.call("list_leads", step=run.step, params=params)
-        pages.append(ex)
-        body = expect_status(ex, 200, doing="listing leads for review")
-        body = expect_json_object(ex, body, doing="listing leads", fields=("items",))
-        items.extend(body["items"])
-        if not body.get("nextCursor") or len(pages) >= 50:
-            return items, pages
-        params = {**params, "cursor": body["nextCursor"]}
+    seen: list[Exchange] = []
+    query = {"campaignId": run.campaign.campaign_id}
+    for ex, found in pages(run.client, "list_leads", step=run.step, limit=LIST_PAGE_LIMIT, params=query):
+        seen.append(ex)
+        if found is None:  # not a list page: expect_* say what it is instead
+            body = expect_status(ex, 200, doing="listing leads for review")
+            body = expect_json_object(ex, body, doing="listing leads", fields={"items": list})
+        items.extend(found or [])
+    return items, seen
 
 
 def _export(run: StepRun) -> tuple[list[dict[str, str]], Exchange]:

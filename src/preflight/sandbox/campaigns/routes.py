@@ -8,7 +8,7 @@ from preflight.sandbox.campaigns import state
 from preflight.sandbox.campaigns.models import CampaignIn, CampaignList, CampaignOut, CampaignPatch, Status
 from preflight.sandbox.core.auth import Principal, jwt_role
 from preflight.sandbox.core.errors import READ_ERRORS, WRITE_ERRORS, error_responses, json_response
-from preflight.sandbox.core.web import CURSOR, LIMIT, after_id, page, runtime
+from preflight.sandbox.core.web import CURSOR, LIMIT, list_page, runtime
 
 router = APIRouter(tags=["campaigns"])
 BASE = "/v2/handles/{handle}/campaigns"
@@ -30,8 +30,10 @@ async def list_campaigns(
     cursor: str | None = CURSOR,
     _p: Principal = Depends(jwt_role("CREATOR")),
 ):
-    rows, items = state.listing(runtime(request), handle, status, after_id(cursor), limit)
-    return json_response(page(rows, limit, items))
+    rt = runtime(request)
+    return json_response(
+        list_page(rt, cursor, limit, lambda after, size: state.listing(rt, handle, status, after, size))
+    )
 
 
 @router.get(BASE + "/{campaignId}", response_model=CampaignOut, responses=error_responses(*READ_ERRORS))

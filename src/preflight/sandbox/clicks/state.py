@@ -58,6 +58,9 @@ def follow(rt: Runtime, handle: str, slug: str, record_click: bool = True) -> tu
     ):
         other = links.sibling(rt, handle, link["campaign_id"], slug)
         destination = other["destination_url"] if other is not None else destination
+    offsite = rt.faults.hit(FaultName.REDIRECT_OFFSITE, link["campaign_id"], slug) if rt.faults.active else None
+    if offsite is not None:
+        destination = offsite["url"]
     return with_params(destination, params), click
 
 

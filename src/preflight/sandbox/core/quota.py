@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from preflight.core.faults import FaultName
 from preflight.sandbox.core.clock import next_midnight, rfc3339, utc_day
 from preflight.sandbox.core.errors import ApiError
 
@@ -63,7 +64,7 @@ def consume(rt: Runtime, handle: str) -> None:
     day = utc_day(now)
     with rt.db.tx():
         used = writes_today(rt, handle, day)
-        if used >= limit:
+        if used >= limit or refused_early(rt, used):
             retry_after = max(1, int(next_midnight(now) - now + 0.999))
             raise ApiError(
                 429,
@@ -91,3 +92,9 @@ def meters(rt: Runtime, handle: str) -> dict[str, Any]:
         "writesToday": writes_today(rt, handle, utc_day(now)),
         "resetsAt": rfc3339(next_midnight(now)),
     }
+
+
+def refused_early(rt: Runtime, used: int) -> bool:
+    """Fault quota_refused_early: a counted write refused although the day has writes left."""
+    options = rt.faults.options(FaultName.QUOTA_REFUSED_EARLY)
+    return options is not None and used >= options["after"] and rt.faults.hit(FaultName.QUOTA_REFUSED_EARLY) is not None

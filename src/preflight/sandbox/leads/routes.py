@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from preflight.sandbox.core.auth import Principal, jwt_role
 from preflight.sandbox.core.errors import READ_ERRORS, error_responses, json_response
-from preflight.sandbox.core.web import CURSOR, LIMIT, after_id, page, runtime
+from preflight.sandbox.core.web import CURSOR, LIMIT, list_page, runtime
 from preflight.sandbox.leads import state
 from preflight.sandbox.leads.models import HoneypotOut, LeadIn, LeadList, LeadOut
 
@@ -40,8 +40,10 @@ async def list_leads(
     cursor: str | None = CURSOR,
     _p: Principal = Depends(jwt_role("CREATOR")),
 ):
-    rows, items = state.listing(runtime(request), handle, campaignId, after_id(cursor), limit)
-    return json_response(page(rows, limit, items))
+    rt = runtime(request)
+    return json_response(
+        list_page(rt, cursor, limit, lambda after, size: state.listing(rt, handle, campaignId, after, size))
+    )
 
 
 @router.get(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from preflight.sandbox.core.auth import Principal, jwt_role
 from preflight.sandbox.core.errors import READ_ERRORS, WRITE_ERRORS, error_responses, json_response, not_found
-from preflight.sandbox.core.web import CURSOR, LIMIT, after_id, page, runtime
+from preflight.sandbox.core.web import CURSOR, LIMIT, list_page, runtime
 from preflight.sandbox.links import state
 from preflight.sandbox.links.models import LinkIn, LinkList, LinkOut
 
@@ -44,5 +44,5 @@ async def list_links(
     cursor: str | None = CURSOR,
     _p: Principal = Depends(jwt_role("CREATOR")),
 ):
-    rows, items = state.listing(runtime(request), handle, after_id(cursor), limit)
-    return json_response(page(rows, limit, items))
+    rt = runtime(request)
+    return json_response(list_page(rt, cursor, limit, lambda after, size: state.listing(rt, handle, after, size)))
