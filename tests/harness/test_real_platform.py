@@ -487,3 +487,49 @@ def test_nothing_but_reads_reaches_the_platform_when_a_run_stops_before_its_test
         doc = gate(remote.project)
         assert (done.returncode, doc["verdict"], doc["problemCategory"]) == (2, "ERROR", category), say(done)
         assert doc["results"] == [] and doc["escalations"] == [], say(done)
+
+
+def test_documented_variants_are_not_drift_and_lists_are_followed_through_empty_pages(remote, sandbox):
+    """Extra fields, nested error bodies, the request id under another configured header, and list
+    pages that are empty but carry a nextCursor: the run would PASS there, so the doctor exits 0 and
+    lists them as documented variants; it still finds a campaign (behind an empty first page) and
+    makes every probe."""
+    ready = remote.preflight("run", "--target", "remote", "--no-html", "--", "-k", "spring-ab and checks_present")
+    assert ready.returncode == 0, say(ready)
+    sandbox.set_faults(
+        {
+            "extra_fields": {},
+            "error_shape": {"shape": "nested"},
+            "request_id_header": {"header": "x-amzn-requestid"},
+            "sparse_pages": {},
+        }
+    )
+    try:
+        done = remote.preflight("doctor", "--target", "remote", "--contract")
+    finally:
+        sandbox.set_faults({})
+    assert done.returncode == 0, say(done)
+    assert rows(done)["contract drift"].startswith("PASS"), say(done)
+    drift = json.loads((remote.project.path / "reports" / "contract-drift.json").read_text())
+    assert drift["campaignRead"] and drift["notMade"] == [], drift
+    kinds = {route["probe"]: route["kind"] for route in drift["routes"]}
+    assert set(kinds.values()) <= {"same", "variant"}, kinds
+    health = next(r for r in drift["routes"] if r["probe"] == "campaign_health")
+    assert any("not in the sandbox's model" in line for line in health["variants"]), health
+    error = next(r for r in drift["routes"] if r["probe"].startswith("campaign_health (missing"))
+    assert "the error body comes in the nested shape, which the run reads" in error["variants"], error
+    assert any("x-amzn-requestid" in line for line in error["variants"]), error
+
+
+def test_the_drift_check_says_which_probes_it_could_not_make(remote, sandbox):
+    done = remote.preflight("doctor", "--target", "remote", "--contract")  # a handle with no campaign
+    drift = json.loads((remote.project.path / "reports" / "contract-drift.json").read_text())
+    assert drift["campaignRead"] is None, drift
+    assert {p["probe"] for p in drift["notMade"]} == {
+        "campaign_health",
+        "public_campaign_health",
+        "get_site_structure",
+        "public_get_site_structure",
+        "get_link",
+    }, drift["notMade"]
+    assert all(p["why"] for p in drift["notMade"]) and "probe(s) not made" in rows(done)["contract drift"], say(done)
