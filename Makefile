@@ -30,8 +30,18 @@ preflight: setup
 sandbox: setup
 	$(BIN)/preflight sandbox $(SANDBOX_ARGS)
 
+# The harness's own tests: everything but the fault matrix on two workers, then the fault matrix under
+# coverage (in every `preflight run` it starts), then the check that every failure branch of the
+# lifecycle's steps fired (tests/tools/raises_covered.py; left out when ARGS selects some tests).
+MATRIX := tests/harness/test_fault_matrix.py
+COVERAGE_DATA := $(CURDIR)/reports/coverage/.coverage
+
 test: setup browser lint
-	$(BIN)/python -m pytest tests $(ARGS)
+	$(BIN)/python -m pytest tests --ignore=$(MATRIX) -n 2 $(ARGS)
+	rm -rf reports/coverage && mkdir -p reports/coverage
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/coverage run -m pytest $(MATRIX) $(ARGS)
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/coverage combine -q
+	$(if $(ARGS),,$(BIN)/python tests/tools/raises_covered.py $(COVERAGE_DATA))
 
 # ruff: the lint rules and the format (line length 120) of pyproject.toml; `make format` applies it.
 lint: setup

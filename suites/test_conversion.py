@@ -34,11 +34,16 @@ def test_reused_ctx_deduped_per_click(step_run, live_variant, fresh_ctx, target)
 
 
 def test_stale_ctx_refused(step_run, preflight, target):
-    """A conversion with a stale ctx is refused."""
-    if not preflight.runtime.sandbox:
-        pytest.skip(
-            "needs a stale ctx minted by the sandbox (POST /__sandbox/ctx); a real target's ctx TTL is not published"
-        )
-    variant = step_run.campaign.variants[0]
-    token = preflight.mint_stale_ctx(target.handle, variant.slug)
-    conversion.stale_ctx_refused(step_run, token, variant.slug)
+    """A conversion with a stale ctx is refused.
+
+    On a sandbox the stale ctx is minted for it; on a real target it is one an earlier run on the
+    same target kept in its journal, once the platform's clock is past its expiry."""
+    if preflight.runtime.sandbox:
+        variant = step_run.campaign.variants[0]
+        token, slug = preflight.mint_stale_ctx(target.handle, variant.slug), variant.slug
+    else:
+        kept, why = conversion.stale_from_journal(step_run, preflight.runtime.journal_root)
+        if kept is None:
+            pytest.skip(why)
+        token, slug = kept.token, kept.slug
+    conversion.stale_ctx_refused(step_run, token, slug)

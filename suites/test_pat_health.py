@@ -14,6 +14,7 @@ def test_pat_health_agrees_with_jwt(step_run):
 
 
 @pytest.mark.preflight_step("pat_readiness")
+@pytest.mark.preflight_needs("test_variant_test_conversion", "test_draft_saved_and_published")
 def test_pat_health_agrees_when_ready(step_run):
     """Once the campaign is wired, automation still sees the creator's verdict."""
     pat_health.check_agreement(step_run)

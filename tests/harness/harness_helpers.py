@@ -116,7 +116,11 @@ def make_project(dst: Path, *, sandbox: Any = None) -> PreflightProject:
             shutil.copy(source, dst / name)
     if (ROOT / "node_modules").is_dir():
         (dst / "node_modules").symlink_to(ROOT / "node_modules")
-    (dst / "pytest.ini").write_text("[pytest]\ntestpaths = suites\naddopts = -p no:cacheprovider\n")
+    # As pyproject.toml says for the project itself (the copy has no pyproject.toml).
+    (dst / "pytest.ini").write_text(
+        "[pytest]\ntestpaths = suites\naddopts = -p no:hypothesispytest -p no:schemathesis\n"
+        "cache_dir = reports/.pytest_cache\n"
+    )
     project = PreflightProject(dst, sandbox)
     if sandbox is not None:
         attach_to(project, sandbox.url)

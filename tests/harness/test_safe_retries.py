@@ -264,10 +264,13 @@ def test_a_retry_after_the_commit_replays_and_nothing_is_made_twice(route: str, 
 
     attempts = [(e.status, e.error and e.error.split(":")[0]) for e in world.seen]
     lost = (503, None) if fault == "commit_then_503" else (None, "ReadTimeout")
-    assert attempts == [lost, (write.status, None)], (
+    # The first attempt lost its answer and the last got it. On a busy machine a replay may also be
+    # late for the client's short timeout and be retried once more: each retry is a replay all the same.
+    assert attempts[0] == lost and attempts[-1] == (write.status, None), (
         f"{route} under {fault}: expected the first attempt to lose its answer {lost} and the retry to get "
         f"{write.status}; the client saw {attempts} (request ids {[e.request_id for e in world.seen]})"
     )
+    assert all(a in (lost, (None, "ReadTimeout")) for a in attempts[:-1]), attempts
     assert ex.response_headers.get("idempotent-replayed") == "true", (
         f"{route} under {fault}: expected the retry to be the replay of the committed write (Idempotent-Replayed: "
         f"true), got headers {dict(ex.response_headers)} (request {ex.request_id})"
@@ -286,7 +289,15 @@ def test_a_retry_after_the_commit_replays_and_nothing_is_made_twice(route: str, 
     logged = Counter(
         r["status"] for r in world.sb.requests(limit=100) if r["method"] == method and r["path"] == ex.path
     )
-    assert logged == Counter([FIRST_LOGGED[fault], write.status]), (
+    assert (
+        logged[FIRST_LOGGED[fault]] == 1
+        and logged[write.status] >= 1
+        and set(logged)
+        <= {
+            FIRST_LOGGED[fault],
+            write.status,
+        }
+    ), (
         f"{route} under {fault}: expected the sandbox to log {FIRST_LOGGED[fault]} then {write.status} for "
         f"{method} {ex.path}, it logged {dict(logged)}"
     )

@@ -172,7 +172,9 @@ def test_a_second_signal_skips_the_cleanup_and_the_command_it_names_finishes_it(
     proc = start(project, sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "0")
     wait_for_links(project, 5, timeout=120)
     proc.send_signal(signal.SIGINT)
-    time.sleep(2.0)
+    # The second signal lands in the clean-up: once the first link is retired (each answer takes 0.7 s,
+    # so four are still to go), whatever the machine's load.
+    wait_until(lambda: journal_events(project.path / "reports", "retired") >= 1, timeout=120)
     proc.send_signal(signal.SIGINT)
     done = finish(proc)
     sandbox.set_faults({})
@@ -245,13 +247,13 @@ def test_a_selection_is_shown_and_a_check_whose_prerequisites_it_left_out_is_ski
 
 
 def run_remote(
-    project: PreflightProject, sandbox, jwt: str | None, pat: str | None, **target: object
+    project: PreflightProject, sandbox, jwt: str | None, pat: str | None, extra: tuple[str, ...] = (), **target: object
 ) -> tuple[subprocess.CompletedProcess, list[dict], dict, dict]:
     remote_target(project, sandbox.url, **target)
     before_stats = sandbox.stats()
     before = len(sandbox.requests(10000))
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "2", "--target", "remote"],
+        [sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "2", "--target", "remote", *extra],
         cwd=project.path,
         capture_output=True,
         text=True,
@@ -392,19 +394,58 @@ def test_a_remote_target_with_good_tokens_passes_without_the_sandbox_routes(proj
     assert (done.returncode, doc["verdict"]) == (0, "PASS"), tell(done, project)
     skipped = [r for r in doc["results"] if r["outcome"] == "skipped"]
     assert {r["nodeid"].split("::")[1].split("[")[0] for r in skipped} == {"test_stale_ctx_refused"}
-    assert all("needs a stale ctx minted by the sandbox" in r["message"] for r in skipped)
+    assert all("no ctx of an earlier run on this target in the journal yet" in r["message"] for r in skipped)
     assert not [e for e in log if e["path"].startswith("/__sandbox")]
     # Every target but the run's own sandbox keeps the politeness ceiling, tightened by its headers.
     assert doc["pacing"]["ceilings"] == {"read": 100.0, "write": 100.0, "public": 100.0}, doc["pacing"]
+
+
+def test_a_real_target_gets_its_stale_ctx_from_an_earlier_run(project, sandbox):
+    """No platform publishes its ctx TTL: a run keeps one ctx per campaign in its journal, and a later
+    run on the same target, once the platform's clock is past that ctx's expiry, sends it as the stale
+    ctx instead of skipping the check. Refused: PASS; accepted: FAIL."""
+    select = ("-k", "spring-ab and (checks_present or stale)")
+    first, _, _, _ = run_remote(project, sandbox, sandbox.mint_jwt("gharart"), sandbox.mint_pat("gharart", ALL_SCOPES))
+    assert gate(project)["verdict"] == "PASS", tell(first, project)
+    sandbox.advance_clock(1800 + 120)  # past the ctx TTL (and its margin), by the platform's clock
+    jwt, pat = sandbox.mint_jwt("gharart"), sandbox.mint_pat("gharart", ALL_SCOPES)
+    again, _, _, _ = run_remote(project, sandbox, jwt, pat, extra=select)
+    doc = gate(project)
+    (stale,) = [r for r in doc["results"] if "test_stale_ctx_refused" in r["nodeid"]]
+    assert (doc["verdict"], stale["outcome"]) == ("PASS", "passed"), tell(again, project)
+    sandbox.set_faults({"stale_ctx_accepted": {}})
+    broken, _, _, _ = run_remote(project, sandbox, jwt, pat, extra=select)
+    sandbox.set_faults({})
+    doc = gate(project)
+    (stale,) = [r for r in doc["results"] if "test_stale_ctx_refused" in r["nodeid"]]
+    assert (doc["verdict"], stale["category"]) == ("FAIL", "stale_ctx_accepted"), tell(broken, project)
 
 
 def test_a_token_that_expires_mid_run_stops_it_as_an_auth_error(project, sandbox):
     """Not the platform's fault: ERROR, nothing escalated, the links it could not retire listed
     with the cleanup command, which works once a new token is exported."""
     sandbox.set_faults({"slow_answers": {"delayMs": 60}})
-    jwt = mint(sandbox, **CREATOR, ttlSeconds=4)
+    # Valid for 10 minutes; once the run has set both campaigns up, the platform's clock moves past
+    # that (and not past a ctx's 30): the token expires mid-run, whatever the machine's speed.
+    jwt = mint(sandbox, **CREATOR, ttlSeconds=600)
     pat = sandbox.mint_pat("gharart", ALL_SCOPES)
-    done, _, _, _ = run_remote(project, sandbox, jwt, pat)
+    remote_target(project, sandbox.url)
+    proc = start(
+        project,
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        *QUIET,
+        "-n",
+        "2",
+        "--target",
+        "remote",
+        env=token_env(jwt, pat),
+    )
+    wait_for_links(project, 5)
+    sandbox.advance_clock(601)
+    done = finish(proc)
     sandbox.set_faults({})
     doc = gate(project)
     why = tell(done, project)
@@ -419,3 +460,19 @@ def test_a_token_that_expires_mid_run_stops_it_as_an_auth_error(project, sandbox
     cleaned = subprocess.run(argv, cwd=project.path, capture_output=True, text=True, env=fresh, timeout=60)
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
     assert not any(links_of(sandbox, doc["runId"]).values())
+
+
+def test_a_rerun_of_what_failed_runs_only_that(project, sandbox):
+    """pytest's cache is kept (reports/.pytest_cache): `pytest suites --lf` after a FAIL reruns the
+    failed tests alone, on a fresh throwaway campaign, and says so in the gate's selection."""
+    sandbox.set_faults({"redirect_swapped": {}})
+    failed = project.pytest("suites", *QUIET)
+    sandbox.set_faults({})
+    doc = gate(project)
+    bad = sorted(r["nodeid"] for r in doc["results"] if r["outcome"] == "failed")
+    assert doc["verdict"] == "FAIL" and bad, tell(failed, project)
+    again = project.pytest("suites", *QUIET, "--lf")
+    doc = gate(project)
+    assert (again.returncode, doc["verdict"]) == (0, "PASS"), tell(again, project)
+    assert sorted(r["nodeid"] for r in doc["results"]) == bad, tell(again, project)
+    assert (project.path / "reports" / ".pytest_cache").is_dir()

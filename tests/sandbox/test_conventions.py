@@ -150,6 +150,7 @@ def test_request_log_lists_answered_requests(api, sb):
             "status": 200,
             "requestId": response.headers["x-request-id"],
             "at": mine[0]["at"],
+            "faults": [],  # no fault was on
         }
     ]
     assert items == sorted(items, key=lambda i: i["at"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 from sandbox_helpers import HANDLE, error_of
@@ -95,24 +94,26 @@ def test_public_route_keys_are_per_route(api):
 
 
 def test_in_flight_key_is_409_with_retry_after(api, sb):
+    """Two requests with one key at once (each answer held 1.5 s): whichever the sandbox claims first
+    is answered, the other is told it is in flight. Neither order nor timing is assumed."""
     sb.set_faults({"slow_answers": {"delayMs": 1500}})
-    answers = {}
-
-    def slow():
-        answers["first"] = api.post("/v2/support/report", key="in-flight", json=REPORT)
-
-    thread = threading.Thread(target=slow)
-    thread.start()
-    time.sleep(0.4)
-    second = api.post("/v2/support/report", key="in-flight", json=REPORT)
-    thread.join()
+    answers: list[httpx.Response] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(api.post("/v2/support/report", key="in-flight", json=REPORT)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sb.set_faults({})
+    (first,) = [a for a in answers if a.status_code == 202]
+    (second,) = [a for a in answers if a.status_code != 202]
     error_of(second, 409, "idempotency_in_progress")
     assert second.headers["retry-after"] == "1"
-    assert answers["first"].status_code == 202
-    sb.set_faults({})
     third = api.post("/v2/support/report", key="in-flight", json=REPORT)
     assert third.headers["idempotent-replayed"] == "true"
-    assert third.json() == answers["first"].json()
+    assert third.json() == first.json()
     assert sb.stats()["supportReports"] == 1
 
 

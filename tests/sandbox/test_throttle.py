@@ -53,7 +53,10 @@ def test_per_second_throttle_has_a_burst_of_n_and_a_one_second_window():
             assert len(answers) >= 4, [a.status_code for a in answers]
             assert all(a.headers["ratelimit-policy"] == "3;w=1" for a in answers)
             assert all(a.headers["ratelimit-limit"] == "3" for a in answers)
-            assert [a.headers["ratelimit-remaining"] for a in answers[:3]] == ["2", "1", "0"]
+            # Remaining counts down from 2 and is 0 on the refusal; a token may come back between two
+            # requests on a busy machine (a third of a second each), so the steps in between are not fixed.
+            remaining = [int(a.headers["ratelimit-remaining"]) for a in answers]
+            assert remaining[0] == 2 and remaining[-1] == 0 and all(0 <= r <= 2 for r in remaining), remaining
             assert all(int(a.headers["ratelimit-reset"]) <= 1 for a in answers)  # full again within 1 s
             throttled = answers[-1]
             error_of(throttled, 429, "rate_limited", reason="throttle")

@@ -20,10 +20,10 @@ from pathlib import Path
 
 EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
 # Pytest plugins every suites run leaves out, as pyproject.toml's addopts does for plain `pytest
-# suites`: the cache (no .pytest_cache in the project), and the dev extras' hypothesis and
-# schemathesis, which the suites never use and which autoload into every pytest process (xdist
-# workers too) at ~1 s of start-up each.
-UNUSED_PLUGINS = ("cacheprovider", "hypothesispytest", "schemathesis")
+# suites`: the dev extras' hypothesis and schemathesis, which the suites never use and which
+# autoload into every pytest process (xdist workers too) at ~1 s of start-up each. pytest's cache
+# stays (in reports/.pytest_cache), so `--lf` reruns what failed.
+UNUSED_PLUGINS = ("hypothesispytest", "schemathesis")
 # A run's own outputs; history/ and journal/ outlive runs (trends, and what to clean up).
 OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summary.md", "junit.xml")
 

@@ -42,6 +42,15 @@ class FaultName(StrEnum):
     LEAD_DROPPED_SILENTLY = "lead_dropped_silently"
     QUOTA_REFUSED_EARLY = "quota_refused_early"
     SPARSE_PAGES = "sparse_pages"
+    ANSWER_REWRITTEN = "answer_rewritten"
+    PENDING_LEAD_LISTED = "pending_lead_listed"
+    TRAFFIC_TAG_CHANGED = "traffic_tag_changed"
+    KEY_REUSE_ACCEPTED = "key_reuse_accepted"
+    CLICK_EVENT_NOT_DEDUPED = "click_event_not_deduped"
+    PRIMARY_LINK_PENDING = "primary_link_pending"
+    PUBLISH_FAILS = "publish_fails"
+    TAMPERED_CTX_ACCEPTED = "tampered_ctx_accepted"
+    CTX_DROPPED = "ctx_dropped"
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
@@ -144,10 +153,47 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
         Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
         Fault(
+            FaultName.TRAFFIC_TAG_CHANGED,
+            "links read back with one traffic tag changed (option tag, default utmMedium; option value, default "
+            "changed): health's traffic_tags still PASSes, the redirect carries the changed utm value",
+            {"tag": "utmMedium", "value": "changed"},
+        ),
+        Fault(
+            FaultName.KEY_REUSE_ACCEPTED,
+            "a write whose Idempotency-Key was used with another body is run as a new one (201), not refused 422",
+        ),
+        Fault(
+            FaultName.CLICK_EVENT_NOT_DEDUPED,
+            "a second public conversion of one click and event type under a new key is recorded anew (201)",
+        ),
+        Fault(
+            FaultName.PRIMARY_LINK_PENDING,
+            "health reports primary_link PENDING (its status and score follow from it)",
+        ),
+        Fault(FaultName.CTX_DROPPED, "a click on an ACTIVE campaign's link redirects without its ctx (tags kept)"),
+        Fault(
+            FaultName.TAMPERED_CTX_ACCEPTED,
+            "a ctx whose signature does not match is accepted everywhere a ctx is taken (its click as it says)",
+        ),
+        Fault(FaultName.PUBLISH_FAILS, "publishing the detail page answers 500 internal_error and publishes nothing"),
+        Fault(
+            FaultName.PENDING_LEAD_LISTED,
+            "leads waiting for their email to be verified (EMAIL_OTP, EMAIL_REPLY_YES) are listed for review",
+        ),
+        Fault(
             FaultName.QUOTA_REFUSED_EARLY,
             "once `after` counted writes were made today (default 0), counted writes are refused with 429 "
             "daily_quota although usage-meters still shows writes left",
             {"after": 0},
+        ),
+        # One field of one route's answers, said wrong: the contract's smaller promises, one at a time.
+        Fault(
+            FaultName.ANSWER_REWRITTEN,
+            "answers of the routes whose path matches `path` (a glob; option method, default any) say `field` "
+            "wrong: set to `value` (default null), or left out with remove: true. `field` is dotted, `[]` for "
+            "every item of a list (items[].email); in a text/csv answer it names a column (every row's cell), or "
+            "`header` (the header row, a comma-separated `value`). Option contentType replaces the answer's",
+            {"path": "*", "method": "*", "field": "", "value": None, "remove": False, "contentType": ""},
         ),
         # A list answered as the contract allows (must not fail a run):
         Fault(
@@ -179,7 +225,7 @@ TRANSPORT = (
     FaultName.SLOW_ANSWERS,
 )
 # Faults that rewrite an answer on its way out (the middleware buffers it for them).
-RESHAPING = (FaultName.EXTRA_FIELDS, FaultName.REQUEST_ID_HEADER, FaultName.ERROR_SHAPE)
+RESHAPING = (FaultName.EXTRA_FIELDS, FaultName.REQUEST_ID_HEADER, FaultName.ERROR_SHAPE, FaultName.ANSWER_REWRITTEN)
 
 # option -> (accepted types, check, what it must be)
 _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
@@ -192,6 +238,16 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
     "holdMs": ((int,), lambda v: 0 <= v <= 600000, "milliseconds from 0 to 600000"),
     "url": ((str,), lambda v: v.startswith(("http://", "https://")) and len(v) < 2000, "an http(s) URL"),
+    "path": ((str,), lambda v: v.startswith(("/", "*")) and len(v) < 300, "a path glob, e.g. /v2/handles/*/leads"),
+    "method": (
+        (str,),
+        lambda v: v in ("*", "GET", "POST", "PUT", "PATCH", "DELETE"),
+        "*, GET, POST, PUT, PATCH or DELETE",
+    ),
+    "field": ((str,), lambda v: 0 < len(v) < 200, "a dotted field, e.g. items[].email, or a CSV column"),
+    "value": ((str, int, float, bool, type(None)), lambda v: True, "a JSON value: text, a number, true/false or null"),
+    "remove": ((bool,), lambda v: True, "true or false"),
+    "contentType": ((str,), lambda v: 0 < len(v) < 100, "a content type, e.g. text/plain"),
     "size": ((int,), lambda v: 1 <= v <= 200, "a whole number of items from 1 to 200"),
     "after": ((int,), lambda v: 0 <= v <= 100000, "a whole number of writes from 0 to 100000"),
     "header": (
@@ -241,7 +297,7 @@ def validate(spec: Any) -> dict[str, dict[str, Any]]:
             if key not in allowed:
                 raise _bad(where, "unknown option; allowed: " + ", ".join(sorted(allowed)))
             types, check, what = _OPTIONS[key]
-            if isinstance(value, bool) or not isinstance(value, types) or not check(value):
+            if (isinstance(value, bool) and bool not in types) or not isinstance(value, types) or not check(value):
                 raise _bad(where, f"must be {what}")
         merged = {"rate": 1.0, **fault.defaults, **options}
         active[fault.name] = merged

@@ -237,4 +237,9 @@ def _last_line(text: str) -> str:
 
 def _skip_reason(longrepr: str) -> str:
     text = longrepr.strip()
-    return text.split("Skipped: ", 1)[-1].rstrip("')") if "Skipped" in text else text
+    if "Skipped: " not in text:
+        return text
+    # pytest's skip longrepr is the repr of (path, line, "Skipped: …"): quoted with ' or, when the
+    # reason holds a ', with "
+    reason = text.split("Skipped: ", 1)[1]
+    return reason[:-2] if reason.endswith(("')", '")')) else reason

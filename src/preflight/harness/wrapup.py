@@ -211,16 +211,22 @@ def _link_consequences(results: list[dict[str, Any]]) -> None:
         repeat, follows = bool(result.get("consequenceOf")), result.get("follows") or []
         if not repeat and not follows:
             continue
-        earlier = [
-            r
-            for r in results[:index]
-            if r.get("draft")
-            and r.get("campaignId") == result.get("campaignId")
-            and (repeat or r.get("step") in follows)
-        ]
+        earlier = [r for r in results[:index] if r.get("draft") and _explains(r, result, repeat, follows)]
         if earlier:
             result["consequenceOf"] = earlier[0]["draft"]["group"]
             result["draft"] = None
+
+
+def _explains(earlier: dict[str, Any], result: dict[str, Any], repeat: bool, follows: list[str]) -> bool:
+    """Whether an earlier failure is the root cause of this one: for a repeat, any earlier failure
+    of its campaign, or the same failure elsewhere (a campaign's setup re-raised for another
+    campaign's test that borrows its click); for a lagging check, a step it follows from, earlier
+    in its campaign."""
+    same_campaign = earlier.get("campaignId") == result.get("campaignId")
+    if repeat:
+        same = (earlier.get("category"), earlier.get("cause")) == (result.get("category"), result.get("cause"))
+        return same_campaign or same
+    return same_campaign and earlier.get("step") in follows
 
 
 def _as_draft(result: dict[str, Any]) -> dict[str, Any]:

@@ -140,6 +140,24 @@ def expect_equal(
         )
 
 
+def expect_reason(ex: Exchange, wanted: tuple[str, ...], *, what: str, cause: str) -> str | None:
+    """An `invalid_ctx` refusal's reason is one of `wanted`. (gap) the platform's docs name only
+    invalid_ctx: an answer without a reason is taken as it is; another reason is a finding."""
+    reason = ex.body_field("reason")
+    if reason is None or reason in wanted:
+        return reason
+    raise fail(
+        Category.CONTRACT_VIOLATION,
+        f"{what} is refused for another reason: {reason!r}",
+        expected=f"400 invalid_ctx, reason {' or '.join(wanted)}",
+        actual=f"{ex.status} {ex.error_code} reason {reason}",
+        exchanges=[ex],
+        cause=cause,
+        next_step="the platform's ctx check says something else went wrong than what did: capture the request id "
+        "and escalate (a fresh ctx may be judged as wrongly)",
+    )
+
+
 def _status_text(wanted: set[int]) -> str:
     return " or ".join(str(code) for code in sorted(wanted))
 

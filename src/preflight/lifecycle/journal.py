@@ -83,6 +83,20 @@ class Journal:
     def page(self, campaign_id: str, handle: str, deployment_id: str) -> None:
         self._append({"event": "page", "campaignId": campaign_id, "handle": handle, "deploymentId": deployment_id})
 
+    def ctx(self, campaign_id: str, handle: str, slug: str, token: str, expires_at: str) -> None:
+        """A ctx of a real click (one per campaign and session), so a later run on this target can
+        use it as a stale ctx once its lifetime is over (no platform publishes its ctx TTL)."""
+        self._append(
+            {
+                "event": "ctx",
+                "campaignId": campaign_id,
+                "handle": handle,
+                "slug": slug,
+                "ctx": token,
+                "expiresAt": expires_at,
+            }
+        )
+
     def enabling(self, campaign_id: str, handle: str, slug: str, body: dict[str, Any]) -> None:
         self._append({"event": MAYBE, "campaignId": campaign_id, "handle": handle, "slug": slug, "body": body})
 
@@ -140,6 +154,8 @@ def read(root: str | Path, run_id: str) -> dict[str, CampaignRecord]:
         if event == "page":
             record.page_published = True
             continue
+        if event == "ctx":
+            continue
         slug = entry.get("slug")
         if not isinstance(slug, str):
             continue
@@ -177,3 +193,28 @@ def leftovers(campaigns: Iterable[CampaignRecord]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+@dataclass(frozen=True)
+class KeptCtx:
+    token: str
+    slug: str
+    expires_at: str  # RFC 3339, as the platform resolved it
+    run_id: str
+
+
+def kept_ctxs(root: str | Path, *, base_url: str, handle: str, besides: str = "") -> list[KeptCtx]:
+    """The ctx tokens earlier runs (all but run `besides`) kept on this platform and handle, newest first."""
+    found: list[tuple[float, KeptCtx]] = []
+    for run_id in (r for r in run_ids(root) if r != besides):
+        for entry in _entries(Path(root) / run_id):
+            if (
+                entry.get("event") == "ctx"
+                and entry.get("handle") == handle
+                and str(entry.get("baseUrl", "")).rstrip("/") == base_url.rstrip("/")
+                and isinstance(entry.get("ctx"), str)
+                and isinstance(entry.get("expiresAt"), str)
+            ):
+                kept = KeptCtx(entry["ctx"], str(entry.get("slug")), entry["expiresAt"], run_id)
+                found.append((float(entry.get("at", 0)), kept))
+    return [kept for _, kept in sorted(found, key=lambda pair: pair[0], reverse=True)]

@@ -7,7 +7,9 @@ floor(n*rate) > floor((n-1)*rate), so a 30% storm never hits one retry loop many
 
 from __future__ import annotations
 
+import fnmatch
 import math
+from contextvars import ContextVar
 from fractions import Fraction
 from typing import Any
 
@@ -26,6 +28,18 @@ def validate(spec: Any) -> dict[str, dict[str, Any]]:
         raise ApiError(
             400, "validation_error", str(exc), fields=[{"field": exc.field, "message": exc.problem}]
         ) from None
+
+
+# The faults that hit the request being answered (the middleware starts a list per request; the
+# request log shows it), so a test can tell which request a fault hit without timing anything.
+_HITS: ContextVar[list[str] | None] = ContextVar("sandbox_fault_hits", default=None)
+
+
+def collect_hits() -> list[str]:
+    """Start recording the faults that hit this request (in this context: the request's task)."""
+    hits: list[str] = []
+    _HITS.set(hits)
+    return hits
 
 
 class Faults:
@@ -52,9 +66,7 @@ class Faults:
         opts = self.active.get(FaultName(name))  # a name outside the catalogue fails here, never silently
         if opts is None:
             return False
-        if "campaignId" in opts and opts["campaignId"] != campaign_id:
-            return False
-        return not ("slug" in opts and opts["slug"] != slug)
+        return _matches(opts.get("campaignId"), campaign_id) and _matches(opts.get("slug"), slug)
 
     def options(self, name: FaultName) -> dict[str, Any] | None:
         """A switched-on fault's options (None when it is off), without counting a request."""
@@ -67,6 +79,9 @@ class Faults:
         n = self._counts[name] = self._counts[name] + 1
         rate = self._rates[name]
         if math.floor(n * rate) > math.floor((n - 1) * rate):
+            hits = _HITS.get()
+            if hits is not None:
+                hits.append(str(name))
             return self.active[name]
         return None
 
@@ -75,3 +90,13 @@ class Faults:
             "available": [{"name": f.name, "description": f.description} for f in CATALOGUE.values()],
             "active": self.active,
         }
+
+
+def _matches(pattern: str | None, value: str | None) -> bool:
+    """A fault's campaignId/slug option: the id itself, or a glob (`spring-b-*`: a run's own slug,
+    whose suffix is the run's)."""
+    if pattern is None:
+        return True
+    if value is None:
+        return False
+    return fnmatch.fnmatchcase(value, pattern) if any(c in pattern for c in "*?[") else value == pattern

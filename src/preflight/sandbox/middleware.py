@@ -14,6 +14,9 @@ In order, for every request:
 from __future__ import annotations
 
 import asyncio
+import csv
+import fnmatch
+import io
 import json
 import sys
 import traceback
@@ -26,7 +29,7 @@ from preflight.sandbox.core import ctx as ctx_tokens
 from preflight.sandbox.core import idempotency
 from preflight.sandbox.core.errors import error_body
 from preflight.sandbox.core.ids import request_id
-from preflight.sandbox.faults import RESHAPING
+from preflight.sandbox.faults import RESHAPING, collect_hits
 from preflight.sandbox.runtime import Runtime
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -55,6 +58,7 @@ class Call:
         "parsed",
         "body",
         "raw_send",
+        "hits",
         "_targets",
     )
 
@@ -70,6 +74,7 @@ class Call:
         self.parsed: Any = None
         self.body = b""
         self.raw_send: Any = None  # the server's own send(), under any reshaping
+        self.hits: list[str] = collect_hits()  # the faults that hit this request, for the request log
         self._targets: tuple[str | None, str | None] | None = None
         path = self.path
         self.exempt = (
@@ -145,7 +150,8 @@ class SandboxMiddleware:
             pass
         finally:
             if call.status is not None:
-                self.rt.requests.append((call.method, call.path, call.status, call.rid, self.rt.clock.now()))
+                entry = (call.method, call.path, call.status, call.rid, self.rt.clock.now(), tuple(call.hits))
+                self.rt.requests.append(entry)
 
     # --- answering -------------------------------------------------------------------------
 
@@ -175,7 +181,7 @@ class SandboxMiddleware:
         rt = self.rt
         call.raw_send = send
         if rt.faults.active and not call.exempt and any(name in rt.faults.active for name in RESHAPING):
-            send = _reshaping(rt.faults, send)
+            send = _reshaping(rt.faults, send, call)
         is_write = call.method in WRITE_METHODS
         if is_write:
             if not await self._read_body(call, receive, send):
@@ -374,6 +380,10 @@ class SandboxMiddleware:
                 "a request with this Idempotency-Key is still in flight",
                 {"Retry-After": "1"},
             )
+        elif stored.fingerprint != print_ and rt.faults.hit(FaultName.KEY_REUSE_ACCEPTED, *self._fault_targets(call)):
+            scope["sandbox.force_new"] = True
+            status, headers, body = await self._run(scope, receive)
+            await self._send(send, call, status, headers, body)
         elif stored.fingerprint != print_:
             await self._error(
                 send, call, 422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body"
@@ -425,7 +435,7 @@ class SandboxMiddleware:
         await call.raw_send({"type": "http.response.body", "body": b"", "more_body": True})
 
 
-def _reshaping(faults: Any, send: Any) -> Any:
+def _reshaping(faults: Any, send: Any, call: Call) -> Any:
     """A send() that buffers one answer and rewrites it as the reshaping faults say."""
     start: dict[str, Any] = {}
     chunks: list[bytes] = []
@@ -440,25 +450,36 @@ def _reshaping(faults: Any, send: Any) -> Any:
         chunks.append(message.get("body", b""))
         if message.get("more_body"):
             return
-        headers, body = reshape(faults, start["status"], list(start.get("headers", [])), b"".join(chunks))
+        headers, body = reshape(
+            faults, start["status"], list(start.get("headers", [])), b"".join(chunks), call.method, call.path
+        )
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     return reshaped
 
 
-def reshape(faults: Any, status: int, headers: list, body: bytes) -> tuple[list, bytes]:
-    """Rewrite one answer: the request-id header's name, the error shape, extra fields."""
+def reshape(
+    faults: Any, status: int, headers: list, body: bytes, method: str = "GET", path: str = ""
+) -> tuple[list, bytes]:
+    """Rewrite one answer: the request-id header's name, the error shape, extra fields, a field said wrong."""
     renamed = faults.hit(FaultName.REQUEST_ID_HEADER)
     if renamed:
         headers = [((renamed["header"].encode() if k.lower() == b"x-request-id" else k), v) for k, v in headers]
+    rewrite = _rewrite_of(faults, method, path)
+    if rewrite and rewrite["contentType"]:
+        headers = [(k, rewrite["contentType"].encode() if k.lower() == b"content-type" else v) for k, v in headers]
     is_json = any(k.lower() == b"content-type" and b"json" in v for k, v in headers)
+    if rewrite and not is_json and body and rewrite["field"]:
+        return _sized(headers, _rewrite_csv(body.decode(), rewrite).encode())
     if not is_json or not body:
         return headers, body
     try:
         doc = json.loads(body)
     except ValueError:
         return headers, body
+    if rewrite and rewrite["field"]:
+        doc = _rewritten(doc, rewrite["field"].replace("[]", ".[]").split("."), rewrite)
     shape = faults.hit(FaultName.ERROR_SHAPE) if status >= 400 else None
     if shape and isinstance(doc, dict) and isinstance(doc.get("error"), str):
         doc = _error_shape(doc, status, shape["shape"])
@@ -466,9 +487,56 @@ def reshape(faults: Any, status: int, headers: list, body: bytes) -> tuple[list,
         doc = {**doc, "_links": {"self": "about:blank"}, "x-sandbox-note": "an unknown field"}
         if isinstance(doc.get("items"), list):
             doc["items"] = [{**item, "extra": True} if isinstance(item, dict) else item for item in doc["items"]]
-    body = json.dumps(doc, separators=(",", ":")).encode()
+    return _sized(headers, json.dumps(doc, separators=(",", ":")).encode())
+
+
+def _sized(headers: list, body: bytes) -> tuple[list, bytes]:
     headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
     return headers + [(b"content-length", str(len(body)).encode())], body
+
+
+def _rewrite_of(faults: Any, method: str, path: str) -> dict[str, Any] | None:
+    """answer_rewritten's options when this answer is one it rewrites (counted only then)."""
+    options = faults.options(FaultName.ANSWER_REWRITTEN)
+    if options is None or not fnmatch.fnmatchcase(path, options["path"]):
+        return None
+    if options["method"] not in ("*", method):
+        return None
+    return faults.hit(FaultName.ANSWER_REWRITTEN)
+
+
+def _rewritten(doc: Any, parts: list[str], rewrite: dict[str, Any]) -> Any:
+    """`doc` with the field at `parts` set to the fault's value, or removed ("[]": every list item)."""
+    if not parts:
+        return doc
+    head, rest = parts[0], parts[1:]
+    if head == "" and rest:
+        return _rewritten(doc, rest, rewrite)
+    if head == "[]":
+        return [_rewritten(item, rest, rewrite) for item in doc] if isinstance(doc, list) else doc
+    if not isinstance(doc, dict):
+        return doc
+    if rest:
+        return {**doc, head: _rewritten(doc.get(head), rest, rewrite)} if head in doc else doc
+    if rewrite["remove"]:
+        return {k: v for k, v in doc.items() if k != head}
+    return {**doc, head: rewrite["value"]}
+
+
+def _rewrite_csv(text: str, rewrite: dict[str, Any]) -> str:
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return text
+    if rewrite["field"] == "header":
+        rows[0] = str(rewrite["value"] or "").split(",")
+    elif rewrite["field"] in rows[0]:
+        column = rows[0].index(rewrite["field"])
+        for row in rows[1:]:
+            if column < len(row):
+                row[column] = "" if rewrite["value"] is None else str(rewrite["value"])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
 
 
 def _error_shape(doc: dict[str, Any], status: int, shape: str) -> dict[str, Any]:

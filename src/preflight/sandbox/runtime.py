@@ -26,7 +26,7 @@ class Runtime:
         self.clock = Clock(float(self.db.get_meta("clock_offset") or 0.0))
         self.faults = Faults()
         self.limiter = Limiter(settings.throttles, settings.throttle_windows)
-        self.requests: deque[tuple[str, str, int, str, float]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.requests: deque[tuple[str, str, int, str, float, tuple[str, ...]]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.plans: dict[str, str] = {}
         self.jwt_cache: dict[str, dict[str, Any]] = {}
         self.pat_cache: dict[str, tuple] = {}

@@ -165,17 +165,9 @@ def needs_enabling(slug: str, *, primary: bool, adopted: bool, known: Mapping[st
 def _find(client: PlatformClient, live: LiveCampaign) -> Exchange | None:
     """The list page that holds this run's campaign, or None when the handle has no such campaign."""
     for ex, found in pages(client, "list_campaigns", step=SETUP_STEP):
-        if found is None:  # not a list page: say what it is
-            expect_json_object(
-                ex, expect_status(ex, 200, doing="listing campaigns"), doing="listing campaigns", fields=("items",)
-            )
-            raise fail(
-                Category.CONTRACT_VIOLATION,
-                "listing campaigns: `items` is not a list",
-                expected="items: [...]",
-                actual=ex.body_excerpt(200),
-                exchanges=[ex],
-            )
+        if found is None:  # not a list page: say what it is instead
+            body = expect_status(ex, 200, doing="listing campaigns")
+            found = expect_json_object(ex, body, doing="listing campaigns", fields={"items": list})["items"]
         for item in found:
             if (
                 isinstance(item, dict)
@@ -191,13 +183,15 @@ def _adopt(client: PlatformClient, live: LiveCampaign, conflict: Exchange) -> Ex
     found = _find(client, live)
     if found is not None:
         return found
+    # The run's own names (pf-<runId>-<stem>) are taken by another campaign: a --run-id reused after the
+    # config changed the campaign's goal, or someone else's campaign. The user's to fix, not the platform's.
     raise fail(
-        Category.CONTRACT_VIOLATION,
-        f"campaign id {live.campaign_id} is taken, but not by this run's campaign",
+        Category.CONFIG,
+        f"campaign id {live.campaign_id} is taken, but not by this run's {live.goal_type} campaign",
         expected=f"201, or this run's {live.goal_type} campaign in the list",
         actual=conflict.body_excerpt(200),
         exchanges=[conflict],
-        next_step="use a fresh --run-id",
+        next_step="run with a fresh --run-id (or none: a new one is made), or retire the campaign that holds this id",
     )
 
 

@@ -38,13 +38,16 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
     query = parse_qs(urlsplit(location).query)
     token = (query.get("ctx") or [""])[0]
     if not token:
+        # Nothing after this click (a lead, a conversion) could be credited to the variant.
         raise fail(
-            Category.CONTRACT_VIOLATION,
+            Category.ATTRIBUTION,
             f"the click on {variant.slug} minted no ctx",
             expected="a Location with ?ctx=… (the campaign is ACTIVE)",
             actual=location or "no Location",
             exchanges=[click],
-            next_step="check the campaign is ACTIVE and the link enabled and bound to it",
+            cause="a click on an ACTIVE campaign's link redirects without a ctx",
+            next_step="nothing the visitor does after this click can be attributed: check the campaign is ACTIVE "
+            "and the link enabled, bound to it and set to append its ctx, then escalate with the request id",
         )
     run.artifacts.add("redirectTags", {UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0] for k in UTM_PARAMS})
     resolve = client.call("resolve_context", step=run.step, params={"ctx": token})
@@ -72,6 +75,10 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
         )
     run.artifacts.add("ctx", token)
     run.artifacts.add("clickIds", body["clickId"])
+    if run.journal is not None and not run.campaign.notes.get("ctx_kept") and isinstance(body.get("expiresAt"), str):
+        # for a later run on this target: a stale ctx once its lifetime is over (tests of step 6)
+        run.journal.ctx(run.campaign.campaign_id, run.campaign.handle, variant.slug, token, body["expiresAt"])
+        run.campaign.notes["ctx_kept"] = True
     return Ctx(
         token=token,
         slug=variant.slug,

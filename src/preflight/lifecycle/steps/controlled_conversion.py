@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.core.categories import Category
-from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
 from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
 from preflight.lifecycle.steps.health import fetch
@@ -107,5 +107,10 @@ def foreign_ctx_refused(run: StepRun, foreign: Ctx) -> None:
         exchanges=[ex],
         cause="another campaign's ctx is refused with another error than invalid_ctx",
     )
-    # (gap) the docs name only invalid_ctx; a reason, when given, is informative, never required.
-    run.artifacts.put("foreignCtxReason", ex.body_field("reason"))
+    reason = expect_reason(
+        ex,
+        ("wrong_campaign",),
+        what="another campaign's ctx",
+        cause="another campaign's ctx is refused for another reason than wrong_campaign",
+    )
+    run.artifacts.put("foreignCtxReason", reason)

@@ -4,12 +4,16 @@ refused, a reused ctx is deduped per click, and a stale ctx is refused."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
-from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.lifecycle import journal
+from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
 from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
 
@@ -158,6 +162,51 @@ def reused_ctx_deduped(run: StepRun, first: Conversion) -> None:
     expect_status(ex, (200, 201), doing="posting the same ctx and event under a new key")
 
 
+# A kept ctx counts as stale this long after its expiry, by the platform's clock (its Date header
+# has one-second steps, and the two clocks may differ a little).
+STALE_MARGIN_SECONDS = 60
+
+
+def stale_from_journal(run: StepRun, journal_root: str) -> tuple[journal.KeptCtx | None, str]:
+    """A ctx an earlier run on this target kept, whose lifetime is over by the platform's clock
+    (the Date of a read), or None and why. No platform publishes its ctx TTL: this is how a real
+    target gets a stale ctx without waiting inside the run."""
+    kept = journal.kept_ctxs(journal_root, base_url=run.client.base_url, handle=run.client.handle, besides=run.run_id)
+    if not kept:
+        return None, (
+            "no ctx of an earlier run on this target in the journal yet: the next run, once a ctx lifetime "
+            "has passed, will have one (the platform does not publish its ctx TTL)"
+        )
+    ex = run.client.call("system_health", step=run.step)
+    now = platform_now(ex)
+    for candidate in kept:
+        expires = parse_time(candidate.expires_at)
+        if expires is not None and expires + STALE_MARGIN_SECONDS <= now:
+            run.artifacts.put("staleCtxFrom", {"runId": candidate.run_id, "expiresAt": candidate.expires_at})
+            return candidate, ""
+    newest = kept[0]
+    return None, (
+        f"the newest ctx an earlier run kept (run {newest.run_id}) expires at {newest.expires_at}, not yet past "
+        "by the platform's clock: a stale ctx needs one whose lifetime is over"
+    )
+
+
+def platform_now(ex: Exchange) -> float:
+    """The platform's clock from an answer's Date header (else ours)."""
+    stamp = ex.response_headers.get("date")
+    try:
+        return parsedate_to_datetime(stamp).timestamp() if stamp else time.time()
+    except (TypeError, ValueError):
+        return time.time()
+
+
+def parse_time(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def stale_ctx_refused(run: StepRun, stale_token: str, slug: str) -> None:
     body = {**body_for(run, stale_token), "value": 1}
     ex = post(run, body, run.key(f"stale-ctx:{stale_token[-16:]}", slug))
@@ -181,8 +230,10 @@ def stale_ctx_refused(run: StepRun, stale_token: str, slug: str) -> None:
         exchanges=[ex],
         cause="an expired ctx is refused with another error than invalid_ctx",
     )
-    # (gap) the docs name only invalid_ctx; the sandbox's reason `expired` is recorded, not required.
-    run.artifacts.put("staleCtxReason", ex.body_field("reason"))
+    reason = expect_reason(
+        ex, ("expired",), what="a conversion with an expired ctx", cause="an expired ctx is refused for another reason"
+    )
+    run.artifacts.put("staleCtxReason", reason)
 
 
 def _replayed(ex: Exchange) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.http.listing import pages
-from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
+from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
 from preflight.lifecycle.model import StepRun
 from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx, tamper
 
@@ -107,9 +107,10 @@ def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> Non
 
 
 def find_in_review(run: StepRun, lead: Lead) -> None:
-    """The creator's list and the CSV export both show the captured lead."""
+    """The creator's list and the CSV export both show the captured lead, as it was captured: its
+    email, its campaign, the variant whose click brought it, and CAPTURED."""
     items, pages = _list_all(run)
-    listed = [item for item in items if item.get("leadId") == lead.lead_id]
+    listed = [item for item in items if isinstance(item, dict) and item.get("leadId") == lead.lead_id]
     if not listed:
         raise fail(
             Category.LEAD_MISSING_FROM_REVIEW,
@@ -119,16 +120,10 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
             exchanges=[lead.exchange, *pages],
             cause="a captured lead is missing from the creator's review list",
         )
-    expect_equal(
-        listed[0].get("email"),
-        lead.email,
-        category=Category.LEAD_MISSING_FROM_REVIEW,
-        what="the listed lead's email",
-        exchanges=pages,
-        cause="the review list shows a captured lead with another email",
-    )
+    _same_lead(run, lead, listed[0], where="the review list", exchanges=pages)
     rows, export = _export(run)
-    if not any(row.get("leadId") == lead.lead_id for row in rows):
+    exported = [row for row in rows if row.get("leadId") == lead.lead_id]
+    if not exported:
         raise fail(
             Category.LEAD_MISSING_FROM_REVIEW,
             f"captured lead {lead.lead_id} is absent from the CSV export ({len(rows)} rows)",
@@ -137,6 +132,37 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
             exchanges=[lead.exchange, export],
             cause="a captured lead is missing from the CSV export",
         )
+    _same_lead(run, lead, exported[0], where="the CSV export", exchanges=[export])
+
+
+def _same_lead(run: StepRun, lead: Lead, shown: dict[str, Any], *, where: str, exchanges: list[Exchange]) -> None:
+    expected = {"email": lead.email, "campaignId": run.campaign.campaign_id, "slug": lead.slug, "status": "CAPTURED"}
+    differing = {name: shown.get(name) for name, value in expected.items() if shown.get(name) != value}
+    if differing:
+        raise fail(
+            Category.LEAD_MISSING_FROM_REVIEW,
+            f"{where} shows captured lead {lead.lead_id} with other {', '.join(differing)}",
+            expected={name: expected[name] for name in differing},
+            actual=differing,
+            exchanges=[lead.exchange, *exchanges],
+            cause=f"{where} shows a captured lead with other fields than it was captured with",
+        )
+
+
+def pending_not_listed(run: StepRun, lead: Lead) -> None:
+    """A lead waiting for its email to be verified (EMAIL_OTP, EMAIL_REPLY_YES) is not listed for
+    review until it is (the contract says so)."""
+    items, pages = _list_all(run)
+    if any(isinstance(item, dict) and item.get("leadId") == lead.lead_id for item in items):
+        raise fail(
+            Category.LEAD_CAPTURE,
+            f"lead {lead.lead_id} is listed for review before its email was verified",
+            expected=f"{lead.lead_id} ({lead.status}) absent from GET /leads until verified",
+            actual="listed",
+            exchanges=[lead.exchange, *pages],
+            cause="an unverified lead is listed for review",
+        )
+    run.artifacts.put("pendingLead", {"leadId": lead.lead_id, "status": lead.status, "listed": False})
 
 
 def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
@@ -192,6 +218,12 @@ def tampered_ctx_refused(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Ex
         what="the error code for a tampered ctx",
         exchanges=[ex],
         cause="a tampered ctx is refused with another error than invalid_ctx",
+    )
+    expect_reason(
+        ex,
+        ("bad_signature", "malformed"),
+        what="a lead with a tampered ctx",
+        cause="a tampered ctx is refused for another reason than its signature",
     )
     return ex
 

@@ -117,6 +117,9 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
             exchanges=[creator_view, ex],
             cause="the schema fetch serves another deployment than the creator's published view",
         )
+    sent = run.campaign.config.detailPage.schema_or_default(run.campaign.goal_type)
+    if page["schema"] == sent:
+        return page
     if run.campaign.goal_type == "LEAD_CAPTURE" and not has_required_email(page["schema"]):
         raise fail(
             Category.SCHEMA_FETCH,
@@ -126,7 +129,14 @@ def fetch_schema(run: StepRun) -> dict[str, Any]:
             exchanges=[ex],
             cause="the published lead page's schema lost its required email field",
         )
-    return page
+    raise fail(
+        Category.SCHEMA_FETCH,
+        "the schema fetch serves another schema than the one published",
+        expected=str(sent)[:300],
+        actual=str(page["schema"])[:300],
+        exchanges=[ex],
+        cause="the schema fetch serves another schema than the one published",
+    )
 
 
 def _check_access(run: StepRun, actual: object, *, what: str, exchanges: list) -> None:

@@ -49,7 +49,8 @@ def follow(rt: Runtime, handle: str, slug: str, record_click: bool = True) -> tu
         )
         if status == "ACTIVE" and record_click:  # DRAFT and PAUSED campaigns track nothing new
             click = record(rt, handle, slug, link["campaign_id"])
-            params["ctx"] = ctx_tokens.mint(rt.ctx_key, click)
+            if not (rt.faults.active and rt.faults.hit(FaultName.CTX_DROPPED, link["campaign_id"], slug)):
+                params["ctx"] = ctx_tokens.mint(rt.ctx_key, click)
     destination = link["destination_url"]
     if (
         link["campaign_id"] is not None

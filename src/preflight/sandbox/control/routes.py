@@ -108,6 +108,7 @@ class LoggedRequest(BaseModel):
     status: int
     requestId: str
     at: str
+    faults: list[str] = []  # the faults that hit it
 
 
 class RequestLog(BaseModel):

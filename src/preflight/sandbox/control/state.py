@@ -32,7 +32,10 @@ def stats(rt: Runtime) -> dict[str, int]:
 
 def request_log(rt: Runtime, limit: int) -> list[dict[str, Any]]:
     entries = list(rt.requests)[-limit:]
-    return [{"method": m, "path": p, "status": s, "requestId": r, "at": rfc3339(t)} for m, p, s, r, t in entries]
+    return [
+        {"method": m, "path": p, "status": s, "requestId": r, "at": rfc3339(t), "faults": list(hits)}
+        for m, p, s, r, t, hits in entries
+    ]
 
 
 def forge_click(rt: Runtime, handle: str, slug: str, age_seconds: float) -> dict[str, Any]:

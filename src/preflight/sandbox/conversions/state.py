@@ -123,7 +123,10 @@ def record_public(
                 "SELECT * FROM conversions WHERE click_id = ? AND event_type = ? ORDER BY id LIMIT 1",
                 (click.click_id, event),
             )
-            if first is not None:
+            undeduped = rt.faults.active and rt.faults.hit(
+                FaultName.CLICK_EVENT_NOT_DEDUPED, click.campaign_id, click.slug
+            )
+            if first is not None and not undeduped:
                 return 200, view(first, deduped=True), {}
         conversion_id = new_id("cnv")
         slug = links.swapped(rt, click.handle, click.campaign_id, click.slug)

@@ -109,6 +109,8 @@ def evaluate(rt: Runtime, campaign: sqlite3.Row, via_pat: bool = False) -> dict[
         conversion_signal(rt, campaign, variants),
         detail_page(rt, campaign),
     ]
+    if rt.faults.active and rt.faults.hit(FaultName.PRIMARY_LINK_PENDING, campaign["campaign_id"]):
+        checks[0] = _check("primary_link", "PENDING", "waiting for the primary link to be indexed")
     status, score = verdict(checks)
     if via_pat and rt.faults.hit(FaultName.HEALTH_DISAGREE, campaign["campaign_id"]):
         # The PAT route drifts from the JWT one: conversion_signal WARN, 10 points lower.

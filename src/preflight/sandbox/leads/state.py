@@ -120,7 +120,9 @@ def _visible(rt: Runtime, rows: list[sqlite3.Row], fault: FaultName) -> list[sql
 def _select(
     rt: Runtime, handle: str, campaign_id: str | None, after: int = 0, limit: int | None = None
 ) -> list[sqlite3.Row]:
-    sql = "SELECT * FROM leads WHERE handle = ? AND status = 'CAPTURED' AND id > ?"
+    # Unverified leads are not listed, unless fault pending_lead_listed lists them anyway.
+    listed = "" if rt.faults.active and rt.faults.hit(FaultName.PENDING_LEAD_LISTED) else " AND status = 'CAPTURED'"
+    sql = f"SELECT * FROM leads WHERE handle = ?{listed} AND id > ?"
     args: list[Any] = [handle, after]
     if campaign_id is not None:
         sql += " AND campaign_id = ?"

@@ -79,6 +79,9 @@ def tracking(rt: Runtime, row: sqlite3.Row) -> dict[str, str]:
         dropped = rt.faults.hit(FaultName.TRAFFIC_TAG_DROPPED, row["campaign_id"], row["slug"])
         if dropped:
             tags.pop(dropped["tag"], None)
+        changed = rt.faults.hit(FaultName.TRAFFIC_TAG_CHANGED, row["campaign_id"], row["slug"])
+        if changed and changed["tag"] in tags:
+            tags[changed["tag"]] = changed["value"]
     return tags
 
 

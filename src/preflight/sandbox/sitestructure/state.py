@@ -143,6 +143,8 @@ def publish(rt: Runtime, handle: str, campaign_id: str) -> dict[str, Any]:
             raise validation_error("schema", "the draft schema is empty")
         if campaign["goal_type"] == "LEAD_CAPTURE" and not has_required_email(draft["schema"]):
             raise validation_error("schema", "a LEAD_CAPTURE page needs a form with a required email field")
+        if rt.faults.hit(FaultName.PUBLISH_FAILS, campaign_id):
+            raise ApiError(500, "internal_error", "the page could not be published (fault publish_fails)")
         version = draft["schemaVersion"]
         # Fault publish_left_public: the answer looks right, the page goes out PUBLIC.
         stored_mode = draft["accessMode"]
