@@ -39,6 +39,13 @@ class FaultName(StrEnum):
     REDIRECT_SWAPPED = "redirect_swapped"
     CTX_MISATTRIBUTED = "ctx_misattributed"
     LEAD_DROPPED_SILENTLY = "lead_dropped_silently"
+    LANDING_NOT_FOUND = "landing_not_found"
+    SITE_REDIRECT_DROPS_QUERY = "site_redirect_drops_query"
+    LEAD_FORM_MISSING = "lead_form_missing"
+    LANDING_SCRIPT_ERROR = "landing_script_error"
+    LANDING_ASSET_MISSING = "landing_asset_missing"
+    LANDING_SLOW = "landing_slow"
+    DETAIL_PAGE_UNGATED = "detail_page_ungated"
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
@@ -134,6 +141,25 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
         Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
         Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
+        # The landing pages (GET /_site/…, the customer's site in the sandbox) and the published detail page:
+        Fault(FaultName.LANDING_NOT_FOUND, "a landing page answers 404 (the destination the ads lead to is gone)"),
+        Fault(
+            FaultName.SITE_REDIRECT_DROPS_QUERY,
+            "a landing page first redirects (301) to its path with a trailing slash and without its query "
+            "string: ctx and utm tags are lost on the customer's site",
+        ),
+        Fault(FaultName.LEAD_FORM_MISSING, "a landing page is served without its lead form (form#lead)"),
+        Fault(FaultName.LANDING_SCRIPT_ERROR, "a landing page's script throws an uncaught error"),
+        Fault(FaultName.LANDING_ASSET_MISSING, "a landing page's own stylesheet answers 404"),
+        Fault(
+            FaultName.LANDING_SLOW,
+            "a landing page's hero image answers late (option delayMs, default 2500): a late Largest Contentful Paint",
+            {"delayMs": 2500},
+        ),
+        Fault(
+            FaultName.DETAIL_PAGE_UNGATED,
+            "the published detail page shows its content to a visitor without a session (no login gate)",
+        ),
         # Differences a real deployment may have, which must never fail a run:
         Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
         Fault(

@@ -72,8 +72,9 @@ class Call:
         self.raw_send: Any = None  # the server's own send(), under any reshaping
         self._targets: tuple[str | None, str | None] | None = None
         path = self.path
+        # The customer's landing pages (/_site/) are not the platform: no throttle, no transport fault.
         self.exempt = (
-            path.startswith("/__sandbox")
+            path.startswith(("/__sandbox", "/_site/"))
             or path in DOC_PATHS
             or (path == "/v2/system/health" and self.method in ("GET", "HEAD"))
         )
