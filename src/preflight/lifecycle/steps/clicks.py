@@ -152,17 +152,26 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
 
 def _other_destination(run: StepRun, variant: LiveVariant, location: Any, query: dict) -> LiveVariant | None:
     """The sibling variant whose destination this redirect is, when it is not the clicked one's."""
-
-    def same(url: str) -> bool:
-        parts = urlsplit(url)
-        own = parse_qs(parts.query)
-        return (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path) and all(
-            query.get(k) == v for k, v in own.items()
-        )
-
-    if same(variant.destination_url):
+    if _is_destination(variant.destination_url, location, query):
         return None
-    return next((v for v in run.campaign.variants if v is not variant and same(v.destination_url)), None)
+    return next(
+        (v for v in run.campaign.variants if v is not variant and _is_destination(v.destination_url, location, query)),
+        None,
+    )
+
+
+def sent_elsewhere(run: StepRun, variant: LiveVariant, url: str) -> LiveVariant | None:
+    """The sibling variant whose destination `url` is, when it is not the clicked variant's own."""
+    location = urlsplit(url)
+    return _other_destination(run, variant, location, parse_qs(location.query))
+
+
+def _is_destination(destination: str, location: Any, query: dict) -> bool:
+    parts = urlsplit(destination)
+    own = parse_qs(parts.query)
+    return (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path) and all(
+        query.get(k) == v for k, v in own.items()
+    )
 
 
 def tamper(token: str) -> str:

@@ -105,8 +105,8 @@ def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> Non
         )
 
 
-def find_in_review(run: StepRun, lead: Lead) -> None:
-    """The creator's list and the CSV export both show the captured lead."""
+def find_in_review(run: StepRun, lead: Lead) -> dict[str, Any]:
+    """The creator's list and the CSV export both show the captured lead; its listed item."""
     items, pages = _list_all(run)
     listed = [item for item in items if item.get("leadId") == lead.lead_id]
     if not listed:
@@ -136,6 +136,7 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
             exchanges=[lead.exchange, export],
             cause="a captured lead is missing from the CSV export",
         )
+    return listed[0]
 
 
 def invalid_email_refused(run: StepRun, ctx: Ctx, *, email: str) -> Exchange:
