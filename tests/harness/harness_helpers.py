@@ -106,7 +106,10 @@ class PreflightProject:
         )
 
 
-def make_project(dst: Path, *, sandbox: Any = None) -> PreflightProject:
+def make_project(dst: Path, *, sandbox: Any = None, browser: bool = False) -> PreflightProject:
+    """A copy of the project. `browser`: keep the shipped browser checks (the shopper's journey in
+    Chromium); off by default, so the many runs that test the API's pipeline stay as fast as they
+    were (the browser tests, the shipped run and the report view turn it on)."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = ROOT / name
@@ -118,6 +121,8 @@ def make_project(dst: Path, *, sandbox: Any = None) -> PreflightProject:
         (dst / "node_modules").symlink_to(ROOT / "node_modules")
     (dst / "pytest.ini").write_text("[pytest]\ntestpaths = suites\naddopts = -p no:cacheprovider\n")
     project = PreflightProject(dst, sandbox)
+    if not browser:
+        project.edit_config(lambda data: data.update(browser={**(data.get("browser") or {}), "use": "off"}))
     if sandbox is not None:
         attach_to(project, sandbox.url)
     return project
