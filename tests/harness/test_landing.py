@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from harness_helpers import ROOT, explain, make_project
 from test_fault_matrix import minted_secrets
 
@@ -435,3 +436,26 @@ def test_browser_off_leaves_the_checks_out_and_the_gate_says_so(sandbox, tmp_pat
 def test_the_shipped_config_runs_the_browser_checks():
     text = (ROOT / "config" / "preflight.yaml").read_text()
     assert re.search(r"^browser: .*\n  use: auto ", text, re.M), "make preflight runs the browser checks by default"
+
+
+def test_a_destination_that_does_not_resolve_is_the_sites_not_the_platforms(sandbox, tmp_path):
+    """Without the sandbox's copy of the site (as on a remote target, which never maps), the links point
+    at https://gharart.example/…, which never resolves: the platform's redirect is right, the page is not."""
+    project = browser_project(tmp_path / "project", sandbox)
+    only_campaign(project, "spring-ab")
+    target = project.path / "config" / "targets" / "attached.yaml"
+    data = yaml.safe_load(target.read_text())
+    data.setdefault("sandbox", {})["map_destinations"] = False
+    target.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = project.run()
+    journeys = results_of(run, JOURNEY)
+    assert {v: (r["category"], r["escalation"]) for v, r in journeys.items()} == {
+        "spring-a": ("landing_page", None),
+        "spring-b": ("landing_page", None),
+    }, explain(run)
+    message = journeys["spring-a"]["message"]
+    assert "the landing page gharart.example/spring does not load: " in message and "ERR_NAME_NOT_RESOLVED" in message
+    assert "if this machine cannot reach the site" in message, message
+    # the platform's own redirect check, which compares with the link's destination, still passes
+    assert [r["outcome"] for r in run.results("test_click_redirect_carries_traffic_tags")] == ["passed", "passed"]
+    assert run.gate["verdict"] == "FAIL" and run.gate["escalations"] == []

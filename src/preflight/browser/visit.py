@@ -207,7 +207,8 @@ class Tab:
         )
         self.context.set_default_timeout(self.timeout_ms)
         if self.tracing:
-            self.context.tracing.start(snapshots=True, screenshots=True, sources=False)
+            # DOM snapshots (what show-trace renders), not a screencast: a frame per paint costs CPU on every visit
+            self.context.tracing.start(snapshots=True, screenshots=False, sources=False)
         pattern = block_pattern(self.settings.block_hosts)
         if pattern is not None:
             self.context.route(pattern, self._block)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from preflight.browser.evidence import holds_token
 from preflight.browser.launch import Shopper
@@ -142,8 +142,19 @@ def _landed(run: StepRun, visit: Visit) -> Landed:
         step=run.step,
     )
     run.client.record(click)  # the click as the browser made it: in the report with its request id
-    sent_to = next((hop.url for hop in visit.hops if not _same_place(hop.url, visit.click_url)), None)
-    return Landed(click=click, sent_to=sent_to, final=visit.final_hop)
+    return Landed(click=click, sent_to=_sent_to(visit), final=visit.final_hop)
+
+
+def _sent_to(visit: Visit) -> str | None:
+    """Where the platform sent the browser: the first document off the click's own page, else the
+    Location its last answer gave (a destination that never answered has no document of its own)."""
+    off = next((hop.url for hop in visit.hops if not _same_place(hop.url, visit.click_url)), None)
+    if off is not None:
+        return off
+    last = visit.hops[-1] if visit.hops else None
+    if last is not None and 300 <= last.status < 400 and last.location:
+        return urljoin(last.url, last.location)
+    return None
 
 
 def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
@@ -185,11 +196,11 @@ def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: 
             cause="a variant's click redirects to another variant's destination",
             next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
         )
-    if visit.error or landed.final is None:
+    if visit.error or landed.final is None or _same_place(landed.final.url, visit.click_url):
         raise fail(
             Category.LANDING_PAGE,
-            f"the landing page {_short(visit.final_url or landed.sent_to)} does not load: {visit.error}",
-            expected="a page that loads",
+            f"the landing page {_short(landed.sent_to)} does not load: {visit.error}",
+            expected=f"{landed.sent_to} to load",
             actual=visit.error,
             exchanges=[click],
             cause="the landing page does not load",
