@@ -122,10 +122,21 @@ def make_project(dst: Path, *, sandbox: Any = None, browser: bool = False) -> Pr
     (dst / "pytest.ini").write_text("[pytest]\ntestpaths = suites\naddopts = -p no:cacheprovider\n")
     project = PreflightProject(dst, sandbox)
     if not browser:
-        project.edit_config(lambda data: data.update(browser={**(data.get("browser") or {}), "use": "off"}))
+        browser_off(project)
     if sandbox is not None:
         attach_to(project, sandbox.url)
     return project
+
+
+def browser_off(project: PreflightProject) -> None:
+    """`browser.use: off`, edited in the text so the copy keeps the shipped file's comments and layout
+    (tests edit it as text too)."""
+    text = project.config_file.read_text()
+    edited, count = re.subn(r"^(browser:[^\n]*\n  use: )auto\b", r"\g<1>off ", text, count=1, flags=re.M)
+    if count:
+        project.config_file.write_text(edited)
+    else:
+        project.edit_config(lambda data: data.update(browser={**(data.get("browser") or {}), "use": "off"}))
 
 
 def attach_to(project: PreflightProject, url: str) -> None:

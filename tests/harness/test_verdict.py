@@ -393,11 +393,30 @@ def test_a_remote_target_with_good_tokens_passes_without_the_sandbox_routes(proj
 
 def test_a_token_that_expires_mid_run_stops_it_as_an_auth_error(project, sandbox):
     """Not the platform's fault: ERROR, nothing escalated, the links it could not retire listed
-    with the cleanup command, which works once a new token is exported."""
+    with the cleanup command, which works once a new token is exported. The JWT expires once the
+    run's tests have begun writing (the sandbox clock moves past its exp): an event, not a few
+    seconds of start-up raced on a loaded machine."""
     sandbox.set_faults({"slow_answers": {"delayMs": 60}})
-    jwt = mint(sandbox, **CREATOR, ttlSeconds=4)
+    jwt = mint(sandbox, **CREATOR, ttlSeconds=600)
     pat = sandbox.mint_pat("gharart", ALL_SCOPES)
-    done, _, _, _ = run_remote(project, sandbox, jwt, pat)
+    remote_target(project, sandbox.url)
+    command = [sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "2", "--target", "remote"]
+    child = subprocess.Popen(
+        command, cwd=project.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=token_env(jwt, pat)
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(
+            e["method"] == "POST" and e["path"] == "/v2/handles/gharart/campaigns" for e in sandbox.requests(10000)
+        ):
+            assert child.poll() is None and time.monotonic() < deadline, "the run ended before its first write"
+            time.sleep(0.05)  # polling for the first write, not a timing assumption
+        sandbox.admin.post("/__sandbox/clock", json={"advanceSeconds": 3600})
+        stdout, stderr = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    done = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
     sandbox.set_faults({})
     doc = gate(project)
     why = tell(done, project)

@@ -75,6 +75,13 @@ def _target():
     return TargetConfig.model_validate(yaml.safe_load((ROOT / "config" / "targets" / "sandbox.yaml").read_text()))
 
 
+def test_an_unquoted_off_is_off(tmp_path):
+    """YAML 1.1 reads `use: off` as false: it still means off."""
+    path = config_with(tmp_path, lambda d: None)
+    path.write_text(path.read_text().replace("browser:\n  use: auto", "browser:\n  use: off", 1))
+    assert "use: off" in path.read_text() and load_run_config(path).browser.off
+
+
 def test_a_browser_config_mistake_is_one_line_with_the_fix(tmp_path):
     path = config_with(
         tmp_path,

@@ -101,6 +101,12 @@ class BrowserSettings(Strict):
         "(letters, digits, '.', '_', '/', '+', '-')",
     )
 
+    @field_validator("use", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted off (or no) as false, and on (or yes) as true.
+        return {False: "off", True: "auto"}.get(value, value) if isinstance(value, bool) else value
+
     @field_validator("block_hosts")
     @classmethod
     def _hosts(cls, hosts: list[str]) -> list[str]:
