@@ -40,6 +40,7 @@ const PREFLIGHT_CATEGORIES = [
   "throttled",
   "platform_error",
   "attribution",
+  "landing_page",
   "contract_violation",
   "config",
   "harness_error",

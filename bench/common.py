@@ -61,7 +61,8 @@ def generate_config(
     """`campaigns` campaigns made from the shipped config's, in turn (so the goal types and the
     steps they take stay in the shipped mix). `variants`: each campaign gets exactly that many
     (else the template's own count, 2 and 3 as shipped). `rate`: run.rate_limit_per_second
-    (else as shipped)."""
+    (else as shipped). The browser checks are off: these configs measure the harness and its pace
+    (bench/browser.py measures the browser)."""
     base = shipped_config()
     templates = base["campaigns"]
     out = []
@@ -90,7 +91,8 @@ def generate_config(
     run = dict(base.get("run") or {})
     if rate is not None:
         run["rate_limit_per_second"] = rate
-    return {**base, "target": target, "run": run, "campaigns": out}
+    browser = {**(base.get("browser") or {}), "use": "off"}
+    return {**base, "target": target, "run": run, "browser": browser, "campaigns": out}
 
 
 def write_attached_target(path: Path, url: str) -> Path:

@@ -24,6 +24,9 @@ HEADER = """\
 #   .venv/bin/preflight plan --config config/scale.yaml          # the writes, against the quota
 #   .venv/bin/preflight run --config config/scale.yaml -n 2      # one machine
 #   .venv/bin/preflight run --config config/scale.yaml --shard 1/4 --reports reports/shard-1   # one of 4
+#
+# The browser checks are off: this rehearses the API pipeline at scale ({visits} browser visits would
+# take minutes of their own; bench/browser.py measures the browser's cost per variant and viewport).
 """
 GOALS = ("PRODUCT_SALE", "LEAD_CAPTURE", "NEWSLETTER", "AFFILIATE_CLICKOUT")
 SOURCES = ("meta", "google", "instagram", "newsletter")
@@ -69,9 +72,16 @@ def main() -> int:
         },
         "fake_data": {"seed": 20261127, "email_domain": "example.com"},
         "expectations": {"health_verdict": "PASS", "min_score": 100, "access_mode": "FREE_WITH_LOGIN"},
+        "browser": {"use": "off"},
         "campaigns": [campaign(n, args.variants) for n in range(1, args.campaigns + 1)],
     }
-    text = HEADER.format(campaigns=args.campaigns, variants=args.variants, per_day=args.writes_per_day, writes=writes)
+    text = HEADER.format(
+        campaigns=args.campaigns,
+        variants=args.variants,
+        per_day=args.writes_per_day,
+        writes=writes,
+        visits=args.campaigns * args.variants * 2,
+    )
     args.out.write_text(text + "\n" + yaml.safe_dump(doc, sort_keys=False, width=120))
     print(f"{args.out}: {args.campaigns} campaigns x {args.variants} variants, {writes} writes")
     return 0

@@ -106,7 +106,10 @@ class PreflightProject:
         )
 
 
-def make_project(dst: Path, *, sandbox: Any = None) -> PreflightProject:
+def make_project(dst: Path, *, sandbox: Any = None, browser: bool = False) -> PreflightProject:
+    """A copy of the project. `browser`: keep the shipped browser checks (the shopper's journey in
+    Chromium); off by default, so the many runs that test the API's pipeline stay as fast as they
+    were (the browser tests, the shipped run and the report view turn it on)."""
     dst.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = ROOT / name
@@ -122,9 +125,22 @@ def make_project(dst: Path, *, sandbox: Any = None) -> PreflightProject:
         "cache_dir = reports/.pytest_cache\n"
     )
     project = PreflightProject(dst, sandbox)
+    if not browser:
+        browser_off(project)
     if sandbox is not None:
         attach_to(project, sandbox.url)
     return project
+
+
+def browser_off(project: PreflightProject) -> None:
+    """`browser.use: off`, edited in the text so the copy keeps the shipped file's comments and layout
+    (tests edit it as text too)."""
+    text = project.config_file.read_text()
+    edited, count = re.subn(r"^(browser:[^\n]*\n  use: )auto\b", r"\g<1>off ", text, count=1, flags=re.M)
+    if count:
+        project.config_file.write_text(edited)
+    else:
+        project.edit_config(lambda data: data.update(browser={**(data.get("browser") or {}), "use": "off"}))
 
 
 def attach_to(project: PreflightProject, url: str) -> None:

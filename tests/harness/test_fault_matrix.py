@@ -634,7 +634,23 @@ TOLERATED = {
 }
 # Faults whose matrix is elsewhere: the retries of writes whose answer was lost (test_safe_retries.py),
 # and the platform refusing writes its own meters say are left (test_meters_and_platform_disagree below).
-ELSEWHERE = {"commit_then_timeout": "test_safe_retries.py", "quota_refused_early": "test_meters_and_platform_disagree"}
+ELSEWHERE = {
+    "commit_then_timeout": "test_safe_retries.py",
+    "quota_refused_early": "test_meters_and_platform_disagree",
+    # the customer's landing pages: their findings are never escalated (test_landing.py's own matrix)
+    **dict.fromkeys(
+        (
+            "landing_not_found",
+            "site_redirect_drops_query",
+            "lead_form_missing",
+            "landing_script_error",
+            "landing_asset_missing",
+            "landing_slow",
+            "detail_page_ungated",
+        ),
+        "test_landing.py",
+    ),
+}
 # Several faults at once, on different steps: one payload per fault.
 COMBINED = {
     "tags+list+schema": ["traffic_tag_dropped", "lead_missing_from_list", "schema_fetch_fails"],

@@ -32,8 +32,9 @@ FEATURE = {
     "test_conversion": "4 · Test conversion",
     "publish": "5 · Detail page publish",
     "conversion": "6 · Public conversion",
-    "readiness": "7 · Readiness",
-    "pat_readiness": "7 · Readiness",
+    "landing": "7 · Shopper's journey",
+    "readiness": "8 · Readiness",
+    "pat_readiness": "8 · Readiness",
 }
 FEATURES = set(FEATURE.values())
 STEP_NUMBER = {step: feature.split(" ", 1)[0] for step, feature in FEATURE.items()}
@@ -44,6 +45,7 @@ UC07_ORDER = [
     "test_conversion",
     "publish",
     "conversion",
+    "landing",
     "readiness",
     "pat_readiness",
 ]
@@ -59,6 +61,7 @@ PER_CAMPAIGN = [
     ("suites/test_publish.py::test_draft_saved_and_published", "publish", False),
     ("suites/test_publish.py::test_schema_fetch_matches_publish", "publish", False),
     ("suites/test_conversion.py::test_stale_ctx_refused", "conversion", False),
+    ("suites/test_landing.py::test_detail_page_asks_for_login", "landing", False),
     ("suites/test_health.py::test_ready_after_lifecycle", "readiness", False),
     ("suites/test_pat_health.py::test_pat_health_agrees_when_ready", "pat_readiness", False),
 ]
@@ -69,6 +72,7 @@ PER_VARIANT = [
     ("suites/test_conversion.py::test_replay_returns_same_conversion", "conversion"),
     ("suites/test_conversion.py::test_reused_key_with_other_body_refused", "conversion"),
     ("suites/test_conversion.py::test_reused_ctx_deduped_per_click", "conversion"),
+    ("suites/test_landing.py::test_shopper_lands_on_the_variant_page", "landing"),
 ]
 RESULT_KEYS = {
     "nodeid",
@@ -93,8 +97,9 @@ def suffix(run_id: str) -> str:
     return hashlib.sha256(run_id.encode()).hexdigest()[:6]
 
 
-def expected_results(run_id: str) -> dict[str, dict]:
-    """nodeid -> the gate fields fixed by config/preflight.yaml and the suites."""
+def expected_results(run_id: str, *, browser: bool = True) -> dict[str, dict]:
+    """nodeid -> the gate fields fixed by config/preflight.yaml and the suites (`browser`: with the
+    shopper's journey, which the harness's own project copies leave out unless they ask for it)."""
     out = {}
     for stem, variants in CAMPAIGNS.items():
         cid = f"pf-{run_id}-{stem}"
@@ -110,10 +115,11 @@ def expected_results(run_id: str) -> dict[str, dict]:
                     "variant": variant,
                     "slug": f"{variant}-{suffix(run_id)}",
                 }
-    return out
+    return out if browser else {nodeid: want for nodeid, want in out.items() if want["step"] != "landing"}
 
 
-TOTAL = len(expected_results("r"))  # 51 with the shipped config
+TOTAL = len(expected_results("r"))  # 58 with the shipped config
+API_TOTAL = len(expected_results("r", browser=False))  # 51: a project copy without the browser checks
 
 
 def nodeid_of(result: dict) -> str:
@@ -135,10 +141,16 @@ def all_exchanges(run) -> dict[str, dict]:
         owners += doc.get("befores", []) + doc.get("afters", [])
     for owner in owners:
         for attachment in owner.get("attachments", []):
-            if attachment["name"] != "artifacts" and not attachment["name"].startswith("escalation payload"):
+            if is_exchange(attachment):
                 doc = json.loads(run.attachment_text(attachment))
                 found[doc["requestId"]] = doc
     return found
+
+
+def is_exchange(attachment: dict) -> bool:
+    """An exchange attachment ("GET /v2/… -> 200 (request req_…)"), not the artifacts, an escalation
+    draft or the browser's evidence (screenshots, page facts, HTML, traces)."""
+    return attachment["type"] == "application/json" and " (request " in attachment["name"]
 
 
 def artifacts_of(run, result: dict) -> dict:
@@ -153,7 +165,7 @@ def artifacts_of(run, result: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
-    project = make_project(tmp_path_factory.mktemp("shipped") / "project")
+    project = make_project(tmp_path_factory.mktemp("shipped") / "project", browser=True)
     run = project.run(html=True)
     assert (run.reports / "gate.json").is_file(), explain(run)
     return run
@@ -253,10 +265,10 @@ def test_summary_md_is_the_campaign_step_table(shipped):
     assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed ({TOTAL} of {TOTAL} selected ran)." in text
     assert (
         "| campaign | 1 · Campaign health | 2 · PAT health | 3 · Lead capture | 4 · Test conversion "
-        "| 5 · Detail page publish | 6 · Public conversion | 7 · Readiness |" in text
+        "| 5 · Detail page publish | 6 · Public conversion | 7 · Shopper's journey | 8 · Readiness |" in text
     )
-    assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
-    assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — | ✅ | ✅ | ✅ | ✅ |" in text
+    assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
+    assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
     assert "### Failures" not in text
 
 
@@ -324,7 +336,7 @@ def test_every_exchange_is_attached_with_credentials_redacted(shipped):
     seen_ids, surfaces = set(), {"jwt": 0, "pat": 0}
     for result in run.allure_results():
         for attachment in result["attachments"]:
-            if attachment["name"] == "artifacts":
+            if not is_exchange(attachment):
                 continue
             doc = json.loads(run.attachment_text(attachment))
             assert attachment["type"] == "application/json"
@@ -492,7 +504,7 @@ def test_attached_run_passes_with_exact_counts(rerun):
     assert run.gate["runId"] == rerun.run_id and run.gate["target"] == "attached"
     assert run.gate["reportPath"] is None and "Report: not built" in (run.reports / "summary.md").read_text()
     outcomes = {r["nodeid"]: r["outcome"] for r in run.gate["results"]}
-    assert set(outcomes) == set(expected_results(rerun.run_id))
+    assert set(outcomes) == set(expected_results(rerun.run_id, browser=False))
     assert set(outcomes.values()) == {"passed"}, why
     stats = rerun.after_first
     # 2 campaigns (each lends a click to the other's foreign-ctx check) with their 5 variant links,
@@ -550,11 +562,11 @@ def test_fault_fails_only_the_matching_step(faulted):
     gate = run.gate
     assert gate["verdict"] == "FAIL", why
     results = {r["nodeid"]: r for r in gate["results"]}
-    assert len(gate["results"]) == TOTAL and set(results) == set(expected_results(gate["runId"])), why
+    assert len(gate["results"]) == API_TOTAL and set(results) == set(expected_results(gate["runId"], browser=False))
     failed = {n for n, r in results.items() if r["outcome"] not in ("passed", "skipped")}
     assert failed == {f"{SCHEMA_FETCH}[spring-ab]", f"{SCHEMA_FETCH}[diwali-sale]"}, why
-    assert sum(r["outcome"] == "passed" for r in results.values()) == TOTAL - 2
-    assert re.search(rf"=+ 2 failed, {TOTAL - 2} passed in [\d.]+s", run.stdout), why
+    assert sum(r["outcome"] == "passed" for r in results.values()) == API_TOTAL - 2
+    assert re.search(rf"=+ 2 failed, {API_TOTAL - 2} passed in [\d.]+s", run.stdout), why
     log = {entry["requestId"]: entry for entry in faulted.log}
     for nodeid in sorted(failed):
         result = results[nodeid]
@@ -592,7 +604,7 @@ def test_fault_run_reports_the_failure_everywhere(faulted):
     assert summary.startswith("## campaign-preflight: ❌ FAIL\n")
     assert summary.count("- **category:** `schema_fetch`") == 2
     junit = ET.parse(run.reports / "junit.xml").getroot()
-    assert len(junit.findall(".//failure")) == 2 and len(junit.findall(".//testcase")) == TOTAL
+    assert len(junit.findall(".//failure")) == 2 and len(junit.findall(".//testcase")) == API_TOTAL
     failing = [r for r in run.allure_results() if "test_schema_fetch_matches_publish" in nodeid_of(r)]
     assert sorted(r["status"] for r in failing) == ["failed", "failed"]
     for result in failing:

@@ -423,7 +423,9 @@ def test_a_real_target_gets_its_stale_ctx_from_an_earlier_run(project, sandbox):
 
 def test_a_token_that_expires_mid_run_stops_it_as_an_auth_error(project, sandbox):
     """Not the platform's fault: ERROR, nothing escalated, the links it could not retire listed
-    with the cleanup command, which works once a new token is exported."""
+    with the cleanup command, which works once a new token is exported. The JWT expires once the
+    run's tests have begun writing (the sandbox clock moves past its exp): an event, not a few
+    seconds of start-up raced on a loaded machine."""
     sandbox.set_faults({"slow_answers": {"delayMs": 60}})
     # Valid for 10 minutes; once the run has set both campaigns up, the platform's clock moves past
     # that (and not past a ctx's 30): the token expires mid-run, whatever the machine's speed.

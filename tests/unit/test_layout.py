@@ -17,6 +17,7 @@ LAYERS = {
     "config": 1,
     "sandbox": 1,
     "http": 2,
+    "browser": 2,  # the shopper's browser: facts only, which the lifecycle step judges
     "lifecycle": 3,
     "ops": 4,
     "report": 4,

@@ -58,7 +58,7 @@ def test_unknown_step_is_refused():
         report_allure.set_labels("campaign_health", "x", None)
 
 
-def test_features_are_the_six_steps_numbered_then_readiness():
+def test_features_are_the_six_steps_numbered_then_the_journey_then_readiness():
     assert report_allure.FEATURES == (
         "1 · Campaign health",
         "2 · PAT health",
@@ -66,7 +66,8 @@ def test_features_are_the_six_steps_numbered_then_readiness():
         "4 · Test conversion",
         "5 · Detail page publish",
         "6 · Public conversion",
-        "7 · Readiness",
+        "7 · Shopper's journey",
+        "8 · Readiness",
     )
     assert report_allure.EPIC == "Campaign lifecycle"
 

@@ -181,7 +181,7 @@ def test_summary_table_is_campaign_by_step():
         results=[result(step="readiness"), result("failed", step="pat_readiness", category="health_mismatch")],
         report_path=None,
     )
-    assert _table_rows(ready)[0] == ["campaign", "7 · Readiness"] and _table_rows(ready)[2][1].startswith("❌")
+    assert _table_rows(ready)[0] == ["campaign", "8 · Readiness"] and _table_rows(ready)[2][1].startswith("❌")
     assert all(len(r) == 4 for r in rows if r != ["---|---|---|---"])
     failures = text.split("### Failures", 1)[1]
     assert "`invalid_ctx`" in failures

@@ -25,7 +25,7 @@ EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
 # stays (in reports/.pytest_cache), so `--lf` reruns what failed.
 UNUSED_PLUGINS = ("hypothesispytest", "schemathesis")
 # A run's own outputs; history/ and journal/ outlive runs (trends, and what to clean up).
-OUTPUTS = ("allure-results", "allure-report", "escalations", "gate.json", "summary.md", "junit.xml")
+OUTPUTS = ("allure-results", "allure-report", "escalations", "landing", "gate.json", "summary.md", "junit.xml")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from preflight.config.base import (
     is_http_url,
     not_allowed,
 )
+from preflight.config.browser import VariantExpect
 
 
 class GoalType(StrEnum):
@@ -104,6 +105,9 @@ class VariantConfig(Strict):
     title: str | None = Field(None, min_length=1, max_length=200, description="text, at most 200 characters")
     tracking: TrackingConfig | None = Field(
         None, description="utmSource, utmMedium, utmCampaign: each overrides the campaign's tag"
+    )
+    expect: VariantExpect | None = Field(
+        None, description="landing: {text, selector, lead_form}: what this variant's landing page shows"
     )
 
     @field_validator("destination_url")

@@ -8,6 +8,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
 from preflight.config.base import DOMAIN_PATTERN, Strict
+from preflight.config.browser import BrowserSettings, browser_shorthand
 from preflight.config.campaign import AccessMode, CampaignConfig
 from preflight.config.peak_windows import PeakWindow
 from preflight.config.target import TargetConfig
@@ -114,10 +115,20 @@ class RunConfig(Strict):
     expectations: Expectations = Field(
         default_factory=Expectations, description="health_verdict, min_score, access_mode"
     )
+    browser: BrowserSettings = Field(
+        default_factory=BrowserSettings,
+        description="use (auto, required, off), viewports, submit_lead, lead_form, fail_on_console_errors, "
+        "lcp_budget_ms, block_hosts, …",
+    )
     campaigns: list[CampaignConfig] = Field(min_length=1, description="a list of at least one campaign")
 
     _source_path: Path | None = PrivateAttr(None)
     _shard: HoldsCampaigns | None = PrivateAttr(None)  # a lifecycle.shard.Shard: the run is one shard of several
+
+    @field_validator("browser", mode="before")
+    @classmethod
+    def _browser_shorthand(cls, value: Any) -> Any:
+        return browser_shorthand(value)
 
     @field_validator("campaigns")
     @classmethod

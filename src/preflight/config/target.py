@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, create_model, field_validator
 
@@ -68,6 +69,11 @@ class SandboxSettings(Strict):
     # Faults to switch on before the run (GET /__sandbox/faults lists them): to rehearse
     # how the harness reports each way the platform breaks.
     faults: dict[str, dict[str, Any]] = Field(default_factory=dict, description="fault name: options")
+    # The configured destinations are the customer's site, which a sandbox run cannot reach: the
+    # throwaway links point at the sandbox's stand-in for it (GET /_site/{host}{path}) instead.
+    map_destinations: bool = Field(
+        True, description="true or false: point each throwaway link at the sandbox's own copy of its destination"
+    )
 
     @field_validator("faults")
     @classmethod
@@ -128,6 +134,8 @@ class ContractConfig(Strict):
     # prefetch (Sec-Purpose: prefetch), which the sandbox does not count; `none` when the platform
     # documents no way (the doctor then does not click at all)
     click_preview: Literal["none", "prefetch"] = "none"
+    # (gap) the published detail page's markup: what a visitor without a session sees instead of the content
+    login_gate: str = Field("#login-gate", min_length=1, max_length=200, description="a CSS selector, e.g. #login-gate")
     route_templates: RouteOverrides = Field(  # type: ignore[valid-type]
         default_factory=RouteOverrides, alias="routes", description="route name: path template"
     )
@@ -212,6 +220,19 @@ class TargetConfig(Strict):
     def with_base_url(self, base_url: str) -> TargetConfig:
         """A copy pointing at a started sandbox (whose URL is only known at run time)."""
         return self.model_copy(update={"base_url": base_url.rstrip("/")})
+
+    def landing_url(self, destination: str) -> str:
+        """Where a configured destination lands in this run. On a sandbox target (unless
+        `sandbox.map_destinations: false`), the sandbox's own copy of the customer's page,
+        `{base_url}/_site/{host}{path}?{query}`, so a browser can follow the shopper all the way;
+        anywhere else, and on a remote target always, the destination itself."""
+        if self.kind != "sandbox" or not self.base_url or self.sandbox is None or not self.sandbox.map_destinations:
+            return destination
+        parts = urlsplit(destination)
+        if destination.startswith(self.base_url + "/"):
+            return destination  # already the sandbox's own page
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self.base_url}/_site/{parts.netloc}{parts.path or '/'}{query}"
 
     def click_url_for(self, slug: str) -> str:
         if "{base_url}" in self.click_url and not self.base_url:

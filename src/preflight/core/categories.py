@@ -28,6 +28,7 @@ class Category(StrEnum):
     THROTTLED = "throttled"
     PLATFORM_ERROR = "platform_error"
     ATTRIBUTION = "attribution"
+    LANDING_PAGE = "landing_page"
     CONTRACT_VIOLATION = "contract_violation"
     CONFIG = "config"
     HARNESS_ERROR = "harness_error"
@@ -54,6 +55,8 @@ MEANINGS: dict[Category, str] = {
     Category.PLATFORM_ERROR: "5xx or timeouts persisted past the retries",
     Category.ATTRIBUTION: "a click, lead or conversion credited to another variant or campaign, or a redirect to "
     "another variant's destination",
+    Category.LANDING_PAGE: "the page the ads lead to does not work for a shopper (it does not load, breaks, lacks its "
+    "lead form, or is too slow): the customer's own site, not the platform",
     Category.CONTRACT_VIOLATION: "an answer was outside the contract (wrong shape or status)",
     Category.CONFIG: "the run's own config is wrong",
     Category.HARNESS_ERROR: "a bug in the harness itself",
@@ -70,12 +73,19 @@ NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
 NO_VERDICT = NOT_ESCALATED | {Category.METERS_MISMATCH}
 # A failure of these means every later test would fail the same way: the run stops.
 STOP_CATEGORIES = frozenset({Category.AUTH, Category.QUOTA, Category.METERS_MISMATCH})
+# The customer's own site (the landing pages the ads lead to): a finding there breaks the funnel (the
+# verdict is FAIL), but its fix is the customer's, so it is never escalated to the platform. Any other
+# category's failure may also be the site's (a site redirect that drops ctx): the failure says so.
+CUSTOMER_SITE = "customer site"
+SITE_CATEGORIES = frozenset({Category.LANDING_PAGE})
 
 
 def party(category: str | None) -> str:
-    """`platform`, `user` or `harness`: whose problem a failure of this category is."""
+    """`platform`, `customer site`, `user` or `harness`: whose problem a failure of this category is."""
     if category in USER_CATEGORIES:
         return "user"
+    if category in SITE_CATEGORIES:
+        return CUSTOMER_SITE
     if category in HARNESS_CATEGORIES or category is None:
         return "harness"
     return "platform"

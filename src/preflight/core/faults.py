@@ -51,6 +51,13 @@ class FaultName(StrEnum):
     PUBLISH_FAILS = "publish_fails"
     TAMPERED_CTX_ACCEPTED = "tampered_ctx_accepted"
     CTX_DROPPED = "ctx_dropped"
+    LANDING_NOT_FOUND = "landing_not_found"
+    SITE_REDIRECT_DROPS_QUERY = "site_redirect_drops_query"
+    LEAD_FORM_MISSING = "lead_form_missing"
+    LANDING_SCRIPT_ERROR = "landing_script_error"
+    LANDING_ASSET_MISSING = "landing_asset_missing"
+    LANDING_SLOW = "landing_slow"
+    DETAIL_PAGE_UNGATED = "detail_page_ungated"
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
@@ -201,6 +208,25 @@ CATALOGUE: dict[FaultName, Fault] = {
             "list pages hold at most `size` items (default 1), and every page with items comes after an empty "
             "page that still carries a nextCursor",
             {"size": 1},
+        ),
+        # The landing pages (GET /_site/…, the customer's site in the sandbox) and the published detail page:
+        Fault(FaultName.LANDING_NOT_FOUND, "a landing page answers 404 (the destination the ads lead to is gone)"),
+        Fault(
+            FaultName.SITE_REDIRECT_DROPS_QUERY,
+            "a landing page first redirects (301) to its path with a trailing slash and without its query "
+            "string: ctx and utm tags are lost on the customer's site",
+        ),
+        Fault(FaultName.LEAD_FORM_MISSING, "a landing page is served without its lead form (form#lead)"),
+        Fault(FaultName.LANDING_SCRIPT_ERROR, "a landing page's script throws an uncaught error"),
+        Fault(FaultName.LANDING_ASSET_MISSING, "a landing page's own stylesheet answers 404"),
+        Fault(
+            FaultName.LANDING_SLOW,
+            "a landing page's hero image answers late (option delayMs, default 2500): a late Largest Contentful Paint",
+            {"delayMs": 2500},
+        ),
+        Fault(
+            FaultName.DETAIL_PAGE_UNGATED,
+            "the published detail page shows its content to a visitor without a session (no login gate)",
         ),
         # Differences a real deployment may have, which must never fail a run:
         Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),

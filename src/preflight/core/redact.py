@@ -34,6 +34,12 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     return _PAT.sub(REDACTED, text)
 
 
+def holds_secret(text: str) -> bool:
+    """Whether text holds a registered secret, or anything shaped like a JWT or a PAT (a check for
+    what cannot be redacted in place, such as a browser trace or a screenshot)."""
+    return any(secret in text for secret in _known) or bool(_JWT.search(text) or _PAT.search(text))
+
+
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers:

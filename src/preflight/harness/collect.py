@@ -54,6 +54,15 @@ def _campaigns_for(metafunc: pytest.Metafunc, run_config: RunConfig) -> list[Cam
     return [c for c in run_config.campaigns if goals is None or c.goalType in goals]
 
 
+BROWSER_FIXTURE = "shopper"  # a test that asks for the shopper's browser is a browser check
+
+
+def drop_browser_checks(items: list[pytest.Item], run_config: RunConfig | None) -> None:
+    """With `browser.use: off` the browser checks are no part of the run (the gate says they are off)."""
+    if run_config is not None and run_config.browser.off:
+        items[:] = [item for item in items if BROWSER_FIXTURE not in getattr(item, "fixturenames", ())]
+
+
 def census(items: list[pytest.Item]) -> Counter:
     """How many tests of each (campaign, test function) there are."""
     return Counter((_stem(item), getattr(item, "originalname", item.name)) for item in items)

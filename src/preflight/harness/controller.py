@@ -21,6 +21,7 @@ import pytest
 
 from preflight.config import TargetConfig
 from preflight.core import redact
+from preflight.core.categories import Category
 from preflight.core.clock import now_iso
 from preflight.harness import collect, interrupts, options, wrapup
 from preflight.harness.session import PAT_SCOPES, PreflightSession, RunContext, StartError
@@ -71,7 +72,8 @@ class Controller(PreflightSession):
             self.cannot_start(exc)
 
     def start_run(self) -> None:
-        shutil.rmtree(self.reports_dir() / "escalations", ignore_errors=True)  # a previous run's
+        for previous in ("escalations", "landing"):  # a previous run's
+            shutil.rmtree(self.reports_dir() / previous, ignore_errors=True)
         target = self.run_config.target
         base_url, jwt, pat = self._connect(target)
         self.know_base_url(base_url)
@@ -186,11 +188,30 @@ class Controller(PreflightSession):
         from preflight.harness import prewrite
 
         self.tests_started = True
-        problem = prewrite.check(self)
+        problem = self._browser_problem() or prewrite.check(self)
         if problem is None:
             return True
         self.start_problem, self.problem_category = problem
         return False
+
+    def _browser_problem(self) -> tuple[str, Category] | None:
+        """`browser.use: required` and a browser check selected: a browser must start here, before any
+        write (else ERROR, nothing written). `auto` leaves it to the checks, which skip saying why."""
+        settings = self.run_config.browser
+        selected = (self.collection or {}).get("selected") or []
+        if not settings.required or not any(item.get("step") == "landing" for item in selected):
+            return None
+        from preflight.browser.launch import BrowserUnavailable, probe
+
+        try:
+            probe(settings)
+        except BrowserUnavailable as exc:
+            return (
+                f"browser.use: required in {self.config_path().name}, but no browser runs here: {exc}; "
+                "or set browser.use: auto to skip the browser checks where none runs",
+                Category.CONFIG,
+            )
+        return None
 
     def xdist_before_first_test(self, nodeids: list[str]) -> bool:
         """Asked by the campaign scheduler once every worker collected: may tests be sent?"""

@@ -41,6 +41,7 @@ def census_before_selection(preflight: PreflightSession, config: pytest.Config, 
     if preflight.start_problem or (preflight.runtime is None and not preflight.collect_only):
         items.clear()  # the run could not start: nothing to run (the gate says why)
         return
+    collect.drop_browser_checks(items, preflight.run_config)
     collect.order(items)
     config.stash[PLANNED] = collect.census(items)
     collect.keep_shard(config, items, preflight.shard)

@@ -102,6 +102,7 @@ class FailureEvidence:
     consequence_of: str | None = None  # an earlier failure this one follows from
     follows: tuple[str, ...] = ()  # the steps whose failure would explain this one
     draft: dict[str, Any] | None = None  # its part of the root cause's support report
+    party: str = ""  # whose fix it is, when not the category's own party (core.categories.party)
 
 
 def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEvidence:
@@ -122,6 +123,7 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEv
     if failure is None:
         return evidence
     evidence.cause = escalation.cause_of(failure)
+    evidence.party = failure.owner  # only when it is not the category's own party
     evidence.consequence_of = failure.duplicate_of
     evidence.follows = failure.follows
     evidence.escalate = failure.escalate and escalation.should_escalate(failure.category)
@@ -162,6 +164,7 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
             (PROP + "consequenceOf", evidence.consequence_of),
             (PROP + "follows", " ".join(evidence.follows)),
             (PROP + "escalate", "yes" if evidence.escalate else "no"),
+            (PROP + "party", evidence.party),
             (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None),
         ]
     # Plain str: xdist's wire format (execnet) takes the builtin types only, not a StrEnum.
@@ -213,6 +216,7 @@ class Collector:
                 consequenceOf=props.get("consequenceOf"),
                 follows=(props.get("follows") or "").split(),
                 escalate=props.get("escalate") == "yes",
+                party=props.get("party"),
                 draft=json.loads(props["draft"]) if props.get("draft") else None,
             )
             if props.get("failingRequestIds"):

@@ -19,7 +19,7 @@ from preflight.harness import options
 from preflight.harness.interrupts import CleanupSkipped
 from preflight.lifecycle import journal
 from preflight.ops import cleanup
-from preflight.report import escalation, history, matrix
+from preflight.report import escalation, history, landing, matrix
 from preflight.report.gate import EXIT_CODES, RunFacts
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ def finish(preflight: Controller, session: pytest.Session, stopped: str | None) 
         facts.escalations = _escalate(preflight, results)
         past = history.read(history_path(preflight))
         facts.since_last_pass = history.since_last_pass(past, matrix.build(results))
+    if preflight.run_config is not None:
+        facts.browser = _browser(preflight, results)
     preflight.gate = write_outputs(preflight, results, facts)
     if preflight.runtime is not None:
         gate_doc = preflight.gate
@@ -45,6 +47,16 @@ def finish(preflight: Controller, session: pytest.Session, stopped: str | None) 
             },
         )
     return preflight.gate
+
+
+def _browser(preflight: Controller, results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Did the shopper's journey run (and what did it block); the side-by-side page of its screenshots."""
+    folder = preflight.reports_dir() / landing.FOLDER
+    facts = landing.browser_facts(results, folder, use=preflight.run_config.browser.use)
+    if facts is not None and facts.get("screenshots"):
+        overview = landing.write_overview(folder)
+        facts["overview"] = str(overview) if overview else None
+    return facts
 
 
 def history_path(preflight: Controller) -> Path:

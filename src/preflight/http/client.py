@@ -173,6 +173,23 @@ class PlatformClient:
             route_class="public",
         )
 
+    def record(self, exchange: Exchange) -> Exchange:
+        """Hand an exchange made elsewhere (a browser's click or form post) to the observers, so it
+        is recorded and attached like the client's own."""
+        for observe in self.observers:
+            observe(exchange)
+        return exchange
+
+    def request_id_in(self, headers: dict[str, str], body: Any = None) -> str | None:
+        """The request id of an answer, from the target's request-id headers (then the body)."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        for name in self.request_id_headers:
+            if lowered.get(name):
+                return lowered[name]
+        if isinstance(body, dict) and isinstance(body.get("requestId"), str):
+            return body["requestId"]
+        return None
+
     # -- transport ----------------------------------------------------------------
     def _send(
         self,

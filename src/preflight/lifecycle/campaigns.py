@@ -8,6 +8,7 @@ stopped), so one campaign can lend its clicks to another's test on any worker.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -33,14 +34,16 @@ def decoy_stem(stem: str) -> str:
     return f"{stem}-x"
 
 
-def plan_decoy(config: CampaignConfig, *, run_id: str, handle: str) -> LiveCampaign:
+def plan_decoy(
+    config: CampaignConfig, *, run_id: str, handle: str, landing: Callable[[str], str] | None = None
+) -> LiveCampaign:
     """A one-link campaign `pf-<runId>-<stem>-x`, for a run with a single campaign."""
     tag = hashlib.sha256(config.stem.encode()).hexdigest()[:4]
     first = config.variants[0]
     variant = LiveVariant(
         name=f"x{tag}",
         slug=live_slug(run_id, f"x{tag}"),
-        destination_url=first.destinationUrl,
+        destination_url=landing(first.destinationUrl) if landing else first.destinationUrl,
         title="preflight decoy",
         tracking=config.variant_tracking(first),
         primary=True,
@@ -67,6 +70,7 @@ class CampaignRegistry:
         journal_root: str,
         session: str = "",
         campaigns: list[Any] = (),
+        landing: Callable[[str], str] | None = None,
     ) -> None:
         self.client = client
         self.run_id = run_id
@@ -78,21 +82,24 @@ class CampaignRegistry:
         self._live: dict[str, LiveCampaign] = {}
         self._complete: set[str] = set()  # set up with every variant, not only the primary link
         self._broken: dict[str, PreflightFailure] = {}
+        self.landing = landing  # where a configured destination lands (the target's landing_url)
 
     def get(self, config: CampaignConfig) -> LiveCampaign:
         """The run's campaign for this config, created ACTIVE with every variant on first use."""
-        return self._ensure(campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle), complete=True)
+        return self._ensure(self._plan(config), complete=True)
 
     def foreign_for(self, config: CampaignConfig) -> LiveCampaign:
         """Another campaign of this run, whose click gives a foreign ctx for `config`'s campaign:
         the next configured campaign (its campaign and primary link are enough), else a decoy."""
         other = foreign_source(config.stem, self.campaigns)
         if other is None:
-            live = plan_decoy(config, run_id=self.run_id, handle=self.handle)
+            live = plan_decoy(config, run_id=self.run_id, handle=self.handle, landing=self.landing)
         else:
-            source = next(c for c in self.campaigns if c.stem == other)
-            live = campaign_step.plan_campaign(source, run_id=self.run_id, handle=self.handle)
+            live = self._plan(next(c for c in self.campaigns if c.stem == other))
         return self._ensure(live, complete=False)
+
+    def _plan(self, config: CampaignConfig) -> LiveCampaign:
+        return campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle, landing=self.landing)
 
     def _ensure(self, live: LiveCampaign, *, complete: bool) -> LiveCampaign:
         stem = live.stem

@@ -22,9 +22,11 @@ def fail(
     cause: str = "",
     escalate: bool = True,
     follows: tuple[str, ...] = (),
+    owner: str = "",
     **state: Any,
 ) -> PreflightFailure:
-    """`cause`: the root cause in words, the same wherever it shows (see PreflightFailure)."""
+    """`cause`: the root cause in words, the same wherever it shows (see PreflightFailure); `owner`:
+    whose fix it is when not the category's own party (e.g. the customer's site)."""
     from preflight.lifecycle.classify import NEXT_STEPS
 
     return PreflightFailure(
@@ -39,6 +41,7 @@ def fail(
         cause=cause,
         escalate=escalate,
         follows=follows,
+        owner=owner,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from preflight.core.categories import NOT_ESCALATED, Category
+from preflight.core.categories import NOT_ESCALATED, SITE_CATEGORIES, Category, party
 from preflight.http.exchange import Exchange
 
 
@@ -36,12 +36,19 @@ class PreflightFailure(AssertionError):
     # The lifecycle steps whose failure (in the same campaign) would explain this one: a lagging
     # health check follows from the step that feeds it, and joins that root cause's report.
     follows: tuple[str, ...] = ()
+    # Whose fix it is, when not the category's own party (core.categories.party): e.g. a ctx lost
+    # by the customer's site redirect is `attribution` on the customer's site.
+    owner: str = ""
 
     def __post_init__(self) -> None:
         self.category = Category(self.category)  # a string that names no category fails here
-        if self.category in NOT_ESCALATED:
+        if self.category in NOT_ESCALATED or self.category in SITE_CATEGORIES:
             self.escalate = False
         super().__init__(self.message)
+
+    @property
+    def party(self) -> str:
+        return self.owner or party(self.category)
 
     @property
     def request_ids(self) -> list[str]:

@@ -33,7 +33,7 @@ WriteRule = int | Callable[[WriteContext], int]
 @dataclass(frozen=True)
 class Step:
     name: str  # as the suites mark it: @pytest.mark.preflight_step("health")
-    number: int  # its place in UC-07's playbook (the readiness re-checks share the last one)
+    number: int  # its place in UC-07's playbook, then the shopper's journey (7); the readiness re-checks share 8
     title: str  # the step in words
     playbook: str  # UC-07's own words for it
     module: str  # its logic: preflight.lifecycle.steps.<module>
@@ -176,10 +176,30 @@ _DECLARED = (
             ),
         },
     ),
+    # UC-07's flow: "Validate expected state in UI and API after each step". The UI is what a shopper
+    # meets: each variant's click in a real browser, and the published detail page. It writes nothing
+    # counted (with browser.submit_lead, one public lead per variant, which no quota counts).
+    Step(
+        "landing",
+        7,
+        "Shopper's journey",
+        "Validate expected state in UI and API after each step (UC-07 flow step 3): each variant's click in a "
+        "real browser, and the published detail page",
+        module="landing",
+        suite="test_landing.py",
+        next_steps={
+            Category.LANDING_PAGE: (
+                "open the variant's page as a shopper does (step 7, the shopper's journey, as UC-07's flow says: "
+                "validate the expected state in the UI after each step; the screenshot, "
+                "page HTML and trace are attached) and fix it on the customer's own site before spend ramps; the "
+                "platform is not at fault, so nothing is escalated"
+            ),
+        },
+    ),
     # Once every step has wired the campaign, JWT and PAT health are read again.
     Step(
         "readiness",
-        7,
+        8,
         "Readiness",
         "Run campaign health endpoint before spend ramp (once wired)",
         module="health",
@@ -187,7 +207,7 @@ _DECLARED = (
     ),
     Step(
         "pat_readiness",
-        7,
+        8,
         "Readiness",
         "Run the PAT/public campaign health route (once wired)",
         module="pat_health",

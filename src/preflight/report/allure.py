@@ -32,8 +32,8 @@ except ImportError:  # pragma: no cover
     allure_commons = None
 
 EPIC = "Campaign lifecycle"
-# The report's groups: UC-07's six steps, numbered so they sort in playbook order, and the
-# readiness re-checks as the seventh (allurerc.mjs groups the trees by these labels).
+# The report's groups: UC-07's six steps, numbered so they sort in playbook order, the shopper's
+# journey as the seventh and the readiness re-checks as the eighth (allurerc.mjs groups the trees by these labels).
 FEATURES = tuple(dict.fromkeys(step.group for step in STEPS.values()))
 CATEGORY_LABEL = "preflight_category"  # allurerc.mjs matches categories on it as well as on the message
 STEP_LABEL, CAMPAIGN_LABEL, VARIANT_LABEL = "preflight_step", "campaign", "variant"
@@ -132,6 +132,31 @@ def exchange_document(ex: Exchange) -> dict[str, Any]:
 
 def attach_exchange(ex: Exchange) -> None:
     attach_json(ex.label, exchange_document(ex), ordered=True)
+
+
+def attach_png(name: str, png: bytes) -> None:
+    """A screenshot, shown as an image in the report."""
+    _attach(png, name, allure.attachment_type.PNG if allure else None)
+
+
+def attach_text(name: str, text: str) -> None:
+    """Text shown as text, never rendered (a landing page's HTML is someone else's content)."""
+    _attach(redact_text(text), name, allure.attachment_type.TEXT if allure else None)
+
+
+def attach_trace(name: str, trace: bytes) -> None:
+    """A Playwright trace, to download and open with `playwright show-trace <file>` (a plain zip:
+    Allure's own trace viewer would load Playwright's from the web)."""
+    _attach(trace, name, "application/zip", extension="zip")
+
+
+def _attach(body: bytes | str, name: str, kind: Any, extension: str | None = None) -> None:
+    if allure is None or _listener() is None:
+        return
+    try:
+        allure.attach(body, name=redact_text(name), attachment_type=kind, extension=extension)
+    except (KeyError, StopIteration):
+        pass  # nothing is running to attach it to: reporting never fails a test
 
 
 def attach_json(name: str, obj: Any, *, ordered: bool = False) -> None:

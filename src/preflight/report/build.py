@@ -79,6 +79,9 @@ def build_report(
             page = Path(scratch) / front.MATRIX_FILE
             page.write_text(front.matrix_page(gate), encoding="utf-8")
             attachments.append(str(page))
+            overview = (gate.get("browser") or {}).get("overview")
+            if overview and Path(overview).is_file():  # the landing pages side by side (report.landing)
+                attachments.append(str(overview))
         for view, output in (("step", report), ("campaign", report / front.CAMPAIGN_VIEW)):
             context = (
                 front.context(gate, view=view, history_path=history, single_file=single_file, attachments=attachments)

@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from preflight.report import matrix
+from preflight.report import landing, matrix
 
 CAMPAIGN_VIEW = "by-campaign"  # the second view's folder inside the report
 MATRIX_FILE = "readiness-matrix.html"
@@ -69,6 +69,13 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     out["Tests"] = f"{tests.get('ran')} of {tests.get('selected')} selected ran"
     out["Steps"] = matrix.legend()
     out["Full matrix"] = f"Global Attachments tab: {MATRIX_FILE}"
+    browser = gate.get("browser")
+    if browser:
+        out["Landing pages"] = (
+            f"Global Attachments tab: {landing.OVERVIEW} (each variant, phone and desktop)"
+            if browser.get("overview")
+            else f"{browser.get('status')}: {browser.get('reason') or 'no screenshot'}"
+        )
     out["Other view"] = (
         f"{CAMPAIGN_VIEW}/index.html (campaign → variant → step)"
         if view == "step"

@@ -69,6 +69,7 @@ class RunFacts:
     shard: dict[str, Any] | None = None  # this run's shard: index, total, campaigns, configured
     shards: list[dict[str, Any]] | None = None  # a merged gate's shards (preflight merge)
     shards_problem: str | None = None  # a merge that lacks a shard, or joins an ERROR one: no verdict
+    browser: dict[str, Any] | None = None  # the shopper's journey: ran, skipped (why), off; what it blocked
 
 
 def compute_verdict(
@@ -116,7 +117,16 @@ def compute_verdict(
     skipped = sum(r.get("outcome") == "skipped" for r in results)
     return "PASS", f"all {len(results)} selected tests ran" + (
         f" ({skipped} skipped, each with its reason)" if skipped else ""
-    )
+    ) + _browser_note(facts.browser)
+
+
+def _browser_note(browser: dict[str, Any] | None) -> str:
+    """A PASS whose browser checks did not run says so in its reason: a skip is never a pass."""
+    if not browser or browser.get("status") == "ran":
+        return ""
+    if browser.get("status") == "off":
+        return "; the browser checks are off (browser.use: off)"
+    return f"; the shopper's journey in a browser was {browser['status']}: {_first(browser.get('reason'))}"
 
 
 def _empty_shard(facts: RunFacts) -> bool:
@@ -141,7 +151,7 @@ def normalise(result: Result) -> dict[str, Any]:
     """One result with the gate's keys (and its root cause and skip reason when it has them), redacted."""
     out = {key: result.get(key) for key in RESULT_KEYS}
     out["requestIds"] = list(result.get("requestIds") or [])
-    for extra in ("cause", "consequenceOf", "failingRequestIds"):
+    for extra in ("cause", "consequenceOf", "failingRequestIds", "party"):
         if result.get(extra):
             out[extra] = result[extra]
     return redact_obj(out)
@@ -187,6 +197,7 @@ def document(
         "matrix": matrix.build(results),
         "sinceLastPass": facts.since_last_pass,
         "shard": facts.shard,
+        "browser": redact_obj(facts.browser),
         **({"shards": redact_obj(facts.shards)} if facts.shards is not None else {}),
     }
 
@@ -307,6 +318,7 @@ def render_summary(
         parts += [f"**Since the last PASS:** {_inline(facts.since_last_pass['text'])}", ""]
     parts += _escalations(facts.escalations)
     parts += _failures(results)
+    parts += _browser_lines(facts.browser)
     parts += _skipped(results)
     parts += _leftovers(facts)
     parts += [f"Report: `{_code(str(report_path))}`" if report_path else "Report: not built", ""]
@@ -425,7 +437,7 @@ def _failures(results: list[dict]) -> list[str]:
         lines += [
             f"#### {ICONS[r['outcome']]} `{_code(r['nodeid'] or '?')}`",
             "",
-            f"- **category:** `{category}` ({party(category)} side)",
+            f"- **category:** `{category}` ({r.get('party') or party(category)} side)",
             f"- **message:** {_inline(_first(r['message']) or '(no message)')}",
             f"- **request ids:** {ids}",
             f"- **next step:** {_inline(next_step_of(r['message'], category))}",
@@ -438,9 +450,35 @@ def _failures(results: list[dict]) -> list[str]:
 def _why_not_escalated(result: dict, category: str | None) -> str:
     if result.get("consequenceOf"):
         return f"none (follows from {_inline(result['consequenceOf'])})"
-    if party(category) != "platform":
-        return f"none ({party(category)} side: not the platform's to fix)"
+    owner = result.get("party") or party(category)
+    if owner != "platform":
+        return f"none ({owner} side: not the platform's to fix)"
     return "none"
+
+
+def _browser_lines(browser: dict[str, Any] | None) -> list[str]:
+    if not browser:
+        return []
+    lines = ["### The shopper's journey (a real browser)", ""]
+    status = browser.get("status")
+    if status == "off":
+        return lines + [f"- ⏭ off: {_inline(browser.get('reason') or '')}", ""]
+    tests = browser.get("tests") or {}
+    icon = "✅" if status == "ran" else "⏭"
+    lines.append(
+        f"- {icon} {status}: {tests.get('ran', 0)} browser test(s) ran, {tests.get('skipped', 0)} skipped, "
+        f"{tests.get('failed', 0)} failed; {browser.get('screenshots', 0)} screenshot(s)"
+    )
+    if browser.get("reason"):
+        lines.append(f"- **why skipped:** {_inline(browser['reason'])}")
+    blocked = browser.get("blocked") or {}
+    lines.append(
+        "- **blocked** (ad and analytics hosts, so the visit never counts as a real one): "
+        + (_inline(", ".join(f"{host} ×{count}" for host, count in blocked.items())) if blocked else "none asked for")
+    )
+    if browser.get("overview"):
+        lines.append(f"- **the pages side by side:** `{_code(browser['overview'])}`")
+    return lines + [""]
 
 
 def _skipped(results: list[dict]) -> list[str]:

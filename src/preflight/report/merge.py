@@ -24,7 +24,7 @@ from typing import Any
 
 from preflight.core.clock import now_iso
 from preflight.lifecycle.shard import assign
-from preflight.report import history, matrix
+from preflight.report import history, landing, matrix
 from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
 from preflight.report.gate import RunFacts, render_summary, write_gate
 
@@ -179,6 +179,7 @@ def merge(
     renamed = _escalations(good, out)
     results = [_moved(result, run, renamed) for run in good for result in run.gate.get("results") or []]
     facts = _facts(good, runs, total, problems, renamed)
+    facts.browser = _browser(good, out, results)
     target = _common(run.gate.get("target") for run in good)
     history_file = history.path_for(Path(history_dir) if history_dir else out / "history", target or "unknown")
     facts.since_last_pass = history.since_last_pass(history.read(history_file), matrix.build(results))
@@ -195,6 +196,25 @@ def merge(
     gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
     history.append(history_file, {key: gate.get(key) for key in HISTORY_KEYS})
     return Merged(gate, problems)
+
+
+def _browser(good: list[ShardRun], out: Path, results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The shards' landing screenshots in one folder (each campaign ran on one shard), the gate's
+    `browser` block of the whole run, and one side-by-side page of every campaign."""
+    blocks = [run.gate["browser"] for run in good if run.gate.get("browser")]
+    if not blocks:
+        return None
+    folder = out / landing.FOLDER
+    for run in good:
+        if (run.folder / landing.FOLDER).is_dir():
+            ignore = shutil.ignore_patterns(landing.OVERVIEW)
+            shutil.copytree(run.folder / landing.FOLDER, folder, dirs_exist_ok=True, ignore=ignore)
+    uses = {block.get("use") for block in blocks}
+    facts = landing.browser_facts(results, folder, use=uses.pop() if len(uses) == 1 else "auto")
+    if facts is not None and facts.get("screenshots"):
+        overview = landing.write_overview(folder)
+        facts["overview"] = str(overview) if overview else None
+    return facts
 
 
 def set_report_path(out: Path, report: str | None) -> dict[str, Any]:

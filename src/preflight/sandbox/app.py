@@ -25,6 +25,7 @@ from preflight.sandbox.middleware import SandboxMiddleware
 from preflight.sandbox.pats.routes import router as pats_router
 from preflight.sandbox.runtime import Runtime
 from preflight.sandbox.settings import Settings
+from preflight.sandbox.site.routes import router as site_router
 from preflight.sandbox.sitestructure.routes import router as sitestructure_router
 from preflight.sandbox.support.routes import router as support_router
 from preflight.sandbox.system.routes import router as system_router
@@ -43,6 +44,7 @@ ROUTERS = (
     usage_router,
     pats_router,
     control_router,
+    site_router,
 )
 
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 413: "payload_too_large"}

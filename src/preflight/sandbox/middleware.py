@@ -77,8 +77,9 @@ class Call:
         self.hits: list[str] = collect_hits()  # the faults that hit this request, for the request log
         self._targets: tuple[str | None, str | None] | None = None
         path = self.path
+        # The customer's landing pages (/_site/) are not the platform: no throttle, no transport fault.
         self.exempt = (
-            path.startswith("/__sandbox")
+            path.startswith(("/__sandbox", "/_site/"))
             or path in DOC_PATHS
             or (path == "/v2/system/health" and self.method in ("GET", "HEAD"))
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from preflight.config import CampaignConfig
@@ -19,13 +19,18 @@ TEARDOWN_STEP = "teardown"
 PREFLIGHT_TAG = "preflight"
 
 
-def plan_campaign(config: CampaignConfig, *, run_id: str, handle: str) -> LiveCampaign:
-    """The campaign this run will create for one configured campaign (no request yet)."""
+def plan_campaign(
+    config: CampaignConfig, *, run_id: str, handle: str, landing: Callable[[str], str] | None = None
+) -> LiveCampaign:
+    """The campaign this run will create for one configured campaign (no request yet).
+
+    `landing` maps a configured destination to where this run's link points (the target's
+    `landing_url`: on a sandbox target, the sandbox's copy of the customer's page)."""
     variants = [
         LiveVariant(
             name=v.slug,
             slug=live_slug(run_id, v.slug),
-            destination_url=v.destinationUrl,
+            destination_url=landing(v.destinationUrl) if landing else v.destinationUrl,
             title=v.title,
             tracking=config.variant_tracking(v),
             primary=index == 0,

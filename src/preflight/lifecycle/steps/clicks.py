@@ -192,6 +192,13 @@ def _landing_variant(run: StepRun, variant: LiveVariant, location: Any, query: d
     return max(matching, key=lambda entry: (entry[0], entry[1]))[2] if matching else None
 
 
+def sent_elsewhere(run: StepRun, variant: LiveVariant, url: str) -> LiveVariant | None:
+    """The sibling variant whose page `url` is, when it is not the clicked variant's own."""
+    location = urlsplit(url)
+    page = _landing_variant(run, variant, location, parse_qs(location.query))
+    return page if page is not None and page is not variant else None
+
+
 def tamper(token: str) -> str:
     """The same ctx with one character of its signature changed."""
     # Not the last character: in base64 its low bits may be padding and decode the same.

@@ -106,9 +106,9 @@ def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> Non
         )
 
 
-def find_in_review(run: StepRun, lead: Lead) -> None:
+def find_in_review(run: StepRun, lead: Lead) -> dict[str, Any]:
     """The creator's list and the CSV export both show the captured lead, as it was captured: its
-    email, its campaign, the variant whose click brought it, and CAPTURED."""
+    email, its campaign, the variant whose click brought it, and CAPTURED. Answers its listed item."""
     items, pages = _list_all(run)
     listed = [item for item in items if isinstance(item, dict) and item.get("leadId") == lead.lead_id]
     if not listed:
@@ -133,6 +133,7 @@ def find_in_review(run: StepRun, lead: Lead) -> None:
             cause="a captured lead is missing from the CSV export",
         )
     _same_lead(run, lead, exported[0], where="the CSV export", exchanges=[export])
+    return listed[0]
 
 
 def _same_lead(run: StepRun, lead: Lead, shown: dict[str, Any], *, where: str, exchanges: list[Exchange]) -> None:

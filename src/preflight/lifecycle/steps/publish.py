@@ -8,7 +8,7 @@ from typing import Any
 from preflight.config.campaign import has_required_email
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
-from preflight.lifecycle.failures import plain
+from preflight.lifecycle.failures import PreflightFailure, plain
 from preflight.lifecycle.model import StepRun
 
 NEXT_ACCESS = (
@@ -143,11 +143,21 @@ def _check_access(run: StepRun, actual: object, *, what: str, exchanges: list) -
     wanted = run.expectations.access_mode
     if actual == wanted:
         return
+    raise access_failure(
+        run, actual, summary=f"{what} is {plain(actual)}, expected {plain(wanted)}", exchanges=exchanges
+    )
+
+
+def access_failure(run: StepRun, actual: object, *, summary: str, exchanges: list) -> PreflightFailure:
+    """A page served in another mode than expected: the user's own config (it publishes another
+    mode: not escalated) or the platform's doing. One root cause, whichever check sees it (the
+    publish, the schema fetch, the page in a browser)."""
+    wanted = run.expectations.access_mode
     configured = run.campaign.config.detailPage.accessMode
     ours = configured != wanted  # the config itself publishes another mode: the user's to fix
-    raise fail(
+    return fail(
         Category.PUBLISH_ACCESS_MODE,
-        f"{what} is {plain(actual)}, expected {plain(wanted)}",
+        summary,
         expected=wanted,
         actual=actual,
         exchanges=exchanges,

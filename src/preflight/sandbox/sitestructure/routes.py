@@ -48,7 +48,7 @@ async def publish_site_structure(
     body: PublishIn | None = Body(None),
     _p: Principal = Depends(jwt_role("CREATOR", write=True)),
 ):
-    return json_response(state.publish(runtime(request), handle, campaignId), 201)
+    return json_response(state.publish(runtime(request), handle, campaignId, str(request.base_url)), 201)
 
 
 @router.get(PUBLIC_PATH, response_model=PublishedPage, responses=error_responses(*READ_ERRORS))
@@ -81,4 +81,4 @@ async def public_publish_site_structure(
     body: PublishIn | None = Body(None),
     _p: Principal = Depends(pat_scope("pages.write")),
 ):
-    return json_response(state.publish(runtime(request), handle, campaignId), 201)
+    return json_response(state.publish(runtime(request), handle, campaignId, str(request.base_url)), 201)

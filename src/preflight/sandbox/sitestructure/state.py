@@ -16,6 +16,7 @@ from preflight.sandbox.campaigns import state as campaigns
 from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.core.errors import ApiError, not_found, validation_error
 from preflight.sandbox.core.ids import new_id
+from preflight.sandbox.site.state import page_url
 from preflight.sandbox.sitestructure.models import SiteStructureIn
 
 if TYPE_CHECKING:
@@ -133,7 +134,8 @@ def has_required_email(node: Any) -> bool:
     return False
 
 
-def publish(rt: Runtime, handle: str, campaign_id: str) -> dict[str, Any]:
+def publish(rt: Runtime, handle: str, campaign_id: str, base_url: str) -> dict[str, Any]:
+    """Publish the draft; the page is served at `url` (`base_url`: the sandbox's own address)."""
     with rt.db.tx():
         campaign = campaigns.require(rt, handle, campaign_id)
         draft = _draft(rt, campaign)
@@ -156,7 +158,7 @@ def publish(rt: Runtime, handle: str, campaign_id: str) -> dict[str, Any]:
             "schemaS3Key": f"site-structure/{handle}/campaigns/{campaign_id}/v{version}.json",
             "detailsPageSlug": draft["detailsPageSlug"],
             "accessMode": draft["accessMode"],
-            "url": f"https://{handle}.10x.in/{draft['detailsPageSlug']}",
+            "url": page_url(base_url, handle, draft["detailsPageSlug"]),
             "publishedAt": rfc3339(rt.clock.now()),
         }
         rt.db.run(

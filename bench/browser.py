@@ -1,0 +1,199 @@
+"""The browser's cost: the shipped config run with the shopper's journey on and off, side by side in
+one invocation (not a test: it prints figures and ratios and never fails on speed).
+
+    .venv/bin/python bench/browser.py [--rounds 3] [--serial-rounds 2] [--no-write]
+
+What it does, all on 127.0.0.1 against one sandbox process it starts (and stops), reset before
+every run:
+1. the shipped config/preflight.yaml (2 campaigns, 5 variants, the default browser config: a phone
+   and a desktop) with a target attached to the sandbox, once with `browser.use: off` and once as
+   shipped;
+2. `preflight run` (-n 2, the HTML report built: what `make preflight` does), the two alternating
+   for --rounds rounds, each timed from outside; then `preflight run -n 0 --no-html` the same way
+   for --serial-rounds rounds (one process: the browser's own cost, without the second worker);
+3. the browser's added time per variant and viewport: (median on - median off) / (variants x
+   viewports). The detail page visits (one per campaign) are part of the added time, so the
+   figure is an upper bound; and from the runs' own records, each visit's click-to-settled time
+   and each journey test's duration per viewport;
+4. the `## Browser` section of bench/RESULTS.md rewritten (other sections left alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common as c  # noqa: E402
+
+SECTION = "## Browser"
+WORK = c.OUT / "browser"
+BUDGET_S = 1.5  # the issue's ceiling: added seconds per variant and viewport
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/browser.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="preflight run -n 2 rounds of on and off (default 3)")
+    parser.add_argument("--serial-rounds", type=int, default=2, help="-n 0 --no-html rounds (default 2; 0: none)")
+    parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.serial_rounds < 0:
+        parser.error("--rounds 1 or more, --serial-rounds 0 or more")
+    return args
+
+
+def configs(url: str) -> dict[str, Path]:
+    c.write_attached_target(WORK / "targets" / "attached.yaml", url)
+    shipped = c.shipped_config()
+    on = {**shipped, "target": "attached"}
+    off = {**on, "browser": {**(shipped.get("browser") or {}), "use": "off"}}
+    return {"on": c.write_config(WORK / "on.yaml", on), "off": c.write_config(WORK / "off.yaml", off)}
+
+
+def run_once(config: Path, reports: Path, *, workers: int, html: bool) -> tuple[float, dict, Path]:
+    shutil.rmtree(reports, ignore_errors=True)
+    command = [
+        str(Path(sys.executable).parent / "preflight"),
+        "run",
+        "--config",
+        str(config),
+        "--reports",
+        str(reports),
+    ]
+    command += ["-n", str(workers)] + ([] if html else ["--no-html"])
+    log = reports.with_suffix(".log")
+    reports.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        started = time.monotonic()
+        subprocess.run(command, cwd=c.ROOT, env=c.child_env(), stdout=out, stderr=subprocess.STDOUT, check=False)
+        elapsed = time.monotonic() - started
+    gate = json.loads((reports / "gate.json").read_text()) if (reports / "gate.json").is_file() else {}
+    return elapsed, gate, log
+
+
+def visits(reports: Path) -> tuple[list[float], list[float]]:
+    """Each journey visit's click-to-settled time (s), and each journey test's duration per viewport (s)."""
+    settled = [
+        json.loads(p.read_text())["elapsedMs"] / 1000
+        for p in (reports / "landing").glob("*/*.json")
+        if json.loads(p.read_text()).get("variant")
+    ]
+    per_viewport = []
+    junit = reports / "junit.xml"
+    if junit.is_file():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            if case.get("name", "").startswith("test_shopper_lands_on_the_variant_page"):
+                per_viewport.append(float(case.get("time", 0)) / 2)
+    return settled, per_viewport
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    facts = c.machine()
+    facts["load_before"] = c.loadavg()
+    c.say(f"bench browser: {facts['nproc']} × {facts['cpu']}, load average {facts['load_before']}")
+    shipped = c.shipped_config()
+    variants = sum(len(campaign["variants"]) for campaign in shipped["campaigns"])
+    viewports = len((shipped.get("browser") or {}).get("viewports") or [None, None])
+    times: dict[tuple[str, str], list[float]] = {}
+    notes: list[str] = []
+    settled: list[float] = []
+    per_test: list[float] = []
+    with c.BenchSandbox() as sandbox:
+        paths = configs(sandbox.url)
+        plan = [("n2-html", 2, True, args.rounds), ("n0", 0, False, args.serial_rounds)]
+        for mode, workers, html, rounds in plan:
+            for round_no in range(rounds):
+                for which in ("off", "on") if round_no % 2 == 0 else ("on", "off"):
+                    sandbox.reset()
+                    reports = WORK / f"reports-{mode}-{which}"
+                    elapsed, gate, log = run_once(paths[which], reports, workers=workers, html=html)
+                    verdict = gate.get("verdict")
+                    c.say(
+                        f"bench browser: {mode} round {round_no + 1}/{rounds} browser {which}: "
+                        f"{elapsed:.1f} s, {verdict}"
+                    )
+                    if verdict != "PASS":
+                        notes.append(f"{mode} {which} round {round_no + 1}: {verdict} ({gate.get('reason')}; {log})")
+                        continue
+                    times.setdefault((mode, which), []).append(elapsed)
+                    if which == "on":
+                        found, tests = visits(reports)
+                        settled += found
+                        per_test += tests
+    facts["load_after"] = c.loadavg()
+    section = render(facts, times, settled, per_test, notes, variants=variants, viewports=viewports, args=args)
+    print("\n" + section)
+    if not args.no_write:
+        c.write_section(c.RESULTS, SECTION, section)
+    return 1 if not times else 0
+
+
+def render(
+    facts: dict,
+    times: dict,
+    settled: list[float],
+    per_test: list[float],
+    notes: list[str],
+    *,
+    variants: int,
+    viewports: int,
+    args: argparse.Namespace,
+) -> str:
+    visits_per_run = variants * viewports
+    lines = [
+        SECTION,
+        "",
+        f"`bench/browser.py` (rounds {args.rounds} of `preflight run -n 2` with the HTML report, "
+        f"{args.serial_rounds} of `-n 0 --no-html`), {facts['date']}, commit {facts['commit']}, "
+        f"{facts['nproc']} × {facts['cpu']}, Python {facts['python']}, load average {facts['load_before']} "
+        f"before, {facts['load_after']} after (a machine shared with other work).",
+        "",
+        f"The shipped config: {variants} variants on {viewports} viewports ({visits_per_run} journey visits), plus "
+        "the 2 detail pages, whose time counts in the added time (so the figure per visit is an upper bound).",
+        "",
+        "| run | browser off (median) | browser on (median) | added | added per variant and viewport |",
+        "|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for mode, label in (("n2-html", "`preflight run` -n 2, HTML"), ("n0", "`-n 0 --no-html` (one process)")):
+        off, on = times.get((mode, "off")), times.get((mode, "on"))
+        if not off or not on:
+            continue
+        added = statistics.median(on) - statistics.median(off)
+        per_visit = added / visits_per_run
+        verdicts.append((label, per_visit))
+        lines.append(
+            f"| {label} | {statistics.median(off):.1f} s | {statistics.median(on):.1f} s "
+            f"(×{statistics.median(on) / statistics.median(off):.2f}) | {added:+.1f} s | {per_visit:.2f} s |"
+        )
+    lines.append("")
+    if settled:
+        lines.append(
+            "Inside the runs: a visit's click to the settled page (load event) took "
+            f"{statistics.median(settled):.2f} s median ({max(settled):.2f} s at most, {len(settled)} visits); "
+            "a journey test took "
+            f"{statistics.median(per_test):.2f} s per viewport, median (the click, the ctx resolved with the API, the "
+            "checks, a full-page screenshot, the trace discarded)."
+        )
+        lines.append("")
+    for label, per_visit in verdicts:
+        ok = "within" if per_visit <= BUDGET_S else "OVER"
+        lines.append(f"- {label}: {per_visit:.2f} s per variant and viewport, {ok} the {BUDGET_S} s budget.")
+    for note in notes:
+        lines.append(f"- not counted: {note}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,408 @@
+"""One shopper's visit: a click followed in a fresh browser context on one viewport, and what the
+browser saw on the way (every document it was sent through, the final page, its console and page
+errors, its failed requests, what was blocked, its load time and Largest Contentful Paint, a
+full-page screenshot, and on request a Playwright trace and the page's HTML).
+
+Facts only: whether they break the funnel, and whose fix it is, is the lifecycle step's judgement
+(preflight.lifecycle.steps.landing). Nothing here assumes how the platform redirects: a 302, a 307 or
+a bridge page that sends the visitor on are followed the way a browser follows them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from preflight import __version__
+from preflight.browser.launch import Shopper
+from preflight.config.browser import Viewport
+from preflight.core.redact import redact_headers, redact_text
+
+# The Largest Contentful Paint of the page: the last candidate the browser reported once every image
+# is decoded and three more frames were presented (an image's entry follows its paint; the buffered
+# entries hold every earlier candidate). Events, not a fixed wait.
+LCP_SCRIPT = """async () => {
+  await Promise.all(Array.from(document.images, (image) => image.decode().catch(() => null)));
+  return await new Promise((resolve) => {
+  let last = null;
+  let observer = null;
+  const done = () => {
+    if (observer) { for (const entry of observer.takeRecords()) { last = entry; } observer.disconnect(); }
+    const node = last && last.element;
+    const element = node ? node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") : null;
+    resolve(last ? {ms: last.startTime, element: element, url: last.url || null} : null);
+  };
+  try {
+    observer = new PerformanceObserver((list) => { for (const entry of list.getEntries()) { last = entry; } });
+    observer.observe({type: "largest-contentful-paint", buffered: true});
+  } catch (error) { resolve(null); return; }
+  requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0))));
+  });
+}"""
+LOAD_SCRIPT = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  return nav ? nav.loadEventEnd : null;
+}"""
+NETWORK_NOISE = "Failed to load resource"  # the console's copy of a failed request (recorded from the network)
+BLOCKED_ERROR = "net::ERR_BLOCKED_BY_CLIENT"
+
+
+@dataclass
+class Hop:
+    """One document the browser was sent through (a redirect, a bridge page, the final page)."""
+
+    url: str
+    status: int
+    headers: dict[str, str]  # redacted
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("location")
+
+
+@dataclass
+class FailedRequest:
+    url: str
+    status: int | None  # an HTTP error status, or None for a request that got no answer
+    error: str | None
+    resource: str  # document, stylesheet, script, image, fetch, …
+    own: bool  # the page's own site (not a third party)
+
+    def line(self) -> str:
+        what = f"{self.status}" if self.status is not None else (self.error or "failed")
+        return f"{self.resource} {self.url} -> {what}"
+
+
+@dataclass
+class Visit:
+    """What the browser saw on one viewport, from the click to the settled page."""
+
+    viewport: str
+    click_url: str
+    user_agent: str
+    hops: list[Hop] = field(default_factory=list)
+    final_url: str = ""
+    error: str | None = None  # the navigation itself failed (no answer, a timeout)
+    title: str = ""
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed: list[FailedRequest] = field(default_factory=list)
+    blocked: Counter = field(default_factory=Counter)  # host -> requests blocked
+    load_ms: float | None = None  # the final page's load event, from its navigation start
+    lcp_ms: float | None = None
+    lcp_element: str | None = None
+    elapsed_ms: float = 0.0  # the click to the settled page, as the harness waited for it
+    screenshot: bytes | None = None
+
+    @property
+    def final_status(self) -> int | None:
+        final = self.final_hop
+        return final.status if final is not None else None
+
+    @property
+    def final_hop(self) -> Hop | None:
+        return self.hops[-1] if self.hops else None
+
+    @property
+    def own_failures(self) -> list[FailedRequest]:
+        return [f for f in self.failed if f.own]
+
+    def facts(self) -> dict[str, Any]:
+        """A JSON-ready summary (no screenshot), for the report."""
+        return {
+            "viewport": self.viewport,
+            "click": redact_text(self.click_url),
+            "finalUrl": redact_text(self.final_url),
+            "finalStatus": self.final_status,
+            "title": self.title,
+            "hops": [{"url": h.url, "status": h.status, "location": h.location} for h in self.hops],
+            "error": self.error,
+            "consoleErrors": self.console_errors,
+            "pageErrors": self.page_errors,
+            "failedRequests": [f.line() for f in self.failed],
+            "blocked": dict(sorted(self.blocked.items())),
+            "loadMs": _round(self.load_ms),
+            "lcpMs": _round(self.lcp_ms),
+            "lcpElement": self.lcp_element,
+            "elapsedMs": _round(self.elapsed_ms),
+            "userAgent": self.user_agent,
+        }
+
+
+@dataclass
+class FormAnswer:
+    """What a form's submission sent and got back, as the browser saw it."""
+
+    url: str
+    status: int | None
+    request_body: Any
+    response_body: Any
+    headers: dict[str, str]  # response headers, redacted
+    error: str | None = None
+
+
+def user_agent(shopper: Shopper, viewport: Viewport, tag: str) -> str:
+    """The viewport's User-Agent (its own, or Chromium's mobile or desktop one), ending with the run's
+    product token so every visit says it is a preflight, never a shopper."""
+    if viewport.user_agent:
+        base = viewport.user_agent
+    else:
+        major = (shopper.version or "120").split(".")[0]
+        base = (
+            f"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 "
+            "Mobile Safari/537.36"
+            if viewport.mobile
+            else f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 "
+            "Safari/537.36"
+        )
+    return f"{base} {tag}/{__version__}"
+
+
+def block_pattern(hosts: list[str]) -> re.Pattern[str] | None:
+    """A URL pattern matching each host and its subdomains (any scheme, any port)."""
+    if not hosts:
+        return None
+    names = "|".join(re.escape(host) for host in sorted(set(hosts)))
+    return re.compile(rf"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^/?#@]*\.)?(?:{names})(?::\d+)?(?:[/?#]|$)")
+
+
+def same_site(host: str, other: str) -> bool:
+    """One site: the same host, or hosts that share their last two labels (www.x.com and cdn.x.com).
+    A two-label public suffix (co.uk) is counted generously: a third-party asset seen as the page's
+    own only ever adds a finding, it never hides one."""
+    if not host or not other:
+        return False
+    return host == other or (host.count(".") >= 1 and host.split(".")[-2:] == other.split(".")[-2:])
+
+
+class Tab:
+    """One visit in progress: a fresh context (no cookies, no cache) on one viewport, its page and
+    what they recorded. `with Tab(shopper, viewport, …) as tab: visit = tab.open(url)`."""
+
+    def __init__(self, shopper: Shopper, viewport: Viewport, *, trace: bool = False) -> None:
+        self.shopper = shopper
+        self.viewport = viewport
+        self.settings = shopper.settings
+        self.timeout_ms = self.settings.timeout_seconds * 1000
+        self.tracing = trace
+        self.visit = Visit(
+            viewport=viewport.name, click_url="", user_agent=user_agent(shopper, viewport, self.settings.user_agent_tag)
+        )
+        self.context: Any = None
+        self.page: Any = None
+
+    def __enter__(self) -> Tab:
+        viewport = self.viewport
+        self.context = self.shopper.browser.new_context(
+            viewport={"width": viewport.width, "height": viewport.height},
+            is_mobile=viewport.mobile,
+            has_touch=viewport.mobile,
+            user_agent=self.visit.user_agent,
+            service_workers="block",  # a service worker would answer past the block list
+            locale="en-IN",
+        )
+        self.context.set_default_timeout(self.timeout_ms)
+        if self.tracing:
+            # DOM snapshots (what show-trace renders), not a screencast: a frame per paint costs CPU on every visit
+            self.context.tracing.start(snapshots=True, screenshots=False, sources=False)
+        pattern = block_pattern(self.settings.block_hosts)
+        if pattern is not None:
+            self.context.route(pattern, self._block)
+        self.page = self.context.new_page()
+        self.page.on("response", self._on_response)
+        self.page.on("requestfailed", self._on_failed)
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", self._on_page_error)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what the browser reports as it goes --------------------------------------------------
+    def _block(self, route: Any) -> None:
+        self.visit.blocked[urlsplit(route.request.url).hostname or "?"] += 1
+        route.abort("blockedbyclient")
+
+    def _on_response(self, response: Any) -> None:
+        request = response.request
+        if request.is_navigation_request() and response.frame == self.page.main_frame:
+            self.visit.hops.append(
+                Hop(redact_text(response.url), response.status, redact_headers(response.headers.items()))
+            )
+        elif response.status >= 400:
+            self._failed(request, response.status, None)
+
+    def _on_failed(self, request: Any) -> None:
+        error = request.failure or "failed"
+        if BLOCKED_ERROR in error:
+            return  # one of ours: counted in `blocked`
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            return  # the navigation's own failure is the visit's `error`
+        self._failed(request, None, error)
+
+    def _failed(self, request: Any, status: int | None, error: str | None) -> None:
+        host = urlsplit(request.url).hostname or ""
+        final = urlsplit(self.visit.final_url or (self.page.url if self.page else "")).hostname or ""
+        self.visit.failed.append(
+            FailedRequest(redact_text(request.url), status, error, request.resource_type, same_site(host, final))
+        )
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error" and not message.text.startswith(NETWORK_NOISE):
+            where = message.location or {}
+            at = f" ({where.get('url')}:{where.get('lineNumber')})" if where.get("url") else ""
+            self.visit.console_errors.append(redact_text(message.text + at)[:1000])
+
+    def _on_page_error(self, error: Any) -> None:
+        self.visit.page_errors.append(redact_text(f"{error.name}: {error.message}")[:1000])
+
+    # -- the visit ------------------------------------------------------------------------------
+    def open(self, url: str, *, follow_bridge: bool = True) -> Visit:
+        """Follow the click to the page it settles on (load event), then measure and screenshot it.
+        `follow_bridge`: `url` is a click, whose own 200 page (a bridge) sends the browser on."""
+        visit = self.visit
+        visit.click_url = url
+        started = time.perf_counter()
+        try:
+            self.page.goto(url, wait_until="load")
+            if follow_bridge and self._on_bridge(url):
+                # A bridge page sends the visitor on by itself (meta refresh or script): wait for that.
+                self.page.wait_for_url(lambda now: not _same_place(now, url), wait_until="load")
+        except Exception as exc:  # playwright's Error and TimeoutError: the page did not load
+            visit.error = _first_line(exc)
+        visit.elapsed_ms = (time.perf_counter() - started) * 1000
+        visit.final_url = redact_text(self.page.url)
+        self._measure()
+        return visit
+
+    def _on_bridge(self, click_url: str) -> bool:
+        last = self.visit.hops[-1] if self.visit.hops else None
+        return last is not None and last.status == 200 and _same_place(self.page.url, click_url)
+
+    def _measure(self) -> None:
+        visit, page = self.visit, self.page
+        try:
+            visit.title = redact_text(page.title())[:300]
+            visit.load_ms = page.evaluate(LOAD_SCRIPT)
+            lcp = page.evaluate(LCP_SCRIPT)
+            if lcp:
+                visit.lcp_ms, visit.lcp_element = lcp.get("ms"), lcp.get("element")
+            visit.screenshot = page.screenshot(full_page=True, type="png", animations="disabled")
+        except Exception as exc:  # a page that crashed or is still navigating: what was measured stays
+            visit.error = visit.error or f"the page could not be measured: {_first_line(exc)}"
+
+    # -- looking at the page ----------------------------------------------------------------------
+    def visible(self, selector: str) -> bool:
+        try:
+            return self.page.locator(selector).first.is_visible()
+        except Exception:  # an invalid selector finds nothing
+            return False
+
+    def shows_text(self, text: str) -> bool:
+        try:
+            return self.page.get_by_text(text).first.is_visible()
+        except Exception:
+            return False
+
+    def email_field(self, form: str) -> Any | None:
+        """The form's email input, when the form has a visible one."""
+        field = self.page.locator(f"{form} input[type=email], {form} input[name=email]").first
+        try:
+            return field if field.is_visible() else None
+        except Exception:
+            return None
+
+    def submit(self, form: str, *, email: str, name: str, posts_to: str) -> FormAnswer:
+        """Fill and submit the form as a shopper does; the POST it makes to a URL containing
+        `posts_to`, with its answer (status None when it sent nothing before the timeout)."""
+        page = self.page
+        field = self.email_field(form)
+        if field is None:
+            return FormAnswer(
+                url="", status=None, request_body=None, response_body=None, headers={}, error="no email field"
+            )
+        try:
+            with page.expect_response(
+                lambda answer: answer.request.method == "POST" and posts_to in answer.url
+            ) as waiting:
+                field.fill(email)
+                named = page.locator(f"{form} input[name=name]").first
+                if named.count() and named.is_visible():
+                    named.fill(name)
+                button = page.locator(f"{form} button[type=submit], {form} input[type=submit], {form} button").first
+                if button.count():
+                    button.click()
+                else:
+                    page.locator(form).first.evaluate("f => f.requestSubmit()")
+            answer = waiting.value
+        except Exception as exc:
+            return FormAnswer(
+                url="", status=None, request_body=None, response_body=None, headers={}, error=_first_line(exc)
+            )
+        try:
+            body: Any = answer.json()
+        except Exception:
+            body = redact_text(answer.text()[:2000])
+        try:
+            sent = answer.request.post_data_json
+        except Exception:
+            sent = answer.request.post_data
+        return FormAnswer(
+            url=redact_text(answer.url),
+            status=answer.status,
+            request_body=sent,
+            response_body=body,
+            headers=redact_headers(answer.headers.items()),
+        )
+
+    def html(self) -> str:
+        try:
+            return self.page.content()
+        except Exception as exc:
+            return f"(the page's HTML could not be read: {_first_line(exc)})"
+
+    def trace(self) -> bytes | None:
+        """Stop tracing and return the trace (a zip for `playwright show-trace`), or None."""
+        if not self.tracing or self.context is None:
+            return None
+        import tempfile
+        from pathlib import Path
+
+        self.tracing = False
+        with tempfile.TemporaryDirectory(prefix="pf-trace-") as folder:
+            path = Path(folder) / "trace.zip"
+            try:
+                self.context.tracing.stop(path=str(path))
+                return path.read_bytes()
+            except Exception:
+                return None
+
+    def close(self) -> None:
+        if self.context is None:
+            return
+        try:
+            if self.tracing:
+                self.context.tracing.stop()  # discarded: the visit needs no trace
+            self.context.close()
+        except Exception:
+            pass
+        self.context = self.page = None
+
+
+def _same_place(url: str, other: str) -> bool:
+    """The same scheme, host and path (the query aside): still on the click's own page."""
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 1) if isinstance(value, (int, float)) else None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return redact_text(lines[0][:300]) if lines else type(exc).__name__

@@ -1,0 +1,616 @@
+"""Step 7, the shopper's journey: each variant's click followed in a real browser on every viewport,
+as UC-07's flow asks ("validate expected state in UI and API after each step"), and the published
+detail page as an anonymous visitor sees it.
+
+Per variant and viewport: the click's own redirect (a 302, a 307 or a bridge page: the browser
+follows whichever) and the site's own redirects lead to a page that answers 2xx; its URL still
+carries the click's ctx (resolved with the API) and every utm_* tag of the variant; it is the
+variant's page (`expect.landing`); a LEAD_CAPTURE page shows its lead form with an email field (and,
+with `browser.submit_lead`, a lead sent from the page is CAPTURED, credited to this variant and in
+the review list); console errors and failed requests of its own assets are findings (failing with
+`browser.fail_on_console_errors`); its Largest Contentful Paint is within `browser.lcp_budget_ms`.
+
+Whose fix: the customer's site (landing_page, or a ctx or tags its own redirect drops) breaks the
+funnel but is never escalated to the platform; what the platform's click does wrong is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+from preflight.browser.evidence import holds_token
+from preflight.browser.launch import Shopper
+from preflight.browser.visit import FormAnswer, Hop, Tab, Visit
+from preflight.config.browser import BrowserSettings, LandingExpect
+from preflight.core.categories import CUSTOMER_SITE, Category
+from preflight.http.exchange import Exchange
+from preflight.lifecycle.checks import expect_json_object, expect_status, fail
+from preflight.lifecycle.classify import failure_from_exchange
+from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.steps import lead_capture, publish
+from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, TAG_LOST, UTM_PARAMS, sent_elsewhere
+
+SITE_DROPS_CTX = "the landing site's own redirect drops the click's ctx from the URL"
+SITE_DROPS_TAGS = "the landing site's own redirect drops utm tags from the URL"
+SITE_FIX = "the customer's own site: fix it there (nothing is escalated to the platform)"
+
+
+class Evidence(Protocol):
+    """Where a step's browser evidence goes (the report, through the harness)."""
+
+    def visit(self, visit: Visit, *, page: str, failed: bool) -> None:
+        """A visit's full-page screenshot and facts ("landing page" or "detail page")."""
+
+    def text(self, name: str, text: str) -> None:
+        """Text attached as text (a page's HTML is shown, never rendered)."""
+
+    def trace(self, name: str, data: bytes) -> None:
+        """A Playwright trace (a zip for `playwright show-trace`)."""
+
+
+@dataclass
+class Landed:
+    """Where one click went: the click's own answer, where the platform sent the browser, the final page."""
+
+    click: Exchange  # the platform's answer to the click, as the browser got it
+    sent_to: str | None  # the first URL off the click's own page: where the platform sent the visitor
+    final: Hop | None
+
+
+# -- the journey --------------------------------------------------------------------------------------
+
+
+def journey(
+    run: StepRun,
+    variant: LiveVariant,
+    shopper: Shopper,
+    evidence: Evidence,
+    settings: BrowserSettings,
+    *,
+    lead_email: str,
+    lead_name: str,
+) -> list[Visit]:
+    """Every viewport is visited (each its own screenshot) before the first failure is raised."""
+    click_url = run.target.click_url_for(variant.slug)
+    expect = _expectations(run, variant)
+    submit = settings.submit_lead and run.campaign.goal_type == "LEAD_CAPTURE"
+    visits: list[Visit] = []
+    failures: list[PreflightFailure] = []
+    for viewport in settings.viewports:
+        with Tab(shopper, viewport, trace=True) as tab:
+            visit = tab.open(click_url)
+            visits.append(visit)
+            failed = False
+            try:
+                landed = check_visit(run, variant, tab, visit, settings, expect)
+                if submit:
+                    submit = False  # one lead per variant, from the first viewport whose page works
+                    submit_lead(run, variant, tab, settings, expect, landed, email=lead_email, name=lead_name)
+            except PreflightFailure as failure:
+                failed = True
+                failure.summary = f"on {_screen(viewport)}: {failure.summary}"
+                failures.append(failure)
+                _failure_evidence(evidence, tab, viewport.name, page="landing page")
+            evidence.visit(visit, page="landing page", failed=failed)
+    _note(run, visits, settings)
+    if failures:
+        first = failures[0]
+        others = [f.summary.split(":", 1)[0] for f in failures[1:]]
+        if others:
+            first.summary += f" (also failed {', '.join(others)})"
+        raise _rebuilt(first)
+    return visits
+
+
+def check_visit(
+    run: StepRun,
+    variant: LiveVariant,
+    tab: Tab,
+    visit: Visit,
+    settings: BrowserSettings,
+    expect: LandingExpect | None,
+) -> Landed:
+    """The page a click settles on, judged; the first broken promise raises."""
+    landed = _landed(run, visit)
+    _reached_the_site(run, variant, visit, landed)
+    _kept_the_click(run, variant, visit, landed)
+    _is_the_variant_page(run, variant, tab, visit, landed, expect)
+    if run.campaign.goal_type == "LEAD_CAPTURE":
+        _has_lead_form(run, tab, visit, landed, _form(settings, expect))
+    _works_cleanly(run, visit, landed, settings)
+    return landed
+
+
+def _landed(run: StepRun, visit: Visit) -> Landed:
+    first = visit.hops[0] if visit.hops else None
+    click = Exchange.build(
+        method="GET",
+        url=visit.click_url,
+        path=urlsplit(visit.click_url).path,
+        surface="public",
+        status=first.status if first else None,
+        duration_ms=visit.elapsed_ms,
+        request_id=run.client.request_id_in(first.headers) if first else None,
+        request_headers=[("user-agent", visit.user_agent)],
+        request_body=None,
+        response_headers=list(first.headers.items()) if first else [],
+        error=None if first else visit.error,
+        step=run.step,
+    )
+    run.client.record(click)  # the click as the browser made it: in the report with its request id
+    return Landed(click=click, sent_to=_sent_to(visit), final=visit.final_hop)
+
+
+def _sent_to(visit: Visit) -> str | None:
+    """Where the platform sent the browser: the first document off the click's own page, else the
+    Location its last answer gave (a destination that never answered has no document of its own)."""
+    off = next((hop.url for hop in visit.hops if not _same_place(hop.url, visit.click_url)), None)
+    if off is not None:
+        return off
+    last = visit.hops[-1] if visit.hops else None
+    if last is not None and 300 <= last.status < 400 and last.location:
+        return urljoin(last.url, last.location)
+    return None
+
+
+def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
+    click = landed.click
+    if click.status is None:
+        raise fail(
+            Category.PLATFORM_ERROR,
+            f"the click on {variant.slug} got no answer in the browser: {visit.error}",
+            expected="an answer from the platform's short link",
+            actual=visit.error,
+            exchanges=[click],
+            cause="a short-link click gets no answer in a browser",
+        )
+    if click.status >= 400:
+        raise failure_from_exchange(
+            click,
+            step=run.step,
+            expected="a redirect or a bridge page to the destination",
+            context="the browser's click",
+        )
+    if landed.sent_to is None:
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the click on {variant.slug} stays on the platform's page ({click.status}) and never reaches the "
+            "destination" + (f": {visit.error}" if visit.error else ""),
+            expected=f"a redirect, or a bridge page that sends the browser on, to {variant.destination_url}",
+            actual=f"{click.status} on {visit.final_url}",
+            exchanges=[click],
+            cause="a short-link click does not lead the browser off the platform's page",
+        )
+    other = sent_elsewhere(run, variant, landed.sent_to)
+    if other is not None:
+        raise fail(
+            Category.ATTRIBUTION,
+            f"the click on {variant.slug} sends the shopper to {other.slug}'s page",
+            expected=variant.destination_url,
+            actual=landed.sent_to,
+            exchanges=[click],
+            cause="a variant's click redirects to another variant's destination",
+            next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
+        )
+    if visit.error or landed.final is None or _same_place(landed.final.url, visit.click_url):
+        raise fail(
+            Category.LANDING_PAGE,
+            f"the landing page {_short(landed.sent_to)} does not load: {visit.error}",
+            expected=f"{landed.sent_to} to load",
+            actual=visit.error,
+            exchanges=[click],
+            cause="the landing page does not load",
+            next_step=_site_step(
+                "make the page load for a shopper (if this machine cannot reach the site, run where it can or "
+                "set browser.use: off)"
+            ),
+        )
+    status = landed.final.status
+    if not 200 <= status < 300:
+        raise fail(
+            Category.LANDING_PAGE,
+            f"the landing page {_short(landed.final.url)} answers {status}",
+            expected="2xx",
+            actual=f"{status} for {landed.final.url}",
+            exchanges=[click],
+            cause=f"the landing page answers {status}",
+            next_step=_site_step(f"publish the page at {landed.final.url}, or point the link at one that answers 2xx"),
+        )
+
+
+def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
+    """The final URL still carries the click's ctx (resolved: this click's variant) and every tag."""
+    final = parse_qs(urlsplit(landed.final.url).query)
+    sent = parse_qs(urlsplit(landed.sent_to).query)
+    wanted = {UTM_PARAMS[k]: v for k, v in variant.tracking.items() if k in UTM_PARAMS}
+    lost_tags = sorted(name for name in wanted if not final.get(name))
+    token = (final.get("ctx") or [""])[0]
+    if not token:
+        site = bool(sent.get("ctx"))
+        raise fail(
+            Category.ATTRIBUTION,
+            "the landing page's URL has lost the click's ctx"
+            + (f" (and {', '.join(lost_tags)})" if lost_tags else "")
+            + (f": the site sent {_short(landed.sent_to)} on to {_short(landed.final.url)}" if site else ""),
+            expected="ctx (and the utm tags) in the final page's URL",
+            actual=landed.final.url,
+            exchanges=[landed.click],
+            cause=SITE_DROPS_CTX if site else "a short-link click's redirect carries no ctx",
+            owner=CUSTOMER_SITE if site else "",
+            escalate=not site,
+            next_step=(
+                _site_step(
+                    f"make the site's redirect from {urlsplit(landed.sent_to).path} keep the query string (ctx and "
+                    "utm_*): without the ctx no lead or conversion from this page is attributed to its click"
+                )
+                if site
+                else "the platform's redirect carries no ctx for an ACTIVE campaign's enabled link: escalate"
+            ),
+        )
+    resolved = _resolve(run, variant, token)
+    run.artifacts.add("ctx", token)
+    run.artifacts.add("clickIds", resolved.get("clickId"))
+    if lost_tags or any(final.get(name, [None])[0] != value for name, value in wanted.items() if final.get(name)):
+        wrong = {
+            name: (final.get(name) or [None])[0] for name in wanted if (final.get(name) or [None])[0] != wanted[name]
+        }
+        site = all(sent.get(name) == [wanted[name]] for name in wrong)
+        raise fail(
+            Category.MISSING_TRAFFIC_TAGS,
+            f"the landing page's URL lacks or changed {', '.join(sorted(wrong))}",
+            expected={name: wanted[name] for name in wrong},
+            actual=wrong,
+            exchanges=[landed.click],
+            cause=SITE_DROPS_TAGS if site else TAG_LOST,
+            owner=CUSTOMER_SITE if site else "",
+            escalate=not site,
+            next_step=(
+                _site_step("make the site's redirects keep the utm_* tags, or analytics cannot attribute the visit")
+                if site
+                else f"run campaign health before spend ramp (UC-07 step 1); the config tags link {variant.slug} "
+                f"with {', '.join(sorted(wrong))}, so the platform lost it: escalate"
+            ),
+        )
+
+
+def _resolve(run: StepRun, variant: LiveVariant, token: str) -> dict[str, Any]:
+    ex = run.client.call("resolve_context", step=run.step, params={"ctx": token})
+    body = expect_status(
+        ex,
+        200,
+        doing=f"resolving the ctx the browser landed with from {variant.slug}",
+        categories={"invalid_ctx": (Category.INVALID_CTX, "a fresh ctx from a browser's click is refused")},
+    )
+    body = expect_json_object(ex, body, doing="resolving a ctx", fields=("slug", "campaignId"))
+    actual = {"slug": body["slug"], "campaignId": body["campaignId"]}
+    expected = {"slug": variant.slug, "campaignId": run.campaign.campaign_id}
+    if actual != expected:
+        raise fail(
+            Category.ATTRIBUTION,
+            f"the browser's click on {variant.slug} is credited to {body['slug']} of {body['campaignId']}",
+            expected=expected,
+            actual=actual,
+            exchanges=[ex],
+            cause="a click's ctx resolves to another variant or campaign than the link clicked",
+            next_step="every lead and conversion from this page would count for the wrong variant: escalate",
+        )
+    return body
+
+
+def _is_the_variant_page(
+    run: StepRun, variant: LiveVariant, tab: Tab, visit: Visit, landed: Landed, expect: LandingExpect | None
+) -> None:
+    if expect is None:
+        return
+    missing = []
+    if expect.text and not tab.shows_text(expect.text):
+        missing.append(f"the text {expect.text!r}")
+    if expect.selector and not tab.visible(expect.selector):
+        missing.append(f"a visible {expect.selector}")
+    if missing:
+        raise fail(
+            Category.LANDING_PAGE,
+            f"the page is not {variant.name}'s: it does not show {' or '.join(missing)} (title {visit.title!r})",
+            expected=" and ".join(missing),
+            actual=f"{landed.final.url} titled {visit.title!r}",
+            exchanges=[landed.click],
+            cause="the landing page is not the variant's page",
+            next_step=_site_step(
+                f"point link {variant.slug} at {variant.name}'s page, or correct expect.landing in the config"
+            ),
+        )
+
+
+def _has_lead_form(run: StepRun, tab: Tab, visit: Visit, landed: Landed, form: str) -> None:
+    if not tab.visible(form):
+        problem, cause = (
+            f"has no visible lead form ({form})",
+            "the landing page of a LEAD_CAPTURE funnel has no lead form",
+        )
+    elif tab.email_field(form) is None:
+        problem, cause = (
+            f"has a lead form ({form}) without an email field",
+            "the landing page's lead form has no email field",
+        )
+    else:
+        return
+    raise fail(
+        Category.LANDING_PAGE,
+        f"the landing page {_short(landed.final.url)} {problem}",
+        expected=f"a visible {form} with an email input",
+        actual=f"{landed.final.url} titled {visit.title!r}",
+        exchanges=[landed.click],
+        cause=cause,
+        next_step=_site_step(
+            f"put the lead form back on the page (or set browser.lead_form to its selector, now {form})"
+        ),
+    )
+
+
+def _works_cleanly(run: StepRun, visit: Visit, landed: Landed, settings: BrowserSettings) -> None:
+    errors = visit.page_errors + visit.console_errors + [f.line() for f in visit.own_failures]
+    if errors and settings.fail_on_console_errors:
+        raise fail(
+            Category.LANDING_PAGE,
+            f"the landing page {_short(landed.final.url)} has {len(errors)} console error(s) or failed request(s) of "
+            f"its own: {errors[0]}",
+            expected="no console error and no failed request of the page's own assets",
+            actual=errors[:10],
+            exchanges=[landed.click],
+            cause="the landing page has script errors or failing assets",
+            next_step=_site_step("fix the page's scripts and assets (or set browser.fail_on_console_errors: false)"),
+        )
+    budget = settings.lcp_budget_ms
+    if budget and visit.lcp_ms is not None and visit.lcp_ms > budget:
+        raise fail(
+            Category.LANDING_PAGE,
+            f"the landing page {_short(landed.final.url)} is slow: Largest Contentful Paint {visit.lcp_ms:.0f} ms "
+            f"({visit.lcp_element or 'element unknown'}), over the budget of {budget} ms",
+            expected=f"LCP at most {budget} ms",
+            actual=f"LCP {visit.lcp_ms:.0f} ms, load {visit.load_ms or 0:.0f} ms",
+            exchanges=[landed.click],
+            cause="the landing page's Largest Contentful Paint is over the budget",
+            next_step=_site_step("make the page's largest element (often the hero image) load sooner"),
+        )
+
+
+# -- a lead from the page ---------------------------------------------------------------------------
+
+
+def submit_lead(
+    run: StepRun,
+    variant: LiveVariant,
+    tab: Tab,
+    settings: BrowserSettings,
+    expect: LandingExpect | None,
+    landed: Landed,
+    *,
+    email: str,
+    name: str,
+) -> None:
+    """A lead sent from the page as a shopper sends it is CAPTURED, credited to this variant and
+    found in the creator's review list and export."""
+    form = _form(settings, expect)
+    answer = tab.submit(form, email=email, name=name, posts_to="/leads")
+    if answer.status is None:
+        raise fail(
+            Category.LANDING_PAGE,
+            f"the lead form ({form}) sends nothing: {answer.error}",
+            expected="a POST to the public leads route when the form is submitted",
+            actual=answer.error,
+            exchanges=[landed.click],
+            cause="the landing page's lead form does not send the lead",
+            next_step=_site_step("make the form post the lead (POST /v2/public/handles/{handle}/leads with the ctx)"),
+        )
+    ex = run.client.record(_form_exchange(run, answer))
+    body = ex.response_body if isinstance(ex.response_body, dict) else {}
+    if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
+        raise fail(
+            Category.LEAD_CAPTURE,
+            f"a lead sent from {variant.name}'s page was acknowledged but not stored ({ex.status})",
+            expected="201 with a leadId (CAPTURED)",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="a valid lead is acknowledged without being stored",
+            next_step=lead_capture.NEXT_LEAD,
+        )
+    body = expect_status(
+        ex,
+        (200, 201),
+        doing=f"sending a lead from {variant.name}'s page",
+        categories={
+            "invalid_email": (Category.LEAD_CAPTURE, lead_capture.VALID_EMAIL_REFUSED),
+            "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
+        },
+        next_step=lead_capture.NEXT_LEAD,
+    )
+    body = expect_json_object(ex, body, doing="capturing a lead from the page", fields=("leadId", "slug", "status"))
+    credited = {"campaignId": body.get("campaignId"), "slug": body.get("slug")}
+    if credited != {"campaignId": run.campaign.campaign_id, "slug": variant.slug}:
+        raise fail(
+            Category.ATTRIBUTION,
+            f"a lead sent from {variant.name}'s page is credited to {credited['slug']} of {credited['campaignId']}",
+            expected={"campaignId": run.campaign.campaign_id, "slug": variant.slug},
+            actual=credited,
+            exchanges=[landed.click, ex],
+            cause=CREDITED_ELSEWHERE,
+        )
+    run.artifacts.add("leadIds", body["leadId"])
+    run.artifacts.put("browserLead", {"leadId": body["leadId"], "slug": body["slug"], "status": body["status"]})
+    if body["status"] != "CAPTURED":
+        return  # EMAIL_OTP or EMAIL_REPLY_YES: listed only once verified
+    lead = lead_capture.Lead(
+        lead_id=body["leadId"], email=email, name=name, slug=variant.slug, status=body["status"], exchange=ex
+    )
+    listed = lead_capture.find_in_review(run, lead)
+    if listed.get("slug") != variant.slug:
+        raise fail(
+            Category.ATTRIBUTION,
+            f"the review list credits lead {lead.lead_id} from {variant.name}'s page to {listed.get('slug')}",
+            expected=variant.slug,
+            actual=listed.get("slug"),
+            exchanges=[ex],
+            cause=CREDITED_ELSEWHERE,
+        )
+
+
+def _form_exchange(run: StepRun, answer: FormAnswer) -> Exchange:
+    return Exchange.build(
+        method="POST",
+        url=answer.url,
+        path=urlsplit(answer.url).path,
+        surface="public",
+        status=answer.status,
+        duration_ms=0.0,
+        request_id=run.client.request_id_in(answer.headers, answer.response_body),
+        request_headers=[("content-type", "application/json")],
+        request_body=answer.request_body,
+        response_headers=list(answer.headers.items()),
+        response_body=answer.response_body,
+        step=run.step,
+        route="capture_lead",
+    )
+
+
+# -- the published detail page ------------------------------------------------------------------------
+
+
+def detail_page_gated(run: StepRun, shopper: Shopper, evidence: Evidence, settings: BrowserSettings) -> Visit:
+    """UC-07 step 5 in the browser: the published page (`published.url`) shows its login gate to a
+    visitor without a session; content shown to them is publish_access_mode."""
+    ex = run.client.call("get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
+    view = expect_json_object(
+        ex, expect_status(ex, 200, doing="reading the published detail page"), doing="reading it", fields=("published",)
+    )
+    published = view["published"]
+    if not isinstance(published, dict) or not published.get("url"):
+        failure = fail(
+            Category.SCHEMA_FETCH,
+            "nothing is published for this campaign, so there is no detail page to visit",
+            expected="published: {url, deploymentId, …}",
+            actual=f"published: {published!r}",
+            exchanges=[ex],
+            next_step="see the publish step's failure (UC-07 step 5)",
+        )
+        failure.duplicate_of = "the publish step"
+        raise failure
+    run.artifacts.put("detailPage", published["url"])
+    viewport = settings.viewports[0]
+    gate = run.target.contract.login_gate
+    with Tab(shopper, viewport, trace=True) as tab:
+        visit = tab.open(published["url"], follow_bridge=False)
+        failed = True
+        try:
+            _gated(run, tab, visit, gate, published, view, ex)
+            failed = False
+        except PreflightFailure:
+            _failure_evidence(evidence, tab, viewport.name, page="detail page")
+            raise
+        finally:
+            evidence.visit(visit, page="detail page", failed=failed)
+            run.artifacts.put("detailPageVisit", visit.facts())
+    return visit
+
+
+def _gated(run: StepRun, tab: Tab, visit: Visit, gate: str, published: dict, view: dict, ex: Exchange) -> None:
+    status = visit.final_status
+    if visit.error or status is None or not 200 <= status < 300:
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the published detail page {published['url']} does not load: " + (visit.error or f"it answers {status}"),
+            expected="2xx with the page (its login gate for a visitor without a session)",
+            actual=visit.error or status,
+            exchanges=[ex],
+            cause="the published detail page's url does not serve the page",
+        )
+    if tab.visible(gate):
+        return
+    served = published.get("accessMode") or view.get("accessMode")
+    summary = f"the published detail page shows its content to a visitor without a session (no {gate})"
+    if served != run.expectations.access_mode:
+        raise publish.access_failure(run, served, summary=summary, exchanges=[ex])
+    raise fail(
+        Category.PUBLISH_ACCESS_MODE,
+        summary,
+        expected=f"{gate} for a visitor without a session ({run.expectations.access_mode})",
+        actual=f"the content, titled {visit.title!r}",
+        exchanges=[ex],
+        cause="the published detail page shows its content without a login though it is published FREE_WITH_LOGIN",
+        next_step=publish.NEXT_ACCESS,
+    )
+
+
+# -- helpers --------------------------------------------------------------------------------------------
+
+
+def _expectations(run: StepRun, variant: LiveVariant) -> LandingExpect | None:
+    try:
+        configured = run.campaign.config.variant(variant.name)
+    except KeyError:  # a decoy variant is nobody's page
+        return None
+    return configured.expect.landing if configured.expect else None
+
+
+def _form(settings: BrowserSettings, expect: LandingExpect | None) -> str:
+    return (expect.lead_form if expect and expect.lead_form else None) or settings.lead_form
+
+
+def _failure_evidence(evidence: Evidence, tab: Tab, viewport: str, *, page: str) -> None:
+    """On a failure: the page's HTML (as text) and a Playwright trace, unless either holds a token."""
+    html = tab.html()
+    if holds_token(html):
+        evidence.text(f"{page} HTML · {viewport}", "(left out: it holds something shaped like a token)")
+    else:
+        evidence.text(f"{page} HTML · {viewport} (as text)", html)
+    trace = tab.trace()
+    if trace and not holds_token(trace):
+        evidence.trace(f"Playwright trace · {page} · {viewport} (playwright show-trace <file>)", trace)
+
+
+def _note(run: StepRun, visits: list[Visit], settings: BrowserSettings) -> None:
+    """What each visit saw, and what it found without failing (for the report's artifacts)."""
+    run.artifacts.put("landing", [visit.facts() for visit in visits])
+    blocked: Counter = Counter()
+    for visit in visits:
+        blocked.update(visit.blocked)
+    run.artifacts.put("blocked", dict(sorted(blocked.items())))
+    findings = []
+    for visit in visits:
+        findings += [f"{visit.viewport}: console error: {error}" for error in visit.page_errors + visit.console_errors]
+        findings += [f"{visit.viewport}: failed request: {failed.line()}" for failed in visit.own_failures]
+    if findings:
+        run.artifacts.put(
+            "landingFindings",
+            {
+                "failing": settings.fail_on_console_errors,
+                "why": "recorded; they fail the run only with browser.fail_on_console_errors: true",
+                "findings": findings,
+            },
+        )
+
+
+def _rebuilt(failure: PreflightFailure) -> PreflightFailure:
+    """The same failure with its message rebuilt (the summary changed after it was made)."""
+    return PreflightFailure(**{name: getattr(failure, name) for name in failure.__dataclass_fields__})
+
+
+def _site_step(fix: str) -> str:
+    return f"{fix}: {SITE_FIX}"
+
+
+def _screen(viewport: Any) -> str:
+    return f"{viewport.name} ({viewport.width}×{viewport.height})"
+
+
+def _short(url: str | None) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.netloc}{parts.path}" if parts.netloc else (url or "?")
+
+
+def _same_place(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)

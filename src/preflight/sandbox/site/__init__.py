@@ -1,0 +1,1 @@
+"""The customer's landing pages and the published detail page, as a browser sees them."""

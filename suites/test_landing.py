@@ -1,0 +1,31 @@
+"""UC-07's flow, "validate expected state in UI and API after each step": the shopper's journey.
+Each variant's click followed in a real browser on every viewport (a phone and a desktop by
+default), and the published detail page as a visitor without a session sees it."""
+
+import pytest
+
+from preflight.lifecycle.steps import landing
+
+pytestmark = pytest.mark.preflight_step("landing")
+
+
+def test_shopper_lands_on_the_variant_page(
+    step_run, live_variant, shopper, landing_evidence, run_config, lead_identity
+):
+    """A shopper's click lands on the variant's working page, ctx and tags kept, on every viewport."""
+    local, domain = lead_identity.email.split("@", 1)
+    landing.journey(
+        step_run,
+        live_variant,
+        shopper,
+        landing_evidence,
+        run_config.browser,
+        lead_email=f"{local}-{live_variant.name}@{domain}",  # one lead per variant: no email dedupe between them
+        lead_name=lead_identity.name,
+    )
+
+
+@pytest.mark.preflight_needs("test_draft_saved_and_published")
+def test_detail_page_asks_for_login(step_run, shopper, landing_evidence, run_config):
+    """The published detail page shows its login gate to a visitor without a session."""
+    landing.detail_page_gated(step_run, shopper, landing_evidence, run_config.browser)
