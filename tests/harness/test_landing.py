@@ -380,6 +380,85 @@ def test_nothing_a_page_says_runs_in_the_report(faulted, chromium, tmp_path):
     assert not [c for c in calls if "__pf_xss" in c] and dialogs == [] and injected == 0, (calls, dialogs)
 
 
+# -- the platform's faults as the shopper meets them -------------------------------------------------
+
+
+def autumn(campaigns: list[dict]) -> dict:
+    """A second LEAD_CAPTURE campaign, so each of the lead form's failures has a variant of its own."""
+    spring = next(c for c in campaigns if c["campaignId"] == "spring-ab")
+    variants = [
+        {
+            **v,
+            "slug": v["slug"].replace("spring", "autumn"),
+            "destinationUrl": v["destinationUrl"].replace("spring", "autumn"),
+        }
+        for v in spring["variants"]
+    ]
+    variants[1]["expect"] = {"landing": {"text": "Winter clearance"}}  # not what autumn-b's page shows
+    detail = {**spring["detailPage"], "detailsPageSlug": "autumn-offer"}
+    return {**spring, "campaignId": "autumn-ab", "name": "Autumn funnel", "variants": variants, "detailPage": detail}
+
+
+@pytest.fixture(scope="module")
+def platform_faulted(sandbox, tmp_path_factory):
+    """One run, a platform (or site) fault per variant and per detail page, each found by the
+    browser's checks (the API's steps see the platform's too), with a lead sent from each page."""
+    run_id = f"pf-{secrets.token_hex(3)}"
+    project = browser_project(tmp_path_factory.mktemp("platform") / "project", sandbox, submit_lead=True)
+    project.edit_config(lambda data: data["campaigns"].append(autumn(data["campaigns"])))
+    faults = {
+        "lead_dropped_silently": {"slug": live_slug(run_id, "spring-a")},
+        "attribution_swapped": {"slug": live_slug(run_id, "spring-b")},
+        "lead_form_inert": {"slug": live_slug(run_id, "autumn-a")},
+        "redirect_swapped": {"slug": live_slug(run_id, "diwali-a")},
+        "traffic_tag_changed": {"slug": live_slug(run_id, "diwali-b")},
+        "ctx_misattributed": {"slug": live_slug(run_id, "diwali-c")},
+        "publish_fails": {"campaignId": f"pf-{run_id}-spring-ab"},
+        "detail_page_down": {"campaignId": f"pf-{run_id}-autumn-ab"},
+        "publish_left_public": {"campaignId": f"pf-{run_id}-diwali-sale"},
+    }
+    run = project.run("--run-id", run_id, faults=faults)
+    assert run.gate["verdict"] == "FAIL" and run.code == 1, explain(run)
+    return run
+
+
+PLATFORM_EXPECTED = {
+    "spring-a": ("lead_capture", "a lead sent from spring-a's page was acknowledged but not stored (202)", True),
+    "spring-b": ("attribution", "a lead sent from spring-b's page is credited to spring-a-", True),
+    "autumn-a": ("landing_page", "the lead form (form#lead) sends nothing: no POST to …/leads within 5 s", False),
+    "autumn-b": ("landing_page", "does not show the text 'Winter clearance'", False),
+    "diwali-a": ("attribution", "the click on diwali-a-", True),
+    "diwali-b": ("missing_traffic_tags", "lacks or changed utm_medium", True),
+    "diwali-c": ("attribution", "the browser's click on diwali-c-", True),
+}  # variant: category, message, escalated (the platform's; the customer site's never)
+PLATFORM_DETAIL = {
+    "spring-ab": ("schema_fetch", "nothing is published for this campaign"),
+    "autumn-ab": ("contract_violation", "does not load: it answers 404"),
+    "diwali-sale": ("publish_access_mode", "shows its content to a visitor without a session"),
+}
+
+
+def test_each_platform_fault_is_found_in_the_browser_with_its_category(platform_faulted):
+    run = platform_faulted
+    journeys = results_of(run, JOURNEY)
+    got = {variant: (r["outcome"], r["category"], r["escalation"] is not None) for variant, r in journeys.items()}
+    want = {v: ("failed", category, escalated) for v, (category, _, escalated) in PLATFORM_EXPECTED.items()}
+    assert got == want, explain(run)
+    for variant, (_, text, _) in PLATFORM_EXPECTED.items():
+        assert text in journeys[variant]["message"], journeys[variant]["message"]
+    detail = results_of(run, DETAIL)
+    assert {c: (r["outcome"], r["category"]) for c, r in detail.items()} == {
+        c: ("failed", category) for c, (category, _) in PLATFORM_DETAIL.items()
+    }, explain(run)
+    for campaign, (_, text) in PLATFORM_DETAIL.items():
+        assert text in detail[campaign]["message"], detail[campaign]["message"]
+
+
+def test_a_click_sent_to_a_sibling_names_both_variants(platform_faulted):
+    message = results_of(platform_faulted, JOURNEY)["diwali-a"]["message"]
+    assert re.search(r"sends the shopper to diwali-[bc]-\w+'s page", message), message
+
+
 # -- recorded, not failing; no browser; off ------------------------------------------------------------
 
 

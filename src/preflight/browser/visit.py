@@ -49,6 +49,7 @@ LOAD_SCRIPT = """() => {
 }"""
 NETWORK_NOISE = "Failed to load resource"  # the console's copy of a failed request (recorded from the network)
 BLOCKED_ERROR = "net::ERR_BLOCKED_BY_CLIENT"
+SEND_WAIT_MS = 5000  # a submitted form sends its request at once; its answer may take the page timeout
 
 
 @dataclass
@@ -318,7 +319,7 @@ class Tab:
 
     def submit(self, form: str, *, email: str, name: str, posts_to: str) -> FormAnswer:
         """Fill and submit the form as a shopper does; the POST it makes to a URL containing
-        `posts_to`, with its answer (status None when it sent nothing before the timeout)."""
+        `posts_to`, with its answer. Status None: it sent nothing (no url), or got no answer (its url)."""
         page = self.page
         field = self.email_field(form)
         if field is None:
@@ -326,8 +327,10 @@ class Tab:
                 url="", status=None, request_body=None, response_body=None, headers={}, error="no email field"
             )
         try:
-            with page.expect_response(
-                lambda answer: answer.request.method == "POST" and posts_to in answer.url
+            # A form sends at once when submitted: waiting the page-load timeout for one that sends
+            # nothing only slows the verdict. Its answer then has the whole timeout.
+            with page.expect_request(
+                lambda request: request.method == "POST" and posts_to in request.url, timeout=SEND_WAIT_MS
             ) as waiting:
                 field.fill(email)
                 named = page.locator(f"{form} input[name=name]").first
@@ -338,11 +341,19 @@ class Tab:
                     button.click()
                 else:
                     page.locator(form).first.evaluate("f => f.requestSubmit()")
-            answer = waiting.value
         except Exception as exc:
-            return FormAnswer(
-                url="", status=None, request_body=None, response_body=None, headers={}, error=_first_line(exc)
-            )
+            error = f"no POST to …{posts_to} within {SEND_WAIT_MS / 1000:g} s of submitting ({_first_line(exc)})"
+            return FormAnswer(url="", status=None, request_body=None, response_body=None, headers={}, error=error)
+        try:
+            answer = waiting.value.response()
+        except Exception as exc:
+            answer, failure = None, _first_line(exc)
+        else:
+            failure = waiting.value.failure
+        if answer is None:  # sent, unanswered: the url says it was sent (the platform's to answer)
+            error = f"the POST got no answer: {failure or 'the request failed'}"
+            sent_url = redact_text(waiting.value.url)
+            return FormAnswer(url=sent_url, status=None, request_body=None, response_body=None, headers={}, error=error)
         try:
             body: Any = answer.json()
         except Exception:

@@ -58,6 +58,8 @@ class FaultName(StrEnum):
     LANDING_ASSET_MISSING = "landing_asset_missing"
     LANDING_SLOW = "landing_slow"
     DETAIL_PAGE_UNGATED = "detail_page_ungated"
+    LEAD_FORM_INERT = "lead_form_inert"
+    DETAIL_PAGE_DOWN = "detail_page_down"
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
@@ -153,9 +155,9 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
         Fault(
             FaultName.REDIRECT_OFFSITE,
-            "a click redirects to another host and path (option url, default https://elsewhere.example/sale), "
-            "keeping its ctx and utm tags",
-            {"url": "https://elsewhere.example/sale"},
+            "a click redirects to another host and path (option url, default https://elsewhere.example/sale), or "
+            "with dropQuery: true to its own destination without the destination's query; ctx and utm tags kept",
+            {"url": "https://elsewhere.example/sale", "dropQuery": False},
         ),
         Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
         Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
@@ -217,6 +219,10 @@ CATALOGUE: dict[FaultName, Fault] = {
             "string: ctx and utm tags are lost on the customer's site",
         ),
         Fault(FaultName.LEAD_FORM_MISSING, "a landing page is served without its lead form (form#lead)"),
+        Fault(
+            FaultName.LEAD_FORM_INERT,
+            "a landing page's lead form sends nothing when submitted (the site's script is left off the page)",
+        ),
         Fault(FaultName.LANDING_SCRIPT_ERROR, "a landing page's script throws an uncaught error"),
         Fault(FaultName.LANDING_ASSET_MISSING, "a landing page's own stylesheet answers 404"),
         Fault(
@@ -227,6 +233,11 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(
             FaultName.DETAIL_PAGE_UNGATED,
             "the published detail page shows its content to a visitor without a session (no login gate)",
+        ),
+        Fault(
+            FaultName.DETAIL_PAGE_DOWN,
+            "the published detail page answers `status` (default 404): published, yet not served",
+            {"status": 404},
         ),
         # Differences a real deployment may have, which must never fail a run:
         Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
@@ -273,6 +284,7 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "field": ((str,), lambda v: 0 < len(v) < 200, "a dotted field, e.g. items[].email, or a CSV column"),
     "value": ((str, int, float, bool, type(None)), lambda v: True, "a JSON value: text, a number, true/false or null"),
     "remove": ((bool,), lambda v: True, "true or false"),
+    "dropQuery": ((bool,), lambda v: True, "true or false"),
     "contentType": ((str,), lambda v: 0 < len(v) < 100, "a content type, e.g. text/plain"),
     "size": ((int,), lambda v: 1 <= v <= 200, "a whole number of items from 1 to 200"),
     "after": ((int,), lambda v: 0 <= v <= 100000, "a whole number of writes from 0 to 100000"),

@@ -61,7 +61,10 @@ def follow(rt: Runtime, handle: str, slug: str, record_click: bool = True) -> tu
         destination = other["destination_url"] if other is not None else destination
     offsite = rt.faults.hit(FaultName.REDIRECT_OFFSITE, link["campaign_id"], slug) if rt.faults.active else None
     if offsite is not None:
-        destination = offsite["url"]
+        # dropQuery: the link's own destination without its query; else another host and path
+        parts = urlsplit(destination)
+        bare = urlunsplit((parts.scheme, parts.netloc, parts.path, "", parts.fragment))
+        destination = bare if offsite["dropQuery"] else offsite["url"]
     return with_params(destination, params), click
 
 

@@ -117,6 +117,7 @@ def landing_page(
     hero_delay_ms: int = 0,
     broken_script: bool = False,
     missing_asset: bool = False,
+    inert_form: bool = False,
 ) -> str:
     title = landing.title if landing else f"Welcome to {host}"
     hero = f"{ASSETS}/hero.svg" + (f"?late={hero_delay_ms}" if hero_delay_ms else "")
@@ -136,7 +137,8 @@ def landing_page(
             '<p id="lead-result" role="status"></p>'
         )
     data = f' data-campaign="{_e(landing.campaign_id)}" data-slug="{_e(landing.slug)}"' if landing else ""
-    scripts = f'<script src="{ASSETS}/site.js"></script>'
+    # inert_form: the form stays, the script that sends it is gone (a deploy that dropped it)
+    scripts = "" if inert_form else f'<script src="{ASSETS}/site.js"></script>'
     if broken_script:
         scripts += f'\n<script src="{ASSETS}/offer-widget.js"></script>'
     return (

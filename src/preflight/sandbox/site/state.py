@@ -63,6 +63,7 @@ def landing_answer(rt: Runtime, host: str, path: str, query: str) -> PageAnswer:
         hero_delay_ms=slow["delayMs"] if slow else 0,
         broken_script=bool(rt.faults.hit(FaultName.LANDING_SCRIPT_ERROR, campaign, slug)),
         missing_asset=bool(rt.faults.hit(FaultName.LANDING_ASSET_MISSING, campaign, slug)),
+        inert_form=bool(rt.faults.hit(FaultName.LEAD_FORM_INERT, campaign, slug)),
     )
     return PageAnswer(200, page)
 
@@ -72,6 +73,9 @@ def detail_answer(rt: Runtime, handle: str, page_slug: str, cookie: str | None) 
     published = deployment(rt, handle, page_slug)
     if published is None:
         return PageAnswer(404, pages.not_found_page(f"{handle}.10x.in"))
+    down = rt.faults.hit(FaultName.DETAIL_PAGE_DOWN, published["campaign_id"])
+    if down:
+        return PageAnswer(down["status"], pages.not_found_page(f"{handle}.10x.in"))
     gated = published["access_mode"] != "PUBLIC" and not valid_session(rt, handle, cookie)
     if gated and rt.faults.hit(FaultName.DETAIL_PAGE_UNGATED, published["campaign_id"]):
         gated = False
