@@ -42,6 +42,10 @@ class FaultName(StrEnum):
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
+    REDIRECT_307 = "redirect_307"
+    BRIDGE_CLICKS = "bridge_clicks"
+    TEST_CONVERSIONS_COUNTED = "test_conversions_counted"
+    BOTS_COUNTED_QUALIFIED = "bots_counted_qualified"
 
 
 TRAFFIC_TAGS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign"}
@@ -134,6 +138,14 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(FaultName.REDIRECT_SWAPPED, "a click redirects to another variant's destination (its own ctx and tags)"),
         Fault(FaultName.CTX_MISATTRIBUTED, "GET /v2/public/context resolves a ctx to another variant of its campaign"),
         Fault(FaultName.LEAD_DROPPED_SILENTLY, "a valid lead is answered 202 ACCEPTED and nothing is stored"),
+        Fault(
+            FaultName.TEST_CONVERSIONS_COUNTED,
+            "analytics counts test conversions as real: in conversions and revenue as well as testConversions",
+        ),
+        Fault(
+            FaultName.BOTS_COUNTED_QUALIFIED,
+            "analytics counts bot clicks (a bot's User-Agent) as qualified clicks",
+        ),
         # Differences a real deployment may have, which must never fail a run:
         Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
         Fault(
@@ -145,6 +157,15 @@ CATALOGUE: dict[FaultName, Fault] = {
             FaultName.ERROR_SHAPE,
             "error bodies take another documented shape (option shape: nested or rfc9457)",
             {"shape": "nested"},
+        ),
+        # Documented click variants a link may have (redirectType, trackingPolicy.mode), switched on
+        # for every link: a sandbox target rehearses them on its throwaway links. Never a failure.
+        Fault(FaultName.REDIRECT_307, "every click answers 307 (a link with redirectType 307) instead of 302"),
+        Fault(
+            FaultName.BRIDGE_CLICKS,
+            "every click answers 200 with the bridge page (trackingPolicy.mode BRIDGE); option markup: both "
+            "(meta refresh and a#continue), meta or anchor",
+            {"markup": "both"},
         ),
     ]
 }
@@ -175,6 +196,7 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
         "a header name other than x-request-id",
     ),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
+    "markup": ((str,), lambda v: v in ("both", "meta", "anchor"), "both, meta or anchor"),
 }
 _COMMON = ("campaignId", "slug", "rate")
 

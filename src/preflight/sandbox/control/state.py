@@ -55,6 +55,7 @@ def info(rt: Runtime) -> dict[str, Any]:
     return {
         "now": rfc3339(rt.clock.now()),
         "ctxTtlSeconds": rt.settings.ctx_ttl,
+        "analyticsLagSeconds": rt.settings.analytics_lag_seconds,
         "defaultPlan": rt.settings.plan,
         "throttles": dict(rt.settings.throttles),
         "throttleWindows": dict(rt.settings.throttle_windows),
