@@ -309,7 +309,8 @@ def test_a_misspelled_key_says_did_you_mean(workdir: Path) -> None:
         "config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: " + GOALS,
         (
             "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, "
-            "name, leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"
+            "name, leadVerification, tracking, variants, detailPage, conversion, live, flight, expected_clicks, "
+            "audiences; did you mean 'goalType'?"
         ),
     ]
 

@@ -59,7 +59,10 @@ def test_unknown_step_is_refused():
 
 
 def test_features_are_the_six_steps_numbered_then_readiness():
+    """The audit of the live campaign first (one group), then UC-07's six steps, readiness, and the
+    platform's funnel numbers."""
     assert report_allure.FEATURES == (
+        "0 · Live campaign audit",
         "1 · Campaign health",
         "2 · PAT health",
         "3 · Lead capture",
@@ -67,6 +70,7 @@ def test_features_are_the_six_steps_numbered_then_readiness():
         "5 · Detail page publish",
         "6 · Public conversion",
         "7 · Readiness",
+        "8 · Platform funnel numbers",
     )
     assert report_allure.EPIC == "Campaign lifecycle"
 

@@ -27,6 +27,14 @@ class Category(StrEnum):
     THROTTLED = "throttled"
     PLATFORM_ERROR = "platform_error"
     ATTRIBUTION = "attribution"
+    LIVE_CONFIG = "live_config"
+    LINK_LIFETIME = "link_lifetime"
+    CTX_LIFETIME = "ctx_lifetime"
+    ROUTING = "routing"
+    DESTINATION_TRUST = "destination_trust"
+    UTM_POLICY = "utm_policy"
+    NO_CONVERSION_SIGNAL = "no_conversion_signal"
+    TEST_RESIDUE = "test_residue"
     CONTRACT_VIOLATION = "contract_violation"
     CONFIG = "config"
     HARNESS_ERROR = "harness_error"
@@ -51,6 +59,17 @@ MEANINGS: dict[Category, str] = {
     Category.PLATFORM_ERROR: "5xx or timeouts persisted past the retries",
     Category.ATTRIBUTION: "a click, lead or conversion credited to another variant or campaign, or a redirect to "
     "another variant's destination",
+    Category.LIVE_CONFIG: "the live campaign is not as configured: not ACTIVE, another goal, a variant unbound, "
+    "disabled or with another destination or tags, or an unplanned variant enabled",
+    Category.LINK_LIFETIME: "a live link will not answer through the flight: it starts late, ends or expires early, "
+    "runs out of clicks, or asks for a password",
+    Category.CTX_LIFETIME: "a click's ctx expires before the configured conversion window ends",
+    Category.ROUTING: "routing sends a configured audience away from the variant's destination",
+    Category.DESTINATION_TRUST: "a destination domain (or a parent) is listed but not VERIFIED: its clicks are refused",
+    Category.UTM_POLICY: "a live link's traffic tags break the configured UTM policy",
+    Category.NO_CONVERSION_SIGNAL: "after the flight started, qualified clicks and no conversion for too long",
+    Category.TEST_RESIDUE: "test traffic shows in the real numbers: a test conversion in conversions or revenue, "
+    "or a declared bot click counted as qualified",
     Category.CONTRACT_VIOLATION: "an answer was outside the contract (wrong shape or status)",
     Category.CONFIG: "the run's own config is wrong",
     Category.HARNESS_ERROR: "a bug in the harness itself",
@@ -61,17 +80,36 @@ MEANINGS: dict[Category, str] = {
 # FAIL (the funnel is broken).
 USER_CATEGORIES = frozenset({Category.CONFIG, Category.AUTH, Category.QUOTA, Category.PEAK_WINDOW, Category.THROTTLED})
 HARNESS_CATEGORIES = frozenset({Category.HARNESS_ERROR})
-NOT_ESCALATED = USER_CATEGORIES | HARNESS_CATEGORIES
+# The marketer's own campaign settings, fixed in the dashboard: the funnel is judged and is not ready
+# (FAIL), but nothing is the platform's to fix, so nothing is escalated; each finding names its fix.
+MARKETER_CATEGORIES = frozenset(
+    {
+        Category.LIVE_CONFIG,
+        Category.LINK_LIFETIME,
+        Category.CTX_LIFETIME,
+        Category.ROUTING,
+        Category.DESTINATION_TRUST,
+        Category.UTM_POLICY,
+        Category.NO_CONVERSION_SIGNAL,
+    }
+)
+NO_VERDICT = USER_CATEGORIES | HARNESS_CATEGORIES  # a failure of these leaves the funnel unjudged (ERROR)
+NOT_ESCALATED = NO_VERDICT | MARKETER_CATEGORIES
 # A failure of these means every later test would fail the same way: the run stops.
 STOP_CATEGORIES = frozenset({Category.AUTH, Category.QUOTA})
+PARTIES = ("platform", "marketer", "user", "harness")
 
 
 def party(category: str | None) -> str:
-    """`platform`, `user` or `harness`: whose problem a failure of this category is."""
+    """`platform`, `marketer`, `user` or `harness`: whose problem a failure of this category is
+    (a failure may say otherwise: e.g. `attribution` is the marketer's when their own link
+    switches the ctx off)."""
     if category in USER_CATEGORIES:
         return "user"
     if category in HARNESS_CATEGORIES or category is None:
         return "harness"
+    if category in MARKETER_CATEGORIES:
+        return "marketer"
     return "platform"
 
 

@@ -16,7 +16,7 @@ from preflight.core.redact import redact_text
 from preflight.harness import collect, options, results
 from preflight.harness.session import PreflightSession
 from preflight.harness.xdist_adapter import has_workers, is_worker
-from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.failures import PreflightFailure, Unjudged
 
 RECORD = pytest.StashKey[results.TestRecord]()
 PLANNED = pytest.StashKey[Any]()
@@ -288,6 +288,8 @@ def _categorized(when: str):
         return (yield)
     except PreflightFailure:
         raise
+    except Unjudged as exc:
+        pytest.skip(exc.reason)
     except Exception as exc:  # skips and xfails are BaseException, and pass through
         raise as_failure(exc, when) from exc
 

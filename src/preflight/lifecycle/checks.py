@@ -22,6 +22,7 @@ def fail(
     cause: str = "",
     escalate: bool = True,
     follows: tuple[str, ...] = (),
+    party: str | None = None,
     **state: Any,
 ) -> PreflightFailure:
     """`cause`: the root cause in words, the same wherever it shows (see PreflightFailure)."""
@@ -39,6 +40,7 @@ def fail(
         cause=cause,
         escalate=escalate,
         follows=follows,
+        party=party,
     )
 
 

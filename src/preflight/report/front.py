@@ -67,7 +67,7 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     # The header's time is from the first test's start to the last one's end; this is the run's own.
     out["Run time"] = _duration(gate.get("startedAt"), gate.get("finishedAt"))
     out["Tests"] = f"{tests.get('ran')} of {tests.get('selected')} selected ran"
-    out["Steps"] = matrix.legend()
+    out["Steps"] = matrix.legend(key for key, _ in matrix.columns(rows))
     out["Full matrix"] = f"Global Attachments tab: {MATRIX_FILE}"
     out["Other view"] = (
         f"{CAMPAIGN_VIEW}/index.html (campaign → variant → step)"
@@ -123,8 +123,9 @@ def matrix_page(gate: dict[str, Any]) -> str:
     """A self-contained HTML page (no script, no external resource): the verdict, the readiness
     matrix, root causes, what is left enabled and what changed since the last PASS."""
     rows = gate.get("matrix") or {}
-    numbers = [str(n) for n, _ in matrix.NUMBERS]
-    head = "".join(f"<th>{n}<br><small>{html.escape(f)}</small></th>" for n, f in matrix.NUMBERS)
+    shown = matrix.columns(rows)
+    numbers = [key for key, _ in shown]
+    head = "".join(f"<th>{n}<br><small>{html.escape(f)}</small></th>" for n, f in shown)
     body = []
     for row, steps in rows.items():
         cells = "".join(

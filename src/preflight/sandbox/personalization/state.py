@@ -33,7 +33,7 @@ class Visitor:
 
 
 @dataclass(frozen=True)
-class Route:
+class Routed:
     destination_url: str
     kind: str  # link_rule, personalization_rule or default
     rule_id: str | None = None
@@ -105,12 +105,12 @@ def matches(when: dict[str, Any], visitor: Visitor) -> bool:
     return True
 
 
-def route(rt: Runtime, link: sqlite3.Row, visitor: Visitor) -> Route:
+def route(rt: Runtime, link: sqlite3.Row, visitor: Visitor) -> Routed:
     """Where this visitor of `link` goes, and which rule sent them there."""
     link_rules = sorted(json.loads(link["routing_rules"]), key=lambda r: r["priority"])
     for rule in link_rules:
         if matches(rule.get("when") or {}, visitor):
-            return Route(rule["destinationUrl"], "link_rule", rule["ruleId"])
+            return Routed(rule["destinationUrl"], "link_rule", rule["ruleId"])
     rows = rt.db.all(
         "SELECT * FROM personalization_rules WHERE handle = ? AND enabled = 1 ORDER BY priority, id",
         (link["handle"],),
@@ -120,5 +120,5 @@ def route(rt: Runtime, link: sqlite3.Row, visitor: Visitor) -> Route:
         if slugs is not None and link["slug"] not in slugs:
             continue
         if matches(json.loads(row["conditions"]), visitor):
-            return Route(row["destination_url"], "personalization_rule", row["rule_id"])
-    return Route(link["destination_url"], "default")
+            return Routed(row["destination_url"], "personalization_rule", row["rule_id"])
+    return Routed(link["destination_url"], "default")
