@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 GroupBy = Literal["slug", "day", "country", "device", "referrer"]
 
 
-class Funnel(BaseModel):
+class FunnelCounts(BaseModel):
     clicks: int
     qualifiedClicks: int
     botClicks: int
@@ -28,11 +28,11 @@ class FunnelOut(BaseModel):
     campaignId: str
     from_: str = Field(alias="from")
     to: str
-    funnel: Funnel
+    funnel: FunnelCounts
     freshness: Freshness
 
 
-class GroupItem(Funnel):
+class GroupItem(FunnelCounts):
     key: str | None
 
 
