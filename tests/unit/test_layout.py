@@ -18,6 +18,7 @@ LAYERS = {
     "sandbox": 1,
     "http": 2,
     "lifecycle": 3,
+    "audit": 4,  # the audit of the live campaign: builds on the lifecycle's clicks and checks
     "ops": 4,
     "report": 4,
     "harness": 5,

@@ -68,6 +68,13 @@ class SandboxSettings(Strict):
     # Faults to switch on before the run (GET /__sandbox/faults lists them): to rehearse
     # how the harness reports each way the platform breaks.
     faults: dict[str, dict[str, Any]] = Field(default_factory=dict, description="fault name: options")
+    # The audit reads live campaigns: a sandbox target sets up the configured ones, healthy, before
+    # an audit (through /__sandbox/, not the API); one that exists already is kept as it is.
+    seed_live: bool = Field(True, description="true or false: set up the configured campaigns as the live ones")
+    # The embedded sandbox's analytics lag (an attached one keeps the lag it was started with).
+    analytics_lag_seconds: int = Field(
+        0, ge=0, le=604800, description="seconds analytics lag behind (STALE), 0-604800 (default 0: FRESH)"
+    )
 
     @field_validator("faults")
     @classmethod
@@ -154,7 +161,9 @@ class TargetConfig(Strict):
     click_url: str = Field(description="a URL template with {slug}, e.g. https://{handle}.10x.in/{slug}")
     credentials: CredentialsConfig | None = Field(None, validate_default=True, description="jwt and pat")
     sandbox: SandboxSettings | None = Field(
-        None, validate_default=True, description="ctx_ttl_seconds, writes_per_day, faults"
+        None,
+        validate_default=True,
+        description="ctx_ttl_seconds, writes_per_day, faults, seed_live, analytics_lag_seconds",
     )
     contract: ContractConfig = Field(
         default_factory=ContractConfig, description="request_id_headers, idempotency_key_in, routes"

@@ -29,6 +29,7 @@ def session_for(config: pytest.Config) -> PreflightSession:
 
     session = (Worker if is_worker(config) else Controller)(config)
     session.armed = options.given(config, "preflight_config") or session.default_config().is_file()
+    session.audit = session.armed and collect.is_audit(config)
     return session
 
 
@@ -118,9 +119,10 @@ def header(preflight: PreflightSession) -> list[str]:
     if not preflight.armed or preflight.runtime is None or preflight.run_config is None:
         return []
     target, runtime = preflight.run_config.target, preflight.runtime
+    what = "audit of the live campaigns (reads only)" if preflight.audit else "lifecycle run"
     lines = [
-        f"preflight: run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
-        f"{len(preflight.run_config.campaigns)} campaign(s)"
+        f"preflight: {what}, run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle "
+        f"{target.handle}, {len(preflight.run_config.campaigns)} campaign(s)"
     ]
     lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
     return lines
@@ -276,7 +278,9 @@ class RuntestHooks:
 
         runtime = self.preflight.runtime
         info = collect.item_info(item)
-        record = self.preflight.recorder.begin(item.nodeid, info, runtime.run_id if runtime else "")
+        record = self.preflight.recorder.begin(
+            item.nodeid, info, runtime.run_id if runtime else "", self.preflight.names(info)
+        )
         item.stash[RECORD] = record
         if info is not None:
             allure.set_labels(info.step, info.stem, info.variant, campaign_id=record.campaign_id, slug=record.slug)

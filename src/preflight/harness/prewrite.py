@@ -89,6 +89,8 @@ def read_meters(client: PlatformClient) -> tuple[dict[str, Any] | None, str | No
 def check(preflight: Controller) -> tuple[str, str] | None:
     """(problem, category) when the run must not start its tests, else None."""
     items, runtime = selected_items(preflight), preflight.runtime
+    if preflight.audit:
+        return check_audit(preflight, items)
     preflight.write_plan = plan.for_subset(
         items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root
     )
@@ -116,5 +118,33 @@ def check(preflight: Controller) -> tuple[str, str] | None:
         return None
     return (
         f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}",
+        Category.QUOTA,
+    )
+
+
+def check_audit(preflight: Controller, items: list[plan.Selected]) -> tuple[str, str] | None:
+    """An audit writes nothing: its plan is 0 and no quota is read. With --allow-writes its
+    route-previews are its only writes, checked like a run's against the window and the quota."""
+    previews = "route_preview" in preflight.audit_writes()
+    preflight.write_plan = plan.audit_plan(items, preflight.run_config, previews=previews)
+    total = preflight.write_plan.total
+    if total == 0:
+        return None
+    from preflight.ops.peak import ClockWatch
+
+    clock = ClockWatch()
+    found, problem = meters(preflight, clock)
+    peak_problem = in_peak_window(preflight, clock)
+    if peak_problem:
+        return peak_problem, Category.PEAK_WINDOW
+    if problem:
+        return f"the write quota could not be read: {problem}", Category.QUOTA
+    left = None if found is None else max(0, int(found["writesPerDay"]) - int(found["writesToday"]))
+    preflight.quota_fit = plan.Fit(left is None or total <= left, left, total)
+    if preflight.quota_fit.fits:
+        return None
+    return (
+        f"quota: the audit's {total} route-preview(s) need {total} writes and the handle has {left} left today; "
+        "nothing was written. Run the audit without --allow-writes (zero writes), or after the reset",
         Category.QUOTA,
     )

@@ -18,7 +18,7 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.model import Artifacts, campaign_id_for, live_slug
+from preflight.lifecycle.model import Artifacts
 from preflight.lifecycle.playbook import STEPS
 
 PROP = "preflight."
@@ -46,14 +46,9 @@ class TestRecord:
     run_id: str
     exchanges: list[Exchange] = field(default_factory=list)
     artifacts: Artifacts = field(default_factory=Artifacts)
-
-    @property
-    def campaign_id(self) -> str | None:
-        return campaign_id_for(self.run_id, self.info.stem) if self.info and self.info.stem else None
-
-    @property
-    def slug(self) -> str | None:
-        return live_slug(self.run_id, self.info.variant) if self.info and self.info.variant else None
+    # The platform's ids of the test's campaign and variant: the run's throwaway copy, or the live one
+    campaign_id: str | None = None
+    slug: str | None = None
 
     def artifacts_json(self) -> dict[str, Any]:
         base = {
@@ -71,8 +66,11 @@ class Recorder:
     def __init__(self) -> None:
         self.current: TestRecord | None = None
 
-    def begin(self, nodeid: str, info: ItemInfo | None, run_id: str) -> TestRecord:
-        self.current = TestRecord(nodeid=nodeid, info=info, run_id=run_id)
+    def begin(
+        self, nodeid: str, info: ItemInfo | None, run_id: str, names: tuple[str | None, str | None] = (None, None)
+    ) -> TestRecord:
+        """`names`: the campaign id and slug on the platform (PreflightSession.names)."""
+        self.current = TestRecord(nodeid=nodeid, info=info, run_id=run_id, campaign_id=names[0], slug=names[1])
         return self.current
 
     def on_exchange(self, exchange: Exchange) -> None:
@@ -102,6 +100,7 @@ class FailureEvidence:
     consequence_of: str | None = None  # an earlier failure this one follows from
     follows: tuple[str, ...] = ()  # the steps whose failure would explain this one
     draft: dict[str, Any] | None = None  # its part of the root cause's support report
+    party: str | None = None  # who must act: platform, marketer, user or harness
 
 
 def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEvidence:
@@ -121,6 +120,7 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEv
     allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
     if failure is None:
         return evidence
+    evidence.party = failure.party
     evidence.cause = escalation.cause_of(failure)
     evidence.consequence_of = failure.duplicate_of
     evidence.follows = failure.follows
@@ -153,9 +153,12 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
         (PROP + "requestIds", " ".join(ex.request_id for ex in record.exchanges if ex.request_id)),
         (PROP + "worker", os.environ.get("PYTEST_XDIST_WORKER", "main")),
     ]
+    if record.artifacts.get("liveFunnel"):
+        props.append((PROP + "funnel", json.dumps(record.artifacts["liveFunnel"])))
     if evidence is not None:
         props += [
             (PROP + "category", evidence.category),
+            (PROP + "party", evidence.party),
             (PROP + "message", evidence.message),
             (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
             (PROP + "cause", evidence.cause),
@@ -198,6 +201,8 @@ class Collector:
         result.update(
             {k: props[k] for k in ("step", "campaign", "variant", "campaignId", "slug", "worker") if k in props}
         )
+        if props.get("funnel"):
+            result["funnel"] = json.loads(props["funnel"])
         result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
         if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
             result["outcome"] = "passed"
@@ -209,6 +214,7 @@ class Collector:
                 outcome="failed" if when == "call" else "error",
                 message=props.get("message") or _last_line(longrepr),
                 category=props.get("category") or Category.HARNESS_ERROR,
+                party=props.get("party"),
                 cause=props.get("cause"),
                 consequenceOf=props.get("consequenceOf"),
                 follows=(props.get("follows") or "").split(),
@@ -236,5 +242,9 @@ def _last_line(text: str) -> str:
 
 
 def _skip_reason(longrepr: str) -> str:
+    """The reason of a skip's `(path, line, 'Skipped: …')` (quoted either way by repr)."""
     text = longrepr.strip()
-    return text.split("Skipped: ", 1)[-1].rstrip("')") if "Skipped" in text else text
+    if "Skipped: " not in text:
+        return text
+    reason = text.split("Skipped: ", 1)[-1]
+    return reason[:-2] if reason.endswith(("')", '")')) else reason

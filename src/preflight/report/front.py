@@ -82,7 +82,10 @@ def verdict(gate: dict[str, Any]) -> str:
     if found == "PASS":
         return "PASS: ready for spend"
     if found == "FAIL":
-        return f"FAIL: {len(gate.get('escalations') or [])} root cause(s)"
+        escalated = len(gate.get("escalations") or [])
+        if escalated:
+            return f"FAIL: {escalated} root cause(s)"
+        return "FAIL: " + (gate.get("reason") or "").split(": ", 1)[-1].split(":")[0]
     return f"ERROR: {(gate.get('reason') or '').split(':')[0]}"
 
 

@@ -53,10 +53,19 @@ class Funnel:
 
 
 def read(
-    client: PlatformClient, campaign_id: str, *, step: str, group_by: str = "slug", surface: str = "jwt"
+    client: PlatformClient,
+    campaign_id: str,
+    *,
+    step: str,
+    group_by: str = "slug",
+    surface: str = "jwt",
+    since: str | None = None,
 ) -> Funnel:
+    """The campaign's funnel by `group_by` (since an RFC 3339 time, when given)."""
     route = "analytics" if surface == "jwt" else "public_analytics"
     params = {"campaignId": campaign_id, "funnel": "true", "groupBy": group_by}
+    if since is not None:
+        params["from"] = since
     ex = client.call(route, step=step, params=params)
     body = expect_status(ex, 200, doing=f"reading the analytics of {campaign_id} ({surface.upper()})")
     body = expect_json_object(ex, body, doing="reading analytics", fields={"items": list, "freshness": dict})

@@ -294,7 +294,12 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
 
     Only the health step asserts this: a lost tag is one finding, not a failure of every
     later step that merely needs a ctx."""
-    location = urlsplit(ctx.landing.url)
+    check_landing(run, ctx.landing, variant)
+
+
+def check_landing(run: StepRun, landed: Landing, variant: LiveVariant) -> None:
+    """A working click lands on `variant`'s destination (its own query kept) with its utm tags."""
+    location = urlsplit(landed.url)
     query = parse_qs(location.query)
     other = _other_destination(run, variant, location, query)
     if other is not None:
@@ -302,8 +307,8 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
             Category.ATTRIBUTION,
             f"the click on {variant.slug} sends the visitor to {other.slug}'s page",
             expected=variant.destination_url,
-            actual=ctx.landing.url,
-            exchanges=[ctx.click],
+            actual=landed.url,
+            exchanges=[landed.exchange],
             cause="a variant's click redirects to another variant's destination",
             next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
         )
@@ -313,8 +318,8 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
             Category.CONTRACT_VIOLATION,
             f"the click on {variant.slug} redirects to another page than its destination",
             expected=variant.destination_url,
-            actual=ctx.landing.url,
-            exchanges=[ctx.click],
+            actual=landed.url,
+            exchanges=[landed.exchange],
             cause="a click redirects to another page than the link's destinationUrl",
             next_step="check the link's destinationUrl and escalate",
         )
@@ -325,7 +330,7 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
                 f"the click on {variant.slug} drops or changes ?{key}= of its destination",
                 expected=f"{key}={value}",
                 actual=f"{key}={query.get(key)}",
-                exchanges=[ctx.click],
+                exchanges=[landed.exchange],
                 cause="a click's redirect drops or changes the destination's own query",
             )
     wrong = {
@@ -339,7 +344,7 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
             f"the click on {variant.slug} redirects with other utm values",
             expected={UTM_PARAMS[k]: v for k, v in variant.tracking.items() if UTM_PARAMS.get(k) in wrong},
             actual=wrong,
-            exchanges=[ctx.click],
+            exchanges=[landed.exchange],
             cause="a click's redirect carries other utm values than its link",
         )
     missing = [key for key, param in UTM_PARAMS.items() if variant.tracking.get(key) and not query.get(param)]
@@ -349,7 +354,7 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
             f"the click on {variant.slug} redirects without {', '.join(UTM_PARAMS[k] for k in missing)}",
             expected={UTM_PARAMS[k]: variant.tracking[k] for k in missing},
             actual="absent from the redirect's query string",
-            exchanges=[ctx.click],
+            exchanges=[landed.exchange],
             cause=TAG_LOST,
             next_step=f"run campaign health before spend ramp (UC-07 step 1); the config tags link "
             f"{variant.slug} with {', '.join(missing)}, so the platform lost it: escalate",

@@ -105,10 +105,10 @@ def with_params(url: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def visitor_of(link: Any, tags: dict[str, str], visit: Visit) -> routing.Visitor:
+def visitor_of(link: Any, tags: dict[str, str], visit: Visit) -> routing.Traits:
     """The routing conditions of a click: its country and device, and its source and campaign (the
     short link's own utm_source/utm_campaign, else the link's tags) (gap)."""
-    return routing.Visitor(
+    return routing.Traits(
         country=visit.country,
         device=visit.device,
         source=visit.source or tags.get("utmSource"),

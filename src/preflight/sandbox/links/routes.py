@@ -84,7 +84,7 @@ async def route_preview(
     if row is None:
         raise not_found(f"link {slug}")
     tags = state.tracking(rt, row)
-    visitor = routing.Visitor(
+    visitor = routing.Traits(
         country=body.country,
         device=body.device,
         source=body.source or tags.get("utmSource"),

@@ -25,7 +25,7 @@ CONDITIONS = ("country", "device", "source", "campaign")
 
 
 @dataclass(frozen=True)
-class Visitor:
+class Traits:
     country: str | None = None
     device: str | None = None
     source: str | None = None
@@ -93,7 +93,7 @@ def listing(rt: Runtime, handle: str, after: int, limit: int) -> tuple[list[sqli
     return rows, [view(row) for row in rows[:limit]]
 
 
-def matches(when: dict[str, Any], visitor: Visitor) -> bool:
+def matches(when: dict[str, Any], visitor: Traits) -> bool:
     for name in CONDITIONS:
         wanted = when.get(name)
         if wanted is None:
@@ -105,7 +105,7 @@ def matches(when: dict[str, Any], visitor: Visitor) -> bool:
     return True
 
 
-def route(rt: Runtime, link: sqlite3.Row, visitor: Visitor) -> Routed:
+def route(rt: Runtime, link: sqlite3.Row, visitor: Traits) -> Routed:
     """Where this visitor of `link` goes, and which rule sent them there."""
     link_rules = sorted(json.loads(link["routing_rules"]), key=lambda r: r["priority"])
     for rule in link_rules:
