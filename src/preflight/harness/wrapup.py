@@ -20,7 +20,7 @@ from preflight.harness.interrupts import CleanupSkipped
 from preflight.lifecycle import journal
 from preflight.ops import cleanup
 from preflight.report import escalation, history, matrix
-from preflight.report.gate import EXIT_CODES, RunFacts
+from preflight.report.gate import EXIT_CODES, NO_CLICK_NOTE, RunFacts
 
 if TYPE_CHECKING:
     from preflight.harness.controller import Controller
@@ -80,7 +80,7 @@ def _audit_facts(preflight: Controller) -> dict[str, Any]:
     click = preflight.clicks_live
     previews = "route_preview" in preflight.audit_writes()
     audit = {"click": click, "writes": previews, "leftOut": None if click else NOT_ASKED}
-    notes = [] if click else ["not checked without --click: one real click per variant (where it lands, its ctx)"]
+    notes = [] if click else [NO_CLICK_NOTE]
     return {"mode": "audit", "audit": audit, "notes": notes}
 
 

@@ -79,6 +79,11 @@ def build_report(
             page = Path(scratch) / front.MATRIX_FILE
             page.write_text(front.matrix_page(gate), encoding="utf-8")
             attachments.append(str(page))
+            chart = front.funnel_page(gate)
+            if chart is not None:
+                page = Path(scratch) / front.FUNNEL_FILE
+                page.write_text(chart, encoding="utf-8")
+                attachments.append(str(page))
         for view, output in (("step", report), ("campaign", report / front.CAMPAIGN_VIEW)):
             context = (
                 front.context(gate, view=view, history_path=history, single_file=single_file, attachments=attachments)

@@ -42,6 +42,8 @@ RESULT_KEYS = (
     "ticketId",
     "worker",
 )
+# What an audit's PASS says it does not cover when it made no real click.
+NO_CLICK_NOTE = "not checked without --click: one real click per variant (where it lands, its ctx)"
 # Kept on a result when it has them: its root cause, who must act, and an audit's funnel numbers.
 RESULT_EXTRAS = ("cause", "party", "consequenceOf", "failingRequestIds", "funnel")
 BAD_OUTCOMES = frozenset({"failed", "error"})
