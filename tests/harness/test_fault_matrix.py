@@ -230,6 +230,21 @@ CASES = [
         Expect("health", "attribution"),
         ("sends the visitor to",),
     ),
+    # CC-06/07: the run's test conversions must count only in testConversions, never as real.
+    Case(
+        "test_conversions_counted",
+        {},
+        "test_funnel_counts_the_run_and_keeps_tests_apart",
+        Expect("analytics", "test_residue"),
+        ("counts as real", "conversions"),
+    ),
+    Case(
+        "bots_counted_qualified",
+        {},
+        "test_funnel_counts_the_run_and_keeps_tests_apart",
+        Expect("analytics", "test_residue"),
+        ("counts as real", "qualifiedClicks"),
+    ),
     Case(
         "lead_dropped_silently",
         {},
@@ -254,6 +269,12 @@ TOLERATED = {
     "request-id-header": {"request_id_header": {"header": "x-amzn-requestid"}},
     "nested-errors": {"error_shape": {"shape": "nested"}},
     "rfc9457-errors": {"error_shape": {"shape": "rfc9457"}, "extra_fields": {}},
+    # The documented click variants (a link's redirectType 307, trackingPolicy.mode BRIDGE): each a
+    # working click, whatever the bridge page's markup holds of its two ways on.
+    "redirect-307": {"redirect_307": {}},
+    "bridge-page": {"bridge_clicks": {"markup": "both"}},
+    "bridge-page-meta-only": {"bridge_clicks": {"markup": "meta"}},
+    "bridge-page-anchor-only": {"bridge_clicks": {"markup": "anchor"}},
 }
 # Several faults at once, on different steps: one payload per fault.
 COMBINED = {
@@ -628,9 +649,16 @@ def test_several_faults_give_one_payload_each(name, project, sandbox):
     assert covered == {r["nodeid"] for r in run.failures()}, why(run)
 
 
+# What every click of the run answers under a click variant (the log proves the variant was served).
+CLICK_STATUS = {"redirect-307": 307, "bridge-page": 200, "bridge-page-meta-only": 200, "bridge-page-anchor-only": 200}
+
+
 @pytest.mark.parametrize("name", list(TOLERATED))
 def test_tolerated_differences_never_fail_a_run(name, project, sandbox, baseline):
     run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults=TOLERATED[name])
+    if name in CLICK_STATUS:
+        clicks = {e["status"] for e in sandbox.requests(10000) if e["path"].startswith("/_edge/redirect/")}
+        assert clicks == {CLICK_STATUS[name]}, f"{name}: the clicks answered {clicks}" + why(run)
     assert (run.gate["verdict"], run.code) == ("PASS", 0), (
         f"{name}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run)
     )

@@ -105,4 +105,6 @@ def test_stats_count_every_kind(api, sb):
         "conversions": 1,
         "deployments": 1,
         "supportReports": 1,
+        "personalizationRules": 0,
+        "destinationDomains": 0,
     }

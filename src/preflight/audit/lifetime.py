@@ -57,7 +57,12 @@ def problems(
 
 
 def _when(moment: datetime, flight: bool, edge: str) -> str:
-    return f"the flight's {edge} ({moment.isoformat()})" if flight else f"now ({moment.isoformat()})"
+    return f"the flight's {edge} ({stamp(moment)})" if flight else f"now ({stamp(moment)})"
+
+
+def stamp(moment: datetime) -> str:
+    """RFC 3339 to the second, in its own zone (as the config wrote it)."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def link_lives_through_the_flight(run: Any, variant: Any) -> dict[str, Any]:
@@ -85,7 +90,7 @@ def link_lives_through_the_flight(run: Any, variant: Any) -> dict[str, Any]:
             + ": "
             + "; ".join(found),
             expected=(
-                f"answers from {flight.start.isoformat()} to {flight.end.isoformat()}"
+                f"answers from {stamp(flight.start)} to {stamp(flight.end)}"
                 if flight
                 else "answers now (no flight configured: campaigns[].flight)"
             )

@@ -105,6 +105,8 @@ class StatsOut(BaseModel):
     conversions: int
     deployments: int
     supportReports: int
+    personalizationRules: int
+    destinationDomains: int
 
 
 class LoggedRequest(BaseModel):

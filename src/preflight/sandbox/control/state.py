@@ -22,6 +22,8 @@ STATS = {
     "conversions": "conversions",
     "deployments": "deployments",
     "supportReports": "support_reports",
+    "personalizationRules": "personalization_rules",
+    "destinationDomains": "destination_domains",
 }
 
 
