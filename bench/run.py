@@ -1,6 +1,6 @@
 """`make bench`: every bench, one after another, each writing its own section of bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [all|throughput|throttle|overhead|scaling|shards] [options of that bench]
+    .venv/bin/python bench/run.py [all|throughput|throttle|overhead|scaling|shards|audit] [options of that bench]
 
 With no argument (`make bench`) it runs `all`: throughput, throttle, overhead, scaling and shards,
 each with its defaults (about 17 minutes on 2 cores). A name runs that one with the options
@@ -87,7 +87,7 @@ def fmt_rate(value: float) -> str:
     return f"{value:,.0f}/s"
 
 
-OTHERS = ("throttle", "overhead", "scaling", "shards")
+OTHERS = ("throttle", "overhead", "scaling", "shards", "audit")
 
 
 def run_other(name: str, argv: list[str]) -> int:

@@ -24,6 +24,7 @@ HEADER = """\
 #   .venv/bin/preflight plan --config config/scale.yaml          # the writes, against the quota
 #   .venv/bin/preflight run --config config/scale.yaml -n 2      # one machine
 #   .venv/bin/preflight run --config config/scale.yaml --shard 1/4 --reports reports/shard-1   # one of 4
+#   .venv/bin/preflight audit --config config/scale.yaml -n 2    # the live campaigns: reads only, 0 writes
 """
 GOALS = ("PRODUCT_SALE", "LEAD_CAPTURE", "NEWSLETTER", "AFFILIATE_CLICKOUT")
 SOURCES = ("meta", "google", "instagram", "newsletter")
@@ -48,6 +49,7 @@ def campaign(number: int, variants: int) -> dict:
         ],
         "detailPage": {"detailsPageSlug": f"{stem}-offer", "accessMode": "FREE_WITH_LOGIN", "structureType": "LANDING"},
         "conversion": {"value": 100 * number, "currency": "INR"},
+        "audiences": [{"name": "indian phones", "country": "IN", "device": "MOBILE"}],
     }
 
 
@@ -69,6 +71,7 @@ def main() -> int:
         },
         "fake_data": {"seed": 20261127, "email_domain": "example.com"},
         "expectations": {"health_verdict": "PASS", "min_score": 100, "access_mode": "FREE_WITH_LOGIN"},
+        "policy": {"utm": {"lowercase": True, "one_utm_campaign": True}},
         "campaigns": [campaign(n, args.variants) for n in range(1, args.campaigns + 1)],
     }
     text = HEADER.format(campaigns=args.campaigns, variants=args.variants, per_day=args.writes_per_day, writes=writes)
