@@ -201,6 +201,26 @@ def test_click_makes_one_bot_click_per_variant_and_still_no_write(live):
             )
 
 
+@pytest.mark.parametrize(
+    "faults, how",
+    [
+        ({"redirect_307": {}}, "307"),
+        ({"bridge_clicks": {"markup": "meta"}}, "bridge"),
+        ({"bridge_clicks": {"markup": "anchor"}}, "bridge"),
+    ],
+    ids=["307", "bridge-meta", "bridge-anchor"],
+)
+def test_every_documented_click_answer_is_a_working_click(live, sandbox, faults, how):
+    live.seed()
+    sandbox.set_faults(faults)
+    audited = live.audit("--click")
+    assert (audited.code, audited.gate["verdict"]) == (0, "PASS"), audited.why()
+    zero_writes(audited)
+    statuses = {e["status"] for e in audited.log if e["path"].startswith("/_edge/redirect/")}
+    assert statuses == {307 if how == "307" else 200}, statuses
+    assert set(audited.outcome("test_ctx_outlives_the_conversion_window")) == {"passed"}
+
+
 def test_allow_writes_lets_route_preview_confirm_each_audience_and_nothing_else(live):
     live.seed()
     audited = live.audit("--allow-writes")

@@ -28,6 +28,7 @@ STEPS = [
     "5 · Detail page publish",
     "6 · Public conversion",
     "7 · Readiness",
+    "8 · Platform funnel numbers",
 ]
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) missing: run make setup")

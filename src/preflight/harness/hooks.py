@@ -119,10 +119,10 @@ def header(preflight: PreflightSession) -> list[str]:
     if not preflight.armed or preflight.runtime is None or preflight.run_config is None:
         return []
     target, runtime = preflight.run_config.target, preflight.runtime
-    what = "audit of the live campaigns (reads only)" if preflight.audit else "lifecycle run"
+    what = " (an audit of the live campaigns: reads only)" if preflight.audit else ""
     lines = [
-        f"preflight: {what}, run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle "
-        f"{target.handle}, {len(preflight.run_config.campaigns)} campaign(s)"
+        f"preflight: run {runtime.run_id}{what}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
+        f"{len(preflight.run_config.campaigns)} campaign(s)"
     ]
     lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
     return lines

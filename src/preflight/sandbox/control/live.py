@@ -22,7 +22,7 @@ from preflight.sandbox.core.web import StrictIn
 from preflight.sandbox.links import state as links
 from preflight.sandbox.links.models import LinkIn, PrimaryLinkIn, Tracking
 from preflight.sandbox.sitestructure import state as pages
-from preflight.sandbox.sitestructure.models import AccessMode, SiteStructureIn
+from preflight.sandbox.sitestructure.models import PAGE_SLUG, AccessMode, SiteStructureIn
 
 if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
@@ -46,7 +46,7 @@ class LiveLinkIn(StrictIn):
 
 
 class LivePageIn(StrictIn):
-    detailsPageSlug: str = Field(min_length=1, max_length=100)
+    detailsPageSlug: str = Field(pattern=PAGE_SLUG)
     accessMode: AccessMode = "FREE_WITH_LOGIN"
 
 
