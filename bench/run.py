@@ -2,14 +2,14 @@
 
     .venv/bin/python bench/run.py [all|throughput|throttle|overhead|scaling|shards|audit] [options of that bench]
 
-With no argument (`make bench`) it runs `all`: throughput, throttle, overhead, scaling and shards,
+With no argument (`make bench`) it runs `all`: throughput, throttle, overhead, scaling, shards and audit,
 each with its defaults (about 17 minutes on 2 cores). A name runs that one with the options
 given (`make bench ARGS="throttle --rate 10"`, `make bench ARGS="shards --campaigns 40"`); options
 without a name are throughput's (`make bench ARGS="--seconds 5"`). `throughput` is described
 below; `throttle` is bench/throttle.py (the pace against a throttled sandbox), `overhead`
 bench/overhead.py (the harness per request against a plain httpx replay), `scaling`
 bench/scaling.py (10/30/100 campaigns x workers), `shards` bench/shards.py (one run against N
-shards plus the merge).
+shards plus the merge), `audit` bench/audit.py (the audit of 100 live campaigns beside the run).
 
 Not a test: it prints figures and ratios and never fails on speed. It exits 0 when wrk cannot be
 had (the bench is skipped, with the reason), 1 only when the bench itself breaks.
