@@ -67,7 +67,12 @@ class SandboxClient:
         self.close()
 
     def _call(self, method: str, path: str, json: Any = None, ok: int = 200) -> httpx.Response:
-        response = self.admin.request(method, path, json=json)
+        try:
+            response = self.admin.request(method, path, json=json)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server closed while idle (uvicorn's keep-alive timeout) as we
+            # reused it: the request never reached the app, so sending it again on a new one is safe.
+            response = self.admin.request(method, path, json=json)
         if response.status_code != ok:
             raise SandboxError(f"{method} {path} -> {response.status_code}: {response.text}")
         return response
