@@ -393,12 +393,36 @@ def test_a_remote_target_with_good_tokens_passes_without_the_sandbox_routes(proj
 
 def test_a_token_that_expires_mid_run_stops_it_as_an_auth_error(project, sandbox):
     """Not the platform's fault: ERROR, nothing escalated, the links it could not retire listed
-    with the cleanup command, which works once a new token is exported."""
+    with the cleanup command, which works once a new token is exported.
+
+    The token expires at a known point of the run, whatever the machine's load: once the run has
+    created its first campaign (seen in the sandbox's request log), the sandbox's clock moves past
+    the token's expiry."""
     sandbox.set_faults({"slow_answers": {"delayMs": 60}})
-    jwt = mint(sandbox, **CREATOR, ttlSeconds=4)
+    jwt = mint(sandbox, **CREATOR, ttlSeconds=600)
     pat = sandbox.mint_pat("gharart", ALL_SCOPES)
-    done, _, _, _ = run_remote(project, sandbox, jwt, pat)
+    remote_target(project, sandbox.url)
+    before = len(sandbox.requests(10000))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "suites", *QUIET, "-n", "2", "--target", "remote"],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=token_env(jwt, pat),
+    )
+    created = False
+    deadline = time.monotonic() + 120
+    while not created and run.poll() is None and time.monotonic() < deadline:
+        log = sandbox.requests(10000)[before + 1 :]
+        created = any(e["method"] == "POST" and e["path"].endswith("/campaigns") and e["status"] == 201 for e in log)
+        if not created:
+            time.sleep(0.05)  # polling the log for the event, not waiting a fixed time
+    sandbox.advance_clock(601)
+    stdout, stderr = run.communicate(timeout=180)
+    done = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
     sandbox.set_faults({})
+    assert created, "the run created no campaign: " + tell(done, project)
     doc = gate(project)
     why = tell(done, project)
     assert (done.returncode, doc["verdict"]) == (2, "ERROR"), why
