@@ -1,16 +1,16 @@
 """`make bench`: every bench, one after another, each writing its own section of bench/RESULTS.md.
 
-    .venv/bin/python bench/run.py [all|throughput|throttle|overhead|scaling|shards|browser] [options of that bench]
+    .venv/bin/python bench/run.py [all|throughput|throttle|overhead|scaling|shards|browser|audit] [options]
 
-With no argument (`make bench`) it runs `all`: throughput, throttle, overhead, scaling, shards and
-browser, each with its defaults (about 21 minutes on 2 cores). A name runs that one with the options
+With no argument (`make bench`) it runs `all`: throughput, throttle, overhead, scaling, shards, browser
+and audit, each with its defaults (about 25 minutes on 2 cores). A name runs that one with the options
 given (`make bench ARGS="throttle --rate 10"`, `make bench ARGS="shards --campaigns 40"`); options
 without a name are throughput's (`make bench ARGS="--seconds 5"`). `throughput` is described
 below; `throttle` is bench/throttle.py (the pace against a throttled sandbox), `overhead`
 bench/overhead.py (the harness per request against a plain httpx replay), `scaling`
 bench/scaling.py (10/30/100 campaigns x workers), `shards` bench/shards.py (one run against N
 shards plus the merge), `browser` bench/browser.py (the shipped run with the shopper's journey on
-and off).
+and off), `audit` bench/audit.py (the audit of 100 live campaigns beside the run).
 
 Not a test: it prints figures and ratios and never fails on speed. It exits 0 when wrk cannot be
 had (the bench is skipped, with the reason), 1 only when the bench itself breaks.
@@ -88,7 +88,7 @@ def fmt_rate(value: float) -> str:
     return f"{value:,.0f}/s"
 
 
-OTHERS = ("throttle", "overhead", "scaling", "shards", "browser")
+OTHERS = ("throttle", "overhead", "scaling", "shards", "browser", "audit")
 
 
 def run_other(name: str, argv: list[str]) -> int:

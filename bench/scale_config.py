@@ -24,6 +24,7 @@ HEADER = """\
 #   .venv/bin/preflight plan --config config/scale.yaml          # the writes, against the quota
 #   .venv/bin/preflight run --config config/scale.yaml -n 2      # one machine
 #   .venv/bin/preflight run --config config/scale.yaml --shard 1/4 --reports reports/shard-1   # one of 4
+#   .venv/bin/preflight audit --config config/scale.yaml -n 2    # the live campaigns: reads only, 0 writes
 #
 # The browser checks are off: this rehearses the API pipeline at scale ({visits} browser visits would
 # take minutes of their own; bench/browser.py measures the browser's cost per variant and viewport).
@@ -51,6 +52,7 @@ def campaign(number: int, variants: int) -> dict:
         ],
         "detailPage": {"detailsPageSlug": f"{stem}-offer", "accessMode": "FREE_WITH_LOGIN", "structureType": "LANDING"},
         "conversion": {"value": 100 * number, "currency": "INR"},
+        "audiences": [{"name": "indian phones", "country": "IN", "device": "MOBILE"}],
     }
 
 
@@ -73,6 +75,7 @@ def main() -> int:
         "fake_data": {"seed": 20261127, "email_domain": "example.com"},
         "expectations": {"health_verdict": "PASS", "min_score": 100, "access_mode": "FREE_WITH_LOGIN"},
         "browser": {"use": "off"},
+        "policy": {"utm": {"lowercase": True, "one_utm_campaign": True}},
         "campaigns": [campaign(n, args.variants) for n in range(1, args.campaigns + 1)],
     }
     text = HEADER.format(

@@ -145,6 +145,33 @@ def test_a_failing_run_fails_the_job_with_an_annotation_per_failure(checkout, sa
     assert (tmp_path / "step-summary.md").read_text().startswith("## campaign-preflight: ❌ FAIL")
 
 
+def test_the_hourly_audit_job_reads_the_live_campaigns_and_passes(checkout, sandbox, tmp_path):
+    """The scheduled audit job, its commands in order as the runner runs them: GET only, PASS."""
+    triggers = yaml.safe_load(WORKFLOW.read_text())[True]  # YAML reads the `on:` key as true
+    crons = [entry["cron"] for entry in triggers["schedule"]]
+    assert crons == ["30 1 * * *", "15 * * * *"], crons
+    assert jobs()["audit"]["if"] == "github.event.schedule == '15 * * * *' || inputs.command == 'audit'"
+    assert "github.event.schedule != '15 * * * *'" in jobs()["shards"]["if"]  # the full run stays daily
+    env = {
+        **_env(),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "PREFLIGHT_TARGET": "",  # scheduled: no inputs
+        "PREFLIGHT_AUDIT_TARGET": "attached",
+    }
+    before = len(sandbox.requests(10000))
+    steps = run_job("audit", checkout.path, env)
+    log = sandbox.requests(10000)[before + 1 :]
+    assert [name for name, _ in steps] == ["Audit the live campaigns (reads only)", "Gate"], steps
+    for name, result in steps:
+        assert result.returncode == 0, f"{name}: {result.stdout[-2000:]}{result.stderr[-1000:]}"
+    gate = json.loads((checkout.path / "reports" / "gate.json").read_text())
+    assert (gate["verdict"], gate["mode"], gate["writePlan"]["writesTotal"]) == ("PASS", "audit", 0)
+    writes = [(e["method"], e["path"]) for e in log if e["method"] != "GET" and not e["path"].startswith("/__sandbox")]
+    assert writes == [], writes
+    assert (tmp_path / "summary.md").read_text().startswith("## campaign-preflight: ✅ PASS")
+
+
 def test_no_gate_at_all_fails_the_job_with_the_reason(tmp_path):
     done = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "preflight"), "gate", "--reports", str(tmp_path), "--github"],

@@ -41,6 +41,7 @@ RUN_ROUTES = {
     "resolve_context",
     "campaign_health",
     "public_campaign_health",
+    "analytics",  # step 8: the platform's funnel numbers
     "capture_lead",
     "list_leads",
     "export_leads",

@@ -605,6 +605,21 @@ CASES = [
         },
         label="answer_rewritten(a link bound elsewhere)->attribution@setup",
     ),
+    # CC-06/07: the run's test conversions must count only in testConversions, never as real.
+    Case(
+        "test_conversions_counted",
+        {},
+        "test_funnel_counts_the_run_and_keeps_tests_apart",
+        Expect("analytics", "test_residue"),
+        ("counts as real", "conversions"),
+    ),
+    Case(
+        "bots_counted_qualified",
+        {},
+        "test_funnel_counts_the_run_and_keeps_tests_apart",
+        Expect("analytics", "test_residue"),
+        ("counts as real", "qualifiedClicks"),
+    ),
     Case(
         "lead_dropped_silently",
         {},
@@ -631,6 +646,10 @@ TOLERATED = {
     "rfc9457-errors": {"error_shape": {"shape": "rfc9457"}, "extra_fields": {}},
     # Lists paged as the contract allows: one item a page, each after an empty page with a nextCursor.
     "sparse-pages": {"sparse_pages": {}},
+    # The documented click variants (a link's redirectType 307, trackingPolicy.mode BRIDGE): each a
+    # working click (a bridge page with only one of its two ways on: tests/harness/test_audit.py).
+    "redirect-307": {"redirect_307": {}},
+    "bridge-page": {"bridge_clicks": {"markup": "both"}},
 }
 # Faults whose matrix is elsewhere: the retries of writes whose answer was lost (test_safe_retries.py),
 # and the platform refusing writes its own meters say are left (test_meters_and_platform_disagree below).
@@ -1050,9 +1069,16 @@ def test_several_faults_give_one_payload_each(name, project, sandbox):
     assert covered == {r["nodeid"] for r in run.failures()}, why(run)
 
 
+# What every click of the run answers under a click variant (the log proves the variant was served).
+CLICK_STATUS = {"redirect-307": 307, "bridge-page": 200}
+
+
 @pytest.mark.parametrize("name", list(TOLERATED))
 def test_tolerated_differences_never_fail_a_run(name, project, sandbox, baseline):
     run = run_checked(project, sandbox.db, *MATRIX_ARGS, faults=TOLERATED[name])
+    if name in CLICK_STATUS:
+        clicks = {e["status"] for e in sandbox.requests(10000) if e["path"].startswith("/_edge/redirect/")}
+        assert clicks == {CLICK_STATUS[name]}, f"{name}: the clicks answered {clicks}" + why(run)
     assert (run.gate["verdict"], run.code) == ("PASS", 0), (
         f"{name}: " + "; ".join(f"{r['nodeid']} {r['category']}" for r in run.failures()) + why(run)
     )

@@ -381,7 +381,8 @@ def test_misspelled_required_key(pytester, tree):
             (
                 "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; "
                 "allowed: campaignId, goalType, name, "
-                "leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"
+                "leadVerification, tracking, variants, detailPage, conversion, live, flight, expected_clicks, "
+                "audiences; did you mean 'goalType'?"
             ),
         ],
         watch,

@@ -29,6 +29,7 @@ STEPS = [
     "6 · Public conversion",
     "7 · Shopper's journey",
     "8 · Readiness",
+    "9 · Platform funnel numbers",
 ]
 
 # What each test needs is skipped where it is missing, test by test: a missing browser does not

@@ -35,6 +35,7 @@ FEATURE = {
     "landing": "7 · Shopper's journey",
     "readiness": "8 · Readiness",
     "pat_readiness": "8 · Readiness",
+    "analytics": "9 · Platform funnel numbers",
 }
 FEATURES = set(FEATURE.values())
 STEP_NUMBER = {step: feature.split(" ", 1)[0] for step, feature in FEATURE.items()}
@@ -48,6 +49,7 @@ UC07_ORDER = [
     "landing",
     "readiness",
     "pat_readiness",
+    "analytics",
 ]
 # (test, step, lead funnels only)
 PER_CAMPAIGN = [
@@ -64,6 +66,7 @@ PER_CAMPAIGN = [
     ("suites/test_landing.py::test_detail_page_asks_for_login", "landing", False),
     ("suites/test_health.py::test_ready_after_lifecycle", "readiness", False),
     ("suites/test_pat_health.py::test_pat_health_agrees_when_ready", "pat_readiness", False),
+    ("suites/test_analytics.py::test_funnel_counts_the_run_and_keeps_tests_apart", "analytics", False),
 ]
 PER_VARIANT = [
     ("suites/test_health.py::test_click_redirect_carries_traffic_tags", "health"),

@@ -196,6 +196,38 @@ def _support_report(w: World) -> Write:
     return Write(body, 202, {"supportReports": 1})
 
 
+def _personalization_rule(w: World) -> Write:
+    body = {"priority": 1, "slugs": None, "when": {"country": ["IN"]}, "destinationUrl": "https://gharart.example/in"}
+    return Write(body, 201, {"personalizationRules": 1}, {"ruleId": "in-all"})
+
+
+def _route_preview(w: World) -> Write:
+    w.campaign()
+
+    def routed(w: World) -> str | None:  # a preview changes nothing: the link reads back as it was
+        link = w.read("get_link", slug="spring-a")
+        return None if link.get("routingRules") == [] and link.get("clickCount") == 0 else f"the link is {link}"
+
+    return Write({"country": "IN", "device": "MOBILE"}, 200, {}, {"slug": "spring-a"}, routed)
+
+
+def _register_domain(w: World) -> Write:
+    return Write({"domain": "gharart.example"}, 201, {"destinationDomains": 1})
+
+
+def _verify_domain(w: World) -> Write:
+    ex = w.client.call(
+        "register_destination_domain", step="setup", key="setup-domain", json_body={"domain": "gharart.example"}
+    )
+    assert ex.status == 201, f"registering a domain: {ex.status} {ex.body_excerpt(300)}"
+
+    def verified(w: World) -> str | None:
+        listed = w.read("list_destination_domains")["items"]
+        return None if [d["status"] for d in listed] == ["VERIFIED"] else f"the domains read back {listed}"
+
+    return Write({}, 200, {}, {"domain": "gharart.example"}, verified)
+
+
 CASES: dict[str, dict[str, Callable[[World], Write]]] = {
     "create_campaign": {"create": _create_campaign},
     "put_link": {"create": _create_link, "retire": _retire_link},
@@ -209,6 +241,10 @@ CASES: dict[str, dict[str, Callable[[World], Write]]] = {
         "publish": _publish("public_publish_site_structure", "public_put_site_structure")
     },
     "support_report": {"send": _support_report},
+    "put_personalization_rule": {"create": _personalization_rule},
+    "route_preview": {"preview": _route_preview},
+    "register_destination_domain": {"register": _register_domain},
+    "verify_destination_domain": {"verify": _verify_domain},
 }
 MISSING = "no case"
 PARAMS = [(route, name) for route in WRITE_ROUTES for name in (CASES.get(route) or {MISSING: None})]

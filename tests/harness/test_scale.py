@@ -24,7 +24,7 @@ def test_the_scale_config_plans_every_write_and_fits_its_custom_quota(embedded_p
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     plan = json.loads(done.stdout)
-    assert plan["target"] == "sandbox-large" and plan["tests"] == 2775
+    assert plan["target"] == "sandbox-large" and plan["tests"] == 2875
     # 3 writes per variant (its link, a test conversion, its retirement) and 1 per campaign (the
     # refused foreign-ctx test conversion): 100 x (3 x 3 + 1).
     assert plan["writesTotal"] == 1000 and set(plan["byCampaign"].values()) == {10} and len(plan["byCampaign"]) == 100

@@ -68,7 +68,7 @@ def shards(tmp_path_factory, sandbox):
 def test_a_shard_runs_its_own_campaigns_and_deselects_the_others(shards):
     run = shards.second
     assert run.code == 0, explain(run)
-    assert "27 deselected" in run.stdout, explain(run)
+    assert "28 deselected" in run.stdout, explain(run)
     gate = gate_of(shards.s2)
     assert gate["verdict"] == "PASS"
     assert gate["shard"] == {
@@ -77,7 +77,7 @@ def test_a_shard_runs_its_own_campaigns_and_deselects_the_others(shards):
         "campaigns": ["spring-ab"],
         "configured": ["spring-ab", "diwali-sale"],
     }
-    assert (gate["tests"]["planned"], gate["tests"]["selected"], gate["tests"]["ran"]) == (51, 24, 24)
+    assert (gate["tests"]["planned"], gate["tests"]["selected"], gate["tests"]["ran"]) == (53, 25, 25)
     assert gate["tests"]["selection"] == "--shard 2/2"
     assert {r["campaign"] for r in gate["results"]} == {"spring-ab"}
     summary = (shards.s2 / "summary.md").read_text()
@@ -128,7 +128,7 @@ def test_the_order_of_the_config_does_not_move_a_campaign(shards, tmp_path):
     reversed_file = shards.project.config_file.with_name("reversed.yaml")
     reversed_file.write_text(yaml.safe_dump({**config, "campaigns": config["campaigns"][::-1]}, sort_keys=False))
     ids = collected(shards.project.config_file)
-    assert ids == collected(reversed_file) and len(ids) == 24 and all("spring-ab" in i for i in ids)
+    assert ids == collected(reversed_file) and len(ids) == 25 and all("spring-ab" in i for i in ids)
 
 
 def test_the_merge_of_a_fail_and_a_pass_shard_is_fail_with_every_result(shards, tmp_path):
@@ -138,7 +138,7 @@ def test_the_merge_of_a_fail_and_a_pass_shard_is_fail_with_every_result(shards, 
     assert done.returncode == 1, done.stdout + done.stderr
     gate = gate_of(out)
     assert gate["verdict"] == "FAIL" and gate["exitCode"] == 1
-    assert len(gate["results"]) == 51 and gate["tests"]["planned"] == 51 and gate["tests"]["selected"] == 51
+    assert len(gate["results"]) == 53 and gate["tests"]["planned"] == 53 and gate["tests"]["selected"] == 53
     failed = [r for r in gate["results"] if r["outcome"] == "failed"]
     assert [r["nodeid"] for r in failed] == ["suites/test_publish.py::test_schema_fetch_matches_publish[diwali-sale]"]
     [esc] = gate["escalations"]

@@ -30,7 +30,7 @@ from preflight.lifecycle.playbook import STEPS
 from preflight.report.build import serve
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:schemathesis")
-TOTAL = 51
+TOTAL = 53
 PROBE = "/pf-readiness-probe"  # readiness probes a campaign no run ever creates
 
 

@@ -75,6 +75,10 @@ def test_catalogue_is_listed(sb):
         "extra_fields",
         "request_id_header",
         "error_shape",
+        "redirect_307",
+        "bridge_clicks",
+        "test_conversions_counted",
+        "bots_counted_qualified",
     }
     assert all(f["description"] for f in listing["available"])
     assert listing["active"] == {}

@@ -34,7 +34,7 @@ CAMPAIGN = "fuzz-ab"
 SLUG = "fuzz-a"
 SEED = 20261127
 MAX_EXAMPLES = 25
-ALL_SCOPES = ["analytics.read", "pages.read", "pages.write"]
+ALL_SCOPES = ["analytics.read", "pages.read", "pages.write", "links.read"]
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -35,7 +35,8 @@ def test_support_report_validation(api):
 
 def test_info(sb):
     info = sb.info()
-    assert set(info) == {"now", "ctxTtlSeconds", "defaultPlan", "throttles", "throttleWindows"}
+    assert set(info) == {"now", "ctxTtlSeconds", "analyticsLagSeconds", "defaultPlan", "throttles", "throttleWindows"}
+    assert info["analyticsLagSeconds"] == 0
     assert info["ctxTtlSeconds"] == 1800 and info["defaultPlan"] == "ENTERPRISE"
     assert info["throttles"] == {"read": 60000, "write": 60000, "public": 60000}
     assert info["throttleWindows"] == {"read": 60, "write": 60, "public": 60}
@@ -104,4 +105,6 @@ def test_stats_count_every_kind(api, sb):
         "conversions": 1,
         "deployments": 1,
         "supportReports": 1,
+        "personalizationRules": 0,
+        "destinationDomains": 0,
     }

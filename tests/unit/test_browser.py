@@ -202,7 +202,7 @@ def test_a_landing_page_finding_is_the_customer_sites_and_never_escalated():
     assert party(Category.LANDING_PAGE) == CUSTOMER_SITE
     failure = PreflightFailure(Category.LANDING_PAGE, "the landing page answers 404")
     assert failure.escalate is False and failure.party == CUSTOMER_SITE
-    site = PreflightFailure(Category.ATTRIBUTION, "ctx lost by the site", owner=CUSTOMER_SITE, escalate=False)
+    site = PreflightFailure(Category.ATTRIBUTION, "ctx lost by the site", party=CUSTOMER_SITE, escalate=False)
     assert site.party == CUSTOMER_SITE and PreflightFailure(Category.ATTRIBUTION, "x").party == "platform"
 
 

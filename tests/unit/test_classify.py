@@ -12,6 +12,7 @@ from preflight.core.categories import MEANINGS as CATEGORIES
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.classify import NEXT_STEPS, Classification, classify, failure_from_exchange
 from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.playbook import STEPS
 
 
 def exchange(
@@ -100,8 +101,11 @@ def test_classification_is_a_plain_value():
 def test_every_category_has_a_uc07_next_step():
     assert set(NEXT_STEPS) == set(CATEGORIES)
     platform_side = set(CATEGORIES) - {"config", "harness_error"}
+    # The audit's checks and the analytics step cite their own source: the audit, or Campaign Control.
+    cited = {category: step.reference for step in STEPS.values() for category in step.next_steps}
     for category in platform_side:
-        assert "UC-07" in NEXT_STEPS[category], category
+        assert cited.get(category, "UC-07") in NEXT_STEPS[category], category
+        assert cited.get(category, "UC-07").startswith(("UC-07", "CC-06/07", "the audit")), category
     assert "UC-07 step 1" in NEXT_STEPS["missing_traffic_tags"]
     assert "utm" in NEXT_STEPS["missing_traffic_tags"]
     assert "UC-07 step 4" in NEXT_STEPS["invalid_ctx"]

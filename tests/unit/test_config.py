@@ -292,6 +292,61 @@ BAD_RUN_FILES = {
             "a field {name: email, required: true} (or leave schema out to publish the default lead form)"
         ),
     ),
+    "live campaign id with a space": (
+        set_in("campaigns", 0, "live", {"campaignId": "Spring AB"}),
+        "config/preflight.yaml: campaigns[0].live.campaignId: got 'Spring AB'; allowed: the live campaignId: 3-64 "
+        "lowercase letters, digits, '_' or '-' (the platform's rule)",
+    ),
+    "live slug too short": (
+        set_in("campaigns", 0, "live", {"slugs": {"spring-a": "sa"}}),
+        "config/preflight.yaml: campaigns[0].live.slugs.spring-a: got 'sa'; allowed: a live slug: 4-24 letters, "
+        "digits, '_' or '-' (the platform's rule)",
+    ),
+    "live slug of no variant": (
+        set_in("campaigns", 0, "live", {"slugs": {"sprong-a": "spring-a-live"}}),
+        "config/preflight.yaml: campaigns[0].live: got a mapping; allowed: live.slugs keyed by this campaign's "
+        "variant slugs: spring-a, spring-b ('sprong-a' is not one; did you mean 'spring-a'?)",
+    ),
+    "flight that ends before it starts": (
+        set_in("campaigns", 0, "flight", {"start": "2026-11-28T00:00:00Z", "end": "2026-11-27T00:00:00Z"}),
+        "config/preflight.yaml: campaigns[0].flight: got a mapping: end must be after start; allowed: start and end "
+        "of the ad flight (RFC 3339 times with a zone)",
+    ),
+    "flight time without a zone": (
+        set_in("campaigns", 0, "flight", {"start": "2026-11-27T18:00:00", "end": "2026-11-28T00:00:00Z"}),
+        "config/preflight.yaml: campaigns[0].flight.start: got '2026-11-27T18:00:00'; allowed: an RFC 3339 time "
+        "with a zone, e.g. 2026-11-27T18:00:00+05:30 (Z for UTC)",
+    ),
+    "audience country spelt out": (
+        set_in("campaigns", 0, "audiences", [{"country": "India", "device": "MOBILE"}]),
+        "config/preflight.yaml: campaigns[0].audiences[0].country: got 'India'; allowed: an ISO 3166 country code "
+        "in capitals, e.g. IN",
+    ),
+    "audience device misspelt": (
+        set_in("campaigns", 0, "audiences", [{"country": "IN", "device": "MOBIL"}]),
+        "config/preflight.yaml: campaigns[0].audiences[0].device: got 'MOBIL'; allowed: MOBILE, TABLET, DESKTOP; "
+        "did you mean 'MOBILE'?",
+    ),
+    "expected clicks of none": (
+        set_in("campaigns", 0, "expected_clicks", 0),
+        "config/preflight.yaml: campaigns[0].expected_clicks: got 0: input should be greater than or equal to 1; "
+        "allowed: a whole number of clicks the flight should bring, 1 or more",
+    ),
+    "utm policy tag misspelt": (
+        set_in("policy", "utm", "allowed", {"utmSorce": ["meta"]}),
+        "config/preflight.yaml: policy.utm.allowed.utmSorce: unknown key 'utmSorce'; allowed: utmSource, utmMedium, "
+        "utmCampaign; did you mean 'utmSource'?",
+    ),
+    "utm campaign pattern that does not compile": (
+        set_in("policy", "utm", "utm_campaign_pattern", "(["),
+        "config/preflight.yaml: policy.utm.utm_campaign_pattern: got '(['; allowed: a regular expression that "
+        "compiles (unterminated character set at position 1)",
+    ),
+    "conversion window of none": (
+        set_in("expectations", "conversion_window_minutes", 0),
+        "config/preflight.yaml: expectations.conversion_window_minutes: got 0: input should be greater than or equal "
+        "to 1; allowed: minutes from a click to its conversion, 1-43200 (default 30)",
+    ),
     "no campaigns": (
         set_in("campaigns", []),
         "config/preflight.yaml: campaigns: got an empty list: too few items; allowed: a list of at least one campaign",
@@ -309,7 +364,8 @@ def test_a_misspelled_key_says_did_you_mean(workdir: Path) -> None:
         "config/preflight.yaml: campaigns[0].goalType: missing (required); allowed: " + GOALS,
         (
             "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, "
-            "name, leadVerification, tracking, variants, detailPage, conversion; did you mean 'goalType'?"
+            "name, leadVerification, tracking, variants, detailPage, conversion, live, flight, expected_clicks, "
+            "audiences; did you mean 'goalType'?"
         ),
     ]
 

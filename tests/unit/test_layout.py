@@ -19,6 +19,7 @@ LAYERS = {
     "http": 2,
     "browser": 2,  # the shopper's browser: facts only, which the lifecycle step judges
     "lifecycle": 3,
+    "audit": 4,  # the audit of the live campaign: builds on the lifecycle's clicks and checks
     "ops": 4,
     "report": 4,
     "harness": 5,

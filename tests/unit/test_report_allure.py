@@ -58,8 +58,11 @@ def test_unknown_step_is_refused():
         report_allure.set_labels("campaign_health", "x", None)
 
 
-def test_features_are_the_six_steps_numbered_then_the_journey_then_readiness():
+def test_features_are_the_six_steps_numbered_then_the_journey_readiness_and_funnel():
+    """The audit of the live campaign first (one group), then UC-07's six steps, the shopper's
+    journey, readiness, and the platform's funnel numbers."""
     assert report_allure.FEATURES == (
+        "0 · Live campaign audit",
         "1 · Campaign health",
         "2 · PAT health",
         "3 · Lead capture",
@@ -68,6 +71,7 @@ def test_features_are_the_six_steps_numbered_then_the_journey_then_readiness():
         "6 · Public conversion",
         "7 · Shopper's journey",
         "8 · Readiness",
+        "9 · Platform funnel numbers",
     )
     assert report_allure.EPIC == "Campaign lifecycle"
 

@@ -47,6 +47,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="let the run write inside a peak window of the config (run.peak_windows)",
     )
+    add_common(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """The options `preflight run` and `preflight audit` share: workers, outputs, shards, pytest's own."""
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
     parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
@@ -62,14 +68,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "config order); join the shards' reports with `preflight merge`",
     )
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: more pytest arguments")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    return execute(args, "run", ["suites"])
+
+
+def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tuple[str, ...] = ()) -> int:
+    """Run `suites` (with `extra` plugin options) into a staging folder, build the report, replace
+    the previous outputs, exit by the verdict: what `preflight run` and `preflight audit` share."""
     root = Path.cwd()
-    if not (root / "suites").is_dir():
+    if not all((root / suite).is_dir() for suite in suites):
         print(
-            f"preflight run: no suites/ folder in {root}; run it from the campaign-preflight project root",
+            f"preflight {command}: no {' or '.join(suites)} folder in {root}; run it from the campaign-preflight "
+            "project root",
             file=sys.stderr,
         )
         return 2
@@ -79,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             parse(args.shard)
         except ValueError as exc:
-            print(f"preflight run: {exc}", file=sys.stderr)
+            print(f"preflight {command}: {exc}", file=sys.stderr)
             return 2
     reports = (root / args.reports).resolve()
     staging = reports / f".incoming-{os.getpid()}"
@@ -87,13 +99,15 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
     except OSError as exc:
-        print(f"preflight run: --reports {args.reports}: {exc.strerror or exc}; pass a folder path", file=sys.stderr)
+        print(
+            f"preflight {command}: --reports {args.reports}: {exc.strerror or exc}; pass a folder path", file=sys.stderr
+        )
         return 2
     try:
-        code = _pytest(_pytest_command(args, staging, reports), root, reports)
+        code = _pytest(_pytest_command(args, staging, reports, suites, extra), root, reports)
         if not (staging / "gate.json").is_file():
             print(
-                f"preflight run: pytest exited {code} without writing a gate; the previous reports in {reports} "
+                f"preflight {command}: pytest exited {code} without writing a gate; the previous reports in {reports} "
                 "are untouched; see the output above",
                 file=sys.stderr,
             )
@@ -102,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             None
             if args.no_html
             else build_html(
-                "run",
+                command,
                 staging,
                 project_root=root,
                 history_dir=reports / "history",
@@ -135,12 +149,15 @@ def _pytest(command: list[str], root: Path, reports: Path) -> int:
             signal.signal(sig, handler)
 
 
-def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> list[str]:
+def _pytest_command(
+    args: argparse.Namespace, staging: Path, reports: Path, suites: list[str], extra: tuple[str, ...] = ()
+) -> list[str]:
     command = [
         sys.executable,
         "-m",
         "pytest",
-        "suites",
+        *suites,
+        *extra,
         *blocked_plugins(),
         "--preflight-config",
         args.config,
@@ -161,13 +178,13 @@ def _pytest_command(args: argparse.Namespace, staging: Path, reports: Path) -> l
         command += ["-n", str(args.workers)]
     if args.target:
         command += ["--target", args.target]
-    if args.run_id:
+    if getattr(args, "run_id", None):
         command += ["--run-id", args.run_id]
     if args.escalate:
         command.append("--escalate")
     if args.allow_writes:
         command.append("--allow-writes")
-    if args.allow_peak:
+    if getattr(args, "allow_peak", False):
         command.append("--allow-peak")
     if args.shard:
         command += ["--shard", args.shard]

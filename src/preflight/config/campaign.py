@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +20,7 @@ from preflight.config.base import (
     not_allowed,
 )
 from preflight.config.browser import VariantExpect
+from preflight.config.live import Audience, Flight, LiveIds
 
 
 class GoalType(StrEnum):
@@ -175,6 +177,15 @@ class CampaignConfig(Strict):
     conversion: ConversionConfig = Field(
         default_factory=ConversionConfig, description="value, currency and an optional eventType"
     )
+    # What the audit reads of the live campaign (preflight audit); the lifecycle run ignores these.
+    live: LiveIds | None = Field(None, description="campaignId and slugs of the live campaign, where they differ")
+    flight: Flight | None = Field(None, description="start and end of the ad flight (RFC 3339 times with a zone)")
+    expected_clicks: int | None = Field(
+        None, ge=1, le=10**12, description="a whole number of clicks the flight should bring, 1 or more"
+    )
+    audiences: list[Audience] = Field(
+        default_factory=list, description="a list of audiences, each {name, country, device, source, campaign}"
+    )
 
     @field_validator("detail_page")
     @classmethod
@@ -188,6 +199,27 @@ class CampaignConfig(Strict):
                 "(or leave schema out to publish the default lead form)"
             )
         return page
+
+    @field_validator("live")
+    @classmethod
+    def _live_slugs_name_variants(cls, live: LiveIds | None, info: ValidationInfo) -> LiveIds | None:
+        # Field order matters: variants are validated before live.
+        variants = [v.slug for v in info.data.get("variants") or []]
+        unknown = [slug for slug in (live.slugs if live else {}) if variants and slug not in variants]
+        if unknown:
+            guess = difflib.get_close_matches(unknown[0], variants, n=1)
+            hint = f" ({unknown[0]!r} is not one{f'; did you mean {guess[0]!r}?' if guess else ''})"
+            raise not_allowed(f"live.slugs keyed by this campaign's variant slugs: {', '.join(variants)}{hint}")
+        return live
+
+    @property
+    def live_campaign_id(self) -> str:
+        """The live campaign's id: `live.campaignId`, else the configured one."""
+        return (self.live.campaign_id if self.live else None) or self.stem
+
+    def live_slug(self, slug: str) -> str:
+        """A variant's live slug: `live.slugs[slug]`, else the configured one."""
+        return (self.live.slugs.get(slug) if self.live else None) or slug
 
     def variant_tracking(self, variant: VariantConfig) -> dict[str, str]:
         """The campaign's tags with the variant's own merged over them (only tags that have a value).

@@ -166,7 +166,13 @@ def field_at(root: type[BaseModel], loc: Loc) -> FieldInfo | None:
     if not parts:
         return None
     parent = annotation_at(root, tuple(parts[:-1]))
-    return field_named(parent, parts[-1]) if is_model(parent) else None
+    if is_model(parent):
+        return field_named(parent, parts[-1])
+    if get_origin(parent) is dict:  # a mapping's value, described by its Annotated Field
+        value = get_args(parent)[1]
+        if get_origin(value) is Annotated:
+            return next((m for m in get_args(value)[1:] if isinstance(m, FieldInfo)), None)
+    return None
 
 
 def keys_at(root: type[BaseModel], loc: Loc) -> list[str]:

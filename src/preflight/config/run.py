@@ -10,6 +10,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 from preflight.config.base import DOMAIN_PATTERN, Strict
 from preflight.config.browser import BrowserSettings, browser_shorthand
 from preflight.config.campaign import AccessMode, CampaignConfig
+from preflight.config.live import Policy
 from preflight.config.peak_windows import PeakWindow
 from preflight.config.target import TargetConfig
 
@@ -64,6 +65,18 @@ class Expectations(Strict):
     # UC-07 step 5 promises FREE_WITH_LOGIN; a campaign's detailPage.accessMode is what the run
     # publishes, so setting that to PUBLIC rehearses the publish_access_mode finding.
     access_mode: Literal[AccessMode.FREE_WITH_LOGIN] = AccessMode.FREE_WITH_LOGIN
+    # A conversion this long after its click must still be attributable: the ctx must live as long.
+    conversion_window_minutes: int = Field(
+        30, ge=1, le=43200, description="minutes from a click to its conversion, 1-43200 (default 30)"
+    )
+    # After the flight starts, qualified clicks with no conversion this long is no_conversion_signal.
+    signal_after_minutes: int = Field(
+        120, ge=1, le=43200, description="minutes after the flight starts, 1-43200 (default 120)"
+    )
+    # How long a check waits for STALE analytics to turn FRESH before it skips, saying why.
+    analytics_wait_seconds: float = Field(
+        120, ge=0, le=3600, description="seconds to wait for fresh analytics, 0-3600 (default 120)"
+    )
 
 
 class Duplicate(NamedTuple):
@@ -113,13 +126,16 @@ class RunConfig(Strict):
     )
     fake_data: FakeDataSettings = Field(default_factory=FakeDataSettings, description="seed, email_domain")
     expectations: Expectations = Field(
-        default_factory=Expectations, description="health_verdict, min_score, access_mode"
+        default_factory=Expectations,
+        description="health_verdict, min_score, access_mode, conversion_window_minutes, signal_after_minutes, "
+        "analytics_wait_seconds",
     )
     browser: BrowserSettings = Field(
         default_factory=BrowserSettings,
         description="use (auto, required, off), viewports, submit_lead, lead_form, fail_on_console_errors, "
         "lcp_budget_ms, block_hosts, …",
     )
+    policy: Policy = Field(default_factory=Policy, description="utm")
     campaigns: list[CampaignConfig] = Field(min_length=1, description="a list of at least one campaign")
 
     _source_path: Path | None = PrivateAttr(None)

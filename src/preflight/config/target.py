@@ -74,6 +74,13 @@ class SandboxSettings(Strict):
     map_destinations: bool = Field(
         True, description="true or false: point each throwaway link at the sandbox's own copy of its destination"
     )
+    # The audit reads live campaigns: a sandbox target sets up the configured ones, healthy, before
+    # an audit (through /__sandbox/, not the API); one that exists already is kept as it is.
+    seed_live: bool = Field(True, description="true or false: set up the configured campaigns as the live ones")
+    # The embedded sandbox's analytics lag (an attached one keeps the lag it was started with).
+    analytics_lag_seconds: int = Field(
+        0, ge=0, le=604800, description="seconds analytics lag behind (STALE), 0-604800 (default 0: FRESH)"
+    )
 
     @field_validator("faults")
     @classmethod
@@ -162,7 +169,9 @@ class TargetConfig(Strict):
     click_url: str = Field(description="a URL template with {slug}, e.g. https://{handle}.10x.in/{slug}")
     credentials: CredentialsConfig | None = Field(None, validate_default=True, description="jwt and pat")
     sandbox: SandboxSettings | None = Field(
-        None, validate_default=True, description="ctx_ttl_seconds, writes_per_day, faults"
+        None,
+        validate_default=True,
+        description="ctx_ttl_seconds, writes_per_day, faults, seed_live, analytics_lag_seconds",
     )
     contract: ContractConfig = Field(
         default_factory=ContractConfig, description="request_id_headers, idempotency_key_in, routes"

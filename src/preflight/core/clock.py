@@ -40,3 +40,15 @@ def _http_date(text: str) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 time from an answer (Z or an offset; a time without a zone is read as UTC), or
+    None when it is absent or unreadable."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

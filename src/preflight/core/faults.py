@@ -63,6 +63,11 @@ class FaultName(StrEnum):
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
+    REDIRECT_307 = "redirect_307"
+    BRIDGE_CLICKS = "bridge_clicks"
+    TEST_CONVERSIONS_COUNTED = "test_conversions_counted"
+    BOTS_COUNTED_QUALIFIED = "bots_counted_qualified"
+    CLICK_FAILS = "click_fails"
 
 
 TRAFFIC_TAGS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign"}
@@ -186,6 +191,12 @@ CATALOGUE: dict[FaultName, Fault] = {
         ),
         Fault(FaultName.PUBLISH_FAILS, "publishing the detail page answers 500 internal_error and publishes nothing"),
         Fault(
+            FaultName.CLICK_FAILS,
+            "a click on a link answers `status` (default 503) with the platform's error body: the short-link "
+            "edge is down, no click is recorded",
+            {"status": 503},
+        ),
+        Fault(
             FaultName.PENDING_LEAD_LISTED,
             "leads waiting for their email to be verified (EMAIL_OTP, EMAIL_REPLY_YES) are listed for review",
         ),
@@ -239,6 +250,14 @@ CATALOGUE: dict[FaultName, Fault] = {
             "the published detail page answers `status` (default 404): published, yet not served",
             {"status": 404},
         ),
+        Fault(
+            FaultName.TEST_CONVERSIONS_COUNTED,
+            "analytics counts test conversions as real: in conversions and revenue as well as testConversions",
+        ),
+        Fault(
+            FaultName.BOTS_COUNTED_QUALIFIED,
+            "analytics counts bot clicks (a bot's User-Agent) as qualified clicks",
+        ),
         # Differences a real deployment may have, which must never fail a run:
         Fault(FaultName.EXTRA_FIELDS, "every JSON object answer carries extra fields the contract does not name"),
         Fault(
@@ -250,6 +269,16 @@ CATALOGUE: dict[FaultName, Fault] = {
             FaultName.ERROR_SHAPE,
             "error bodies take another documented shape (option shape: nested or rfc9457)",
             {"shape": "nested"},
+        ),
+        # Documented click variants a link may have (redirectType, trackingPolicy.mode), switched on
+        # for every link: a sandbox target rehearses them on its throwaway links. Never a failure.
+        Fault(FaultName.REDIRECT_307, "every click answers 307 (a link with redirectType 307) instead of 302"),
+        Fault(
+            FaultName.BRIDGE_CLICKS,
+            "every click answers 200 with the bridge page (trackingPolicy.mode BRIDGE); option markup: both "
+            "(meta refresh and a#continue), meta or anchor, or none: a broken bridge page that sends the visitor "
+            "nowhere (a failure)",
+            {"markup": "both"},
         ),
     ]
 }
@@ -294,6 +323,7 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
         "a header name other than x-request-id",
     ),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
+    "markup": ((str,), lambda v: v in ("both", "meta", "anchor", "none"), "both, meta, anchor or none"),
 }
 _COMMON = ("campaignId", "slug", "rate")
 

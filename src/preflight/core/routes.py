@@ -20,9 +20,22 @@ ROUTES: dict[str, Route] = {
     "list_campaigns": Route("GET", "/v2/handles/{handle}/campaigns", "jwt"),
     "create_campaign": Route("POST", "/v2/handles/{handle}/campaigns", "jwt"),
     "put_link": Route("PUT", "/v2/handles/{handle}/links/{slug}", "jwt"),
-    # (gap) not in the contract: used only to tell whether a link is still enabled (doctor, cleanup
-    # --all), and read tolerantly (a deployment without it answers 404/405: "unknown").
+    # The doctor and `cleanup --all` read it tolerantly (a deployment without it answers 404/405:
+    # "unknown"); the audit reads every live link with it.
     "get_link": Route("GET", "/v2/handles/{handle}/links/{slug}", "jwt"),
+    "get_campaign": Route("GET", "/v2/handles/{handle}/campaigns/{campaignId}", "jwt"),
+    "list_links": Route("GET", "/v2/handles/{handle}/links", "jwt"),
+    "public_get_link": Route("GET", "/v2/public/handles/{handle}/links/{slug}", "pat"),
+    "public_list_links": Route("GET", "/v2/public/handles/{handle}/links", "pat"),
+    "list_personalization_rules": Route("GET", "/v2/handles/{handle}/personalization-rules", "jwt"),
+    "put_personalization_rule": Route("PUT", "/v2/handles/{handle}/personalization-rules/{ruleId}", "jwt"),
+    # (gap) a POST under /v2, so it counts as a write: only where writes are allowed
+    "route_preview": Route("POST", "/v2/handles/{handle}/links/{slug}/route-preview", "jwt"),
+    "list_destination_domains": Route("GET", "/v2/handles/{handle}/destination-domains", "jwt"),
+    "register_destination_domain": Route("POST", "/v2/handles/{handle}/destination-domains", "jwt"),
+    "verify_destination_domain": Route("POST", "/v2/handles/{handle}/destination-domains/{domain}/verify", "jwt"),
+    "analytics": Route("GET", "/v2/handles/{handle}/analytics", "jwt"),
+    "public_analytics": Route("GET", "/v2/public/handles/{handle}/analytics", "pat"),
     "campaign_health": Route("GET", "/v2/handles/{handle}/campaigns/{campaignId}/health", "jwt"),
     "public_campaign_health": Route("GET", "/v2/public/handles/{handle}/campaigns/{campaignId}/health", "pat"),
     "test_conversion": Route("POST", "/v2/handles/{handle}/campaigns/{campaignId}/test-conversion", "jwt"),

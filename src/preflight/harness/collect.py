@@ -8,6 +8,7 @@ gives all tests of a campaign to one worker, so its steps run in order there.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,35 @@ REFUSED_DIST = {
     "each": "--dist each runs every test on every worker, so each campaign would be created and "
     "tested by all workers at once; use -n N with the default --dist load"
 }
+
+
+AUDIT_SUITES = ("suites", "live")  # the audit's suites, under the rootdir
+
+
+def audit_suites(config: pytest.Config) -> Path:
+    return config.rootpath.joinpath(*AUDIT_SUITES)
+
+
+def is_audit(config: pytest.Config) -> bool:
+    """An audit run: --audit, or every path the invocation names lies in suites/live."""
+    from preflight.harness import options
+
+    if options.get(config, "preflight_audit"):
+        return True
+    live = audit_suites(config)
+    paths = [(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args]
+    return bool(paths) and all(path == live or live in path.parents for path in paths)
+
+
+def ignored(path: Path, config: pytest.Config, audit: bool) -> bool | None:
+    """An audit collects suites/live alone; a lifecycle run everything in suites/ but suites/live."""
+    live = audit_suites(config)
+    suites = live.parent
+    inside = path == live or live in path.parents
+    if audit:
+        outside = (path == suites or suites in path.parents) and not inside and path not in live.parents
+        return True if outside else None
+    return True if inside else None
 
 
 def parametrize(metafunc: pytest.Metafunc, run_config: RunConfig) -> None:

@@ -120,6 +120,7 @@ class Controller(PreflightSession):
                     plan=target.plan,
                     ctx_ttl=target.sandbox.ctx_ttl_seconds,
                     writes_per_day=target.sandbox.writes_per_day,
+                    analytics_lag_seconds=target.sandbox.analytics_lag_seconds,
                 )
                 admin = self.sandbox
             try:
@@ -129,6 +130,8 @@ class Controller(PreflightSession):
                 pat = admin.mint_pat(target.handle, scopes=PAT_SCOPES)
                 if target.sandbox.faults:
                     admin.set_faults(target.sandbox.faults)
+                if self.audit and target.sandbox.seed_live:
+                    self._seed_live(admin)
             except Exception as exc:  # the sandbox's trouble is reported in one line
                 raise StartError(
                     f"the sandbox at {target.base_url or 'the embedded sandbox'} is not usable: "
@@ -137,6 +140,13 @@ class Controller(PreflightSession):
         redact.register_secret(jwt)
         redact.register_secret(pat)
         return (target.base_url or self.sandbox.url), jwt, pat
+
+    def _seed_live(self, admin) -> None:
+        """A sandbox target's live campaigns: the configured ones, set up healthy through /__sandbox/
+        (never the API, so the audit's request log holds only its own reads); existing ones are kept."""
+        from preflight.audit.live import seed_body
+
+        admin.seed_live(self.run_config.target.handle, [seed_body(c) for c in self.run_config.campaigns])
 
     def _check_readiness(self) -> None:
         """Read-only checks before anything else: a FAIL stops the run with ERROR, no write made."""
@@ -159,7 +169,10 @@ class Controller(PreflightSession):
             raise StartError("\n".join(row.line() for row in failed), failed[0].category)
 
     def pat_scopes(self) -> list[str]:
-        """The PAT scopes this run needs: health, the schema fetch, and the publish when it goes via the PAT."""
+        """The PAT scopes this run needs: health, the schema fetch, and the publish when it goes via the PAT;
+        an audit reads PAT health alone."""
+        if self.audit:
+            return ["analytics.read"]
         return [s for s in PAT_SCOPES if s != "pages.write" or self.run_config.run.publish_via == "pat"]
 
     def worker_payload(self) -> str:

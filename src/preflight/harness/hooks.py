@@ -17,7 +17,7 @@ from preflight.core.redact import redact_text
 from preflight.harness import collect, options, results
 from preflight.harness.session import PreflightSession
 from preflight.harness.xdist_adapter import has_workers, is_worker
-from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.failures import PreflightFailure, Unjudged
 from preflight.ops import quota
 
 RECORD = pytest.StashKey[results.TestRecord]()
@@ -31,6 +31,7 @@ def session_for(config: pytest.Config) -> PreflightSession:
 
     session = (Worker if is_worker(config) else Controller)(config)
     session.armed = options.given(config, "preflight_config") or session.default_config().is_file()
+    session.audit = session.armed and collect.is_audit(config)
     return session
 
 
@@ -121,8 +122,9 @@ def header(preflight: PreflightSession) -> list[str]:
     if not preflight.armed or preflight.runtime is None or preflight.run_config is None:
         return []
     target, runtime = preflight.run_config.target, preflight.runtime
+    what = " (an audit of the live campaigns: reads only)" if preflight.audit else ""
     lines = [
-        f"preflight: run {runtime.run_id}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
+        f"preflight: run {runtime.run_id}{what}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
         f"{len(preflight.run_config.campaigns)} campaign(s)"
     ]
     lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
@@ -284,7 +286,9 @@ class RuntestHooks:
 
         runtime = self.preflight.runtime
         info = collect.item_info(item)
-        record = self.preflight.recorder.begin(item.nodeid, info, runtime.run_id if runtime else "")
+        record = self.preflight.recorder.begin(
+            item.nodeid, info, runtime.run_id if runtime else "", self.preflight.names(info)
+        )
         item.stash[RECORD] = record
         if info is not None:
             allure.set_labels(info.step, info.stem, info.variant, campaign_id=record.campaign_id, slug=record.slug)
@@ -300,6 +304,8 @@ def _categorized(when: str, judge: Callable[[PreflightFailure], PreflightFailure
         if judged is failure:
             raise
         raise judged from failure
+    except Unjudged as exc:
+        pytest.skip(exc.reason)
     except Exception as exc:  # skips and xfails are BaseException, and pass through
         raise as_failure(exc, when) from exc
 

@@ -90,6 +90,22 @@ OPTIONS: tuple[Option, ...] = (
         is_flag=True,
     ),
     Option(
+        "preflight_audit",
+        "--audit",
+        "audit the live campaigns the config names (suites/live): reads only, no throwaway campaign, no write "
+        "(`preflight audit`); plain `pytest suites/live` is an audit too",
+        default=False,
+        is_flag=True,
+    ),
+    Option(
+        "preflight_click",
+        "--click",
+        "with --audit: follow each live short link once as a declared bot (one bot click per variant, never a "
+        "qualified one), to check where it lands and how long its ctx lives",
+        default=False,
+        is_flag=True,
+    ),
+    Option(
         "preflight_shard",
         "--shard",
         "I/N: run shard I of N, each campaign on exactly one shard (a stable hash of its campaignId); "

@@ -55,6 +55,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return None
 
 
+def pytest_ignore_collect(collection_path, config: pytest.Config) -> bool | None:
+    preflight = config.stash.get(SESSION, None)
+    if preflight is not None and preflight.armed:
+        return collect.ignored(collection_path, config, preflight.audit)
+    return None
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     preflight = metafunc.config.stash[SESSION]
     if preflight.armed and preflight.run_config is not None:

@@ -76,6 +76,8 @@ def check(preflight: Controller) -> tuple[str, Category] | None:
     """(problem, category) when the run must not start its tests, else None. Until every check
     passed, nothing but reads reached the target; the write-scope probe comes last."""
     items, runtime = selected_items(preflight), preflight.runtime
+    if preflight.audit:
+        return check_audit(preflight, items)
     preflight.write_plan = plan.for_subset(
         items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root
     )
@@ -124,3 +126,31 @@ def write_scope_problem(preflight: Controller, items: list[plan.Selected]) -> tu
     row = readiness.write_scope(preflight.client(), "pages.write", run_id=preflight.runtime.run_id)
     preflight.readiness.append(row)
     return (row.line(), row.category) if row.status == readiness.FAIL else None
+
+
+def check_audit(preflight: Controller, items: list[plan.Selected]) -> tuple[str, str] | None:
+    """An audit writes nothing: its plan is 0 and no quota is read. With --allow-writes its
+    route-previews are its only writes, checked like a run's against the window and the quota."""
+    previews = "route_preview" in preflight.audit_writes()
+    preflight.write_plan = plan.audit_plan(items, preflight.run_config, previews=previews)
+    total = preflight.write_plan.total
+    if total == 0:
+        return None
+    from preflight.ops.peak import ClockWatch
+
+    clock = ClockWatch()
+    found, problem = meters(preflight, clock)
+    peak_problem = in_peak_window(preflight, clock)
+    if peak_problem:
+        return peak_problem, Category.PEAK_WINDOW
+    if problem:
+        return f"the write quota could not be read: {problem}", Category.QUOTA
+    left = None if found is None else max(0, int(found["writesPerDay"]) - int(found["writesToday"]))
+    preflight.quota_fit = plan.Fit(left is None or total <= left, left, total)
+    if preflight.quota_fit.fits:
+        return None
+    return (
+        f"quota: the audit's {total} route-preview(s) need {total} writes and the handle has {left} left today; "
+        "nothing was written. Run the audit without --allow-writes (zero writes), or after the reset",
+        Category.QUOTA,
+    )

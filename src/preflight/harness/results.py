@@ -18,7 +18,7 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.model import Artifacts, campaign_id_for, live_slug
+from preflight.lifecycle.model import Artifacts
 from preflight.lifecycle.playbook import STEPS
 
 PROP = "preflight."
@@ -46,14 +46,9 @@ class TestRecord:
     run_id: str
     exchanges: list[Exchange] = field(default_factory=list)
     artifacts: Artifacts = field(default_factory=Artifacts)
-
-    @property
-    def campaign_id(self) -> str | None:
-        return campaign_id_for(self.run_id, self.info.stem) if self.info and self.info.stem else None
-
-    @property
-    def slug(self) -> str | None:
-        return live_slug(self.run_id, self.info.variant) if self.info and self.info.variant else None
+    # The platform's ids of the test's campaign and variant: the run's throwaway copy, or the live one
+    campaign_id: str | None = None
+    slug: str | None = None
 
     def artifacts_json(self) -> dict[str, Any]:
         base = {
@@ -71,8 +66,11 @@ class Recorder:
     def __init__(self) -> None:
         self.current: TestRecord | None = None
 
-    def begin(self, nodeid: str, info: ItemInfo | None, run_id: str) -> TestRecord:
-        self.current = TestRecord(nodeid=nodeid, info=info, run_id=run_id)
+    def begin(
+        self, nodeid: str, info: ItemInfo | None, run_id: str, names: tuple[str | None, str | None] = (None, None)
+    ) -> TestRecord:
+        """`names`: the campaign id and slug on the platform (PreflightSession.names)."""
+        self.current = TestRecord(nodeid=nodeid, info=info, run_id=run_id, campaign_id=names[0], slug=names[1])
         return self.current
 
     def on_exchange(self, exchange: Exchange) -> None:
@@ -102,7 +100,7 @@ class FailureEvidence:
     consequence_of: str | None = None  # an earlier failure this one follows from
     follows: tuple[str, ...] = ()  # the steps whose failure would explain this one
     draft: dict[str, Any] | None = None  # its part of the root cause's support report
-    party: str = ""  # whose fix it is, when not the category's own party (core.categories.party)
+    party: str | None = None  # who must act: platform, marketer, customer site, user or harness
 
 
 def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEvidence:
@@ -122,8 +120,8 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEv
     allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
     if failure is None:
         return evidence
+    evidence.party = failure.party
     evidence.cause = escalation.cause_of(failure)
-    evidence.party = failure.owner  # only when it is not the category's own party
     evidence.consequence_of = failure.duplicate_of
     evidence.follows = failure.follows
     evidence.escalate = failure.escalate and escalation.should_escalate(failure.category)
@@ -155,16 +153,18 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
         (PROP + "requestIds", " ".join(ex.request_id for ex in record.exchanges if ex.request_id)),
         (PROP + "worker", os.environ.get("PYTEST_XDIST_WORKER", "main")),
     ]
+    if record.artifacts.get("liveFunnel"):
+        props.append((PROP + "funnel", json.dumps(record.artifacts["liveFunnel"])))
     if evidence is not None:
         props += [
             (PROP + "category", evidence.category),
+            (PROP + "party", evidence.party),
             (PROP + "message", evidence.message),
             (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
             (PROP + "cause", evidence.cause),
             (PROP + "consequenceOf", evidence.consequence_of),
             (PROP + "follows", " ".join(evidence.follows)),
             (PROP + "escalate", "yes" if evidence.escalate else "no"),
-            (PROP + "party", evidence.party),
             (PROP + "draft", json.dumps(evidence.draft) if evidence.draft else None),
         ]
     # Plain str: xdist's wire format (execnet) takes the builtin types only, not a StrEnum.
@@ -201,6 +201,8 @@ class Collector:
         result.update(
             {k: props[k] for k in ("step", "campaign", "variant", "campaignId", "slug", "worker") if k in props}
         )
+        if props.get("funnel"):
+            result["funnel"] = json.loads(props["funnel"])
         result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
         if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
             result["outcome"] = "passed"
@@ -212,11 +214,11 @@ class Collector:
                 outcome="failed" if when == "call" else "error",
                 message=props.get("message") or _last_line(longrepr),
                 category=props.get("category") or Category.HARNESS_ERROR,
+                party=props.get("party"),
                 cause=props.get("cause"),
                 consequenceOf=props.get("consequenceOf"),
                 follows=(props.get("follows") or "").split(),
                 escalate=props.get("escalate") == "yes",
-                party=props.get("party"),
                 draft=json.loads(props["draft"]) if props.get("draft") else None,
             )
             if props.get("failingRequestIds"):
@@ -240,6 +242,7 @@ def _last_line(text: str) -> str:
 
 
 def _skip_reason(longrepr: str) -> str:
+    """The reason of a skip's `(path, line, 'Skipped: …')` (quoted either way by repr)."""
     text = longrepr.strip()
     if "Skipped: " not in text:
         return text

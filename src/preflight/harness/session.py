@@ -75,6 +75,7 @@ class PreflightSession:
 
     pytest_config: pytest.Config
     armed: bool = False  # the project's config was found or given: the plugin is on
+    audit: bool = False  # an audit of the live campaigns (suites/live): reads only
     runtime: RunContext | None = None
     run_config: RunConfig | None = None
     start_problem: str | None = None
@@ -147,7 +148,8 @@ class PreflightSession:
         self.run_config = self.run_config.model_copy(update={"target": target})
 
     def client(self) -> PlatformClient:
-        """The run's client: paced with every other process of the run, recording every exchange."""
+        """The run's client: paced with every other process of the run, recording every exchange. An
+        audit's client refuses, before sending, anything but GET and HEAD (`writes_allowed`)."""
         if self._client is None:
             from preflight.http.connect import make_client
             from preflight.http.pacing import make_pacer
@@ -155,7 +157,40 @@ class PreflightSession:
             runtime = self.runtime
             self._client = make_client(self.run_config, runtime.base_url, runtime.jwt, runtime.pat)
             self._client.pacer = make_pacer(runtime.limiter_db, self.run_config.run, embedded=runtime.embedded)
+            if self.audit:
+                self._client.writes_allowed = self.audit_writes()
         return self._client
+
+    def audit_writes(self) -> frozenset[str]:
+        """The only routes an audit may send other than GET: route-preview when this invocation says
+        --allow-writes (a target's allow_writes opts the lifecycle in, not the audit), and the support
+        reports --escalate asks for."""
+        allowed = set()
+        if self.pytest_config.getoption("preflight_allow_writes"):
+            allowed.add("route_preview")
+        if options.get(self.pytest_config, "preflight_escalate"):
+            allowed.add("support_report")
+        return frozenset(allowed)
+
+    @property
+    def clicks_live(self) -> bool:
+        return bool(options.get(self.pytest_config, "preflight_click"))
+
+    def names(self, info: Any) -> tuple[str | None, str | None]:
+        """The platform's campaign id and slug of a test's campaign and variant: the live ones in an
+        audit, else this run's throwaway copy's."""
+        from preflight.lifecycle.model import campaign_id_for, live_slug
+
+        stem = getattr(info, "stem", None)
+        variant = getattr(info, "variant", None)
+        if not stem:
+            return None, None
+        if self.audit and self.run_config is not None:
+            config = next((c for c in self.run_config.campaigns if c.stem == stem), None)
+            if config is not None:
+                return config.live_campaign_id, config.live_slug(variant) if variant else None
+        run_id = self.runtime.run_id if self.runtime else self.run_id or ""
+        return campaign_id_for(run_id, stem), live_slug(run_id, variant) if variant else None
 
     def journal(self) -> journal.Journal:
         if self._journal is None:

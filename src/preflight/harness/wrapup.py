@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from preflight.harness import options
+from preflight.harness import collect, options
 from preflight.harness.interrupts import CleanupSkipped
 from preflight.lifecycle import journal
 from preflight.ops import cleanup
 from preflight.report import escalation, history, landing, matrix
-from preflight.report.gate import EXIT_CODES, RunFacts
+from preflight.report.gate import EXIT_CODES, NO_CLICK_NOTE, RunFacts
 
 if TYPE_CHECKING:
     from preflight.harness.controller import Controller
@@ -60,9 +60,11 @@ def _browser(preflight: Controller, results: list[dict[str, Any]]) -> dict[str, 
 
 
 def history_path(preflight: Controller) -> Path:
-    """Per target and per reports folder: beside the journal, which outlives every run too."""
+    """Per target and per reports folder: beside the journal, which outlives every run too. An
+    audit's history is its own (its matrix has the audit's columns, not the lifecycle's)."""
     runtime = preflight.runtime
-    return history.path_for(Path(runtime.journal_root).parent / "history", preflight.run_config.target.name)
+    name = preflight.run_config.target.name + (".audit" if preflight.audit else "")
+    return history.path_for(Path(runtime.journal_root).parent / "history", name)
 
 
 def _facts(preflight: Controller, session: pytest.Session, stopped: str | None) -> RunFacts:
@@ -78,7 +80,21 @@ def _facts(preflight: Controller, session: pytest.Session, stopped: str | None) 
         unfinished=preflight.collector.unfinished(),
         write_plan=_plan_json(preflight),
         pacing=_pacing(preflight),
+        **_audit_facts(preflight),
     )
+
+
+def _audit_facts(preflight: Controller) -> dict[str, Any]:
+    """An audit says so, and what it leaves out without --click."""
+    if not preflight.audit:
+        return {}
+    from preflight.audit.live_click import NOT_ASKED
+
+    click = preflight.clicks_live
+    previews = "route_preview" in preflight.audit_writes()
+    audit = {"click": click, "writes": previews, "leftOut": None if click else NOT_ASKED}
+    notes = [] if click else [NO_CLICK_NOTE]
+    return {"mode": "audit", "audit": audit, "notes": notes}
 
 
 def _selection(config: pytest.Config) -> str | None:
@@ -89,7 +105,8 @@ def _selection(config: pytest.Config) -> str | None:
         parts.append(f"-m {config.getoption('markexpr')!r}")
     if options.get(config, "preflight_shard"):
         parts.append(f"--shard {options.get(config, 'preflight_shard')}")
-    args = [a for a in config.args if a.rstrip("/") not in ("suites", ".")]
+    suites = ("suites", ".", "/".join(collect.AUDIT_SUITES))  # the suites themselves select nothing
+    args = [a for a in config.args if a.rstrip("/") not in suites]
     if args:
         parts.append(" ".join(args))
     return " ".join(parts) or None

@@ -25,6 +25,7 @@ from preflight.http import pacing
 from preflight.http.exchange import Exchange
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_METHODS = frozenset({"GET", "HEAD"})
 DEFAULT_REQUEST_ID_HEADERS = ("x-request-id",)
 
 
@@ -81,6 +82,11 @@ class _Bearer(httpx.Auth):
 Observer = Callable[[Exchange], None]
 
 
+class WriteRefused(RuntimeError):
+    """A request other than GET or HEAD from a read-only client (the audit's): a bug of the harness,
+    stopped before anything is sent."""
+
+
 @dataclass
 class PlatformClient:
     """The run's HTTP client for one target and handle.
@@ -102,6 +108,9 @@ class PlatformClient:
     idempotency_key_in: str = "header"  # (gap) header or body
     pacer: pacing.Pacer | None = None  # the run's shared pace, when configured
     observers: list[Observer] = field(default_factory=list)
+    # None: any route. A set of route names: the only ones that may send anything but GET or HEAD
+    # (the audit's client: none, or route_preview where writes are allowed, support_report on --escalate).
+    writes_allowed: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -133,6 +142,11 @@ class PlatformClient:
         **path_params: str,
     ) -> Exchange:
         method, template, default_surface = ROUTES[route]
+        if self.writes_allowed is not None and method not in READ_METHODS and route not in self.writes_allowed:
+            raise WriteRefused(
+                f"{method} {template} ({route}) from a read-only client: the audit sends only GET and HEAD, "
+                "so this is a bug of campaign-preflight; nothing was sent"
+            )
         path = self.route_overrides.get(route, template).format(handle=self.handle, **path_params)
         headers: dict[str, str] = {}
         auth = self.credentials.auth_for(surface or default_surface)

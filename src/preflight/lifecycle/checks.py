@@ -22,11 +22,11 @@ def fail(
     cause: str = "",
     escalate: bool = True,
     follows: tuple[str, ...] = (),
-    owner: str = "",
+    party: str | None = None,
     **state: Any,
 ) -> PreflightFailure:
-    """`cause`: the root cause in words, the same wherever it shows (see PreflightFailure); `owner`:
-    whose fix it is when not the category's own party (e.g. the customer's site)."""
+    """`cause`: the root cause in words, the same wherever it shows (see PreflightFailure); `party`:
+    whose fix it is when not the category's own party (e.g. the customer's site, the marketer)."""
     from preflight.lifecycle.classify import NEXT_STEPS
 
     return PreflightFailure(
@@ -41,7 +41,7 @@ def fail(
         cause=cause,
         escalate=escalate,
         follows=follows,
-        owner=owner,
+        party=party,
     )
 
 

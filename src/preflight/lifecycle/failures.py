@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from preflight.core.categories import NOT_ESCALATED, SITE_CATEGORIES, Category, party
+from preflight.core.categories import NOT_ESCALATED, PARTIES, Category, party
 from preflight.http.exchange import Exchange
 
 
@@ -36,19 +36,19 @@ class PreflightFailure(AssertionError):
     # The lifecycle steps whose failure (in the same campaign) would explain this one: a lagging
     # health check follows from the step that feeds it, and joins that root cause's report.
     follows: tuple[str, ...] = ()
-    # Whose fix it is, when not the category's own party (core.categories.party): e.g. a ctx lost
-    # by the customer's site redirect is `attribution` on the customer's site.
-    owner: str = ""
+    # Who must act (core.categories.party): the category's party unless this finding says otherwise,
+    # e.g. `attribution` is the marketer's when their own link switches the ctx off. Only the
+    # platform's findings are escalated; a marketer's still fails the verdict.
+    party: str | None = None
 
     def __post_init__(self) -> None:
         self.category = Category(self.category)  # a string that names no category fails here
-        if self.category in NOT_ESCALATED or self.category in SITE_CATEGORIES:
+        self.party = self.party or party(self.category)
+        if self.party not in PARTIES:
+            raise ValueError(f"party {self.party!r} is none of {', '.join(PARTIES)}")
+        if self.category in NOT_ESCALATED or self.party != "platform":
             self.escalate = False
         super().__init__(self.message)
-
-    @property
-    def party(self) -> str:
-        return self.owner or party(self.category)
 
     @property
     def request_ids(self) -> list[str]:
@@ -100,3 +100,12 @@ def _no_ids(exchanges: list[Exchange]) -> str:
     if any(ex.status is not None for ex in exchanges):
         return "none (the answers carried no request-id header; see the target's contract.request_id_headers)"
     return "none (no answer arrived)" if exchanges else "none (no request was made)"
+
+
+class Unjudged(Exception):
+    """A check that cannot judge now, and says why (e.g. analytics lag past the wait): the test is
+    skipped with this reason, never shown as a pass and never a failure."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

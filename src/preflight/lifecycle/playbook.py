@@ -1,10 +1,12 @@
-"""UC-07's playbook ("How Gharart Debugs It"): every lifecycle step declared once, in order.
+"""UC-07's playbook ("How Gharart Debugs It"): every lifecycle step declared once, in order; and
+the audit's checks of the live campaign (`preflight audit`), declared the same way.
 
 A step's declaration is all the rest of the harness knows of it: the write plan counts the
 writes it declares, a lagging health check follows from the steps that feed it, the classifier
 gives a failure of the step's categories the step's next step, and the report groups and
 numbers tests by it. Adding a step is this declaration, one module in `steps/` and one suite
-(docs/DESIGN.md, "Where to add a step").
+(docs/DESIGN.md, "Where to add a step"). An audit check is the same, with its logic in
+`preflight.audit` and its tests in `suites/live/`; the report groups the audit first.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from types import MappingProxyType
 from preflight.core.categories import Category
 
 SUPPORT = "escalate via POST /v2/support/report with the request ids and repro artifact (UC-07 Escalation)"
+LIFECYCLE, AUDIT = "lifecycle", "audit"
+AUDIT_GROUP = "0 · Live campaign audit"
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ WriteRule = int | Callable[[WriteContext], int]
 @dataclass(frozen=True)
 class Step:
     name: str  # as the suites mark it: @pytest.mark.preflight_step("health")
-    number: int  # its place in UC-07's playbook, then the shopper's journey (7); the readiness re-checks share 8
+    number: int  # its place in UC-07's playbook, the shopper's journey (7), the readiness re-checks (8), the funnel (9)
     title: str  # the step in words
     playbook: str  # UC-07's own words for it
     module: str  # its logic: preflight.lifecycle.steps.<module>
@@ -47,11 +51,25 @@ class Step:
     # the default next step of each failure category this step is where UC-07 names it
     next_steps: Mapping[Category, str] = field(default_factory=dict)
     order: int = 0  # set from its place in STEPS
+    kind: str = LIFECYCLE  # a lifecycle step, or a check of the audit of the live campaign
+    # where its playbook words come from, as its next steps cite it
+    source: str = ""
 
     @property
     def group(self) -> str:
-        """How the report names it, numbered so it sorts in playbook order: "1 · Campaign health"."""
-        return f"{self.number} · {self.title}"
+        """How the report names it, numbered so it sorts in playbook order: "1 · Campaign health";
+        the audit's checks are one group, first: "0 · Live campaign audit"."""
+        return AUDIT_GROUP if self.kind == AUDIT else f"{self.number} · {self.title}"
+
+    @property
+    def key(self) -> str:
+        """Its column in the readiness matrix: the step's number, or A1… for an audit check."""
+        return f"A{self.number}" if self.kind == AUDIT else str(self.number)
+
+    @property
+    def reference(self) -> str:
+        """How a next step cites it: "UC-07 step 4", "CC-06/07", "the audit"."""
+        return self.source or (f"UC-07 step {self.number}" if self.kind == LIFECYCLE else "the audit")
 
     def writes_of(self, test: str, context: WriteContext) -> int:
         rule = self.writes.get(test, 0)
@@ -187,9 +205,10 @@ _DECLARED = (
         "real browser, and the published detail page",
         module="landing",
         suite="test_landing.py",
+        source="UC-07 flow step 3",
         next_steps={
             Category.LANDING_PAGE: (
-                "open the variant's page as a shopper does (step 7, the shopper's journey, as UC-07's flow says: "
+                "open the variant's page as a shopper does (step 7, the shopper's journey; UC-07 flow step 3: "
                 "validate the expected state in the UI after each step; the screenshot, "
                 "page HTML and trace are attached) and fix it on the customer's own site before spend ramps; the "
                 "platform is not at fault, so nothing is escalated"
@@ -213,11 +232,164 @@ _DECLARED = (
         module="pat_health",
         suite="test_pat_health.py",
     ),
+    # The platform's own pre-spend sequence (Campaign Control) ends with funnel and segment analytics.
+    Step(
+        "analytics",
+        9,
+        "Platform funnel numbers",
+        "Campaign Control CC-06/07: read the funnel and segment analytics before spend",
+        module="analytics",
+        suite="test_analytics.py",
+        source="CC-06/07",
+        next_steps={
+            Category.TEST_RESIDUE: (
+                "read the campaign's analytics (CC-06/07): test traffic must count only in testConversions "
+                "and botClicks, never in conversions, revenue or qualifiedClicks, or the A/B numbers spend is "
+                "judged by are wrong; " + SUPPORT
+            ),
+        },
+    ),
+)
+
+# The audit of the live campaign: reads only (GET), run by `preflight audit` (suites/live/). Each
+# check is numbered A1… in the matrix; the report shows them as one group, before the lifecycle.
+_AUDIT = (
+    Step(
+        "live_config",
+        1,
+        "Live campaign as configured",
+        "The campaign the ads point at exists, is ACTIVE, and its variants are bound as configured",
+        module="live_config",
+        suite="live/test_live_config.py",
+        kind=AUDIT,
+        next_steps={
+            Category.LIVE_CONFIG: (
+                "the audit: make the live campaign match the config in the dashboard (status ACTIVE, its goal, "
+                "each variant link bound, enabled, with its destination and tags; no other enabled link), or fix "
+                "the config's live: block if the ids differ; nothing is escalated"
+            ),
+        },
+    ),
+    Step(
+        "link_lifetime",
+        2,
+        "Link lifetime against the flight",
+        "Every live link answers from the flight's start to its end, for the clicks expected",
+        module="lifetime",
+        suite="live/test_link_lifetime.py",
+        kind=AUDIT,
+        next_steps={
+            Category.LINK_LIFETIME: (
+                "the audit: in the dashboard, move the link's schedule or expiry to cover the flight, raise or "
+                "clear its click limit, or remove its password; nothing is escalated"
+            ),
+        },
+    ),
+    Step(
+        "live_attribution",
+        3,
+        "Attribution can work",
+        "Each live link carries a ctx, and a click's ctx lives through the conversion window",
+        module="attribution",
+        suite="live/test_attribution.py",
+        kind=AUDIT,
+        next_steps={
+            Category.CTX_LIFETIME: (
+                "the audit: a conversion after the ctx expires cannot be attributed: align "
+                "expectations.conversion_window_minutes with the platform's ctx lifetime, or ask 10xDotIn support "
+                "whether it can be raised for the handle; nothing is escalated"
+            ),
+        },
+    ),
+    Step(
+        "routing",
+        4,
+        "Routing of the audiences",
+        "Each configured audience is routed to the variant's destination",
+        module="routing",
+        suite="live/test_routing.py",
+        kind=AUDIT,
+        next_steps={
+            Category.ROUTING: (
+                "the audit: change or disable the named routing rule (the link's routingRules, or the handle's "
+                "personalization rule) so the audience reaches the variant's page; nothing is escalated"
+            ),
+        },
+    ),
+    Step(
+        "destination_trust",
+        5,
+        "Destination trust",
+        "Every destination host is VERIFIED, or not listed",
+        module="trust",
+        suite="live/test_destination_trust.py",
+        kind=AUDIT,
+        next_steps={
+            Category.DESTINATION_TRUST: (
+                "the audit: verify the destination domain in the dashboard (Destination domains), or point the "
+                "link at a verified one: until then its clicks are refused; nothing is escalated"
+            ),
+        },
+    ),
+    Step(
+        "utm_policy",
+        6,
+        "UTM policy",
+        "The live links' tags follow the configured UTM policy",
+        module="utm",
+        suite="live/test_utm_policy.py",
+        kind=AUDIT,
+        next_steps={
+            Category.UTM_POLICY: (
+                "the audit: edit the link's tracking tags in the dashboard to follow policy.utm (or change the "
+                "policy if it is the policy that is wrong); nothing is escalated"
+            ),
+        },
+    ),
+    Step(
+        "live_health",
+        7,
+        "Health, read-only",
+        "Run campaign health (JWT) and the PAT/public route on the live campaign",
+        module="live_health",
+        suite="live/test_live_health.py",
+        kind=AUDIT,
+    ),
+    Step(
+        "live_click",
+        8,
+        "One real click",
+        "With --click, each live short link followed once as a declared bot",
+        module="live_click",
+        suite="live/test_live_click.py",
+        kind=AUDIT,
+    ),
+    Step(
+        "funnel",
+        9,
+        "Funnel numbers",
+        "Campaign Control CC-06/07 on the live campaign: each variant's funnel, side by side",
+        module="funnel",
+        suite="live/test_funnel.py",
+        kind=AUDIT,
+        next_steps={
+            Category.NO_CONVERSION_SIGNAL: (
+                "the audit: qualified clicks arrive and no conversion does: check the site sends its "
+                "conversions (POST /v2/public/conversions with the click's ctx) and the conversion page works; "
+                "nothing is escalated"
+            ),
+        },
+    ),
 )
 
 STEPS: Mapping[str, Step] = MappingProxyType(
-    {step.name: Step(**{**step.__dict__, "order": index + 1}) for index, step in enumerate(_DECLARED)}
+    {step.name: Step(**{**step.__dict__, "order": index + 1}) for index, step in enumerate(_AUDIT + _DECLARED)}
 )
+
+
+def of_kind(kind: str) -> list[Step]:
+    """The lifecycle's steps, or the audit's checks, in order."""
+    return [step for step in STEPS.values() if step.kind == kind]
 
 
 def fed_by(check_id: str) -> tuple[str, ...]:

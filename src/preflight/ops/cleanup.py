@@ -23,6 +23,26 @@ class Outcome:
     writes: int = 0  # quota-counted writes spent
 
 
+def _never_created(
+    client: PlatformClient,
+    link: journal.LinkRecord,
+    writer: journal.Journal,
+    outcome: Outcome,
+    on_link: Callable[[journal.LinkRecord, str], None] | None,
+) -> bool:
+    """A link whose enabling request lost its answer may never have been made (e.g. its campaign's
+    create was refused): GET it first; a 404 leaves nothing to retire (and a PUT naming a campaign
+    that does not exist would be refused)."""
+    ex = client.call("get_link", step="teardown", slug=link.slug)
+    if ex.status != 404:
+        return False
+    writer.link(link.campaign_id, link.handle, link.slug, journal.RETIRED, request_id=ex.request_id)
+    outcome.retired.append({"campaignId": link.campaign_id, "slug": link.slug, "requestId": ex.request_id})
+    if on_link is not None:
+        on_link(link, "never created (GET -> 404): nothing to retire")
+    return True
+
+
 def live_links(root: str, run_id: str, base_url: str, handle: str) -> list[journal.LinkRecord]:
     """The links of one run that may still be enabled on this platform and handle."""
     return [
@@ -49,6 +69,8 @@ def retire(
         entry = {"campaignId": link.campaign_id, "slug": link.slug}
         if not link.body:
             outcome.failed.append({**entry, "error": "the journal has no body for this link"})
+            continue
+        if link.state == journal.MAYBE and _never_created(client, link, writer, outcome, on_link):
             continue
         ex = retire_link(
             client, run_id=link.run_id, campaign_id=link.campaign_id, slug=link.slug, body=link.body, session=session

@@ -153,6 +153,24 @@ def _teardown(
     ]
 
 
+PREVIEW_TEST = "test_audiences_reach_the_variant"
+
+
+def audit_plan(items: Iterable[Selected], run_config: RunConfig, *, previews: bool) -> WritePlan:
+    """An audit's writes: none; with --allow-writes, one route-preview per audience of each selected
+    routing check (a POST under /v2 counts as a write, gap)."""
+    plan = WritePlan()
+    if not previews:
+        return plan
+    configs = {c.stem: c for c in run_config.campaigns}
+    for item in items:
+        audiences = configs[item.stem].audiences if item.name == PREVIEW_TEST and item.stem in configs else []
+        if audiences:
+            what = f"route-preview of {item.variant} for {len(audiences)} audience(s)"
+            plan.lines.append(Line(item.stem, item.step or "routing", what, len(audiences)))
+    return plan
+
+
 def selected_from(collection: dict[str, Any]) -> list[Selected]:
     """The Selected items of a collection dump (see collect.selected)."""
     keys = ("nodeid", "name", "step", "stem", "variant", "writes")

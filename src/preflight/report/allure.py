@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.core.redact import redact_obj, redact_text
 from preflight.http.exchange import Exchange
-from preflight.lifecycle.playbook import STEPS
+from preflight.lifecycle.playbook import AUDIT, STEPS
 
 if TYPE_CHECKING:
     import pytest
@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover
     allure_commons = None
 
 EPIC = "Campaign lifecycle"
+AUDIT_EPIC = "Live campaign audit"
 # The report's groups: UC-07's six steps, numbered so they sort in playbook order, the shopper's
 # journey as the seventh and the readiness re-checks as the eighth (allurerc.mjs groups the trees by these labels).
 FEATURES = tuple(dict.fromkeys(step.group for step in STEPS.values()))
@@ -68,7 +69,7 @@ def set_labels(
         raise ValueError(f"unknown step {step!r}")
     if not in_allure_context():
         return
-    allure.dynamic.epic(EPIC)
+    allure.dynamic.epic(AUDIT_EPIC if STEPS[step].kind == AUDIT else EPIC)
     allure.dynamic.feature(group)
     allure.dynamic.label(STEP_LABEL, group)
     if campaign:

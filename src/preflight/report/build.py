@@ -82,6 +82,11 @@ def build_report(
             overview = (gate.get("browser") or {}).get("overview")
             if overview and Path(overview).is_file():  # the landing pages side by side (report.landing)
                 attachments.append(str(overview))
+            chart = front.funnel_page(gate)
+            if chart is not None:
+                page = Path(scratch) / front.FUNNEL_FILE
+                page.write_text(chart, encoding="utf-8")
+                attachments.append(str(page))
         for view, output in (("step", report), ("campaign", report / front.CAMPAIGN_VIEW)):
             context = (
                 front.context(gate, view=view, history_path=history, single_file=single_file, attachments=attachments)

@@ -14,6 +14,7 @@ from preflight.report import landing, matrix
 
 CAMPAIGN_VIEW = "by-campaign"  # the second view's folder inside the report
 MATRIX_FILE = "readiness-matrix.html"
+FUNNEL_FILE = "funnel.html"  # an audit's funnel of each live campaign, variants side by side
 # Symbols that every font has (the emoji of summary.md render as boxes in some browsers).
 MARK = {matrix.PASSED: "✓", matrix.FAILED: "✗", matrix.SKIPPED: "skip", matrix.PARTLY: "✓ (some skipped)"}
 
@@ -67,7 +68,7 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     # The header's time is from the first test's start to the last one's end; this is the run's own.
     out["Run time"] = _duration(gate.get("startedAt"), gate.get("finishedAt"))
     out["Tests"] = f"{tests.get('ran')} of {tests.get('selected')} selected ran"
-    out["Steps"] = matrix.legend()
+    out["Steps"] = matrix.legend(key for key, _ in matrix.columns(rows))
     out["Full matrix"] = f"Global Attachments tab: {MATRIX_FILE}"
     browser = gate.get("browser")
     if browser:
@@ -76,6 +77,10 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
             if browser.get("overview")
             else f"{browser.get('status')}: {browser.get('reason') or 'no screenshot'}"
         )
+    from preflight.report.gate import funnels
+
+    if funnels(gate.get("results") or []):
+        out["Funnel"] = f"Global Attachments tab: {FUNNEL_FILE} (the platform's numbers, variants side by side)"
     out["Other view"] = (
         f"{CAMPAIGN_VIEW}/index.html (campaign → variant → step)"
         if view == "step"
@@ -89,7 +94,10 @@ def verdict(gate: dict[str, Any]) -> str:
     if found == "PASS":
         return "PASS: ready for spend"
     if found == "FAIL":
-        return f"FAIL: {len(gate.get('escalations') or [])} root cause(s)"
+        escalated = len(gate.get("escalations") or [])
+        if escalated:
+            return f"FAIL: {escalated} root cause(s)"
+        return "FAIL: " + (gate.get("reason") or "").split(": ", 1)[-1].split(":")[0]
     return f"ERROR: {(gate.get('reason') or '').split(':')[0]}"
 
 
@@ -130,8 +138,9 @@ def matrix_page(gate: dict[str, Any]) -> str:
     """A self-contained HTML page (no script, no external resource): the verdict, the readiness
     matrix, root causes, what is left enabled and what changed since the last PASS."""
     rows = gate.get("matrix") or {}
-    numbers = [str(n) for n, _ in matrix.NUMBERS]
-    head = "".join(f"<th>{n}<br><small>{html.escape(f)}</small></th>" for n, f in matrix.NUMBERS)
+    shown = matrix.columns(rows)
+    numbers = [key for key, _ in shown]
+    head = "".join(f"<th>{n}<br><small>{html.escape(f)}</small></th>" for n, f in shown)
     body = []
     for row, steps in rows.items():
         cells = "".join(
@@ -176,3 +185,68 @@ def matrix_page(gate: dict[str, Any]) -> str:
 def _list(items: Any) -> str:
     items = [f"<li>{html.escape(item)}</li>" for item in items]
     return f"<ul>{''.join(items)}</ul>" if items else "<p>none</p>"
+
+
+# -- an audit's funnel, as a chart ------------------------------------------------------------------
+
+CHART_METRICS = (
+    ("clicks", "clicks"),
+    ("qualifiedClicks", "qualified"),
+    ("botClicks", "bots"),
+    ("conversions", "conversions"),
+)
+COLOURS = ("#1a73e8", "#e8710a", "#188038", "#9334e6", "#d01884", "#007b83")
+
+
+def funnel_page(gate: dict[str, Any]) -> str | None:
+    """A self-contained HTML page (inline SVG, no script, no external resource): each live campaign's
+    funnel as the platform counts it, its variants side by side; None when the run has no funnel."""
+    from preflight.report.gate import funnels
+
+    found = funnels(gate.get("results") or [])
+    if not found:
+        return None
+    parts = [f"<h1>Funnel of the live campaigns · {html.escape(verdict(gate))}</h1>"]
+    for funnel in found:
+        variants = list(funnel.get("variants") or {})
+        fresh = funnel.get("freshness") or {}
+        when = f"as of {fresh.get('lastUpdatedAt')}, SLA {fresh.get('slaMinutes')} min"
+        parts.append(
+            f"<h2>{html.escape(funnel['campaignId'])}</h2>"
+            f"<p>freshness {html.escape(str(fresh.get('status')))} ({html.escape(when)})</p>"
+        )
+        parts.append(_bars(funnel["variants"], variants))
+        revenue = " · ".join(f"{html.escape(v)}: {funnel['variants'][v].get('revenue', 0):,.0f}" for v in variants)
+        parts.append(f"<p>revenue {revenue}</p>")
+    style = "body{font-family:sans-serif;margin:1.5em}svg{margin:.5em 0}text{font-size:12px}"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Funnel</title><style>{style}</style></head>"
+        f"<body>{''.join(parts)}</body></html>"
+    )
+
+
+def _bars(counts: dict[str, dict[str, float]], variants: list[str]) -> str:
+    """Grouped bars: one group per metric, one bar per variant, with its number above it."""
+    top = max([counts[v].get(m, 0) or 0 for v in variants for m, _ in CHART_METRICS] + [1])
+    bar, gap, height = 22, 26, 160
+    group = bar * len(variants) + gap
+    width = 60 + group * len(CHART_METRICS)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 70}" role="img">']
+    for g, (metric, label) in enumerate(CHART_METRICS):
+        x0 = 40 + g * group
+        for i, variant in enumerate(variants):
+            value = counts[variant].get(metric, 0) or 0
+            h = round(height * value / top)
+            x, y = x0 + i * bar, 20 + height - h
+            out.append(
+                f'<rect x="{x}" y="{y}" width="{bar - 4}" height="{h}" fill="{COLOURS[i % len(COLOURS)]}">'
+                f"<title>{html.escape(variant)} {label}: {value:,.0f}</title></rect>"
+                f'<text x="{x + (bar - 4) / 2}" y="{y - 4}" text-anchor="middle">{value:,.0f}</text>'
+            )
+        out.append(f'<text x="{x0 + (group - gap) / 2}" y="{height + 40}" text-anchor="middle">{label}</text>')
+    for i, variant in enumerate(variants):
+        out.append(
+            f'<rect x="{40 + i * 120}" y="{height + 52}" width="10" height="10" fill="{COLOURS[i % len(COLOURS)]}"/>'
+            f'<text x="{54 + i * 120}" y="{height + 61}">{html.escape(variant)}</text>'
+        )
+    return "".join(out) + "</svg>"

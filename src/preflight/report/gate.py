@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from preflight.core.categories import NO_VERDICT, Category, party
+from preflight.core.categories import CUSTOMER_SITE, NO_VERDICT, Category, party
 from preflight.core.redact import redact_obj, redact_text
 from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.lifecycle.playbook import STEPS
@@ -42,6 +42,10 @@ RESULT_KEYS = (
     "ticketId",
     "worker",
 )
+# What an audit's PASS says it does not cover when it made no real click.
+NO_CLICK_NOTE = "not checked without --click: one real click per variant (where it lands, its ctx)"
+# Kept on a result when it has them: its root cause, who must act, and an audit's funnel numbers.
+RESULT_EXTRAS = ("cause", "party", "consequenceOf", "failingRequestIds", "funnel")
 BAD_OUTCOMES = frozenset({"failed", "error"})
 ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "ERROR": 2}
@@ -70,6 +74,9 @@ class RunFacts:
     shards: list[dict[str, Any]] | None = None  # a merged gate's shards (preflight merge)
     shards_problem: str | None = None  # a merge that lacks a shard, or joins an ERROR one: no verdict
     browser: dict[str, Any] | None = None  # the shopper's journey: ran, skipped (why), off; what it blocked
+    mode: str = "lifecycle"  # "audit": the live campaigns, read only (preflight audit)
+    audit: dict[str, Any] | None = None  # an audit's options: click, writes, what is left out without --click
+    notes: list[str] = field(default_factory=list)  # what a PASS does not cover (e.g. no real click)
 
 
 def compute_verdict(
@@ -97,9 +104,7 @@ def compute_verdict(
     if facts.stopped and not bad:
         return "ERROR", facts.stopped
     if bad:
-        roots = len(facts.escalations) or len({r.get("cause") or r.get("nodeid") for r in bad})
-        categories = ", ".join(dict.fromkeys(_category(r) or "?" for r in bad))
-        return "FAIL", f"{len(bad)} test(s) failed from {roots} root cause(s): {categories}"
+        return "FAIL", _fail_reason(bad, facts)
     if not results and _empty_shard(facts):
         shard = facts.shard
         return "PASS", (
@@ -117,7 +122,7 @@ def compute_verdict(
     skipped = sum(r.get("outcome") == "skipped" for r in results)
     return "PASS", f"all {len(results)} selected tests ran" + (
         f" ({skipped} skipped, each with its reason)" if skipped else ""
-    ) + _browser_note(facts.browser)
+    ) + _browser_note(facts.browser) + "".join(f"; {note}" for note in facts.notes)
 
 
 def _browser_note(browser: dict[str, Any] | None) -> str:
@@ -127,6 +132,36 @@ def _browser_note(browser: dict[str, Any] | None) -> str:
     if browser.get("status") == "off":
         return "; the browser checks are off (browser.use: off)"
     return f"; the shopper's journey in a browser was {browser['status']}: {_first(browser.get('reason'))}"
+
+
+def result_party(result: Result) -> str:
+    """Who must act on a failed result: its own party when the finding said, else its category's."""
+    return result.get("party") or party(_category(result))
+
+
+# The findings that are not the platform's, counted apart from its root causes: who fixes them.
+FIXED_BY = {
+    "marketer": "to fix in the campaign (marketer side, not escalated)",
+    CUSTOMER_SITE: "to fix on the customer's site (not escalated)",
+}
+
+
+def _fail_reason(bad: list[Result], facts: RunFacts) -> str:
+    """One platform defect is one root cause (escalated); the marketer's and the customer site's
+    findings are counted apart."""
+    categories = ", ".join(dict.fromkeys(_category(r) or "?" for r in bad))
+    platform = [r for r in bad if result_party(r) not in FIXED_BY]
+    parts = []
+    if platform:
+        roots = len(facts.escalations) or len({r.get("cause") or r.get("nodeid") for r in platform})
+        parts.append(f"from {roots} root cause(s)")
+    for side, fix in FIXED_BY.items():
+        theirs = [r for r in bad if result_party(r) == side]
+        if theirs:
+            found = len({(r.get("cause") or r.get("nodeid"), r.get("slug")) for r in theirs})
+            parts.append(f"{found} finding(s) {fix}")
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return f"{len(bad)} test(s) failed{' ' if joined.startswith('from') else ': '}{joined}: {categories}"
 
 
 def _empty_shard(facts: RunFacts) -> bool:
@@ -151,7 +186,7 @@ def normalise(result: Result) -> dict[str, Any]:
     """One result with the gate's keys (and its root cause and skip reason when it has them), redacted."""
     out = {key: result.get(key) for key in RESULT_KEYS}
     out["requestIds"] = list(result.get("requestIds") or [])
-    for extra in ("cause", "consequenceOf", "failingRequestIds", "party"):
+    for extra in RESULT_EXTRAS:
         if result.get(extra):
             out[extra] = result[extra]
     return redact_obj(out)
@@ -198,6 +233,8 @@ def document(
         "sinceLastPass": facts.since_last_pass,
         "shard": facts.shard,
         "browser": redact_obj(facts.browser),
+        "mode": facts.mode,
+        **({"audit": facts.audit} if facts.audit is not None else {}),
         **({"shards": redact_obj(facts.shards)} if facts.shards is not None else {}),
     }
 
@@ -313,7 +350,10 @@ def render_summary(
     if facts.problem and len(facts.problem.splitlines()) > 1:
         parts += ["> **The run could not start its tests:**", ">"]
         parts += [f"> - {_inline(line)}" for line in facts.problem.splitlines()] + [""]
+    if facts.mode == "audit":
+        parts += _audit_lines(facts)
     parts += _table(results) + [""]
+    parts += funnel_tables(results)
     if facts.since_last_pass:
         parts += [f"**Since the last PASS:** {_inline(facts.since_last_pass['text'])}", ""]
     parts += _escalations(facts.escalations)
@@ -430,14 +470,14 @@ def _failures(results: list[dict]) -> list[str]:
     lines = ["### Failures", ""]
     for r in bad:
         category = _category(r)
-        escalation = f"`{_code(r['escalation'])}`" if r["escalation"] else _why_not_escalated(r, category)
+        escalation = f"`{_code(r['escalation'])}`" if r["escalation"] else _why_not_escalated(r, result_party(r))
         if r["ticketId"]:
             escalation += f" (ticket `{_code(r['ticketId'])}`)"
         ids = ", ".join(f"`{_code(i)}`" for i in r["failingRequestIds"] or r["requestIds"]) or "none"
         lines += [
             f"#### {ICONS[r['outcome']]} `{_code(r['nodeid'] or '?')}`",
             "",
-            f"- **category:** `{category}` ({r.get('party') or party(category)} side)",
+            f"- **category:** `{category}` ({result_party(r)} side)",
             f"- **message:** {_inline(_first(r['message']) or '(no message)')}",
             f"- **request ids:** {ids}",
             f"- **next step:** {_inline(next_step_of(r['message'], category))}",
@@ -447,13 +487,76 @@ def _failures(results: list[dict]) -> list[str]:
     return lines
 
 
-def _why_not_escalated(result: dict, category: str | None) -> str:
+def _why_not_escalated(result: dict, side: str) -> str:
     if result.get("consequenceOf"):
         return f"none (follows from {_inline(result['consequenceOf'])})"
-    owner = result.get("party") or party(category)
-    if owner != "platform":
-        return f"none ({owner} side: not the platform's to fix)"
+    if side == "marketer":
+        return "none (marketer side: fixed in the dashboard, as the next step says; the platform has nothing to fix)"
+    if side != "platform":
+        return f"none ({side} side: not the platform's to fix)"
     return "none"
+
+
+def _audit_lines(facts: RunFacts) -> list[str]:
+    audit = facts.audit or {}
+    lines = [
+        "An audit of the live campaigns: reads only"
+        + (" (and the route-previews --allow-writes asked for)" if audit.get("writes") else ", zero writes")
+        + "; no throwaway campaign.",
+        "",
+    ]
+    if audit.get("leftOut"):
+        lines += [f"> **Not checked without `--click`:** {_inline(audit['leftOut'])}", ""]
+    return lines
+
+
+FUNNEL_ROWS = (
+    ("clicks", "clicks"),
+    ("qualifiedClicks", "qualified"),
+    ("botClicks", "bots"),
+    ("conversions", "conversions"),
+    ("revenue", "revenue"),
+    ("testConversions", "test conversions"),
+)
+
+
+def funnels(results: Iterable[Result]) -> list[dict[str, Any]]:
+    """The audit's funnel of each live campaign (one per campaign, in result order)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for result in results:
+        funnel = result.get("funnel")
+        if isinstance(funnel, dict) and funnel.get("campaignId"):
+            seen.setdefault(funnel["campaignId"], funnel)
+    return list(seen.values())
+
+
+def funnel_tables(results: Iterable[Result]) -> list[str]:
+    """Each live campaign's funnel as the platform counts it: variants side by side."""
+    found = funnels(results)
+    if not found:
+        return []
+    lines = ["### Funnel (the platform's own numbers, CC-06/07)", ""]
+    for funnel in found:
+        variants = list(funnel.get("variants") or {})
+        fresh = funnel.get("freshness") or {}
+        lines += [
+            f"**`{_code(funnel['campaignId'])}`** · freshness {_inline(fresh.get('status', 'UNKNOWN'))}"
+            + (f" (as of {_inline(fresh['lastUpdatedAt'])})" if fresh.get("lastUpdatedAt") else ""),
+            "",
+            "| | " + " | ".join(f"`{_code(v)}`" for v in variants) + " |",
+            "|---|" + "---:|" * len(variants),
+        ]
+        for key, label in FUNNEL_ROWS:
+            cells = [_number((funnel["variants"][v] or {}).get(key)) for v in variants]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}" if isinstance(value, (int, float)) else "—"
 
 
 def _browser_lines(browser: dict[str, Any] | None) -> list[str]:

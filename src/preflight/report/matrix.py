@@ -11,8 +11,10 @@ from preflight.lifecycle.playbook import STEPS
 PASSED, FAILED, SKIPPED, PARTLY = "passed", "failed", "skipped", "partly skipped"
 ICON = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭", PARTLY: "⏭"}
 BAD = ("failed", "error")
-# The report's step numbers (the readiness re-checks share the seventh), in playbook order.
-NUMBERS = sorted({step.number: step.title for step in STEPS.values()}.items())
+# The matrix's columns in playbook order: the audit's checks (A1…), then the lifecycle's steps
+# (the readiness re-checks share the seventh).
+NUMBERS = list({step.key: step.title for step in STEPS.values()}.items())
+ORDER = {key: index for index, (key, _) in enumerate(NUMBERS)}
 
 
 def state(outcomes: Iterable[str]) -> str:
@@ -37,8 +39,11 @@ def build(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
             continue
         rows = [campaign] + ([f"{campaign} · {result['variant']}"] if result.get("variant") else [])
         for row in rows:
-            cells.setdefault(row, {}).setdefault(step.number, []).append(result.get("outcome") or "")
-    return {row: {str(n): state(outcomes) for n, outcomes in sorted(steps.items())} for row, steps in cells.items()}
+            cells.setdefault(row, {}).setdefault(step.key, []).append(result.get("outcome") or "")
+    return {
+        row: {key: state(outcomes) for key, outcomes in sorted(steps.items(), key=lambda kv: ORDER[kv[0]])}
+        for row, steps in cells.items()
+    }
 
 
 def line(steps: Mapping[str, str]) -> str:
@@ -46,8 +51,17 @@ def line(steps: Mapping[str, str]) -> str:
     return " · ".join(f"{n} {ICON[s]}" for n, s in steps.items())
 
 
-def legend() -> str:
-    return " · ".join(f"{n} {feature}" for n, feature in NUMBERS)
+def legend(keys: Iterable[str] | None = None) -> str:
+    """The columns' names: all of them, or only `keys` (those a run's matrix has)."""
+    wanted = set(keys) if keys is not None else None
+    return " · ".join(f"{n} {feature}" for n, feature in NUMBERS if wanted is None or n in wanted)
+
+
+def columns(rows: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str]]:
+    """The (key, title) columns a matrix has, in playbook order (every lifecycle step when it has none)."""
+    present = {key for steps in rows.values() for key in steps}
+    found = [(key, title) for key, title in NUMBERS if key in present]
+    return found or [(key, title) for key, title in NUMBERS if not key.startswith("A")]
 
 
 def changes(previous: Mapping[str, Mapping[str, str]], current: Mapping[str, Mapping[str, str]]) -> list[dict]:
@@ -64,5 +78,5 @@ def changes(previous: Mapping[str, Mapping[str, str]], current: Mapping[str, Map
 def describe_changes(found: list[dict]) -> str:
     names = dict(NUMBERS)
     return "; ".join(
-        f"{c['row']} · {c['step']} {names.get(int(c['step']), '')}: {ICON[c['was']]} → {ICON[c['now']]}" for c in found
+        f"{c['row']} · {c['step']} {names.get(str(c['step']), '')}: {ICON[c['was']]} → {ICON[c['now']]}" for c in found
     )

@@ -26,7 +26,7 @@ from preflight.core.clock import now_iso
 from preflight.lifecycle.shard import assign
 from preflight.report import history, landing, matrix
 from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
-from preflight.report.gate import RunFacts, render_summary, write_gate
+from preflight.report.gate import NO_CLICK_NOTE, RunFacts, render_summary, write_gate
 
 SHARD_SELECTION = re.compile(r"\s*--shard \S+")
 UNESCAPED_EQUALS = re.compile(r"(?<!\\)=")
@@ -181,7 +181,8 @@ def merge(
     facts = _facts(good, runs, total, problems, renamed)
     facts.browser = _browser(good, out, results)
     target = _common(run.gate.get("target") for run in good)
-    history_file = history.path_for(Path(history_dir) if history_dir else out / "history", target or "unknown")
+    name = (target or "unknown") + (".audit" if facts.mode == "audit" else "")
+    history_file = history.path_for(Path(history_dir) if history_dir else out / "history", name)
     facts.since_last_pass = history.since_last_pass(history.read(history_file), matrix.build(results))
     run_id = _common(run.gate.get("runId") for run in good)
     started = min((run.gate["startedAt"] for run in good if run.gate.get("startedAt")), default=now_iso())
@@ -244,7 +245,14 @@ def _facts(
     selection = " ".join(sorted(s for s in selections if s))
     selected = [t.get("selected") for t in tests]
     stopped = [f"{run.label}: {t['stopped']}" for run, t in zip(good, tests, strict=True) if t.get("stopped")]
+    modes = {run.gate.get("mode") or "lifecycle" for run in good}
+    if len(modes) > 1:
+        problems = [*problems, f"the shards mix an audit and a lifecycle run ({', '.join(sorted(modes))})"]
+    audit = next((run.gate.get("audit") for run in good if run.gate.get("audit")), None)
     return RunFacts(
+        mode=modes.pop() if len(modes) == 1 else "lifecycle",
+        audit=audit,
+        notes=[] if not audit or audit.get("click") else [NO_CLICK_NOTE],
         planned=planned.pop() if len(planned) == 1 else None,
         selected=sum(selected) if selected and None not in selected else None,
         selection=f"--shard */{total}" + (f" {selection}" if selection else "") if total else selection or None,

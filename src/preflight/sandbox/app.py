@@ -12,17 +12,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
 
+from preflight.sandbox.analytics.routes import router as analytics_router
 from preflight.sandbox.campaigns.routes import router as campaigns_router
 from preflight.sandbox.clicks.routes import router as clicks_router
 from preflight.sandbox.control.routes import router as control_router
 from preflight.sandbox.conversions.routes import router as conversions_router
 from preflight.sandbox.core.auth import SECURITY_SCHEMES, openapi_security
 from preflight.sandbox.core.errors import ApiError, api_error_response, error_body, json_response, request_id_of
+from preflight.sandbox.domains.routes import router as domains_router
 from preflight.sandbox.health.routes import router as health_router
 from preflight.sandbox.leads.routes import router as leads_router
 from preflight.sandbox.links.routes import router as links_router
 from preflight.sandbox.middleware import SandboxMiddleware
 from preflight.sandbox.pats.routes import router as pats_router
+from preflight.sandbox.personalization.routes import router as personalization_router
 from preflight.sandbox.runtime import Runtime
 from preflight.sandbox.settings import Settings
 from preflight.sandbox.site.routes import router as site_router
@@ -43,6 +46,9 @@ ROUTERS = (
     support_router,
     usage_router,
     pats_router,
+    personalization_router,
+    domains_router,
+    analytics_router,
     control_router,
     site_router,
 )

@@ -50,6 +50,12 @@ def _writes_per_day(text: str) -> int:
     return int(text)
 
 
+def _lag(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 7 * 86400:
+        raise argparse.ArgumentTypeError(f"invalid analytics lag {text!r}: whole seconds, 0 to 604800")
+    return int(text)
+
+
 WINDOWS = {"": 60, "/m": 60, "/min": 60, "/s": 1}  # --throttle suffix -> window in seconds
 
 
@@ -117,6 +123,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="a custom daily write quota for handles on the default plan (default: the "
         "plan's own: FREE 2, PRO 10, ENTERPRISE 500)",
+    )
+    parser.add_argument(
+        "--analytics-lag-seconds",
+        type=_lag,
+        default=0,
+        help="analytics count only events older than this and say freshness STALE (default 0: FRESH at once)",
     )
     parser.add_argument(
         "--throttle",
@@ -231,6 +243,7 @@ def _serve(args: argparse.Namespace, host: str, db_path: str) -> int:
         throttles={name: limit for name, (limit, _) in throttle.items()},
         throttle_windows={name: window for name, (_, window) in throttle.items()},
         writes_per_day=args.writes_per_day,
+        analytics_lag_seconds=args.analytics_lag_seconds,
     )
     try:
         app = create_app(settings)

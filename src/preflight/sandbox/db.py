@@ -32,11 +32,17 @@ CREATE TABLE IF NOT EXISTS links (
     utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, campaign_id TEXT,
     created_at REAL NOT NULL, updated_at REAL NOT NULL,
     clicks INTEGER NOT NULL DEFAULT 0,  -- tracked clicks, kept here so health never counts rows
+    redirect_type INTEGER NOT NULL DEFAULT 302, tracking_mode TEXT NOT NULL DEFAULT 'DIRECT',
+    append_ctx INTEGER NOT NULL DEFAULT 1, scheduled_start_at REAL, scheduled_end_at REAL,
+    expires_at REAL, max_clicks INTEGER,
+    click_count INTEGER NOT NULL DEFAULT 0,  -- every click answered (the contract's clickCount)
+    password_protected INTEGER NOT NULL DEFAULT 0, routing_rules TEXT NOT NULL DEFAULT '[]',
     UNIQUE (handle, slug));
 CREATE INDEX IF NOT EXISTS links_by_campaign ON links (handle, campaign_id);
 CREATE TABLE IF NOT EXISTS clicks (
     id INTEGER PRIMARY KEY, click_id TEXT NOT NULL UNIQUE, handle TEXT NOT NULL,
-    slug TEXT NOT NULL, campaign_id TEXT NOT NULL, clicked_at REAL NOT NULL);
+    slug TEXT NOT NULL, campaign_id TEXT NOT NULL, clicked_at REAL NOT NULL,
+    bot INTEGER NOT NULL DEFAULT 0, country TEXT, device TEXT, referrer TEXT);
 CREATE INDEX IF NOT EXISTS clicks_by_campaign ON clicks (handle, campaign_id, slug);
 CREATE TABLE IF NOT EXISTS test_conversions (
     id INTEGER PRIMARY KEY, test_conversion_id TEXT NOT NULL UNIQUE, handle TEXT NOT NULL,
@@ -75,6 +81,13 @@ CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL,
     status INTEGER, headers TEXT, body BLOB, created_at REAL NOT NULL,
     PRIMARY KEY (scope, key));
+CREATE TABLE IF NOT EXISTS personalization_rules (
+    id INTEGER PRIMARY KEY, handle TEXT NOT NULL, rule_id TEXT NOT NULL, priority INTEGER NOT NULL,
+    enabled INTEGER NOT NULL, slugs TEXT, conditions TEXT NOT NULL, destination_url TEXT NOT NULL,
+    updated_at REAL NOT NULL, UNIQUE (handle, rule_id));
+CREATE TABLE IF NOT EXISTS destination_domains (
+    id INTEGER PRIMARY KEY, handle TEXT NOT NULL, domain TEXT NOT NULL, status TEXT NOT NULL,
+    updated_at REAL NOT NULL, UNIQUE (handle, domain));
 CREATE TABLE IF NOT EXISTS quota (
     handle TEXT NOT NULL, day TEXT NOT NULL, writes INTEGER NOT NULL,
     PRIMARY KEY (handle, day));
@@ -95,6 +108,26 @@ DATA_TABLES = (
     "support_reports",
     "idempotency",
     "quota",
+    "personalization_rules",
+    "destination_domains",
+)
+
+# Columns added after a database file may have been created (a --db kept across versions).
+MIGRATIONS = (
+    ("links", "redirect_type", "INTEGER NOT NULL DEFAULT 302"),
+    ("links", "tracking_mode", "TEXT NOT NULL DEFAULT 'DIRECT'"),
+    ("links", "append_ctx", "INTEGER NOT NULL DEFAULT 1"),
+    ("links", "scheduled_start_at", "REAL"),
+    ("links", "scheduled_end_at", "REAL"),
+    ("links", "expires_at", "REAL"),
+    ("links", "max_clicks", "INTEGER"),
+    ("links", "click_count", "INTEGER NOT NULL DEFAULT 0"),
+    ("links", "password_protected", "INTEGER NOT NULL DEFAULT 0"),
+    ("links", "routing_rules", "TEXT NOT NULL DEFAULT '[]'"),
+    ("clicks", "bot", "INTEGER NOT NULL DEFAULT 0"),
+    ("clicks", "country", "TEXT"),
+    ("clicks", "device", "TEXT"),
+    ("clicks", "referrer", "TEXT"),
 )
 
 
@@ -110,6 +143,13 @@ class Database:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self.conn.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, column, declaration in MIGRATIONS:
+            have = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def one(self, sql: str, args: tuple | list = ()) -> sqlite3.Row | None:
         with self.lock:

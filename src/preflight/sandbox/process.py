@@ -67,7 +67,12 @@ class SandboxClient:
         self.close()
 
     def _call(self, method: str, path: str, json: Any = None, ok: int = 200) -> httpx.Response:
-        response = self.admin.request(method, path, json=json)
+        try:
+            response = self.admin.request(method, path, json=json)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server closed while idle (uvicorn's keep-alive timeout) as we
+            # reused it: the request never reached the app, so sending it again on a new one is safe.
+            response = self.admin.request(method, path, json=json)
         if response.status_code != ok:
             raise SandboxError(f"{method} {path} -> {response.status_code}: {response.text}")
         return response
@@ -104,6 +109,10 @@ class SandboxClient:
     def info(self) -> dict[str, Any]:
         return self._call("GET", "/__sandbox/info").json()
 
+    def seed_live(self, handle: str, campaigns: list[dict[str, Any]]) -> dict[str, list[str]]:
+        """POST /__sandbox/live-campaigns: each absent campaign created healthy, with traffic."""
+        return self._call("POST", "/__sandbox/live-campaigns", {"handle": handle, "campaigns": campaigns}).json()
+
     def requests(self, limit: int = 1000) -> list[dict[str, Any]]:
         return self._call("GET", f"/__sandbox/requests?limit={limit}").json()["items"]
 
@@ -124,6 +133,7 @@ class SandboxProcess(SandboxClient):
         startup_timeout: float = 20.0,
         extra_args: list[str] | None = None,
         writes_per_day: int | None = None,
+        analytics_lag_seconds: int = 0,
     ) -> None:
         self.port = port
         self.db = str(db) if db is not None else None
@@ -132,6 +142,7 @@ class SandboxProcess(SandboxClient):
         self.host = host
         self.throttle = throttle
         self.writes_per_day = writes_per_day
+        self.analytics_lag_seconds = analytics_lag_seconds
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args or [])
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -163,6 +174,8 @@ class SandboxProcess(SandboxClient):
             cmd += ["--db", self.db]
         if self.writes_per_day:
             cmd += ["--writes-per-day", str(self.writes_per_day)]
+        if self.analytics_lag_seconds:
+            cmd += ["--analytics-lag-seconds", str(self.analytics_lag_seconds)]
         if self.throttle:
             cmd += ["--throttle", ",".join(f"{k}={v}" for k, v in self.throttle.items())]
         return cmd + ["--parent-pid", str(os.getpid())] + self.extra_args

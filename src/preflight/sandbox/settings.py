@@ -28,3 +28,4 @@ class Settings:
     throttle_windows: dict[str, int] = field(default_factory=default_throttle_windows)  # seconds
     max_body_bytes: int = MAX_BODY_BYTES
     writes_per_day: int | None = None  # a custom daily write quota for the default plan
+    analytics_lag_seconds: int = 0  # analytics count only events older than this, and say STALE

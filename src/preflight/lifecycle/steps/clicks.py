@@ -1,22 +1,179 @@
-"""Fresh ctx tokens from real clicks: follow the short link without following the
-redirect, take `ctx` from Location, and check it with GET /v2/public/context."""
+"""Real clicks: one way to follow a short link, shared by the lifecycle (fresh ctx tokens, the
+redirect's tags) and the audit (`preflight audit --click`).
+
+A working click is a 302, a 307 (where the link's redirectType says so), or a 200 bridge page
+(trackingPolicy.mode BRIDGE) that sends the visitor on through a meta refresh or an
+`a#continue` link (gap: the markup; either one suffices). Anything else is a finding: a refused
+destination domain, an expired or exhausted link, a password page, or an answer outside the
+contract. The redirect is never followed: the landing URL is read from the answer, its `ctx` is
+checked with GET /v2/public/context."""
 
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from preflight.core.categories import Category
+from preflight.core.clock import parse_time
+from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
+from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.model import LiveVariant, StepRun
 
-REDIRECTS = (301, 302, 303, 307, 308)
+REDIRECTS = (302, 307)  # the contract's: 302, or 307 where the link's redirectType says so
 # One root cause, whichever step sees it (health's traffic_tags, a redirect without the utm tag).
 TAG_LOST = "the platform dropped a traffic tag the config sets"
 CREDITED_ELSEWHERE = "a lead or conversion is credited to another variant or campaign than the click it came from"
 UTM_PARAMS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign"}
+
+
+@dataclass
+class Landing:
+    """A click that worked: how it answered and where it sends the visitor."""
+
+    how: str  # "302", "307" or "bridge"
+    url: str  # the redirect's Location, or where the bridge page sends the visitor
+    exchange: Exchange
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.url).query)
+
+    def tags(self) -> dict[str, str | None]:
+        query = self.query
+        return {param: (query.get(param) or [None])[0] for param in UTM_PARAMS.values()}
+
+
+class _Bridge(HTMLParser):
+    """The bridge page's two ways on: `<meta http-equiv="refresh" content="0;url=…">` and
+    `<a id="continue" href="…">`, read whatever the attribute order or quoting."""
+
+    REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.IGNORECASE)
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.refresh: str | None = None
+        self.anchor: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {name.lower(): value or "" for name, value in attrs}
+        if tag == "meta" and found.get("http-equiv", "").lower() == "refresh" and self.refresh is None:
+            match = self.REFRESH_URL.search(found.get("content", ""))
+            self.refresh = match.group(1) if match else None
+        elif tag == "a" and found.get("id") == "continue" and found.get("href") and self.anchor is None:
+            self.anchor = found["href"]
+
+
+def bridge_target(page: str, base: str) -> tuple[str | None, str | None]:
+    """(where a bridge page sends the visitor, or None; why not, when they disagree)."""
+    parser = _Bridge()
+    try:
+        parser.feed(page)
+        parser.close()
+    except Exception:  # markup we cannot read is a page with no way on
+        return None, None
+    refresh, anchor = (urljoin(base, u) if u else None for u in (parser.refresh, parser.anchor))
+    if refresh and anchor and refresh != anchor:
+        return None, f"its meta refresh goes to {refresh} and its continue link to {anchor}"
+    return refresh or anchor, None
+
+
+def click(client: PlatformClient, url: str, *, step: str, headers: dict[str, str] | None = None) -> Exchange:
+    """One click on a short link (the redirect is not followed)."""
+    return client.get_url(url, step=step, headers=headers)
+
+
+def landing(ex: Exchange, slug: str, *, own_link: bool) -> Landing:
+    """Where a click sends the visitor, or the finding that it does not work.
+
+    `own_link`: the harness made the link itself (the lifecycle's throwaway links carry no
+    schedule, limit or password), so an answer about the link's lifetime is the platform's doing."""
+    location = ex.response_headers.get("location", "")
+    if ex.status in REDIRECTS and location:
+        return Landing(str(ex.status), urljoin(ex.url, location), ex)
+    body = ex.response_body if isinstance(ex.response_body, str) else ""
+    if ex.status == 200 and body:
+        target, disagree = bridge_target(body, ex.url)
+        if target:
+            return Landing("bridge", target, ex)
+        if disagree is None and not _password_page(body):
+            raise fail(
+                Category.CONTRACT_VIOLATION,
+                f"the click on {slug} answers 200 with a page that sends the visitor nowhere",
+                expected='a bridge page: <meta http-equiv="refresh" content="0;url=…"> or <a id="continue" href="…">',
+                actual=ex.body_excerpt(300),
+                exchanges=[ex],
+                cause="a click answers 200 with no bridge page markup",
+            )
+        if disagree is not None:
+            raise fail(
+                Category.CONTRACT_VIOLATION,
+                f"the bridge page of {slug} sends the visitor two ways: {disagree}",
+                expected="one destination for both",
+                actual=disagree,
+                exchanges=[ex],
+                cause="a bridge page's refresh and continue link disagree",
+            )
+    raise refused(ex, slug, own_link=own_link)
+
+
+def refused(ex: Exchange, slug: str, *, own_link: bool) -> PreflightFailure:
+    """The finding for a click that does not reach the destination."""
+    body = ex.response_body if isinstance(ex.response_body, str) else ""
+    code = ex.error_code or ("destination_unverified" if "destination_unverified" in body else None)
+    if ex.status == 403 and code == "destination_unverified":
+        return fail(
+            Category.DESTINATION_TRUST,
+            f"the click on {slug} is refused: its destination's domain is listed and not VERIFIED (403 "
+            "destination_unverified)",
+            expected="a working click (302, 307 or a bridge page)",
+            actual=f"403 destination_unverified: {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="a destination domain is listed but not VERIFIED",
+            next_step="verify the destination domain in the dashboard (Destination domains: verify, or POST "
+            "…/destination-domains/{domain}/verify), then re-run: until then every click is refused",
+        )
+    lifetime = None
+    if ex.status == 410 and code in ("link_expired", "link_exhausted"):
+        lifetime = f"410 {code}"
+    elif ex.status == 200 and _password_page(body):
+        lifetime = "200 with a password page"
+    if lifetime is not None and not own_link:
+        return fail(
+            Category.LINK_LIFETIME,
+            f"the click on {slug} answers {lifetime}, not the destination",
+            expected="a working click (302, 307 or a bridge page)",
+            actual=f"{lifetime}: {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause=f"a live link answers {lifetime}",
+            next_step="open the link in the dashboard and clear what stops it (its expiry or end, its click "
+            "limit, its password), then re-run",
+        )
+    if lifetime is not None or ex.status in (301, 303, 308) or ex.status in REDIRECTS:
+        return fail(
+            Category.CONTRACT_VIOLATION,
+            f"the click on {slug} answers {lifetime or ex.status}"
+            + (" without a Location" if ex.status in REDIRECTS else ""),
+            expected="302, 307 (with a Location) or a bridge page",
+            actual=f"{ex.status}: {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause=f"a click on a link the run made answers {lifetime or ex.status}",
+        )
+    from preflight.lifecycle.classify import failure_from_exchange
+
+    return failure_from_exchange(
+        ex, step=ex.step or "", expected="302, 307 or a bridge page", context=f"clicking {slug}"
+    )
+
+
+def _password_page(body: str) -> bool:
+    return bool(re.search(r"<input[^>]+type=['\"]?password", body, re.IGNORECASE))
 
 
 @dataclass
@@ -28,28 +185,34 @@ class Ctx:
     expires_at: str | None
     click: Exchange
     resolve: Exchange
+    landing: Landing
+    clicked_at: str | None = None
 
 
 def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
     client = run.client
-    click = client.get_url(run.target.click_url_for(variant.slug), step=run.step)
-    expect_status(click, REDIRECTS, doing=f"clicking {variant.slug}")
-    location = click.response_headers.get("location", "")
-    query = parse_qs(urlsplit(location).query)
-    token = (query.get("ctx") or [""])[0]
+    ex = click(client, run.target.click_url_for(variant.slug), step=run.step)
+    landed = landing(ex, variant.slug, own_link=True)
+    return resolved_ctx(run, variant, landed, run.campaign.campaign_id)
+
+
+def resolved_ctx(run: StepRun, variant: LiveVariant, landed: Landing, campaign_id: str) -> Ctx:
+    """The ctx a working click carries, resolved and checked to be this variant's."""
+    client = run.client
+    token = (landed.query.get("ctx") or [""])[0]
     if not token:
         # Nothing after this click (a lead, a conversion) could be credited to the variant.
         raise fail(
             Category.ATTRIBUTION,
             f"the click on {variant.slug} minted no ctx",
-            expected="a Location with ?ctx=… (the campaign is ACTIVE)",
-            actual=location or "no Location",
-            exchanges=[click],
+            expected="a landing URL with ?ctx=… (the campaign is ACTIVE)",
+            actual=landed.url or "no landing URL",
+            exchanges=[landed.exchange],
             cause="a click on an ACTIVE campaign's link redirects without a ctx",
             next_step="nothing the visitor does after this click can be attributed: check the campaign is ACTIVE "
             "and the link enabled, bound to it and set to append its ctx, then escalate with the request id",
         )
-    run.artifacts.add("redirectTags", {UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0] for k in UTM_PARAMS})
+    run.artifacts.add("redirectTags", landed.tags())
     resolve = client.call("resolve_context", step=run.step, params={"ctx": token})
     body = expect_status(
         resolve,
@@ -61,14 +224,14 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
         resolve, body, doing="resolving a ctx", fields=("handle", "slug", "campaignId", "clickId", "expiresAt")
     )
     actual = {"handle": body["handle"], "slug": body["slug"], "campaignId": body["campaignId"]}
-    expected = {"handle": client.handle, "slug": variant.slug, "campaignId": run.campaign.campaign_id}
+    expected = {"handle": client.handle, "slug": variant.slug, "campaignId": campaign_id}
     if actual != expected:
         raise fail(
             Category.ATTRIBUTION,
             f"a click on {variant.slug} is credited to {body['slug']} of {body['campaignId']}",
             expected=expected,
             actual=actual,
-            exchanges=[click, resolve],
+            exchanges=[landed.exchange, resolve],
             cause="a click's ctx resolves to another variant or campaign than the link clicked",
             next_step="every conversion from this click would count for the wrong variant: escalate with "
             "both request ids before spend ramps",
@@ -79,15 +242,58 @@ def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
         # for a later run on this target: a stale ctx once its lifetime is over (tests of step 6)
         run.journal.ctx(run.campaign.campaign_id, run.campaign.handle, variant.slug, token, body["expiresAt"])
         run.campaign.notes["ctx_kept"] = True
+    counts = run.campaign.notes.setdefault("clicks", {})
+    counts[variant.slug] = counts.get(variant.slug, 0) + 1  # the analytics step counts them back
     return Ctx(
         token=token,
         slug=variant.slug,
         campaign_id=body["campaignId"],
         click_id=body["clickId"],
         expires_at=body.get("expiresAt"),
-        click=click,
+        click=landed.exchange,
         resolve=resolve,
+        landing=landed,
+        clicked_at=body.get("clickedAt") or _answered_at(landed.exchange),
     )
+
+
+def _answered_at(ex: Exchange) -> str | None:
+    """When the click was answered, by its Date header (the platform's clock), else now."""
+    try:
+        return parsedate_to_datetime(ex.response_headers["date"]).isoformat()
+    except (KeyError, TypeError, ValueError):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def check_ctx_lifetime(run: StepRun, ctx: Ctx, window_minutes: int) -> float:
+    """A conversion `window_minutes` after the click must still find its ctx valid: expiresAt −
+    clickedAt covers the window. Answers the ctx's lifetime in minutes."""
+    start, end = parse_time(ctx.clicked_at or ""), parse_time(ctx.expires_at or "")
+    if start is None or end is None:
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the ctx of {ctx.slug} has no readable clickedAt/expiresAt",
+            expected="RFC 3339 clickedAt and expiresAt from GET /v2/public/context",
+            actual={"clickedAt": ctx.clicked_at, "expiresAt": ctx.expires_at},
+            exchanges=[ctx.resolve],
+            cause="GET /v2/public/context gives no readable clickedAt or expiresAt",
+        )
+    lifetime = (end - start).total_seconds() / 60
+    run.artifacts.put("ctxLifetimeMinutes", round(lifetime, 1))
+    if lifetime + 1e-6 < window_minutes:
+        raise fail(
+            Category.CTX_LIFETIME,
+            f"the ctx of a click on {ctx.slug} lives {lifetime:.1f} min, less than the "
+            f"{window_minutes} min conversion window",
+            expected=f"expiresAt − clickedAt ≥ {window_minutes} min (expectations.conversion_window_minutes)",
+            actual=f"{lifetime:.1f} min (clickedAt {ctx.clicked_at}, expiresAt {ctx.expires_at})",
+            exchanges=[ctx.click, ctx.resolve],
+            cause="a click's ctx expires before the configured conversion window ends",
+            next_step=f"a conversion later than {lifetime:.0f} min after its click cannot be attributed: set "
+            f"expectations.conversion_window_minutes to what the platform gives ({lifetime:.0f}) if your buyers "
+            "convert sooner, or ask 10xDotIn support whether the handle's ctx lifetime can be raised",
+        )
+    return lifetime
 
 
 def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
@@ -96,8 +302,12 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
 
     Only the health step asserts this: a lost tag is one finding, not a failure of every
     later step that merely needs a ctx."""
-    landed = ctx.click.response_headers.get("location", "")
-    location = urlsplit(landed)
+    check_landing(run, ctx.landing, variant)
+
+
+def check_landing(run: StepRun, landed: Landing, variant: LiveVariant) -> None:
+    """A working click lands on `variant`'s destination (its own query kept) with its utm tags."""
+    location = urlsplit(landed.url)
     query = parse_qs(location.query)
     page = _landing_variant(run, variant, location, query)
     if page is not None and page is not variant:
@@ -105,29 +315,28 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
             Category.ATTRIBUTION,
             f"the click on {variant.slug} sends the visitor to {page.slug}'s page",
             expected=variant.destination_url,
-            actual=landed,
-            exchanges=[ctx.click],
+            actual=landed.url,
+            exchanges=[landed.exchange],
             cause="a variant's click redirects to another variant's destination",
             next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
         )
     if page is None:
-        _elsewhere(ctx, variant, location, query)
-    _check_utm(ctx, variant, query)
+        _elsewhere(landed, variant, location, query)
+    _check_utm(landed, variant, query)
 
 
-def _elsewhere(ctx: Ctx, variant: LiveVariant, location: Any, query: dict) -> None:
+def _elsewhere(landed: Landing, variant: LiveVariant, location: Any, query: dict) -> None:
     """The click lands on no variant's page: another host or path, or the destination without its
     own query (which is how an A/B split often tells its pages apart). Either way the variant's
     traffic lands somewhere it should not, silently: attribution."""
     destination = urlsplit(variant.destination_url)
-    landed = ctx.click.response_headers.get("location")
     if (location.scheme, location.netloc, location.path) != (destination.scheme, destination.netloc, destination.path):
         raise fail(
             Category.ATTRIBUTION,
             f"the click on {variant.slug} lands on another page than its destination",
             expected=variant.destination_url,
-            actual=landed,
-            exchanges=[ctx.click],
+            actual=landed.url,
+            exchanges=[landed.exchange],
             cause="a click redirects to another page than the link's destinationUrl",
             next_step="the variant's traffic would land on a page the A/B test does not measure: compare the link's "
             "destinationUrl on the platform with the config, and escalate with the request id before spend ramps",
@@ -139,14 +348,14 @@ def _elsewhere(ctx: Ctx, variant: LiveVariant, location: Any, query: dict) -> No
                 f"the click on {variant.slug} drops or changes ?{key}= of its destination",
                 expected=f"{key}={value}",
                 actual=f"{key}={query.get(key)}",
-                exchanges=[ctx.click],
+                exchanges=[landed.exchange],
                 cause="a click's redirect drops or changes the destination's own query",
                 next_step="the page that tells the variants apart by its query would show another variant: "
                 "escalate with the request id before spend ramps",
             )
 
 
-def _check_utm(ctx: Ctx, variant: LiveVariant, query: dict) -> None:
+def _check_utm(landed: Landing, variant: LiveVariant, query: dict) -> None:
     wrong = {
         UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0]
         for k, v in variant.tracking.items()
@@ -158,7 +367,7 @@ def _check_utm(ctx: Ctx, variant: LiveVariant, query: dict) -> None:
             f"the click on {variant.slug} redirects with other utm values",
             expected={UTM_PARAMS[k]: v for k, v in variant.tracking.items() if UTM_PARAMS.get(k) in wrong},
             actual=wrong,
-            exchanges=[ctx.click],
+            exchanges=[landed.exchange],
             cause="a click's redirect carries other utm values than its link",
         )
     missing = [key for key, param in UTM_PARAMS.items() if variant.tracking.get(key) and not query.get(param)]
@@ -168,7 +377,7 @@ def _check_utm(ctx: Ctx, variant: LiveVariant, query: dict) -> None:
             f"the click on {variant.slug} redirects without {', '.join(UTM_PARAMS[k] for k in missing)}",
             expected={UTM_PARAMS[k]: variant.tracking[k] for k in missing},
             actual="absent from the redirect's query string",
-            exchanges=[ctx.click],
+            exchanges=[landed.exchange],
             cause=TAG_LOST,
             next_step=f"run campaign health before spend ramp (UC-07 step 1); the config tags link "
             f"{variant.slug} with {', '.join(missing)}, so the platform lost it: escalate",

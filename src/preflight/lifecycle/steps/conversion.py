@@ -94,6 +94,8 @@ def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
         cause="a public conversion carries another eventType than the one sent (or the goal's default)",
     )
     earlier.append(answer["conversionId"])
+    counts = run.campaign.notes.setdefault("public_test_conversions", {})
+    counts[variant.slug] = counts.get(variant.slug, 0) + 1  # the analytics step counts them back
     run.campaign.notes.setdefault("conversion_exchanges", {})[answer["conversionId"]] = ex
     run.artifacts.add("conversionIds", answer["conversionId"])
     return Conversion(conversion_id=answer["conversionId"], key=key, body=body, ctx=ctx, exchange=ex)

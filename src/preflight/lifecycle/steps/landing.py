@@ -231,7 +231,7 @@ def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: La
             actual=landed.final.url,
             exchanges=[landed.click],
             cause=SITE_DROPS_CTX if site else "a short-link click's redirect carries no ctx",
-            owner=CUSTOMER_SITE if site else "",
+            party=CUSTOMER_SITE if site else None,
             escalate=not site,
             next_step=(
                 _site_step(
@@ -257,7 +257,7 @@ def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: La
             actual=wrong,
             exchanges=[landed.click],
             cause=SITE_DROPS_TAGS if site else TAG_LOST,
-            owner=CUSTOMER_SITE if site else "",
+            party=CUSTOMER_SITE if site else None,
             escalate=not site,
             next_step=(
                 _site_step("make the site's redirects keep the utm_* tags, or analytics cannot attribute the visit")

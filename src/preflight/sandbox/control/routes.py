@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from preflight.sandbox import faults as fault_catalogue
-from preflight.sandbox.control import state
+from preflight.sandbox.control import live, state
 from preflight.sandbox.core import auth, quota
 from preflight.sandbox.core.clock import rfc3339
 from preflight.sandbox.core.errors import error_responses, json_response, validation_error
@@ -83,9 +83,14 @@ class FaultsOut(BaseModel):
     active: dict[str, dict[str, Any]]
 
 
+class DomainStatusIn(StrictIn):
+    status: Literal["VERIFIED", "PENDING", "REJECTED"]
+
+
 class InfoOut(BaseModel):
     now: str
     ctxTtlSeconds: int
+    analyticsLagSeconds: int
     defaultPlan: Plan
     throttles: dict[str, int]
     throttleWindows: dict[str, int]  # seconds: 60 for a per-minute throttle, 1 for per second
@@ -100,6 +105,8 @@ class StatsOut(BaseModel):
     conversions: int
     deployments: int
     supportReports: int
+    personalizationRules: int
+    destinationDomains: int
 
 
 class LoggedRequest(BaseModel):
@@ -194,6 +201,22 @@ async def stats(request: Request):
 async def requests(request: Request, limit: int = Query(1000, ge=1, le=10000)):
     """Requests the sandbox answered, oldest first (the last `limit` of them)."""
     return json_response({"items": state.request_log(runtime(request), limit)})
+
+
+@router.post("/live-campaigns", response_model=live.LiveOut, responses=error_responses(400, 409))
+async def live_campaigns(request: Request, body: live.LiveIn):
+    """The campaigns an audit reads, each set up healthy (ACTIVE, its links enabled and tagged, its page
+    published, hours of traffic): written into the sandbox directly, not through the API. One that
+    exists already is kept as it is."""
+    return json_response(live.seed(runtime(request), body))
+
+
+@router.put("/destination-domains/{handle}/{domain}", responses=error_responses(400, 404))
+async def domain_status(request: Request, handle: str, domain: str, body: DomainStatusIn):
+    """Set a listed destination domain's status (REJECTED has no API of its own)."""
+    from preflight.sandbox.domains import state as domains
+
+    return json_response(domains.set_status(runtime(request), handle, domain, body.status))
 
 
 @router.post("/leads/{leadId}/verify", responses=error_responses(404))

@@ -22,6 +22,8 @@ STATS = {
     "conversions": "conversions",
     "deployments": "deployments",
     "supportReports": "support_reports",
+    "personalizationRules": "personalization_rules",
+    "destinationDomains": "destination_domains",
 }
 
 
@@ -58,6 +60,7 @@ def info(rt: Runtime) -> dict[str, Any]:
     return {
         "now": rfc3339(rt.clock.now()),
         "ctxTtlSeconds": rt.settings.ctx_ttl,
+        "analyticsLagSeconds": rt.settings.analytics_lag_seconds,
         "defaultPlan": rt.settings.plan,
         "throttles": dict(rt.settings.throttles),
         "throttleWindows": dict(rt.settings.throttle_windows),

@@ -37,3 +37,11 @@ def next_midnight(ts: float) -> float:
     dt = datetime.fromtimestamp(ts, UTC)
     midnight = datetime(dt.year, dt.month, dt.day, tzinfo=UTC) + timedelta(days=1)
     return midnight.timestamp()
+
+
+def parse_rfc3339(text: str) -> float:
+    """An RFC 3339 time (with Z or an offset) as epoch seconds; ValueError when it is not one."""
+    value = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    if value.tzinfo is None or "T" not in text.upper():
+        raise ValueError("an RFC 3339 time with a zone, e.g. 2026-11-27T12:00:00Z")
+    return value.timestamp()

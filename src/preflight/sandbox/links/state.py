@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from preflight.core.faults import FaultName
-from preflight.sandbox.core.clock import rfc3339
+from preflight.sandbox.core.clock import parse_rfc3339, rfc3339
 from preflight.sandbox.core.errors import ApiError, validation_error
 from preflight.sandbox.faults import TRAFFIC_TAGS
 from preflight.sandbox.links.models import LinkIn
@@ -89,6 +89,10 @@ def utm_params(tags: dict[str, str]) -> dict[str, str]:
     return {TRAFFIC_TAGS[name]: value for name, value in tags.items()}
 
 
+def _time(value: float | None) -> str | None:
+    return rfc3339(value) if value is not None else None
+
+
 def view(rt: Runtime, row: sqlite3.Row) -> dict[str, Any]:
     return {
         "handle": row["handle"],
@@ -99,6 +103,15 @@ def view(rt: Runtime, row: sqlite3.Row) -> dict[str, Any]:
         "tags": json.loads(row["tags"]),
         "tracking": tracking(rt, row),
         "campaignId": row["campaign_id"],
+        "trackingPolicy": {"mode": row["tracking_mode"], "appendContextParam": bool(row["append_ctx"])},
+        "redirectType": row["redirect_type"],
+        "scheduledStartAt": _time(row["scheduled_start_at"]),
+        "scheduledEndAt": _time(row["scheduled_end_at"]),
+        "expiresAt": _time(row["expires_at"]),
+        "maxClicks": row["max_clicks"],
+        "clickCount": row["click_count"],
+        "passwordProtected": bool(row["password_protected"]),
+        "routingRules": json.loads(row["routing_rules"]),
         "createdAt": rfc3339(row["created_at"]),
         "updatedAt": rfc3339(row["updated_at"]),
     }
@@ -109,12 +122,35 @@ def check_body(body: LinkIn, prefix: str = "") -> None:
     for i, tag in enumerate(body.tags):
         if not 0 < len(tag) <= 64:
             raise validation_error(f"{prefix}tags.{i}", "a tag is 1 to 64 characters")
+    for name in ("scheduledStartAt", "scheduledEndAt", "expiresAt"):
+        value = getattr(body, name)
+        if value is not None:
+            parse_time(value, prefix + name)
+    for i, rule in enumerate(body.routingRules):
+        check_destination(rule.destinationUrl, f"{prefix}routingRules.{i}.destinationUrl")
+    ids = [rule.ruleId for rule in body.routingRules]
+    if len(ids) != len(set(ids)):
+        raise validation_error(prefix + "routingRules", "each ruleId once")
+
+
+def parse_time(value: str, field: str) -> float:
+    try:
+        return parse_rfc3339(value)
+    except (ValueError, OverflowError, OSError):
+        raise validation_error(field, "an RFC 3339 time with a zone, e.g. 2026-11-27T12:00:00Z") from None
 
 
 def save(rt: Runtime, handle: str, slug: str, body: LinkIn, campaign_id: str | None) -> bool:
-    """Create or replace a link in the current transaction; True when it was created."""
+    """Create or replace a link in the current transaction; True when it was created. Its click
+    count survives a replace (it counts clicks, not versions)."""
     now = rt.clock.now()
     tags = body.tracking or None
+    policy = body.trackingPolicy
+    times = {
+        name: parse_time(value, name) if value is not None else None
+        for name in ("scheduledStartAt", "scheduledEndAt", "expiresAt")
+        for value in (getattr(body, name),)
+    }
     values = (
         body.destinationUrl,
         body.title,
@@ -125,19 +161,28 @@ def save(rt: Runtime, handle: str, slug: str, body: LinkIn, campaign_id: str | N
         tags.utmCampaign if tags else None,
         campaign_id,
         now,
+        body.redirectType or 302,
+        policy.mode if policy else "DIRECT",
+        int(policy.appendContextParam) if policy else 1,
+        times["scheduledStartAt"],
+        times["scheduledEndAt"],
+        times["expiresAt"],
+        body.maxClicks,
+        int(bool(body.passwordProtected) or body.password is not None),
+        json.dumps([rule.model_dump(exclude_none=True) for rule in body.routingRules]),
     )
-    cur = rt.db.run(
-        "UPDATE links SET destination_url = ?, title = ?, enabled = ?, tags = ?, utm_source = ?, "
-        "utm_medium = ?, utm_campaign = ?, campaign_id = ?, updated_at = ? "
-        "WHERE handle = ? AND slug = ?",
-        values + (handle, slug),
+    columns = (
+        "destination_url, title, enabled, tags, utm_source, utm_medium, utm_campaign, campaign_id, updated_at, "
+        "redirect_type, tracking_mode, append_ctx, scheduled_start_at, scheduled_end_at, expires_at, max_clicks, "
+        "password_protected, routing_rules"
     )
+    assignments = ", ".join(f"{name.strip()} = ?" for name in columns.split(","))
+    cur = rt.db.run(f"UPDATE links SET {assignments} WHERE handle = ? AND slug = ?", values + (handle, slug))
     if cur.rowcount:
         return False
+    marks = ", ".join("?" * (len(values) + 3))
     rt.db.run(
-        "INSERT INTO links (destination_url, title, enabled, tags, utm_source, utm_medium, "
-        "utm_campaign, campaign_id, updated_at, handle, slug, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO links ({columns}, handle, slug, created_at) VALUES ({marks})",
         values + (handle, slug, now),
     )
     return True
@@ -163,6 +208,12 @@ def put(rt: Runtime, handle: str, slug: str, body: LinkIn) -> tuple[dict[str, An
         return view(rt, get(rt, handle, slug)), created
 
 
-def listing(rt: Runtime, handle: str, after: int, limit: int) -> tuple[list[sqlite3.Row], list]:
-    rows = rt.db.all("SELECT * FROM links WHERE handle = ? AND id > ? ORDER BY id LIMIT ?", (handle, after, limit + 1))
+def listing(
+    rt: Runtime, handle: str, after: int, limit: int, campaign_id: str | None = None
+) -> tuple[list[sqlite3.Row], list]:
+    sql, args = "SELECT * FROM links WHERE handle = ? AND id > ?", [handle, after]
+    if campaign_id is not None:
+        sql += " AND campaign_id = ?"
+        args.append(campaign_id)
+    rows = rt.db.all(sql + " ORDER BY id LIMIT ?", args + [limit + 1])
     return rows, [view(rt, r) for r in rows[:limit]]

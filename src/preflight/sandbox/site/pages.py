@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from preflight.sandbox.site.state import Landing
+    from preflight.sandbox.site.state import SitePage
 
 ASSETS = "/_site/_assets"
 # The customer's tags, as they sit in a real landing page's <head>.
@@ -111,7 +111,7 @@ def _e(text: Any) -> str:
 
 def landing_page(
     host: str,
-    landing: Landing | None,
+    landing: SitePage | None,
     *,
     form: bool,
     hero_delay_ms: int = 0,

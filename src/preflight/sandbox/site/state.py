@@ -29,7 +29,7 @@ SESSION_COOKIE = "pf_page_session"
 
 
 @dataclass(frozen=True)
-class Landing:
+class SitePage:
     """The variant a landing page belongs to."""
 
     handle: str
@@ -83,7 +83,7 @@ def detail_answer(rt: Runtime, handle: str, page_slug: str, cookie: str | None) 
     return PageAnswer(200, pages.detail_page(published, gated=gated, login_url=login))
 
 
-def landing_for(rt: Runtime, path: str, query: str) -> Landing | None:
+def landing_for(rt: Runtime, path: str, query: str) -> SitePage | None:
     """The variant of the page at `path` (`/_site/{host}/…`) with this query string, or None."""
     params = dict(parse_qsl(query, keep_blank_values=True))
     token = params.get("ctx")
@@ -99,7 +99,7 @@ def landing_for(rt: Runtime, path: str, query: str) -> Landing | None:
     return _by_destination(rt, path, params)
 
 
-def _landing(rt: Runtime, handle: str, slug: str) -> Landing | None:
+def _landing(rt: Runtime, handle: str, slug: str) -> SitePage | None:
     row = rt.db.one(
         "SELECT l.handle, l.slug, l.title, l.campaign_id, c.goal_type FROM links l "
         "JOIN campaigns c ON c.handle = l.handle AND c.campaign_id = l.campaign_id "
@@ -109,7 +109,7 @@ def _landing(rt: Runtime, handle: str, slug: str) -> Landing | None:
     return _from_row(row) if row is not None else None
 
 
-def _by_destination(rt: Runtime, path: str, params: dict[str, str]) -> Landing | None:
+def _by_destination(rt: Runtime, path: str, params: dict[str, str]) -> SitePage | None:
     """The newest enabled link whose destination is this page: its path, and its own query kept."""
     rows = rt.db.all(
         "SELECT l.handle, l.slug, l.title, l.campaign_id, l.destination_url, c.goal_type FROM links l "
@@ -125,8 +125,8 @@ def _by_destination(rt: Runtime, path: str, params: dict[str, str]) -> Landing |
     return None
 
 
-def _from_row(row: sqlite3.Row) -> Landing:
-    return Landing(
+def _from_row(row: sqlite3.Row) -> SitePage:
+    return SitePage(
         handle=row["handle"],
         campaign_id=row["campaign_id"],
         slug=row["slug"],

@@ -1,0 +1,37 @@
+"""A3 · Attribution can work: the live link appends its ctx (`trackingPolicy.appendContextParam`),
+and a real click's ctx lives through `expectations.conversion_window_minutes` (with --click)."""
+
+from __future__ import annotations
+
+from preflight.audit import live_click
+from preflight.audit.live import LiveRun
+from preflight.core.categories import Category
+from preflight.lifecycle.checks import fail
+from preflight.lifecycle.failures import Unjudged
+from preflight.lifecycle.model import LiveVariant
+from preflight.lifecycle.steps import clicks
+
+
+def link_appends_ctx(run: LiveRun, variant: LiveVariant) -> None:
+    link, read = run.live_link(variant)
+    policy = link.get("trackingPolicy") if isinstance(link.get("trackingPolicy"), dict) else {}
+    if policy.get("appendContextParam") is False:
+        raise fail(
+            Category.ATTRIBUTION,
+            f"the live link {variant.slug} appends no ctx (trackingPolicy.appendContextParam: false): no lead or "
+            "conversion after its clicks can be attributed",
+            expected="trackingPolicy.appendContextParam true (or absent)",
+            actual=policy,
+            exchanges=read.exchanges,
+            cause="a live link's tracking policy appends no ctx",
+            party="marketer",
+            next_step=f"in the dashboard, set link {variant.slug}'s tracking policy to append the context parameter "
+            "(appendContextParam: true), then re-run the audit",
+        )
+
+
+def ctx_outlives_the_window(run: LiveRun, variant: LiveVariant) -> float:
+    clicked = live_click.follow(run, variant)
+    if clicked.ctx is None:
+        raise Unjudged(f"the live link {variant.slug} appends no ctx (test_link_appends_ctx reports it)")
+    return clicks.check_ctx_lifetime(run, clicked.ctx, run.expectations.conversion_window_minutes)

@@ -1,0 +1,92 @@
+"""The live campaign as the audit's checks see it: a `StepRun` whose campaign carries the live
+ids (`live:` in the config, else the configured ones), the process's shared reads, and the
+audit's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from preflight.audit.reads import LiveReads, Read
+from preflight.config import CampaignConfig
+from preflight.config.live import Policy
+from preflight.lifecycle.failures import Unjudged
+from preflight.lifecycle.model import LiveCampaign, LiveVariant, StepRun
+
+
+def plan_live(config: CampaignConfig, *, handle: str) -> LiveCampaign:
+    """The campaign the ads point at: its live campaignId and slugs, the configured rest."""
+    variants = [
+        LiveVariant(
+            name=v.slug,
+            slug=config.live_slug(v.slug),
+            destination_url=v.destinationUrl,
+            title=v.title,
+            tracking=config.variant_tracking(v),
+            primary=index == 0,
+        )
+        for index, v in enumerate(config.variants)
+    ]
+    return LiveCampaign(
+        stem=config.stem,
+        campaign_id=config.live_campaign_id,
+        handle=handle,
+        goal_type=config.goalType,
+        variants=variants,
+        config=config,
+    )
+
+
+def seed_body(config: CampaignConfig) -> dict[str, Any]:
+    """The live campaign as a sandbox target sets it up (`POST /__sandbox/live-campaigns`), healthy."""
+    return {
+        "campaignId": config.live_campaign_id,
+        "goalType": str(config.goalType),
+        "name": config.name,
+        "links": [
+            {
+                "slug": config.live_slug(v.slug),
+                "destinationUrl": v.destinationUrl,
+                "title": v.title,
+                "tracking": config.variant_tracking(v),
+            }
+            for v in config.variants
+        ],
+        "detailPage": {
+            "detailsPageSlug": config.detail_page.details_page_slug,
+            "accessMode": str(config.detail_page.access_mode),
+        },
+    }
+
+
+@dataclass
+class LiveRun(StepRun):
+    """A `StepRun` of the live campaign, with what the audit adds."""
+
+    reads: LiveReads | None = None
+    click: bool = False  # --click: one real click per variant
+    previews: bool = False  # writes are allowed: route-preview confirms each routing evaluation
+    policy: Policy | None = None
+
+    def live_campaign(self) -> dict[str, Any]:
+        """The campaign's GET, or a skip when it does not exist (live_config reports that)."""
+        read = self.reads.campaign(self.campaign.campaign_id, step=self.step)
+        if read.body is None:
+            raise Unjudged(
+                f"the live campaign {self.campaign.campaign_id} does not exist (test_campaign_is_active_as_configured "
+                "reports it)"
+            )
+        return read.body
+
+    def live_link(self, variant: LiveVariant) -> tuple[dict[str, Any], Read]:
+        """A variant's live link, or a skip when it does not exist (live_config reports that)."""
+        read = self.reads.link(variant.slug, step=self.step)
+        if read.body is None:
+            raise Unjudged(
+                f"the live link {variant.slug} does not exist (test_variant_is_bound_as_configured reports it)"
+            )
+        return read.body, read
+
+    def tags_of(self, link: dict[str, Any]) -> dict[str, str]:
+        tracking = link.get("tracking") if isinstance(link.get("tracking"), dict) else {}
+        return {k: v for k, v in tracking.items() if isinstance(v, str) and v}

@@ -1,0 +1,185 @@
+"""Routing as the contract documents it, evaluated from what the audit read.
+
+The link's `routingRules` first, lowest `priority` number first; then the handle's enabled
+personalization rules (`slugs` null, or naming the link), lowest priority first; then the link's
+`destinationUrl`. A rule's conditions (country, device, source, campaign) are AND-ed and a missing
+one matches anything; values compare case-insensitively, and a condition may be one value or a
+list (gap: the rule shapes, read tolerantly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from preflight.config.live import Audience
+from preflight.core.categories import Category
+from preflight.http.client import idempotency_key
+from preflight.lifecycle.checks import expect_status, fail
+from preflight.lifecycle.failures import Unjudged
+
+CONDITIONS = ("country", "device", "source", "campaign")
+
+
+@dataclass(frozen=True)
+class Visitor:
+    country: str | None = None
+    device: str | None = None
+    source: str | None = None
+    campaign: str | None = None
+
+    @classmethod
+    def of(cls, audience: Audience, tags: Mapping[str, str]) -> Visitor:
+        """An audience as the platform sees its visit: its source and campaign, when the audience names
+        none, are the link's own utm tags (the short link carries no others) (gap)."""
+        return cls(
+            country=audience.country,
+            device=audience.device,
+            source=audience.source or tags.get("utmSource"),
+            campaign=audience.campaign or tags.get("utmCampaign"),
+        )
+
+
+@dataclass(frozen=True)
+class RouteTaken:
+    destination_url: str
+    kind: str  # link_rule, personalization_rule or default (route-preview's own words)
+    rule_id: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "default":
+            return "no rule (the link's destinationUrl)"
+        where = "the link's routing rule" if self.kind == "link_rule" else "the handle's personalization rule"
+        return f"{where} {self.rule_id}"
+
+
+def matches(when: Any, visitor: Visitor) -> bool:
+    if not isinstance(when, Mapping):
+        return True  # no conditions: every visitor
+    for name in CONDITIONS:
+        wanted = when.get(name)
+        if wanted is None:
+            continue
+        values = [wanted] if isinstance(wanted, str) else list(wanted) if isinstance(wanted, Iterable) else [wanted]
+        value = getattr(visitor, name)
+        if value is None or value.lower() not in {str(v).lower() for v in values}:
+            return False
+    return True
+
+
+def _priority(rule: Mapping[str, Any]) -> float:
+    value = rule.get("priority")
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else float("inf")
+
+
+def route(link: Mapping[str, Any], personalization: Iterable[Mapping[str, Any]], visitor: Visitor) -> RouteTaken:
+    """Where `visitor` of `link` goes, by the documented order."""
+    link_rules = [r for r in link.get("routingRules") or [] if isinstance(r, Mapping)]
+    for rule in sorted(link_rules, key=_priority):  # sorted() is stable: equal priorities keep their order
+        if matches(rule.get("when"), visitor) and rule.get("destinationUrl"):
+            return RouteTaken(str(rule["destinationUrl"]), "link_rule", rule.get("ruleId"))
+    slug = link.get("slug")
+    for rule in sorted((r for r in personalization if isinstance(r, Mapping)), key=_priority):
+        if rule.get("enabled") is False or not rule.get("destinationUrl"):
+            continue
+        slugs = rule.get("slugs")
+        if slugs is not None and slug not in slugs:
+            continue
+        if matches(rule.get("when"), visitor):
+            return RouteTaken(str(rule["destinationUrl"]), "personalization_rule", rule.get("ruleId"))
+    return RouteTaken(str(link.get("destinationUrl") or ""), "default")
+
+
+def reachable(link: Mapping[str, Any], personalization: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Every destination a visitor of `link` may be sent to: (url, what sends them there)."""
+    out = [(str(link.get("destinationUrl") or ""), "the link's destinationUrl")]
+    for rule in link.get("routingRules") or []:
+        if isinstance(rule, Mapping) and rule.get("destinationUrl"):
+            out.append((str(rule["destinationUrl"]), f"the link's routing rule {rule.get('ruleId')}"))
+    slug = link.get("slug")
+    for rule in personalization:
+        if not isinstance(rule, Mapping) or rule.get("enabled") is False or not rule.get("destinationUrl"):
+            continue
+        if rule.get("slugs") is None or slug in (rule.get("slugs") or []):
+            out.append((str(rule["destinationUrl"]), f"the handle's personalization rule {rule.get('ruleId')}"))
+    return out
+
+
+def audiences_reach_the_variant(run: Any, variant: Any) -> list[dict[str, Any]]:
+    """A4: each configured audience lands on the live link's destination; route-preview confirms each
+    evaluation where writes are allowed (a disagreement is drift)."""
+    from preflight.audit.live_config import same_page
+
+    audiences = run.campaign.config.audiences
+    if not audiences:
+        raise Unjudged(
+            f"no audience configured for {run.campaign.stem} (campaigns[].audiences, e.g. {{country: IN, device: "
+            "MOBILE}): routing is not checked"
+        )
+    link, read = run.live_link(variant)
+    rules = run.reads.personalization_rules(step=run.step)
+    tags = run.tags_of(link)
+    home = str(link.get("destinationUrl") or "")
+    seen = []
+    for audience in audiences:
+        chosen = route(link, rules.body, Visitor.of(audience, tags))
+        seen.append(
+            {"audience": audience.describe(), "destinationUrl": chosen.destination_url, "by": chosen.describe()}
+        )
+    run.artifacts.put("routing", seen)
+    if run.previews:
+        _preview(run, variant, audiences, seen, read.exchanges + rules.exchanges)
+    away = [s for s in seen if not same_page(s["destinationUrl"], home)]
+    if away:
+        raise fail(
+            Category.ROUTING,
+            f"routing sends {len(away)} audience(s) of {variant.slug} away from its destination: "
+            + "; ".join(f"{s['audience']} → {s['destinationUrl']} by {s['by']}" for s in away),
+            expected=f"every configured audience → {home}",
+            actual=away,
+            exchanges=read.exchanges + rules.exchanges,
+            cause="a routing rule sends a configured audience away from the variant's destination",
+            next_step="in the dashboard, change or disable "
+            + ", ".join(sorted({s["by"] for s in away}))
+            + f" so the audience reaches {variant.slug}'s page (or drop the audience from the config), then re-run",
+        )
+    return seen
+
+
+def _preview(run: Any, variant: Any, audiences: list[Audience], seen: list[dict[str, Any]], evidence: list) -> None:
+    """route-preview for each audience (a POST: only where writes are allowed)."""
+    for audience, ours in zip(audiences, seen, strict=True):
+        body = {
+            k: v
+            for k, v in {
+                "country": audience.country,
+                "device": audience.device,
+                "source": audience.source,
+                "campaign": audience.campaign,
+            }.items()
+            if v
+        }
+        key = idempotency_key(
+            run.run_id, run.step, run.campaign.campaign_id, variant.slug, f"preview:{audience.describe()}"
+        )
+        ex = run.client.call("route_preview", step=run.step, key=key, json_body=body, slug=variant.slug)
+        answer = ex.response_body if isinstance(ex.response_body, dict) else {}
+        if ex.status != 200 or not isinstance(answer.get("destinationUrl"), str):
+            expect_status(ex, 200, doing=f"previewing the route of {audience.describe()} on {variant.slug}")
+        matched = answer.get("matched") if isinstance(answer.get("matched"), dict) else {}
+        ours["preview"] = {"destinationUrl": answer.get("destinationUrl"), "matched": matched}
+        theirs = answer.get("destinationUrl")
+        if theirs != ours["destinationUrl"]:
+            raise fail(
+                Category.CONTRACT_VIOLATION,
+                f"route-preview of {variant.slug} for {audience.describe()} disagrees with the documented order "
+                f"(drift): the platform says {theirs} ({matched.get('kind')} {matched.get('ruleId') or ''}), the "
+                f"rules read say {ours['destinationUrl']} by {ours['by']}",
+                expected=ours["destinationUrl"],
+                actual=answer,
+                exchanges=[*evidence, ex],
+                cause="route-preview disagrees with the documented routing order (gap: the rule shapes)",
+                next_step="the platform routes otherwise than its documented order: trust route-preview, check the "
+                "rules in the dashboard, and report the difference (contract drift) with both request ids",
+            )

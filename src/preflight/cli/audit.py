@@ -1,0 +1,44 @@
+"""`preflight audit`: the live campaigns the ads point at, read without writing.
+
+Runs the audit's suites (suites/live) as `preflight run` runs the lifecycle's: the same gate
+(PASS / FAIL / ERROR, exit 0 / 1 / 2), summary, Allure report and escalations (for platform
+defects only; a finding the marketer fixes in the dashboard names the fix and is not escalated).
+Only GET and HEAD reach the API: no throwaway campaign, no write, no opt-in needed, any plan
+(FREE included). `--click` follows each live link once as a declared bot; `--allow-writes` lets
+route-preview confirm each routing evaluation (a POST: it counts as a write).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from preflight.cli import run as runner
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "audit",
+        help="audit the live campaigns with reads only (zero writes): links, lifetime, tags, routing, trust, funnel",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", default="config/preflight.yaml", help="the run's YAML config")
+    parser.add_argument("--target", help="target name in config/targets/ or a target YAML path")
+    parser.add_argument(
+        "--click",
+        action="store_true",
+        help="follow each live short link once, as a declared bot (a bot click, never a qualified one)",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="let route-preview (a POST that counts as a write) confirm each routing evaluation",
+    )
+    parser.add_argument("--escalate", action="store_true", help="send one support report per platform root cause")
+    runner.add_common(parser)
+    parser.set_defaults(handler=audit)
+
+
+def audit(args: argparse.Namespace) -> int:
+    extra = ("--audit", "--click") if args.click else ("--audit",)
+    return runner.execute(args, "audit", ["suites/live"], extra)

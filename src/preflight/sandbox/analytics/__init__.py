@@ -1,0 +1,1 @@
+"""Funnel analytics: clicks (qualified, bots), conversions, revenue, test conversions, freshness."""

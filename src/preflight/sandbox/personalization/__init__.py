@@ -1,0 +1,1 @@
+"""Personalization rules (per handle) and the routing order they take part in."""
