@@ -12,11 +12,13 @@ category and variant, and only the platform's defects are escalated.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +33,7 @@ HANDLE = "gharart"
 READS = {"GET", "HEAD"}
 VARIANTS = {"spring-ab": ["spring-a", "spring-b"], "diwali-sale": ["diwali-a", "diwali-b", "diwali-c"]}
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile Safari"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @dataclass
@@ -528,3 +531,68 @@ def test_config_yaml_is_valid_after_each_edit(live):
         path = live.project.path / "config" / f"check-{abs(hash(name))}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         load_run_config(path, environ={})
+
+
+# -- the shopper's journey on the live links (--click --browser) -----------------------------------------
+
+
+def site_destinations(live: Live) -> None:
+    """The config's destinations are the sandbox's copy of the customer's site: on a remote target the
+    browser follows the live links to pages that load (the real site is not reachable from here)."""
+
+    def edit(data: dict) -> None:
+        for campaign in data["campaigns"]:
+            for variant in campaign["variants"]:
+                variant["destinationUrl"] = variant["destinationUrl"].replace("https://", f"{live.sandbox.url}/_site/")
+
+    live.project.edit_config(edit)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run make browser")
+def test_click_browser_walks_each_live_page_with_reads_only(live, sandbox):
+    """Each live link in a real browser on both viewports: a bridge page whose only way on is its
+    continue link is tapped through, a page the site lost is the customer's finding (not escalated),
+    every other variant passes with its screenshots; the log holds GET alone, no lead is sent."""
+    site_destinations(live)
+    live.seed()
+    before = live.funnel("spring-ab")
+    sandbox.set_faults(
+        {"bridge_clicks": {"slug": "spring-*", "markup": "anchor"}, "landing_not_found": {"slug": "diwali-b"}}
+    )
+    audited = live.audit("--click", "--browser")
+    assert (audited.code, audited.gate["verdict"]) == (1, "FAIL"), audited.why()
+    zero_writes(audited)
+    journeys = {
+        r["slug"]: r for r in audited.gate["results"] if "::test_shopper_lands_on_the_live_page[" in r["nodeid"]
+    }
+    assert {slug: r["outcome"] for slug, r in journeys.items()} == {
+        "spring-a": "passed",
+        "spring-b": "passed",
+        "diwali-a": "passed",
+        "diwali-b": "failed",
+        "diwali-c": "passed",
+    }, audited.why()
+    lost = journeys["diwali-b"]
+    assert (lost["category"], lost["party"], lost["escalation"]) == ("landing_page", "customer site", None), lost
+    assert "answers 404" in lost["message"], lost["message"]
+    assert audited.failures() == {("test_shopper_lands_on_the_live_page", "landing_page", "diwali-b")}, [
+        r["message"] for r in audited.gate["results"] if r["outcome"] == "failed"
+    ]
+    browser = audited.gate["browser"]
+    assert (browser["status"], browser["tests"]["ran"], browser["screenshots"]) == ("ran", 5, 10), browser
+    # every browser visit is a declared bot's click: 2 viewports per variant, none qualified
+    after = live.funnel("spring-ab")
+    for slug in ("spring-a", "spring-b"):
+        bots, qualified = (after[slug][k] - before[slug][k] for k in ("botClicks", "qualifiedClicks"))
+        assert (qualified, bots) == (0, 3), (slug, before[slug], after[slug])  # --click's one, the browser's two
+    assert not [e for e in audited.log if e["path"].endswith("/leads")], "the audit sent a lead"
+
+
+def test_browser_without_click_is_refused_in_one_line(live):
+    audited = live.audit("--browser")
+    assert audited.code == 2 and audited.stdout == "", audited.why()
+    assert audited.stderr.strip() == (
+        "preflight audit: --browser needs --click (each browser visit is a real click on a live link): run "
+        "`preflight audit --click --browser`"
+    )
+    assert audited.log == [] or {e["method"] for e in audited.log} <= READS

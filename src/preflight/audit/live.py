@@ -4,6 +4,7 @@ audit's options."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +15,14 @@ from preflight.lifecycle.failures import Unjudged
 from preflight.lifecycle.model import LiveCampaign, LiveVariant, StepRun
 
 
-def plan_live(config: CampaignConfig, *, handle: str) -> LiveCampaign:
-    """The campaign the ads point at: its live campaignId and slugs, the configured rest."""
+def plan_live(config: CampaignConfig, *, handle: str, landing: Callable[[str], str] | None = None) -> LiveCampaign:
+    """The campaign the ads point at: its live campaignId and slugs, the configured rest.
+    `landing`: where a configured destination lands on this target (a sandbox's copy of the page)."""
     variants = [
         LiveVariant(
             name=v.slug,
             slug=config.live_slug(v.slug),
-            destination_url=v.destinationUrl,
+            destination_url=landing(v.destinationUrl) if landing else v.destinationUrl,
             title=v.title,
             tracking=config.variant_tracking(v),
             primary=index == 0,
@@ -37,8 +39,9 @@ def plan_live(config: CampaignConfig, *, handle: str) -> LiveCampaign:
     )
 
 
-def seed_body(config: CampaignConfig) -> dict[str, Any]:
-    """The live campaign as a sandbox target sets it up (`POST /__sandbox/live-campaigns`), healthy."""
+def seed_body(config: CampaignConfig, landing: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The live campaign as a sandbox target sets it up (`POST /__sandbox/live-campaigns`), healthy:
+    its links lead to the sandbox's copy of each page (`landing`), as the audit expects them to."""
     return {
         "campaignId": config.live_campaign_id,
         "goalType": str(config.goalType),
@@ -46,7 +49,7 @@ def seed_body(config: CampaignConfig) -> dict[str, Any]:
         "links": [
             {
                 "slug": config.live_slug(v.slug),
-                "destinationUrl": v.destinationUrl,
+                "destinationUrl": landing(v.destinationUrl) if landing else v.destinationUrl,
                 "title": v.title,
                 "tracking": config.variant_tracking(v),
             }
@@ -65,6 +68,7 @@ class LiveRun(StepRun):
 
     reads: LiveReads | None = None
     click: bool = False  # --click: one real click per variant
+    browser: bool = False  # --click --browser: each live link in a real browser too
     previews: bool = False  # writes are allowed: route-preview confirms each routing evaluation
     policy: Policy | None = None
 

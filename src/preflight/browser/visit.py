@@ -271,14 +271,29 @@ class Tab:
         try:
             self.page.goto(url, wait_until="load")
             if follow_bridge and self._on_bridge(url):
-                # A bridge page sends the visitor on by itself (meta refresh or script): wait for that.
-                self.page.wait_for_url(lambda now: not _same_place(now, url), wait_until="load")
+                self._leave_bridge(url)
         except Exception as exc:  # playwright's Error and TimeoutError: the page did not load
             visit.error = _first_line(exc)
         visit.elapsed_ms = (time.perf_counter() - started) * 1000
         visit.final_url = redact_text(self.page.url)
         self._measure()
         return visit
+
+    def _leave_bridge(self, click_url: str) -> None:
+        """A bridge page sends the visitor on: its meta refresh by itself (waited for), else its
+        continue link, tapped as a shopper would. One with neither stays: the step says so at once
+        rather than after the page timeout."""
+        page = self.page
+        try:
+            refresh = page.locator('meta[http-equiv="refresh" i]').count() > 0
+            anchor = page.locator("a#continue")
+            tap = not refresh and anchor.count() > 0
+        except Exception:  # the page is already on its way: its refresh fired
+            refresh, tap = True, False
+        if tap:
+            anchor.first.click()
+        if refresh or tap:
+            page.wait_for_url(lambda now: not _same_place(now, click_url), wait_until="load")
 
     def _on_bridge(self, click_url: str) -> bool:
         last = self.visit.hops[-1] if self.visit.hops else None

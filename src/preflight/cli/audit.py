@@ -4,7 +4,8 @@ Runs the audit's suites (suites/live) as `preflight run` runs the lifecycle's: t
 (PASS / FAIL / ERROR, exit 0 / 1 / 2), summary, Allure report and escalations (for platform
 defects only; a finding the marketer fixes in the dashboard names the fix and is not escalated).
 Only GET and HEAD reach the API: no throwaway campaign, no write, no opt-in needed, any plan
-(FREE included). `--click` follows each live link once as a declared bot; `--allow-writes` lets
+(FREE included). `--click` follows each live link once as a declared bot, and with `--browser` in a
+real browser on every viewport too (the shopper's journey, no lead sent); `--allow-writes` lets
 route-preview confirm each routing evaluation (a POST: it counts as a write).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from preflight.cli import run as runner
+from preflight.cli.common import fail
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -30,6 +32,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="follow each live short link once, as a declared bot (a bot click, never a qualified one)",
     )
     parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="with --click: also follow each live link in a real browser on every viewport (the shopper's "
+        "journey, screenshots in the report); no lead is sent",
+    )
+    parser.add_argument(
         "--allow-writes",
         action="store_true",
         help="let route-preview (a POST that counts as a write) confirm each routing evaluation",
@@ -40,5 +48,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def audit(args: argparse.Namespace) -> int:
-    extra = ("--audit", "--click") if args.click else ("--audit",)
+    if args.browser and not args.click:
+        return fail(
+            "audit",
+            "--browser needs --click (each browser visit is a real click on a live link): run "
+            "`preflight audit --click --browser`",
+        )
+    extra = ("--audit", *(("--click",) if args.click else ()), *(("--browser",) if args.browser else ()))
     return runner.execute(args, "audit", ["suites/live"], extra)

@@ -131,7 +131,7 @@ class Controller(PreflightSession):
                 if target.sandbox.faults:
                     admin.set_faults(target.sandbox.faults)
                 if self.audit and target.sandbox.seed_live:
-                    self._seed_live(admin)
+                    self._seed_live(admin, target.base_url or self.sandbox.url)
             except Exception as exc:  # the sandbox's trouble is reported in one line
                 raise StartError(
                     f"the sandbox at {target.base_url or 'the embedded sandbox'} is not usable: "
@@ -141,12 +141,13 @@ class Controller(PreflightSession):
         redact.register_secret(pat)
         return (target.base_url or self.sandbox.url), jwt, pat
 
-    def _seed_live(self, admin) -> None:
+    def _seed_live(self, admin, base_url: str) -> None:
         """A sandbox target's live campaigns: the configured ones, set up healthy through /__sandbox/
         (never the API, so the audit's request log holds only its own reads); existing ones are kept."""
         from preflight.audit.live import seed_body
 
-        admin.seed_live(self.run_config.target.handle, [seed_body(c) for c in self.run_config.campaigns])
+        landing = self.run_config.target.with_base_url(base_url).landing_url
+        admin.seed_live(self.run_config.target.handle, [seed_body(c, landing) for c in self.run_config.campaigns])
 
     def _check_readiness(self) -> None:
         """Read-only checks before anything else: a FAIL stops the run with ERROR, no write made."""

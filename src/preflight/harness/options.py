@@ -106,6 +106,15 @@ OPTIONS: tuple[Option, ...] = (
         is_flag=True,
     ),
     Option(
+        "preflight_browser",
+        "--browser",
+        "with --audit --click: also follow each live short link in a real browser on every viewport (the "
+        "shopper's journey: the landing page answers, keeps ctx and tags, is the variant's; screenshots in the "
+        "report). Reads only: no lead is sent",
+        default=False,
+        is_flag=True,
+    ),
+    Option(
         "preflight_shard",
         "--shard",
         "I/N: run shard I of N, each campaign on exactly one shard (a stable hash of its campaignId); "

@@ -176,6 +176,11 @@ class PreflightSession:
     def clicks_live(self) -> bool:
         return bool(options.get(self.pytest_config, "preflight_click"))
 
+    @property
+    def browser_live(self) -> bool:
+        """--browser: the audit's live links in a real browser too (real clicks: only with --click)."""
+        return self.clicks_live and bool(options.get(self.pytest_config, "preflight_browser"))
+
     def names(self, info: Any) -> tuple[str | None, str | None]:
         """The platform's campaign id and slug of a test's campaign and variant: the live ones in an
         audit, else this run's throwaway copy's."""

@@ -52,7 +52,12 @@ def finish(preflight: Controller, session: pytest.Session, stopped: str | None) 
 def _browser(preflight: Controller, results: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Did the shopper's journey run (and what did it block); the side-by-side page of its screenshots."""
     folder = preflight.reports_dir() / landing.FOLDER
-    facts = landing.browser_facts(results, folder, use=preflight.run_config.browser.use)
+    use = preflight.run_config.browser.use
+    if preflight.audit:  # the audit opens a browser only when asked, whatever browser.use says
+        if not preflight.browser_live:
+            return None
+        use = "--browser"
+    facts = landing.browser_facts(results, folder, use=use)
     if facts is not None and facts.get("screenshots"):
         overview = landing.write_overview(folder)
         facts["overview"] = str(overview) if overview else None

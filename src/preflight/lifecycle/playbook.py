@@ -380,6 +380,15 @@ _AUDIT = (
             ),
         },
     ),
+    Step(
+        "live_landing",
+        10,
+        "The shopper's journey on the live links",
+        "With --click --browser, each live short link opened in a real browser on every viewport",
+        module="live_landing",
+        suite="live/test_live_landing.py",
+        kind=AUDIT,
+    ),
 )
 
 STEPS: Mapping[str, Step] = MappingProxyType(

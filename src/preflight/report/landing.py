@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 FOLDER = "landing"
 OVERVIEW = "landing-pages.html"
-STEP = "landing"
+STEPS = ("landing", "live_landing")  # the lifecycle's journey, and the audit's on the live links
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -87,7 +87,7 @@ def browser_facts(
     """The gate's `browser` block: did the shopper's journey run, and if not, why (never a silent pass)."""
     if use == "off":
         return {"use": use, "status": "off", "reason": "browser.use: off in the config: no browser check ran"}
-    tests = [r for r in results if r.get("step") == STEP]
+    tests = [r for r in results if r.get("step") in STEPS]
     if not tests:
         return None  # not selected: the gate's test counts say so
     skipped = [r for r in tests if r.get("outcome") == "skipped"]

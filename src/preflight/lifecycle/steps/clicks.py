@@ -310,7 +310,7 @@ def check_landing(run: StepRun, landed: Landing, variant: LiveVariant) -> None:
     location = urlsplit(landed.url)
     query = parse_qs(location.query)
     page = _landing_variant(run, variant, location, query)
-    if page is not None and page is not variant:
+    if page is not None and page.slug != variant.slug:
         raise fail(
             Category.ATTRIBUTION,
             f"the click on {variant.slug} sends the visitor to {page.slug}'s page",
@@ -396,7 +396,9 @@ def _landing_variant(run: StepRun, variant: LiveVariant, location: Any, query: d
         same_page = (parts.scheme, parts.netloc, parts.path) == (location.scheme, location.netloc, location.path)
         return len(own) if same_page and all(query.get(k) == v for k, v in own.items()) else None
 
-    scored = [(score(v.destination_url), v is variant, v) for v in run.campaign.variants]
+    # The clicked variant as given (the audit's carries where routing sends such a visitor), then its siblings.
+    candidates = [variant, *(v for v in run.campaign.variants if v.slug != variant.slug)]
+    scored = [(score(v.destination_url), v is variant, v) for v in candidates]
     matching = [entry for entry in scored if entry[0] is not None]
     return max(matching, key=lambda entry: (entry[0], entry[1]))[2] if matching else None
 
@@ -405,7 +407,7 @@ def sent_elsewhere(run: StepRun, variant: LiveVariant, url: str) -> LiveVariant 
     """The sibling variant whose page `url` is, when it is not the clicked variant's own."""
     location = urlsplit(url)
     page = _landing_variant(run, variant, location, parse_qs(location.query))
-    return page if page is not None and page is not variant else None
+    return page if page is not None and page.slug != variant.slug else None
 
 
 def tamper(token: str) -> str:

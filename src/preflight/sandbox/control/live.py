@@ -70,19 +70,19 @@ class LiveOut(BaseModel):
     kept: list[str]
 
 
-def seed(rt: Runtime, body: LiveIn) -> dict[str, Any]:
+def seed(rt: Runtime, body: LiveIn, base_url: str) -> dict[str, Any]:
     created, kept = [], []
     for campaign in body.campaigns:
         if campaigns.get(rt, body.handle, campaign.campaignId) is not None:
             kept.append(campaign.campaignId)
             continue
         with rt.db.tx():
-            _create(rt, body.handle, campaign)
+            _create(rt, body.handle, campaign, base_url)
         created.append(campaign.campaignId)
     return {"created": created, "kept": kept}
 
 
-def _create(rt: Runtime, handle: str, campaign: LiveCampaignIn) -> None:
+def _create(rt: Runtime, handle: str, campaign: LiveCampaignIn, base_url: str) -> None:
     first, *more = campaign.links
     primary = PrimaryLinkIn(
         slug=first.slug, destinationUrl=first.destinationUrl, title=first.title, enabled=True, tracking=first.tracking
@@ -115,7 +115,7 @@ def _create(rt: Runtime, handle: str, campaign: LiveCampaignIn) -> None:
             schemaVersion=0,
         )
         pages.save_draft(rt, handle, campaign.campaignId, page)
-        pages.publish(rt, handle, campaign.campaignId)
+        pages.publish(rt, handle, campaign.campaignId, base_url)  # the page's url: the sandbox's own
     # Live since yesterday: the traffic below falls inside the campaign's life.
     since = rt.clock.now() - 86400
     rt.db.run(

@@ -208,7 +208,7 @@ async def live_campaigns(request: Request, body: live.LiveIn):
     """The campaigns an audit reads, each set up healthy (ACTIVE, its links enabled and tagged, its page
     published, hours of traffic): written into the sandbox directly, not through the API. One that
     exists already is kept as it is."""
-    return json_response(live.seed(runtime(request), body))
+    return json_response(live.seed(runtime(request), body, str(request.base_url)))
 
 
 @router.put("/destination-domains/{handle}/{domain}", responses=error_responses(400, 404))
