@@ -1,4 +1,4 @@
-"""Step 8 (CC-06/07), the platform's own funnel numbers, after a real run: the run's clicks and test
+"""Step 9 (CC-06/07), the platform's own funnel numbers, after a real run: the run's clicks and test
 conversions counted per variant, never as real (the fault matrix rehearses the residue); lagging
 numbers are waited for within the configured bound, then the check is skipped saying why: never a
 pass, never a failure."""
@@ -15,7 +15,7 @@ def test_fresh_numbers_count_the_run_per_variant(project):
     assert (run.code, run.gate["verdict"]) == (0, "PASS"), explain(run)
     results = run.results("test_funnel_counts_the_run_and_keeps_tests_apart")
     assert [r["outcome"] for r in results] == ["passed", "passed"], results
-    assert run.gate["matrix"]["spring-ab"]["8"] == "passed"
+    assert run.gate["matrix"]["spring-ab"]["9"] == "passed"
 
 
 def test_stale_numbers_are_waited_for_then_skipped_with_the_reason(tmp_path):
@@ -29,5 +29,5 @@ def test_stale_numbers_are_waited_for_then_skipped_with_the_reason(tmp_path):
     for result in results:
         assert "analytics lag: freshness STALE" in result["message"] and "SLA 60 min" in result["message"], result
         assert "expectations.analytics_wait_seconds (1 s)" in result["message"], result["message"]
-    assert run.gate["matrix"]["spring-ab"]["8"] == "skipped"
+    assert run.gate["matrix"]["spring-ab"]["9"] == "skipped"
     assert "⏭" in (run.reports / "summary.md").read_text()

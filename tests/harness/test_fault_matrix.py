@@ -601,6 +601,7 @@ CASES = [
                 ("test_stale_ctx_refused", "conversion", 1),
                 ("test_ready_after_lifecycle", "readiness", 1),
                 ("test_pat_health_agrees_when_ready", "pat_readiness", 1),
+                ("test_funnel_counts_the_run_and_keeps_tests_apart", "analytics", 1),
             )
         },
         label="answer_rewritten(a link bound elsewhere)->attribution@setup",

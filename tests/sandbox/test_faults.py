@@ -79,6 +79,9 @@ def test_catalogue_is_listed(sb):
         "bridge_clicks",
         "test_conversions_counted",
         "bots_counted_qualified",
+        "lead_form_inert",
+        "detail_page_down",
+        "click_fails",
     }
     assert all(f["description"] for f in listing["available"])
     assert listing["active"] == {}
