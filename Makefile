@@ -38,16 +38,17 @@ sandbox: setup
 	$(BIN)/preflight sandbox $(SANDBOX_ARGS)
 
 # The harness's own tests: everything but the fault matrices on two workers, then the fault matrices
-# (the API's, and the landing pages' in test_landing.py) under coverage (in every `preflight run` they
-# start), then the check that every failure branch of the lifecycle's steps fired
+# (the API's, the landing pages' in test_landing.py, and the funnel numbers' lag in test_analytics.py)
+# on two workers under coverage (in every process: the workers and each `preflight run` they start),
+# then the check that every failure branch of the lifecycle's steps fired
 # (tests/tools/raises_covered.py; left out when ARGS selects some tests).
-MATRIX := tests/harness/test_fault_matrix.py tests/harness/test_landing.py
+MATRIX := tests/harness/test_fault_matrix.py tests/harness/test_landing.py tests/harness/test_analytics.py
 COVERAGE_DATA := $(CURDIR)/reports/coverage/.coverage
 
 test: setup lint
 	$(BIN)/python -m pytest tests $(addprefix --ignore=,$(MATRIX)) -n 2 $(ARGS)
 	rm -rf reports/coverage && mkdir -p reports/coverage
-	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/coverage run -m pytest $(MATRIX) $(ARGS)
+	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/coverage run -m pytest $(MATRIX) -n 2 $(ARGS)
 	COVERAGE_FILE=$(COVERAGE_DATA) $(BIN)/coverage combine -q
 	$(if $(ARGS),,$(BIN)/python tests/tools/raises_covered.py $(COVERAGE_DATA))
 

@@ -359,6 +359,15 @@ def test_the_bridge_fault_answers_every_click_with_its_page(api, sb, markup):
     assert click(api).status_code == 307
 
 
+def test_a_split_bridge_page_sends_its_refresh_and_its_continue_link_two_ways(api, sb):
+    api.campaign()
+    sb.set_faults({"bridge_clicks": {"markup": "split"}})
+    page = click(api)
+    refresh = re.search(r'content="0;url=([^"]+)"', page.text).group(1)
+    anchor = re.search(r'id="continue" href="([^"]+)"', page.text).group(1)
+    assert page.status_code == 200 and "?" in refresh and anchor == refresh.split("?")[0], page.text
+
+
 # -- the seed of live campaigns (a control route: nothing goes through the API) -----------------------
 
 

@@ -1,7 +1,8 @@
 """Every failure branch of the lifecycle's steps fires under the fault matrix.
 
-Reads the coverage data of a `coverage run` of tests/harness/test_fault_matrix.py (`make test`
-makes it: branch coverage of src/preflight/lifecycle/steps/, in every `preflight run` subprocess)
+Reads the coverage data of a `coverage run` of the fault matrices (`make test` makes it from
+tests/harness/test_fault_matrix.py, test_landing.py and test_analytics.py: branch coverage of
+src/preflight/lifecycle/steps/, in every `preflight run` subprocess)
 and checks that each failure branch of those modules fired at least once: each `raise` statement
 ran, and each value check (`expect_equal(...)`, `expect_reason(...)`, a statement of its own)
 raised at least once, which branch coverage records as an arc from its line out of the function.

@@ -86,3 +86,17 @@ def test_each_category_has_one_next_step_and_each_step_owns_its_own():
     for step in STEPS.values():
         for category, text in step.next_steps.items():
             assert step.reference in text, (step.name, category)
+
+
+def test_every_suite_test_is_titled_by_a_whole_sentence():
+    """The report titles a test by its docstring's first line: a line cut mid-sentence reads as
+    "…tags kept,: spring-a" to someone who has never seen pytest."""
+    cut = []
+    for path in (ROOT / "suites").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                lines = (ast.get_docstring(node) or "").splitlines()
+                whole = lines and lines[0].rstrip().endswith((".", ")")) and (len(lines) == 1 or not lines[1].strip())
+                if not whole:
+                    cut.append(f"{path.relative_to(ROOT)}::{node.name}: {lines[:1]}")
+    assert not cut, "a docstring whose first line is not a whole sentence (the report's title):\n" + "\n".join(cut)

@@ -24,25 +24,39 @@ from preflight.core.redact import redact_headers, redact_text
 
 # The Largest Contentful Paint of the page: the last candidate the browser reported once every image
 # is decoded and three more frames were presented (an image's entry follows its paint; the buffered
-# entries hold every earlier candidate). Events, not a fixed wait.
+# entries hold every earlier candidate). On a loaded machine the first entry can come later than
+# that: with none yet, the first one to arrive is waited for, at most LCP_WAIT_MS. Events, not a
+# fixed wait.
+LCP_WAIT_MS = 2000
 LCP_SCRIPT = """async () => {
   await Promise.all(Array.from(document.images, (image) => image.decode().catch(() => null)));
   return await new Promise((resolve) => {
   let last = null;
   let observer = null;
-  const done = () => {
+  let waiting = false;
+  let finished = false;
+  const finish = () => {
+    if (finished) { return; }
+    finished = true;
     if (observer) { for (const entry of observer.takeRecords()) { last = entry; } observer.disconnect(); }
     const node = last && last.element;
     const element = node ? node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") : null;
     resolve(last ? {ms: last.startTime, element: element, url: last.url || null} : null);
   };
+  const settle = () => {
+    if (observer) { for (const entry of observer.takeRecords()) { last = entry; } }
+    if (last) { finish(); } else { waiting = true; setTimeout(finish, __WAIT_MS__); }
+  };
   try {
-    observer = new PerformanceObserver((list) => { for (const entry of list.getEntries()) { last = entry; } });
+    observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) { last = entry; }
+      if (waiting && last) { finish(); }
+    });
     observer.observe({type: "largest-contentful-paint", buffered: true});
   } catch (error) { resolve(null); return; }
-  requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0))));
+  requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(settle, 0))));
   });
-}"""
+}""".replace("__WAIT_MS__", str(LCP_WAIT_MS))
 LOAD_SCRIPT = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   return nav ? nav.loadEventEnd : null;

@@ -276,8 +276,8 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(
             FaultName.BRIDGE_CLICKS,
             "every click answers 200 with the bridge page (trackingPolicy.mode BRIDGE); option markup: both "
-            "(meta refresh and a#continue), meta or anchor, or none: a broken bridge page that sends the visitor "
-            "nowhere (a failure)",
+            "(meta refresh and a#continue), meta or anchor; or a broken bridge page (a failure): none sends the "
+            "visitor nowhere, split sends its refresh and its continue link to two places",
             {"markup": "both"},
         ),
     ]
@@ -323,7 +323,11 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
         "a header name other than x-request-id",
     ),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
-    "markup": ((str,), lambda v: v in ("both", "meta", "anchor", "none"), "both, meta, anchor or none"),
+    "markup": (
+        (str,),
+        lambda v: v in ("both", "meta", "anchor", "none", "split"),
+        "both, meta, anchor, none or split",
+    ),
 }
 _COMMON = ("campaignId", "slug", "rate")
 

@@ -194,9 +194,12 @@ def respond(rt: Runtime, link: Any, url: str, click: ctx_tokens.Click | None) ->
 def bridge_page(url: str, markup: str = "both") -> str:
     """The bridge page: a meta refresh and a continue link to the same URL (gap: the markup)."""
     target = html.escape(url, quote=True)
-    # markup "none": a broken bridge page that never sends the visitor on (fault bridge_clicks)
-    meta = f'<meta http-equiv="refresh" content="0;url={target}">' if markup in ("both", "meta") else ""
+    # broken bridge pages (fault bridge_clicks): "none" never sends the visitor on; "split" sends the
+    # refresh and the continue link to two places (the continue link without the query)
+    meta = f'<meta http-equiv="refresh" content="0;url={target}">' if markup in ("both", "meta", "split") else ""
     anchor = f'<a id="continue" href="{target}">Continue</a>' if markup in ("both", "anchor") else "Continue"
+    if markup == "split":
+        anchor = f'<a id="continue" href="{html.escape(url.split("?")[0], quote=True)}">Continue</a>'
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
         f"{meta}<title>One moment</title></head>"
