@@ -235,6 +235,29 @@ def test_allow_writes_lets_route_preview_confirm_each_audience_and_nothing_else(
     assert audited.gate["writePlan"]["writesTotal"] == 7 and audited.gate["audit"]["writes"] is True
 
 
+def test_route_preview_disagreeing_with_the_documented_order_is_drift_escalated(live, sandbox):
+    """The platform routes an audience otherwise than its documented order: route-preview is trusted
+    over the harness's evaluation, and the difference is reported as contract drift."""
+    live.seed()
+    sandbox.set_faults(
+        {
+            "answer_rewritten": {
+                "path": "/v2/handles/*/links/spring-b/route-preview",
+                "method": "POST",
+                "field": "destinationUrl",
+                "value": "https://gharart.example/elsewhere",
+            }
+        }
+    )
+    audited = live.audit("--allow-writes")
+    assert (audited.code, audited.gate["verdict"]) == (1, "FAIL"), audited.why()
+    assert audited.failures() == {("test_audiences_reach_the_variant", "contract_violation", "spring-b")}, audited.why()
+    bad = next(r for r in audited.gate["results"] if r["outcome"] == "failed")
+    assert "disagrees with the documented order (drift)" in bad["message"], bad["message"]
+    assert "https://gharart.example/elsewhere" in bad["message"] and "req_" in bad["message"], bad["message"]
+    assert [e["category"] for e in audited.gate["escalations"]] == ["contract_violation"], audited.why()
+
+
 def test_the_sandbox_target_works_out_of_the_box(embedded_project):
     done = subprocess.run(
         [sys.executable, "-m", "preflight", "audit", "--no-html"],

@@ -24,9 +24,10 @@ from preflight.core.redact import redact_headers, redact_text
 
 # The Largest Contentful Paint of the page: the last candidate the browser reported once every image
 # is decoded and three more frames were presented (an image's entry follows its paint; the buffered
-# entries hold every earlier candidate). On a loaded machine the first entry can come later than
-# that: with none yet, the first one to arrive is waited for, at most LCP_WAIT_MS. Events, not a
-# fixed wait.
+# entries hold every earlier candidate). On a loaded machine an entry can come later than that: while
+# a visible image larger than the last candidate has no entry of its own (or there is none at all),
+# its entry is waited for, at most LCP_WAIT_MS; else a slow hero image would pass as the headline's
+# early paint. Events, not a fixed wait.
 LCP_WAIT_MS = 2000
 LCP_SCRIPT = """async () => {
   await Promise.all(Array.from(document.images, (image) => image.decode().catch(() => null)));
@@ -35,22 +36,32 @@ LCP_SCRIPT = """async () => {
   let observer = null;
   let waiting = false;
   let finished = false;
+  const painted = new Set();
+  const take = (entries) => { for (const entry of entries) { last = entry; painted.add(entry.element); } };
+  const visibleArea = (element) => {
+    const box = element.getBoundingClientRect();
+    const width = Math.min(box.right, innerWidth) - Math.max(box.left, 0);
+    const height = Math.min(box.bottom, innerHeight) - Math.max(box.top, 0);
+    return Math.max(0, width) * Math.max(0, height);
+  };
+  const unreported = () => !last || Array.from(document.images).some((image) =>
+    image.complete && image.naturalWidth > 0 && !painted.has(image) && visibleArea(image) > last.size);
   const finish = () => {
     if (finished) { return; }
     finished = true;
-    if (observer) { for (const entry of observer.takeRecords()) { last = entry; } observer.disconnect(); }
+    if (observer) { take(observer.takeRecords()); observer.disconnect(); }
     const node = last && last.element;
     const element = node ? node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") : null;
     resolve(last ? {ms: last.startTime, element: element, url: last.url || null} : null);
   };
   const settle = () => {
-    if (observer) { for (const entry of observer.takeRecords()) { last = entry; } }
-    if (last) { finish(); } else { waiting = true; setTimeout(finish, __WAIT_MS__); }
+    if (observer) { take(observer.takeRecords()); }
+    if (!unreported()) { finish(); } else { waiting = true; setTimeout(finish, __WAIT_MS__); }
   };
   try {
     observer = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) { last = entry; }
-      if (waiting && last) { finish(); }
+      take(list.getEntries());
+      if (waiting && !unreported()) { finish(); }
     });
     observer.observe({type: "largest-contentful-paint", buffered: true});
   } catch (error) { resolve(null); return; }
