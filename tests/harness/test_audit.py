@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt as pyjwt
 import pytest
 import yaml
 from harness_helpers import PreflightProject, remote_target, token_env
@@ -497,7 +498,8 @@ def test_each_finding_is_reported_with_its_category_and_variant(live, sandbox, n
 
 def test_a_remote_audit_without_its_tokens_is_error_and_writes_nothing(live):
     live.seed()
-    live.jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4IiwiZXhwIjoxfQ.c2ln"  # expired long ago
+    # a JWT that expired long ago, made here (signed with a key the sandbox never saw)
+    live.jwt = pyjwt.encode({"sub": "x", "exp": 1}, "k" * 32, algorithm="HS256")
     audited = live.audit()
     assert (audited.code, audited.gate["verdict"]) == (2, "ERROR"), audited.why()
     assert audited.writes() == [] and "expired" in audited.gate["problem"], audited.gate["problem"]

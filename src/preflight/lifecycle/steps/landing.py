@@ -466,22 +466,8 @@ def _form_exchange(run: StepRun, answer: FormAnswer) -> Exchange:
 def detail_page_gated(run: StepRun, shopper: Shopper, evidence: Evidence, settings: BrowserSettings) -> Visit:
     """UC-07 step 5 in the browser: the published page (`published.url`) shows its login gate to a
     visitor without a session; content shown to them is publish_access_mode."""
-    ex = run.client.call("get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
-    view = expect_json_object(
-        ex, expect_status(ex, 200, doing="reading the published detail page"), doing="reading it", fields=("published",)
-    )
-    published = view["published"]
-    if not isinstance(published, dict) or not published.get("url"):
-        failure = fail(
-            Category.SCHEMA_FETCH,
-            "nothing is published for this campaign, so there is no detail page to visit",
-            expected="published: {url, deploymentId, …}",
-            actual=f"published: {published!r}",
-            exchanges=[ex],
-            next_step="see the publish step's failure (UC-07 step 5)",
-        )
-        failure.duplicate_of = "the publish step"
-        raise failure
+    published, ex = publish.published_now(run, there_is_no="no detail page to visit", needing=("url",))
+    view = ex.response_body  # the creator's view, whose accessMode stands in for the deployment's
     run.artifacts.put("detailPage", published["url"])
     viewport = settings.viewports[0]
     gate = run.target.contract.login_gate

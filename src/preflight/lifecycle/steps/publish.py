@@ -172,26 +172,33 @@ def access_failure(run: StepRun, actual: object, *, summary: str, exchanges: lis
 
 
 def _published(run: StepRun) -> tuple[dict[str, Any], Any]:
+    published, ex = published_now(run, there_is_no="no schema to fetch")
+    expect_json_object(
+        ex, published, doing="reading the published deployment", fields=("deploymentId", "schemaVersion")
+    )
+    return published, ex
+
+
+def published_now(run: StepRun, *, there_is_no: str, needing: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any]:
     """What the creator's view says is published (the platform's word, not a note from the
-    publish test, so this check also stands alone, e.g. under `-k`)."""
+    publish test, so a check that needs it also stands alone, e.g. under `-k`). Nothing published
+    (or without the fields `needing`) repeats the publish step's failure: `there_is_no` says what
+    that leaves the caller without."""
     ex = run.client.call("get_site_structure", step=run.step, campaignId=run.campaign.campaign_id)
     body = expect_status(ex, 200, doing="reading the published site structure")
     body = expect_json_object(ex, body, doing="reading the site structure", fields=("published",))
     published = body["published"]
-    if not isinstance(published, dict):
+    if not isinstance(published, dict) or not all(published.get(name) for name in needing):
         failure = fail(
             Category.SCHEMA_FETCH,
-            "nothing is published for this campaign, so there is no schema to fetch",
-            expected="published: {deploymentId, schemaVersion, …}",
+            f"nothing is published for this campaign, so there is {there_is_no}",
+            expected="published: {" + ", ".join((*needing, "deploymentId", "…")) + "}",
             actual=f"published: {published!r}",
             exchanges=[ex],
             next_step="see the publish step's failure (UC-07 step 5)",
         )
         failure.duplicate_of = "the publish step"  # the publish failure carries the escalation
         raise failure
-    expect_json_object(
-        ex, published, doing="reading the published deployment", fields=("deploymentId", "schemaVersion")
-    )
     return published, ex
 
 
