@@ -112,7 +112,7 @@ def test_probe(campaign, preflight):
     entry = {"campaign": campaign.stem, "worker": os.environ.get("PYTEST_XDIST_WORKER", "-"),
              "pid": os.getpid(), "ppid": os.getppid(), "url": url, "embedded": preflight.runtime.sandbox,
              "tokenMints": sum(1 for e in log if e["method"] == "POST" and e["path"] == "/__sandbox/tokens"),
-             "sandboxHere": getattr(preflight, "sandbox", None) is not None}
+             "sandboxHere": getattr(getattr(preflight, "opened", None), "sandbox", None) is not None}
     with LOG.open("a") as out:
         out.write(json.dumps(entry) + "\\n")
 """

@@ -265,7 +265,12 @@ def test_summary_md_is_the_campaign_step_table(shipped):
     text = (shipped.reports / "summary.md").read_text()
     run_id = shipped.gate["runId"]
     assert text.startswith("## campaign-preflight: ✅ PASS\n")
-    assert f"Run `{run_id}` against `sandbox`: {TOTAL} passed ({TOTAL} of {TOTAL} selected ran)." in text
+    # a single run's summary says when it ran, as a merge of shards does (one finisher writes both)
+    started, finished = shipped.gate["startedAt"], shipped.gate["finishedAt"]
+    assert (
+        f"Run `{run_id}` against `sandbox` · {started} → {finished}: {TOTAL} passed ({TOTAL} of {TOTAL} selected ran)."
+        in text
+    )
     assert (
         "| campaign | 1 · Campaign health | 2 · PAT health | 3 · Lead capture | 4 · Test conversion "
         "| 5 · Detail page publish | 6 · Public conversion | 7 · Shopper's journey | 8 · Readiness |" in text

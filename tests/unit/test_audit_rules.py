@@ -14,7 +14,9 @@ from preflight.core.categories import Category, party
 from preflight.http.client import Credentials, PlatformClient, WriteRefused
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.steps.clicks import bridge_target
-from preflight.report.gate import RunFacts, compute_verdict, funnel_tables
+from preflight.report.facts import RunFacts
+from preflight.report.judgement import verdict as judge
+from preflight.report.summary import funnel_tables
 
 LINK = {
     "slug": "spring-a",
@@ -194,17 +196,17 @@ def test_a_marketers_finding_fails_the_verdict_and_is_not_escalated():
         {"nodeid": "b", "outcome": "failed", "category": "attribution", "party": "marketer", "cause": "no ctx"},
         {"nodeid": "c", "outcome": "passed"},
     ]
-    verdict, reason = compute_verdict(results, facts=RunFacts())
+    verdict, reason = judge(results, RunFacts())
     assert verdict == "FAIL" and "2 finding(s) to fix in the campaign (marketer side, not escalated)" in reason
     platform = [*results, {"nodeid": "d", "outcome": "failed", "category": "test_residue", "cause": "leak"}]
-    verdict, reason = compute_verdict(platform, facts=RunFacts(escalations=[{"id": "x"}]))
+    verdict, reason = judge(platform, RunFacts(escalations=[{"id": "x"}]))
     assert verdict == "FAIL" and reason.startswith("3 test(s) failed from 1 root cause(s) and 2 finding(s)")
     user = [*results, {"nodeid": "e", "outcome": "failed", "category": "auth"}]
-    assert compute_verdict(user, facts=RunFacts())[0] == "ERROR"  # the user's own token: no verdict
+    assert judge(user, RunFacts())[0] == "ERROR"  # the user's own token: no verdict
 
 
 def test_an_audit_pass_says_what_it_left_out():
-    verdict, reason = compute_verdict([{"nodeid": "a", "outcome": "passed"}], facts=RunFacts(notes=["no click"]))
+    verdict, reason = judge([{"nodeid": "a", "outcome": "passed"}], RunFacts(notes=["no click"]))
     assert (verdict, reason) == ("PASS", "all 1 selected tests ran; no click")
 
 

@@ -22,7 +22,9 @@ from preflight.core.categories import CUSTOMER_SITE, Category, party
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.playbook import STEPS
 from preflight.report import landing
-from preflight.report.gate import RunFacts, compute_verdict, render_summary
+from preflight.report.facts import RunFacts
+from preflight.report.judgement import verdict as judge
+from preflight.report.summary import render_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 JWT = "eyJhbGciOiJIUzI1NiJ9." + "eyJzdWIiOiJ4In0.c2lnbmF0dXJl"  # in parts: no committed line looks like a token
@@ -271,7 +273,7 @@ def test_the_gate_says_whether_the_browser_checks_ran(tmp_path):
     ]
     browser = landing.browser_facts(skipped, tmp_path / "none", use="auto")
     assert browser["status"] == "skipped" and browser["reason"] == "no browser can run here: chromium is missing"
-    verdict, reason = compute_verdict(skipped, facts=RunFacts(browser=browser))
+    verdict, reason = judge(skipped, RunFacts(browser=browser))
     assert verdict == "PASS" and reason.endswith(
         "; the shopper's journey in a browser was skipped: no browser can run here: chromium is missing"
     ), reason

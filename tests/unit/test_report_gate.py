@@ -8,14 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from preflight.lifecycle.classify import NEXT_STEPS
-from preflight.report.gate import (
-    RESULT_KEYS,
-    RunFacts,
-    compute_verdict,
-    render_summary,
-    write_gate,
-    write_summary,
-)
+from preflight.report.facts import RunFacts
+from preflight.report.gate import RESULT_KEYS, write_gate
+from preflight.report.judgement import verdict as judge
+from preflight.report.summary import render_summary, write_summary
 
 
 def result(
@@ -30,6 +26,7 @@ def result(
     escalation=None,
     ticket=None,
     nodeid=None,
+    next_step=None,
 ):
     return {
         "nodeid": nodeid or f"suites/test_{step}.py::test_it[{campaign}:{slug}]",
@@ -42,6 +39,7 @@ def result(
         "requestIds": list(ids),
         "escalation": escalation,
         "ticketId": ticket,
+        **({"nextStep": next_step} if next_step else {}),
     }
 
 
@@ -64,11 +62,11 @@ def result(
     ],
 )
 def test_verdict_rule(results, verdict):
-    assert compute_verdict(results)[0] == verdict
+    assert judge(results)[0] == verdict
 
 
 def test_a_start_problem_is_an_error():
-    verdict, reason = compute_verdict([result()], problem="sandbox did not start")
+    verdict, reason = judge([result()], RunFacts(problem="sandbox did not start"))
     assert verdict == "ERROR" and reason == "the run could not start its tests: sandbox did not start"
 
 
@@ -85,12 +83,12 @@ def test_a_start_problem_is_an_error():
 )
 def test_a_shortfall_is_an_error_even_with_a_failure(facts, reason):
     results = [result(), result("failed", category="invalid_ctx")]
-    assert compute_verdict(results, facts=facts) == ("ERROR", reason)
+    assert judge(results, facts) == ("ERROR", reason)
 
 
 def test_a_selection_the_user_made_is_no_shortfall():
     facts = RunFacts(planned=51, selected=2, selection="-k spring")
-    assert compute_verdict([result(), result()], facts=facts) == ("PASS", "all 2 selected tests ran")
+    assert judge([result(), result()], facts) == ("PASS", "all 2 selected tests ran")
 
 
 def test_gate_json_shape(tmp_path):
@@ -156,6 +154,7 @@ def test_summary_table_is_campaign_by_step():
             slug="spring-b",
             category="invalid_ctx",
             message="[invalid_ctx] refused | piped\n  next step: use a fresh ctx (UC-07 step 4)",
+            next_step="use a fresh ctx (UC-07 step 4)",  # carried as data, never dug out of the message
             ids=["req-9"],
             escalation="reports/escalations/a.json",
             ticket="T-7",
@@ -207,9 +206,13 @@ def test_summary_next_step_falls_back_to_the_category_default(tmp_path):
 
 
 def test_summary_when_the_run_could_not_start():
-    text = render_summary(run_id=None, target="sandbox", results=[], report_path=None, problem="port in use")
+    text = render_summary(
+        run_id=None, target="sandbox", results=[], report_path=None, facts=RunFacts(problem="port in use")
+    )
     assert "ERROR" in text and "**the run could not start its tests: port in use**" in text and "_No results" in text
-    two = render_summary(run_id=None, target="t", results=[], report_path=None, problem="JWT: expired\nPAT: refused")
+    two = render_summary(
+        run_id=None, target="t", results=[], report_path=None, facts=RunFacts(problem="JWT: expired\nPAT: refused")
+    )
     assert "> - JWT: expired" in two and "> - PAT: refused" in two
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from preflight.report.gate import RunFacts, compute_verdict, render_summary
+from preflight.report.facts import RunFacts
+from preflight.report.judgement import verdict as judge
+from preflight.report.summary import render_summary
 
 EMPTY = {"index": 3, "total": 3, "campaigns": [], "configured": ["spring-ab", "diwali-sale"]}
 FAILED = {
@@ -16,7 +18,7 @@ FAILED = {
 
 
 def test_a_shard_with_no_campaign_passes_saying_why():
-    verdict, reason = compute_verdict([], facts=RunFacts(planned=51, selected=0, shard=EMPTY))
+    verdict, reason = judge([], RunFacts(planned=51, selected=0, shard=EMPTY))
     assert (verdict, reason) == (
         "PASS",
         "shard 3/3 holds none of the config's 2 campaign(s): nothing to run here, the other shards run them",
@@ -24,18 +26,18 @@ def test_a_shard_with_no_campaign_passes_saying_why():
 
 
 def test_an_empty_shard_that_could_not_start_or_was_stopped_is_still_error():
-    assert compute_verdict([], facts=RunFacts(selected=0, shard=EMPTY, problem="token expired"))[0] == "ERROR"
-    assert compute_verdict([], facts=RunFacts(selected=0, shard=EMPTY, stopped="interrupted by SIGINT"))[0] == "ERROR"
+    assert judge([], RunFacts(selected=0, shard=EMPTY, problem="token expired"))[0] == "ERROR"
+    assert judge([], RunFacts(selected=0, shard=EMPTY, stopped="interrupted by SIGINT"))[0] == "ERROR"
 
 
 def test_a_shard_with_campaigns_and_nothing_selected_is_error():
     shard = {**EMPTY, "campaigns": ["spring-ab"]}
-    assert compute_verdict([], facts=RunFacts(selected=0, shard=shard))[0] == "ERROR"
+    assert judge([], RunFacts(selected=0, shard=shard))[0] == "ERROR"
 
 
 def test_a_merge_missing_a_shard_is_error_even_with_a_failure():
     facts = RunFacts(selected=1, shards_problem="the shards do not make a whole run: shard 2/2 is missing")
-    assert compute_verdict([FAILED], facts=facts) == ("ERROR", facts.shards_problem)
+    assert judge([FAILED], facts) == ("ERROR", facts.shards_problem)
 
 
 def test_the_summary_names_the_shard_and_a_merge_lists_its_shards():

@@ -23,7 +23,6 @@ from preflight.cli.common import (
     quota_of,
 )
 from preflight.core.categories import Category
-from preflight.harness.session import PAT_SCOPES
 from preflight.http import listing, readiness
 from preflight.http.connect import TargetError, open_target
 from preflight.ops import doctor, peak, plan
@@ -71,13 +70,17 @@ def run(args: argparse.Namespace) -> int:
 def checks(args: argparse.Namespace, conn) -> list[readiness.Row]:
     target, client = conn.target, conn.client
     where = target.source
-    rows = [readiness.base_url(client, where)]
+    rows = readiness.check(
+        client,
+        jwt_token=conn.jwt,
+        pat_token=conn.pat,
+        handle=target.handle,
+        role=target.role,
+        where=where,
+        scopes=readiness.scopes_needed(audit=False, publish_via=conn.run_config.run.publish_via),
+    )
     if rows[0].status == readiness.FAIL:
         return rows
-    rows += readiness.jwt(client, conn.jwt, handle=target.handle, role=target.role, where=where)
-    scopes = [s for s in PAT_SCOPES if s != "pages.write" or conn.run_config.run.publish_via == "pat"]
-    campaign = readiness.existing_campaign(client) if not readiness.failed(rows) else None
-    rows += readiness.pat(client, conn.pat, scopes=scopes, where=where, campaign=campaign)
     answer = client.call("list_campaigns", step="doctor", params={"limit": 1})
     rows.append(doctor.request_id_header(answer, list(target.contract.request_id_headers), where))
     rows.append(doctor.clock(answer, doctor.now()))

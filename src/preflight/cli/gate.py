@@ -14,8 +14,7 @@ import os
 from pathlib import Path
 
 from preflight.cli.common import fail, one_line_errors
-from preflight.core.categories import Category
-from preflight.report.gate import EXIT_CODES, next_step_of
+from preflight.report import judgement
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.github:
         for line in annotations(gate):
             print(line)
-    return EXIT_CODES.get(verdict, 2)
+    return judgement.exit_code(verdict)
 
 
 def annotations(gate: dict) -> list[str]:
@@ -67,11 +66,11 @@ def annotations(gate: dict) -> list[str]:
     if gate.get("verdict") == "ERROR":
         out.append(f"::error title=preflight ERROR::{_escape(gate.get('reason') or '')}")
     for result in gate.get("results", []):
-        if result.get("outcome") not in ("failed", "error"):
+        if not judgement.is_bad(result):
             continue
-        category = result.get("category") or Category.HARNESS_ERROR
+        category = judgement.category(result)
         first = (result.get("message") or "").strip().splitlines()[:1]
-        text = f"{first[0] if first else result['nodeid']} | next step: {next_step_of(result.get('message'), category)}"
+        text = f"{first[0] if first else result['nodeid']} | next step: {judgement.next_step(result)}"
         out.append(
             f"::error file={result['nodeid'].split('::')[0]},title=[{category}] "
             f"{_escape_property(result['nodeid'].split('::')[-1])}::{_escape(text)}"

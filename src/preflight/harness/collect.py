@@ -153,6 +153,24 @@ def selected(items: list[pytest.Item]) -> list[dict[str, Any]]:
     return out
 
 
+def selection(config: pytest.Config) -> str | None:
+    """The arguments that selected this run's tests (-k, -m, --shard, paths), as the user gave them."""
+    from preflight.harness import options
+
+    parts = []
+    if config.getoption("keyword", ""):
+        parts.append(f"-k {config.getoption('keyword')!r}")
+    if config.getoption("markexpr", ""):
+        parts.append(f"-m {config.getoption('markexpr')!r}")
+    if options.get(config, "preflight_shard"):
+        parts.append(f"--shard {options.get(config, 'preflight_shard')}")
+    suites = ("suites", ".", "/".join(AUDIT_SUITES))  # the suites themselves select nothing
+    args = [a for a in config.args if a.rstrip("/") not in suites]
+    if args:
+        parts.append(" ".join(args))
+    return " ".join(parts) or None
+
+
 def step_order(item: pytest.Item) -> int:
     mark = item.get_closest_marker(STEP_MARK)
     return STEPS[mark.args[0]].order if mark else 0

@@ -19,20 +19,19 @@ from typing import Any
 
 import pytest
 
-from preflight.config import TargetConfig
-from preflight.core import redact
 from preflight.core.categories import Category
 from preflight.core.clock import now_iso
-from preflight.harness import collect, interrupts, options, wrapup
-from preflight.harness.session import PAT_SCOPES, PreflightSession, RunContext, StartError
+from preflight.harness import collect, interrupts, options, prewrite, wrapup
+from preflight.harness.session import PreflightSession, RunContext, StartError
 from preflight.harness.xdist_adapter import no_workers
 from preflight.http import readiness
+from preflight.http.connect import Opened, TargetError, open_target_once
 from preflight.lifecycle.model import check_run_id, new_run_id
-from preflight.sandbox.process import SandboxProcess
+from preflight.report.facts import RunFacts
 
 
 class Controller(PreflightSession):
-    sandbox: SandboxProcess | None = None  # the embedded sandbox, when this run started one
+    opened: Opened | None = None  # the target, opened (and the embedded sandbox, when this run started one)
 
     # -- start-up ---------------------------------------------------------------------------
     def configure(self, config: pytest.Config) -> None:
@@ -75,7 +74,12 @@ class Controller(PreflightSession):
         for previous in ("escalations", "landing"):  # a previous run's
             shutil.rmtree(self.reports_dir() / previous, ignore_errors=True)
         target = self.run_config.target
-        base_url, jwt, pat = self._connect(target)
+        seed = self._seed_live if self.audit and target.sandbox.seed_live else None
+        try:
+            self.opened = open_target_once(target, faults=True, seed=seed)
+        except TargetError as exc:
+            raise StartError(str(exc)) from None
+        base_url, jwt, pat = self.opened.base_url, self.opened.jwt, self.opened.pat
         self.know_base_url(base_url)
         scratch = tempfile.mkdtemp(prefix="preflight-run-")
         self.runtime = RunContext(
@@ -92,54 +96,16 @@ class Controller(PreflightSession):
             scratch=scratch,
             limiter_db=str(Path(scratch) / "pace.sqlite"),
             sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
-            embedded=self.sandbox is not None,
+            embedded=self.opened.sandbox is not None,
         )
         self._check_readiness()
 
     def cannot_start(self, exc: StartError) -> None:
-        from preflight.report.gate import RunFacts
-
         self.start_problem, self.problem_category = str(exc), exc.category
         if not self.collect_only:  # listing tests never replaces a run's gate
             facts = RunFacts(problem=self.start_problem, problem_category=self.problem_category)
-            self.gate = wrapup.write_outputs(self, [], facts)
+            self.gate = wrapup.write_outputs(self.run_end(), [], facts)
         self.finish()
-
-    def _connect(self, target: TargetConfig) -> tuple[str, str | None, str | None]:
-        if target.kind != "sandbox":
-            jwt = target.credentials.jwt.get_secret_value()
-            pat = target.credentials.pat.get_secret_value()
-        else:
-            from preflight.sandbox.process import SandboxClient
-
-            if target.base_url:  # a sandbox already running (e.g. `preflight sandbox`): attach
-                admin = SandboxClient(target.base_url)
-            else:
-                self.sandbox = SandboxProcess(
-                    port=0,
-                    plan=target.plan,
-                    ctx_ttl=target.sandbox.ctx_ttl_seconds,
-                    writes_per_day=target.sandbox.writes_per_day,
-                    analytics_lag_seconds=target.sandbox.analytics_lag_seconds,
-                )
-                admin = self.sandbox
-            try:
-                if self.sandbox is not None:
-                    self.sandbox.start()
-                jwt = admin.mint_jwt(target.handle, role=target.role)
-                pat = admin.mint_pat(target.handle, scopes=PAT_SCOPES)
-                if target.sandbox.faults:
-                    admin.set_faults(target.sandbox.faults)
-                if self.audit and target.sandbox.seed_live:
-                    self._seed_live(admin, target.base_url or self.sandbox.url)
-            except Exception as exc:  # the sandbox's trouble is reported in one line
-                raise StartError(
-                    f"the sandbox at {target.base_url or 'the embedded sandbox'} is not usable: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-        redact.register_secret(jwt)
-        redact.register_secret(pat)
-        return (target.base_url or self.sandbox.url), jwt, pat
 
     def _seed_live(self, admin, base_url: str) -> None:
         """A sandbox target's live campaigns: the configured ones, set up healthy through /__sandbox/
@@ -156,13 +122,15 @@ class Controller(PreflightSession):
         target, runtime = self.run_config.target, self.runtime
         # A client of its own, outside the shared pace: a handful of reads before anything starts.
         with closing(make_client(self.run_config, runtime.base_url, runtime.jwt, runtime.pat)) as client:
-            rows = [readiness.base_url(client, target.source)]
-            if rows[0].status != readiness.FAIL:
-                rows += readiness.jwt(client, runtime.jwt, handle=target.handle, role=target.role, where=target.source)
-                campaign = readiness.existing_campaign(client) if not readiness.failed(rows) else None
-                rows += readiness.pat(
-                    client, runtime.pat, scopes=self.pat_scopes(), where=target.source, campaign=campaign
-                )
+            rows = readiness.check(
+                client,
+                jwt_token=runtime.jwt,
+                pat_token=runtime.pat,
+                handle=target.handle,
+                role=target.role,
+                where=target.source,
+                scopes=self.pat_scopes(),
+            )
         self.readiness = rows
         self.describe_credentials()
         failed = readiness.failed(rows)
@@ -170,11 +138,7 @@ class Controller(PreflightSession):
             raise StartError("\n".join(row.line() for row in failed), failed[0].category)
 
     def pat_scopes(self) -> list[str]:
-        """The PAT scopes this run needs: health, the schema fetch, and the publish when it goes via the PAT;
-        an audit reads PAT health alone."""
-        if self.audit:
-            return ["analytics.read"]
-        return [s for s in PAT_SCOPES if s != "pages.write" or self.run_config.run.publish_via == "pat"]
+        return readiness.scopes_needed(audit=self.audit, publish_via=self.run_config.run.publish_via)
 
     def worker_payload(self) -> str:
         assert self.runtime is not None
@@ -199,14 +163,32 @@ class Controller(PreflightSession):
 
     def before_first_test(self) -> bool:
         """The write plan of the selected tests against the quota; False stops the run (ERROR)."""
-        from preflight.harness import prewrite
-
         self.tests_started = True
-        problem = self._browser_problem() or prewrite.check(self)
+        problem = self._browser_problem()
+        if problem is None:
+            checked = prewrite.check(self.write_check())
+            self.write_plan, self.quota_fit = checked.write_plan, checked.quota_fit
+            self.readiness += checked.rows
+            problem = (checked.problem, checked.category) if checked.problem else None
         if problem is None:
             return True
         self.start_problem, self.problem_category = problem
         return False
+
+    def write_check(self) -> prewrite.WriteCheck:
+        from preflight.ops import plan
+
+        return prewrite.WriteCheck(
+            run_config=self.run_config,
+            runtime=self.runtime,
+            items=plan.selected_from(self.collection or {}),
+            client=self.client(),
+            pat_scopes=self.pat_scopes(),
+            audit=self.audit,
+            previews="route_preview" in self.audit_writes(),
+            allow_writes=bool(options.get(self.pytest_config, "preflight_allow_writes")),
+            allow_peak=bool(options.get(self.pytest_config, "preflight_allow_peak")),
+        )
 
     def _browser_problem(self) -> tuple[str, Category] | None:
         """`browser.use: required` and a browser check selected: a browser must start here, before any
@@ -241,15 +223,61 @@ class Controller(PreflightSession):
     def end(self, session: pytest.Session, stopped: str | None) -> None:
         """Every worker is gone: retire, escalate, write the gate, and exit by the verdict."""
         if self.runtime is not None and not self.gate:
-            self.gate = wrapup.finish(self, session, stopped)
+            self.gate = wrapup.finish(self.run_end(session, stopped))
         if self.gate:
             session.exitstatus = wrapup.exit_code(self.gate)
 
+    def run_end(self, session: pytest.Session | None = None, stopped: str | None = None) -> wrapup.RunEnd:
+        """What the end of the run reads of it (harness.wrapup)."""
+        html = options.get(self.pytest_config, "preflight_html_report")
+        return wrapup.RunEnd(
+            reports=self.reports_dir(),
+            run_id=self.run_id,
+            started_at=self.started_at,
+            runtime=self.runtime,
+            run_config=self.run_config,
+            html_report=html if html and html != "none" else None,
+            alluredir=self.pytest_config.getoption("allure_report_dir", None),
+            collection=self.collection,
+            start_problem=self.start_problem,
+            problem_category=self.problem_category,
+            stopped=stopped,
+            results=self.collector.ordered(),
+            unfinished=self.collector.unfinished(),
+            selection=collect.selection(session.config) if session is not None else None,
+            audit=self.audit,
+            click=self.clicks_live,
+            browser=self.browser_live,
+            previews="route_preview" in self.audit_writes(),
+            write_plan=self.write_plan,
+            quota_fit=self.quota_fit,
+            shard=self.shard,
+            cleanup_command=self.cleanup_command() if self.runtime is not None else None,
+            interrupts=self.interrupts,
+            recorder=self.recorder,
+            client=self.client,
+            journal_writer=self.journal,
+        )
+
+    def cleanup_command(self) -> str:
+        """The command that retires what this run left enabled."""
+        target = options.get(self.pytest_config, "preflight_target")
+        parts = ["preflight cleanup", f"--run-id {self.runtime.run_id}"]
+        config = options.get(self.pytest_config, "preflight_config")
+        if config and Path(config) != Path("config/preflight.yaml"):
+            parts.append(f"--config {config}")
+        if target:
+            parts.append(f"--target {target}")
+        reports = options.get(self.pytest_config, "preflight_reports") or "reports"
+        if reports != "reports":
+            parts.append(f"--reports {reports}")
+        return " ".join(parts) + " --yes"
+
     def finish(self) -> None:
         super().finish()
-        if self.sandbox is not None:
-            self.sandbox.stop()
-            self.sandbox = None
+        if self.opened is not None:
+            self.opened.close()
+            self.opened = None
         if self.runtime is not None and self.runtime.scratch:
             # At exit, not now: a worker may still hold the shared pace file open.
             atexit.register(shutil.rmtree, self.runtime.scratch, True)

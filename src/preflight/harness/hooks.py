@@ -107,15 +107,19 @@ def _stopped(preflight: PreflightSession, session: pytest.Session) -> str | None
 
 
 def progress_line(campaign: str, done: list[dict]) -> str:
-    from preflight.report import matrix
+    """A campaign's line once its last test is done, as report.judgement judges it."""
+    from preflight.report import judgement, matrix
 
-    steps = matrix.build(done).get(campaign, {})
-    failed = [r for r in done if r["outcome"] in ("failed", "error")]
-    if not failed:
-        return f"campaign {campaign}: {len(done)} tests, ready (steps {' '.join(steps)} passed)"
-    categories = ", ".join(dict.fromkeys(r.get("category") or "?" for r in failed))
-    broken = " ".join(n for n, state in steps.items() if state == matrix.FAILED)
-    return f"campaign {campaign}: {len(done)} tests, {len(failed)} failed in step(s) {broken} ({categories})"
+    judged = judgement.campaign(matrix.build(done).get(campaign, {}))
+    head = f"campaign {campaign}: {len(done)} tests"
+    if judged.failed:
+        failed = [r for r in done if judgement.is_bad(r)]
+        categories = ", ".join(dict.fromkeys(judgement.category(r) or "?" for r in failed))
+        return f"{head}, {len(failed)} failed in step(s) {' '.join(judged.failed)} ({categories})"
+    if judged.ready:
+        return f"{head}, ready (steps {' '.join(judged.passed)} passed)"
+    passed = f" (steps {' '.join(judged.passed)} passed)" if judged.passed else ""
+    return f"{head}, not proven ready: step(s) {' '.join(judged.unproven)} skipped{passed}"
 
 
 def header(preflight: PreflightSession) -> list[str]:

@@ -10,146 +10,139 @@ proposes a split of the campaigns that does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
+from preflight.config import RunConfig
 from preflight.core.categories import Category
-from preflight.ops import plan, quota
-
-if TYPE_CHECKING:
-    from preflight.harness.controller import Controller
-    from preflight.ops.peak import ClockWatch
-
-
-def selected_items(preflight: Controller) -> list[plan.Selected]:
-    return plan.selected_from(preflight.collection or {})
+from preflight.harness.session import RunContext
+from preflight.http import readiness
+from preflight.http.client import PlatformClient
+from preflight.ops import peak, plan, quota
 
 
-def writes_refused(preflight: Controller) -> str | None:
+@dataclass
+class WriteCheck:
+    """What the last check before the first test reads: the controller fills it in."""
+
+    run_config: RunConfig
+    runtime: RunContext
+    items: list[plan.Selected]
+    client: PlatformClient  # the run's own (paced, recorded)
+    pat_scopes: list[str] = field(default_factory=list)
+    audit: bool = False
+    previews: bool = False  # an audit's route-previews (--allow-writes): its only writes
+    allow_writes: bool = False  # --allow-writes
+    allow_peak: bool = False  # --allow-peak
+
+
+@dataclass
+class Checked:
+    """What the check found: the write plan, the quota's fit, and why the run must not start."""
+
+    write_plan: plan.WritePlan | None = None
+    quota_fit: plan.Fit | None = None
+    problem: str | None = None
+    category: Category | None = None
+    rows: list[readiness.Row] = field(default_factory=list)  # the write-scope probe's, when made
+
+    def refuse(self, problem: str, category: Category) -> Checked:
+        self.problem, self.category = problem, category
+        return self
+
+
+def check(run: WriteCheck) -> Checked:
+    """Until every check passed, nothing but reads reached the target; the write-scope probe comes last."""
+    if run.audit:
+        return check_audit(run)
+    runtime = run.runtime
+    found = Checked(
+        plan.for_subset(run.items, run.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root)
+    )
+    if not run.items:
+        return found
+    refused = writes_refused(run, found.write_plan)
+    if refused:
+        return found.refuse(refused, Category.CONFIG)
+    if found.write_plan.total > 0:
+        meters = _meters_or_refuse(run, found)
+        if found.problem:
+            return found
+        found.quota_fit = plan.check(
+            run.items, run.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root, meters=meters
+        )
+        if not found.quota_fit.fits:
+            return found.refuse(
+                f"quota: {found.quota_fit.problem}; nothing was written. A split that fits: "
+                f"{plan.describe_split(found.quota_fit.split)}",
+                Category.QUOTA,
+            )
+    return _write_scope(run, found)
+
+
+def writes_refused(run: WriteCheck, write_plan: plan.WritePlan) -> str | None:
     """A run writes (campaigns, links, conversions, leads) only where the user said it may: the
     embedded sandbox, or a target with allow_writes: true, or with --allow-writes."""
-    from preflight.harness import options
-
-    target = preflight.run_config.target
-    if (
-        preflight.runtime.embedded
-        or target.allow_writes
-        or options.get(preflight.pytest_config, "preflight_allow_writes")
-    ):
+    target = run.run_config.target
+    if run.runtime.embedded or target.allow_writes or run.allow_writes:
         return None
-    plan_ = preflight.write_plan
-    created = sum(1 for line in plan_.lines if line.what.startswith("create"))
+    created = sum(1 for line in write_plan.lines if line.what.startswith("create"))
     return (
-        f"target {target.name} takes no write without --allow-writes: this run would spend {plan_.total} "
+        f"target {target.name} takes no write without --allow-writes: this run would spend {write_plan.total} "
         f"quota-counted write(s) ({created} throwaway campaign(s) created, see `preflight plan`) and post "
         f"public test leads and conversions; nothing was written. Pass --allow-writes, or set "
         f"allow_writes: true in {target.source}"
     )
 
 
-def meters(preflight: Controller, clock: ClockWatch) -> tuple[dict[str, Any] | None, str | None]:
-    """usage-meters on the run's client; `clock` (a peak.ClockWatch) sees the answer's Date. What
-    they say is kept for the workers, which judge a quota refusal against it (ops.quota)."""
-    client = preflight.client()
-    client.observers.append(clock)
+def _meters_or_refuse(run: WriteCheck, found: Checked) -> dict[str, Any] | None:
+    """usage-meters (kept for the workers, which judge a quota refusal against them), read on the
+    platform's clock: a peak window on now, or meters that cannot be read, refuse the run."""
+    clock = peak.ClockWatch()  # the platform's clock, from the Date of the usage-meters answer
+    run.client.observers.append(clock)
     try:
-        found, problem, ex = quota.read_meters(client)
+        meters, problem, ex = quota.read_meters(run.client)
     finally:
-        client.observers.remove(clock)
-    if found is not None:
-        quota.keep_before(preflight.runtime.scratch, found, ex)
-    return found, problem
-
-
-def in_peak_window(preflight: Controller, clock: ClockWatch) -> str | None:
-    """Why the run must not start writing now (a peak window is on), or None. The embedded
-    sandbox is the run's own: no window applies to it."""
-    from preflight.harness import options
-    from preflight.ops import peak
-
-    windows = preflight.run_config.run.peak_windows
-    if not windows or preflight.runtime.embedded or options.get(preflight.pytest_config, "preflight_allow_peak"):
-        return None
-    return peak.refusal(windows, clock.now())
-
-
-def check(preflight: Controller) -> tuple[str, Category] | None:
-    """(problem, category) when the run must not start its tests, else None. Until every check
-    passed, nothing but reads reached the target; the write-scope probe comes last."""
-    items, runtime = selected_items(preflight), preflight.runtime
-    if preflight.audit:
-        return check_audit(preflight, items)
-    preflight.write_plan = plan.for_subset(
-        items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root
-    )
-    if not items:
-        return None
-    refused = writes_refused(preflight)
-    if refused:
-        return refused, Category.CONFIG
-    if preflight.write_plan.total > 0:
-        problem = quota_problem(preflight, items)
-        if problem:
-            return problem
-    return write_scope_problem(preflight, items)
-
-
-def quota_problem(preflight: Controller, items: list[plan.Selected]) -> tuple[str, Category] | None:
-    from preflight.ops.peak import ClockWatch
-
-    runtime = preflight.runtime
-    clock = ClockWatch()  # the platform's clock, from the Date of the usage-meters answer
-    found, problem = meters(preflight, clock)
-    peak_problem = in_peak_window(preflight, clock)
-    if peak_problem:
-        return peak_problem, Category.PEAK_WINDOW
+        run.client.observers.remove(clock)
+    if meters is not None:
+        quota.keep_before(run.runtime.scratch, meters, ex)
+    windows = run.run_config.run.peak_windows
+    if windows and not run.runtime.embedded and not run.allow_peak:
+        # The embedded sandbox is the run's own: no window applies to it.
+        refusal = peak.refusal(windows, clock.now())
+        if refusal:
+            found.refuse(refusal, Category.PEAK_WINDOW)
+            return None
     if problem:
-        return f"the write quota could not be read: {problem}", Category.QUOTA
-    fit = plan.check(
-        items, preflight.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root, meters=found
-    )
-    preflight.quota_fit = fit
-    if fit.fits:
-        return None
-    return (
-        f"quota: {fit.problem}; nothing was written. A split that fits: {plan.describe_split(fit.split)}",
-        Category.QUOTA,
-    )
+        found.refuse(f"the write quota could not be read: {problem}", Category.QUOTA)
+    return meters
 
 
-def write_scope_problem(preflight: Controller, items: list[plan.Selected]) -> tuple[str, Category] | None:
+def _write_scope(run: WriteCheck, found: Checked) -> Checked:
     """The PAT's write scope, once writes are allowed and everything else is ready: a publish of
     nothing (no read proves a write scope). Only when the selection publishes through the PAT."""
-    if "pages.write" not in preflight.pat_scopes() or not any(i.step == "publish" for i in items):
-        return None
-    from preflight.http import readiness
-
-    row = readiness.write_scope(preflight.client(), "pages.write", run_id=preflight.runtime.run_id)
-    preflight.readiness.append(row)
-    return (row.line(), row.category) if row.status == readiness.FAIL else None
+    if "pages.write" not in run.pat_scopes or not any(i.step == "publish" for i in run.items):
+        return found
+    row = readiness.write_scope(run.client, "pages.write", run_id=run.runtime.run_id)
+    found.rows.append(row)
+    return found.refuse(row.line(), row.category) if row.status == readiness.FAIL else found
 
 
-def check_audit(preflight: Controller, items: list[plan.Selected]) -> tuple[str, str] | None:
+def check_audit(run: WriteCheck) -> Checked:
     """An audit writes nothing: its plan is 0 and no quota is read. With --allow-writes its
     route-previews are its only writes, checked like a run's against the window and the quota."""
-    previews = "route_preview" in preflight.audit_writes()
-    preflight.write_plan = plan.audit_plan(items, preflight.run_config, previews=previews)
-    total = preflight.write_plan.total
+    found = Checked(plan.audit_plan(run.items, run.run_config, previews=run.previews))
+    total = found.write_plan.total
     if total == 0:
-        return None
-    from preflight.ops.peak import ClockWatch
-
-    clock = ClockWatch()
-    found, problem = meters(preflight, clock)
-    peak_problem = in_peak_window(preflight, clock)
-    if peak_problem:
-        return peak_problem, Category.PEAK_WINDOW
-    if problem:
-        return f"the write quota could not be read: {problem}", Category.QUOTA
-    left = None if found is None else max(0, int(found["writesPerDay"]) - int(found["writesToday"]))
-    preflight.quota_fit = plan.Fit(left is None or total <= left, left, total)
-    if preflight.quota_fit.fits:
-        return None
-    return (
+        return found
+    meters = _meters_or_refuse(run, found)
+    if found.problem:
+        return found
+    left = None if meters is None else max(0, int(meters["writesPerDay"]) - int(meters["writesToday"]))
+    found.quota_fit = plan.Fit(left is None or total <= left, left, total)
+    if found.quota_fit.fits:
+        return found
+    return found.refuse(
         f"quota: the audit's {total} route-preview(s) need {total} writes and the handle has {left} left today; "
         "nothing was written. Run the audit without --allow-writes (zero writes), or after the reset",
         Category.QUOTA,

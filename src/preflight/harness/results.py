@@ -95,6 +95,7 @@ class FailureEvidence:
     category: str
     message: str
     request_ids: list[str]
+    next_step: str = ""  # what to do, as the step that raised it said (or its category's default)
     cause: str = ""
     escalate: bool = False
     consequence_of: str | None = None  # an earlier failure this one follows from
@@ -115,6 +116,7 @@ def evidence_for(exc: BaseException, when: str, record: TestRecord) -> FailureEv
     evidence = FailureEvidence(
         category=verdict.category,
         message=message,
+        next_step=verdict.next_step,
         request_ids=ids or [ex.request_id for ex in record.exchanges[-1:] if ex.request_id],
     )
     allure.set_category(verdict.category)  # the label allurerc.mjs also matches on
@@ -160,6 +162,7 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
             (PROP + "category", evidence.category),
             (PROP + "party", evidence.party),
             (PROP + "message", evidence.message),
+            (PROP + "nextStep", evidence.next_step),
             (PROP + "failingRequestIds", " ".join(evidence.request_ids)),
             (PROP + "cause", evidence.cause),
             (PROP + "consequenceOf", evidence.consequence_of),
@@ -215,6 +218,7 @@ class Collector:
                 message=props.get("message") or _last_line(longrepr),
                 category=props.get("category") or Category.HARNESS_ERROR,
                 party=props.get("party"),
+                nextStep=props.get("nextStep"),
                 cause=props.get("cause"),
                 consequenceOf=props.get("consequenceOf"),
                 follows=(props.get("follows") or "").split(),

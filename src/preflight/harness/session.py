@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 WORKER_KEY = "preflight"
 SESSION = pytest.StashKey["PreflightSession"]()
-PAT_SCOPES = ["analytics.read", "pages.read", "pages.write"]
 
 
 class StartError(Exception):
@@ -227,7 +226,7 @@ class PreflightSession:
             else "a JWT whose claims are not readable"
         )
         pat = (
-            f"scopes {', '.join(PAT_SCOPES)} (minted by the run)"
+            f"scopes {', '.join(readiness.PAT_SCOPES)} (minted by the run)"
             if target.kind == "sandbox" and not target.base_url
             else "the PAT in $PREFLIGHT_PAT (the platform does not show its scopes)"
         )

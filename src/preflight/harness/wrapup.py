@@ -8,127 +8,150 @@ skips the rest of the clean-up, and the gate says so).
 
 from __future__ import annotations
 
-import json
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pytest
-
-from preflight.harness import collect, options
-from preflight.harness.interrupts import CleanupSkipped
+from preflight.config import RunConfig
+from preflight.harness.interrupts import CleanupSkipped, Interrupts
+from preflight.harness.results import Recorder
+from preflight.harness.session import RunContext
+from preflight.http.client import PlatformClient
 from preflight.lifecycle import journal
+from preflight.lifecycle.shard import Shard
 from preflight.ops import cleanup
-from preflight.report import escalation, history, landing, matrix
-from preflight.report.gate import EXIT_CODES, NO_CLICK_NOTE, RunFacts
-
-if TYPE_CHECKING:
-    from preflight.harness.controller import Controller
+from preflight.report import escalation, finisher, judgement
+from preflight.report.facts import AUDIT, NO_CLICK_NOTE, RunFacts
 
 
-def finish(preflight: Controller, session: pytest.Session, stopped: str | None) -> dict[str, Any]:
-    facts = _facts(preflight, session, stopped)
-    results = preflight.collector.ordered()
-    if preflight.runtime is not None:
-        facts.cleanup, facts.leftovers = _retire(preflight)
-        facts.escalations = _escalate(preflight, results)
-        past = history.read(history_path(preflight))
-        facts.since_last_pass = history.since_last_pass(past, matrix.build(results))
-    if preflight.run_config is not None:
-        facts.browser = _browser(preflight, results)
-    preflight.gate = write_outputs(preflight, results, facts)
-    if preflight.runtime is not None:
-        gate_doc = preflight.gate
-        history.append(
-            history_path(preflight),
-            {
-                key: gate_doc.get(key)
-                for key in ("runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")
-            },
-        )
-    return preflight.gate
+@dataclass
+class RunEnd:
+    """What the end of a run reads of it: the controller fills it in (Controller.run_end)."""
+
+    reports: Path  # where the gate and summary go (a staging folder under `preflight run`)
+    run_id: str | None
+    started_at: str | None
+    runtime: RunContext | None = None  # None: the run never started
+    run_config: RunConfig | None = None
+    html_report: str | None = None  # the HTML report the gate names, relative to `reports`
+    alluredir: str | None = None
+    collection: dict[str, Any] | None = None
+    start_problem: str | None = None
+    problem_category: str | None = None
+    stopped: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    selection: str | None = None
+    audit: bool = False
+    click: bool = False  # an audit's --click
+    browser: bool = False  # an audit's --click --browser
+    previews: bool = False  # an audit's route-previews (--allow-writes)
+    write_plan: Any = None  # ops.plan.WritePlan
+    quota_fit: Any = None  # ops.plan.Fit
+    shard: Shard | None = None
+    cleanup_command: str | None = None  # the command that retires what the run left enabled
+    interrupts: Interrupts = field(default_factory=Interrupts)
+    recorder: Recorder = field(default_factory=Recorder)
+    client: Callable[[], PlatformClient] | None = None
+    journal_writer: Callable[[], journal.Journal] | None = None
 
 
-def _browser(preflight: Controller, results: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Did the shopper's journey run (and what did it block); the side-by-side page of its screenshots."""
-    folder = preflight.reports_dir() / landing.FOLDER
-    use = preflight.run_config.browser.use
-    if preflight.audit:  # the audit opens a browser only when asked, whatever browser.use says
-        if not preflight.browser_live:
-            return None
-        use = "--browser"
-    facts = landing.browser_facts(results, folder, use=use)
-    if facts is not None and facts.get("screenshots"):
-        overview = landing.write_overview(folder)
-        facts["overview"] = str(overview) if overview else None
-    return facts
+def finish(end: RunEnd) -> dict[str, Any]:
+    """Retire what the run enabled, one escalation per root cause, then the outputs."""
+    facts = _facts(end)
+    if end.runtime is not None:
+        facts.cleanup, facts.leftovers = _retire(end)
+        facts.escalations = _escalate(end, end.results)
+    return write_outputs(end, end.results, facts)
 
 
-def history_path(preflight: Controller) -> Path:
-    """Per target and per reports folder: beside the journal, which outlives every run too. An
-    audit's history is its own (its matrix has the audit's columns, not the lifecycle's)."""
-    runtime = preflight.runtime
-    name = preflight.run_config.target.name + (".audit" if preflight.audit else "")
-    return history.path_for(Path(runtime.journal_root).parent / "history", name)
+def write_outputs(end: RunEnd, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
+    """The run's outputs through the one finisher (also for a run that could not start)."""
+    from preflight import __version__
+
+    runtime, run_config = end.runtime, end.run_config
+    target = run_config.target if run_config else None
+    if end.shard is not None and facts.shard is None:  # also on a gate that says the run could not start
+        facts.shard = end.shard.describe([c.stem for c in run_config.campaigns] if run_config else None)
+    ending = finisher.Ending(
+        out=end.reports,
+        run_id=runtime.run_id if runtime else end.run_id,
+        target=target.name if target else None,
+        started_at=runtime.started_at if runtime else end.started_at,
+        report_path=str(end.reports / end.html_report) if end.html_report else None,
+    )
+    if runtime is not None:
+        ending.history = finisher.history_file(Path(runtime.journal_root).parent / "history", target.name, facts.mode)
+        ending.browser_use = _browser_use(end)
+        if end.alluredir:
+            ending.alluredir = Path(end.alluredir)
+            ending.environment = {
+                "target": target.name,
+                "handle": target.handle,
+                "plan": target.plan,
+                "role": target.role,
+                "base_url": runtime.base_url,
+                "run_id": runtime.run_id,
+                "harness_version": __version__,
+            }
+            ending.executor = {
+                "name": "campaign-preflight",
+                "type": "campaign-preflight",
+                "buildName": runtime.run_id,
+                "reportName": f"preflight {runtime.run_id}",
+            }
+    end.reports.mkdir(parents=True, exist_ok=True)
+    return finisher.finish(ending, results, facts)
 
 
-def _facts(preflight: Controller, session: pytest.Session, stopped: str | None) -> RunFacts:
-    collection = preflight.collection or {}
+def _browser_use(end: RunEnd) -> str | None:
+    """How the browser was asked for; None: an audit that did not ask (whatever browser.use says)."""
+    if end.audit:
+        return "--browser" if end.browser else None
+    return end.run_config.browser.use
+
+
+def _facts(end: RunEnd) -> RunFacts:
+    collection = end.collection or {}
     selected = collection.get("selected")
     return RunFacts(
         planned=collection.get("planned"),
         selected=len(selected) if selected is not None else None,
-        selection=_selection(session.config),
-        problem=preflight.start_problem,
-        problem_category=preflight.problem_category,
-        stopped=stopped,
-        unfinished=preflight.collector.unfinished(),
-        write_plan=_plan_json(preflight),
-        pacing=_pacing(preflight),
-        **_audit_facts(preflight),
+        selection=end.selection,
+        problem=end.start_problem,
+        problem_category=end.problem_category,
+        stopped=end.stopped,
+        unfinished=end.unfinished,
+        write_plan=_plan_json(end),
+        pacing=_pacing(end),
+        **_audit_facts(end),
     )
 
 
-def _audit_facts(preflight: Controller) -> dict[str, Any]:
+def _audit_facts(end: RunEnd) -> dict[str, Any]:
     """An audit says so, and what it leaves out without --click."""
-    if not preflight.audit:
+    if not end.audit:
         return {}
     from preflight.audit.live_click import NOT_ASKED
 
-    click = preflight.clicks_live
-    previews = "route_preview" in preflight.audit_writes()
-    audit = {"click": click, "writes": previews, "leftOut": None if click else NOT_ASKED}
-    notes = [] if click else [NO_CLICK_NOTE]
-    return {"mode": "audit", "audit": audit, "notes": notes}
+    audit = {"click": end.click, "writes": end.previews, "leftOut": None if end.click else NOT_ASKED}
+    notes = [] if end.click else [NO_CLICK_NOTE]
+    return {"mode": AUDIT, "audit": audit, "notes": notes}
 
 
-def _selection(config: pytest.Config) -> str | None:
-    parts = []
-    if config.getoption("keyword", ""):
-        parts.append(f"-k {config.getoption('keyword')!r}")
-    if config.getoption("markexpr", ""):
-        parts.append(f"-m {config.getoption('markexpr')!r}")
-    if options.get(config, "preflight_shard"):
-        parts.append(f"--shard {options.get(config, 'preflight_shard')}")
-    suites = ("suites", ".", "/".join(collect.AUDIT_SUITES))  # the suites themselves select nothing
-    args = [a for a in config.args if a.rstrip("/") not in suites]
-    if args:
-        parts.append(" ".join(args))
-    return " ".join(parts) or None
-
-
-def _pacing(preflight: Controller) -> dict[str, Any] | None:
+def _pacing(end: RunEnd) -> dict[str, Any] | None:
     from preflight.http.pacing import describe
 
-    runtime = preflight.runtime
-    return describe(preflight.run_config.run, embedded=runtime.embedded) if runtime and runtime.limiter_db else None
+    runtime = end.runtime
+    return describe(end.run_config.run, embedded=runtime.embedded) if runtime and runtime.limiter_db else None
 
 
-def _plan_json(preflight: Controller) -> dict[str, Any] | None:
-    plan = preflight.write_plan
+def _plan_json(end: RunEnd) -> dict[str, Any] | None:
+    plan, fit = end.write_plan, end.quota_fit
     if plan is None:
         return None
-    fit = getattr(preflight, "quota_fit", None)
     return {
         "writesTotal": plan.total,
         "writesLeft": fit.writes_left if fit else None,
@@ -141,20 +164,20 @@ def _plan_json(preflight: Controller) -> dict[str, Any] | None:
 # -- retiring what the run enabled --------------------------------------------------------------
 
 
-def _retire(preflight: Controller) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    runtime, target = preflight.runtime, preflight.run_config.target
+def _retire(end: RunEnd) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    runtime, target = end.runtime, end.run_config.target
     links = cleanup.live_links(runtime.journal_root, runtime.run_id, runtime.base_url, target.handle)
     info: dict[str, Any] = {"retired": 0, "failed": 0, "writes": 0}
-    interrupts = preflight.interrupts
+    interrupts = end.interrupts
     if links and interrupts.skip_cleanup:
         info["skipped"] = f"a second {interrupts.signals[-1]} came before the clean-up"
     elif links:
         interrupts.phase = "cleanup"
         outcome = cleanup.Outcome()
         try:
-            with preflight.recorder.detached():
+            with end.recorder.detached():
                 cleanup.retire(
-                    preflight.client(), links, writer=preflight.journal(), session=runtime.session_id, outcome=outcome
+                    end.client(), links, writer=end.journal_writer(), session=runtime.session_id, outcome=outcome
                 )
         except CleanupSkipped as exc:
             info["skipped"] = f"stopped by {exc}"
@@ -170,37 +193,22 @@ def _retire(preflight: Controller) -> tuple[dict[str, Any], list[dict[str, Any]]
         if left:
             info["note"] = "the embedded sandbox stops with the run, and these with it"
     elif left:
-        info["command"] = cleanup_command(preflight)
+        info["command"] = end.cleanup_command
     return info, left
-
-
-def cleanup_command(preflight: Controller) -> str:
-    runtime = preflight.runtime
-    target = options.get(preflight.pytest_config, "preflight_target")
-    parts = ["preflight cleanup", f"--run-id {runtime.run_id}"]
-    config = options.get(preflight.pytest_config, "preflight_config")
-    if config and Path(config) != Path("config/preflight.yaml"):
-        parts.append(f"--config {config}")
-    if target:
-        parts.append(f"--target {target}")
-    reports = options.get(preflight.pytest_config, "preflight_reports") or "reports"
-    if reports != "reports":
-        parts.append(f"--reports {reports}")
-    return " ".join(parts) + " --yes"
 
 
 # -- one escalation per root cause ---------------------------------------------------------------
 
 
-def _escalate(preflight: Controller, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    runtime, target = preflight.runtime, preflight.run_config.target
+def _escalate(end: RunEnd, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    runtime, target = end.runtime, end.run_config.target
     _link_consequences(results)
     drafts = [r["draft"] for r in results if r.get("draft") and not r.get("consequenceOf")]
     if not drafts:
         return []
     rollback = rollback_intent(runtime.journal_root, runtime.run_id)
-    role = _token_role(preflight) or target.role
-    send = sender(preflight) if runtime.escalate else None
+    role = _token_role(end) or target.role
+    send = sender(end) if runtime.escalate else None
     out = []
     for gid, members in escalation.group(drafts).items():
         later = [r for r in results if r.get("consequenceOf") == gid]
@@ -217,6 +225,8 @@ def _escalate(preflight: Controller, results: list[dict[str, Any]]) -> list[dict
             "id": gid,
             "category": members[0]["category"],
             "cause": members[0]["cause"],
+            "step": members[0]["step"],
+            "seenBy": len(members),  # the tests that saw it first-hand (merge adds the shards' up)
             "tests": [m["nodeid"] for m in members] + [r["nodeid"] for r in later],
             "campaigns": sorted({m["campaignId"] for m in members if m.get("campaignId")}),
             "slugs": sorted({m["slug"] for m in members if m.get("slug")}),
@@ -300,29 +310,29 @@ def rollback_intent(journal_root: str, run_id: str) -> str:
     return "; ".join(parts)
 
 
-def _token_role(preflight: Controller) -> str | None:
+def _token_role(end: RunEnd) -> str | None:
     from preflight.http.readiness import jwt_facts
 
-    facts = jwt_facts(preflight.runtime.jwt) if preflight.runtime.jwt else None
-    return facts.role_on(preflight.run_config.target.handle) if facts else None
+    facts = jwt_facts(end.runtime.jwt) if end.runtime.jwt else None
+    return facts.role_on(end.run_config.target.handle) if facts else None
 
 
-def sender(preflight: Controller):
+def sender(end: Any):
     """POST /v2/support/report with the JWT, or the PAT (the contract takes either) when there is
     no JWT or it is refused (e.g. it expired during the run)."""
-    runtime = preflight.runtime
+    runtime = end.runtime
     surfaces = [surface for surface, token in (("jwt", runtime.jwt), ("pat", runtime.pat)) if token]
     if not surfaces:
         return lambda payload: (None, "not sent: the run has neither a JWT nor a PAT")
     from preflight.http.client import idempotency_key
 
-    client = preflight.client()
+    client = end.client()
 
     def send(payload: dict[str, Any]) -> tuple[str | None, str | None]:
         ticket, why = None, None
         for surface in surfaces:
             key = idempotency_key(runtime.run_id, "escalation", surface, "", payload["summary"])
-            with preflight.recorder.detached():
+            with end.recorder.detached():
                 ex = client.call("support_report", step="escalation", key=key, json_body=payload, surface=surface)
             ticket, why = escalation.answer_of(ex)
             if ticket or ex.status not in (401, 403):
@@ -332,53 +342,5 @@ def sender(preflight: Controller):
     return send
 
 
-# -- the files -------------------------------------------------------------------------------------
-
-
-def write_outputs(preflight: Controller, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
-    from preflight import __version__
-    from preflight.core.clock import now_iso
-    from preflight.report import allure, gate
-
-    reports_dir = preflight.reports_dir()
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    html = options.get(preflight.pytest_config, "preflight_html_report")
-    report_path = str(reports_dir / html) if html and html != "none" else None
-    runtime, run_config = preflight.runtime, preflight.run_config
-    target = run_config.target if run_config else None
-    run_id = runtime.run_id if runtime else preflight.run_id
-    if preflight.shard is not None and facts.shard is None:  # also on a gate that says the run could not start
-        facts.shard = preflight.shard.describe([c.stem for c in run_config.campaigns] if run_config else None)
-    finished = now_iso()
-    common = dict(
-        run_id=run_id, target=target.name if target else None, results=results, report_path=report_path, facts=facts
-    )
-    started = runtime.started_at if runtime else preflight.started_at or finished
-    gate.write_gate(reports_dir / "gate.json", started_at=started, finished_at=finished, **common)
-    gate.write_summary(reports_dir / "summary.md", **common)
-    alluredir = preflight.pytest_config.getoption("allure_report_dir", None)
-    if alluredir and runtime and target:
-        props = {
-            "target": target.name,
-            "handle": target.handle,
-            "plan": target.plan,
-            "role": target.role,
-            "base_url": runtime.base_url,
-            "run_id": runtime.run_id,
-            "harness_version": __version__,
-        }
-        allure.write_environment(alluredir, props)
-        allure.write_executor(
-            alluredir,
-            {
-                "name": "campaign-preflight",
-                "type": "campaign-preflight",
-                "buildName": runtime.run_id,
-                "reportName": f"preflight {runtime.run_id}",
-            },
-        )
-    return json.loads((reports_dir / "gate.json").read_text())
-
-
 def exit_code(gate_doc: dict[str, Any]) -> int:
-    return EXIT_CODES.get(gate_doc.get("verdict"), 2)
+    return judgement.exit_code(gate_doc.get("verdict"))

@@ -28,6 +28,8 @@ PROBE_CAMPAIGN = "pf-readiness-probe"
 # What a PAT scope is proven with: the cheapest read that needs it.
 SCOPE_READS = {"analytics.read": "public_campaign_health", "pages.read": "public_get_site_structure"}
 SCOPE_WRITES = {"pages.write": "public_publish_site_structure"}
+# Every PAT scope a run may need: health (and an audit's), the schema fetch, the publish through the PAT.
+PAT_SCOPES = ("analytics.read", "pages.read", "pages.write")
 
 
 @dataclass
@@ -45,6 +47,34 @@ class Row:
 
 def failed(rows: list[Row]) -> list[Row]:
     return [row for row in rows if row.status == FAIL]
+
+
+def scopes_needed(*, audit: bool, publish_via: str) -> list[str]:
+    """The PAT scopes a run needs: health, the schema fetch, and the publish when it goes through the
+    PAT; an audit reads PAT health alone."""
+    if audit:
+        return ["analytics.read"]
+    return [s for s in PAT_SCOPES if s != "pages.write" or publish_via == "pat"]
+
+
+def check(
+    client: PlatformClient,
+    *,
+    jwt_token: str | None,
+    pat_token: str | None,
+    handle: str,
+    role: str,
+    where: str,
+    scopes: list[str],
+) -> list[Row]:
+    """The read-only checks before anything else, in order (a run, an audit and the doctor alike): the
+    base URL speaks the campaign API, the JWT works on the handle, the PAT holds each scope."""
+    rows = [base_url(client, where)]
+    if rows[0].status == FAIL:
+        return rows
+    rows += jwt(client, jwt_token, handle=handle, role=role, where=where)
+    campaign = existing_campaign(client) if not failed(rows) else None
+    return rows + pat(client, pat_token, scopes=scopes, where=where, campaign=campaign)
 
 
 # -- the base URL -------------------------------------------------------------------------------

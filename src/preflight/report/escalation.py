@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.core.categories import MEANINGS, NOT_ESCALATED
-from preflight.core.redact import redact_obj
+from preflight.core.redact import redact_obj, redact_text
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.lifecycle.failures import PreflightFailure, plain
@@ -109,9 +109,8 @@ def build_payload(
     campaigns = sorted({d["campaignId"] for d in drafts if d.get("campaignId")})
     slugs = sorted({d["slug"] for d in drafts if d.get("slug")})
     ids = list(dict.fromkeys(i for d in [*drafts, *consequences] for i in d.get("requestIds") or []))
-    seen = f"seen by {len(drafts)} test(s)" + (f" on {', '.join(campaigns)}" if campaigns else "")
     payload = {
-        "summary": f"[{first['category']}] {first['step']}: {first['cause']} ({seen})",
+        "summary": summary_line(first["category"], first["step"], first["cause"], len(drafts), campaigns),
         "details": _details(
             first,
             drafts,
@@ -142,10 +141,15 @@ def build_payload(
             "rollbackIntent": rollback,
         },
     }
-    payload = redact_obj(payload)
+    return redact_obj(payload)
+
+
+def summary_line(category: str, step: str, cause: str, seen_by: int, campaigns: list[str]) -> str:
+    """A root cause's title: what, where first, and how many tests saw it on which campaigns. Made
+    from these facts alone, so a merge of shards makes it again from theirs (never by reading it back)."""
+    seen = f"seen by {seen_by} test(s)" + (f" on {', '.join(campaigns)}" if campaigns else "")
     # Truncate after redacting: cutting first could leave half a secret that no longer matches.
-    payload["summary"] = truncate(payload["summary"], SUMMARY_LIMIT)
-    return payload
+    return truncate(redact_text(f"[{category}] {step}: {cause} ({seen})"), SUMMARY_LIMIT)
 
 
 def _affected(item: dict[str, Any]) -> dict[str, Any]:

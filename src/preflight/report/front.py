@@ -10,13 +10,15 @@ import html
 from pathlib import Path
 from typing import Any
 
-from preflight.report import landing, matrix
+from preflight.report import judgement, landing, matrix
+from preflight.report.judgement import FAILED, PARTLY, PASSED, SKIPPED
 
 CAMPAIGN_VIEW = "by-campaign"  # the second view's folder inside the report
 MATRIX_FILE = "readiness-matrix.html"
 FUNNEL_FILE = "funnel.html"  # an audit's funnel of each live campaign, variants side by side
 # Symbols that every font has (the emoji of summary.md render as boxes in some browsers).
-MARK = {matrix.PASSED: "✓", matrix.FAILED: "✗", matrix.SKIPPED: "skip", matrix.PARTLY: "✓ (some skipped)"}
+# A cell that did not pass in full never shows a ✓.
+MARK = {PASSED: "✓", FAILED: "✗", SKIPPED: "skip", PARTLY: "part skipped"}
 
 
 def context(
@@ -42,13 +44,13 @@ def context(
 
 def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     rows = gate.get("matrix") or {}
-    campaigns = {row: steps for row, steps in rows.items() if " · " not in row}
-    ready = [row for row, steps in campaigns.items() if matrix.FAILED not in steps.values()]
+    campaigns = judgement.campaigns(rows)
+    ready = [name for name, judged in campaigns.items() if judged.ready]
     out = {"Verdict": verdict(gate)}
     out["Ready for spend"] = (
         f"{len(ready)} of {len(campaigns)} campaign(s)" if gate.get("verdict") != "ERROR" else "not judged (ERROR)"
     )
-    out.update({row: _campaign(steps) for row, steps in campaigns.items()})
+    out.update({name: _campaign(judged) for name, judged in campaigns.items()})
     out["Left enabled"] = _leftovers(gate)
     if gate.get("sinceLastPass"):
         changes = gate["sinceLastPass"]
@@ -101,12 +103,12 @@ def verdict(gate: dict[str, Any]) -> str:
     return f"ERROR: {(gate.get('reason') or '').split(':')[0]}"
 
 
-def _campaign(steps: dict[str, str]) -> str:
-    failed = [n for n, state in steps.items() if state == matrix.FAILED]
-    if failed:
-        return "✗ step " + ", ".join(failed)
-    skipped = [n for n, state in steps.items() if state in (matrix.SKIPPED, matrix.PARTLY)]
-    return "✓ ready" + (f" (skips in {', '.join(skipped)})" if skipped else "")
+def _campaign(judged: judgement.Campaign) -> str:
+    if judged.failed:
+        return "✗ step " + ", ".join(judged.failed)
+    if judged.unproven:
+        return "not proven ready: skips in " + ", ".join(judged.unproven)
+    return "✓ ready" if judged.ready else "nothing checked"
 
 
 def _variant(steps: dict[str, str]) -> str:

@@ -24,14 +24,11 @@ from typing import Any
 
 from preflight.core.clock import now_iso
 from preflight.lifecycle.shard import assign
-from preflight.report import history, landing, matrix
-from preflight.report.escalation import SUMMARY_LIMIT, truncate, write_payload
-from preflight.report.gate import NO_CLICK_NOTE, RunFacts, render_summary, write_gate
+from preflight.report import escalation, finisher, landing
+from preflight.report.facts import NO_CLICK_NOTE, RunFacts
 
 SHARD_SELECTION = re.compile(r"\s*--shard \S+")
 UNESCAPED_EQUALS = re.compile(r"(?<!\\)=")
-SEEN_BY = re.compile(r"\(seen by (\d+) test\(s\)(?: on ([^)]*))?\)$")  # the end of a payload's summary
-HISTORY_KEYS = ("runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")  # as wrapup keeps them
 # Files every shard writes into its allure-results under the same name: the merge writes its own.
 ALLURE_RUN_FILES = ("environment.properties", "executor.json")
 
@@ -165,9 +162,9 @@ def _campaigns_once(runs: list[ShardRun], configured: tuple[str, ...], total: in
 def merge(
     folders: list[str | Path], out: str | Path, *, expect: int | None = None, history_dir: str | Path | None = None
 ) -> Merged:
-    """Join the shards' gates, JUnit files, Allure results and escalations into `out`, as a run
-    writes its reports (the HTML report is built from them apart). `history_dir` keeps one line
-    per merged run, as a run's history/ does, for "since the last PASS"."""
+    """Join the shards' gates, JUnit files, Allure results and escalations into `out`, and finish
+    them as one run (report.finisher: the gate, summary, landing page and run history, as a single
+    run's are written). `history_dir` keeps one line per merged run, as a run's history/ does."""
     out = Path(out)
     runs = [read(folder) for folder in folders]
     total, problems = check(runs, expect)
@@ -179,29 +176,26 @@ def merge(
     renamed = _escalations(good, out)
     results = [_moved(result, run, renamed) for run in good for result in run.gate.get("results") or []]
     facts = _facts(good, runs, total, problems, renamed)
-    facts.browser = _browser(good, out, results)
     target = _common(run.gate.get("target") for run in good)
-    name = (target or "unknown") + (".audit" if facts.mode == "audit" else "")
-    history_file = history.path_for(Path(history_dir) if history_dir else out / "history", name)
-    facts.since_last_pass = history.since_last_pass(history.read(history_file), matrix.build(results))
     run_id = _common(run.gate.get("runId") for run in good)
-    started = min((run.gate["startedAt"] for run in good if run.gate.get("startedAt")), default=now_iso())
-    finished = max((run.gate["finishedAt"] for run in good if run.gate.get("finishedAt")), default=now_iso())
-    common = dict(run_id=run_id, target=target, results=results, report_path=None, facts=facts)
-    write_gate(out / "gate.json", started_at=started, finished_at=finished, **common)
-    (out / "summary.md").write_text(
-        render_summary(started_at=started, finished_at=finished, **common), encoding="utf-8"
+    ending = finisher.Ending(
+        out=out,
+        run_id=run_id,
+        target=target,
+        started_at=min((run.gate["startedAt"] for run in good if run.gate.get("startedAt")), default=now_iso()),
+        finished_at=max((run.gate["finishedAt"] for run in good if run.gate.get("finishedAt")), default=now_iso()),
+        history=finisher.history_file(Path(history_dir) if history_dir else out / "history", target, facts.mode),
+        browser_use=_landing(good, out),
+        alluredir=out / "allure-results",
     )
+    ending.environment, ending.executor = merge_allure(good, ending.alluredir, run_id=run_id)
     merge_junit([run.folder / "junit.xml" for run in good], out / "junit.xml", labels=[run.label for run in good])
-    merge_allure(good, out / "allure-results", run_id=run_id)
-    gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
-    history.append(history_file, {key: gate.get(key) for key in HISTORY_KEYS})
-    return Merged(gate, problems)
+    return Merged(finisher.finish(ending, results, facts), problems)
 
 
-def _browser(good: list[ShardRun], out: Path, results: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The shards' landing screenshots in one folder (each campaign ran on one shard), the gate's
-    `browser` block of the whole run, and one side-by-side page of every campaign."""
+def _landing(good: list[ShardRun], out: Path) -> str | None:
+    """The shards' landing screenshots in one folder (each campaign ran on one shard), and how their
+    browser was asked for (None: no shard has a browser block)."""
     blocks = [run.gate["browser"] for run in good if run.gate.get("browser")]
     if not blocks:
         return None
@@ -211,11 +205,7 @@ def _browser(good: list[ShardRun], out: Path, results: list[dict[str, Any]]) -> 
             ignore = shutil.ignore_patterns(landing.OVERVIEW)
             shutil.copytree(run.folder / landing.FOLDER, folder, dirs_exist_ok=True, ignore=ignore)
     uses = {block.get("use") for block in blocks}
-    facts = landing.browser_facts(results, folder, use=uses.pop() if len(uses) == 1 else "auto")
-    if facts is not None and facts.get("screenshots"):
-        overview = landing.write_overview(folder)
-        facts["overview"] = str(overview) if overview else None
-    return facts
+    return uses.pop() if len(uses) == 1 else "auto"
 
 
 def set_report_path(out: Path, report: str | None) -> dict[str, Any]:
@@ -258,7 +248,7 @@ def _facts(
         selection=f"--shard */{total}" + (f" {selection}" if selection else "") if total else selection or None,
         stopped="; ".join(stopped) or None,
         unfinished=[nodeid for t in tests for nodeid in t.get("unfinished") or []],
-        escalations=_merged_escalations(good, renamed),
+        escalations=list(_merged_escalations(good, renamed).values()),
         leftovers=[entry for run in good for entry in run.gate.get("leftovers") or []],
         cleanup=_cleanup(good),
         write_plan=_write_plan(good),
@@ -379,8 +369,17 @@ def _escalations(good: list[ShardRun], out: Path) -> dict[tuple[str, str], str]:
             if payload is not None:
                 payloads[entry["id"]] = _join_payloads(payloads.get(entry["id"]), payload)
                 renamed[(str(run.folder), entry.get("file"))] = str(folder / f"{entry['id']}.json")
+    for gid, entry in _merged_escalations(good, renamed).items():
+        if gid in payloads and entry.get("seenBy"):
+            payloads[gid]["summary"] = escalation.summary_line(
+                entry["category"],
+                entry.get("step") or "?",
+                entry["cause"],
+                entry["seenBy"],
+                entry.get("campaigns") or [],
+            )
     for gid, payload in payloads.items():
-        write_payload(payload, out, gid)
+        escalation.write_payload(payload, out, gid)
     return renamed
 
 
@@ -394,8 +393,8 @@ def _shard_file(run: ShardRun, path: str | None) -> Path | None:
 
 
 def _join_payloads(first: dict[str, Any] | None, more: dict[str, Any]) -> dict[str, Any]:
-    """One root cause's payload from two shards: every affected test and request id, and the
-    summary's count and campaigns for both."""
+    """One root cause's payload from two shards: every affected test and request id (its summary is
+    made again from the merged gate entries' facts, `_summaries`)."""
     if first is None:
         return more
     joined = copy.deepcopy(first)
@@ -409,17 +408,11 @@ def _join_payloads(first: dict[str, Any] | None, more: dict[str, Any]) -> dict[s
     joined["details"] = (
         f"{joined.get('details', '')}\nAlso seen on another shard of the run ({more.get('runId')}):\n" + "\n".join(also)
     )
-    seen = [SEEN_BY.search(p.get("summary") or "") for p in (first, more)]
-    if all(seen):  # a summary cut at the contract's 200 characters is left as it is
-        count = sum(int(match.group(1)) for match in seen)
-        campaigns = sorted({c for match in seen for c in (match.group(2) or "").split(", ") if c})
-        where = f" on {', '.join(campaigns)}" if campaigns else ""
-        prefix = (first.get("summary") or "")[: seen[0].start()]
-        joined["summary"] = truncate(f"{prefix}(seen by {count} test(s){where})", SUMMARY_LIMIT)
     return joined
 
 
-def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str]) -> dict[str, dict[str, Any]]:
+    """The shards' gate entries of each root cause (by its id: category and cause), as one."""
     merged: dict[str, dict[str, Any]] = {}
     for run in good:
         for entry in run.gate.get("escalations") or []:
@@ -432,10 +425,11 @@ def _merged_escalations(good: list[ShardRun], renamed: dict[tuple[str, str], str
                 current[key] = list(dict.fromkeys((current.get(key) or []) + (entry.get(key) or [])))
             for key in ("campaigns", "slugs"):
                 current[key] = sorted(set(current.get(key) or []) | set(entry.get(key) or []))
+            current["seenBy"] = (current.get("seenBy") or 0) + (entry.get("seenBy") or 0)
             current["ticketId"] = current.get("ticketId") or entry.get("ticketId")
             errors = [e for e in (current.get("sendError"), entry.get("sendError")) if e]
             current["sendError"] = "; ".join(dict.fromkeys(errors)) or None
-    return list(merged.values())
+    return merged
 
 
 # -- JUnit and Allure ----------------------------------------------------------------------------
@@ -462,11 +456,9 @@ def merge_junit(files: list[Path], dest: Path, *, labels: list[str]) -> Path | N
     return dest
 
 
-def merge_allure(good: list[ShardRun], dest: Path, *, run_id: str | None) -> Path:
-    """Every shard's results, attachments and containers in one folder (their names are uuids),
-    with one environment block and executor for the whole run."""
-    from preflight.report import allure
-
+def merge_allure(good: list[ShardRun], dest: Path, *, run_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every shard's results, attachments and containers in one folder (their names are uuids);
+    answers the environment block and executor of the whole run, which the finisher writes."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     environments: list[dict[str, str]] = []
@@ -479,6 +471,7 @@ def merge_allure(good: list[ShardRun], dest: Path, *, run_id: str | None) -> Pat
                 environments.append(_properties(path))
             elif path.is_file() and path.name not in ALLURE_RUN_FILES:
                 shutil.copy2(path, dest / path.name)
+    environment: dict[str, Any] = {}
     if environments:
         # What every shard shares (target, handle, plan…), then the run's ids; a per-shard value
         # (each embedded sandbox's own base URL) is left out.
@@ -487,16 +480,13 @@ def merge_allure(good: list[ShardRun], dest: Path, *, run_id: str | None) -> Pat
             for key, value in environments[0].items()
             if all(env.get(key) == value for env in environments) and key != "run_id"
         }
-        allure.write_environment(dest, {**props, "run_id": run_id, "shards": len(good)})
-    allure.write_executor(
-        dest,
-        {
-            "type": "campaign-preflight",
-            "buildName": run_id,
-            "reportName": f"preflight {run_id} ({len(good)} shard(s) merged)",
-        },
-    )
-    return dest
+        environment = {**props, "run_id": run_id, "shards": len(good)}
+    executor = {
+        "type": "campaign-preflight",
+        "buildName": run_id,
+        "reportName": f"preflight {run_id} ({len(good)} shard(s) merged)",
+    }
+    return environment, executor
 
 
 def _properties(path: Path) -> dict[str, str]:

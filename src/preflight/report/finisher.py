@@ -1,0 +1,77 @@
+"""The one finisher of a run's outputs, for a single run (harness.wrapup) and a merge of shards
+(report.merge) alike: what changed since the last PASS (the run history), the shopper's journey's
+block and side-by-side page, gate.json, summary.md, the Allure environment and executor, and the
+history line of this run. Whatever came before (retiring, escalating, joining shards) is the
+caller's; what a run's outputs are is decided here once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from preflight.core.clock import now_iso
+from preflight.report import allure, history, landing, matrix
+from preflight.report.facts import AUDIT, RunFacts
+from preflight.report.gate import write_gate
+from preflight.report.summary import write_summary
+
+# What the run history keeps of each run (report.history reads it back).
+HISTORY_KEYS = ("runId", "target", "verdict", "reason", "startedAt", "finishedAt", "matrix")
+GATE, SUMMARY = "gate.json", "summary.md"
+
+
+@dataclass
+class Ending:
+    """Where a run's outputs go and what names them."""
+
+    out: Path  # the reports folder the gate, summary and landing/ are written to
+    run_id: str | None
+    target: str | None  # the target's name
+    started_at: Any
+    finished_at: Any = None  # now, unless a merge knows its shards' last end
+    report_path: str | None = None  # the HTML report the gate and summary name
+    history: Path | None = None  # the run history file; None: this run keeps none (it never started)
+    browser_use: str | None = None  # how the browser was asked for; None: no browser block
+    alluredir: Path | None = None  # the Allure results folder to describe (environment, executor)
+    environment: dict[str, Any] = field(default_factory=dict)
+    executor: dict[str, Any] = field(default_factory=dict)
+
+
+def history_file(folder: Path, target: str | None, mode: str) -> Path:
+    """Per target and per reports folder; an audit's history is its own (its matrix has the audit's
+    columns, not the lifecycle's)."""
+    return history.path_for(folder, (target or "unknown") + (".audit" if mode == AUDIT else ""))
+
+
+def finish(ending: Ending, results: list[dict[str, Any]], facts: RunFacts) -> dict[str, Any]:
+    """Write the run's outputs into `ending.out` and answer its gate."""
+    if ending.history is not None:
+        facts.since_last_pass = history.since_last_pass(history.read(ending.history), matrix.build(results))
+    if ending.browser_use is not None:
+        facts.browser = browser_block(ending.out, results, ending.browser_use)
+    finished = ending.finished_at or now_iso()
+    common = dict(
+        run_id=ending.run_id, target=ending.target, results=results, report_path=ending.report_path, facts=facts
+    )
+    write_gate(ending.out / GATE, started_at=ending.started_at or finished, finished_at=finished, **common)
+    write_summary(ending.out / SUMMARY, started_at=ending.started_at or finished, finished_at=finished, **common)
+    if ending.alluredir is not None:
+        if ending.environment:
+            allure.write_environment(ending.alluredir, ending.environment)
+        allure.write_executor(ending.alluredir, ending.executor)
+    gate = json.loads((ending.out / GATE).read_text(encoding="utf-8"))
+    if ending.history is not None:
+        history.append(ending.history, {key: gate.get(key) for key in HISTORY_KEYS})
+    return gate
+
+
+def browser_block(out: Path, results: list[dict[str, Any]], use: str) -> dict[str, Any] | None:
+    """Did the shopper's journey run (and what did it block); the side-by-side page of its screenshots."""
+    folder = out / landing.FOLDER
+    facts = landing.browser_facts(results, folder, use=use)
+    if facts is not None and facts.get("screenshots"):
+        overview = landing.write_overview(folder)
+        facts["overview"] = str(overview) if overview else None
+    return facts
