@@ -6,13 +6,17 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 
 from preflight.sandbox.conversions import state
 from preflight.sandbox.conversions.models import ConversionIn, ConversionOut, TestConversionIn, TestConversionOut
+from preflight.sandbox.core import idempotency
 from preflight.sandbox.core.auth import Principal, jwt_role
 from preflight.sandbox.core.errors import WRITE_ERRORS, error_responses, json_response
 from preflight.sandbox.core.web import runtime
 
 router = APIRouter(tags=["conversions"])
 KEY_HEADER = Header(
-    None, alias="Idempotency-Key", max_length=255, description="required here (or the idempotencyKey body field)"
+    None,
+    alias=idempotency.KEY_HEADER,
+    max_length=idempotency.MAX_KEY_LENGTH,
+    description=f"required here (or the {idempotency.BODY_FIELD} body field)",
 )
 
 
@@ -45,6 +49,6 @@ async def test_conversion(
 )
 async def public_conversion(request: Request, body: ConversionIn, idempotency_key: str | None = KEY_HEADER):
     """A conversion proven by a ctx (no credential). Deduped per click and event type."""
-    force_new = bool(request.scope.get("sandbox.force_new"))
+    force_new = bool(request.scope.get(idempotency.FORCE_NEW))
     status, answer, headers = state.record_public(runtime(request), body, force_new)
     return json_response(answer, status, headers)

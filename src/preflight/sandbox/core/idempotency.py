@@ -1,4 +1,4 @@
-"""Stripe-style idempotency for writes under /v2 (storage; the flow is in middleware.py).
+"""Stripe-style idempotency for writes under /v2 (the record; the flow is transport/platform.py).
 
 Per key and credential (a route without credential: per key and route), kept 24 h on the
 sandbox clock. The claim is one INSERT inside a BEGIN IMMEDIATE transaction, so of many
@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 KEEP_SECONDS = 24 * 3600
 # A claim still pending this long (sandbox clock) belongs to a request that died: take it over.
 PENDING_TAKEOVER_SECONDS = 300
-BODY_FIELD = "idempotencyKey"
+KEY_HEADER = "Idempotency-Key"
+BODY_FIELD = "idempotencyKey"  # where a client without the header may put its key
+MAX_KEY_LENGTH = 255
+# A scope key the flow sets when a fault makes it run a write anew instead of replaying it: the
+# route then creates a new record, as if the stored answer were not there.
+FORCE_NEW = "sandbox.force_new"
 
 
 @dataclass

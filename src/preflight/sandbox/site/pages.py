@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import html
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from preflight.sandbox.site.state import SitePage
+from preflight.sandbox.site.models import SitePage
 
 ASSETS = "/_site/_assets"
 # The customer's tags, as they sit in a real landing page's <head>.

@@ -21,22 +21,12 @@ from preflight.core.faults import FaultName
 from preflight.sandbox.core import ctx as ctx_tokens
 from preflight.sandbox.core.errors import ApiError
 from preflight.sandbox.site import pages
+from preflight.sandbox.site.models import SitePage
 
 if TYPE_CHECKING:
     from preflight.sandbox.runtime import Runtime
 
 SESSION_COOKIE = "pf_page_session"
-
-
-@dataclass(frozen=True)
-class SitePage:
-    """The variant a landing page belongs to."""
-
-    handle: str
-    campaign_id: str
-    slug: str
-    title: str
-    goal_type: str
 
 
 @dataclass(frozen=True)
