@@ -123,3 +123,78 @@ def _private(name: str) -> bool:
 
 def _base_name(node: ast.expr) -> str:
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+# -- no import circle, and modules a reader can hold in mind ------------------------------------------
+
+# The one module allowed past MAX_LINES: a table, not logic (the fault catalogue: one entry per fault).
+LONG_TABLES = {"core/faults.py"}
+MAX_LINES = 500
+
+
+def module_name(path: str) -> str:
+    parts = ["preflight", *path[: -len(".py")].split("/")]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of src/preflight -> the modules of ours it imports: at the top, inside a function or
+    under TYPE_CHECKING alike (a circle through a type-only import is still a circle to a reader)."""
+    names = {module_name(path) for path, _ in modules()}
+    graph: dict[str, set[str]] = {}
+    for path, tree in modules():
+        edges = graph.setdefault(module_name(path), set())
+        for module, aliases, _ in imported(tree):
+            if not module.startswith("preflight"):
+                continue
+            targets = [f"{module}.{alias}" for alias in aliases if f"{module}.{alias}" in names]
+            edges.update(targets or ([module] if module in names else []))
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each strongly connected group of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circle_type_checking_imports_included():
+    graph = import_graph()
+    assert "preflight.harness.controller" in graph and graph["preflight.harness.controller"]
+    assert circles(graph) == []
+
+
+def test_the_circle_finder_itself():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_over_500_lines_but_a_table():
+    long = {path for path, _ in modules() if len((SRC / path).read_text().splitlines()) > MAX_LINES}
+    assert long <= LONG_TABLES, sorted(long - LONG_TABLES)

@@ -126,11 +126,3 @@ def party(category: str | None) -> str:
     if category in MARKETER_CATEGORIES:
         return "marketer"
     return "platform"
-
-
-def category_of(name: str | None) -> Category | None:
-    """A category read back from a gate or a result (None when absent or unknown)."""
-    try:
-        return Category(name) if name else None
-    except ValueError:
-        return None

@@ -11,10 +11,6 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def retry_after_seconds(value: str | None, date: str | None = None) -> float | None:
     """A Retry-After header in seconds: delay-seconds, or an HTTP-date (RFC 9110) counted from the
     answer's own Date when it has one (the platform's clock), else from ours. None when absent or

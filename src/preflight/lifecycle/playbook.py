@@ -40,8 +40,6 @@ class Step:
     number: int  # its place in UC-07's playbook, the shopper's journey (7), the readiness re-checks (8), the funnel (9)
     title: str  # the step in words
     playbook: str  # UC-07's own words for it
-    module: str  # its logic: preflight.lifecycle.steps.<module>
-    suite: str  # its tests: suites/<suite>
     # suite test function -> the quota-counted writes it makes itself (campaign set-up and
     # retirement are counted apart); a test of your own declares them with @preflight_writes(n)
     writes: Mapping[str, WriteRule] = field(default_factory=dict)
@@ -87,8 +85,6 @@ _DECLARED = (
         1,
         "Campaign health",
         "Run campaign health endpoint before spend ramp",
-        module="health",
-        suite="test_health.py",
         feeds=("primary_link", "traffic_tags", "click_seen"),
         next_steps={
             Category.MISSING_TRAFFIC_TAGS: (
@@ -106,8 +102,6 @@ _DECLARED = (
         2,
         "PAT health",
         "Run the PAT/public campaign health route if the workflow is being monitored by automation",
-        module="pat_health",
-        suite="test_pat_health.py",
         next_steps={
             Category.HEALTH_MISMATCH: (
                 "compare campaign health (UC-07 step 1) with the PAT/public health route (UC-07 step 2): both must "
@@ -120,8 +114,6 @@ _DECLARED = (
         3,
         "Lead capture",
         "For LEAD_CAPTURE funnels, submit one public lead and verify creator review/export routes show the record",
-        module="lead_capture",
-        suite="test_lead_capture.py",
         feeds=("click_seen",),
         next_steps={
             Category.LEAD_CAPTURE: (
@@ -139,8 +131,6 @@ _DECLARED = (
         4,
         "Test conversion",
         "Issue controlled test-conversion for each campaign variant",
-        module="controlled_conversion",
-        suite="test_test_conversion.py",
         writes={
             "test_variant_test_conversion": 1,  # one test conversion per variant
             "test_foreign_ctx_refused": 1,  # a test conversion refused for another campaign's ctx still counts
@@ -159,8 +149,6 @@ _DECLARED = (
         5,
         "Detail page publish",
         "Verify campaign detail page is published with FREE_WITH_LOGIN and schema fetch succeeds",
-        module="publish",
-        suite="test_publish.py",
         writes={"test_draft_saved_and_published": _publish_writes},
         feeds=("detail_page",),
         next_steps={
@@ -179,8 +167,6 @@ _DECLARED = (
         6,
         "Public conversion",
         "Verify public conversion payload includes fresh ctx token",
-        module="conversion",
-        suite="test_conversion.py",
         feeds=("click_seen", "conversion_signal"),
         next_steps={
             Category.STALE_CTX_ACCEPTED: (
@@ -203,8 +189,6 @@ _DECLARED = (
         "Shopper's journey",
         "Validate expected state in UI and API after each step (UC-07 flow step 3): each variant's click in a "
         "real browser, and the published detail page",
-        module="landing",
-        suite="test_landing.py",
         source="UC-07 flow step 3",
         next_steps={
             Category.LANDING_PAGE: (
@@ -221,16 +205,12 @@ _DECLARED = (
         8,
         "Readiness",
         "Run campaign health endpoint before spend ramp (once wired)",
-        module="health",
-        suite="test_health.py",
     ),
     Step(
         "pat_readiness",
         8,
         "Readiness",
         "Run the PAT/public campaign health route (once wired)",
-        module="pat_health",
-        suite="test_pat_health.py",
     ),
     # The platform's own pre-spend sequence (Campaign Control) ends with funnel and segment analytics.
     Step(
@@ -238,8 +218,6 @@ _DECLARED = (
         9,
         "Platform funnel numbers",
         "Campaign Control CC-06/07: read the funnel and segment analytics before spend",
-        module="analytics",
-        suite="test_analytics.py",
         source="CC-06/07",
         next_steps={
             Category.TEST_RESIDUE: (
@@ -251,17 +229,20 @@ _DECLARED = (
     ),
 )
 
+
+def audit_check(name: str, title: str, playbook: str, **more: object) -> Step:
+    """A check of the audit, numbered by its place in `_AUDIT` (A1…), never by hand."""
+    return Step(name, 0, title, playbook, kind=AUDIT, **more)
+
+
 # The audit of the live campaign: reads only (GET), run by `preflight audit` (suites/live/). Each
-# check is numbered A1… in the matrix; the report shows them as one group, before the lifecycle.
+# check is numbered A1… in the matrix by its place here; the report shows them as one group, before
+# the lifecycle.
 _AUDIT = (
-    Step(
+    audit_check(
         "live_config",
-        1,
         "Live campaign as configured",
         "The campaign the ads point at exists, is ACTIVE, and its variants are bound as configured",
-        module="live_config",
-        suite="live/test_live_config.py",
-        kind=AUDIT,
         next_steps={
             Category.LIVE_CONFIG: (
                 "the audit: make the live campaign match the config in the dashboard (status ACTIVE, its goal, "
@@ -270,14 +251,10 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "link_lifetime",
-        2,
         "Link lifetime against the flight",
         "Every live link answers from the flight's start to its end, for the clicks expected",
-        module="lifetime",
-        suite="live/test_link_lifetime.py",
-        kind=AUDIT,
         next_steps={
             Category.LINK_LIFETIME: (
                 "the audit: in the dashboard, move the link's schedule or expiry to cover the flight, raise or "
@@ -285,14 +262,10 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "live_attribution",
-        3,
         "Attribution can work",
         "Each live link carries a ctx, and a click's ctx lives through the conversion window",
-        module="attribution",
-        suite="live/test_attribution.py",
-        kind=AUDIT,
         next_steps={
             Category.CTX_LIFETIME: (
                 "the audit: a conversion after the ctx expires cannot be attributed: align "
@@ -301,14 +274,10 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "routing",
-        4,
         "Routing of the audiences",
         "Each configured audience is routed to the variant's destination",
-        module="routing",
-        suite="live/test_routing.py",
-        kind=AUDIT,
         next_steps={
             Category.ROUTING: (
                 "the audit: change or disable the named routing rule (the link's routingRules, or the handle's "
@@ -316,14 +285,10 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "destination_trust",
-        5,
         "Destination trust",
         "Every destination host is VERIFIED, or not listed",
-        module="trust",
-        suite="live/test_destination_trust.py",
-        kind=AUDIT,
         next_steps={
             Category.DESTINATION_TRUST: (
                 "the audit: verify the destination domain in the dashboard (Destination domains), or point the "
@@ -331,14 +296,10 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "utm_policy",
-        6,
         "UTM policy",
         "The live links' tags follow the configured UTM policy",
-        module="utm",
-        suite="live/test_utm_policy.py",
-        kind=AUDIT,
         next_steps={
             Category.UTM_POLICY: (
                 "the audit: edit the link's tracking tags in the dashboard to follow policy.utm (or change the "
@@ -346,32 +307,20 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "live_health",
-        7,
         "Health, read-only",
         "Run campaign health (JWT) and the PAT/public route on the live campaign",
-        module="live_health",
-        suite="live/test_live_health.py",
-        kind=AUDIT,
     ),
-    Step(
+    audit_check(
         "live_click",
-        8,
         "One real click",
         "With --click, each live short link followed once as a declared bot",
-        module="live_click",
-        suite="live/test_live_click.py",
-        kind=AUDIT,
     ),
-    Step(
+    audit_check(
         "funnel",
-        9,
         "Funnel numbers",
         "Campaign Control CC-06/07 on the live campaign: each variant's funnel, side by side",
-        module="funnel",
-        suite="live/test_funnel.py",
-        kind=AUDIT,
         next_steps={
             Category.NO_CONVERSION_SIGNAL: (
                 "the audit: qualified clicks arrive and no conversion does: check the site sends its "
@@ -380,25 +329,19 @@ _AUDIT = (
             ),
         },
     ),
-    Step(
+    audit_check(
         "live_landing",
-        10,
         "The shopper's journey on the live links",
         "With --click --browser, each live short link opened in a real browser on every viewport",
-        module="live_landing",
-        suite="live/test_live_landing.py",
-        kind=AUDIT,
     ),
 )
 
 STEPS: Mapping[str, Step] = MappingProxyType(
-    {step.name: Step(**{**step.__dict__, "order": index + 1}) for index, step in enumerate(_AUDIT + _DECLARED)}
+    {
+        step.name: Step(**{**step.__dict__, "order": index + 1, "number": step.number or index + 1})
+        for index, step in enumerate(_AUDIT + _DECLARED)
+    }
 )
-
-
-def of_kind(kind: str) -> list[Step]:
-    """The lifecycle's steps, or the audit's checks, in order."""
-    return [step for step in STEPS.values() if step.kind == kind]
 
 
 def fed_by(check_id: str) -> tuple[str, ...]:

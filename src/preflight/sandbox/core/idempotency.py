@@ -91,7 +91,3 @@ def store(rt: Runtime, scope: str, key: str, status: int, headers: list[list[str
 
 def release(rt: Runtime, scope: str, key: str) -> None:
     rt.db.run("DELETE FROM idempotency WHERE scope = ? AND key = ? AND state = 'pending'", (scope, key))
-
-
-def purge(rt: Runtime) -> None:
-    rt.db.run("DELETE FROM idempotency WHERE created_at < ?", (rt.clock.now() - KEEP_SECONDS,))

@@ -19,8 +19,3 @@ def file_report(rt: Runtime, principal: Principal, report: dict[str, Any]) -> di
         (ticket_id, f"{principal.kind}:{principal.subject}", json.dumps(report), rt.clock.now()),
     )
     return {"ticketId": ticket_id, "status": "RECEIVED"}
-
-
-def get_report(rt: Runtime, ticket_id: str) -> dict[str, Any] | None:
-    row = rt.db.one("SELECT body FROM support_reports WHERE ticket_id = ?", (ticket_id,))
-    return json.loads(row["body"]) if row is not None else None
