@@ -3,6 +3,7 @@ idempotency-safe."""
 
 import pytest
 
+from preflight.lifecycle.failures import NotChecked, Unjudged
 from preflight.lifecycle.steps import conversion
 
 pytestmark = pytest.mark.preflight_step("conversion")
@@ -28,7 +29,10 @@ def test_reused_key_with_other_body_refused(step_run, live_variant, fresh_ctx):
 def test_reused_ctx_deduped_per_click(step_run, live_variant, fresh_ctx, target):
     """A second conversion of the same click and event is deduped."""
     if not target.contract.click_event_dedupe:
-        pytest.skip("the target's contract says it does not dedupe per click (contract.click_event_dedupe: false)")
+        raise NotChecked(
+            "the target's contract says it does not dedupe per click (contract.click_event_dedupe: false)",
+            would_catch="a second conversion of one click counted twice",
+        )
     first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
     conversion.reused_ctx_deduped(step_run, first)
 
@@ -44,6 +48,6 @@ def test_stale_ctx_refused(step_run, preflight, target):
     else:
         kept, why = conversion.stale_from_journal(step_run, preflight.runtime.journal_root)
         if kept is None:
-            pytest.skip(why)
+            raise Unjudged(why, fix="run again once a ctx an earlier run kept has expired (the ctx lifetime)")
         token, slug = kept.token, kept.slug
     conversion.stale_ctx_refused(step_run, token, slug)

@@ -27,6 +27,8 @@ def result(
     ticket=None,
     nodeid=None,
     next_step=None,
+    skip=None,
+    fix=None,
 ):
     return {
         "nodeid": nodeid or f"suites/test_{step}.py::test_it[{campaign}:{slug}]",
@@ -40,6 +42,8 @@ def result(
         "escalation": escalation,
         "ticketId": ticket,
         **({"nextStep": next_step} if next_step else {}),
+        **({"skip": skip} if skip else {}),
+        **({"fix": fix} if fix else {}),
     }
 
 
@@ -47,8 +51,12 @@ def result(
     "results, verdict",
     [
         ([result()], "PASS"),
-        ([result(), result("skipped")], "PASS"),
-        ([result("skipped")], "ERROR"),  # nothing ran to a pass: nothing proven
+        ([result(), result("skipped", skip="by choice")], "PASS"),  # left out on purpose: out of scope
+        ([result(), result("skipped")], "HOLD"),  # a skip that does not say it was by choice could not judge
+        ([result(), result("skipped", skip="unjudged")], "HOLD"),
+        ([result("skipped")], "HOLD"),  # nothing judged, nothing broken: not proven
+        ([result("skipped", skip="by choice")], "ERROR"),  # every test left out: nothing checked
+        ([result("skipped"), result("failed", category="attribution")], "FAIL"),  # a finding wins
         ([], "ERROR"),  # nothing selected or the run did not start
         ([result(), result("failed", category="platform_error")], "FAIL"),
         ([result(), result("failed", category="attribution")], "FAIL"),
@@ -171,7 +179,7 @@ def test_summary_table_is_campaign_by_step():
     # the steps' numbered titles, as in the report, in UC-07 order
     assert rows[0] == ["campaign", "1 · Campaign health", "3 · Lead capture", "4 · Test conversion"]
     assert "|---|---|---|---|" in text.splitlines()
-    assert rows[2] == ["pf-1-spring-ab", "✅", "⏭ skipped", "❌ spring-b"]
+    assert rows[2] == ["pf-1-spring-ab", "✅", "⏸ 1 not judged", "❌ spring-b"]
     assert rows[3] == ["pf-1-summer", "✅", "—", "—"]
     # The two readiness re-checks share one column, as they share the report's seventh group.
     ready = render_summary(
@@ -217,10 +225,19 @@ def test_summary_when_the_run_could_not_start():
 
 
 def test_a_skipped_check_is_never_a_pass_and_says_why():
-    results = [result(), result("skipped", message="needs test_x of campaign spring-ab, which the selection left out")]
-    text = render_summary(run_id="r", target="t", results=results, report_path=None)
-    assert _table_rows(text)[2] == ["pf-1-spring-ab", "⏭ 1 passed, 1 skipped"]
-    assert "### Skipped checks" in text and "which the selection left out" in text
+    chosen = result(
+        "skipped", message="needs test_x of campaign spring-ab, which the selection left out", skip="by choice"
+    )
+    text = render_summary(run_id="r", target="t", results=[result(), chosen], report_path=None)
+    assert _table_rows(text)[2] == ["pf-1-spring-ab", "⏭ 1 passed, 1 not checked (by choice)"]
+    assert "### Not checked, by choice" in text and "which the selection left out" in text
+    assert text.startswith("## campaign-preflight: ✅ PASS")
+    held = result("skipped", message="analytics lag: freshness STALE", skip="unjudged", fix="wait and re-run")
+    text = render_summary(run_id="r", target="t", results=[result(), held], report_path=None)
+    assert text.startswith("## campaign-preflight: ⏸ HOLD")
+    assert _table_rows(text)[2] == ["pf-1-spring-ab", "⏸ 1 not judged"]
+    assert "### Could not judge (HOLD: not proven ready)" in text
+    assert "analytics lag: freshness STALE · **to judge it:** wait and re-run" in text
 
 
 def test_summary_shows_root_causes_and_leftovers():

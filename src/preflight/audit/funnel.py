@@ -29,7 +29,9 @@ def variant_funnels(run: LiveRun) -> dict[str, Any]:
     }
     run.artifacts.put("liveFunnel", table)  # the summary's table and the report's chart
     if funnel.status != FRESH:
-        raise Unjudged(analytics.lag_reason(funnel, wait) + "; the table shows the numbers as they are")
+        raise Unjudged(
+            analytics.lag_reason(funnel, wait) + "; the table shows the numbers as they are", fix=analytics.WAIT_FIX
+        )
     _signal(run, table)
     return table
 
@@ -52,7 +54,10 @@ def _signal(run: LiveRun, table: dict[str, Any]) -> None:
         run.client, campaign_id, step=run.step, since=since.astimezone(UTC).isoformat().replace("+00:00", "Z")
     )
     if recent.status != FRESH:
-        raise Unjudged(analytics.lag_reason(recent, 0) + ": the conversion signal is not judged on lagging numbers")
+        raise Unjudged(
+            analytics.lag_reason(recent, 0) + ": the conversion signal is not judged on lagging numbers",
+            fix=analytics.WAIT_FIX,
+        )
     quiet_ones = {
         v.slug: recent.of(v.slug)
         for v in run.campaign.variants

@@ -11,7 +11,7 @@ from typing import Any
 
 from preflight.audit import routing
 from preflight.audit.live import LiveRun
-from preflight.lifecycle.failures import Unjudged
+from preflight.lifecycle.failures import NotChecked
 from preflight.lifecycle.model import LiveVariant
 from preflight.lifecycle.steps import clicks
 
@@ -20,6 +20,7 @@ NOT_ASKED = (
     "(ctx and tags), and the ctx's lifetime against the conversion window; run `preflight audit --click` (one bot "
     "click per variant, never a qualified one) to check them"
 )
+WOULD_CATCH = "a live link whose click lands elsewhere, drops its ctx or tags, or whose ctx dies before a conversion"
 # The visitor a bot click is, as routing sees it: no country header, not a phone (gap).
 BOT_DEVICE = "DESKTOP"
 
@@ -34,7 +35,7 @@ class Clicked:
 def follow(run: LiveRun, variant: LiveVariant) -> Clicked:
     """The variant's one real click (made on first use, then shared)."""
     if not run.click:
-        raise Unjudged(NOT_ASKED)
+        raise NotChecked(NOT_ASKED, would_catch=WOULD_CATCH)
     return run.reads.click(variant.slug, lambda: _click(run, variant))
 
 

@@ -12,7 +12,7 @@ from preflight.audit.live import LiveRun
 from preflight.browser.launch import Shopper
 from preflight.browser.visit import Visit
 from preflight.config.browser import BrowserSettings
-from preflight.lifecycle.failures import Unjudged
+from preflight.lifecycle.failures import NotChecked
 from preflight.lifecycle.model import LiveVariant
 from preflight.lifecycle.steps import landing
 
@@ -21,12 +21,13 @@ NOT_ASKED = (
     "landing page answering, keeping ctx and tags, being the variant's, its lead form; screenshots); run "
     "`preflight audit --click --browser` (one bot click per variant and viewport, never a qualified one)"
 )
+WOULD_CATCH = "a live landing page that does not load, loses the ctx or tags, is another variant's or lacks its form"
 
 
 def asked(run: LiveRun) -> None:
     """Skips, saying what is left out, unless this audit was asked for --click --browser."""
     if not run.browser:
-        raise Unjudged(NOT_ASKED)
+        raise NotChecked(NOT_ASKED, would_catch=WOULD_CATCH)
 
 
 def journey(

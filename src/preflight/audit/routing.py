@@ -17,7 +17,7 @@ from preflight.config.live import Audience
 from preflight.core.categories import Category
 from preflight.http.client import idempotency_key
 from preflight.lifecycle.checks import expect_status, fail
-from preflight.lifecycle.failures import Unjudged
+from preflight.lifecycle.failures import NotChecked
 
 CONDITIONS = ("country", "device", "source", "campaign")
 
@@ -113,9 +113,10 @@ def audiences_reach_the_variant(run: Any, variant: Any) -> list[dict[str, Any]]:
 
     audiences = run.campaign.config.audiences
     if not audiences:
-        raise Unjudged(
+        raise NotChecked(
             f"no audience configured for {run.campaign.stem} (campaigns[].audiences, e.g. {{country: IN, device: "
-            "MOBILE}): routing is not checked"
+            "MOBILE}): routing is not checked",
+            would_catch="a routing rule that sends an audience the ads reach to another page",
         )
     link, read = run.live_link(variant)
     rules = run.reads.personalization_rules(step=run.step)

@@ -9,7 +9,7 @@ from typing import Any
 from preflight.config.live import TAG_NAMES, UtmPolicy
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import fail
-from preflight.lifecycle.failures import Unjudged
+from preflight.lifecycle.failures import NotChecked
 
 
 def violations(policy: UtmPolicy, tags: Mapping[str, str]) -> list[str]:
@@ -66,7 +66,10 @@ def one_utm_campaign(run: Any) -> str:
     """A6: the campaign's variants share one utmCampaign (policy.utm.one_utm_campaign)."""
     policy = _policy(run)
     if not policy.one_utm_campaign:
-        raise Unjudged("policy.utm.one_utm_campaign is off: variants may carry different utmCampaign values")
+        raise NotChecked(
+            "policy.utm.one_utm_campaign is off: variants may carry different utmCampaign values",
+            would_catch="variants of one campaign that analytics reads as different campaigns",
+        )
     tags, exchanges = {}, []
     for variant in run.campaign.variants:
         read = run.reads.link(variant.slug, step=run.step)
@@ -91,5 +94,8 @@ def one_utm_campaign(run: Any) -> str:
 
 def _policy(run: Any) -> UtmPolicy:
     if run.policy is None or run.policy.utm is None:
-        raise Unjudged("no UTM policy configured (policy.utm in the run's YAML): the tags are not checked against one")
+        raise NotChecked(
+            "no UTM policy configured (policy.utm in the run's YAML): the tags are not checked against one",
+            would_catch="tags off the house rules (missing, not lowercase, a value not allowed)",
+        )
     return run.policy.utm

@@ -1,7 +1,7 @@
 """`preflight audit`: the live campaigns the ads point at, read without writing.
 
 Runs the audit's suites (suites/live) as `preflight run` runs the lifecycle's: the same gate
-(PASS / FAIL / ERROR, exit 0 / 1 / 2), summary, Allure report and escalations (for platform
+(PASS / FAIL / ERROR / HOLD, exit 0 / 1 / 2 / 3), summary, Allure report and escalations (for platform
 defects only; a finding the marketer fixes in the dashboard names the fix and is not escalated).
 Only GET and HEAD reach the API: no throwaway campaign, no write, no opt-in needed, any plan
 (FREE included). `--click` follows each live link once as a declared bot, and with `--browser` in a

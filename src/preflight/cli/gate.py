@@ -1,9 +1,11 @@
 """`preflight gate`: the verdict of a finished run, as a CI step's result.
 
 Reads gate.json, says the verdict and why, and exits 0 on PASS, 1 on FAIL, 2 on ERROR (or when
-there is no gate: the run never got far enough to write one). On GitHub Actions (or with
---github) each failure also becomes an `::error::` annotation with its category and next step,
-and `--step-summary` appends summary.md to $GITHUB_STEP_SUMMARY.
+there is no gate: the run never got far enough to write one), 3 on HOLD (nothing broken found, but
+a check in scope could not judge: not proven ready). On GitHub Actions (or with --github) each
+failure also becomes an `::error::` annotation with its category and next step, each check that
+could not judge a `::warning::` with what makes it judgeable, and `--step-summary` appends
+summary.md to $GITHUB_STEP_SUMMARY.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     verdict = gate.get("verdict", "ERROR")
     target = f", target {gate['target']}" if gate.get("target") else ""
     print(f"preflight verdict: {verdict} (run {gate.get('runId')}{target}): {gate.get('reason')}")
+    for entry in gate.get("unjudged") or []:
+        print(f"  could not judge: {_unjudged_text(entry)}")
     if args.github:
         for line in annotations(gate):
             print(line)
@@ -60,11 +64,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def annotations(gate: dict) -> list[str]:
-    """One `::error::` per root cause and per failure (with its category and next step), and one
-    for an ERROR's reason."""
+    """One `::error::` per failure (with its category and next step) and for an ERROR's reason; one
+    `::warning::` per check that could not judge (a HOLD: not broken, not proven)."""
     out = []
     if gate.get("verdict") == "ERROR":
         out.append(f"::error title=preflight ERROR::{_escape(gate.get('reason') or '')}")
+    for entry in gate.get("unjudged") or []:
+        where = (entry.get("test") or "").split("::")[0]
+        out.append(
+            f"::warning {f'file={where},' if where else ''}title=preflight HOLD: could not judge "
+            f"{_escape_property(entry.get('check') or '?')}::{_escape(_unjudged_text(entry))}"
+        )
     for result in gate.get("results", []):
         if not judgement.is_bad(result):
             continue
@@ -76,6 +86,13 @@ def annotations(gate: dict) -> list[str]:
             f"{_escape_property(result['nodeid'].split('::')[-1])}::{_escape(text)}"
         )
     return out
+
+
+def _unjudged_text(entry: dict) -> str:
+    where = " · ".join(name for name in (entry.get("campaign"), entry.get("variant")) if name)
+    return f"{entry.get('check')}{f' ({where})' if where else ''}: {entry.get('why')}" + (
+        f" | to judge it: {entry['fix']}" if entry.get("fix") else ""
+    )
 
 
 def _escape(text: str) -> str:

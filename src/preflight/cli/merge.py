@@ -4,7 +4,8 @@ Writes gate.json, summary.md, junit.xml, allure-results/, escalations/ and the H
 --out (default: reports), as one run would, so `preflight gate` reads them the same way. The
 verdict is ERROR when a shard is missing (how many there are comes from the shards' gates, or
 --expect), given twice or ERROR itself, or when the shards do not add up to the config; else FAIL
-when any test failed, else PASS. Exits 0 on PASS, 1 on FAIL, 2 on ERROR.
+when any test failed, else HOLD when a check could not judge, else PASS. Exits 0 on PASS, 1 on FAIL,
+2 on ERROR, 3 on HOLD.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from preflight.cli.run import EXIT_BY_VERDICT, build_html, print_outcome, replace_reports
+    from preflight.cli.run import build_html, print_outcome, replace_reports
     from preflight.report import merge
 
     out = Path(args.out).resolve()
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"preflight merge: {problem}", file=sys.stderr)
     gate = json.loads((out / "gate.json").read_text())
     print_outcome(gate, out, report and out / "allure-report")
-    return EXIT_BY_VERDICT.get(gate.get("verdict"), 2)
+    from preflight.report.judgement import exit_code
+
+    return exit_code(gate.get("verdict"))
 
 
 def _count(text: str) -> int:

@@ -4,7 +4,7 @@ Runs the suites on xdist workers into a staging folder, builds the Allure 3 repo
 and only then replaces the previous run's outputs (a run that writes no gate leaves the
 previous reports as they were). Ctrl-C and SIGTERM are passed to the run exactly once each:
 the first stops it cleanly (what it enabled is retired, the gate says ERROR), a second skips
-the clean-up. Exits 0 on PASS, 1 on FAIL, 2 on ERROR.
+the clean-up. Exits 0 on PASS, 1 on FAIL, 2 on ERROR, 3 on HOLD (not proven ready).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXIT_BY_VERDICT = {"PASS": 0, "FAIL": 1, "ERROR": 2}
 # Pytest plugins every suites run leaves out, as pyproject.toml's addopts does for plain `pytest
 # suites`: the dev extras' hypothesis and schemathesis, which the suites never use and which
 # autoload into every pytest process (xdist workers too) at ~1 s of start-up each. pytest's cache
@@ -129,7 +128,9 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
         shutil.rmtree(staging, ignore_errors=True)
     gate = json.loads((reports / "gate.json").read_text())
     print_outcome(gate, reports, report and reports / "allure-report")
-    return EXIT_BY_VERDICT.get(gate.get("verdict"), 2)
+    from preflight.report.judgement import exit_code
+
+    return exit_code(gate.get("verdict"))
 
 
 def _pytest(command: list[str], root: Path, reports: Path) -> int:

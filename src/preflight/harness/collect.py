@@ -22,12 +22,14 @@ STEP_MARK = "preflight_step"
 GOAL_MARK = "preflight_goal"
 NEEDS_MARK = "preflight_needs"
 WRITES_MARK = "preflight_writes"
+BY_CHOICE_MARK = "preflight_by_choice"
 MARKERS = (
     f"{STEP_MARK}(name): the UC-07 lifecycle step a test belongs to ({', '.join(STEPS)})",
     f"{GOAL_MARK}(*goal_types): run the test only for campaigns of these goal types",
     f"{NEEDS_MARK}(*test_names): the tests of the same campaign this one builds on; when a selection "
     "(-k, -m) leaves one out, this test is skipped with that reason instead of failing",
     f"{WRITES_MARK}(n): the quota-counted writes this test makes itself, for the write plan",
+    f"{BY_CHOICE_MARK}(would_catch=...): set by the plugin on a test the selection skipped: not checked, by choice",
 )
 # Every distribution mode but `each` (which would run each campaign on every worker at once)
 # is honoured by scheduling whole campaigns.
@@ -125,6 +127,8 @@ def skip_unmet_needs(items: list[pytest.Item], planned: Counter) -> None:
                     reason=f"needs {', '.join(missing)} of campaign {_stem(item)}, which the selection (-k/-m) left out"
                 )
             )
+            # the user's selection left it out: not checked, by choice (no HOLD)
+            item.add_marker(getattr(pytest.mark, BY_CHOICE_MARK)(would_catch=title(item)))
 
 
 def _stem(item: pytest.Item) -> str | None:

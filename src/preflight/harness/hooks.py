@@ -17,7 +17,7 @@ from preflight.core.redact import redact_text
 from preflight.harness import collect, options, results
 from preflight.harness.session import PreflightSession
 from preflight.harness.xdist_adapter import has_workers, is_worker
-from preflight.lifecycle.failures import PreflightFailure, Unjudged
+from preflight.lifecycle.failures import NotChecked, PreflightFailure, Unjudged
 from preflight.ops import quota
 
 RECORD = pytest.StashKey[results.TestRecord]()
@@ -116,10 +116,17 @@ def progress_line(campaign: str, done: list[dict]) -> str:
         failed = [r for r in done if judgement.is_bad(r)]
         categories = ", ".join(dict.fromkeys(judgement.category(r) or "?" for r in failed))
         return f"{head}, {len(failed)} failed in step(s) {' '.join(judged.failed)} ({categories})"
+    passed = f"steps {' '.join(judged.passed)} passed" if judged.passed else "nothing passed"
+    chosen = f"; {' '.join(judged.not_checked)} not checked, by choice" if judged.not_checked else ""
+    if judged.held:
+        return (
+            f"{head}, not proven ready (HOLD): step(s) {' '.join(judged.unjudged)} could not judge ({passed}{chosen})"
+        )
     if judged.ready:
-        return f"{head}, ready (steps {' '.join(judged.passed)} passed)"
-    passed = f" (steps {' '.join(judged.passed)} passed)" if judged.passed else ""
-    return f"{head}, not proven ready: step(s) {' '.join(judged.unproven)} skipped{passed}"
+        return f"{head}, ready ({passed})"
+    if judged.passed:
+        return f"{head}, no finding where checked ({passed}{chosen})"
+    return f"{head}, nothing judged ({passed}{chosen})"
 
 
 def header(preflight: PreflightSession) -> list[str]:
@@ -209,11 +216,11 @@ class RuntestHooks:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item):
         self._begin(item)
-        return (yield from _categorized("setup", self._judged))
+        return (yield from _categorized("setup", self._judged, item.stash[RECORD]))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        return (yield from _categorized("call", self._judged))
+        return (yield from _categorized("call", self._judged, item.stash[RECORD]))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -233,6 +240,8 @@ class RuntestHooks:
                 item.session.shouldstop = (
                     f"{item.nodeid} failed with {evidence.category}; every later test would fail the same way"
                 )
+        if report.skipped and record.skip is None:
+            record.skip = results.skip_of_mark(item.get_closest_marker(collect.BY_CHOICE_MARK), report)
         if call.when == "call" or report.failed or report.skipped:
             from preflight.report import allure
 
@@ -298,9 +307,10 @@ class RuntestHooks:
             allure.set_labels(info.step, info.stem, info.variant, campaign_id=record.campaign_id, slug=record.slug)
 
 
-def _categorized(when: str, judge: Callable[[PreflightFailure], PreflightFailure]):
+def _categorized(when: str, judge: Callable[[PreflightFailure], PreflightFailure], record: results.TestRecord):
     """The body of a hook wrapper that gives any exception from a test its category (and lets
-    `judge` look twice at a failure, e.g. a quota refusal the platform's own meters contradict)."""
+    `judge` look twice at a failure, e.g. a quota refusal the platform's own meters contradict); a
+    check that could not judge, or was left out by choice, is skipped and says which."""
     try:
         return (yield)
     except PreflightFailure as failure:
@@ -309,6 +319,10 @@ def _categorized(when: str, judge: Callable[[PreflightFailure], PreflightFailure
             raise
         raise judged from failure
     except Unjudged as exc:
+        record.skip = results.Skip(results.UNJUDGED, exc.reason, fix=exc.fix)
+        pytest.skip(exc.reason)
+    except NotChecked as exc:
+        record.skip = results.Skip(results.BY_CHOICE, exc.reason, would_catch=exc.would_catch)
         pytest.skip(exc.reason)
     except Exception as exc:  # skips and xfails are BaseException, and pass through
         raise as_failure(exc, when) from exc

@@ -23,6 +23,28 @@ from preflight.lifecycle.playbook import STEPS
 
 PROP = "preflight."
 UNFINISHED = "unfinished"  # set up, but stopped before its outcome
+# A skipped test's kind: a check in scope that could not judge (HOLD), or one left out on purpose.
+UNJUDGED, BY_CHOICE = "unjudged", "by choice"
+
+
+@dataclass
+class Skip:
+    """Why a test did not judge: its kind, the reason, and what makes it judgeable (or what it would
+    have caught)."""
+
+    kind: str
+    why: str
+    fix: str = ""
+    would_catch: str = ""
+
+
+def skip_of_mark(mark: Any, report: Any) -> Skip:
+    """A skip no check announced: by choice when the test carries the by-choice mark (a selection
+    that left out what it builds on), else a check that could not judge (never a quiet skip)."""
+    reason = _skip_reason(report.longreprtext)
+    if mark is not None:
+        return Skip(BY_CHOICE, reason, would_catch=mark.kwargs.get("would_catch", ""))
+    return Skip(UNJUDGED, reason)
 
 
 @dataclass
@@ -49,6 +71,7 @@ class TestRecord:
     # The platform's ids of the test's campaign and variant: the run's throwaway copy, or the live one
     campaign_id: str | None = None
     slug: str | None = None
+    skip: Skip | None = None  # why it did not judge, when it was skipped
 
     def artifacts_json(self) -> dict[str, Any]:
         base = {
@@ -157,6 +180,12 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
     ]
     if record.artifacts.get("liveFunnel"):
         props.append((PROP + "funnel", json.dumps(record.artifacts["liveFunnel"])))
+    if record.skip is not None:
+        props += [
+            (PROP + "skip", record.skip.kind),
+            (PROP + "fix", record.skip.fix),
+            (PROP + "wouldCatch", record.skip.would_catch),
+        ]
     if evidence is not None:
         props += [
             (PROP + "category", evidence.category),
@@ -210,7 +239,9 @@ class Collector:
         if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
             result["outcome"] = "passed"
         elif outcome == "skipped" and when != "teardown":
-            result.update(outcome="skipped", message=_skip_reason(longrepr))
+            # A skip nobody said the kind of could not judge: never a quiet skip.
+            result.update(outcome="skipped", message=_skip_reason(longrepr), skip=props.get("skip") or UNJUDGED)
+            result.update({key: props[key] for key in ("fix", "wouldCatch") if props.get(key)})
         elif outcome == "failed" and result["outcome"] not in ("failed", "error"):
             # The first failure of a test is its finding; a teardown error after it adds nothing.
             result.update(

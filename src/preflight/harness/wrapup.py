@@ -126,8 +126,34 @@ def _facts(end: RunEnd) -> RunFacts:
         unfinished=end.unfinished,
         write_plan=_plan_json(end),
         pacing=_pacing(end),
+        not_checked=_left_out(end, collection),
         **_audit_facts(end),
     )
+
+
+# What the shopper's journey would have caught, had browser.use not been off.
+JOURNEY_CATCHES = (
+    "a landing page that does not load, loses the click's ctx or tags, is another variant's page or lacks its "
+    "lead form; a detail page without its login gate"
+)
+
+
+def _left_out(end: RunEnd, collection: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the user left out on purpose beyond the tests' own skips: the browser, a selection."""
+    found = []
+    if end.run_config is not None and not end.audit and end.run_config.browser.use == "off":
+        found.append({"check": "7 · Shopper's journey", "why": "browser.use: off", "wouldCatch": JOURNEY_CATCHES})
+    planned, selected = collection.get("planned"), collection.get("selected")
+    if planned and selected is not None and len(selected) < planned:
+        found.append(
+            {
+                "check": "tests left out by the selection",
+                "why": f"{planned - len(selected)} of {planned} planned tests left out by "
+                f"{end.selection or 'the selection'}",
+                "wouldCatch": "what those tests check: run without the selection to judge them",
+            }
+        )
+    return found
 
 
 def _audit_facts(end: RunEnd) -> dict[str, Any]:

@@ -103,9 +103,23 @@ def _no_ids(exchanges: list[Exchange]) -> str:
 
 
 class Unjudged(Exception):
-    """A check that cannot judge now, and says why (e.g. analytics lag past the wait): the test is
-    skipped with this reason, never shown as a pass and never a failure."""
+    """A check in scope that could not judge, and why (no data, a route that answers 404/405, numbers
+    lagging past the wait, a value it cannot read, a missing tool): never a pass and never a failure.
+    The run's verdict is HOLD unless something was found; `fix` is the one thing that makes it
+    judgeable (set `flight`, grant `analytics.read`, wait for the analytics, install Chromium…)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, fix: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.fix = fix
+
+
+class NotChecked(Exception):
+    """A check the user left out on purpose (no --click, a policy switched off, a selection that left
+    out what it builds on): listed as "not checked, by choice" with what it would have caught, never
+    a pass, and no HOLD."""
+
+    def __init__(self, reason: str, would_catch: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.would_catch = would_catch

@@ -38,3 +38,7 @@ class RunFacts:
     mode: str = LIFECYCLE  # AUDIT: the live campaigns, read only (preflight audit)
     audit: dict[str, Any] | None = None  # an audit's options: click, writes, what is left out without --click
     notes: list[str] = field(default_factory=list)  # what a PASS does not cover (e.g. no real click)
+    # Checks in scope the run could not judge beyond its tests' own (check, campaign, variant, why, fix)
+    unjudged: list[dict[str, Any]] = field(default_factory=list)
+    # Checks left out by choice beyond its tests' own skips (check, why, wouldCatch): browser off, -k, a shard
+    not_checked: list[dict[str, Any]] = field(default_factory=list)

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from preflight.report import judgement, landing, matrix
-from preflight.report.judgement import FAILED, PARTLY, PASSED, SKIPPED
+from preflight.report.judgement import FAILED, NOT_CHECKED, PARTLY, PASSED, UNJUDGED
 
 CAMPAIGN_VIEW = "by-campaign"  # the second view's folder inside the report
 MATRIX_FILE = "readiness-matrix.html"
 FUNNEL_FILE = "funnel.html"  # an audit's funnel of each live campaign, variants side by side
 # Symbols that every font has (the emoji of summary.md render as boxes in some browsers).
 # A cell that did not pass in full never shows a ✓.
-MARK = {PASSED: "✓", FAILED: "✗", SKIPPED: "skip", PARTLY: "part skipped"}
+MARK = {PASSED: "✓", FAILED: "✗", UNJUDGED: "not judged", NOT_CHECKED: "not checked", PARTLY: "✓ where checked"}
 
 
 def context(
@@ -50,6 +50,11 @@ def variables(gate: dict[str, Any], *, view: str) -> dict[str, str]:
     out["Ready for spend"] = (
         f"{len(ready)} of {len(campaigns)} campaign(s)" if gate.get("verdict") != "ERROR" else "not judged (ERROR)"
     )
+    if gate.get("unjudged"):
+        first = gate["unjudged"][0]
+        out["Could not judge"] = f"{len(gate['unjudged'])} check(s): {first['why']}" + (
+            f" (to judge it: {first['fix']})" if first.get("fix") else ""
+        )
     out.update({name: _campaign(judged) for name, judged in campaigns.items()})
     out["Left enabled"] = _leftovers(gate)
     if gate.get("sinceLastPass"):
@@ -100,15 +105,20 @@ def verdict(gate: dict[str, Any]) -> str:
         if escalated:
             return f"FAIL: {escalated} root cause(s)"
         return "FAIL: " + (gate.get("reason") or "").split(": ", 1)[-1].split(":")[0]
+    if found == "HOLD":
+        return f"HOLD: not proven ready, {len(gate.get('unjudged') or [])} check(s) could not judge"
     return f"ERROR: {(gate.get('reason') or '').split(':')[0]}"
 
 
 def _campaign(judged: judgement.Campaign) -> str:
+    chosen = f" (not checked, by choice: {', '.join(judged.not_checked)})" if judged.not_checked else ""
     if judged.failed:
         return "✗ step " + ", ".join(judged.failed)
-    if judged.unproven:
-        return "not proven ready: skips in " + ", ".join(judged.unproven)
-    return "✓ ready" if judged.ready else "nothing checked"
+    if judged.held:
+        return "HOLD: could not judge step " + ", ".join(judged.unjudged)
+    if judged.ready:
+        return "✓ ready"
+    return ("no finding where checked" if judged.passed else "nothing checked") + chosen
 
 
 def _variant(steps: dict[str, str]) -> str:
@@ -162,6 +172,14 @@ def matrix_page(gate: dict[str, Any]) -> str:
             f"{Path(e['file']).name}" + (f", ticket {e['ticketId']}" if e.get("ticketId") else "")
             for e in gate.get("escalations") or []
         ),
+        "<h2>Could not judge (HOLD)</h2>",
+        _list(_unjudged_line(entry) for entry in gate.get("unjudged") or []),
+        "<h2>Not checked, by choice</h2>",
+        _list(
+            f"{entry.get('check')}{_where(entry)}: {entry.get('why')}"
+            + (f"; would have caught: {entry['wouldCatch']}" if entry.get("wouldCatch") else "")
+            for entry in gate.get("notChecked") or []
+        ),
         "<h2>Left enabled on the platform</h2>",
         _list(
             f"{entry['campaignId']}: {link['slug']} ({link['state']})"
@@ -176,12 +194,24 @@ def matrix_page(gate: dict[str, Any]) -> str:
     style = (
         "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:.3em .6em;text-align:center}th.variant{font-weight:normal;padding-left:1.5em;text-align:left}"
-        ".passed{background:#e6f4ea}.failed{background:#fce8e6}.skipped,.partly-skipped{background:#f1f3f4}"
+        ".passed{background:#e6f4ea}.failed{background:#fce8e6}.unjudged{background:#fef7e0}"
+        ".not-checked,.partly-not-checked{background:#f1f3f4}"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Readiness matrix</title>"
         f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
     )
+
+
+def _unjudged_line(entry: dict[str, Any]) -> str:
+    return f"{entry.get('check')}{_where(entry)}: {entry.get('why')}" + (
+        f"; to judge it: {entry['fix']}" if entry.get("fix") else ""
+    )
+
+
+def _where(entry: dict[str, Any]) -> str:
+    names = [name for name in (entry.get("campaign"), entry.get("variant")) if name]
+    return f" ({' · '.join(names)})" if names else ""
 
 
 def _list(items: Any) -> str:

@@ -32,8 +32,19 @@ RESULT_KEYS = (
     "ticketId",
     "worker",
 )
-# Kept on a result when it has them: its root cause, who must act and what to do, an audit's funnel numbers.
-RESULT_EXTRAS = ("cause", "party", "nextStep", "consequenceOf", "failingRequestIds", "funnel")
+# Kept on a result when it has them: its root cause, who must act and what to do, an audit's funnel
+# numbers, and why a skipped test did not judge.
+RESULT_EXTRAS = (
+    "cause",
+    "party",
+    "nextStep",
+    "consequenceOf",
+    "failingRequestIds",
+    "funnel",
+    "skip",  # a skipped test's kind: unjudged (HOLD) or by choice
+    "fix",  # what makes an unjudged check judgeable
+    "wouldCatch",  # what a check left out by choice would have caught
+)
 
 Result = Mapping[str, Any]
 
@@ -80,6 +91,9 @@ def document(
             "unfinished": facts.unfinished,
         },
         "results": results,
+        # Always present (empty on a PASS): what could not judge, and what was left out by choice.
+        "unjudged": redact_obj(judgement.unjudged(results, facts)),
+        "notChecked": redact_obj(judgement.not_checked(results, facts)),
         "escalations": redact_obj(facts.escalations),
         "leftovers": redact_obj(facts.leftovers),
         "cleanup": redact_obj(facts.cleanup),

@@ -5,11 +5,17 @@ Every view renders what this module decides and judges nothing itself: the progr
 (harness.hooks), the readiness matrix (report.matrix), summary.md (report.summary), gate.json
 (report.gate), the Allure first screen (report.front) and the CI annotations (cli.gate).
 
+Every check ends one of three ways: judged and fine, a finding, or unjudged with its reason (no
+data, a route that answers 404/405, numbers lagging past the wait, a value it cannot read, a
+missing tool). What the user left out on purpose (browser.use: off, no --click, a -k selection, a
+shard) is "not checked, by choice", with what it would have caught: out of scope, not unjudged.
+
 The verdict:
-- PASS: every selected test ran, none failed, at least one check passed. Skips are allowed
-  (each says why) but never shown as a pass.
+- PASS: every check in scope was made and none found anything (at least one passed).
 - FAIL: the funnel is broken: a check found a platform problem (each root cause has one
-  support-report payload), the customer's site or the marketer's settings.
+  support-report payload), the customer's site or the marketer's settings. A finding wins.
+- HOLD: nothing broken was found, and at least one check in scope could not judge: not broken,
+  not proven (Argo Rollouts' Inconclusive, Kayenta's NODATA). Each says what makes it judgeable.
 - ERROR: no verdict on the funnel: the run could not start or complete (config, a token or
   plan of the user's, a harness bug, an interruption, a `-x` stop, a lost worker), or
   nothing was checked. Never escalated.
@@ -26,11 +32,13 @@ from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.lifecycle.playbook import STEPS
 from preflight.report.facts import RunFacts
 
-PASS, FAIL, ERROR = "PASS", "FAIL", "ERROR"
-EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 2}
+PASS, FAIL, ERROR, HOLD = "PASS", "FAIL", "ERROR", "HOLD"
+EXIT_CODES = {PASS: 0, FAIL: 1, ERROR: 2, HOLD: 3}
 BAD_OUTCOMES = frozenset({"failed", "error"})
+# A skipped test's kind (harness.results writes it): could not judge, or left out on purpose.
+UNJUDGED_SKIP, BY_CHOICE_SKIP = "unjudged", "by choice"
 # A cell's state: a campaign (or a variant) at one step.
-PASSED, FAILED, SKIPPED, PARTLY = "passed", "failed", "skipped", "partly skipped"
+PASSED, FAILED, UNJUDGED, NOT_CHECKED, PARTLY = "passed", "failed", "unjudged", "not checked", "partly not checked"
 
 Result = Mapping[str, Any]
 
@@ -59,6 +67,15 @@ def is_bad(result: Result) -> bool:
     return result.get("outcome") in BAD_OUTCOMES
 
 
+def is_unjudged(result: Result) -> bool:
+    """A check in scope that could not judge: a skip that does not say it was by choice."""
+    return result.get("outcome") == "skipped" and result.get("skip") != BY_CHOICE_SKIP
+
+
+def is_by_choice(result: Result) -> bool:
+    return result.get("outcome") == "skipped" and result.get("skip") == BY_CHOICE_SKIP
+
+
 # -- one cell -----------------------------------------------------------------------------------------
 
 
@@ -68,7 +85,8 @@ class Cell:
 
     state: str
     passed: int
-    skipped: int
+    unjudged: int
+    not_checked: int
     failed: tuple[Result, ...]
 
     @property
@@ -77,18 +95,22 @@ class Cell:
 
 
 def cell(results: Iterable[Result]) -> Cell:
-    """Failed if any failed; skipped if all skipped; partly skipped; else passed."""
+    """Failed if any failed; else unjudged if any could not judge; else not checked if every test was
+    left out by choice, partly if some were; else passed."""
     results = list(results)
     failed = tuple(r for r in results if is_bad(r))
-    skipped = sum(r.get("outcome") == "skipped" for r in results)
-    passed = len(results) - len(failed) - skipped
+    unjudged = sum(is_unjudged(r) for r in results)
+    chosen = sum(is_by_choice(r) for r in results)
+    passed = len(results) - len(failed) - unjudged - chosen
     if failed:
         state = FAILED
-    elif skipped == len(results):
-        state = SKIPPED
+    elif unjudged:
+        state = UNJUDGED
+    elif chosen == len(results):
+        state = NOT_CHECKED
     else:
-        state = PARTLY if skipped else PASSED
-    return Cell(state, passed, skipped, failed)
+        state = PARTLY if chosen else PASSED
+    return Cell(state, passed, unjudged, chosen, failed)
 
 
 def rows(results: Iterable[Result]) -> dict[str, dict[str, Cell]]:
@@ -124,23 +146,31 @@ def _in_order(item: tuple[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class Campaign:
-    """A campaign's steps, judged: ready only when every step it ran passed in full."""
+    """A campaign's steps, judged: ready only when every step it ran passed in full. A step left out by
+    choice is out of the run's scope (no HOLD) but leaves the campaign "no finding where checked",
+    never ready."""
 
     failed: tuple[str, ...]  # step keys with a failure
-    unproven: tuple[str, ...]  # step keys with a skip and no failure
+    unjudged: tuple[str, ...]  # step keys where a check could not judge (HOLD)
+    not_checked: tuple[str, ...]  # step keys left out by choice, in full or in part
     passed: tuple[str, ...]  # step keys that passed in full
 
     @property
     def ready(self) -> bool:
-        return not self.failed and not self.unproven and bool(self.passed)
+        return not self.failed and not self.unjudged and not self.not_checked and bool(self.passed)
+
+    @property
+    def held(self) -> bool:
+        return not self.failed and bool(self.unjudged)
 
 
 def campaign(states: Mapping[str, str]) -> Campaign:
     """`states`: a campaign's row of the matrix (step key -> cell state)."""
     return Campaign(
         failed=tuple(k for k, s in states.items() if s == FAILED),
-        unproven=tuple(k for k, s in states.items() if s in (SKIPPED, PARTLY)),
-        passed=tuple(k for k, s in states.items() if s == PASSED),
+        unjudged=tuple(k for k, s in states.items() if s == UNJUDGED),
+        not_checked=tuple(k for k, s in states.items() if s in (NOT_CHECKED, PARTLY)),
+        passed=tuple(k for k, s in states.items() if s in (PASSED, PARTLY)),
     )
 
 
@@ -182,16 +212,48 @@ def verdict(results: Iterable[Result], facts: RunFacts | None = None) -> tuple[s
             f"{len(shard.get('configured') or [])} campaign(s): nothing to run here, "
             "the other shards run them"
         )
-    if not any(r.get("outcome") == "passed" for r in results):
-        return ERROR, (
-            "nothing was checked: no selected test ran to a pass"
-            if results
-            else "nothing was checked: no test was selected"
+    if not results:
+        return ERROR, "nothing was checked: no test was selected"
+    held = unjudged(results, facts)
+    if held:
+        first = held[0]
+        return HOLD, (
+            f"nothing broken was found, but {len(held)} check(s) in scope could not judge (not proven ready): "
+            f"{first['why']}" + (f"; to judge it: {first['fix']}" if first.get("fix") else "")
         )
-    skipped = sum(r.get("outcome") == "skipped" for r in results)
-    return PASS, f"all {len(results)} selected tests ran" + (
-        f" ({skipped} skipped, each with its reason)" if skipped else ""
-    ) + _browser_note(facts.browser) + "".join(f"; {note}" for note in facts.notes)
+    if not any(r.get("outcome") == "passed" for r in results):
+        return ERROR, "nothing was checked: every selected test was left out by choice"
+    chosen = not_checked(results, facts)
+    return PASS, (
+        f"all {len(results)} selected tests ran"
+        + (f"; {len(chosen)} check(s) not checked, by choice (notChecked says what each would catch)" if chosen else "")
+        + _browser_note(facts.browser)
+        + "".join(f"; {note}" for note in facts.notes)
+    )
+
+
+def unjudged(results: Iterable[Result], facts: RunFacts | None = None) -> list[dict[str, Any]]:
+    """Every check in scope that could not judge: why, and the one thing that makes it judgeable."""
+    found = [_entry(r, why_key="fix") for r in results if is_unjudged(r)]
+    return found + list((facts or RunFacts()).unjudged)
+
+
+def not_checked(results: Iterable[Result], facts: RunFacts | None = None) -> list[dict[str, Any]]:
+    """Every check the user left out on purpose, and what it would have caught."""
+    found = [_entry(r, why_key="wouldCatch") for r in results if is_by_choice(r)]
+    return found + list((facts or RunFacts()).not_checked)
+
+
+def _entry(result: Result, *, why_key: str) -> dict[str, Any]:
+    step = STEPS.get(result.get("step") or "")
+    return {
+        "check": step.group if step else (result.get("step") or "?"),
+        "test": result.get("nodeid"),
+        "campaign": result.get("campaign") or result.get("campaignId"),
+        "variant": result.get("variant"),
+        "why": _first(result.get("message")) or "no reason given",
+        why_key: result.get(why_key) or "",
+    }
 
 
 def exit_code(verdict_name: str | None) -> int:
@@ -199,12 +261,10 @@ def exit_code(verdict_name: str | None) -> int:
 
 
 def _browser_note(browser: dict[str, Any] | None) -> str:
-    """A PASS whose browser checks did not run says so in its reason: a skip is never a pass."""
-    if not browser or browser.get("status") == "ran":
-        return ""
-    if browser.get("status") == "off":
+    """A PASS whose browser checks were left out says so in its reason (one that could not run is HOLD)."""
+    if browser and browser.get("status") == "off":
         return "; the browser checks are off (browser.use: off)"
-    return f"; the shopper's journey in a browser was {browser['status']}: {_first(browser.get('reason'))}"
+    return ""
 
 
 # The findings that are not the platform's, counted apart from its root causes: who fixes them.

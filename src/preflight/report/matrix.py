@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from preflight.report import judgement
-from preflight.report.judgement import COLUMNS, FAILED, PARTLY, PASSED, SKIPPED
+from preflight.report.judgement import COLUMNS, FAILED, NOT_CHECKED, PARTLY, PASSED, UNJUDGED
 
-ICON = {PASSED: "✅", FAILED: "❌", SKIPPED: "⏭", PARTLY: "⏭"}
+# A cell that did not pass in full never shows ✅: ⏸ could not judge (HOLD), ⏭ left out by choice.
+ICON = {PASSED: "✅", FAILED: "❌", UNJUDGED: "⏸", NOT_CHECKED: "⏭", PARTLY: "⏭"}
 
 
 def build(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
@@ -37,7 +38,7 @@ def columns(rows: Mapping[str, Mapping[str, str]]) -> list[tuple[str, str]]:
 
 
 def changes(previous: Mapping[str, Mapping[str, str]], current: Mapping[str, Mapping[str, str]]) -> list[dict]:
-    """Cells that were green in `previous` and are red now (a skip, e.g. by a selection, is not red)."""
+    """Cells that were green in `previous` and are red now (a skip, by choice or unjudged, is not red)."""
     out = []
     for row, steps in current.items():
         for number, now in steps.items():

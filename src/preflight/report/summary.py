@@ -13,7 +13,16 @@ from preflight.report.facts import RunFacts
 from preflight.report.gate import funnels, normalise, time_text, write_atomic
 from preflight.report.judgement import BAD_OUTCOMES, category, result_party
 
-ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "💥", "passed": "✅", "failed": "❌", "error": "❌", "skipped": "⏭"}
+ICONS = {
+    "PASS": "✅",
+    "FAIL": "❌",
+    "ERROR": "💥",
+    "HOLD": "⏸",
+    "passed": "✅",
+    "failed": "❌",
+    "error": "❌",
+    "skipped": "⏭",
+}
 Result = dict[str, Any]
 
 
@@ -85,8 +94,9 @@ def render_summary(
         parts += [f"**Since the last PASS:** {_inline(facts.since_last_pass['text'])}", ""]
     parts += _escalations(facts.escalations)
     parts += _failures(results)
+    parts += _unjudged_lines(results, facts)
     parts += _browser_lines(facts.browser)
-    parts += _skipped(results)
+    parts += _not_checked_lines(results, facts)
     parts += _leftovers(facts)
     parts += [f"Report: `{_code(str(report_path))}`" if report_path else "Report: not built", ""]
     return "\n".join(parts)
@@ -165,10 +175,12 @@ def verdict_cell(group: list[dict]) -> str:
     if judged.state == judgement.FAILED:
         slugs = judged.failing_slugs
         return "❌" + (f" {_inline(', '.join(slugs))}" if slugs else "")
-    if judged.state == judgement.SKIPPED:
-        return "⏭ skipped"
+    if judged.state == judgement.UNJUDGED:
+        return f"⏸ {judged.unjudged} not judged"
+    if judged.state == judgement.NOT_CHECKED:
+        return "⏭ not checked (by choice)"
     if judged.state == judgement.PARTLY:
-        return f"⏭ {judged.passed} passed, {judged.skipped} skipped"
+        return f"⏭ {judged.passed} passed, {judged.not_checked} not checked (by choice)"
     return "✅"
 
 
@@ -300,14 +312,31 @@ def _browser_lines(browser: dict[str, Any] | None) -> list[str]:
     return lines + [""]
 
 
-def _skipped(results: list[dict]) -> list[str]:
-    skipped = [r for r in results if r["outcome"] == "skipped"]
-    if not skipped:
+def _unjudged_lines(results: list[dict], facts: RunFacts) -> list[str]:
+    found = judgement.unjudged(results, facts)
+    if not found:
         return []
-    lines = ["### Skipped checks", ""]
-    lines += [
-        f"- ⏭ `{_code(r['nodeid'] or '?')}`: {_inline(_first(r['message']) or 'no reason given')}" for r in skipped
-    ]
+    lines = ["### Could not judge (HOLD: not proven ready)", ""]
+    for entry in found:
+        where = " · ".join(name for name in (entry.get("campaign"), entry.get("variant")) if name)
+        lines.append(
+            f"- ⏸ **{_inline(entry['check'])}**{f' ({_inline(where)})' if where else ''}: {_inline(entry['why'])}"
+            + (f" · **to judge it:** {_inline(entry['fix'])}" if entry.get("fix") else "")
+        )
+    return lines + [""]
+
+
+def _not_checked_lines(results: list[dict], facts: RunFacts) -> list[str]:
+    found = judgement.not_checked(results, facts)
+    if not found:
+        return []
+    lines = ["### Not checked, by choice", ""]
+    for entry in found:
+        where = " · ".join(name for name in (entry.get("campaign"), entry.get("variant")) if name)
+        lines.append(
+            f"- ⏭ {_inline(entry['check'])}{f' ({_inline(where)})' if where else ''}: {_inline(entry['why'])}"
+            + (f" · would have caught: {_inline(entry['wouldCatch'])}" if entry.get("wouldCatch") else "")
+        )
     return lines + [""]
 
 

@@ -109,6 +109,12 @@ def read_fresh(
     return funnel
 
 
+WAIT_FIX = (
+    "wait for the analytics to be FRESH (within the platform's SLA) and re-run, or raise "
+    "expectations.analytics_wait_seconds"
+)
+
+
 def lag_reason(funnel: Funnel, wait_seconds: float) -> str:
     last = funnel.freshness.get("lastUpdatedAt")
     return (
@@ -127,7 +133,7 @@ def check_throwaway(run: StepRun) -> Funnel:
     )
     run.artifacts.put("analytics", {"freshness": funnel.freshness, "items": funnel.items})
     if funnel.status != FRESH:
-        raise Unjudged(lag_reason(funnel, wait))
+        raise Unjudged(lag_reason(funnel, wait), fix=WAIT_FIX)
     clicks = run.campaign.notes.get("clicks", {})
     tests = run.campaign.notes.get("test_conversions", {})
     public = run.campaign.notes.get("public_test_conversions", {})
