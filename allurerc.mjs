@@ -86,6 +86,21 @@ export default defineConfig({
   categories: {
     rules: [
       ...PREFLIGHT_CATEGORIES.map(categoryRule),
+      // A skip is never a pass: one that could not judge makes the verdict HOLD, one left out on
+      // purpose is out of scope (preflight.report.judgement; the label is report.allure.set_skip_kind).
+      {
+        id: "preflight.unjudged",
+        name: "Could not judge (HOLD: not proven ready)",
+        matchers: { statuses: ["skipped"], labels: { preflight_skip: /^unjudged$/ } },
+        groupByMessage: false,
+        expand: true,
+      },
+      {
+        id: "preflight.by_choice",
+        name: "Not checked, by choice",
+        matchers: { statuses: ["skipped"], labels: { preflight_skip: /^by choice$/ } },
+        groupByMessage: false,
+      },
       // Fallbacks for anything unprefixed: an assertion is a product defect, any other error a test defect.
       { id: "preflight.product_defects", name: "Product defects", matchers: { statuses: ["failed"] } },
       { id: "preflight.test_defects", name: "Test defects", matchers: { statuses: ["broken"] } },

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from typing import Any
 
+from preflight.audit.lifetime import FLIGHT_FIX
 from preflight.audit.live import LiveRun
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import fail
@@ -46,8 +47,14 @@ def _signal(run: LiveRun, table: dict[str, Any]) -> None:
     flight = run.campaign.config.flight
     quiet = timedelta(minutes=run.expectations.signal_after_minutes)
     now = run.reads.now()
-    if flight is None or now < flight.start + quiet:
-        return  # before the flight (or without one), no conversion yet is expected
+    if flight is None:
+        raise Unjudged(
+            f"no flight for campaign {run.campaign.stem}: whether conversions follow the flight's qualified clicks "
+            "(no_conversion_signal) cannot be judged without knowing when it started",
+            fix=FLIGHT_FIX,
+        )
+    if now < flight.start + quiet:
+        return  # the flight has not run signal_after_minutes yet: no conversion is expected, nothing to find
     since = max(flight.start, now - quiet)
     campaign_id = run.campaign.campaign_id
     recent = analytics.read(

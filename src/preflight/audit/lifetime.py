@@ -14,6 +14,13 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.core.clock import parse_time
 from preflight.lifecycle.checks import fail
+from preflight.lifecycle.failures import Unjudged
+
+# What makes the lifetime checks judgeable when the config names no flight.
+FLIGHT_FIX = (
+    "set the campaign's flight in the run's YAML: campaigns[].flight: {start: 2026-12-10T18:00:00+05:30, "
+    "end: 2026-12-24T23:59:00+05:30} (the ad flight's real times)"
+)
 
 
 def problems(
@@ -110,5 +117,17 @@ def link_lives_through_the_flight(run: Any, variant: Any) -> dict[str, Any]:
             cause="a live link's schedule, expiry, click limit or password stops it answering through the flight",
             next_step=f"in the dashboard, edit link {variant.slug}: move its schedule or expiry to cover the flight, "
             "raise or clear its click limit, remove its password; then re-run the audit",
+        )
+    if config.expected_clicks is None:
+        run.not_checked(
+            "click limit",
+            "no expected_clicks for the campaign: its maxClicks is not held against the clicks the flight brings",
+            "a click limit that runs out mid-flight (410 link_exhausted)",
+        )
+    if flight is None:
+        raise Unjudged(
+            f"no flight for campaign {run.campaign.stem}: link {variant.slug} answers now, but whether it answers "
+            "through the ad flight (its schedule and expiry against the flight's start and end) cannot be judged",
+            fix=FLIGHT_FIX,
         )
     return link

@@ -6,8 +6,8 @@ from the config's (`live`), the flight it must last through (`flight`), the clic
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,11 +39,35 @@ class LiveIds(Strict):
     )
 
 
+# A time relative to when the config is read: "now", "now-1d", "+14d", "-90m" (a rehearsal's flight,
+# which stays valid as the days pass; a real flight names its dates).
+RELATIVE = re.compile(r"^\s*(?:now)?\s*(?:([+-])\s*(\d+)\s*([mhd]))?\s*$", re.IGNORECASE)
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+TIME_RULE = "an RFC 3339 time with a zone, e.g. 2026-11-27T18:00:00+05:30, or relative to now: now, -1d, +14d, +90m"
+
+
+def relative_time(value: Any) -> Any:
+    """`now`, `now+14d`, `-1d`, `+90m` as the time they mean now; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    match = RELATIVE.match(value)
+    if not match or not value.strip():
+        return value
+    sign, amount, unit = match.groups()
+    offset = timedelta(**{UNITS[unit.lower()]: int(amount)}) if amount else timedelta()
+    return datetime.now(UTC) + (-offset if sign == "-" else offset)
+
+
 class Flight(Strict):
     """When the ads run: the live links must answer from `start` to `end`."""
 
-    start: datetime = Field(description="an RFC 3339 time with a zone, e.g. 2026-11-27T18:00:00+05:30")
-    end: datetime = Field(description="an RFC 3339 time with a zone, after start")
+    start: datetime = Field(description=TIME_RULE)
+    end: datetime = Field(description=TIME_RULE + ", after start")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _relative(cls, value: Any) -> Any:
+        return relative_time(value)
 
     @field_validator("start", "end")
     @classmethod

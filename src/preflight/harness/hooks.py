@@ -251,6 +251,8 @@ class RuntestHooks:
                 collect.title(item), info.stem if info else None, info.variant if info else None, item.nodeid
             )
             allure.attach_json("artifacts", record.artifacts_json())
+            if record.skip is not None:
+                allure.set_skip_kind(record.skip.kind)
             props = results.properties(record, evidence)
             report.user_properties.extend(props)
             # junit.xml reads the teardown report's properties, which pytest copies from the item.

@@ -18,7 +18,7 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.model import Artifacts
+from preflight.lifecycle.model import NOT_CHECKED, Artifacts
 from preflight.lifecycle.playbook import STEPS
 
 PROP = "preflight."
@@ -180,6 +180,8 @@ def properties(record: TestRecord, evidence: FailureEvidence | None) -> list[tup
     ]
     if record.artifacts.get("liveFunnel"):
         props.append((PROP + "funnel", json.dumps(record.artifacts["liveFunnel"])))
+    if record.artifacts.get(NOT_CHECKED):
+        props.append((PROP + "notChecked", json.dumps(record.artifacts[NOT_CHECKED])))
     if record.skip is not None:
         props += [
             (PROP + "skip", record.skip.kind),
@@ -235,6 +237,8 @@ class Collector:
         )
         if props.get("funnel"):
             result["funnel"] = json.loads(props["funnel"])
+        if props.get("notChecked"):
+            result["notChecked"] = json.loads(props["notChecked"])
         result["requestIds"] = _merge_ids(result["requestIds"], props.get("requestIds", ""))
         if outcome == "passed" and when == "call" and result["outcome"] == UNFINISHED:
             result["outcome"] = "passed"

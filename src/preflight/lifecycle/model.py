@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from preflight.lifecycle.journal import Journal
 
 RUN_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,23}$")
+NOT_CHECKED = "notChecked"  # the artifacts' list of parts a test left out by choice
 
 
 def new_run_id() -> str:
@@ -112,3 +113,8 @@ class StepRun:
 
     def key(self, purpose: str = "", variant: str = "") -> str:
         return idempotency_key(self.run_id, self.step, self.campaign.campaign_id, variant, purpose)
+
+    def not_checked(self, what: str, why: str, would_catch: str) -> None:
+        """A part of this test's check the config leaves out on purpose (e.g. no expect.landing): the
+        test still judges the rest; the gate lists this part as "not checked, by choice"."""
+        self.artifacts.add(NOT_CHECKED, {"what": what, "why": why, "wouldCatch": would_catch})

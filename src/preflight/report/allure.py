@@ -37,6 +37,7 @@ AUDIT_EPIC = "Live campaign audit"
 # journey as the seventh and the readiness re-checks as the eighth (allurerc.mjs groups the trees by these labels).
 FEATURES = tuple(dict.fromkeys(step.group for step in STEPS.values()))
 CATEGORY_LABEL = "preflight_category"  # allurerc.mjs matches categories on it as well as on the message
+SKIP_LABEL = "preflight_skip"  # unjudged (HOLD) or by choice: what allurerc.mjs groups skips by
 STEP_LABEL, CAMPAIGN_LABEL, VARIANT_LABEL = "preflight_step", "campaign", "variant"
 
 
@@ -109,6 +110,12 @@ def set_category(category: str) -> None:
     if in_allure_context():
         allure.dynamic.label(CATEGORY_LABEL, category)
         allure.dynamic.tag(category)
+
+
+def set_skip_kind(kind: str) -> None:
+    """Label a skipped test with why it did not judge (allurerc.mjs groups them: could not judge, by choice)."""
+    if in_allure_context():
+        allure.dynamic.label(SKIP_LABEL, kind)
 
 
 def exchange_document(ex: Exchange) -> dict[str, Any]:

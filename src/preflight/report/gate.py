@@ -44,6 +44,7 @@ RESULT_EXTRAS = (
     "skip",  # a skipped test's kind: unjudged (HOLD) or by choice
     "fix",  # what makes an unjudged check judgeable
     "wouldCatch",  # what a check left out by choice would have caught
+    "notChecked",  # parts of a test's check its config leaves out (each: what, why, wouldCatch)
 )
 
 Result = Mapping[str, Any]

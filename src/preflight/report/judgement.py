@@ -240,14 +240,24 @@ def unjudged(results: Iterable[Result], facts: RunFacts | None = None) -> list[d
 
 def not_checked(results: Iterable[Result], facts: RunFacts | None = None) -> list[dict[str, Any]]:
     """Every check the user left out on purpose, and what it would have caught."""
+    results = list(results)
     found = [_entry(r, why_key="wouldCatch") for r in results if is_by_choice(r)]
+    for result in results:  # the parts a judged test's config leaves out
+        for part in result.get("notChecked") or []:
+            entry = _entry(result, why_key="wouldCatch")
+            entry.update(
+                check=f"{entry['check']}: {part.get('what') or '?'}",
+                why=part.get("why") or "",
+                wouldCatch=part.get("wouldCatch") or "",
+            )
+            found.append(entry)
     return found + list((facts or RunFacts()).not_checked)
 
 
 def _entry(result: Result, *, why_key: str) -> dict[str, Any]:
     step = STEPS.get(result.get("step") or "")
     return {
-        "check": step.group if step else (result.get("step") or "?"),
+        "check": f"{step.key} · {step.title}" if step else (result.get("step") or "?"),
         "test": result.get("nodeid"),
         "campaign": result.get("campaign") or result.get("campaignId"),
         "variant": result.get("variant"),
