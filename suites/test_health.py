@@ -2,7 +2,8 @@
 
 import pytest
 
-from preflight.lifecycle.steps import clicks, health
+from preflight.lifecycle import clicks
+from preflight.lifecycle.steps import health
 
 pytestmark = pytest.mark.preflight_step("health")
 

@@ -4,7 +4,7 @@ default), and the published detail page as a visitor without a session sees it."
 
 import pytest
 
-from preflight.lifecycle.steps import landing
+from preflight.lifecycle.steps import detail_page, landing
 
 pytestmark = pytest.mark.preflight_step("landing")
 
@@ -28,4 +28,4 @@ def test_shopper_lands_on_the_variant_page(
 @pytest.mark.preflight_needs("test_draft_saved_and_published")
 def test_detail_page_asks_for_login(step_run, shopper, landing_evidence, run_config):
     """The published detail page shows its login gate to a visitor without a session."""
-    landing.detail_page_gated(step_run, shopper, landing_evidence, run_config.browser)
+    detail_page.detail_page_gated(step_run, shopper, landing_evidence, run_config.browser)

@@ -613,6 +613,33 @@ def test_click_browser_walks_each_live_page_with_reads_only(live, sandbox):
     assert not [e for e in audited.log if e["path"].endswith("/leads")], "the audit sent a lead"
 
 
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: run make browser")
+def test_a_split_bridge_page_fails_the_live_journey_as_it_fails_the_click(live, sandbox):
+    """A live link whose bridge page sends the visitor two ways (`bridge_clicks` markup split): the
+    browser follows its refresh to a page that works, yet the live journey (A10) fails as the one
+    real click (A8) does, with one category and one root cause."""
+    site_destinations(live)
+    live.project.edit_config(
+        lambda data: data.update(campaigns=[c for c in data["campaigns"] if c["campaignId"] == "diwali-sale"])
+    )
+    live.seed()
+    sandbox.set_faults({"bridge_clicks": {"slug": "diwali-c", "markup": "split"}})
+    audited = live.audit("--click", "--browser")
+    assert (audited.code, audited.gate["verdict"]) == (1, "FAIL"), audited.why()
+    zero_writes(audited)
+    failed = [r for r in audited.gate["results"] if r["outcome"] in ("failed", "error")]
+    assert {r["slug"] for r in failed} == {"diwali-c"}, audited.why()
+    by_test = {r["nodeid"].split("::")[1].split("[")[0]: r for r in failed}
+    browser, click = by_test["test_shopper_lands_on_the_live_page"], by_test["test_one_real_click"]
+    cause = "a bridge page's refresh and continue link disagree"
+    assert (
+        (browser["category"], browser["cause"]) == (click["category"], click["cause"]) == ("contract_violation", cause)
+    )
+    assert "the bridge page of diwali-c sends the visitor two ways" in browser["message"], browser["message"]
+    (escalation,) = audited.gate["escalations"]
+    assert escalation["cause"] == cause and {browser["nodeid"], click["nodeid"]} <= set(escalation["tests"]), escalation
+
+
 def test_browser_without_click_is_refused_in_one_line(live):
     audited = live.audit("--browser")
     assert audited.code == 2 and audited.stdout == "", audited.why()

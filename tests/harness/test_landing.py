@@ -445,7 +445,8 @@ PLATFORM_EXPECTED = {
     "diwali-b": ("missing_traffic_tags", "lacks or changed utm_medium", True),
     "diwali-c": ("attribution", "the browser's click on diwali-c-", True),
     "winter-a": ("contract_violation", "the browser's click on winter-a-", True),
-    "winter-b": ("contract_violation", "stays on the platform's page (200) and never reaches the destination", True),
+    # the HTTP follower's finding, word for word (lifecycle/clicks.py judges the browser's click too)
+    "winter-b": ("contract_violation", "answers 200 with a page that sends the visitor nowhere", True),
 }  # variant: category, message, escalated (the platform's; the customer site's never)
 PLATFORM_DETAIL = {
     "spring-ab": ("schema_fetch", "nothing is published for this campaign"),
@@ -474,6 +475,56 @@ def test_each_platform_fault_is_found_in_the_browser_with_its_category(platform_
 def test_a_click_sent_to_a_sibling_names_both_variants(platform_faulted):
     message = results_of(platform_faulted, JOURNEY)["diwali-a"]["message"]
     assert re.search(r"sends the shopper to diwali-[bc]-\w+'s page", message), message
+
+
+def test_a_bridge_page_to_nowhere_is_one_root_cause_for_the_browser_and_the_api(platform_faulted):
+    run = platform_faulted
+    browser = results_of(run, JOURNEY)["winter-b"]
+    http = results_of(run, "test_click_redirect_carries_traffic_tags")["winter-b"]
+    assert (browser["category"], browser["cause"]) == (http["category"], http["cause"]), (browser, http)
+    assert browser["cause"] == "a click answers 200 with no bridge page markup", browser
+
+
+# -- a bridge page that sends the shopper two ways ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def split_bridge(sandbox, tmp_path_factory):
+    """One campaign, spring-b's clicks answered by a bridge page whose meta refresh and continue link
+    go two ways (`bridge_clicks` markup split, as the fault matrix's case for the API's clicks)."""
+    run_id = f"sb-{secrets.token_hex(3)}"
+    project = browser_project(tmp_path_factory.mktemp("split") / "project", sandbox)
+    only_campaign(project, "spring-ab")
+    run = project.run(
+        "--run-id", run_id, faults={"bridge_clicks": {"slug": live_slug(run_id, "spring-b"), "markup": "split"}}
+    )
+    assert run.gate["verdict"] == "FAIL" and run.code == 1, explain(run)
+    return run
+
+
+def test_a_split_bridge_page_fails_the_browser_as_it_fails_the_http_follower(split_bridge):
+    """The browser follows the refresh to a page that works, yet its journey fails as the health
+    step's HTTP click does: one click follower, one category, one root cause, one escalation."""
+    run = split_bridge
+    journeys = results_of(run, JOURNEY)
+    assert {v: r["outcome"] for v, r in journeys.items()} == {"spring-a": "passed", "spring-b": "failed"}, explain(run)
+    browser = journeys["spring-b"]
+    http = results_of(run, "test_click_redirect_carries_traffic_tags")["spring-b"]
+    cause = "a bridge page's refresh and continue link disagree"
+    assert (browser["category"], browser["cause"]) == (http["category"], http["cause"]) == ("contract_violation", cause)
+    for result in (browser, http):
+        assert re.search(
+            r"the bridge page of spring-b-\w+ sends the visitor two ways: its meta refresh goes to ", result["message"]
+        )
+    assert browser["message"].startswith("[contract_violation] on phone (390×844): "), browser["message"]
+    assert "request ids: req_" in browser["message"], browser["message"]  # the browser's own click
+    (escalation,) = [e for e in run.gate["escalations"] if e["cause"] == cause]
+    assert {browser["nodeid"], http["nodeid"]} <= set(escalation["tests"]), escalation
+    # facts only: the browser recorded both ways and landed where the refresh sent it
+    for visit in artifacts(run, f"{JOURNEY}[spring-ab:spring-b]")["landing"]:
+        bridge = visit["bridge"]
+        assert bridge["refresh"] != bridge["continue"] and bridge["refresh"].startswith(bridge["continue"]), visit
+        assert [h["status"] for h in visit["hops"]] == [200, 200] and "ctx=" in visit["finalUrl"], visit
 
 
 # -- recorded, not failing; no browser; off ------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Every failure branch of the lifecycle's steps fires under the fault matrix.
+"""Every failure branch of the lifecycle's steps, and of the click library they share, fires under
+the fault matrix.
 
 Reads the coverage data of a `coverage run` of the fault matrices (`make test` makes it from
 tests/harness/test_fault_matrix.py, test_landing.py and test_analytics.py: branch coverage of
-src/preflight/lifecycle/steps/, in every `preflight run` subprocess)
-and checks that each failure branch of those modules fired at least once: each `raise` statement
+src/preflight/lifecycle/steps/ and src/preflight/lifecycle/clicks.py, pyproject's `source_pkgs`, in
+every `preflight run` subprocess) and checks that each failure branch of those modules fired at
+least once: each `raise` statement
 ran, and each value check (`expect_equal(...)`, `expect_reason(...)`, a statement of its own)
 raised at least once, which branch coverage records as an arc from its line out of the function.
 Prints the figure and every branch no fault reached; exits 1 when there is one.
@@ -20,7 +22,13 @@ from pathlib import Path
 import coverage
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ROOT / "src" / "preflight" / "lifecycle" / "steps"
+LIFECYCLE = ROOT / "src" / "preflight" / "lifecycle"
+STEPS = LIFECYCLE / "steps"
+# The modules whose failures count: every step, and the click library the steps and the audit share
+# (a click's hops judged once for the HTTP client and the browser). Keep in step with pyproject's
+# [tool.coverage.run] source_pkgs.
+SHARED = (LIFECYCLE / "clicks.py",)
+WHERE = "lifecycle/steps and lifecycle/clicks.py"
 
 
 VALUE_CHECKS = ("expect_equal", "expect_reason")
@@ -40,6 +48,10 @@ def value_checks(path: Path) -> list[int]:
     return sorted(found)
 
 
+def counted() -> list[Path]:
+    return sorted(STEPS.glob("*.py")) + list(SHARED)
+
+
 def main(data_file: str) -> int:
     cov = coverage.Coverage(data_file=data_file)
     cov.load()
@@ -54,7 +66,7 @@ def main(data_file: str) -> int:
         )
         return 1
     missing, total = [], 0
-    for path in sorted(STEPS.glob("*.py")):
+    for path in counted():
         name = measured.get(path.resolve())
         ran = set(data.lines(name) or []) if name else set()
         raised = {a for a, b in (data.arcs(name) or []) if b < 0} if name else set()
@@ -67,10 +79,10 @@ def main(data_file: str) -> int:
             total += 1
             if n not in raised:
                 missing.append(f"{path.relative_to(ROOT)}:{n}: {source[n - 1].strip()} (never failed)")
-    percent = cov.report(include=[str(STEPS / "*.py")], file=open("/dev/null", "w"))  # noqa: SIM115
+    percent = cov.report(include=[str(path) for path in counted()], file=open("/dev/null", "w"))  # noqa: SIM115
     print(
-        f"failure branches of lifecycle/steps fired by the fault matrix: {total - len(missing)} of {total}; "
-        f"coverage of lifecycle/steps (statements and branches): {percent:.1f}%"
+        f"failure branches of {WHERE} fired by the fault matrix: {total - len(missing)} of {total}; "
+        f"coverage of {WHERE} (statements and branches): {percent:.1f}%"
     )
     for line in missing:
         print(f"  no fault reaches {line}")

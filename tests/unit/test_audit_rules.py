@@ -1,6 +1,6 @@
 """The audit's pure rules: routing in the documented order, the UTM policy, a link's lifetime against
-the flight, destination trust, the bridge page's markup; a read-only client refuses before sending;
-a marketer's finding fails the verdict and is not escalated."""
+the flight, destination trust; a read-only client refuses before sending; a marketer's finding fails
+the verdict and is not escalated. (The bridge page's markup: tests/unit/test_hops.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from preflight.config.live import Audience, UtmPolicy
 from preflight.core.categories import Category, party
 from preflight.http.client import Credentials, PlatformClient, WriteRefused
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.steps.clicks import bridge_target
 from preflight.report.facts import RunFacts
 from preflight.report.judgement import verdict as judge
 from preflight.report.summary import funnel_tables
@@ -152,29 +151,6 @@ def test_trust_is_the_host_or_a_parent_listed_and_not_verified():
     assert trust.untrusted(domains, "https://promo.gharart.example/a")["status"] == "PENDING"
     assert trust.untrusted(domains, "https://deals.shop.example/x")["domain"] == "shop.example"
     assert trust.untrusted(domains, "https://elsewhere.example/") is None  # not listed: not refused
-
-
-@pytest.mark.parametrize(
-    "page, found",
-    [
-        (
-            '<meta http-equiv="refresh" content="0;url=https://a.example/x?ctx=1&amp;utm_source=m">',
-            "https://a.example/x?ctx=1&utm_source=m",
-        ),
-        ("<META HTTP-EQUIV='Refresh' CONTENT='0; URL=https://a.example/y'>", "https://a.example/y"),
-        ('<a href="https://a.example/z" id="continue">Continue</a>', "https://a.example/z"),
-        ('<meta content="0;url=/relative" http-equiv="refresh">', "https://edge.example/relative"),
-        ("<p>no way on</p>", None),
-    ],
-)
-def test_the_bridge_page_is_read_tolerantly(page, found):
-    assert bridge_target(page, "https://edge.example/h/s") == (found, None)
-
-
-def test_a_bridge_page_going_two_ways_is_a_disagreement():
-    page = '<meta http-equiv="refresh" content="0;url=https://a.example/1"><a id="continue" href="https://a.example/2">'
-    target, disagree = bridge_target(page, "https://edge.example/")
-    assert target is None and "https://a.example/1" in disagree and "https://a.example/2" in disagree
 
 
 def test_a_read_only_client_refuses_a_write_before_sending():

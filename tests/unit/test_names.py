@@ -1,5 +1,5 @@
-"""Names that could be misspelt silently (failure categories, sandbox faults) are constants, and
-a misspelt one fails: at import, when it is used, or here."""
+"""Names that could be misspelt silently (failure categories, sandbox faults, what makes a click's hop
+wrong) are constants, and a misspelt one fails: at import, when it is used, or here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from preflight.core.categories import Category
 from preflight.core.faults import CATALOGUE, FaultName
+from preflight.core.hops import Wrong
 from preflight.lifecycle.classify import NEXT_STEPS
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.playbook import STEPS
@@ -17,7 +18,7 @@ from preflight.sandbox.faults import Faults
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = [p for folder in ("src", "tests", "bench", "suites", "fixtures") for p in (ROOT / folder).rglob("*.py")]
-ENUMS = {"Category": Category, "FaultName": FaultName}
+ENUMS = {"Category": Category, "FaultName": FaultName, "Wrong": Wrong}
 
 
 def trees() -> list[tuple[Path, ast.Module]]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from preflight.audit import live_click
 from preflight.audit.live import LiveRun
 from preflight.core.categories import Category
+from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import fail
 from preflight.lifecycle.failures import Unjudged
 from preflight.lifecycle.model import LiveVariant
-from preflight.lifecycle.steps import clicks
 
 
 def link_appends_ctx(run: LiveRun, variant: LiveVariant) -> None:

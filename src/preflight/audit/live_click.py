@@ -11,9 +11,9 @@ from typing import Any
 
 from preflight.audit import routing
 from preflight.audit.live import LiveRun
+from preflight.lifecycle import clicks
 from preflight.lifecycle.failures import NotChecked
 from preflight.lifecycle.model import LiveVariant
-from preflight.lifecycle.steps import clicks
 
 NOT_ASKED = (
     "no real click without --click: left out are the click's answer (302, 307 or a bridge page), where it lands "

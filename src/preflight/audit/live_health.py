@@ -6,8 +6,8 @@ from __future__ import annotations
 from preflight.audit.live import LiveRun
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import fail
+from preflight.lifecycle.clicks import TAG_LOST
 from preflight.lifecycle.steps import health, pat_health
-from preflight.lifecycle.steps.clicks import TAG_LOST
 
 TAGS = ("utmSource", "utmMedium", "utmCampaign")
 

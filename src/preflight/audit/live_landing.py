@@ -1,10 +1,12 @@
 """A10 · The shopper's journey on the live links, only when asked (`--click --browser`): each live
 short link opened in a real browser on every viewport, as the lifecycle's step 7 opens the
-throwaway links (lifecycle/steps/landing.py, the same checks): the platform's answer and the
-site's redirects followed as a browser follows them, the page answering 2xx with the click's ctx
-and every tag, the variant's page, a LEAD_CAPTURE page's lead form, its console and its Largest
-Contentful Paint. The browser says it is campaign-preflight (a bot click, never a qualified one)
-and blocks the ad and analytics hosts. Reads only: no lead is sent from a live page."""
+throwaway links (lifecycle/steps/landing.py, the same checks): the platform's answer judged by the
+one click follower (lifecycle/clicks.py, as A8's click is: a live link's expiry, click limit or
+password is the marketer's), the site's redirects followed as a browser follows them, the page
+answering 2xx with the click's ctx and every tag, the variant's page, a LEAD_CAPTURE page's lead
+form, its console and its Largest Contentful Paint. The browser says it is campaign-preflight (a
+bot click, never a qualified one) and blocks the ad and analytics hosts. Reads only: no lead is
+sent from a live page."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from preflight.browser.visit import Visit
 from preflight.config.browser import BrowserSettings
 from preflight.lifecycle.failures import NotChecked
 from preflight.lifecycle.model import LiveVariant
+from preflight.lifecycle.shopper import Evidence
 from preflight.lifecycle.steps import landing
 
 NOT_ASKED = (
@@ -31,8 +34,8 @@ def asked(run: LiveRun) -> None:
 
 
 def journey(
-    run: LiveRun, variant: LiveVariant, shopper: Shopper, evidence: landing.Evidence, settings: BrowserSettings
+    run: LiveRun, variant: LiveVariant, shopper: Shopper, evidence: Evidence, settings: BrowserSettings
 ) -> list[Visit]:
     run.live_link(variant)  # a link that does not exist is live_config's finding: skipped here
     reads_only = settings.model_copy(update={"submit_lead": False})  # a lead is a write
-    return landing.journey(run, variant, shopper, evidence, reads_only, lead_email="", lead_name="")
+    return landing.journey(run, variant, shopper, evidence, reads_only, lead_email="", lead_name="", own_link=False)

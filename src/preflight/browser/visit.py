@@ -4,8 +4,10 @@ errors, its failed requests, what was blocked, its load time and Largest Content
 full-page screenshot, and on request a Playwright trace and the page's HTML).
 
 Facts only: whether they break the funnel, and whose fix it is, is the lifecycle step's judgement
-(preflight.lifecycle.steps.landing). Nothing here assumes how the platform redirects: a 302, a 307 or
-a bridge page that sends the visitor on are followed the way a browser follows them.
+(preflight.lifecycle.steps.landing, with preflight.lifecycle.clicks: the click's own answer judged as
+the HTTP client's is). Nothing here assumes how the platform redirects: a 302, a 307 or a bridge page
+that sends the visitor on are followed the way a browser follows them (`core/hops.py` says what a
+bridge page's two ways are).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 from preflight import __version__
 from preflight.browser.launch import Shopper
 from preflight.config.browser import Viewport
+from preflight.core import hops
 from preflight.core.redact import redact_headers, redact_text
 
 # The Largest Contentful Paint of the page: the last candidate the browser reported once every image
@@ -75,6 +78,7 @@ LOAD_SCRIPT = """() => {
 NETWORK_NOISE = "Failed to load resource"  # the console's copy of a failed request (recorded from the network)
 BLOCKED_ERROR = "net::ERR_BLOCKED_BY_CLIENT"
 SEND_WAIT_MS = 5000  # a submitted form sends its request at once; its answer may take the page timeout
+PAGE_LIMIT = 65536  # characters of the click's own page kept: a bridge, password or refusal page is small
 
 
 @dataclass
@@ -123,6 +127,15 @@ class Visit:
     lcp_element: str | None = None
     elapsed_ms: float = 0.0  # the click to the settled page, as the harness waited for it
     screenshot: bytes | None = None
+    click_page: str | None = None  # the click's own answer's page (bridge, password, refusal), redacted
+
+    @property
+    def bridge(self) -> hops.Bridge | None:
+        """What the click's own page said about where to go (its meta refresh and its continue link)."""
+        first = self.hops[0] if self.hops else None
+        if first is None or first.status != 200 or self.click_page is None:
+            return None
+        return hops.read_bridge(self.click_page, first.url)
 
     @property
     def final_status(self) -> int | None:
@@ -146,6 +159,7 @@ class Visit:
             "finalStatus": self.final_status,
             "title": self.title,
             "hops": [{"url": h.url, "status": h.status, "location": h.location} for h in self.hops],
+            "bridge": {"refresh": bridge.refresh, "continue": bridge.anchor} if (bridge := self.bridge) else None,
             "error": self.error,
             "consoleErrors": self.console_errors,
             "pageErrors": self.page_errors,
@@ -220,6 +234,8 @@ class Tab:
         )
         self.context: Any = None
         self.page: Any = None
+        self.clicked = False  # the click's own request was sent (a later one to its URL is the page's)
+        self.click_error: str | None = None  # the click's own request got no answer
 
     def __enter__(self) -> Tab:
         viewport = self.viewport
@@ -287,42 +303,64 @@ class Tab:
         self.visit.page_errors.append(redact_text(f"{error.name}: {error.message}")[:1000])
 
     # -- the visit ------------------------------------------------------------------------------
-    def open(self, url: str, *, follow_bridge: bool = True) -> Visit:
+    def open(self, url: str, *, click: bool = True) -> Visit:
         """Follow the click to the page it settles on (load event), then measure and screenshot it.
-        `follow_bridge`: `url` is a click, whose own 200 page (a bridge) sends the browser on."""
+        `click`: `url` is a short link, whose own answer is kept (its page, when it has one) and
+        whose 200 page (a bridge) sends the browser on."""
         visit = self.visit
         visit.click_url = url
         started = time.perf_counter()
+        if click:
+            # On the context, beside the block list, and never unrouted mid-visit: a page route that
+            # expires turns the page's interception off while requests are in flight (a blocked
+            # tracker's request was then routed twice).
+            self.context.route(lambda at: hops.same_place(at, url), self._answer_click)
         try:
             self.page.goto(url, wait_until="load")
-            if follow_bridge and self._on_bridge(url):
+            if click and self._on_bridge(url):
                 self._leave_bridge(url)
         except Exception as exc:  # playwright's Error and TimeoutError: the page did not load
-            visit.error = _first_line(exc)
+            visit.error = self.click_error or _first_line(exc)
         visit.elapsed_ms = (time.perf_counter() - started) * 1000
         visit.final_url = redact_text(self.page.url)
         self._measure()
         return visit
 
+    def _answer_click(self, route: Any) -> None:
+        """The click's own request, sent for the browser (its headers, its User-Agent) and its answer
+        handed back unchanged. Why: a bridge page whose refresh fires at once is gone from the
+        browser before its body can be read, and what it said is what the step judges."""
+        if self.clicked:
+            route.fallback()
+            return
+        self.clicked = True
+        try:
+            answer = route.fetch(max_redirects=0, timeout=self.timeout_ms)
+        except Exception as exc:  # no answer: the navigation fails, saying why
+            self.click_error = _first_line(exc)
+            route.abort("connectionfailed")
+            return
+        if not 300 <= answer.status < 400:
+            try:
+                self.visit.click_page = redact_text(answer.text()[:PAGE_LIMIT])
+            except Exception:  # not text: no page to read
+                self.visit.click_page = None
+        route.fulfill(response=answer)
+
     def _leave_bridge(self, click_url: str) -> None:
         """A bridge page sends the visitor on: its meta refresh by itself (waited for), else its
         continue link, tapped as a shopper would. One with neither stays: the step says so at once
         rather than after the page timeout."""
-        page = self.page
-        try:
-            refresh = page.locator('meta[http-equiv="refresh" i]').count() > 0
-            anchor = page.locator("a#continue")
-            tap = not refresh and anchor.count() > 0
-        except Exception:  # the page is already on its way: its refresh fired
-            refresh, tap = True, False
-        if tap:
-            anchor.first.click()
-        if refresh or tap:
-            page.wait_for_url(lambda now: not _same_place(now, click_url), wait_until="load")
+        bridge = self.visit.bridge
+        if bridge is None or not (bridge.refresh or bridge.anchor):
+            return
+        if not bridge.refresh:
+            self.page.locator("a#continue").first.click()
+        self.page.wait_for_url(lambda now: not hops.same_place(now, click_url), wait_until="load")
 
     def _on_bridge(self, click_url: str) -> bool:
         last = self.visit.hops[-1] if self.visit.hops else None
-        return last is not None and last.status == 200 and _same_place(self.page.url, click_url)
+        return last is not None and last.status == 200 and hops.same_place(self.page.url, click_url)
 
     def _measure(self) -> None:
         visit, page = self.visit, self.page
@@ -442,12 +480,6 @@ class Tab:
         except Exception:
             pass
         self.context = self.page = None
-
-
-def _same_place(url: str, other: str) -> bool:
-    """The same scheme, host and path (the query aside): still on the click's own page."""
-    a, b = urlsplit(url), urlsplit(other)
-    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)
 
 
 def _round(value: float | None) -> float | None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
+from preflight.lifecycle.clicks import CREDITED_ELSEWHERE, Ctx
 from preflight.lifecycle.model import LiveVariant, StepRun
-from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
 from preflight.lifecycle.steps.health import fetch
 
 NEXT_INVALID_CTX = (

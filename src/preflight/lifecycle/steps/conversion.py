@@ -14,8 +14,8 @@ from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle import journal
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
+from preflight.lifecycle.clicks import CREDITED_ELSEWHERE, Ctx
 from preflight.lifecycle.model import LiveVariant, StepRun
-from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx
 
 FIELDS = ("conversionId", "campaignId", "slug", "test", "deduped")
 NEXT_DEDUPE = (

@@ -9,9 +9,9 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
+from preflight.lifecycle.clicks import TAG_LOST
 from preflight.lifecycle.model import StepRun
 from preflight.lifecycle.playbook import fed_by
-from preflight.lifecycle.steps.clicks import TAG_LOST
 
 CHECK_IDS = ("primary_link", "traffic_tags", "click_seen", "conversion_signal", "detail_page")
 CHECK_STATUSES = ("PASS", "WARN", "FAIL", "PENDING")

@@ -1,14 +1,16 @@
 """Step 7, the shopper's journey: each variant's click followed in a real browser on every viewport,
-as UC-07's flow asks ("validate expected state in UI and API after each step"), and the published
-detail page as an anonymous visitor sees it.
+as UC-07's flow asks ("validate expected state in UI and API after each step"). The step's other
+test, the published detail page as an anonymous visitor sees it, is `detail_page.py`.
 
-Per variant and viewport: the click's own redirect (a 302, a 307 or a bridge page: the browser
-follows whichever) and the site's own redirects lead to a page that answers 2xx; its URL still
-carries the click's ctx (resolved with the API) and every utm_* tag of the variant; it is the
-variant's page (`expect.landing`); a LEAD_CAPTURE page shows its lead form with an email field (and,
-with `browser.submit_lead`, a lead sent from the page is CAPTURED, credited to this variant and in
-the review list); console errors and failed requests of its own assets are findings (failing with
-`browser.fail_on_console_errors`); its Largest Contentful Paint is within `browser.lcp_budget_ms`.
+Per variant and viewport: the click's own answer (a 302, a 307 or a bridge page: the browser
+follows whichever) is judged as the HTTP client's click is (`lifecycle/clicks.py`: a bridge page
+whose two ways disagree fails both alike), and the site's own redirects lead to a page that answers
+2xx; its URL still carries the click's ctx (resolved with the API) and every utm_* tag of the
+variant; it is the variant's page (`expect.landing`); a LEAD_CAPTURE page shows its lead form with
+an email field (and, with `browser.submit_lead`, a lead sent from the page is CAPTURED, credited to
+this variant and in the review list: `lead_capture`'s own checks); console errors and failed
+requests of its own assets are findings (failing with `browser.fail_on_console_errors`); its Largest
+Contentful Paint is within `browser.lcp_budget_ms`.
 
 Whose fix: the customer's site (landing_page, or a ctx or tags its own redirect drops) breaks the
 funnel but is never escalated to the platform; what the platform's click does wrong is.
@@ -18,38 +20,24 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import parse_qs, urljoin, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from preflight.browser.evidence import holds_token
 from preflight.browser.launch import Shopper
-from preflight.browser.visit import FormAnswer, Hop, Tab, Visit
+from preflight.browser.visit import Hop, Tab, Visit
 from preflight.config.browser import BrowserSettings, LandingExpect
 from preflight.core.categories import CUSTOMER_SITE, Category
+from preflight.core.hops import same_place
 from preflight.http.exchange import Exchange
+from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
-from preflight.lifecycle.classify import failure_from_exchange
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.model import LiveVariant, StepRun
-from preflight.lifecycle.steps import lead_capture, publish
-from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, TAG_LOST, UTM_PARAMS, sent_elsewhere
+from preflight.lifecycle.shopper import Evidence, click_exchange, failure_evidence, form_exchange, short, site_step
+from preflight.lifecycle.steps import lead_capture
 
 SITE_DROPS_CTX = "the landing site's own redirect drops the click's ctx from the URL"
 SITE_DROPS_TAGS = "the landing site's own redirect drops utm tags from the URL"
-SITE_FIX = "the customer's own site: fix it there (nothing is escalated to the platform)"
-
-
-class Evidence(Protocol):
-    """Where a step's browser evidence goes (the report, through the harness)."""
-
-    def visit(self, visit: Visit, *, page: str, failed: bool) -> None:
-        """A visit's full-page screenshot and facts ("landing page" or "detail page")."""
-
-    def text(self, name: str, text: str) -> None:
-        """Text attached as text (a page's HTML is shown, never rendered)."""
-
-    def trace(self, name: str, data: bytes) -> None:
-        """A Playwright trace (a zip for `playwright show-trace`)."""
 
 
 @dataclass
@@ -57,7 +45,7 @@ class Landed:
     """Where one click went: the click's own answer, where the platform sent the browser, the final page."""
 
     click: Exchange  # the platform's answer to the click, as the browser got it
-    sent_to: str | None  # the first URL off the click's own page: where the platform sent the visitor
+    sent_to: str  # where the click's answer sends the visitor (the redirect's Location, the bridge page's way on)
     final: Hop | None
 
 
@@ -73,8 +61,10 @@ def journey(
     *,
     lead_email: str,
     lead_name: str,
+    own_link: bool = True,
 ) -> list[Visit]:
-    """Every viewport is visited (each its own screenshot) before the first failure is raised."""
+    """Every viewport is visited (each its own screenshot) before the first failure is raised.
+    `own_link`: the run made the link (the audit's live links: False), as `clicks.landing` reads it."""
     click_url = run.target.click_url_for(variant.slug)
     expect = _expectations(run, variant)
     submit = settings.submit_lead and run.campaign.goal_type == "LEAD_CAPTURE"
@@ -86,7 +76,7 @@ def journey(
             visits.append(visit)
             failed = False
             try:
-                landed = check_visit(run, variant, tab, visit, settings, expect)
+                landed = check_visit(run, variant, tab, visit, settings, expect, own_link=own_link)
                 if submit:
                     submit = False  # one lead per variant, from the first viewport whose page works
                     submit_lead(run, variant, tab, settings, expect, landed, email=lead_email, name=lead_name)
@@ -94,7 +84,7 @@ def journey(
                 failed = True
                 failure.summary = f"on {_screen(viewport)}: {failure.summary}"
                 failures.append(failure)
-                _failure_evidence(evidence, tab, viewport.name, page="landing page")
+                failure_evidence(evidence, tab, viewport.name, page="landing page")
             evidence.visit(visit, page="landing page", failed=failed)
     _note(run, visits, settings)
     if failures:
@@ -113,9 +103,11 @@ def check_visit(
     visit: Visit,
     settings: BrowserSettings,
     expect: LandingExpect | None,
+    *,
+    own_link: bool = True,
 ) -> Landed:
     """The page a click settles on, judged; the first broken promise raises."""
-    landed = _landed(run, visit)
+    landed = _landed(run, variant, visit, own_link=own_link)
     _reached_the_site(run, variant, visit, landed)
     _kept_the_click(run, variant, visit, landed)
     _is_the_variant_page(run, variant, tab, visit, landed, expect)
@@ -125,58 +117,20 @@ def check_visit(
     return landed
 
 
-def _landed(run: StepRun, visit: Visit) -> Landed:
-    first = visit.hops[0] if visit.hops else None
-    click = Exchange.build(
-        method="GET",
-        url=visit.click_url,
-        path=urlsplit(visit.click_url).path,
-        surface="public",
-        status=first.status if first else None,
-        duration_ms=visit.elapsed_ms,
-        request_id=run.client.request_id_in(first.headers) if first else None,
-        request_headers=[("user-agent", visit.user_agent)],
-        request_body=None,
-        response_headers=list(first.headers.items()) if first else [],
-        error=None if first else visit.error,
-        step=run.step,
-    )
-    run.client.record(click)  # the click as the browser made it: in the report with its request id
-    return Landed(click=click, sent_to=_sent_to(visit), final=visit.final_hop)
-
-
-def _sent_to(visit: Visit) -> str | None:
-    """Where the platform sent the browser: the first document off the click's own page, else the
-    Location its last answer gave (a destination that never answered has no document of its own)."""
-    off = next((hop.url for hop in visit.hops if not _same_place(hop.url, visit.click_url)), None)
-    if off is not None:
-        return off
-    last = visit.hops[-1] if visit.hops else None
-    if last is not None and 300 <= last.status < 400 and last.location:
-        return urljoin(last.url, last.location)
-    return None
+def _landed(run: StepRun, variant: LiveVariant, visit: Visit, *, own_link: bool) -> Landed:
+    """The click's own answer, judged by the one click follower (`clicks.landing`): a wrong hop (a
+    bridge page that sends nowhere or two ways, a redirect the contract does not name, a refused or
+    expired link) fails here as it fails the HTTP client's click, with the same category and cause."""
+    click = click_exchange(run, visit)
+    unanswered = f" ({visit.error})" if click.status is None else ""
+    clicking = f"the browser's click on {variant.slug}{unanswered}"
+    way = clicks.landing(click, variant.slug, own_link=own_link, clicking=clicking)
+    return Landed(click=click, sent_to=way.url, final=visit.final_hop)
 
 
 def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
     click = landed.click
-    if click.status is None or click.status >= 400:  # no answer at all is the platform's error too
-        raise failure_from_exchange(
-            click,
-            step=run.step,
-            expected="a redirect or a bridge page to the destination",
-            context=f"the browser's click on {variant.slug}" + (f" ({visit.error})" if click.status is None else ""),
-        )
-    if landed.sent_to is None:
-        raise fail(
-            Category.CONTRACT_VIOLATION,
-            f"the click on {variant.slug} stays on the platform's page ({click.status}) and never reaches the "
-            "destination" + (f": {visit.error}" if visit.error else ""),
-            expected=f"a redirect, or a bridge page that sends the browser on, to {variant.destination_url}",
-            actual=f"{click.status} on {visit.final_url}",
-            exchanges=[click],
-            cause="a short-link click does not lead the browser off the platform's page",
-        )
-    other = sent_elsewhere(run, variant, landed.sent_to)
+    other = clicks.sent_elsewhere(run, variant, landed.sent_to)
     if other is not None:
         raise fail(
             Category.ATTRIBUTION,
@@ -187,15 +141,15 @@ def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: 
             cause="a variant's click redirects to another variant's destination",
             next_step="the A/B split is broken (both arms see one page): escalate before spend ramps",
         )
-    if visit.error or landed.final is None or _same_place(landed.final.url, visit.click_url):
+    if visit.error or landed.final is None or same_place(landed.final.url, visit.click_url):
         raise fail(
             Category.LANDING_PAGE,
-            f"the landing page {_short(landed.sent_to)} does not load: {visit.error}",
+            f"the landing page {short(landed.sent_to)} does not load: {visit.error}",
             expected=f"{landed.sent_to} to load",
             actual=visit.error,
             exchanges=[click],
             cause="the landing page does not load",
-            next_step=_site_step(
+            next_step=site_step(
                 "make the page load for a shopper (if this machine cannot reach the site, run where it can or "
                 "set browser.use: off)"
             ),
@@ -204,12 +158,12 @@ def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: 
     if not 200 <= status < 300:
         raise fail(
             Category.LANDING_PAGE,
-            f"the landing page {_short(landed.final.url)} answers {status}",
+            f"the landing page {short(landed.final.url)} answers {status}",
             expected="2xx",
             actual=f"{status} for {landed.final.url}",
             exchanges=[click],
             cause=f"the landing page answers {status}",
-            next_step=_site_step(f"publish the page at {landed.final.url}, or point the link at one that answers 2xx"),
+            next_step=site_step(f"publish the page at {landed.final.url}, or point the link at one that answers 2xx"),
         )
 
 
@@ -217,7 +171,7 @@ def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: La
     """The final URL still carries the click's ctx (resolved: this click's variant) and every tag."""
     final = parse_qs(urlsplit(landed.final.url).query)
     sent = parse_qs(urlsplit(landed.sent_to).query)
-    wanted = {UTM_PARAMS[k]: v for k, v in variant.tracking.items() if k in UTM_PARAMS}
+    wanted = {clicks.UTM_PARAMS[k]: v for k, v in variant.tracking.items() if k in clicks.UTM_PARAMS}
     lost_tags = sorted(name for name in wanted if not final.get(name))
     token = (final.get("ctx") or [""])[0]
     if not token:
@@ -226,7 +180,7 @@ def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: La
             Category.ATTRIBUTION,
             "the landing page's URL has lost the click's ctx"
             + (f" (and {', '.join(lost_tags)})" if lost_tags else "")
-            + (f": the site sent {_short(landed.sent_to)} on to {_short(landed.final.url)}" if site else ""),
+            + (f": the site sent {short(landed.sent_to)} on to {short(landed.final.url)}" if site else ""),
             expected="ctx (and the utm tags) in the final page's URL",
             actual=landed.final.url,
             exchanges=[landed.click],
@@ -234,7 +188,7 @@ def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: La
             party=CUSTOMER_SITE if site else None,
             escalate=not site,
             next_step=(
-                _site_step(
+                site_step(
                     f"make the site's redirect from {urlsplit(landed.sent_to).path} keep the query string (ctx and "
                     "utm_*): without the ctx no lead or conversion from this page is attributed to its click"
                 )
@@ -256,11 +210,11 @@ def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: La
             expected={name: wanted[name] for name in wrong},
             actual=wrong,
             exchanges=[landed.click],
-            cause=SITE_DROPS_TAGS if site else TAG_LOST,
+            cause=SITE_DROPS_TAGS if site else clicks.TAG_LOST,
             party=CUSTOMER_SITE if site else None,
             escalate=not site,
             next_step=(
-                _site_step("make the site's redirects keep the utm_* tags, or analytics cannot attribute the visit")
+                site_step("make the site's redirects keep the utm_* tags, or analytics cannot attribute the visit")
                 if site
                 else f"run campaign health before spend ramp (UC-07 step 1); the config tags link {variant.slug} "
                 f"with {', '.join(sorted(wrong))}, so the platform lost it: escalate"
@@ -310,7 +264,7 @@ def _is_the_variant_page(
             actual=f"{landed.final.url} titled {visit.title!r}",
             exchanges=[landed.click],
             cause="the landing page is not the variant's page",
-            next_step=_site_step(
+            next_step=site_step(
                 f"point link {variant.slug} at {variant.name}'s page, or correct expect.landing in the config"
             ),
         )
@@ -331,12 +285,12 @@ def _has_lead_form(run: StepRun, tab: Tab, visit: Visit, landed: Landed, form: s
         return
     raise fail(
         Category.LANDING_PAGE,
-        f"the landing page {_short(landed.final.url)} {problem}",
+        f"the landing page {short(landed.final.url)} {problem}",
         expected=f"a visible {form} with an email input",
         actual=f"{landed.final.url} titled {visit.title!r}",
         exchanges=[landed.click],
         cause=cause,
-        next_step=_site_step(
+        next_step=site_step(
             f"put the lead form back on the page (or set browser.lead_form to its selector, now {form})"
         ),
     )
@@ -347,25 +301,25 @@ def _works_cleanly(run: StepRun, visit: Visit, landed: Landed, settings: Browser
     if errors and settings.fail_on_console_errors:
         raise fail(
             Category.LANDING_PAGE,
-            f"the landing page {_short(landed.final.url)} has {len(errors)} console error(s) or failed request(s) of "
+            f"the landing page {short(landed.final.url)} has {len(errors)} console error(s) or failed request(s) of "
             f"its own: {errors[0]}",
             expected="no console error and no failed request of the page's own assets",
             actual=errors[:10],
             exchanges=[landed.click],
             cause="the landing page has script errors or failing assets",
-            next_step=_site_step("fix the page's scripts and assets (or set browser.fail_on_console_errors: false)"),
+            next_step=site_step("fix the page's scripts and assets (or set browser.fail_on_console_errors: false)"),
         )
     budget = settings.lcp_budget_ms
     if budget and visit.lcp_ms is not None and visit.lcp_ms > budget:
         raise fail(
             Category.LANDING_PAGE,
-            f"the landing page {_short(landed.final.url)} is slow: Largest Contentful Paint {visit.lcp_ms:.0f} ms "
+            f"the landing page {short(landed.final.url)} is slow: Largest Contentful Paint {visit.lcp_ms:.0f} ms "
             f"({visit.lcp_element or 'element unknown'}), over the budget of {budget} ms",
             expected=f"LCP at most {budget} ms",
             actual=f"LCP {visit.lcp_ms:.0f} ms, load {visit.load_ms or 0:.0f} ms",
             exchanges=[landed.click],
             cause="the landing page's Largest Contentful Paint is over the budget",
-            next_step=_site_step("make the page's largest element (often the hero image) load sooner"),
+            next_step=site_step("make the page's largest element (often the hero image) load sooner"),
         )
 
 
@@ -384,7 +338,7 @@ def submit_lead(
     name: str,
 ) -> None:
     """A lead sent from the page as a shopper sends it is CAPTURED, credited to this variant and
-    found in the creator's review list and export."""
+    found in the creator's review list and export (the lead step's own checks)."""
     form = _form(settings, expect)
     answer = tab.submit(form, email=email, name=name, posts_to="/leads")
     if answer.status is None and not answer.url:
@@ -395,123 +349,21 @@ def submit_lead(
             actual=answer.error,
             exchanges=[landed.click],
             cause="the landing page's lead form does not send the lead",
-            next_step=_site_step("make the form post the lead (POST /v2/public/handles/{handle}/leads with the ctx)"),
+            next_step=site_step("make the form post the lead (POST /v2/public/handles/{handle}/leads with the ctx)"),
         )
-    ex = run.client.record(_form_exchange(run, answer))
-    body = ex.response_body if isinstance(ex.response_body, dict) else {}
-    if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
-        raise fail(
-            Category.LEAD_CAPTURE,
-            f"a lead sent from {variant.name}'s page was acknowledged but not stored ({ex.status})",
-            expected="201 with a leadId (CAPTURED)",
-            actual=f"{ex.status} {ex.body_excerpt(200)}",
-            exchanges=[ex],
-            cause="a valid lead is acknowledged without being stored",
-            next_step=lead_capture.NEXT_LEAD,
-        )
-    body = expect_status(
-        ex,
-        (200, 201),
-        doing=f"sending a lead from {variant.name}'s page",
-        categories={
-            "invalid_email": (Category.LEAD_CAPTURE, lead_capture.VALID_EMAIL_REFUSED),
-            "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
-        },
-        next_step=lead_capture.NEXT_LEAD,
-    )
-    body = expect_json_object(ex, body, doing="capturing a lead from the page", fields=("leadId", "slug", "status"))
-    credited = {"campaignId": body.get("campaignId"), "slug": body.get("slug")}
-    if credited != {"campaignId": run.campaign.campaign_id, "slug": variant.slug}:
-        raise fail(
-            Category.ATTRIBUTION,
-            f"a lead sent from {variant.name}'s page is credited to {credited['slug']} of {credited['campaignId']}",
-            expected={"campaignId": run.campaign.campaign_id, "slug": variant.slug},
-            actual=credited,
-            exchanges=[landed.click, ex],
-            cause=CREDITED_ELSEWHERE,
-        )
+    ex = form_exchange(run, answer)
+    lead = f"a lead sent from {variant.name}'s page"
+    body = lead_capture.check_stored(ex, lead=lead, doing=f"sending a lead from {variant.name}'s page")
+    lead_capture.check_credited(run, ex, body, lead=lead, slug=variant.slug, click=landed.click)
     run.artifacts.add("leadIds", body["leadId"])
     run.artifacts.put("browserLead", {"leadId": body["leadId"], "slug": body["slug"], "status": body["status"]})
     if body["status"] != "CAPTURED":
         return  # EMAIL_OTP or EMAIL_REPLY_YES: listed only once verified
-    lead = lead_capture.Lead(
+    captured = lead_capture.Lead(
         lead_id=body["leadId"], email=email, name=name, slug=variant.slug, status=body["status"], exchange=ex
     )
     # the whole row, slug included, as the lead step reviews its own lead
-    lead_capture.find_in_review(run, lead)
-
-
-def _form_exchange(run: StepRun, answer: FormAnswer) -> Exchange:
-    return Exchange.build(
-        method="POST",
-        url=answer.url,
-        path=urlsplit(answer.url).path,
-        surface="public",
-        status=answer.status,
-        duration_ms=0.0,
-        request_id=run.client.request_id_in(answer.headers, answer.response_body),
-        request_headers=[("content-type", "application/json")],
-        request_body=answer.request_body,
-        response_headers=list(answer.headers.items()),
-        response_body=answer.response_body,
-        error=answer.error,  # sent but unanswered: expect_status makes it the platform's error
-        step=run.step,
-        route="capture_lead",
-    )
-
-
-# -- the published detail page ------------------------------------------------------------------------
-
-
-def detail_page_gated(run: StepRun, shopper: Shopper, evidence: Evidence, settings: BrowserSettings) -> Visit:
-    """UC-07 step 5 in the browser: the published page (`published.url`) shows its login gate to a
-    visitor without a session; content shown to them is publish_access_mode."""
-    published, ex = publish.published_now(run, there_is_no="no detail page to visit", needing=("url",))
-    view = ex.response_body  # the creator's view, whose accessMode stands in for the deployment's
-    run.artifacts.put("detailPage", published["url"])
-    viewport = settings.viewports[0]
-    gate = run.target.contract.login_gate
-    with Tab(shopper, viewport, trace=True) as tab:
-        visit = tab.open(published["url"], follow_bridge=False)
-        failed = True
-        try:
-            _gated(run, tab, visit, gate, published, view, ex)
-            failed = False
-        except PreflightFailure:
-            _failure_evidence(evidence, tab, viewport.name, page="detail page")
-            raise
-        finally:
-            evidence.visit(visit, page="detail page", failed=failed)
-            run.artifacts.put("detailPageVisit", visit.facts())
-    return visit
-
-
-def _gated(run: StepRun, tab: Tab, visit: Visit, gate: str, published: dict, view: dict, ex: Exchange) -> None:
-    status = visit.final_status
-    if visit.error or status is None or not 200 <= status < 300:
-        raise fail(
-            Category.CONTRACT_VIOLATION,
-            f"the published detail page {published['url']} does not load: " + (visit.error or f"it answers {status}"),
-            expected="2xx with the page (its login gate for a visitor without a session)",
-            actual=visit.error or status,
-            exchanges=[ex],
-            cause="the published detail page's url does not serve the page",
-        )
-    if tab.visible(gate):
-        return
-    served = published.get("accessMode") or view.get("accessMode")
-    summary = f"the published detail page shows its content to a visitor without a session (no {gate})"
-    if served != run.expectations.access_mode:
-        raise publish.access_failure(run, served, summary=summary, exchanges=[ex])
-    raise fail(
-        Category.PUBLISH_ACCESS_MODE,
-        summary,
-        expected=f"{gate} for a visitor without a session ({run.expectations.access_mode})",
-        actual=f"the content, titled {visit.title!r}",
-        exchanges=[ex],
-        cause="the published detail page shows its content without a login though it is published FREE_WITH_LOGIN",
-        next_step=publish.NEXT_ACCESS,
-    )
+    lead_capture.find_in_review(run, captured)
 
 
 # -- helpers --------------------------------------------------------------------------------------------
@@ -527,18 +379,6 @@ def _expectations(run: StepRun, variant: LiveVariant) -> LandingExpect | None:
 
 def _form(settings: BrowserSettings, expect: LandingExpect | None) -> str:
     return (expect.lead_form if expect and expect.lead_form else None) or settings.lead_form
-
-
-def _failure_evidence(evidence: Evidence, tab: Tab, viewport: str, *, page: str) -> None:
-    """On a failure: the page's HTML (as text) and a Playwright trace, unless either holds a token."""
-    html = tab.html()
-    if holds_token(html):
-        evidence.text(f"{page} HTML · {viewport}", "(left out: it holds something shaped like a token)")
-    else:
-        evidence.text(f"{page} HTML · {viewport} (as text)", html)
-    trace = tab.trace()
-    if trace and not holds_token(trace):
-        evidence.trace(f"Playwright trace · {page} · {viewport} (playwright show-trace <file>)", trace)
 
 
 def _note(run: StepRun, visits: list[Visit], settings: BrowserSettings) -> None:
@@ -568,19 +408,5 @@ def _rebuilt(failure: PreflightFailure) -> PreflightFailure:
     return PreflightFailure(**{name: getattr(failure, name) for name in failure.__dataclass_fields__})
 
 
-def _site_step(fix: str) -> str:
-    return f"{fix}: {SITE_FIX}"
-
-
 def _screen(viewport: Any) -> str:
     return f"{viewport.name} ({viewport.width}×{viewport.height})"
-
-
-def _short(url: str | None) -> str:
-    parts = urlsplit(url or "")
-    return f"{parts.netloc}{parts.path}" if parts.netloc else (url or "?")
-
-
-def _same_place(url: str, other: str) -> bool:
-    a, b = urlsplit(url), urlsplit(other)
-    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)

@@ -12,8 +12,8 @@ from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.http.listing import pages
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
+from preflight.lifecycle.clicks import CREDITED_ELSEWHERE, Ctx, tamper
 from preflight.lifecycle.model import StepRun
-from preflight.lifecycle.steps.clicks import CREDITED_ELSEWHERE, Ctx, tamper
 
 EXPORT_HEADER = ["leadId", "campaignId", "slug", "email", "name", "status", "createdAt"]
 VALID_EMAIL_REFUSED = "a valid email is refused as invalid_email"
@@ -54,30 +54,8 @@ def submit(run: StepRun, ctx: Ctx, *, email: str, name: str, purpose: str = "lea
 
 def capture_one(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Lead:
     ex = submit(run, ctx, email=email, name=name)
-    body = ex.response_body if isinstance(ex.response_body, dict) else {}
-    if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
-        raise fail(
-            Category.LEAD_CAPTURE,
-            f"a valid lead for {email} was acknowledged but not stored ({ex.status})",
-            expected="201 with a leadId (CAPTURED), or 200 deduped with the first leadId",
-            actual=f"{ex.status} {ex.body_excerpt(200)}",
-            exchanges=[ex],
-            cause="a valid lead is acknowledged without being stored",
-            next_step=NEXT_LEAD,
-        )
-    body = expect_status(
-        ex,
-        (200, 201),
-        doing=f"submitting one lead for {email} via {ctx.slug}",
-        categories={
-            "invalid_email": (Category.LEAD_CAPTURE, VALID_EMAIL_REFUSED),
-            "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
-            "conflict": (Category.LEAD_CAPTURE, "lead capture answers conflict for a LEAD_CAPTURE campaign"),
-        },
-        next_step=NEXT_LEAD,
-    )
-    body = expect_json_object(ex, body, doing="capturing a lead", fields=("leadId", "campaignId", "slug", "status"))
-    _credited(run, ex, body, ctx)
+    body = check_stored(ex, lead=f"a valid lead for {email}", doing=f"submitting one lead for {email} via {ctx.slug}")
+    check_credited(run, ex, body, lead=f"a lead from a click on {ctx.slug}", slug=ctx.slug, click=ctx.click)
     wanted = expected_status(run.campaign.config.leadVerification)
     expect_equal(
         body["status"],
@@ -91,17 +69,45 @@ def capture_one(run: StepRun, ctx: Ctx, *, email: str, name: str) -> Lead:
     return Lead(lead_id=body["leadId"], email=email, name=name, slug=ctx.slug, status=body["status"], exchange=ex)
 
 
-def _credited(run: StepRun, ex: Exchange, body: dict[str, Any], ctx: Ctx) -> None:
-    """The lead counts for the campaign and the variant whose click brought it."""
+def check_stored(ex: Exchange, *, lead: str, doing: str) -> dict[str, Any]:
+    """A lead's answer (the API's, or the post of a landing page's form): stored with a leadId, not
+    merely acknowledged, and accepted. Answers its body. `lead` names it in a finding."""
+    body = ex.response_body if isinstance(ex.response_body, dict) else {}
+    if ex.status == 202 or (ex.status in (200, 201) and not body.get("leadId")):
+        raise fail(
+            Category.LEAD_CAPTURE,
+            f"{lead} was acknowledged but not stored ({ex.status})",
+            expected="201 with a leadId (CAPTURED), or 200 deduped with the first leadId",
+            actual=f"{ex.status} {ex.body_excerpt(200)}",
+            exchanges=[ex],
+            cause="a valid lead is acknowledged without being stored",
+            next_step=NEXT_LEAD,
+        )
+    body = expect_status(
+        ex,
+        (200, 201),
+        doing=doing,
+        categories={
+            "invalid_email": (Category.LEAD_CAPTURE, VALID_EMAIL_REFUSED),
+            "invalid_ctx": (Category.INVALID_CTX, "a fresh ctx is refused by lead capture"),
+            "conflict": (Category.LEAD_CAPTURE, "lead capture answers conflict for a LEAD_CAPTURE campaign"),
+        },
+        next_step=NEXT_LEAD,
+    )
+    return expect_json_object(ex, body, doing="capturing a lead", fields=("leadId", "campaignId", "slug", "status"))
+
+
+def check_credited(run: StepRun, ex: Exchange, body: dict[str, Any], *, lead: str, slug: str, click: Exchange) -> None:
+    """The lead counts for the campaign and the variant (`slug`) whose click brought it."""
     actual = {"campaignId": body.get("campaignId"), "slug": body.get("slug")}
-    expected = {"campaignId": run.campaign.campaign_id, "slug": ctx.slug}
+    expected = {"campaignId": run.campaign.campaign_id, "slug": slug}
     if actual != expected:
         raise fail(
             Category.ATTRIBUTION,
-            f"a lead from a click on {ctx.slug} is credited to {actual['slug']} of {actual['campaignId']}",
+            f"{lead} is credited to {actual['slug']} of {actual['campaignId']}",
             expected=expected,
             actual=actual,
-            exchanges=[ctx.click, ex],
+            exchanges=[click, ex],
             cause=CREDITED_ELSEWHERE,
         )
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from preflight.config.campaign import has_required_email
 from preflight.core.categories import Category
@@ -168,6 +168,25 @@ def access_failure(run: StepRun, actual: object, *, summary: str, exchanges: lis
             else f"the page is served as {plain(actual)} after publishing {plain(configured)}"
         ),
         next_step=(f"set detailPage.accessMode: {plain(wanted)} in the config" if ours else NEXT_ACCESS),
+    )
+
+
+def shown_without_login(run: StepRun, served: object, *, gate: str, title: str, exchanges: list) -> NoReturn:
+    """The published detail page shows its content to a visitor without a session (no `gate`):
+    served in another mode than expected (one root cause with the publish's and the schema
+    fetch's), else served FREE_WITH_LOGIN and still open."""
+    summary = f"the published detail page shows its content to a visitor without a session (no {gate})"
+    wanted = run.expectations.access_mode
+    if served != wanted:
+        raise access_failure(run, served, summary=summary, exchanges=exchanges)
+    raise fail(
+        Category.PUBLISH_ACCESS_MODE,
+        summary,
+        expected=f"{gate} for a visitor without a session ({wanted})",
+        actual=f"the content, titled {title!r}",
+        exchanges=exchanges,
+        cause="the published detail page shows its content without a login though it is published FREE_WITH_LOGIN",
+        next_step=NEXT_ACCESS,
     )
 
 

@@ -1,36 +1,35 @@
-"""Real clicks: one way to follow a short link, shared by the lifecycle (fresh ctx tokens, the
-redirect's tags) and the audit (`preflight audit --click`).
+"""Real clicks: one way to follow a short link, shared by the lifecycle's steps (fresh ctx tokens,
+the redirect's tags, the browser's click in the shopper's journey) and the audit (`preflight audit
+--click`, `--browser`).
 
-A working click is a 302, a 307 (where the link's redirectType says so), or a 200 bridge page
-(trackingPolicy.mode BRIDGE) that sends the visitor on through a meta refresh or an
-`a#continue` link (gap: the markup; either one suffices). Anything else is a finding: a refused
-destination domain, an expired or exhausted link, a password page, or an answer outside the
-contract. The redirect is never followed: the landing URL is read from the answer, its `ctx` is
-checked with GET /v2/public/context."""
+What a click's answer may be, and what makes it wrong, is `core/hops.py`; here is the judgement:
+whose fix a wrong hop is and what to do, the same for the HTTP client's click and the browser's.
+The redirect is never followed by the client: the landing URL is read from the answer, its `ctx`
+is checked with GET /v2/public/context."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+from preflight.core import hops
 from preflight.core.categories import Category
 from preflight.core.clock import parse_time
+from preflight.core.hops import Wrong
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.model import LiveVariant, StepRun
 
-REDIRECTS = (302, 307)  # the contract's: 302, or 307 where the link's redirectType says so
 # One root cause, whichever step sees it (health's traffic_tags, a redirect without the utm tag).
 TAG_LOST = "the platform dropped a traffic tag the config sets"
 CREDITED_ELSEWHERE = "a lead or conversion is credited to another variant or campaign than the click it came from"
 UTM_PARAMS = {"utmSource": "utm_source", "utmMedium": "utm_medium", "utmCampaign": "utm_campaign"}
+WORKING_CLICK = "a working click (302, 307 or a bridge page)"
 
 
 @dataclass
@@ -50,130 +49,94 @@ class Landing:
         return {param: (query.get(param) or [None])[0] for param in UTM_PARAMS.values()}
 
 
-class _Bridge(HTMLParser):
-    """The bridge page's two ways on: `<meta http-equiv="refresh" content="0;url=…">` and
-    `<a id="continue" href="…">`, read whatever the attribute order or quoting."""
-
-    REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.IGNORECASE)
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.refresh: str | None = None
-        self.anchor: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name.lower(): value or "" for name, value in attrs}
-        if tag == "meta" and found.get("http-equiv", "").lower() == "refresh" and self.refresh is None:
-            match = self.REFRESH_URL.search(found.get("content", ""))
-            self.refresh = match.group(1) if match else None
-        elif tag == "a" and found.get("id") == "continue" and found.get("href") and self.anchor is None:
-            self.anchor = found["href"]
-
-
-def bridge_target(page: str, base: str) -> tuple[str | None, str | None]:
-    """(where a bridge page sends the visitor, or None; why not, when they disagree)."""
-    parser = _Bridge()
-    try:
-        parser.feed(page)
-        parser.close()
-    except Exception:  # markup we cannot read is a page with no way on
-        return None, None
-    refresh, anchor = (urljoin(base, u) if u else None for u in (parser.refresh, parser.anchor))
-    if refresh and anchor and refresh != anchor:
-        return None, f"its meta refresh goes to {refresh} and its continue link to {anchor}"
-    return refresh or anchor, None
-
-
 def click(client: PlatformClient, url: str, *, step: str, headers: dict[str, str] | None = None) -> Exchange:
     """One click on a short link (the redirect is not followed)."""
     return client.get_url(url, step=step, headers=headers)
 
 
-def landing(ex: Exchange, slug: str, *, own_link: bool) -> Landing:
-    """Where a click sends the visitor, or the finding that it does not work.
+def answer_of(ex: Exchange) -> hops.ClickAnswer:
+    """A click's exchange as `core/hops.py` reads it."""
+    body = ex.response_body
+    return hops.ClickAnswer(
+        url=ex.url,
+        status=ex.status,
+        location=ex.response_headers.get("location") or None,
+        page=body if isinstance(body, str) else "",
+        error_code=ex.error_code,
+    )
+
+
+def landing(ex: Exchange, slug: str, *, own_link: bool, clicking: str | None = None) -> Landing:
+    """Where a click sends the visitor, or the finding that it does not work: the HTTP client's
+    click and the browser's (its first hop, as an exchange) alike.
 
     `own_link`: the harness made the link itself (the lifecycle's throwaway links carry no
-    schedule, limit or password), so an answer about the link's lifetime is the platform's doing."""
-    location = ex.response_headers.get("location", "")
-    if ex.status in REDIRECTS and location:
-        return Landing(str(ex.status), urljoin(ex.url, location), ex)
-    body = ex.response_body if isinstance(ex.response_body, str) else ""
-    if ex.status == 200 and body:
-        target, disagree = bridge_target(body, ex.url)
-        if target:
-            return Landing("bridge", target, ex)
-        if disagree is None and not _password_page(body):
-            raise fail(
-                Category.CONTRACT_VIOLATION,
-                f"the click on {slug} answers 200 with a page that sends the visitor nowhere",
-                expected='a bridge page: <meta http-equiv="refresh" content="0;url=…"> or <a id="continue" href="…">',
-                actual=ex.body_excerpt(300),
-                exchanges=[ex],
-                cause="a click answers 200 with no bridge page markup",
-            )
-        if disagree is not None:
-            raise fail(
-                Category.CONTRACT_VIOLATION,
-                f"the bridge page of {slug} sends the visitor two ways: {disagree}",
-                expected="one destination for both",
-                actual=disagree,
-                exchanges=[ex],
-                cause="a bridge page's refresh and continue link disagree",
-            )
-    raise refused(ex, slug, own_link=own_link)
+    schedule, limit or password), so an answer about the link's lifetime is the platform's doing.
+    `clicking`: what made the click, for an error's summary (default "clicking {slug}")."""
+    hop = hops.follow(answer_of(ex))
+    if isinstance(hop, hops.WayOn):
+        return Landing(hop.how, hop.url, ex)
+    if hop.wrong is Wrong.NOWHERE:
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the click on {slug} answers 200 with a page that sends the visitor nowhere",
+            expected='a bridge page: <meta http-equiv="refresh" content="0;url=…"> or <a id="continue" href="…">',
+            actual=ex.body_excerpt(300),
+            exchanges=[ex],
+            cause="a click answers 200 with no bridge page markup",
+        )
+    if hop.wrong is Wrong.TWO_WAYS:
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"the bridge page of {slug} sends the visitor two ways: {hop.seen}",
+            expected="one destination for both",
+            actual=hop.seen,
+            exchanges=[ex],
+            cause="a bridge page's refresh and continue link disagree",
+        )
+    raise refused(hop, ex, slug, own_link=own_link, clicking=clicking)
 
 
-def refused(ex: Exchange, slug: str, *, own_link: bool) -> PreflightFailure:
+def refused(hop: hops.WrongHop, ex: Exchange, slug: str, *, own_link: bool, clicking: str | None) -> PreflightFailure:
     """The finding for a click that does not reach the destination."""
-    body = ex.response_body if isinstance(ex.response_body, str) else ""
-    code = ex.error_code or ("destination_unverified" if "destination_unverified" in body else None)
-    if ex.status == 403 and code == "destination_unverified":
+    if hop.wrong is Wrong.DESTINATION_UNVERIFIED:
         return fail(
             Category.DESTINATION_TRUST,
             f"the click on {slug} is refused: its destination's domain is listed and not VERIFIED (403 "
             "destination_unverified)",
-            expected="a working click (302, 307 or a bridge page)",
+            expected=WORKING_CLICK,
             actual=f"403 destination_unverified: {ex.body_excerpt(200)}",
             exchanges=[ex],
             cause="a destination domain is listed but not VERIFIED",
             next_step="verify the destination domain in the dashboard (Destination domains: verify, or POST "
             "…/destination-domains/{domain}/verify), then re-run: until then every click is refused",
         )
-    lifetime = None
-    if ex.status == 410 and code in ("link_expired", "link_exhausted"):
-        lifetime = f"410 {code}"
-    elif ex.status == 200 and _password_page(body):
-        lifetime = "200 with a password page"
-    if lifetime is not None and not own_link:
+    if hop.wrong in hops.LIFETIME and not own_link:
         return fail(
             Category.LINK_LIFETIME,
-            f"the click on {slug} answers {lifetime}, not the destination",
-            expected="a working click (302, 307 or a bridge page)",
-            actual=f"{lifetime}: {ex.body_excerpt(200)}",
+            f"the click on {slug} answers {hop.seen}, not the destination",
+            expected=WORKING_CLICK,
+            actual=f"{hop.seen}: {ex.body_excerpt(200)}",
             exchanges=[ex],
-            cause=f"a live link answers {lifetime}",
+            cause=f"a live link answers {hop.seen}",
             next_step="open the link in the dashboard and clear what stops it (its expiry or end, its click "
             "limit, its password), then re-run",
         )
-    if lifetime is not None or ex.status in (301, 303, 308) or ex.status in REDIRECTS:
+    if hop.wrong in hops.LIFETIME or hop.wrong in (Wrong.NO_LOCATION, Wrong.OTHER_REDIRECT):
         return fail(
             Category.CONTRACT_VIOLATION,
-            f"the click on {slug} answers {lifetime or ex.status}"
-            + (" without a Location" if ex.status in REDIRECTS else ""),
+            f"the click on {slug} answers {hop.seen}"
+            + (" without a Location" if hop.wrong is Wrong.NO_LOCATION else ""),
             expected="302, 307 (with a Location) or a bridge page",
             actual=f"{ex.status}: {ex.body_excerpt(200)}",
             exchanges=[ex],
-            cause=f"a click on a link the run made answers {lifetime or ex.status}",
+            cause=f"a click on a link the run made answers {hop.seen}",
         )
     from preflight.lifecycle.classify import failure_from_exchange
 
     return failure_from_exchange(
-        ex, step=ex.step or "", expected="302, 307 or a bridge page", context=f"clicking {slug}"
+        ex, step=ex.step or "", expected="302, 307 or a bridge page", context=clicking or f"clicking {slug}"
     )
-
-
-def _password_page(body: str) -> bool:
-    return bool(re.search(r"<input[^>]+type=['\"]?password", body, re.IGNORECASE))
 
 
 @dataclass
