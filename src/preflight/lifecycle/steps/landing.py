@@ -31,7 +31,7 @@ from preflight.core.hops import same_place
 from preflight.http.exchange import Exchange
 from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
-from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.failures import PreflightFailure, Unjudged
 from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.shopper import Evidence, click_exchange, failure_evidence, form_exchange, short, site_step
 from preflight.lifecycle.steps import lead_capture
@@ -93,7 +93,43 @@ def journey(
         if others:
             first.summary += f" (also failed {', '.join(others)})"
         raise _rebuilt(first)
+    _left_out(run, settings, expect)
+    _lcp_judged(visits, settings)
     return visits
+
+
+def _left_out(run: StepRun, settings: BrowserSettings, expect: LandingExpect | None) -> None:
+    """The promises the config leaves out on purpose: listed as not checked, by choice."""
+    if expect is None or not (expect.text or expect.selector):
+        run.not_checked(
+            "the variant's own page",
+            "no expect.landing text or selector for this variant in the config",
+            "another variant's page, or yesterday's creative, served on this link",
+        )
+    if not settings.lcp_budget_ms:
+        run.not_checked(
+            "LCP budget",
+            "browser.lcp_budget_ms is not set: the Largest Contentful Paint is measured, not judged",
+            "a page too slow for the shoppers the ads bring",
+        )
+    if not settings.fail_on_console_errors:
+        run.not_checked(
+            "console errors and failed assets",
+            "browser.fail_on_console_errors is false: they are recorded in the report, not judged",
+            "a page whose scripts or own assets fail",
+        )
+
+
+def _lcp_judged(visits: list[Visit], settings: BrowserSettings) -> None:
+    """With a budget, a page the browser reported no Largest Contentful Paint for could not be judged."""
+    unmeasured = [visit.viewport for visit in visits if visit.lcp_ms is None]
+    if settings.lcp_budget_ms and unmeasured:
+        raise Unjudged(
+            f"no Largest Contentful Paint was reported on {', '.join(unmeasured)}: the page's paint is not held "
+            f"against browser.lcp_budget_ms ({settings.lcp_budget_ms} ms)",
+            fix="re-run; if it stays unmeasured, check the page paints an image or a text block (a blank or "
+            "script-drawn page reports no LCP) or leave lcp_budget_ms out to measure without judging",
+        )
 
 
 def check_visit(
