@@ -339,6 +339,20 @@ CASES = [
     ),
     Case(
         "answer_rewritten",
+        {"path": "/v2/handles/*/campaigns/*/health", "field": "campaignId", "value": "someone-else"},
+        "test_checks_present_and_traffic_tagged",
+        Expect("health", "contract_violation"),
+        ("campaign health of", "answers for campaign 'someone-else'"),
+        also={
+            "test_conversion_signal_passes": Expect("test_conversion", "contract_violation"),
+            "test_pat_health_agrees_with_jwt": Expect("pat_health", "contract_violation"),
+            "test_pat_health_agrees_when_ready": Expect("pat_readiness", "contract_violation"),
+            "test_ready_after_lifecycle": Expect("readiness", "contract_violation"),
+        },
+        label="answer_rewritten(health of another campaign)->contract_violation@health",
+    ),
+    Case(
+        "answer_rewritten",
         {"path": "/v2/handles/*/campaigns/*/health", "field": "score", "value": 42},
         "test_checks_present_and_traffic_tagged",
         Expect("health", "contract_violation"),

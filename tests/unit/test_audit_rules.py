@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from preflight.audit import lifetime, routing, trust, utm
+from preflight.audit import lifetime, live, live_config, routing, trust, utm
 from preflight.config.live import Audience, UtmPolicy
 from preflight.core.categories import Category, party
 from preflight.http.client import Credentials, PlatformClient, WriteRefused
-from preflight.lifecycle.failures import PreflightFailure
+from preflight.lifecycle.failures import PreflightFailure, Unjudged
 from preflight.report.facts import RunFacts
 from preflight.report.judgement import verdict as judge
 from preflight.report.summary import funnel_tables
@@ -213,3 +213,152 @@ def test_the_funnel_table_puts_variants_side_by_side():
     assert "**`spring-ab`** · freshness STALE (as of 2026-11-27T12:00:00Z)" in lines
     assert "| | `spring-a` | `spring-b` |" in lines and "| clicks | 120 | 1,300 |" in lines
     assert "| revenue | 4,500 | 0 |" in lines and sum(line.startswith("**`") for line in lines) == 1
+
+
+# -- what cannot be read is never "not set" ----------------------------------------------------------
+
+
+def test_a_disabled_link_rule_is_skipped_as_the_platform_skips_it():
+    link = {
+        "slug": "spring-a",
+        "destinationUrl": "https://gharart.example/spring?v=a",
+        "routingRules": [
+            {"ruleId": "off", "priority": 1, "enabled": False, "when": {}, "destinationUrl": "https://x.example/off"},
+            {"ruleId": "off-too", "priority": 2, "enabled": "false", "destinationUrl": "https://x.example/off2"},
+            {
+                "ruleId": "on",
+                "priority": 3,
+                "enabled": "true",
+                "when": {"device": "MOBILE"},
+                "destinationUrl": "https://x.example/m",
+            },
+        ],
+    }
+    assert routing.route(link, [], routing.Visitor(device="DESKTOP")).kind == "default"
+    assert routing.route(link, [], routing.Visitor(device="MOBILE")).rule_id == "on"
+    reachable = {url for url, _ in routing.reachable(link, [])}
+    assert reachable == {"https://gharart.example/spring?v=a", "https://x.example/m"}
+    rules = [
+        {"ruleId": "p", "priority": "1", "enabled": "FALSE", "slugs": None, "destinationUrl": "https://x.example/p"}
+    ]
+    assert routing.route(link, rules, routing.Visitor(device="DESKTOP")).kind == "default"
+
+
+def test_an_unknown_condition_leaves_the_route_unjudged_unless_another_condition_already_fails():
+    link = {
+        "slug": "spring-a",
+        "destinationUrl": "https://gharart.example/spring?v=a",
+        "routingRules": [
+            {
+                "ruleId": "hi",
+                "priority": 1,
+                "when": {"country": ["IN"], "language": ["hi"]},
+                "destinationUrl": "https://x.example/hi",
+            }
+        ],
+    }
+    # country US fails the AND whatever the language: the rule cannot match
+    assert routing.route(link, [], routing.Visitor(country="US")).kind == "default"
+    with pytest.raises(Unjudged, match="rule hi has the condition.s. language, which the contract does not name"):
+        routing.route(link, [], routing.Visitor(country="IN", device="MOBILE"))
+    # a condition set to null is no condition
+    link["routingRules"][0]["when"] = {"country": ["IN"], "language": None}
+    assert routing.route(link, [], routing.Visitor(country="IN")).rule_id == "hi"
+
+
+@pytest.mark.parametrize(
+    "rule, words",
+    [
+        ({"when": ["IN"]}, "conditions are \\['IN'\\], not an object"),
+        ({"priority": "first"}, 'priority is "first", not a number'),
+        ({"enabled": "sometimes"}, 'enabled is "sometimes", not true or false'),
+        ({"slugs": 7}, "slugs are 7, not a list"),
+    ],
+)
+def test_a_rule_that_cannot_be_read_leaves_the_route_unjudged(rule, words):
+    personalization = [{"ruleId": "r", "priority": 1, "destinationUrl": "https://x.example/r", **rule}]
+    link = {"slug": "spring-a", "destinationUrl": "https://gharart.example/a"}
+    with pytest.raises(Unjudged, match=words):
+        routing.route(link, [*personalization, {**personalization[0], "ruleId": "r2"}], routing.Visitor(country="IN"))
+
+
+def test_a_personalization_rule_naming_one_slug_as_a_string_applies_to_that_link():
+    rule = {"ruleId": "one", "priority": 1, "slugs": "spring-a", "destinationUrl": "https://x.example/one"}
+    assert routing.route({"slug": "spring-a"}, [rule], routing.Visitor()).rule_id == "one"
+    assert routing.route({"slug": "spring-b", "destinationUrl": "d"}, [rule], routing.Visitor()).kind == "default"
+
+
+def test_a_wildcard_domain_covers_its_subdomains():
+    domains = [
+        {"domain": "*.gharart.example", "status": "PENDING"},
+        {"domain": "gharart.example", "status": "VERIFIED"},
+    ]
+    assert trust.untrusted(domains, "https://promo.gharart.example/x")["domain"] == "*.gharart.example"
+    assert trust.untrusted(domains, "https://a.b.gharart.example/x")["domain"] == "*.gharart.example"
+    assert trust.untrusted(domains, "https://gharart.example/x") is None  # the wildcard covers subdomains only
+    assert trust.untrusted(domains, "https://notgharart.example/x") is None
+    verified = [{"domain": "*.gharart.example", "status": "verified"}]
+    assert trust.untrusted(verified, "https://promo.gharart.example/x") is None
+    assert trust.covers("shop.example", "deals.shop.example") and not trust.covers("shop.example", "myshop.example")
+
+
+def test_a_listed_domain_without_its_name_leaves_trust_unjudged():
+    with pytest.raises(Unjudged, match="names no domain"):
+        trust.untrusted([{"status": "PENDING"}], "https://promo.gharart.example/x")
+    assert trust.untrusted([{"status": "VERIFIED"}], "https://promo.gharart.example/x") is None
+
+
+@pytest.mark.parametrize(
+    "fields, found",
+    [
+        ({"expiresAt": 1700000000}, ["expiresAt 1700000000 (2023-11-14T22:13:20Z) is before", "410"]),
+        ({"expiresAt": "1700000000000"}, ["expiresAt 1700000000000 (2023-11-14T22:13:20Z)"]),
+        ({"maxClicks": "100", "clickCount": 100}, ["maxClicks 100 is reached (clickCount 100)"]),
+        ({"maxClicks": "1000", "clickCount": "200"}, ["maxClicks 1000 leaves 800"]),
+        ({"passwordProtected": "true"}, ["password page"]),
+        ({"passwordProtected": "false", "maxClicks": "lots"}, []),  # the unreadable count is named apart
+    ],
+)
+def test_a_lifetime_in_another_representation_is_read_as_it_means(fields, found):
+    problems = lifetime.problems(fields, start=START, end=END, expected_clicks=5000, flight=True)
+    assert all(any(text in p for p in problems) for text in found) and bool(problems) == bool(found), problems
+
+
+def test_a_lifetime_field_that_cannot_be_read_is_named_never_not_set():
+    unread = lifetime.unreadable({"maxClicks": "lots", "expiresAt": "soon", "passwordProtected": 1, "clickCount": 3})
+    assert sorted(unread) == ["expiresAt", "maxClicks", "passwordProtected"]
+    assert unread["maxClicks"].describe("maxClicks") == 'maxClicks is "lots", not a number'
+
+
+@pytest.mark.parametrize(
+    "link, appends",
+    [
+        ({}, True),
+        ({"trackingPolicy": {"mode": "BRIDGE"}}, True),
+        ({"trackingPolicy": {"appendContextParam": True}}, True),
+        ({"trackingPolicy": {"appendContextParam": "false"}}, False),
+        ({"trackingPolicy": {"appendContextParam": False}}, False),
+    ],
+)
+def test_whether_a_link_appends_its_ctx(link, appends):
+    assert live.appends_ctx(link) is appends
+
+
+@pytest.mark.parametrize("link", [{"trackingPolicy": "DIRECT"}, {"trackingPolicy": {"appendContextParam": "no"}}])
+def test_a_tracking_policy_that_cannot_be_read_is_unjudged(link):
+    with pytest.raises(Unjudged, match="trackingPolicy"):
+        live.known(live.appends_ctx(link), what="the live link a's trackingPolicy", exchanges=[], fix="f")
+
+
+def test_an_unplanned_link_that_does_not_say_whether_it_is_enabled_is_unknown():
+    items = [
+        {"slug": "spring-a", "campaignId": "c", "enabled": True},  # planned
+        {"slug": "spring-z", "campaignId": "c", "enabled": "true"},
+        {"slug": "spring-y", "campaignId": "c"},
+        {"slug": "spring-x", "enabled": "maybe"},  # the list was asked for c's links
+        {"slug": "spring-w", "campaignId": "c", "enabled": "false"},
+        {"slug": "other-a", "campaignId": "other", "enabled": True},
+    ]
+    enabled, unknown = live_config._unplanned(items, "c", {"spring-a"})
+    assert enabled == ["spring-z"]
+    assert unknown == ['spring-x: enabled is "maybe", not true or false', "spring-y: enabled is missing"]

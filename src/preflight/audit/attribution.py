@@ -4,7 +4,7 @@ and a real click's ctx lives through `expectations.conversion_window_minutes` (w
 from __future__ import annotations
 
 from preflight.audit import live_click
-from preflight.audit.live import LiveRun
+from preflight.audit.live import LiveRun, appends_ctx, dashboard_fix, known
 from preflight.core.categories import Category
 from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import fail
@@ -14,14 +14,19 @@ from preflight.lifecycle.model import LiveVariant
 
 def link_appends_ctx(run: LiveRun, variant: LiveVariant) -> None:
     link, read = run.live_link(variant)
-    policy = link.get("trackingPolicy") if isinstance(link.get("trackingPolicy"), dict) else {}
-    if policy.get("appendContextParam") is False:
+    appends = known(
+        appends_ctx(link),
+        what=f"the live link {variant.slug}'s trackingPolicy",
+        exchanges=read.exchanges,
+        fix=dashboard_fix(variant.slug, "tracking policy (append the context parameter)"),
+    )
+    if not appends:
         raise fail(
             Category.ATTRIBUTION,
             f"the live link {variant.slug} appends no ctx (trackingPolicy.appendContextParam: false): no lead or "
             "conversion after its clicks can be attributed",
             expected="trackingPolicy.appendContextParam true (or absent)",
-            actual=policy,
+            actual=link.get("trackingPolicy"),
             exchanges=read.exchanges,
             cause="a live link's tracking policy appends no ctx",
             party="marketer",

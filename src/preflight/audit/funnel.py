@@ -23,6 +23,7 @@ def variant_funnels(run: LiveRun) -> dict[str, Any]:
     campaign_id = run.campaign.campaign_id
     wait = run.expectations.analytics_wait_seconds
     funnel = analytics.read_fresh(lambda: _read(run, campaign_id), wait)
+    _names_the_variants(run, funnel)
     table = {
         "campaignId": campaign_id,
         "freshness": funnel.freshness,
@@ -41,6 +42,20 @@ def _read(run: LiveRun, campaign_id: str) -> analytics.Funnel:
     found = analytics.read(run.client, campaign_id, step=run.step)
     run.reads.saw(found.exchange)
     return found
+
+
+def _names_the_variants(run: LiveRun, funnel: analytics.Funnel) -> None:
+    """Numbers by slug that name none of the variants are about something else (keyed by link id,
+    say): read as the variants' they would be zeros. No item at all is zero traffic, and is read so."""
+    slugs = {v.slug for v in run.campaign.variants}
+    if funnel.items and not slugs & set(funnel.items):
+        raise Unjudged(
+            f"the analytics of {run.campaign.campaign_id} by slug name none of its variants "
+            f"({', '.join(sorted(slugs))}): their keys are {', '.join(sorted(funnel.items)[:5])} "
+            f"(request id {funnel.exchange.request_id or 'none'}): the variants' numbers cannot be read",
+            fix="check the campaign's analytics in the dashboard; if groupBy=slug answers keys other than the slugs, "
+            "report it to 10xDotIn with the request id, then re-run the audit",
+        )
 
 
 def _signal(run: LiveRun, table: dict[str, Any]) -> None:
@@ -65,6 +80,7 @@ def _signal(run: LiveRun, table: dict[str, Any]) -> None:
             analytics.lag_reason(recent, 0) + ": the conversion signal is not judged on lagging numbers",
             fix=analytics.WAIT_FIX,
         )
+    _names_the_variants(run, recent)
     quiet_ones = {
         v.slug: recent.of(v.slug)
         for v in run.campaign.variants

@@ -4,13 +4,16 @@ audit's options."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from preflight.audit.reads import LiveReads, Read
 from preflight.config import CampaignConfig
 from preflight.config.live import Policy
+from preflight.core.readings import Unreadable, read_bool
+from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import Unjudged
 from preflight.lifecycle.model import LiveCampaign, LiveVariant, StepRun
 
@@ -94,3 +97,49 @@ class LiveRun(StepRun):
     def tags_of(self, link: dict[str, Any]) -> dict[str, str]:
         tracking = link.get("tracking") if isinstance(link.get("tracking"), dict) else {}
         return {k: v for k, v in tracking.items() if isinstance(v, str) and v}
+
+
+# -- reading the answers: a value that cannot be read is never "not set" --------------------------
+
+
+def request_ids(exchanges: Iterable[Exchange]) -> str:
+    ids = [ex.request_id for ex in exchanges if ex.request_id]
+    return "request id(s) " + ", ".join(ids) if ids else "no request id"
+
+
+@contextmanager
+def citing(exchanges: Iterable[Exchange]) -> Iterator[None]:
+    """An Unjudged raised inside (by a pure rule, which sees answers and no requests) names the
+    requests whose answers it could not read."""
+    try:
+        yield
+    except Unjudged as exc:
+        raise Unjudged(f"{exc.reason} ({request_ids(exchanges)})", fix=exc.fix) from None
+
+
+def known(reading: Any, *, what: str, exchanges: Iterable[Exchange], fix: str) -> Any:
+    """`reading` (a core.readings answer) unless it is Unreadable: then the check cannot judge, and
+    says which field of which answer it could not read (`what`: "the live link spring-a's maxClicks")."""
+    if isinstance(reading, Unreadable):
+        raise Unjudged(f"{reading.describe(what)}: it cannot be judged ({request_ids(exchanges)})", fix=fix)
+    return reading
+
+
+def appends_ctx(link: dict[str, Any]) -> bool | Unreadable:
+    """Whether the link appends its ctx: trackingPolicy.appendContextParam, true when absent (the
+    platform's default), "false" read as false; Unreadable when the policy cannot be read."""
+    policy = link.get("trackingPolicy")
+    if policy is None:
+        return True
+    if not isinstance(policy, dict):
+        return Unreadable(policy, "an object")
+    appends = read_bool(policy.get("appendContextParam"))
+    return True if appends is None else appends
+
+
+def dashboard_fix(slug: str, field: str) -> str:
+    """What makes a link's unreadable field judgeable."""
+    return (
+        f"open link {slug} in the dashboard and check its {field}; if the API answers it in a shape the contract "
+        "does not describe, report that to 10xDotIn with the request id, then re-run the audit"
+    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from preflight.audit import routing
-from preflight.audit.live import LiveRun
+from preflight.audit.live import LiveRun, appends_ctx, citing, dashboard_fix, known
 from preflight.lifecycle import clicks
 from preflight.lifecycle.failures import NotChecked
 from preflight.lifecycle.model import LiveVariant
@@ -40,11 +40,19 @@ def follow(run: LiveRun, variant: LiveVariant) -> Clicked:
 
 
 def _click(run: LiveRun, variant: LiveVariant) -> Clicked:
-    link, _ = run.live_link(variant)
-    rules = run.reads.personalization_rules(step=run.step).body
+    link, read = run.live_link(variant)
+    rules = run.reads.personalization_rules(step=run.step)
     tags = run.tags_of(link)
-    expected = routing.route(
-        link, rules, routing.Visitor(device=BOT_DEVICE, source=tags.get("utmSource"), campaign=tags.get("utmCampaign"))
+    visitor = routing.Visitor(device=BOT_DEVICE, source=tags.get("utmSource"), campaign=tags.get("utmCampaign"))
+    # Where the click should land and whether it carries a ctx, known before clicking: a click whose
+    # answer cannot be judged is not made.
+    with citing(read.exchanges + rules.exchanges):
+        expected = routing.route(link, rules.body, visitor)
+    appends = known(
+        appends_ctx(link),
+        what=f"the live link {variant.slug}'s trackingPolicy",
+        exchanges=read.exchanges,
+        fix=dashboard_fix(variant.slug, "tracking policy"),
     )
     ex = clicks.click(run.client, run.target.click_url_for(variant.slug), step=run.step)
     run.reads.saw(ex)
@@ -53,7 +61,6 @@ def _click(run: LiveRun, variant: LiveVariant) -> Clicked:
     # Where such a visitor should land, with the tags the live link carries (a tag the config sets
     # and the link lacks is live_config's finding, not the click's).
     clicks.check_landing(run, landed, replace(variant, destination_url=expected.destination_url, tracking=tags))
-    appends = (link.get("trackingPolicy") or {}).get("appendContextParam") is not False
     ctx = clicks.resolved_ctx(run, variant, landed, run.campaign.campaign_id) if appends else None
     return Clicked(landed, ctx, expected)
 

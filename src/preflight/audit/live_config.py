@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from preflight.audit.live import LiveRun
+from preflight.audit.live import LiveRun, dashboard_fix, request_ids
 from preflight.core.categories import Category
+from preflight.core.readings import Unreadable, read_bool
 from preflight.lifecycle.checks import fail
+from preflight.lifecycle.failures import Unjudged
 from preflight.lifecycle.model import LiveVariant
 
 TAGS = ("utmSource", "utmMedium", "utmCampaign")
@@ -66,11 +68,19 @@ def variant_bound(run: LiveRun, variant: LiveVariant) -> dict[str, Any]:
             f"live slug in campaigns[].live.slugs",
         )
     link = read.body
-    problems = []
-    if link.get("campaignId") != campaign_id:
-        problems.append(f"it is bound to {link.get('campaignId')}, not to {campaign_id}: its clicks count elsewhere")
-    if link.get("enabled") is not True:
+    problems, unknown = [], []
+    bound = link.get("campaignId")
+    if bound is None:
+        unknown.append("campaignId is missing")
+    elif bound != campaign_id:
+        problems.append(f"it is bound to {bound}, not to {campaign_id}: its clicks count elsewhere")
+    enabled = read_bool(link.get("enabled"))
+    if enabled is False:
         problems.append("it is disabled: its clicks answer 404")
+    elif enabled is None:
+        unknown.append("enabled is missing")
+    elif isinstance(enabled, Unreadable):
+        unknown.append(enabled.describe("enabled"))
     if not same_page(str(link.get("destinationUrl") or ""), variant.destination_url):
         problems.append(
             f"its destinationUrl is {link.get('destinationUrl')}, the config says {variant.destination_url}"
@@ -97,6 +107,13 @@ def variant_bound(run: LiveRun, variant: LiveVariant) -> dict[str, Any]:
             cause="a live variant link is not bound, enabled, or tagged as configured",
             next_step=f"in the dashboard, edit link {variant.slug}: " + "; ".join(problems) + "; then re-run the audit",
         )
+    if unknown:
+        raise Unjudged(
+            f"whether the live link {variant.slug} is bound and enabled cannot be told: its answer says "
+            + "; ".join(unknown)
+            + f" ({request_ids(read.exchanges)})",
+            fix=dashboard_fix(variant.slug, "campaign and enabled state"),
+        )
     return link
 
 
@@ -105,11 +122,7 @@ def no_unplanned_variant(run: LiveRun) -> list[str]:
     run.live_campaign()
     read = run.reads.links_of(campaign_id, step=run.step)
     planned = set(run.campaign.slugs)
-    unplanned = sorted(
-        str(item.get("slug"))
-        for item in read.body
-        if item.get("campaignId") == campaign_id and item.get("enabled") is True and item.get("slug") not in planned
-    )
+    unplanned, unknown = _unplanned(read.body, campaign_id, planned)
     if unplanned:
         raise fail(
             Category.LIVE_CONFIG,
@@ -121,7 +134,35 @@ def no_unplanned_variant(run: LiveRun) -> list[str]:
             cause="an unplanned variant is enabled on the live campaign",
             next_step=f"disable {', '.join(unplanned)} in the dashboard, or add it to the config's variants",
         )
+    if unknown:
+        raise Unjudged(
+            f"campaign {campaign_id} has link(s) the config does not plan whose enabled state cannot be read: "
+            + "; ".join(unknown)
+            + ": whether they take a share of the traffic and the budget cannot be told "
+            + f"({request_ids(read.exchanges)})",
+            fix="open the campaign's links in the dashboard: disable the unplanned ones or add them to the config's "
+            "variants; if the API leaves out or misstates `enabled`, report it to 10xDotIn with the request ids",
+        )
     return sorted(planned)
+
+
+def _unplanned(items: list[dict[str, Any]], campaign_id: str, planned: set[str]) -> tuple[list[str], list[str]]:
+    """(the enabled links bound to the campaign that the config does not plan; those whose enabled
+    state cannot be read, in words). The list was asked for this campaign's links: one that does not
+    say its campaign is taken as bound to it."""
+    enabled, unknown = [], []
+    for item in items:
+        slug = item.get("slug")
+        if item.get("campaignId") not in (None, campaign_id) or slug in planned:
+            continue
+        state = read_bool(item.get("enabled"))
+        if state is True:
+            enabled.append(str(slug))
+        elif state is None:
+            unknown.append(f"{slug}: enabled is missing")
+        elif isinstance(state, Unreadable):
+            unknown.append(f"{slug}: {state.describe('enabled')}")
+    return sorted(enabled), sorted(unknown)
 
 
 def same_page(a: str, b: str) -> bool:

@@ -4,7 +4,12 @@ The link's `routingRules` first, lowest `priority` number first; then the handle
 personalization rules (`slugs` null, or naming the link), lowest priority first; then the link's
 `destinationUrl`. A rule's conditions (country, device, source, campaign) are AND-ed and a missing
 one matches anything; values compare case-insensitively, and a condition may be one value or a
-list (gap: the rule shapes, read tolerantly).
+list (gap: the rule shapes, read tolerantly). A rule with `enabled: false` (a link rule or a
+personalization rule) is skipped, as the platform skips it.
+
+What cannot be read is never guessed: a condition the contract does not name (the platform may
+match on it, so whether the rule applies is unknown), a priority or `enabled` that is no number or
+boolean, a `when` that is no object: the evaluation that meets one cannot judge (Unjudged).
 """
 
 from __future__ import annotations
@@ -13,13 +18,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from preflight.audit.live import citing
 from preflight.config.live import Audience
 from preflight.core.categories import Category
+from preflight.core.readings import Unreadable, read_bool, read_number
 from preflight.http.client import idempotency_key
 from preflight.lifecycle.checks import expect_status, fail
-from preflight.lifecycle.failures import NotChecked
+from preflight.lifecycle.failures import NotChecked, Unjudged
 
 CONDITIONS = ("country", "device", "source", "campaign")
+RULES_FIX = (
+    "open the rule in the dashboard (the link's routing rules, or Personalization rules) and check it routes the "
+    "configured audiences as intended; report a rule shape the contract does not describe to 10xDotIn with the "
+    "request id, then re-run the audit"
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,14 @@ class Visitor:
             campaign=audience.campaign or tags.get("utmCampaign"),
         )
 
+    def describe(self) -> str:
+        traits = {"country": self.country, "device": self.device, "source": self.source, "campaign": self.campaign}
+        return (
+            "a visitor with " + ", ".join(f"{k} {v}" for k, v in traits.items() if v)
+            if any(traits.values())
+            else "any visitor"
+        )
+
 
 @dataclass(frozen=True)
 class RouteTaken:
@@ -54,9 +74,13 @@ class RouteTaken:
         return f"{where} {self.rule_id}"
 
 
-def matches(when: Any, visitor: Visitor) -> bool:
-    if not isinstance(when, Mapping):
+def matches(when: Any, visitor: Visitor, rule_id: Any = None) -> bool:
+    """Whether `visitor` meets a rule's conditions. A condition the contract does not name decides
+    nothing when another one already fails (they are AND-ed); otherwise it leaves the match unknown."""
+    if when is None:
         return True  # no conditions: every visitor
+    if not isinstance(when, Mapping):
+        raise Unjudged(f"rule {rule_id}'s conditions are {when!r}, not an object of {', '.join(CONDITIONS)}", RULES_FIX)
     for name in CONDITIONS:
         wanted = when.get(name)
         if wanted is None:
@@ -65,28 +89,64 @@ def matches(when: Any, visitor: Visitor) -> bool:
         value = getattr(visitor, name)
         if value is None or value.lower() not in {str(v).lower() for v in values}:
             return False
+    unknown = sorted(name for name, wanted in when.items() if name not in CONDITIONS and wanted is not None)
+    if unknown:
+        raise Unjudged(
+            f"rule {rule_id} has the condition(s) {', '.join(unknown)}, which the contract does not name "
+            f"({', '.join(CONDITIONS)}): whether it matches {visitor.describe()} cannot be told",
+            RULES_FIX,
+        )
     return True
 
 
 def _priority(rule: Mapping[str, Any]) -> float:
-    value = rule.get("priority")
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else float("inf")
+    """Lowest first; a rule without one comes last."""
+    value = read_number(rule.get("priority"))
+    if isinstance(value, Unreadable):
+        raise Unjudged(
+            f"rule {rule.get('ruleId')}'s {value.describe('priority')}: the rules' order is unknown", RULES_FIX
+        )
+    return float("inf") if value is None else value
+
+
+def _active(rule: Mapping[str, Any]) -> bool:
+    """Not switched off (`enabled` absent is on, the platform's default) and with a destination."""
+    enabled = read_bool(rule.get("enabled"))
+    if isinstance(enabled, Unreadable):
+        raise Unjudged(
+            f"rule {rule.get('ruleId')}'s {enabled.describe('enabled')}: whether it applies is unknown", RULES_FIX
+        )
+    return enabled is not False and bool(rule.get("destinationUrl"))
+
+
+def _for_link(rule: Mapping[str, Any], slug: Any) -> bool:
+    """A personalization rule applies to every link (`slugs` null) or to those it names."""
+    slugs = rule.get("slugs")
+    if slugs is None:
+        return True
+    if isinstance(slugs, str):  # one slug, not in a list
+        return slug == slugs
+    if isinstance(slugs, list):
+        return slug in slugs
+    raise Unjudged(f"rule {rule.get('ruleId')}'s slugs are {slugs!r}, not a list of slugs or null", RULES_FIX)
+
+
+def _link_rules(link: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [r for r in link.get("routingRules") or [] if isinstance(r, Mapping) and _active(r)]
+
+
+def _handle_rules(link: Mapping[str, Any], personalization: Iterable[Any]) -> list[Mapping[str, Any]]:
+    slug = link.get("slug")
+    return [r for r in personalization if isinstance(r, Mapping) and _active(r) and _for_link(r, slug)]
 
 
 def route(link: Mapping[str, Any], personalization: Iterable[Mapping[str, Any]], visitor: Visitor) -> RouteTaken:
     """Where `visitor` of `link` goes, by the documented order."""
-    link_rules = [r for r in link.get("routingRules") or [] if isinstance(r, Mapping)]
-    for rule in sorted(link_rules, key=_priority):  # sorted() is stable: equal priorities keep their order
-        if matches(rule.get("when"), visitor) and rule.get("destinationUrl"):
+    for rule in sorted(_link_rules(link), key=_priority):  # sorted() is stable: equal priorities keep their order
+        if matches(rule.get("when"), visitor, rule.get("ruleId")):
             return RouteTaken(str(rule["destinationUrl"]), "link_rule", rule.get("ruleId"))
-    slug = link.get("slug")
-    for rule in sorted((r for r in personalization if isinstance(r, Mapping)), key=_priority):
-        if rule.get("enabled") is False or not rule.get("destinationUrl"):
-            continue
-        slugs = rule.get("slugs")
-        if slugs is not None and slug not in slugs:
-            continue
-        if matches(rule.get("when"), visitor):
+    for rule in sorted(_handle_rules(link, personalization), key=_priority):
+        if matches(rule.get("when"), visitor, rule.get("ruleId")):
             return RouteTaken(str(rule["destinationUrl"]), "personalization_rule", rule.get("ruleId"))
     return RouteTaken(str(link.get("destinationUrl") or ""), "default")
 
@@ -94,15 +154,10 @@ def route(link: Mapping[str, Any], personalization: Iterable[Mapping[str, Any]],
 def reachable(link: Mapping[str, Any], personalization: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """Every destination a visitor of `link` may be sent to: (url, what sends them there)."""
     out = [(str(link.get("destinationUrl") or ""), "the link's destinationUrl")]
-    for rule in link.get("routingRules") or []:
-        if isinstance(rule, Mapping) and rule.get("destinationUrl"):
-            out.append((str(rule["destinationUrl"]), f"the link's routing rule {rule.get('ruleId')}"))
-    slug = link.get("slug")
-    for rule in personalization:
-        if not isinstance(rule, Mapping) or rule.get("enabled") is False or not rule.get("destinationUrl"):
-            continue
-        if rule.get("slugs") is None or slug in (rule.get("slugs") or []):
-            out.append((str(rule["destinationUrl"]), f"the handle's personalization rule {rule.get('ruleId')}"))
+    for rule in _link_rules(link):
+        out.append((str(rule["destinationUrl"]), f"the link's routing rule {rule.get('ruleId')}"))
+    for rule in _handle_rules(link, personalization):
+        out.append((str(rule["destinationUrl"]), f"the handle's personalization rule {rule.get('ruleId')}"))
     return out
 
 
@@ -124,7 +179,8 @@ def audiences_reach_the_variant(run: Any, variant: Any) -> list[dict[str, Any]]:
     home = str(link.get("destinationUrl") or "")
     seen = []
     for audience in audiences:
-        chosen = route(link, rules.body, Visitor.of(audience, tags))
+        with citing(read.exchanges + rules.exchanges):
+            chosen = route(link, rules.body, Visitor.of(audience, tags))
         seen.append(
             {"audience": audience.describe(), "destinationUrl": chosen.destination_url, "by": chosen.describe()}
         )

@@ -1,4 +1,5 @@
-"""Destination trust: a host, or a parent domain of it, listed and not VERIFIED (gap)."""
+"""Destination trust: a host, or a parent domain of it, listed and not VERIFIED, refuses the click
+(gap); a `*.` entry (`*.gharart.example`) covers the subdomains of its domain."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from preflight.audit import routing
+from preflight.audit.live import citing
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import fail
+from preflight.lifecycle.failures import Unjudged
 
 
 def untrusted(domains: Iterable[Mapping[str, Any]], url: str) -> Mapping[str, Any] | None:
@@ -18,13 +21,27 @@ def untrusted(domains: Iterable[Mapping[str, Any]], url: str) -> Mapping[str, An
         return None
     found = None
     for entry in domains:
-        domain = str(entry.get("domain") or "").lower().rstrip(".")
-        if not domain or str(entry.get("status") or "").upper() == "VERIFIED":
+        if str(entry.get("status") or "").upper() == "VERIFIED":
             continue
-        if host == domain or host.endswith("." + domain):
-            if found is None or len(domain) > len(str(found.get("domain"))):
-                found = entry
+        domain = entry.get("domain")
+        if not isinstance(domain, str) or not domain.strip():
+            raise Unjudged(
+                f"a destination domain listed {entry.get('status')} names no domain ({domain!r}): which hosts it "
+                "refuses cannot be told",
+                fix="open Destination domains in the dashboard and check each entry has its domain; report the answer "
+                "to 10xDotIn with the request id, then re-run the audit",
+            )
+        if covers(domain, host) and (found is None or len(domain) > len(str(found.get("domain")))):
+            found = entry
     return found
+
+
+def covers(domain: str, host: str) -> bool:
+    """The listed `domain` is `host` or a parent domain of it; `*.parent` covers parent's subdomains."""
+    name = domain.strip().lower().rstrip(".")
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    return host == name or host.endswith("." + name)
 
 
 def destinations_are_trusted(run: Any, variant: Any) -> list[str]:
@@ -34,11 +51,13 @@ def destinations_are_trusted(run: Any, variant: Any) -> list[str]:
     domains = run.reads.destination_domains(step=run.step)
     rules = run.reads.personalization_rules(step=run.step)
     refused = []
-    for url, why in routing.reachable(link, rules.body):
-        entry = untrusted(domains.body, url)
-        if entry is not None:
-            refused.append(f"{url} ({why}) is on {entry.get('domain')}, {entry.get('status')}")
-    hosts = sorted({str(urlsplit(url).hostname) for url, _ in routing.reachable(link, rules.body)})
+    with citing(read.exchanges + domains.exchanges + rules.exchanges):
+        reachable = routing.reachable(link, rules.body)
+        for url, why in reachable:
+            entry = untrusted(domains.body, url)
+            if entry is not None:
+                refused.append(f"{url} ({why}) is on {entry.get('domain')}, {entry.get('status')}")
+    hosts = sorted({str(urlsplit(url).hostname) for url, _ in reachable})
     run.artifacts.put("destinationHosts", hosts)
     if refused:
         raise fail(

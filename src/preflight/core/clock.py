@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+
+from preflight.core.readings import read_time
 
 
 def now_iso() -> str:
@@ -38,13 +41,9 @@ def _http_date(text: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def parse_time(text: str | None) -> datetime | None:
-    """An RFC 3339 time from an answer (Z or an offset; a time without a zone is read as UTC), or
-    None when it is absent or unreadable."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+def parse_time(value: Any) -> datetime | None:
+    """A time from an answer (RFC 3339, or epoch seconds or milliseconds: core.readings.read_time),
+    or None when it is absent or unreadable. A check that must tell those apart reads it with
+    read_time itself."""
+    parsed = read_time(value)
+    return parsed if isinstance(parsed, datetime) else None

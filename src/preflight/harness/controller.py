@@ -74,7 +74,7 @@ class Controller(PreflightSession):
         for previous in ("escalations", "landing"):  # a previous run's
             shutil.rmtree(self.reports_dir() / previous, ignore_errors=True)
         target = self.run_config.target
-        seed = self._seed_live if self.audit and target.sandbox.seed_live else None
+        seed = self._seed_live if self.audit and target.sandbox is not None and target.sandbox.seed_live else None
         try:
             self.opened = open_target_once(target, faults=True, seed=seed)
         except TargetError as exc:

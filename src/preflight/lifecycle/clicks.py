@@ -201,9 +201,9 @@ def resolved_ctx(run: StepRun, variant: LiveVariant, landed: Landing, campaign_i
         )
     run.artifacts.add("ctx", token)
     run.artifacts.add("clickIds", body["clickId"])
-    if run.journal is not None and not run.campaign.notes.get("ctx_kept") and isinstance(body.get("expiresAt"), str):
+    if run.journal is not None and not run.campaign.notes.get("ctx_kept") and parse_time(body.get("expiresAt")):
         # for a later run on this target: a stale ctx once its lifetime is over (tests of step 6)
-        run.journal.ctx(run.campaign.campaign_id, run.campaign.handle, variant.slug, token, body["expiresAt"])
+        run.journal.ctx(run.campaign.campaign_id, run.campaign.handle, variant.slug, token, str(body["expiresAt"]))
         run.campaign.notes["ctx_kept"] = True
     counts = run.campaign.notes.setdefault("clicks", {})
     counts[variant.slug] = counts.get(variant.slug, 0) + 1  # the analytics step counts them back

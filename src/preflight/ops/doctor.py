@@ -14,6 +14,7 @@ from typing import Any
 
 from preflight.config import TargetConfig
 from preflight.core.categories import Category
+from preflight.core.readings import read_bool
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 from preflight.http.listing import pages
@@ -83,10 +84,11 @@ def enabled_links(client: PlatformClient, campaign: dict[str, Any]) -> tuple[lis
         if link is None:  # (gap) the contract lists no link read; a deployment that has one tells us
             ex = client.call("get_link", step="doctor", slug=slug)
             link = ex.response_body if ex.status == 200 and isinstance(ex.response_body, dict) else None
-        if link is None:
-            unknown.append(slug)
-        elif link.get("enabled"):
+        state = read_bool(link.get("enabled")) if link is not None else None
+        if state is True:  # "true" too; a link that does not say, or says what is no boolean, is unknown
             enabled.append(link)
+        elif state is not False:
+            unknown.append(slug)
     return enabled, unknown
 
 
@@ -113,7 +115,8 @@ def leftovers(client: PlatformClient, campaigns: list[dict[str, Any]]) -> Row:
         return Row(
             item,
             UNKNOWN,
-            f"{len(unknown)} link(s) of pf- campaigns cannot be read (no link read on this platform)",
+            f"{len(unknown)} link(s) of pf- campaigns whose enabled state cannot be read (no link read on this "
+            "platform, or an answer without a readable `enabled`)",
             "preflight cleanup --all shows what the local journals know",
         )
     return Row(item, PASS, f"none: {len(campaigns)} pf- campaign(s) on the handle, every link retired")

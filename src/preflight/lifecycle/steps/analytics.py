@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.core.categories import Category
+from preflight.core.readings import read_number
 from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
@@ -71,7 +72,8 @@ def read(
     body = expect_json_object(ex, body, doing="reading analytics", fields={"items": list, "freshness": dict})
     items: dict[str, dict[str, float]] = {}
     for item in body["items"]:
-        counts = {name: item.get(name) for name in COUNTS} if isinstance(item, dict) else {}
+        # A count as a numeric string ("120") is that number; one that is no number is a violation.
+        counts = {name: read_number(item.get(name)) for name in COUNTS} if isinstance(item, dict) else {}
         # (gap) testConversions is the contract's own; an answer without it counts none.
         counts["testConversions"] = counts.get("testConversions") or 0
         bad = {name: value for name, value in counts.items() if not isinstance(value, (int, float))}

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from preflight.core.categories import Category
+from preflight.core.clock import parse_time
 from preflight.http.exchange import Exchange
 from preflight.lifecycle import journal
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
@@ -183,7 +183,7 @@ def stale_from_journal(run: StepRun, journal_root: str) -> tuple[journal.KeptCtx
     now = platform_now(ex)
     for candidate in kept:
         expires = parse_time(candidate.expires_at)
-        if expires is not None and expires + STALE_MARGIN_SECONDS <= now:
+        if expires is not None and expires.timestamp() + STALE_MARGIN_SECONDS <= now:
             run.artifacts.put("staleCtxFrom", {"runId": candidate.run_id, "expiresAt": candidate.expires_at})
             return candidate, ""
     newest = kept[0]
@@ -200,13 +200,6 @@ def platform_now(ex: Exchange) -> float:
         return parsedate_to_datetime(stamp).timestamp() if stamp else time.time()
     except (TypeError, ValueError):
         return time.time()
-
-
-def parse_time(text: str) -> float | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def stale_ctx_refused(run: StepRun, stale_token: str, slug: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.core.categories import Category
+from preflight.core.readings import Unreadable, read_number
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.lifecycle.clicks import TAG_LOST
@@ -37,11 +38,34 @@ def fetch(run: StepRun, *, surface: str = "jwt", consistent: bool = True) -> Hea
     body = expect_json_object(
         ex, body, doing="reading campaign health", fields=("campaignId", "status", "score", "checks")
     )
+    _of_the_campaign(run, ex, body["campaignId"], surface)
     checks = _checks_by_id(ex, body["checks"])
-    health = Health(status=body["status"], score=body["score"], checks=checks, exchange=ex)
+    score = read_number(body["score"])  # "80" is 80; what is no number stays as it is (check_consistent says so)
+    health = Health(
+        status=body["status"],
+        score=body["score"] if isinstance(score, Unreadable) else score,
+        checks=checks,
+        exchange=ex,
+    )
     if consistent:
         check_consistent(health)
     return health
+
+
+def _of_the_campaign(run: StepRun, ex: Exchange, said: Any, surface: str) -> None:
+    """Health of another campaign than the one asked for says nothing about this one."""
+    asked = run.campaign.campaign_id
+    if said != asked:
+        raise fail(
+            Category.CONTRACT_VIOLATION,
+            f"{surface.upper()} campaign health of {asked} answers for campaign {said!r}",
+            expected={"campaignId": asked},
+            actual={"campaignId": said},
+            exchanges=[ex],
+            cause="campaign health answers for another campaign than the one asked for",
+            next_step="nothing in that answer tells this campaign's readiness: report it to 10xDotIn with the "
+            "request id, and read the campaign's health in the dashboard meanwhile",
+        )
 
 
 def check_wired(run: StepRun) -> Health:
