@@ -43,7 +43,14 @@ SECTION = "## Browser"
 WORK = c.OUT / "browser"
 BUDGET_S = 1.5  # the ceiling: added seconds per variant and viewport
 LOOK_BUDGET_S = 0.3  # the approved look's ceiling, on top of the journey
+JOURNEY_S = 0.83  # the journey's cost per variant and viewport on an idle machine (bench/RESULTS.md before the look)
 KINDS = ("off", "on", "look")
+BEFORE = (
+    "Before the look, on a quieter machine (2026-12-06, load average 4.5, commit b84c15b): the journey added 0.83 s "
+    "per variant and viewport (`preflight run -n 2`, HTML) and 0.89 s (`-n 0 --no-html`). On a loaded machine the "
+    "differences of whole runs are noise: the look's own cost, measured inside each visit, and its share of the "
+    "journey's are the figures to read."
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -226,7 +233,7 @@ def render(
             f"| {label} | {off_m:.1f} s | {on_m:.1f} s (×{on_m / off_m:.2f}) | {look_m:.1f} s (×{look_m / on_m:.2f} "
             f"the journey's) | {per_visit:.2f} s | {per_look:+.2f} s |"
         )
-    lines.append("")
+    lines += ["", BEFORE, ""]
     settled, per_test, look_s = inside["settled"], inside["per_test"], inside["look"]
     if settled:
         lines.append(
@@ -244,6 +251,13 @@ def render(
             f"the approved PNG read and compared): {statistics.median(look_s):.3f} s median, "
             f"{max(look_s):.3f} s at most ({len(look_s)} looks, {same} the same as approved)."
         )
+        if per_test:
+            share = statistics.median(look_s) / statistics.median(per_test)
+            lines.append(
+                f"Side by side in this invocation: a look costs {share:.1%} of a journey test's time per viewport "
+                f"({statistics.median(per_test):.2f} s here); on the journey's {JOURNEY_S} s per variant and viewport "
+                f"of an idle machine (the table above before the look), that is {share * JOURNEY_S:.2f} s."
+            )
         lines.append("")
     for label, per_visit, per_look in verdicts:
         ok = "within" if per_visit <= BUDGET_S else "OVER"
@@ -253,6 +267,13 @@ def render(
         ok = "within" if per_look <= LOOK_BUDGET_S else "OVER"
         lines.append(
             f"- {label}: the look {per_look:+.2f} s per variant and viewport, {ok} the {LOOK_BUDGET_S} s budget."
+        )
+    if look_s and per_test:
+        scaled = statistics.median(look_s) / statistics.median(per_test) * JOURNEY_S
+        ok = "within" if scaled <= LOOK_BUDGET_S else "OVER"
+        lines.append(
+            f"- the look as a share of the journey: {scaled:.2f} s per variant and viewport, {ok} the "
+            f"{LOOK_BUDGET_S} s budget."
         )
     if look_s:
         ok = "within" if statistics.median(look_s) <= LOOK_BUDGET_S else "OVER"
