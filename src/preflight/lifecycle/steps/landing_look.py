@@ -73,7 +73,9 @@ class Look:
         }
 
 
-def request(run: StepRun, variant: LiveVariant, settings: BrowserSettings, expect: LandingExpect | None):
+def request(
+    run: StepRun, variant: LiveVariant, settings: BrowserSettings, expect: LandingExpect | None
+) -> LookRequest | None:
     """What the shot paints over (None: the look is off)."""
     if not settings.visual.enabled:
         return None
@@ -83,7 +85,12 @@ def request(run: StepRun, variant: LiveVariant, settings: BrowserSettings, expec
 
 
 def compare(
-    run: StepRun, variant: LiveVariant, visit: Visit, viewport: Viewport, looks: Baselines | None, settings
+    run: StepRun,
+    variant: LiveVariant,
+    visit: Visit,
+    viewport: Viewport,
+    looks: Baselines | None,
+    settings: BrowserSettings,
 ) -> Look:
     """The visit's first screen against its approved look (never raises: `judge` decides)."""
     started = time.perf_counter()
