@@ -14,4 +14,5 @@ def test_shopper_lands_on_the_live_page(live_run, audit_variant, request, landin
     saying what that leaves out; no lead is sent from a live page."""
     live_landing.asked(live_run)
     shopper = request.getfixturevalue("shopper")  # the browser is launched only when asked for
-    live_landing.journey(live_run, audit_variant, shopper, landing_evidence, run_config.browser)
+    looks = request.getfixturevalue("approved_looks")
+    live_landing.journey(live_run, audit_variant, shopper, landing_evidence, run_config.browser, looks)

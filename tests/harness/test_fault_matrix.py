@@ -746,6 +746,10 @@ ELSEWHERE = {
         ),
         "test_landing.py",
     ),
+    # what only the page's look or its URL after its scripts tells (test_visual.py, through a proxy)
+    **dict.fromkeys(
+        ("landing_changed", "landing_strips_ctx", "detail_page_content_under_gate", "bridge_slow"), "test_visual.py"
+    ),
 }
 # Several faults at once, on different steps: one payload per fault.
 COMBINED = {

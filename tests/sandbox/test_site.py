@@ -3,10 +3,13 @@ what a browser meets at the end of a click, served by the sandbox, faults and al
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sandbox_helpers import ctx_of
 
+from preflight.core.hops import read_bridge
 from preflight.sandbox.site import pages
 
 DRAFT = "/v2/public/handles/{h}/site-structure/campaigns/spring-ab"
@@ -75,13 +78,51 @@ def test_the_lead_form_posts_where_the_page_says_with_the_ctx_of_its_url(api, sb
         ("landing_script_error", lambda r: r.status_code == 200 and "offer-widget.js" in r.text),
         ("landing_asset_missing", lambda r: r.status_code == 200 and "theme-2026.css" in r.text),
         ("landing_slow", lambda r: r.status_code == 200 and "hero.svg?late=2500" in r.text),
+        # the same page saying it is gone, with 200 (a soft 404)
+        (("landing_not_found", {"soft": True}), lambda r: r.status_code == 200 and "Page not found" in r.text),
+        # still loads, keeps its form: another heading, last season's hero
+        (
+            "landing_changed",
+            lambda r: (
+                r.status_code == 200
+                and '<h1 id="variant-title">Last season&#x27;s offer</h1>' in r.text
+                and "hero-old.svg" in r.text
+                and 'id="lead"' in r.text
+            ),
+        ),
+        (
+            ("landing_changed", {"heading": "Control", "hero": "none"}),
+            lambda r: r.status_code == 200 and 'id="hero"' not in r.text and ">Control</h1>" in r.text,
+        ),
+        ("landing_strips_ctx", lambda r: r.status_code == 200 and 'url.searchParams.delete("ctx")' in r.text),
     ],
 )
 def test_each_landing_fault_breaks_the_page_its_way(api, sb, fault, check):
     landing_campaign(api, sb)
-    sb.set_faults({fault: {}})
+    name, options = fault if isinstance(fault, tuple) else (fault, {})
+    sb.set_faults({name: options})
     _, page = landed(api)
     assert check(page), page.text[:500]
+
+
+def test_a_healthy_page_shows_when_its_prices_were_checked_and_animates_a_badge(api, sb):
+    """What changes on every visit (the config masks it) and what moves (frozen before the shot)."""
+    landing_campaign(api, sb)
+    _, page = landed(api)
+    assert re.search(r'<p class="checked">Prices checked at <time>\d\d:\d\d:\d\d</time></p>', page.text)
+    assert '<span class="badge">New</span>' in page.text and "animation:pulse" in pages.SITE_CSS
+    assert "hero.svg" in page.text and "hero-old.svg" not in page.text and "searchParams.delete" not in page.text
+    assert api.http.get("/_site/_assets/hero-old.svg").headers["content-type"].startswith("image/svg+xml")
+
+
+def test_a_slow_bridge_page_waits_before_it_sends_the_visitor_on(api, sb):
+    landing_campaign(api, sb)
+    sb.set_faults({"bridge_slow": {"seconds": 8}})
+    click = api.click("spring-a")
+    assert click.status_code == 200, click.text
+    bridge = read_bridge(click.text, str(click.url))
+    assert bridge.wait_seconds == 8 and bridge.target and "ctx=" in bridge.target, click.text
+    assert bridge.anchor == bridge.refresh  # its continue link works at once
 
 
 def test_a_fault_limited_to_a_slug_leaves_the_others_alone(api, sb):
@@ -152,6 +193,15 @@ def test_the_ungated_fault_shows_a_free_with_login_page_to_anyone(api, sb):
     sb.set_faults({"detail_page_ungated": {}})
     page = httpx.get(url).text
     assert 'id="page-content"' in page and 'id="login-gate"' not in page
+
+
+def test_the_content_under_gate_fault_shows_the_gate_and_the_content(api, sb):
+    url = published(api, sb)
+    sb.set_faults({"detail_page_content_under_gate": {}})
+    page = httpx.get(url).text
+    assert 'id="login-gate"' in page and 'id="page-content"' in page
+    sb.set_faults({})
+    assert 'id="page-content"' not in httpx.get(url).text
 
 
 def test_an_unknown_detail_page_is_404(api):

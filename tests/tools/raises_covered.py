@@ -2,7 +2,7 @@
 the fault matrix.
 
 Reads the coverage data of a `coverage run` of the fault matrices (`make test` makes it from
-tests/harness/test_fault_matrix.py, test_landing.py and test_analytics.py: branch coverage of
+tests/harness/test_fault_matrix.py, test_landing.py, test_visual.py and test_analytics.py: branch coverage of
 src/preflight/lifecycle/steps/ and src/preflight/lifecycle/clicks.py, pyproject's `source_pkgs`, in
 every `preflight run` subprocess) and checks that each failure branch of those modules fired at
 least once: each `raise` statement

@@ -365,7 +365,7 @@ def test_a_misspelled_key_says_did_you_mean(workdir: Path) -> None:
         (
             "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; allowed: campaignId, goalType, "
             "name, leadVerification, tracking, variants, detailPage, conversion, live, flight, expected_clicks, "
-            "audiences; did you mean 'goalType'?"
+            "audiences, expect; did you mean 'goalType'?"
         ),
     ]
 

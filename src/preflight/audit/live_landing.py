@@ -4,13 +4,14 @@ throwaway links (lifecycle/steps/landing.py, the same checks): the platform's an
 one click follower (lifecycle/clicks.py, as A8's click is: a live link's expiry, click limit or
 password is the marketer's), the site's redirects followed as a browser follows them, the page
 answering 2xx with the click's ctx and every tag, the variant's page, a LEAD_CAPTURE page's lead
-form, its console and its Largest Contentful Paint. The browser says it is campaign-preflight (a
-bot click, never a qualified one) and blocks the ad and analytics hosts. Reads only: no lead is
-sent from a live page."""
+form, its console and its Largest Contentful Paint, and its first screen against its approved look.
+The browser says it is campaign-preflight (a bot click, never a qualified one) and blocks the ad
+and analytics hosts. Reads only: no lead is sent from a live page."""
 
 from __future__ import annotations
 
 from preflight.audit.live import LiveRun
+from preflight.browser.baselines import Baselines
 from preflight.browser.launch import Shopper
 from preflight.browser.visit import Visit
 from preflight.config.browser import BrowserSettings
@@ -34,8 +35,16 @@ def asked(run: LiveRun) -> None:
 
 
 def journey(
-    run: LiveRun, variant: LiveVariant, shopper: Shopper, evidence: Evidence, settings: BrowserSettings
+    run: LiveRun,
+    variant: LiveVariant,
+    shopper: Shopper,
+    evidence: Evidence,
+    settings: BrowserSettings,
+    looks: Baselines | None = None,
 ) -> list[Visit]:
+    """`looks`: the approved looks each live page's first screen is held against."""
     run.live_link(variant)  # a link that does not exist is live_config's finding: skipped here
     reads_only = settings.model_copy(update={"submit_lead": False})  # a lead is a write
-    return landing.journey(run, variant, shopper, evidence, reads_only, lead_email="", lead_name="", own_link=False)
+    return landing.journey(
+        run, variant, shopper, evidence, reads_only, lead_email="", lead_name="", own_link=False, looks=looks
+    )

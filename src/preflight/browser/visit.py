@@ -20,61 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from preflight import __version__
+from preflight.browser import look as looks
 from preflight.browser.launch import Shopper
+from preflight.browser.scripts import LCP_SCRIPT, LOAD_SCRIPT, PAGE_SCRIPT
 from preflight.config.browser import Viewport
 from preflight.core import hops
 from preflight.core.redact import redact_headers, redact_text
 
-# The Largest Contentful Paint of the page: the last candidate the browser reported once every image
-# is decoded and three more frames were presented (an image's entry follows its paint; the buffered
-# entries hold every earlier candidate). On a loaded machine an entry can come later than that: while
-# a visible image larger than the last candidate has no entry of its own (or there is none at all),
-# its entry is waited for, at most LCP_WAIT_MS; else a slow hero image would pass as the headline's
-# early paint. Events, not a fixed wait.
-LCP_WAIT_MS = 2000
-LCP_SCRIPT = """async () => {
-  await Promise.all(Array.from(document.images, (image) => image.decode().catch(() => null)));
-  return await new Promise((resolve) => {
-  let last = null;
-  let observer = null;
-  let waiting = false;
-  let finished = false;
-  const painted = new Set();
-  const take = (entries) => { for (const entry of entries) { last = entry; painted.add(entry.element); } };
-  const visibleArea = (element) => {
-    const box = element.getBoundingClientRect();
-    const width = Math.min(box.right, innerWidth) - Math.max(box.left, 0);
-    const height = Math.min(box.bottom, innerHeight) - Math.max(box.top, 0);
-    return Math.max(0, width) * Math.max(0, height);
-  };
-  const unreported = () => !last || Array.from(document.images).some((image) =>
-    image.complete && image.naturalWidth > 0 && !painted.has(image) && visibleArea(image) > last.size);
-  const finish = () => {
-    if (finished) { return; }
-    finished = true;
-    if (observer) { take(observer.takeRecords()); observer.disconnect(); }
-    const node = last && last.element;
-    const element = node ? node.tagName.toLowerCase() + (node.id ? "#" + node.id : "") : null;
-    resolve(last ? {ms: last.startTime, element: element, url: last.url || null} : null);
-  };
-  const settle = () => {
-    if (observer) { take(observer.takeRecords()); }
-    if (!unreported()) { finish(); } else { waiting = true; setTimeout(finish, __WAIT_MS__); }
-  };
-  try {
-    observer = new PerformanceObserver((list) => {
-      take(list.getEntries());
-      if (waiting && !unreported()) { finish(); }
-    });
-    observer.observe({type: "largest-contentful-paint", buffered: true});
-  } catch (error) { resolve(null); return; }
-  requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(settle, 0))));
-  });
-}""".replace("__WAIT_MS__", str(LCP_WAIT_MS))
-LOAD_SCRIPT = """() => {
-  const nav = performance.getEntriesByType("navigation")[0];
-  return nav ? nav.loadEventEnd : null;
-}"""
 NETWORK_NOISE = "Failed to load resource"  # the console's copy of a failed request (recorded from the network)
 BLOCKED_ERROR = "net::ERR_BLOCKED_BY_CLIENT"
 SEND_WAIT_MS = 5000  # a submitted form sends its request at once; its answer may take the page timeout
@@ -88,6 +40,7 @@ class Hop:
     url: str
     status: int
     headers: dict[str, str]  # redacted
+    at: float = 0.0  # when its answer came (time.perf_counter)
 
     @property
     def location(self) -> str | None:
@@ -128,6 +81,11 @@ class Visit:
     elapsed_ms: float = 0.0  # the click to the settled page, as the harness waited for it
     screenshot: bytes | None = None
     click_page: str | None = None  # the click's own answer's page (bridge, password, refusal), redacted
+    page_url: str = ""  # the page's own location.href once its scripts ran (a script may rewrite it), redacted
+    heading: str = ""  # the page's first <h1>, as shown
+    look: bytes | None = None  # the first screen, settled and masked (browser/look.py), when asked for
+    look_error: str | None = None  # why the first screen could not be taken
+    look_ms: float | None = None  # what taking it cost
 
     @property
     def bridge(self) -> hops.Bridge | None:
@@ -136,6 +94,13 @@ class Visit:
         if first is None or first.status != 200 or self.click_page is None:
             return None
         return hops.read_bridge(self.click_page, first.url)
+
+    @property
+    def bridge_ms(self) -> float | None:
+        """How long the click's bridge page held the browser: from its answer to the next page's."""
+        if self.bridge is None or len(self.hops) < 2:
+            return None
+        return max(0.0, (self.hops[1].at - self.hops[0].at) * 1000)
 
     @property
     def final_status(self) -> int | None:
@@ -159,7 +124,10 @@ class Visit:
             "finalStatus": self.final_status,
             "title": self.title,
             "hops": [{"url": h.url, "status": h.status, "location": h.location} for h in self.hops],
-            "bridge": {"refresh": bridge.refresh, "continue": bridge.anchor} if (bridge := self.bridge) else None,
+            "bridge": ({"refresh": bridge.refresh, "continue": bridge.anchor} if (bridge := self.bridge) else None),
+            "bridgeMs": _round(self.bridge_ms),
+            "pageUrl": self.page_url,
+            "heading": self.heading,
             "error": self.error,
             "consoleErrors": self.console_errors,
             "pageErrors": self.page_errors,
@@ -170,6 +138,8 @@ class Visit:
             "lcpElement": self.lcp_element,
             "elapsedMs": _round(self.elapsed_ms),
             "userAgent": self.user_agent,
+            "lookMs": _round(self.look_ms),
+            "lookError": self.look_error,
         }
 
 
@@ -273,7 +243,12 @@ class Tab:
         request = response.request
         if request.is_navigation_request() and response.frame == self.page.main_frame:
             self.visit.hops.append(
-                Hop(redact_text(response.url), response.status, redact_headers(response.headers.items()))
+                Hop(
+                    redact_text(response.url),
+                    response.status,
+                    redact_headers(response.headers.items()),
+                    time.perf_counter(),
+                )
             )
         elif response.status >= 400:
             self._failed(request, response.status, None)
@@ -303,10 +278,11 @@ class Tab:
         self.visit.page_errors.append(redact_text(f"{error.name}: {error.message}")[:1000])
 
     # -- the visit ------------------------------------------------------------------------------
-    def open(self, url: str, *, click: bool = True) -> Visit:
+    def open(self, url: str, *, click: bool = True, look: looks.LookRequest | None = None) -> Visit:
         """Follow the click to the page it settles on (load event), then measure and screenshot it.
         `click`: `url` is a short link, whose own answer is kept (its page, when it has one) and
-        whose 200 page (a bridge) sends the browser on."""
+        whose 200 page (a bridge) sends the browser on. `look`: also take the first screen, settled
+        and masked (browser/look.py)."""
         visit = self.visit
         visit.click_url = url
         started = time.perf_counter()
@@ -324,6 +300,8 @@ class Tab:
         visit.elapsed_ms = (time.perf_counter() - started) * 1000
         visit.final_url = redact_text(self.page.url)
         self._measure()
+        if look is not None and visit.final_hop is not None and not visit.error:
+            self._look(look)
         return visit
 
     def _answer_click(self, route: Any) -> None:
@@ -370,9 +348,18 @@ class Tab:
             lcp = page.evaluate(LCP_SCRIPT)
             if lcp:
                 visit.lcp_ms, visit.lcp_element = lcp.get("ms"), lcp.get("element")
+            seen = page.evaluate(PAGE_SCRIPT)
+            visit.page_url, visit.heading = redact_text(seen["href"]), redact_text(seen["heading"])
             visit.screenshot = page.screenshot(full_page=True, type="png", animations="disabled")
         except Exception as exc:  # a page that crashed or is still navigating: what was measured stays
             visit.error = visit.error or f"the page could not be measured: {_first_line(exc)}"
+
+    def _look(self, request: looks.LookRequest) -> None:
+        started = time.perf_counter()
+        final = self.visit.final_hop.url if self.visit.final_hop else ""
+        shot = looks.take(self.page, request, final)
+        self.visit.look, self.visit.look_error = shot.png, shot.error
+        self.visit.look_ms = (time.perf_counter() - started) * 1000
 
     # -- looking at the page ----------------------------------------------------------------------
     def visible(self, selector: str) -> bool:
@@ -387,9 +374,13 @@ class Tab:
         except Exception:
             return False
 
+    def form(self, form: str) -> Any:
+        """The first form `form` matches (a selector list, e.g. `form#lead, form.signup`, too)."""
+        return self.page.locator(form).first
+
     def email_field(self, form: str) -> Any | None:
-        """The form's email input, when the form has a visible one."""
-        field = self.page.locator(f"{form} input[type=email], {form} input[name=email]").first
+        """The form's email input, when the form has a visible one (looked for inside the form)."""
+        field = self.form(form).locator("input[type=email], input[name=email]").first
         try:
             return field if field.is_visible() else None
         except Exception:
@@ -411,14 +402,14 @@ class Tab:
                 lambda request: request.method == "POST" and posts_to in request.url, timeout=SEND_WAIT_MS
             ) as waiting:
                 field.fill(email)
-                named = page.locator(f"{form} input[name=name]").first
+                named = self.form(form).locator("input[name=name]").first
                 if named.count() and named.is_visible():
                     named.fill(name)
-                button = page.locator(f"{form} button[type=submit], {form} input[type=submit], {form} button").first
+                button = self.form(form).locator("button[type=submit], input[type=submit], button").first
                 if button.count():
                     button.click()
                 else:
-                    page.locator(form).first.evaluate("f => f.requestSubmit()")
+                    self.form(form).evaluate("f => f.requestSubmit()")
         except Exception as exc:
             error = f"no POST to …{posts_to} within {SEND_WAIT_MS / 1000:g} s of submitting ({_first_line(exc)})"
             return FormAnswer(url="", status=None, request_body=None, response_body=None, headers={}, error=error)

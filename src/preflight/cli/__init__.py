@@ -1,6 +1,7 @@
 """The `preflight` command: `doctor` checks a target with reads only, `plan` shows the writes a
 run will spend, `run` runs the lifecycle suites and builds the report, `audit` reads the live
-campaigns the ads point at (zero writes), `gate` turns a run's
+campaigns the ads point at (zero writes), `approve` keeps the last run's landing pages as their
+approved look, `gate` turns a run's
 verdict into a CI step's result, `merge` joins the reports of a run's shards into one run's,
 `cleanup` retires what runs left enabled, `sandbox` serves the embedded sandbox."""
 
@@ -14,11 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="preflight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from preflight.cli import audit, cleanup, doctor, gate, merge, plan
+    from preflight.cli import approve, audit, cleanup, doctor, gate, merge, plan
     from preflight.cli import run as runner
     from preflight.sandbox import cli as sandbox_cli
 
-    for module in (runner, audit, doctor, plan, gate, merge, cleanup, sandbox_cli):
+    for module in (runner, audit, approve, doctor, plan, gate, merge, cleanup, sandbox_cli):
         module.add_parser(commands)
 
     args = parser.parse_args(argv)

@@ -3,6 +3,7 @@ what a page must show, and what the browser blocks so a preflight visit never co
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -45,6 +46,72 @@ class Viewport(Strict):
         description="a User-Agent string (leave it out for the browser's own, mobile or desktop; the run "
         "appends user_agent_tag)",
     )
+
+
+class VisualSettings(Strict):
+    """The approved look of each landing page (`preflight approve`), held against each run's first screen."""
+
+    enabled: bool = Field(
+        True,
+        description="true or false: take each landing page's first screen and compare it with its approved look "
+        "(false: neither, and nothing to approve)",
+    )
+    baselines: str = Field(
+        "baselines",
+        min_length=1,
+        max_length=300,
+        pattern=r"^[^\x00]+$",
+        description="a folder, relative to the config file: where `preflight approve` keeps the approved looks",
+    )
+    max_diff: float = Field(
+        0.005,
+        ge=0,
+        le=0.5,
+        description="a share of the first screen's pixels, 0-0.5 (0.005 is 0.5%): more changed is a finding",
+    )
+    threshold: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="0-1, how different a pixel's colour must be to count as changed (pixelmatch's; smaller is "
+        "stricter)",
+    )
+    mask: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="CSS selectors of regions that change on every visit (a clock, a counter), painted over "
+        "before the shot",
+    )
+    required: bool = Field(
+        False,
+        description="true or false: a variant with no approved look could not be judged (HOLD), rather than "
+        "listed as not checked, by choice",
+    )
+
+    @field_validator("mask")
+    @classmethod
+    def _selectors(cls, mask: list[str]) -> list[str]:
+        return _selectors(mask)
+
+    def folder(self, config_dir: Path, target: str) -> Path:
+        """Where a target's approved looks live: `<config dir>/<baselines>/<target>/`."""
+        return (config_dir / self.baselines / target).resolve()
+
+
+def visual_shorthand(value: Any) -> Any:
+    """`visual: off` (or false) for `visual: {enabled: false}`."""
+    if value is False or value == "off":
+        return {"enabled": False}
+    if value is True or value == "on":
+        return {"enabled": True}
+    return value
+
+
+def _selectors(selectors: list[str]) -> list[str]:
+    bad = [s for s in selectors if not isinstance(s, str) or not 0 < len(s.strip()) <= 200]
+    if bad:
+        raise not_allowed(f"{SELECTOR_RULE}, 1-200 characters each; {bad[0]!r} is not one")
+    return [s.strip() for s in selectors]
 
 
 DEFAULT_VIEWPORTS = (
@@ -90,6 +157,16 @@ class BrowserSettings(Strict):
     lcp_budget_ms: int | None = Field(
         None, ge=100, le=60000, description="milliseconds, 100-60000: the slowest Largest Contentful Paint accepted"
     )
+    bridge_max_ms: int = Field(
+        3000,
+        ge=0,
+        le=60000,
+        description="milliseconds, 0-60000: the longest a click's bridge page may hold the shopper (shoppers leave)",
+    )
+    visual: VisualSettings = Field(
+        default_factory=VisualSettings,
+        description="enabled, baselines, max_diff, threshold, mask, required (or off)",
+    )
     block_hosts: list[str] = Field(
         default_factory=lambda: list(DEFAULT_BLOCK_HOSTS),
         description="host names (each with its subdomains) the browser never contacts: ad and analytics pixels",
@@ -100,6 +177,11 @@ class BrowserSettings(Strict):
         description="a product token appended to the User-Agent, so the visit identifies itself "
         "(letters, digits, '.', '_', '/', '+', '-')",
     )
+
+    @field_validator("visual", mode="before")
+    @classmethod
+    def _visual_shorthand(cls, value: Any) -> Any:
+        return visual_shorthand(value)
 
     @field_validator("use", mode="before")
     @classmethod
@@ -157,13 +239,44 @@ class LandingExpect(Strict):
         max_length=200,
         description=SELECTOR_RULE + " (this page's lead form, over browser.lead_form)",
     )
+    mask: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="CSS selectors of this page's regions that change on every visit (added to browser.visual.mask)",
+    )
+
+    @field_validator("mask")
+    @classmethod
+    def _selectors(cls, mask: list[str]) -> list[str]:
+        return _selectors(mask)
 
 
 class VariantExpect(Strict):
-    landing: LandingExpect = Field(description="text, selector, lead_form")
+    landing: LandingExpect = Field(description="text, selector, lead_form, mask")
 
     @model_validator(mode="after")
     def _something(self) -> VariantExpect:
         if not self.landing.model_fields_set:
-            raise not_allowed("at least one of text, selector, lead_form")
+            raise not_allowed("at least one of text, selector, lead_form, mask")
         return self
+
+
+# The published detail page's content, which a visitor without a session must not see under its gate
+# (the sandbox's, and what the contract's pages are built around: the page's main content block).
+DEFAULT_CONTENT = "#page-content"
+
+
+class DetailPageExpect(Strict):
+    """What the published detail page holds back from a visitor without a session."""
+
+    content: str = Field(
+        DEFAULT_CONTENT,
+        min_length=1,
+        max_length=200,
+        description=SELECTOR_RULE + " of the page's content, hidden until the visitor signs in (default "
+        f"{DEFAULT_CONTENT})",
+    )
+
+
+class CampaignExpect(Strict):
+    detail_page: DetailPageExpect = Field(default_factory=DetailPageExpect, description="content")

@@ -19,7 +19,7 @@ from preflight.config.base import (
     is_http_url,
     not_allowed,
 )
-from preflight.config.browser import VariantExpect
+from preflight.config.browser import CampaignExpect, DetailPageExpect, VariantExpect
 from preflight.config.live import Audience, Flight, LiveIds
 
 
@@ -186,6 +186,9 @@ class CampaignConfig(Strict):
     audiences: list[Audience] = Field(
         default_factory=list, description="a list of audiences, each {name, country, device, source, campaign}"
     )
+    expect: CampaignExpect | None = Field(
+        None, description="detail_page: {content}: what the published detail page holds back behind its gate"
+    )
 
     @field_validator("detail_page")
     @classmethod
@@ -238,6 +241,10 @@ class CampaignConfig(Strict):
                 tags[alias] = value
         order = [info.alias for info in TrackingConfig.model_fields.values()]
         return {key: tags[key] for key in order if key in tags}
+
+    @property
+    def detail_page_expect(self) -> DetailPageExpect:
+        return self.expect.detail_page if self.expect else DetailPageExpect()
 
     @property
     def event_type(self) -> str:

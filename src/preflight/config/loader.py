@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from preflight.config.base import Strict
+from preflight.config.browser import BrowserSettings, browser_shorthand
 from preflight.config.errors import (
     ConfigError,
     Loc,
@@ -290,3 +292,28 @@ def duplicate_lines(source: Source, campaigns: Any) -> list[str]:
         what = f"got {show_value(dup.value)}: already used at {format_path(dup.first_loc)}"
         lines.append(problem_line(source.name, dup.loc, join_message(what, allowed)))
     return lines
+
+
+# --- the browser block alone (`preflight approve`: no target, no token needed) -------------------
+
+
+class _BrowserBlock(Strict):
+    browser: BrowserSettings = BrowserSettings()
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        return {"browser": browser_shorthand(raw["browser"])} if raw.get("browser") is not None else {}
+
+
+def load_browser_settings(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> BrowserSettings:
+    """The run YAML's `browser:` block (ConfigError with one line per problem); nothing else is read."""
+    problems: list[str] = []
+    source = Source(Path(path), problems)
+    raw = read_mapping(source, "target, run, browser, campaigns")
+    if raw is None:
+        raise ConfigError(problems)
+    data = expand_env(source, _BrowserBlock.of(raw), os.environ if environ is None else environ)
+    block = validate(source, _BrowserBlock, data)
+    if problems or block is None:
+        raise ConfigError(masked(problems))
+    return block.browser  # type: ignore[union-attr]

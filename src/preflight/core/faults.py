@@ -60,6 +60,10 @@ class FaultName(StrEnum):
     DETAIL_PAGE_UNGATED = "detail_page_ungated"
     LEAD_FORM_INERT = "lead_form_inert"
     DETAIL_PAGE_DOWN = "detail_page_down"
+    LANDING_CHANGED = "landing_changed"
+    LANDING_STRIPS_CTX = "landing_strips_ctx"
+    DETAIL_PAGE_CONTENT_UNDER_GATE = "detail_page_content_under_gate"
+    BRIDGE_SLOW = "bridge_slow"
     EXTRA_FIELDS = "extra_fields"
     REQUEST_ID_HEADER = "request_id_header"
     ERROR_SHAPE = "error_shape"
@@ -223,7 +227,23 @@ CATALOGUE: dict[FaultName, Fault] = {
             {"size": 1},
         ),
         # The landing pages (GET /_site/…, the customer's site in the sandbox) and the published detail page:
-        Fault(FaultName.LANDING_NOT_FOUND, "a landing page answers 404 (the destination the ads lead to is gone)"),
+        Fault(
+            FaultName.LANDING_NOT_FOUND,
+            "a landing page answers 404 (the destination the ads lead to is gone); soft: true answers 200 with the "
+            "same page saying it does not exist (a soft 404)",
+            {"soft": False},
+        ),
+        Fault(
+            FaultName.LANDING_CHANGED,
+            "a landing page that still loads and keeps its form, but is not the approved one: its heading says "
+            "`heading` and its hero image is swapped for another (hero: swapped) or gone (hero: none)",
+            {"heading": "Last season's offer", "hero": "swapped"},
+        ),
+        Fault(
+            FaultName.LANDING_STRIPS_CTX,
+            "a landing page's own script removes the ctx from its URL once the page has loaded "
+            "(history.replaceState): its lead form then sends no ctx",
+        ),
         Fault(
             FaultName.SITE_REDIRECT_DROPS_QUERY,
             "a landing page first redirects (301) to its path with a trailing slash and without its query "
@@ -244,6 +264,11 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(
             FaultName.DETAIL_PAGE_UNGATED,
             "the published detail page shows its content to a visitor without a session (no login gate)",
+        ),
+        Fault(
+            FaultName.DETAIL_PAGE_CONTENT_UNDER_GATE,
+            "the published detail page shows its login gate to a visitor without a session, and its content "
+            "under the gate all the same",
         ),
         Fault(
             FaultName.DETAIL_PAGE_DOWN,
@@ -279,6 +304,12 @@ CATALOGUE: dict[FaultName, Fault] = {
             "(meta refresh and a#continue), meta or anchor; or a broken bridge page (a failure): none sends the "
             "visitor nowhere, split sends its refresh and its continue link to two places",
             {"markup": "both"},
+        ),
+        Fault(
+            FaultName.BRIDGE_SLOW,
+            "every click answers 200 with the bridge page, whose meta refresh waits `seconds` (default 8) before "
+            "sending the visitor on (its continue link works at once): shoppers leave before the page",
+            {"seconds": 8},
         ),
     ]
 }
@@ -323,6 +354,10 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
         "a header name other than x-request-id",
     ),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
+    "soft": ((bool,), lambda v: True, "true or false"),
+    "heading": ((str,), lambda v: 0 < len(v) <= 200, "text of 1-200 characters"),
+    "hero": ((str,), lambda v: v in ("swapped", "none"), "swapped or none"),
+    "seconds": ((int,), lambda v: 0 <= v <= 60, "whole seconds from 0 to 60"),
     "markup": (
         (str,),
         lambda v: v in ("both", "meta", "anchor", "none", "split"),

@@ -15,7 +15,7 @@ a `WrongHop` into a failure with one function for both, so a bridge page fails t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -50,6 +50,7 @@ class Bridge:
 
     refresh: str | None = None
     anchor: str | None = None
+    wait_seconds: float | None = field(default=None, compare=False)  # its meta refresh's wait before it goes
 
     @property
     def disagreement(self) -> str | None:
@@ -96,17 +97,21 @@ class _BridgeMarkup(HTMLParser):
     `<a id="continue" href="…">`, read whatever the attribute order or quoting."""
 
     REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s>]+)", re.IGNORECASE)
+    REFRESH_WAIT = re.compile(r"^\s*(\d+(?:\.\d+)?)")
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.refresh: str | None = None
         self.anchor: str | None = None
+        self.wait: float | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = {name.lower(): value or "" for name, value in attrs}
         if tag == "meta" and found.get("http-equiv", "").lower() == "refresh" and self.refresh is None:
             match = self.REFRESH_URL.search(found.get("content", ""))
             self.refresh = match.group(1) if match else None
+            wait = self.REFRESH_WAIT.match(found.get("content", ""))
+            self.wait = float(wait.group(1)) if wait and self.refresh else None
         elif tag == "a" and found.get("id") == "continue" and found.get("href") and self.anchor is None:
             self.anchor = found["href"]
 
@@ -120,7 +125,7 @@ def read_bridge(page: str, base: str) -> Bridge:
     except Exception:  # markup we cannot read is a page with no way on
         return Bridge()
     refresh, anchor = (urljoin(base, url) if url else None for url in (parser.refresh, parser.anchor))
-    return Bridge(refresh, anchor)
+    return Bridge(refresh, anchor, parser.wait)
 
 
 def password_page(page: str) -> bool:

@@ -19,8 +19,9 @@ SITE_FIX = "the customer's own site: fix it there (nothing is escalated to the p
 class Evidence(Protocol):
     """Where a step's browser evidence goes (the report, through the harness)."""
 
-    def visit(self, visit: Visit, *, page: str, failed: bool) -> None:
-        """A visit's full-page screenshot and facts ("landing page" or "detail page")."""
+    def visit(self, visit: Visit, *, page: str, failed: bool, look: Any = None) -> None:
+        """A visit's full-page screenshot and facts ("landing page" or "detail page"), and a landing
+        page's first screen with its approved look (`steps/landing_look.Look`: approved | now | diff)."""
 
     def text(self, name: str, text: str) -> None:
         """Text attached as text (a page's HTML is shown, never rendered)."""

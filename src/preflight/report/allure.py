@@ -147,6 +147,20 @@ def attach_png(name: str, png: bytes) -> None:
     _attach(png, name, allure.attachment_type.PNG if allure else None)
 
 
+def attach_image_diff(name: str, *, expected: bytes, actual: bytes, diff: bytes) -> None:
+    """Three PNGs as Allure's image diff (approved | now | diff, with its own compare slider)."""
+    import base64
+
+    def data_url(png: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(png).decode()
+
+    body = json.dumps({"expected": data_url(expected), "actual": data_url(actual), "diff": data_url(diff)})
+    _attach(body, name, IMAGE_DIFF, extension="imagediff")
+
+
+IMAGE_DIFF = "application/vnd.allure.image.diff"
+
+
 def attach_text(name: str, text: str) -> None:
     """Text shown as text, never rendered (a landing page's HTML is someone else's content)."""
     _attach(redact_text(text), name, allure.attachment_type.TEXT if allure else None)

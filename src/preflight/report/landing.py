@@ -1,6 +1,7 @@
 """The pages the ads lead to, at a glance: every screenshot of the shopper's journey is also kept in
 `<reports>/landing/` (with a small JSON of what the browser saw), and at the end of the run one
-self-contained page shows each campaign's variants side by side, phone and desktop. It is the
+self-contained page shows each campaign's variants side by side, phone and desktop, and where a
+page has an approved look (`preflight approve`), its approved | now | diff. It is the
 report's global attachment `landing-pages.html` and the gate's `browser` block says what ran, what
 was skipped and why, and what the browser blocked.
 
@@ -27,6 +28,7 @@ OVERVIEW = "landing-pages.html"
 STEPS = ("landing", "live_landing")  # the lifecycle's journey, and the audit's on the live links
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+LOOK_FILES = ("now", "approved", "diff")  # a landing page's first screen, its approved look, their diff
 
 
 def save(
@@ -39,8 +41,11 @@ def save(
     png: bytes | None,
     facts: dict[str, Any],
     failed: bool,
+    look: dict[str, Any] | None = None,
 ) -> Path:
-    """Keep one visit's screenshot and facts (each worker writes its own files: no shared file)."""
+    """Keep one visit's screenshot and facts (each worker writes its own files: no shared file), and
+    a landing page's first screen (`look`: its facts, and the PNGs `now`, `approved`, `diff`), the
+    files `preflight approve` takes."""
     name = ".".join(_SAFE.sub("-", part) for part in (variant or page, viewport["name"]))
     where = folder / _SAFE.sub("-", campaign)
     where.mkdir(parents=True, exist_ok=True)
@@ -55,6 +60,13 @@ def save(
         "failed": failed,
         "screenshot": f"{name}.png" if png else None,
     }
+    if look is not None:
+        files = {}
+        for kind in LOOK_FILES:
+            if look.get(kind):
+                (where / f"{name}.{kind}.png").write_bytes(look[kind])
+                files[kind] = f"{name}.{kind}.png"
+        doc["look"] = {**look["facts"], "files": files}
     temporary = where / f"{name}.json.tmp"
     temporary.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(temporary, where / f"{name}.json")
@@ -147,6 +159,7 @@ def overview_page(found: list[dict[str, Any]]) -> str:
             rows.append(f"<tr><th>{_e(viewport)}</th>{''.join(cells)}</tr>")
         if variants:
             parts.append(f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>")
+        parts.append(_looks_table(landing))
         details = [e for e in mine if not e.get("variant")]
         if details:
             parts.append("<h3>Published detail page, as a visitor without a session sees it</h3>")
@@ -162,7 +175,8 @@ def overview_page(found: list[dict[str, Any]]) -> str:
         "body{font-family:sans-serif;margin:1.5em;color:#1d2733}table{border-collapse:collapse}"
         "td,th{vertical-align:top;padding:.4em .6em;text-align:left}figure{margin:0 0 .8em}"
         "img{display:block;border:1px solid #ccc;object-fit:cover;object-position:top}"
-        ".failed img{border:3px solid #d93025}figcaption{font-size:12px;max-width:360px;word-break:break-all}"
+        ".failed img{border:3px solid #d93025}.looks th{font-weight:normal;font-size:12px;max-width:200px}"
+        "figcaption{font-size:12px;max-width:360px;word-break:break-all}"
         ".row{display:flex;gap:1em;flex-wrap:wrap}"
     )
     return (
@@ -195,6 +209,43 @@ def _figure(entry: Mapping[str, Any]) -> str:
     )
     css = " class='failed'" if entry.get("failed") else ""
     return f"<figure{css}>{image}<figcaption>{caption}</figcaption></figure>"
+
+
+def _looks_table(landing: list[dict[str, Any]]) -> str:
+    """Approved | now | diff for each variant and viewport that has an approved look."""
+    compared = [e for e in landing if ((e.get("look") or {}).get("files") or {}).get("approved")]
+    if not compared:
+        return ""
+    rows = []
+    for entry in compared:
+        look = entry["look"]
+        viewport = entry.get("viewport") or {}
+        cells = "".join(f"<td>{_image(entry, look['files'].get(kind), viewport)}</td>" for kind in LOOK_FILES)
+        share = look.get("share")
+        verdict = "✗ changed" if look.get("status") == "changed" else "same"
+        said = f"{share * 100:.2f}% changed · {verdict}" if isinstance(share, (int, float)) else _e(look.get("status"))
+        approved = look.get("approved") or {}
+        caption = (
+            f"<b>{_e(entry.get('variant'))}</b> · {_e(viewport.get('name'))}<br>{_e(said)}<br>"
+            f"<small>approved {_e(approved.get('at') or '?')} (run {_e(approved.get('runId') or '?')})</small>"
+        )
+        css = " class='failed'" if look.get("status") == "changed" else ""
+        rows.append(f"<tr{css}><th>{caption}</th>{cells}</tr>")
+    head = "<tr><th></th><th>approved</th><th>now</th><th>diff</th></tr>"
+    return (
+        "<h3>The approved look, and now (the first screen; red in the diff: changed pixels)</h3>"
+        f"<table class='looks'>{head}{''.join(rows)}</table>"
+    )
+
+
+def _image(entry: Mapping[str, Any], file: str | None, viewport: Mapping[str, Any]) -> str:
+    width = 180 if viewport.get("mobile") else 340
+    height = round(width * viewport.get("height", 800) / max(viewport.get("width", 1280), 1))
+    data = (Path(entry["_dir"]) / file).read_bytes() if file and entry.get("_dir") else b""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":  # a PNG and nothing else goes into the page
+        return "—"
+    source = f"data:image/png;base64,{base64.b64encode(data).decode()}"
+    return f'<img alt="" width="{width}" height="{height}" src="{source}">'
 
 
 def _where(url: str) -> str:

@@ -1,9 +1,13 @@
 """Step 7's other test: the published detail page as an anonymous visitor sees it in the browser
-(UC-07 step 5's promise, "FREE_WITH_LOGIN": a login gate before the content). Whether a page shown
-without a login is the config's mode or the platform's doing is the publish step's judgement
+(UC-07 step 5's promise, "FREE_WITH_LOGIN": a login gate before the content). On the published
+page's own URL (its slug, the configured `detailsPageSlug`), the gate shows and the content
+(`expect.detail_page.content`) does not, not even under the gate. Whether a page shown without a
+login is the config's mode or the platform's doing is the publish step's judgement
 (`publish.shown_without_login`), one root cause with the publish's and the schema fetch's."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from preflight.browser.launch import Shopper
 from preflight.browser.visit import Tab, Visit
@@ -41,6 +45,17 @@ def detail_page_gated(run: StepRun, shopper: Shopper, evidence: Evidence, settin
 
 
 def _gated(run: StepRun, tab: Tab, visit: Visit, gate: str, published: dict, view: dict, ex: Exchange) -> None:
+    _loaded(visit, published, ex)
+    _on_its_own_url(run, visit, published, ex)
+    content = run.campaign.config.detail_page_expect.content
+    shown = not tab.visible(gate)
+    if shown or tab.visible(content):
+        served = published.get("accessMode") or view.get("accessMode")
+        under = None if shown else content
+        publish.shown_without_login(run, served, gate=gate, title=visit.title, exchanges=[ex], under_gate=under)
+
+
+def _loaded(visit: Visit, published: dict, ex: Exchange) -> None:
     status = visit.final_status
     if visit.error or status is None or not 200 <= status < 300:
         raise fail(
@@ -51,6 +66,22 @@ def _gated(run: StepRun, tab: Tab, visit: Visit, gate: str, published: dict, vie
             exchanges=[ex],
             cause="the published detail page's url does not serve the page",
         )
-    if not tab.visible(gate):
-        served = published.get("accessMode") or view.get("accessMode")
-        publish.shown_without_login(run, served, gate=gate, title=visit.title, exchanges=[ex])
+
+
+def _on_its_own_url(run: StepRun, visit: Visit, published: dict, ex: Exchange) -> None:
+    """The gate a visitor meets is on the published page's own URL: its slug is the one published."""
+    slug = run.campaign.config.detail_page.detailsPageSlug
+    where = urlsplit(visit.page_url or visit.final_url).path.rstrip("/")
+    if where.rsplit("/", 1)[-1] == slug:
+        return
+    raise fail(
+        Category.CONTRACT_VIOLATION,
+        f"the published detail page {published['url']} shows a visitor {visit.page_url or visit.final_url}, not the "
+        f"page published as {slug}",
+        expected=f"the page at …/{slug} (its login gate for a visitor without a session)",
+        actual=visit.page_url or visit.final_url,
+        exchanges=[ex],
+        cause="the published detail page's url serves another page than the one published",
+        next_step=f"the publish's url must be the page published under detailsPageSlug {slug}: escalate with the "
+        "deploymentId",
+    )

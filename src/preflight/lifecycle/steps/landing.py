@@ -18,26 +18,32 @@ funnel but is never escalated to the platform; what the platform's click does wr
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from preflight.browser.baselines import Baselines
 from preflight.browser.launch import Shopper
 from preflight.browser.visit import Hop, Tab, Visit
 from preflight.config.browser import BrowserSettings, LandingExpect
-from preflight.core.categories import CUSTOMER_SITE, Category
+from preflight.core.categories import Category
 from preflight.core.hops import same_place
 from preflight.http.exchange import Exchange
 from preflight.lifecycle import clicks
-from preflight.lifecycle.checks import expect_json_object, expect_status, fail
+from preflight.lifecycle.checks import fail
 from preflight.lifecycle.failures import PreflightFailure, Unjudged
 from preflight.lifecycle.model import LiveVariant, StepRun
 from preflight.lifecycle.shopper import Evidence, click_exchange, failure_evidence, form_exchange, short, site_step
-from preflight.lifecycle.steps import lead_capture
+from preflight.lifecycle.steps import landing_look, landing_url, lead_capture
 
-SITE_DROPS_CTX = "the landing site's own redirect drops the click's ctx from the URL"
-SITE_DROPS_TAGS = "the landing site's own redirect drops utm tags from the URL"
+# A page that answers 2xx but says it is not there (a "soft 404"): its title or main heading.
+SOFT_404 = re.compile(
+    r"\b(page|file|offer|product)\s+(was\s+)?not\s+found\b|^\s*not\s+found\b|\b404\b"
+    r"|\b(does|did)\s+not\s+exist|\bdoesn['’]t\s+exist|\bno\s+longer\s+(exists|available)"
+    r"|\bpage\s+(is\s+)?(unavailable|gone)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -62,21 +68,27 @@ def journey(
     lead_email: str,
     lead_name: str,
     own_link: bool = True,
+    looks: Baselines | None = None,
 ) -> list[Visit]:
-    """Every viewport is visited (each its own screenshot) before the first failure is raised.
+    """Every viewport is visited (each its own screenshot, and its first screen compared with its
+    approved look in `looks`) before the first failure is raised; the look is judged last.
     `own_link`: the run made the link (the audit's live links: False), as `clicks.landing` reads it."""
     click_url = run.target.click_url_for(variant.slug)
     expect = _expectations(run, variant)
     submit = settings.submit_lead and run.campaign.goal_type == "LEAD_CAPTURE"
+    wanted = landing_look.request(run, variant, settings, expect)
     visits: list[Visit] = []
+    seen: list[landing_look.Look] = []
+    clicked: list[Exchange] = []
     failures: list[PreflightFailure] = []
     for viewport in settings.viewports:
         with Tab(shopper, viewport, trace=True) as tab:
-            visit = tab.open(click_url)
+            visit = tab.open(click_url, look=wanted)
             visits.append(visit)
             failed = False
             try:
                 landed = check_visit(run, variant, tab, visit, settings, expect, own_link=own_link)
+                clicked.append(landed.click)
                 if submit:
                     submit = False  # one lead per variant, from the first viewport whose page works
                     submit_lead(run, variant, tab, settings, expect, landed, email=lead_email, name=lead_name)
@@ -85,14 +97,20 @@ def journey(
                 failure.summary = f"on {_screen(viewport)}: {failure.summary}"
                 failures.append(failure)
                 failure_evidence(evidence, tab, viewport.name, page="landing page")
-            evidence.visit(visit, page="landing page", failed=failed)
-    _note(run, visits, settings)
+            look = landing_look.compare(run, variant, visit, viewport, looks, settings) if wanted else None
+            if look is not None:
+                seen.append(look)
+            failed = failed or bool(look and look.over(settings))
+            evidence.visit(visit, page="landing page", failed=failed, look=look)
+    _note(run, visits, settings, seen)
     if failures:
         first = failures[0]
         others = [f.summary.split(":", 1)[0] for f in failures[1:]]
         if others:
             first.summary += f" (also failed {', '.join(others)})"
         raise _rebuilt(first)
+    if wanted:
+        landing_look.judge(run, variant, seen, settings, clicked)
     _left_out(run, settings, expect)
     _lcp_judged(visits, settings)
     return visits
@@ -100,6 +118,12 @@ def journey(
 
 def _left_out(run: StepRun, settings: BrowserSettings, expect: LandingExpect | None) -> None:
     """The promises the config leaves out on purpose: listed as not checked, by choice."""
+    if not settings.visual.enabled:
+        run.not_checked(
+            "the approved look",
+            "browser.visual.enabled is false: no first screen is taken or compared",
+            landing_look.WOULD_CATCH,
+        )
     if expect is None or not (expect.text or expect.selector):
         run.not_checked(
             "the variant's own page",
@@ -144,8 +168,9 @@ def check_visit(
 ) -> Landed:
     """The page a click settles on, judged; the first broken promise raises."""
     landed = _landed(run, variant, visit, own_link=own_link)
+    _bridge_quick(run, variant, visit, landed, settings)
     _reached_the_site(run, variant, visit, landed)
-    _kept_the_click(run, variant, visit, landed)
+    landing_url.kept_the_click(run, variant, visit, landed.click, landed.sent_to, landed.final.url)
     _is_the_variant_page(run, variant, tab, visit, landed, expect)
     if run.campaign.goal_type == "LEAD_CAPTURE":
         _has_lead_form(run, tab, visit, landed, _form(settings, expect))
@@ -162,6 +187,27 @@ def _landed(run: StepRun, variant: LiveVariant, visit: Visit, *, own_link: bool)
     clicking = f"the browser's click on {variant.slug}{unanswered}"
     way = clicks.landing(click, variant.slug, own_link=own_link, clicking=clicking)
     return Landed(click=click, sent_to=way.url, final=visit.final_hop)
+
+
+def _bridge_quick(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed, settings: BrowserSettings) -> None:
+    """A bridge page sends the shopper on at once (the contract's `content="0;url=…"`): one that
+    holds them longer than `browser.bridge_max_ms` loses shoppers before the page."""
+    waited, most = visit.bridge_ms, settings.bridge_max_ms
+    if waited is None or waited <= most:
+        return
+    bridge = visit.bridge
+    says = f" (its meta refresh waits {bridge.wait_seconds:g} s)" if bridge and bridge.wait_seconds else ""
+    raise fail(
+        Category.CONTRACT_VIOLATION,
+        f"the bridge page of {variant.slug} held the shopper {waited / 1000:.1f} s before the page{says}, over "
+        f"browser.bridge_max_ms {most} ms",
+        expected=f"a bridge page that sends the shopper on within {most} ms (the contract: a meta refresh of 0 s)",
+        actual=f"{waited:.0f} ms on the bridge page{says}",
+        exchanges=[landed.click],
+        cause="a click's bridge page makes the shopper wait before sending them on",
+        next_step="shoppers leave a page that makes them wait: escalate with the link's slug and the request id (a "
+        "live link's trackingPolicy.mode BRIDGE is the marketer's to switch to a redirect)",
+    )
 
 
 def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
@@ -201,85 +247,17 @@ def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: 
             cause=f"the landing page answers {status}",
             next_step=site_step(f"publish the page at {landed.final.url}, or point the link at one that answers 2xx"),
         )
-
-
-def _kept_the_click(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
-    """The final URL still carries the click's ctx (resolved: this click's variant) and every tag."""
-    final = parse_qs(urlsplit(landed.final.url).query)
-    sent = parse_qs(urlsplit(landed.sent_to).query)
-    wanted = {clicks.UTM_PARAMS[k]: v for k, v in variant.tracking.items() if k in clicks.UTM_PARAMS}
-    lost_tags = sorted(name for name in wanted if not final.get(name))
-    token = (final.get("ctx") or [""])[0]
-    if not token:
-        site = bool(sent.get("ctx"))
+    said = next((text for text in (visit.title, visit.heading) if text and SOFT_404.search(text)), None)
+    if said is not None:
         raise fail(
-            Category.ATTRIBUTION,
-            "the landing page's URL has lost the click's ctx"
-            + (f" (and {', '.join(lost_tags)})" if lost_tags else "")
-            + (f": the site sent {short(landed.sent_to)} on to {short(landed.final.url)}" if site else ""),
-            expected="ctx (and the utm tags) in the final page's URL",
-            actual=landed.final.url,
+            Category.LANDING_PAGE,
+            f"the landing page {short(landed.final.url)} answers {status} but says it does not exist: {said!r}",
+            expected="the variant's page",
+            actual=f"{status}, titled {visit.title!r}, heading {visit.heading!r}",
             exchanges=[landed.click],
-            cause=SITE_DROPS_CTX if site else "a short-link click's redirect carries no ctx",
-            party=CUSTOMER_SITE if site else None,
-            escalate=not site,
-            next_step=(
-                site_step(
-                    f"make the site's redirect from {urlsplit(landed.sent_to).path} keep the query string (ctx and "
-                    "utm_*): without the ctx no lead or conversion from this page is attributed to its click"
-                )
-                if site
-                else "the platform's redirect carries no ctx for an ACTIVE campaign's enabled link: escalate"
-            ),
+            cause="the landing page answers 2xx but says it does not exist (a soft 404)",
+            next_step=site_step(f"publish the page at {short(landed.final.url)}, or point the link at one that exists"),
         )
-    resolved = _resolve(run, variant, token)
-    run.artifacts.add("ctx", token)
-    run.artifacts.add("clickIds", resolved.get("clickId"))
-    if lost_tags or any(final.get(name, [None])[0] != value for name, value in wanted.items() if final.get(name)):
-        wrong = {
-            name: (final.get(name) or [None])[0] for name in wanted if (final.get(name) or [None])[0] != wanted[name]
-        }
-        site = all(sent.get(name) == [wanted[name]] for name in wrong)
-        raise fail(
-            Category.MISSING_TRAFFIC_TAGS,
-            f"the landing page's URL lacks or changed {', '.join(sorted(wrong))}",
-            expected={name: wanted[name] for name in wrong},
-            actual=wrong,
-            exchanges=[landed.click],
-            cause=SITE_DROPS_TAGS if site else clicks.TAG_LOST,
-            party=CUSTOMER_SITE if site else None,
-            escalate=not site,
-            next_step=(
-                site_step("make the site's redirects keep the utm_* tags, or analytics cannot attribute the visit")
-                if site
-                else f"run campaign health before spend ramp (UC-07 step 1); the config tags link {variant.slug} "
-                f"with {', '.join(sorted(wrong))}, so the platform lost it: escalate"
-            ),
-        )
-
-
-def _resolve(run: StepRun, variant: LiveVariant, token: str) -> dict[str, Any]:
-    ex = run.client.call("resolve_context", step=run.step, params={"ctx": token})
-    body = expect_status(
-        ex,
-        200,
-        doing=f"resolving the ctx the browser landed with from {variant.slug}",
-        categories={"invalid_ctx": (Category.INVALID_CTX, "a fresh ctx from a browser's click is refused")},
-    )
-    body = expect_json_object(ex, body, doing="resolving a ctx", fields=("slug", "campaignId"))
-    actual = {"slug": body["slug"], "campaignId": body["campaignId"]}
-    expected = {"slug": variant.slug, "campaignId": run.campaign.campaign_id}
-    if actual != expected:
-        raise fail(
-            Category.ATTRIBUTION,
-            f"the browser's click on {variant.slug} is credited to {body['slug']} of {body['campaignId']}",
-            expected=expected,
-            actual=actual,
-            exchanges=[ex],
-            cause="a click's ctx resolves to another variant or campaign than the link clicked",
-            next_step="every lead and conversion from this page would count for the wrong variant: escalate",
-        )
-    return body
 
 
 def _is_the_variant_page(
@@ -417,9 +395,11 @@ def _form(settings: BrowserSettings, expect: LandingExpect | None) -> str:
     return (expect.lead_form if expect and expect.lead_form else None) or settings.lead_form
 
 
-def _note(run: StepRun, visits: list[Visit], settings: BrowserSettings) -> None:
+def _note(run: StepRun, visits: list[Visit], settings: BrowserSettings, seen: list[landing_look.Look]) -> None:
     """What each visit saw, and what it found without failing (for the report's artifacts)."""
     run.artifacts.put("landing", [visit.facts() for visit in visits])
+    if seen:
+        run.artifacts.put("looks", [look.facts(settings) for look in seen])
     blocked: Counter = Counter()
     for visit in visits:
         blocked.update(visit.blocked)

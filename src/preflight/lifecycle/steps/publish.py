@@ -171,11 +171,14 @@ def access_failure(run: StepRun, actual: object, *, summary: str, exchanges: lis
     )
 
 
-def shown_without_login(run: StepRun, served: object, *, gate: str, title: str, exchanges: list) -> NoReturn:
-    """The published detail page shows its content to a visitor without a session (no `gate`):
-    served in another mode than expected (one root cause with the publish's and the schema
-    fetch's), else served FREE_WITH_LOGIN and still open."""
-    summary = f"the published detail page shows its content to a visitor without a session (no {gate})"
+def shown_without_login(
+    run: StepRun, served: object, *, gate: str, title: str, exchanges: list, under_gate: str | None = None
+) -> NoReturn:
+    """The published detail page shows its content to a visitor without a session (no `gate`, or
+    its content `under_gate` too): served in another mode than expected (one root cause with the
+    publish's and the schema fetch's), else served FREE_WITH_LOGIN and still open."""
+    how = f"under its login gate ({under_gate} is visible)" if under_gate else f"(no {gate})"
+    summary = f"the published detail page shows its content to a visitor without a session {how}"
     wanted = run.expectations.access_mode
     if served != wanted:
         raise access_failure(run, served, summary=summary, exchanges=exchanges)

@@ -183,20 +183,24 @@ def respond(rt: Runtime, link: Any, url: str, click: ctx_tokens.Click | None) ->
     if click is not None:
         headers["x-click-id"] = click.click_id
     bridge = rt.faults.hit(FaultName.BRIDGE_CLICKS, link["campaign_id"], link["slug"]) if rt.faults.active else None
-    if link["tracking_mode"] == "BRIDGE" or bridge:
-        return Answer(200, headers, bridge_page(url, (bridge or {}).get("markup", "both")), click)
+    slow = rt.faults.hit(FaultName.BRIDGE_SLOW, link["campaign_id"], link["slug"]) if rt.faults.active else None
+    if link["tracking_mode"] == "BRIDGE" or bridge or slow:
+        page = bridge_page(url, (bridge or {}).get("markup", "both"), wait=(slow or {}).get("seconds", 0))
+        return Answer(200, headers, page, click)
     redirect = link["redirect_type"]
     if rt.faults.active and rt.faults.hit(FaultName.REDIRECT_307, link["campaign_id"], link["slug"]):
         redirect = 307
     return Answer(redirect, {**headers, "Location": url}, None, click)
 
 
-def bridge_page(url: str, markup: str = "both") -> str:
-    """The bridge page: a meta refresh and a continue link to the same URL (gap: the markup)."""
+def bridge_page(url: str, markup: str = "both", wait: int = 0) -> str:
+    """The bridge page: a meta refresh and a continue link to the same URL (gap: the markup). `wait`:
+    the seconds its refresh waits (fault bridge_slow; the contract's is 0)."""
     target = html.escape(url, quote=True)
     # broken bridge pages (fault bridge_clicks): "none" never sends the visitor on; "split" sends the
     # refresh and the continue link to two places (the continue link without the query)
-    meta = f'<meta http-equiv="refresh" content="0;url={target}">' if markup in ("both", "meta", "split") else ""
+    refresh = f'<meta http-equiv="refresh" content="{int(wait)};url={target}">'
+    meta = refresh if markup in ("both", "meta", "split") else ""
     anchor = f'<a id="continue" href="{target}">Continue</a>' if markup in ("both", "anchor") else "Continue"
     if markup == "split":
         anchor = f'<a id="continue" href="{html.escape(url.split("?")[0], quote=True)}">Continue</a>'

@@ -34,6 +34,12 @@ label{display:block;margin:8px 0 4px}
 input{width:100%;box-sizing:border-box;padding:10px;font-size:1rem;border:1px solid #b9b4a8;border-radius:8px}
 button{margin-top:14px;padding:12px 18px;font-size:1rem;border:0;border-radius:8px;background:#c2410c;color:#fff}
 #lead-result{min-height:1.4em;font-weight:600}
+.checked{margin:0 0 12px;font-size:.85rem;color:#6b6357}
+.checked time{display:inline-block;min-width:5.5em;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;margin-left:8px;padding:1px 8px;border-radius:9px;background:#c2410c;font-size:.8rem;
+animation:pulse 1.4s ease-in-out infinite}
+@keyframes pulse{0%{opacity:1;transform:scale(1)}50%{opacity:.35;transform:scale(1.15)}
+100%{opacity:1;transform:scale(1)}}
 .gate{max-width:420px;margin:40px auto;padding:24px;border:1px solid #d6d2c8;border-radius:12px;background:#fff}
 """
 
@@ -70,6 +76,16 @@ SITE_JS = """
 })();
 """
 
+# fault landing_strips_ctx: a site's script that "tidies" its URL once the page has loaded, dropping the
+# click's ctx (the tags stay): what the page's lead form sends is then unattributed.
+STRIP_CTX_JS = """
+window.addEventListener("load", function () {
+  var url = new URL(location.href);
+  url.searchParams.delete("ctx");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+});
+"""
+
 # fault landing_script_error: what a broken deploy of the site's script does. Its message carries
 # markup, as page errors can: the report must show it as text, never run it.
 BROKEN_JS = """
@@ -104,6 +120,24 @@ def _hero_svg() -> str:
 HERO_SVG = _hero_svg()
 
 
+def _old_hero_svg() -> str:
+    """Last season's hero (fault landing_changed): cool blues and another line, the same size."""
+    tiles = []
+    for row in range(20):
+        for column in range(40):
+            shade = (row * 53 + column * 29) % 89
+            color = f"#{20 + shade % 40:02x}{70 + (shade * 5) % 80:02x}{150 + (shade * 3) % 100:02x}"
+            tiles.append(f'<rect x="{column * 30}" y="{row * 30}" width="30" height="30" fill="{color}"/>')
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="600" viewBox="0 0 1200 600">'
+        + "".join(tiles)
+        + '<text x="80" y="330" font-family="sans-serif" font-size="84" fill="#fff">Winter warmers</text></svg>'
+    )
+
+
+OLD_HERO_SVG = _old_hero_svg()
+
+
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
@@ -117,9 +151,20 @@ def landing_page(
     broken_script: bool = False,
     missing_asset: bool = False,
     inert_form: bool = False,
+    changed: tuple[str, str] | None = None,
+    strips_ctx: bool = False,
+    checked_at: str = "",
 ) -> str:
+    """The variant's page. `changed` (heading, hero: swapped or none): not the approved look;
+    `strips_ctx`: its script drops the ctx from its URL after load; `checked_at`: the time it shows
+    (it changes on every visit: the config masks it)."""
     title = landing.title if landing else f"Welcome to {host}"
-    hero = f"{ASSETS}/hero.svg" + (f"?late={hero_delay_ms}" if hero_delay_ms else "")
+    heading = changed[0] if changed else title
+    picture = "hero-old.svg" if changed and changed[1] == "swapped" else "hero.svg"
+    hero = f"{ASSETS}/{picture}" + (f"?late={hero_delay_ms}" if hero_delay_ms else "")
+    image = (
+        "" if changed and changed[1] == "none" else f'<img id="hero" src="{_e(hero)}" width="1200" height="600" alt="">'
+    )
     sheets = f'<link rel="stylesheet" href="{ASSETS}/site.css">'
     if missing_asset:
         sheets += f'\n<link rel="stylesheet" href="{ASSETS}/theme-2026.css">'
@@ -140,13 +185,15 @@ def landing_page(
     scripts = "" if inert_form else f'<script src="{ASSETS}/site.js"></script>'
     if broken_script:
         scripts += f'\n<script src="{ASSETS}/offer-widget.js"></script>'
+    if strips_ctx:
+        scripts += f"\n<script>{STRIP_CTX_JS}</script>"
+    checked = f'<p class="checked">Prices checked at <time>{_e(checked_at)}</time></p>' if checked_at else ""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)} · {_e(host)}</title>\n{sheets}\n{AD_TAGS}</head>\n"
-        f"<body><header>{_e(host)}</header>\n"
-        f'<main id="landing"{data}><h1 id="variant-title">{_e(title)}</h1>'
-        f'<img id="hero" src="{_e(hero)}" width="1200" height="600" alt="">'
+        f'<body><header>{_e(host)}<span class="badge">New</span></header>\n'
+        f'<main id="landing"{data}><h1 id="variant-title">{_e(heading)}</h1>{checked}{image}'
         "<p>Hand-picked pieces from independent makers, delivered across India.</p>"
         f"{lead}</main>\n{AD_BEACON}\n{scripts}\n</body></html>\n"
     )
@@ -160,9 +207,11 @@ def not_found_page(host: str) -> str:
     )
 
 
-def detail_page(deployment: Any, *, gated: bool, login_url: str) -> str:
-    """The published detail page: its content, or for a visitor without a session the login gate."""
+def detail_page(deployment: Any, *, gated: bool, login_url: str, content_too: bool = False) -> str:
+    """The published detail page: its content, or for a visitor without a session the login gate
+    (`content_too`, fault detail_page_content_under_gate: and the content under it all the same)."""
     slug = deployment["details_page_slug"]
+    content = f'<main id="page-content">{_sections(json.loads(deployment["schema"]))}</main>'
     if gated:
         body = (
             '<section id="login-gate" class="gate"><h1>Sign in to see this page</h1>'
@@ -170,9 +219,9 @@ def detail_page(deployment: Any, *, gated: bool, login_url: str) -> str:
             f'<form method="post" action="{_e(login_url)}"><label for="email">Email</label>'
             '<input id="email" name="email" type="email" required><button type="submit">Sign in</button>'
             "</form></section>"
-        )
+        ) + (content if content_too else "")
     else:
-        body = f'<main id="page-content">{_sections(json.loads(deployment["schema"]))}</main>'
+        body = content
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -21,6 +21,7 @@ ASSET_TYPES = {
     "site.js": ("text/javascript", pages.SITE_JS),
     "offer-widget.js": ("text/javascript", pages.BROKEN_JS),
     "hero.svg": ("image/svg+xml", pages.HERO_SVG),
+    "hero-old.svg": ("image/svg+xml", pages.OLD_HERO_SVG),
 }
 MAX_LATE_MS = 60000
 

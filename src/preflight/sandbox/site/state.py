@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
@@ -43,9 +44,11 @@ def landing_answer(rt: Runtime, host: str, path: str, query: str) -> PageAnswer:
     if query and not path.endswith("/") and rt.faults.hit(FaultName.SITE_REDIRECT_DROPS_QUERY, campaign, slug):
         # A site's trailing-slash rule that forgets the query string: ctx and utm_* are gone.
         return PageAnswer(301, redirect=path + "/")
-    if rt.faults.hit(FaultName.LANDING_NOT_FOUND, campaign, slug):
-        return PageAnswer(404, pages.not_found_page(host))
+    gone = rt.faults.hit(FaultName.LANDING_NOT_FOUND, campaign, slug)
+    if gone:  # soft: 200 with the same page (a "soft 404")
+        return PageAnswer(200 if gone["soft"] else 404, pages.not_found_page(host))
     slow = rt.faults.hit(FaultName.LANDING_SLOW, campaign, slug)
+    changed = rt.faults.hit(FaultName.LANDING_CHANGED, campaign, slug)
     page = pages.landing_page(
         host,
         found,
@@ -54,6 +57,9 @@ def landing_answer(rt: Runtime, host: str, path: str, query: str) -> PageAnswer:
         broken_script=bool(rt.faults.hit(FaultName.LANDING_SCRIPT_ERROR, campaign, slug)),
         missing_asset=bool(rt.faults.hit(FaultName.LANDING_ASSET_MISSING, campaign, slug)),
         inert_form=bool(rt.faults.hit(FaultName.LEAD_FORM_INERT, campaign, slug)),
+        changed=(changed["heading"], changed["hero"]) if changed else None,
+        strips_ctx=bool(rt.faults.hit(FaultName.LANDING_STRIPS_CTX, campaign, slug)),
+        checked_at=time.strftime("%H:%M:%S", time.gmtime(rt.clock.now())),
     )
     return PageAnswer(200, page)
 
@@ -69,8 +75,9 @@ def detail_answer(rt: Runtime, handle: str, page_slug: str, cookie: str | None) 
     gated = published["access_mode"] != "PUBLIC" and not valid_session(rt, handle, cookie)
     if gated and rt.faults.hit(FaultName.DETAIL_PAGE_UNGATED, published["campaign_id"]):
         gated = False
+    leaks = gated and bool(rt.faults.hit(FaultName.DETAIL_PAGE_CONTENT_UNDER_GATE, published["campaign_id"]))
     login = f"/_edge/pages/{handle}/{page_slug}/login"
-    return PageAnswer(200, pages.detail_page(published, gated=gated, login_url=login))
+    return PageAnswer(200, pages.detail_page(published, gated=gated, login_url=login, content_too=leaks))
 
 
 def landing_for(rt: Runtime, path: str, query: str) -> SitePage | None:
