@@ -542,20 +542,38 @@ def test_console_errors_and_failed_assets_are_findings_unless_configured(sandbox
     assert re.search(r"desktop: failed request: stylesheet http://\S+/_site/_assets/theme-2026.css -> 404", text), text
 
 
-def test_without_a_browser_the_checks_are_skipped_saying_why_never_passed(sandbox, tmp_path):
+def test_without_a_browser_the_checks_could_not_judge_hold_never_passed(sandbox, tmp_path):
     project = browser_project(tmp_path / "project", sandbox, executable="/bin/false")
     only_campaign(project, "spring-ab")
     run = project.run()
     gate = run.gate
-    assert gate["verdict"] == "PASS" and run.code == 0, explain(run)
+    assert (gate["verdict"], run.code) == ("HOLD", 3), explain(run)
     skipped = [r for r in gate["results"] if r["step"] == "landing"]
     assert len(skipped) == 3 and all(r["outcome"] == "skipped" for r in skipped), skipped
-    assert all("no browser can run here" in r["message"] for r in skipped), skipped
+    assert all("no browser can run here" in r["message"] and r["skip"] == "unjudged" for r in skipped), skipped
+    assert all("install Chromium" in entry["fix"] for entry in gate["unjudged"]), gate["unjudged"]
     assert gate["browser"]["status"] == "skipped" and "does not start" in gate["browser"]["reason"], gate["browser"]
-    assert "; the shopper's journey in a browser was skipped: no browser can run here" in gate["reason"], gate["reason"]
+    assert "no browser can run here" in gate["reason"] and "install Chromium" in gate["reason"], gate["reason"]
     summary = (run.reports / "summary.md").read_text()
-    assert "| ⏭ skipped |" in summary and "- **why skipped:** no browser can run here" in summary, summary
-    assert gate["matrix"]["spring-ab"]["7"] == "skipped"
+    assert (
+        summary.startswith("## campaign-preflight: ⏸ HOLD") and "- **why skipped:** no browser can run here" in summary
+    )
+    assert "| ⏸ 3 not judged |" in summary, summary
+    assert gate["matrix"]["spring-ab"]["7"] == "unjudged"
+
+
+def test_with_a_budget_a_page_whose_paint_cannot_be_measured_could_not_judge(sandbox, tmp_path):
+    run_id = f"lu-{secrets.token_hex(3)}"
+    project = browser_project(tmp_path / "project", sandbox, lcp_budget_ms=2500)
+    only_campaign(project, "spring-ab")
+    run = project.run("--run-id", run_id, faults={"landing_paint_unmeasured": {"slug": live_slug(run_id, "spring-a")}})
+    assert (run.gate["verdict"], run.code) == ("HOLD", 3), explain(run)
+    journeys = results_of(run, JOURNEY)
+    assert journeys["spring-b"]["outcome"] == "passed", journeys["spring-b"]
+    held = journeys["spring-a"]
+    assert (held["outcome"], held["skip"]) == ("skipped", "unjudged"), held
+    assert "no Largest Contentful Paint was reported on phone, desktop" in held["message"], held["message"]
+    assert "lcp_budget_ms" in held["fix"], held
 
 
 def test_a_required_browser_that_cannot_run_is_an_error_before_any_write(sandbox, tmp_path):

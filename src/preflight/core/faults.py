@@ -62,6 +62,7 @@ class FaultName(StrEnum):
     DETAIL_PAGE_DOWN = "detail_page_down"
     LANDING_CHANGED = "landing_changed"
     LANDING_STRIPS_CTX = "landing_strips_ctx"
+    LANDING_PAINT_UNMEASURED = "landing_paint_unmeasured"
     DETAIL_PAGE_CONTENT_UNDER_GATE = "detail_page_content_under_gate"
     BRIDGE_SLOW = "bridge_slow"
     EXTRA_FIELDS = "extra_fields"
@@ -255,6 +256,11 @@ CATALOGUE: dict[FaultName, Fault] = {
             "a landing page's lead form sends nothing when submitted (the site's script is left off the page)",
         ),
         Fault(FaultName.LANDING_SCRIPT_ERROR, "a landing page's script throws an uncaught error"),
+        Fault(
+            FaultName.LANDING_PAINT_UNMEASURED,
+            "a landing page's own script takes PerformanceObserver away (as some tag wrappers do): the browser "
+            "reports no Largest Contentful Paint for it",
+        ),
         Fault(FaultName.LANDING_ASSET_MISSING, "a landing page's own stylesheet answers 404"),
         Fault(
             FaultName.LANDING_SLOW,

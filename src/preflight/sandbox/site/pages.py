@@ -153,10 +153,12 @@ def landing_page(
     inert_form: bool = False,
     changed: tuple[str, str] | None = None,
     strips_ctx: bool = False,
+    unmeasured: bool = False,
     checked_at: str = "",
 ) -> str:
     """The variant's page. `changed` (heading, hero: swapped or none): not the approved look;
-    `strips_ctx`: its script drops the ctx from its URL after load; `checked_at`: the time it shows
+    `strips_ctx`: its script drops the ctx from its URL after load; `unmeasured`: a script in its head
+    takes PerformanceObserver away, so no paint can be measured; `checked_at`: the time it shows
     (it changes on every visit: the config masks it)."""
     title = landing.title if landing else f"Welcome to {host}"
     heading = changed[0] if changed else title
@@ -166,6 +168,8 @@ def landing_page(
         "" if changed and changed[1] == "none" else f'<img id="hero" src="{_e(hero)}" width="1200" height="600" alt="">'
     )
     sheets = f'<link rel="stylesheet" href="{ASSETS}/site.css">'
+    if unmeasured:
+        sheets += "\n<script>window.PerformanceObserver = undefined;</script>"
     if missing_asset:
         sheets += f'\n<link rel="stylesheet" href="{ASSETS}/theme-2026.css">'
     lead = ""

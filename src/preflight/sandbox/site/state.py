@@ -59,6 +59,7 @@ def landing_answer(rt: Runtime, host: str, path: str, query: str) -> PageAnswer:
         inert_form=bool(rt.faults.hit(FaultName.LEAD_FORM_INERT, campaign, slug)),
         changed=(changed["heading"], changed["hero"]) if changed else None,
         strips_ctx=bool(rt.faults.hit(FaultName.LANDING_STRIPS_CTX, campaign, slug)),
+        unmeasured=bool(rt.faults.hit(FaultName.LANDING_PAINT_UNMEASURED, campaign, slug)),
         checked_at=time.strftime("%H:%M:%S", time.gmtime(rt.clock.now())),
     )
     return PageAnswer(200, page)
