@@ -271,6 +271,7 @@ def test_three_shards_and_the_merge_give_the_verdict_of_one_run(checkout, tmp_pa
         "inputs.allow_writes && '--allow-writes' || ''": "",
         "secrets.PREFLIGHT_JWT": "",
         "secrets.PREFLIGHT_PAT": "",
+        "secrets.PREFLIGHT_WEBHOOK_URL": "",  # no message here (tests/harness/test_notify.py sends them)
         "inputs.shards || '1'": "3",
         "github.run_id": RUN_ID,
     }

@@ -183,15 +183,16 @@ def test_a_refusal_is_not_tried_again(receivers):
 
 def test_a_receiver_that_never_answers_costs_its_short_timeout_and_no_more(receivers):
     receiver = receivers(hang=True)
-    settings = NotifySettings.model_validate({"webhooks": [{"url": receiver.url}], "timeout_seconds": 0.3})
-    settings.attempts = 2
+    settings = NotifySettings.model_validate(
+        {"webhooks": [{"url": receiver.url}], "timeout_seconds": 0.3, "attempts": 2}
+    )
     started = time.monotonic()
     answer = notify.post(settings.webhooks[0], {"verdict": "FAIL"}, settings)
     elapsed = time.monotonic() - started
     assert (answer.status, answer.attempts) == ("failed", 2), answer
     assert answer.error == "no answer within 0.3 s (after 2 attempts)", answer.error
-    # Two attempts of 0.3 s and one backoff of 0.5 s: well under the 5 s a default timeout would take.
-    assert elapsed < 3, elapsed
+    # Two attempts of 0.3 s and one backoff of 0.5 s: about 1 s, where the default timeout would take 10.5 s.
+    assert elapsed < 5, elapsed
     assert receiver.token not in answer.error
 
 
@@ -284,6 +285,29 @@ def test_a_message_that_could_not_be_delivered_is_sent_by_the_next_run(tmp_path,
     gate = finish(tmp_path, to(up), "2026-11-27T02:00:00Z", "FAIL")
     [late] = up.messages()
     assert (late.body["verdict"], late.body["runId"]) == ("FAIL", "run-2026-11-27T02:00:00Z"), late.body
-    assert gate["notify"]["why"] == "the message of an earlier FAIL could not be delivered to every webhook: sent again"
+    assert gate["notify"]["why"] == "the message of an earlier FAIL did not reach every webhook: sent again"
     finish(tmp_path, to(up), "2026-11-27T03:00:00Z", "FAIL")
     assert up.messages() == [], "delivered once: the next repeat is quiet again"
+
+
+def test_a_webhook_set_while_the_verdict_stays_fail_hears_it_the_next_run(tmp_path, receivers):
+    """A team that sets $PREFLIGHT_WEBHOOK_URL while the audit is FAIL is told at the next run."""
+    receiver = receivers()
+    unset = NotifySettings.model_validate({"webhooks": [{"url": "${PREFLIGHT_WEBHOOK_URL}"}]})
+    gate = finish(tmp_path, unset, "2026-11-27T01:00:00Z", "FAIL")
+    assert gate["notified"] == [
+        {
+            "index": 0,
+            "webhook": "notify.webhooks[0]",
+            "format": "json",
+            "status": "skipped",
+            "httpStatus": None,
+            "attempts": 0,
+            "error": "not sent: $PREFLIGHT_WEBHOOK_URL is not set",
+        }
+    ]
+    set_now = NotifySettings.model_validate({"webhooks": [{"url": receiver.url}]})
+    finish(tmp_path, set_now, "2026-11-27T02:00:00Z", "FAIL")
+    assert [m.body["verdict"] for m in receiver.messages()] == ["FAIL"]
+    finish(tmp_path, set_now, "2026-11-27T03:00:00Z", "FAIL")
+    assert receiver.messages() == []

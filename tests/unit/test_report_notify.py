@@ -66,7 +66,7 @@ def test_an_undelivered_message_is_tried_again_only_where_it_failed():
     history = [line("PASS"), line("FAIL", notice=sent("FAIL", "2026-11-27T10:00:00Z", failed=(1,)))]
     two = NotifySettings.model_validate({"webhooks": [{"url": HOOK}, {"url": HOOK + "x", "format": "slack"}]})
     decision = notify.decide(two, "FAIL", history, NOW)
-    assert decision.send and decision.only == (1,) and "could not be delivered" in decision.why, decision
+    assert decision.send and decision.only == (1,) and "did not reach every webhook" in decision.why, decision
     # Delivered the next time: the run after is quiet again.
     history.append(line("FAIL", notice=sent("FAIL", "2026-11-27T11:00:00Z")))
     assert not notify.decide(two, "FAIL", history, NOW).send
@@ -299,6 +299,21 @@ def test_the_teams_message_is_an_adaptive_card_in_a_workflows_message():
     assert card["actions"] == [
         {"type": "Action.OpenUrl", "title": "Open the report", "url": "https://ci.example/run/1"}
     ]
+
+
+@needs_adaptivecards
+def test_a_teams_recovery_without_a_report_url_is_a_card_too():
+    recovered = {**GATE, "verdict": "PASS", "reason": "", "results": [], "escalations": [], "unjudged": []}
+    msg = notify.message(recovered, notify.Decision(True, "turned", "FAIL"), {"summary": "reports/summary.md"})
+    card = chat.teams(msg)["attachments"][0]["content"]
+    done = parse_card(card)
+    assert done.returncode == 0 and json.loads(done.stdout) == card, done.stdout + done.stderr
+    assert [block.get("text") for block in card["body"] if block["type"] == "TextBlock"] == [
+        "✅ PASS: preflight audit on production",
+        "Recovered: was FAIL",
+        "Report: reports/summary.md",
+    ]
+    assert "actions" not in card
 
 
 @needs_adaptivecards

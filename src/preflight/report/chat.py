@@ -124,17 +124,17 @@ def teams(msg: Mapping[str, Any]) -> dict[str, Any]:
         if fix:
             body.append(_text(f"Fix: {fix}", isSubtle=True, spacing="None"))
     body += [_text(note, isSubtle=True, size="Small") for note in more(msg)]
+    report = msg.get("report") or {}
+    if not report.get("url"):
+        body.append(_text(f"Report: {report.get('html') or report.get('summary')}", isSubtle=True, size="Small"))
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
         "version": "1.4",
-        "body": body,
+        "body": [block for block in body if block["type"] != "TextBlock" or block["text"]],  # no empty text
     }
-    report = msg.get("report") or {}
     if report.get("url"):
         card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the report", "url": report["url"]}]
-    else:
-        body.append(_text(f"Report: {report.get('html') or report.get('summary')}", isSubtle=True, size="Small"))
     return {"type": "message", "attachments": [{"contentType": CARD, "contentUrl": None, "content": card}]}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from preflight.config.notify import NotifySettings
 from preflight.core.clock import now_iso
+from preflight.core.redact import redact_text
 from preflight.report import allure, history, landing, matrix, notify
 from preflight.report.facts import AUDIT, RunFacts
 from preflight.report.gate import write_atomic, write_gate
@@ -79,21 +80,24 @@ def finish(ending: Ending, results: list[dict[str, Any]], facts: RunFacts) -> di
 def tell(ending: Ending, gate: dict[str, Any], entries: list[dict[str, Any]]) -> notify.Notice | None:
     """The message to the people who must act (report.notify), and what became of it in the gate
     (`notify`, `notified`) and the summary. A receiver's trouble never changes the verdict."""
-    if ending.notify is None:
-        gate.update(notify=None, notified=[])
-    else:
-        shown = ending.shown_at or ending.out
-        html = ending.html_planned or ending.report_path
-        html = html.replace(str(ending.out), str(shown), 1) if html else None
-        notice = notify.run(ending.notify, gate, entries, notify.report_location(ending.notify, shown, html))
-        gate.update(notify=notice.gate_block(), notified=notice.deliveries)
+    notice = _notice(ending, gate, entries) if ending.notify is not None else None
+    gate.update(notify=notice.gate_block() if notice else None, notified=notice.deliveries if notice else [])
     write_atomic(ending.out / GATE, json.dumps(gate, indent=2) + "\n")
-    if ending.notify is None:
-        return None
-    if ending.notify.active:  # a webhook whose URL is set: the summary says what became of the message
+    if notice is not None and ending.notify.active:  # a webhook's URL is set: say what became of the message
         with (ending.out / SUMMARY).open("a", encoding="utf-8") as summary:
             summary.write(f"\n{notify.summary_line(notice)}\n")
     return notice
+
+
+def _notice(ending: Ending, gate: dict[str, Any], entries: list[dict[str, Any]]) -> notify.Notice:
+    shown = ending.shown_at or ending.out
+    html = ending.html_planned or ending.report_path
+    html = html.replace(str(ending.out), str(shown), 1) if html else None
+    try:
+        return notify.run(ending.notify, gate, entries, notify.report_location(ending.notify, shown, html))
+    except Exception as exc:  # a bug in the message must not cost the run its outputs or its verdict
+        why = redact_text(f"the message could not be made: {type(exc).__name__}: {exc}")
+        return notify.Notice(notify.Decision(False, why, None), ending.notify.on)
 
 
 def browser_block(out: Path, results: list[dict[str, Any]], use: str) -> dict[str, Any] | None:

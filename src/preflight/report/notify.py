@@ -5,7 +5,7 @@ controller, or `preflight merge` for a sharded run; never a shard). The previous
 last line of the run history of the same target and command, read before this run's line is
 appended. A receiver that is down or slow never changes the verdict or the exit code: the gate
 records what was sent and what failed (`notify`, `notified`), the history what was delivered
-(`notice`), so a message that could not be delivered is tried again by the next run.
+(`notice`), so a message that did not reach a webhook is tried again by the next run.
 
 `on: change` (the default) sends when the verdict differs from the last one, so a FAIL is sent once
 and its recovery once; `on: always` every run; `on: fail` every run that is not PASS (FAIL, ERROR
@@ -73,16 +73,16 @@ class Notice:
         }
 
     def history_entry(self, gate: Mapping[str, Any]) -> dict[str, Any] | None:
-        """What the next runs need of this run's message: when, which verdict, which webhooks failed."""
-        tried = [d for d in self.deliveries if d["status"] in (SENT, FAILED)]
-        if not tried:
+        """What the next runs need of this run's message: when, which verdict, which webhooks it did not
+        reach (it failed, or the webhook's URL was not set yet: the next run tries them again)."""
+        if not self.deliveries:
             return None
         return {
             "at": gate.get("finishedAt"),
             "verdict": gate.get("verdict"),
             "reminder": self.decision.reminder,
-            "sent": [d["index"] for d in tried if d["status"] == SENT],
-            "failed": [d["index"] for d in tried if d["status"] == FAILED],
+            "sent": [d["index"] for d in self.deliveries if d["status"] == SENT],
+            "failed": [d["index"] for d in self.deliveries if d["status"] != SENT],
         }
 
 
@@ -116,7 +116,7 @@ def _by_rule(on: str, verdict: str, previous: str | None, entries: list[dict[str
     if undelivered:
         return Decision(
             True,
-            f"the message of an earlier {verdict} could not be delivered to every webhook: sent again",
+            f"the message of an earlier {verdict} did not reach every webhook: sent again",
             previous,
             only=undelivered,
         )
