@@ -55,8 +55,17 @@ def test_the_linter_catches_a_broken_workflow(tmp_path):
 
 def test_the_run_history_is_kept_across_ci_runs():
     """The jobs that write a gate restore reports/history/ before the run (or merge) and save it after,
-    whatever the result, per target, so "since the last PASS" works from one CI run to the next."""
-    for name, writes in (("preflight", "Run the preflight"), ("merge", "Merge the shards")):
+    whatever the result, per target, so "since the last PASS" works from one CI run to the next, and
+    a message says when the verdict turned since the last run (the hourly audit keeps its own)."""
+    for name, writes, prefix in (
+        ("preflight", "Run the preflight", "preflight-history-${{ env.PREFLIGHT_TARGET }}-"),
+        ("merge", "Merge the shards", "preflight-history-${{ env.PREFLIGHT_TARGET }}-"),
+        (
+            "audit",
+            "Audit the live campaigns (reads only)",
+            "preflight-audit-history-${{ inputs.target || env.PREFLIGHT_AUDIT_TARGET }}-",
+        ),
+    ):
         steps = jobs()[name]["steps"]
         names = [step.get("name") for step in steps]
         restore = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@"))
@@ -64,9 +73,23 @@ def test_the_run_history_is_kept_across_ci_runs():
         assert names.index(restore["name"]) < names.index(writes) < names.index(save["name"]), (name, names)
         assert restore["with"]["path"] == save["with"]["path"] == "reports/history/", name
         assert restore["with"]["key"] == save["with"]["key"] and "github.run_id" in save["with"]["key"], name
-        assert restore["with"]["restore-keys"] == "preflight-history-${{ env.PREFLIGHT_TARGET }}-", name
+        assert restore["with"]["restore-keys"] == prefix and save["with"]["key"].startswith(prefix), name
         assert save.get("if") == "always()", name
         assert "PREFLIGHT_TARGET" in jobs()[name]["env"], name
+
+
+def test_the_jobs_that_send_the_verdict_have_the_webhook_and_no_shard_does():
+    """A run, an hourly audit and a merge each send their message; a shard never does (nor gets the secret).
+    The audit's issue is opt-in, and the job may write issues only for it."""
+    secret = "${{ secrets.PREFLIGHT_WEBHOOK_URL }}"
+    for name in ("preflight", "audit", "merge"):
+        assert jobs()[name]["env"]["PREFLIGHT_WEBHOOK_URL"] == secret, name
+    assert "PREFLIGHT_WEBHOOK_URL" not in jobs()["shard"]["env"]
+    assert yaml.safe_load(WORKFLOW.read_text())["env"]["PREFLIGHT_ISSUES"] == "false"
+    issue = next(s for s in jobs()["audit"]["steps"] if str(s.get("uses", "")).startswith("actions/github-script@"))
+    assert issue["if"] == "always() && env.PREFLIGHT_ISSUES == 'true'"
+    assert jobs()["audit"]["permissions"] == {"contents": "read", "issues": "write"}
+    assert "issues" not in yaml.safe_load(WORKFLOW.read_text())["permissions"]
 
 
 def jobs() -> dict:
@@ -248,6 +271,7 @@ def test_three_shards_and_the_merge_give_the_verdict_of_one_run(checkout, tmp_pa
         "inputs.allow_writes && '--allow-writes' || ''": "",
         "secrets.PREFLIGHT_JWT": "",
         "secrets.PREFLIGHT_PAT": "",
+        "secrets.PREFLIGHT_WEBHOOK_URL": "",  # no message here (tests/harness/test_notify.py sends them)
         "inputs.shards || '1'": "3",
         "github.run_id": RUN_ID,
     }

@@ -6,6 +6,9 @@ verdict is ERROR when a shard is missing (how many there are comes from the shar
 --expect), given twice or ERROR itself, or when the shards do not add up to the config; else FAIL
 when any test failed, else HOLD when a check could not judge, else PASS. Exits 0 on PASS, 1 on FAIL,
 2 on ERROR, 3 on HOLD.
+
+The merge sends the run's message to the webhooks of the config's notify: block (--config), as a
+single run does at its end; the shards never send one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import sys
 from pathlib import Path
 
 from preflight.cli.common import fail, one_line_errors
+from preflight.config.errors import ConfigError
+
+DEFAULT_CONFIG = "config/preflight.yaml"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -35,6 +41,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="the number of shards the run had (a shard whose folder is missing entirely is then "
         "still counted); default: as the shards' gates say",
+    )
+    parser.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG,
+        help="the run's YAML config, for its notify: block (who hears the verdict; default: "
+        f"{DEFAULT_CONFIG}, when it exists)",
     )
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
     parser.add_argument(
@@ -57,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
             f"--out {args.out} is one of the shard folders; give the merged reports a folder of "
             "their own, e.g. --out reports",
         )
+    try:
+        settings = _notify_settings(args.config)
+    except ConfigError as exc:
+        return fail("merge", str(exc))
     staging = out / f".incoming-{os.getpid()}"
     try:
         shutil.rmtree(staging, ignore_errors=True)
@@ -64,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail("merge", f"--out {args.out}: {exc.strerror or exc}; pass a folder path")
     try:
-        merged = merge.merge(args.folders, staging, expect=args.expect, history_dir=out / "history")
+        html = None if args.no_html else str(out / "allure-report" / "index.html")
+        telling = merge.Telling(settings, shown_at=out, html=html) if settings is not None else None
+        merged = merge.merge(args.folders, staging, expect=args.expect, history_dir=out / "history", telling=telling)
         report = (
             None
             if args.no_html
@@ -88,6 +106,15 @@ def run(args: argparse.Namespace) -> int:
     from preflight.report.judgement import exit_code
 
     return exit_code(gate.get("verdict"))
+
+
+def _notify_settings(config: str):
+    """The config's notify: block (None when the default config is not there: nobody to tell)."""
+    from preflight.config.loader import load_notify
+
+    if config == DEFAULT_CONFIG and not Path(config).is_file():
+        return None
+    return load_notify(config)
 
 
 def _count(text: str) -> int:

@@ -260,6 +260,12 @@ def print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
         print(f"  junit:   {reports / 'junit.xml'}")
     if report is not None:
         print(f"  report:  {report}  (serve it over http: npx allure open {report})")
+    for sent in gate.get("notified") or []:  # the run's message (report.notify)
+        print(f"  message: {sent['format']} to {sent['webhook']}: {sent['status']}" + _error(sent))
+
+
+def _error(sent: dict) -> str:
+    return f" ({sent['error']})" if sent.get("error") else ""
 
 
 def _workers(value: str) -> int:

@@ -196,7 +196,8 @@ def values_at(root: type[BaseModel], loc: Loc) -> list[str]:
 
 
 def is_secret(loc: Loc) -> bool:
-    return any(part in SECRET_KEYS for part in loc)
+    # A webhook URL carries its token (notify.webhooks[i].url).
+    return any(part in SECRET_KEYS for part in loc) or (loc[:2] == ("notify", "webhooks") and loc[-1:] == ("url",))
 
 
 def shown_input(loc: Loc, value: Any, env_refs: dict[Loc, str]) -> str:

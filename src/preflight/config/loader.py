@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from preflight.config.base import Strict
 from preflight.config.browser import BrowserSettings, browser_shorthand
@@ -29,6 +29,7 @@ from preflight.config.errors import (
     validation_lines,
     yaml_error_line,
 )
+from preflight.config.notify import NotifySettings
 from preflight.config.run import RunConfig, find_duplicates
 from preflight.config.target import TargetConfig
 from preflight.core import redact
@@ -126,6 +127,9 @@ def expand_env(source: Source, data: Any, environ: Mapping[str, str], loc: Loc =
     if not isinstance(data, str) or not ENV_REFERENCE.search(data):
         return data
     source.env_refs[loc] = data
+    if is_webhook_url(loc):
+        # An unset webhook URL leaves that webhook out (the gate says so), not the whole run.
+        return ENV_REFERENCE.sub(lambda match: environ.get(match.group(1)) or match.group(0), data)
     for name in ENV_REFERENCE.findall(data):
         if not environ.get(name):
             source.missing_env.append(loc)
@@ -138,6 +142,20 @@ def missing_env_message(name: str, source: Source) -> str:
     # Inside a target file the quickest way out is the embedded sandbox.
     hint = "; export it or use --target sandbox" if source.path.parent.name == "targets" else "; export it"
     return message + hint
+
+
+def is_webhook_url(loc: Loc) -> bool:
+    """notify.webhooks[i].url: a secret from the environment, optional (see config/notify.py)."""
+    return len(loc) == 4 and loc[:2] == ("notify", "webhooks") and loc[3] == "url"
+
+
+def webhook_urls(data: Any) -> list[str]:
+    """Every webhook URL of a run YAML, to mask wherever it might surface."""
+    notify = data.get("notify") if isinstance(data, dict) else None
+    hooks = notify.get("webhooks") if isinstance(notify, dict) else None
+    if not isinstance(hooks, list):
+        return []
+    return [hook["url"] for hook in hooks if isinstance(hook, dict) and isinstance(hook.get("url"), str)]
 
 
 def secrets_in(data: Any, under_secret: bool = False) -> list[str]:
@@ -232,6 +250,12 @@ def register_secrets(target: TargetConfig) -> None:
         redact.register_secret(target.credentials.pat.get_secret_value())
 
 
+def register_notify_secrets(notify: NotifySettings) -> None:
+    """Each webhook URL (and the parts of it that carry its token) is a secret too."""
+    for secret in notify.secrets():
+        redact.register_secret(secret)
+
+
 # --- the run ---------------------------------------------------------------------------
 
 
@@ -257,8 +281,9 @@ def load_run_config(
     run = validate_run(source, data, target_config)
     problems.extend(duplicate_lines(source, data.get("campaigns")))
     if problems or run is None:
-        raise ConfigError(masked(problems))
+        raise ConfigError(masked(problems, webhook_urls(data)))
     register_secrets(run.target)
+    register_notify_secrets(run.notify)
     run._source_path = source.path.resolve()
     return run
 
@@ -317,3 +342,28 @@ def load_browser_settings(path: str | os.PathLike[str], environ: Mapping[str, st
     if problems or block is None:
         raise ConfigError(masked(problems))
     return block.browser  # type: ignore[union-attr]
+
+
+# --- the notify block alone (preflight merge) -------------------------------------------
+
+
+class NotifyOnly(Strict):
+    """The run YAML's `notify:` block, read without its target (a merge job has no tokens)."""
+
+    notify: NotifySettings = Field(default_factory=NotifySettings, description="on, webhooks, remind_every_hours, …")
+
+
+def load_notify(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> NotifySettings:
+    """The `notify:` block of a run YAML (ConfigError, one line per problem, when it cannot be used)."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    source = Source(Path(path), problems)
+    raw = read_mapping(source, "target, run, campaigns, notify")
+    if raw is None:
+        raise ConfigError(problems)
+    data = {"notify": expand_env(source, raw.get("notify") or {}, environ, ("notify",))}
+    found = validate(source, NotifyOnly, data)
+    if problems or found is None:
+        raise ConfigError(masked(problems, webhook_urls(data)))
+    register_notify_secrets(found.notify)  # type: ignore[attr-defined]
+    return found.notify  # type: ignore[attr-defined]

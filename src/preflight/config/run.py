@@ -11,6 +11,7 @@ from preflight.config.base import DOMAIN_PATTERN, Strict
 from preflight.config.browser import BrowserSettings, browser_shorthand
 from preflight.config.campaign import AccessMode, CampaignConfig
 from preflight.config.live import Policy
+from preflight.config.notify import NotifySettings
 from preflight.config.peak_windows import PeakWindow
 from preflight.config.target import TargetConfig
 
@@ -136,6 +137,9 @@ class RunConfig(Strict):
         "lcp_budget_ms, block_hosts, …",
     )
     policy: Policy = Field(default_factory=Policy, description="utm")
+    notify: NotifySettings = Field(
+        default_factory=NotifySettings, description="on, webhooks, remind_every_hours, timeout_seconds, attempts, …"
+    )
     campaigns: list[CampaignConfig] = Field(min_length=1, description="a list of at least one campaign")
 
     _source_path: Path | None = PrivateAttr(None)

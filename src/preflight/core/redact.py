@@ -27,7 +27,8 @@ def register_secret(value: str | None) -> None:
 
 
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
-    for secret in (*_known, *extra):
+    # The longest first: a secret that holds another (a webhook URL and its token) is masked whole.
+    for secret in sorted({*_known, *extra}, key=len, reverse=True):
         if secret:
             text = text.replace(secret, REDACTED)
     text = _JWT.sub(REDACTED, text)

@@ -8,6 +8,7 @@ skips the rest of the clean-up, and the gate says so).
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,8 @@ def write_outputs(end: RunEnd, results: list[dict[str, Any]], facts: RunFacts) -
         target=target.name if target else None,
         started_at=runtime.started_at if runtime else end.started_at,
         report_path=str(end.reports / end.html_report) if end.html_report else None,
+        notify=run_config.notify if run_config else None,
+        shown_at=_final_reports(),
     )
     if runtime is not None:
         ending.history = finisher.history_file(Path(runtime.journal_root).parent / "history", target.name, facts.mode)
@@ -104,6 +107,12 @@ def write_outputs(end: RunEnd, results: list[dict[str, Any]], facts: RunFacts) -
             }
     end.reports.mkdir(parents=True, exist_ok=True)
     return finisher.finish(ending, results, facts)
+
+
+def _final_reports() -> Path | None:
+    """Where `preflight run` moves the staged outputs once the run is done (None: they stay)."""
+    final = os.environ.get("PREFLIGHT_FINAL_REPORTS")
+    return Path(final) if final else None
 
 
 def _browser_use(end: RunEnd) -> str | None:

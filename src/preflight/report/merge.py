@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from preflight.config.notify import NotifySettings
 from preflight.core.clock import now_iso
 from preflight.report import escalation, finisher, landing
 from preflight.report.facts import NO_CLICK_NOTE, RunFacts
@@ -42,12 +43,27 @@ class Merged:
 # -- the merged gate ---------------------------------------------------------------------------
 
 
+@dataclass
+class Telling:
+    """Who hears the merged verdict (the run YAML's `notify:`), and where the merged reports end up."""
+
+    settings: NotifySettings
+    shown_at: Path | None = None  # the --out folder (the merge stages its outputs)
+    html: str | None = None  # the HTML report the merge builds after this
+
+
 def merge(
-    folders: list[str | Path], out: str | Path, *, expect: int | None = None, history_dir: str | Path | None = None
+    folders: list[str | Path],
+    out: str | Path,
+    *,
+    expect: int | None = None,
+    history_dir: str | Path | None = None,
+    telling: Telling | None = None,
 ) -> Merged:
     """Join the shards' gates, JUnit files, Allure results and escalations into `out`, and finish
-    them as one run (report.finisher: the gate, summary, landing page and run history, as a single
-    run's are written). `history_dir` keeps one line per merged run, as a run's history/ does."""
+    them as one run (report.finisher: the gate, summary, landing page, message and run history, as a
+    single run's are written). `history_dir` keeps one line per merged run, as a run's history/ does;
+    `telling`: the run's message is sent from here, never from a shard."""
     out = Path(out)
     runs = [read(folder) for folder in folders]
     total, problems = check(runs, expect)
@@ -71,6 +87,8 @@ def merge(
         browser_use=_landing(good, out),
         alluredir=out / "allure-results",
     )
+    if telling is not None:
+        ending.notify, ending.shown_at, ending.html_planned = telling.settings, telling.shown_at, telling.html
     ending.environment, ending.executor = merge_allure(good, ending.alluredir, run_id=run_id)
     merge_junit([run.folder / "junit.xml" for run in good], out / "junit.xml", labels=[run.label for run in good])
     return Merged(finisher.finish(ending, results, facts), problems)
