@@ -56,7 +56,7 @@ VARIANTS = {
     "unpaced": "the bucket at 1,000,000/s (its per-request work, never a wait)",
     "no-bucket": "the bucket left out (bench plugin)",
 }
-GOAL = 1.3
+GOAL = 1.8  # the unpaced harness per request against plain httpx, on an idle machine
 BENCH_OWN_PATHS = frozenset({"/__sandbox/reset", "/__sandbox/requests", "/__sandbox/stats"})
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -289,38 +289,27 @@ CATEGORIES = (
     ("HTTP on the wire (httpx, httpcore, h11): the plain script pays it too", ("/httpx/", "/httpcore/", "/h11/")),
     (
         "rate-limit bucket (pyrate-limiter: SQLite, file lock)",
-        ("/pyrate_limiter/", "/filelock/", "preflight/pacing.py"),
+        ("/pyrate_limiter/", "/filelock/", "preflight/http/pacing.py"),
     ),
     ("allure-pytest (result, container and attachment files)", ("/allure_pytest/", "/allure_commons/", "/allure/")),
     ("junit.xml", ("_pytest/junitxml.py",)),
     ("output capture", ("_pytest/capture.py",)),
     ("pytest runner, fixtures and hooks", ("/_pytest/", "/pluggy/")),
-    ("exchange record and redaction (exchange.py, redact.py)", ("preflight/exchange.py", "preflight/redact.py")),
-    ("attachments of exchanges and artifacts (report/allure.py)", ("preflight/report/",)),
     (
-        "preflight hooks (runtest, results, collect, classify)",
-        (
-            "preflight/runtest.py",
-            "preflight/results.py",
-            "preflight/collect.py",
-            "preflight/plugin.py",
-            "preflight/classify.py",
-        ),
+        "exchange record and redaction (exchange.py, redact.py)",
+        ("preflight/http/exchange.py", "preflight/core/redact.py"),
     ),
-    ("client (preflight/client.py)", ("preflight/client.py",)),
-    ("session (preflight/session.py)", ("preflight/session.py",)),
+    ("attachments of exchanges and artifacts (report/allure.py)", ("preflight/report/",)),
+    ("session (harness/session.py)", ("preflight/harness/session.py",)),
+    (
+        "preflight hooks (harness: hooks, results, collect, plugin; classify)",
+        ("preflight/harness/", "preflight/lifecycle/classify.py"),
+    ),
+    ("client (http/client.py)", ("preflight/http/client.py",)),
     ("sandbox control client (sandbox/process.py)", ("preflight/sandbox/",)),
     (
         "steps, fixtures, suites, journal (the checks)",
-        (
-            "preflight/steps/",
-            "/fixtures/",
-            "/suites/",
-            "preflight/registry.py",
-            "preflight/lifecycle.py",
-            "preflight/journal.py",
-            "preflight/failures.py",
-        ),
+        ("preflight/lifecycle/", "preflight/audit/", "preflight/config/", "/fixtures/", "/suites/"),
     ),
 )
 NEW_CLIENT = "httpx.Client construction (a TLS context each)"

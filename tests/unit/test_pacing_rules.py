@@ -1,10 +1,14 @@
-"""Pure parts of preflight.http.pacing: the route class of a request and reading the RateLimit fields."""
+"""Pure parts of preflight.http.pacing: the route class of a request and reading the RateLimit fields;
+and the lock file every process of a run queues on before it spends from the pace."""
 
 from __future__ import annotations
+
+import threading
 
 import httpx
 import pytest
 
+from preflight.http import pacing
 from preflight.http.pacing import DEFAULT_WINDOW_SECONDS, Quota, ceilings, read_quota, route_class
 
 
@@ -101,3 +105,23 @@ def test_ceilings_default_to_the_run_rate():
     assert ceilings(RunSettings(rate_limit_per_second=7)) == {"read": 7, "write": 7, "public": 7}
     settings = RunSettings(rate_limit_per_second=7, pacing=PacingSettings(write=2))
     assert ceilings(settings) == {"read": 7, "write": 2, "public": 7}
+
+
+def test_the_pace_queue_holds_another_process_back_until_released(tmp_path):
+    """Two processes' queues (each its own open lock file, as two workers hold them): while one is
+    inside, the other waits, and gets in as soon as the first leaves."""
+    first, second = (pacing._Queue(str(tmp_path / "pace.sqlite.lock")) for _ in range(2))
+    inside = threading.Event()
+
+    def enter_second() -> None:
+        with second:
+            inside.set()
+
+    with first:
+        waiting = threading.Thread(target=enter_second)
+        waiting.start()
+        assert not inside.wait(0.3)
+    assert inside.wait(5)
+    waiting.join()
+    first.close()
+    second.close()

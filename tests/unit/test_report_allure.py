@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from preflight.core.categories import MEANINGS as CATEGORIES
+from preflight.core.redact import redact_headers, register_secret
 from preflight.http.exchange import Exchange
 from preflight.report import allure as report_allure
 
@@ -158,3 +159,82 @@ def test_compact_logger_flushes_what_no_result_claimed(tmp_path):
     assert written(tmp_path, "container") == []
     logger.flush()
     assert [c["befores"][0]["name"] for c in written(tmp_path, "container")] == ["step_run"]
+
+
+@pytest.fixture
+def attached(monkeypatch):
+    """What attach_json hands to allure, as if a test were being recorded: (name, body) pairs."""
+    calls: list[tuple[str, str]] = []
+    monkeypatch.setattr(report_allure, "_listener", lambda: object())
+    monkeypatch.setattr(report_allure.allure, "attach", lambda body, name, **kwargs: calls.append((name, body)))
+    return calls
+
+
+def test_an_exchange_attachment_is_redacted_again_on_the_way_out(attached):
+    """A secret registered after the exchange was recorded (a reused read attached later) is still
+    masked in the attachment, in its name and wherever it sits in the document."""
+    late = "late-registered-" + "secret-4321"
+    recorded = Exchange.build(
+        method="GET",
+        url=f"http://127.0.0.1:9/v2/x?q={late}",
+        path=f"/v2/{late}",
+        surface="public",
+        status=200,
+        duration_ms=1.0,
+        request_id=f"req-{late}",
+        request_headers=[("x-note", late)],
+        request_body=None,
+        response_body={"items": [{"note": f"a {late} b"}]},
+    )
+    report_allure.attach_exchange(recorded)
+    assert late in json.dumps(report_allure.exchange_document(recorded))  # recorded before it was known
+    register_secret(late)
+    report_allure.attach_exchange(recorded)
+    name, body = attached[-1]
+    assert late not in name and late not in body and "[REDACTED]" in body
+    assert json.loads(body)["responseBody"]["items"][0]["note"] == "a [REDACTED] b"
+
+
+def test_a_secret_that_json_escapes_is_redacted_in_an_attachment(attached):
+    quoted = 'with"quote\\and-more-' + "secret-77"
+    register_secret(quoted)
+    report_allure.attach_json("doc", {"text": f"see {quoted}!", "n": 1})
+    ((_, body),) = attached
+    assert json.loads(body) == {"n": 1, "text": "see [REDACTED]!"}
+
+
+def test_a_document_without_secrets_is_attached_as_it_is(attached):
+    document = {"b": "plain text", "a": [1, 2.5, None, True], "c": {"nested": "ünïcode"}}
+    report_allure.attach_json("doc", document)
+    report_allure.attach_json("doc, ordered", document, ordered=True)
+    assert [body for _, body in attached] == [
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False),
+        json.dumps(document, indent=2, ensure_ascii=False),
+    ]
+
+
+def test_header_values_holding_a_secret_are_masked_and_the_rest_kept():
+    registered = "header-borne-" + "secret-999"
+    register_secret(registered)
+    headers = redact_headers(
+        [("Authorization", f"Bearer {JWT}"), ("X-Trace", f"id {registered}"), ("X-Shape", f"t={JWT}"), ("A", "b")]
+    )
+    assert headers == {
+        "authorization": "Bearer [REDACTED]",
+        "x-trace": "id [REDACTED]",
+        "x-shape": "t=[REDACTED]",
+        "a": "b",
+    }
+    assert redact_headers([("Content-Type", "application/json"), ("x-request-id", "req-1")]) == {
+        "content-type": "application/json",
+        "x-request-id": "req-1",
+    }
+
+
+def test_compact_logger_writes_attachments_whole_and_in_place(tmp_path):
+    logger = report_allure.CompactFileLogger(str(tmp_path))
+    logger.report_attached_data(body="{}", file_name="a-attachment.json")
+    logger.report_attached_data(body=b"\x89PNG", file_name="b-attachment.png")
+    assert (tmp_path / "a-attachment.json").read_text() == "{}"
+    assert (tmp_path / "b-attachment.png").read_bytes() == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-attachment.json", "b-attachment.png"]

@@ -262,9 +262,9 @@ class RuntestHooks:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.preflight.is_worker:
             return
-        self.preflight.collector.add(
-            report.nodeid, report.when, report.outcome, report.user_properties, report.longreprtext
-        )
+        # A passed report's text is never read (and pytest renders it through a new TerminalWriter).
+        longrepr = "" if report.passed else report.longreprtext
+        self.preflight.collector.add(report.nodeid, report.when, report.outcome, report.user_properties, longrepr)
         if report.when == "teardown":
             self._progress(report.nodeid)
 

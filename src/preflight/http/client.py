@@ -289,7 +289,10 @@ class PlatformClient:
                 route=route,
             ), None
         elapsed = (time.perf_counter() - started) * 1000
-        body = _parse_body(response)
+        # The answer's headers read once (names lower-cased, repeated fields joined as httpx joins
+        # them): each lookup in httpx's Headers scans and decodes every field again.
+        answer = dict(response.headers.items())
+        body = _parse_body(response, answer)
         exchange = Exchange.build(
             method=method,
             url=str(request.url),
@@ -297,23 +300,25 @@ class PlatformClient:
             surface=surface,
             status=response.status_code,
             duration_ms=elapsed,
-            request_id=self._request_id(response, body),
+            request_id=self._request_id(answer, body),
             request_headers=request.headers.items(),
             request_body=json_body,
-            response_headers=response.headers.items(),
+            response_headers=answer.items(),
             response_body=body,
             attempts=attempt,
             step=step,
             route=route,
         )
         if self.pacer is not None:
-            self.pacer.observe(route_class, response.status_code, response.headers, exchange.body_field("reason"))
-        return exchange, _retry_after(response)
+            self.pacer.observe(route_class, response.status_code, answer, exchange.body_field("reason"))
+        return exchange, _retry_after(answer)
 
-    def _request_id(self, response: httpx.Response, body: Any) -> str | None:
+    def _request_id(self, headers: dict[str, str], body: Any) -> str | None:
+        """`headers`: the answer's, names lower-cased."""
         for name in self.request_id_headers:
-            if response.headers.get(name):
-                return response.headers[name]
+            value = headers.get(name.lower())
+            if value:
+                return value
         if isinstance(body, dict) and isinstance(body.get("requestId"), str):
             return body["requestId"]
         return None
@@ -331,14 +336,14 @@ def _is_retryable(exchange: Exchange) -> bool:
     return exchange.status >= 500
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    return retry_after_seconds(response.headers.get("retry-after"), response.headers.get("date"))
+def _retry_after(headers: dict[str, str]) -> float | None:
+    return retry_after_seconds(headers.get("retry-after"), headers.get("date"))
 
 
-def _parse_body(response: httpx.Response) -> Any:
+def _parse_body(response: httpx.Response, headers: dict[str, str]) -> Any:
     if not response.content:
         return None
-    if "json" in response.headers.get("content-type", ""):
+    if "json" in headers.get("content-type", ""):
         try:
             return response.json()
         except json.JSONDecodeError:

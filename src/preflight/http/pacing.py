@@ -19,6 +19,7 @@ for a whole window.
 from __future__ import annotations
 
 import math
+import os
 import re
 import sqlite3
 import threading
@@ -27,12 +28,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock
 from pyrate_limiter import GCRA, Limiter, Rate, SingleBucketFactory, StateBucket, StateStore
 
 from preflight.core.clock import retry_after_seconds
 
+try:
+    import fcntl
+except ImportError:  # Windows: filelock's LockFileEx (imported there alone: ~70 ms of start-up)
+    fcntl = None
+
 if TYPE_CHECKING:
+    from filelock import FileLock
+
     from preflight.config.run import RunSettings
 
 ROUTE_CLASSES = ("read", "write", "public")
@@ -143,20 +150,61 @@ def _first_number(value: str | None) -> float | None:
 # -- the shared state ---------------------------------------------------------------------
 
 
+class _Queue:
+    """The lock file the run's processes queue on before a pace transaction.
+
+    POSIX: the file is opened once per process and held open, and each acquire is one
+    `fcntl.flock` (the kernel wakes the next waiter as the lock is released; about 1 µs when
+    nobody holds it). filelock, which opens, checks and closes the file around every acquire,
+    cost 0.1 to 0.3 ms a request (bench/acquire.py, bench/overhead.py). Elsewhere (Windows):
+    filelock's LockFileEx, polled every POLL_SECONDS. Threads of one process are kept apart
+    by the caller's own lock (flock is per open file, not per thread)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._portable: FileLock | None = None
+        if fcntl is None:
+            from filelock import FileLock
+
+            self._portable = FileLock(path, poll_interval=POLL_SECONDS)
+
+    def __enter__(self) -> None:
+        if self._portable is not None:
+            self._portable.acquire()
+            return
+        if self._pid != os.getpid():  # first use, or a forked child: a lock of its own, not its parent's
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            self._pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._portable is not None:
+            self._portable.release()
+        else:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd, self._pid = None, 0
+
+
 class _Db:
     """One connection per process to the run's pace file; every change in a write
     transaction (BEGIN IMMEDIATE), so two workers never spend the same slot.
 
-    Workers queue on a lock file beside it first (filelock: flock on Linux and macOS, LockFileEx
-    on Windows), polled every POLL_SECONDS: a worker waits about as long as the other one holds
-    the lock (tens of µs), where SQLite's own busy handler would sleep a millisecond or more."""
+    Workers queue on a lock file beside it first (`_Queue`: flock on a file held open on Linux
+    and macOS, filelock's LockFileEx on Windows): a worker waits about as long as the other one
+    holds the lock (tens of µs), where SQLite's own busy handler would sleep a millisecond or more."""
 
     def __init__(self, path: str) -> None:
-        self._queue = FileLock(path + ".lock", poll_interval=POLL_SECONDS)
+        self._queue = _Queue(path + ".lock")
         # Autocommit mode: transactions are ours. The file is scratch: no fsync (synchronous OFF).
         self._conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
-        with self._queued():  # the first worker creates the table; the others find it
+        with self._lock, self._queue:  # the first worker creates the table; the others find it
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=OFF")
             self._conn.execute(
@@ -168,13 +216,8 @@ class _Db:
             )
 
     @contextmanager
-    def _queued(self) -> Iterator[None]:
-        with self._lock, self._queue:
-            yield
-
-    @contextmanager
     def write(self) -> Iterator[sqlite3.Cursor]:
-        with self._queued():
+        with self._lock, self._queue:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
@@ -187,6 +230,7 @@ class _Db:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._queue.close()
 
 
 class SharedClassState(StateStore):

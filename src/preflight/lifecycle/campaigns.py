@@ -86,6 +86,9 @@ class CampaignRegistry:
 
     def get(self, config: CampaignConfig) -> LiveCampaign:
         """The run's campaign for this config, created ACTIVE with every variant on first use."""
+        stem = config.stem
+        if stem in self._complete and stem not in self._broken:
+            return self._live[stem]  # set up already (what _ensure answers), without planning it again
         return self._ensure(self._plan(config), complete=True)
 
     def foreign_for(self, config: CampaignConfig) -> LiveCampaign:

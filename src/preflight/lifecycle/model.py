@@ -3,6 +3,7 @@ and what one step needs to run. Plain objects, usable without pytest."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -36,6 +37,7 @@ def check_run_id(run_id: str) -> str | None:
     )
 
 
+@functools.lru_cache(maxsize=64)  # a run id or two a process; asked for every test
 def run_suffix(run_id: str) -> str:
     """Six characters that make this run's slugs unique on a shared handle."""
     return hashlib.sha256(run_id.encode()).hexdigest()[:6]

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight.core.redact import redact_obj, redact_text
+from preflight.core.redact import json_holds_secret, redact_obj, redact_text
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.playbook import AUDIT, STEPS
 
@@ -185,13 +185,21 @@ def attach_json(name: str, obj: Any, *, ordered: bool = False) -> None:
     """`ordered`: keep the document's own key order (else sorted, for stable diffs)."""
     if allure is None or _listener() is None:
         return
-    body = json.dumps(redact_obj(obj), indent=2, sort_keys=not ordered, default=str, ensure_ascii=False)
+    body = _json(obj, ordered)
+    # Redacted again on the way out: the text is checked once (an exchange, redacted when it was
+    # recorded, holds nothing), and only a document holding a secret is redacted and encoded again.
+    if json_holds_secret(body):
+        body = _json(redact_obj(obj), ordered)
     try:
         allure.attach(body, name=redact_text(name), attachment_type=allure.attachment_type.JSON)
     except (KeyError, StopIteration):
         # Nothing is running to attach it to (allure-commons finds no test, step or fixture): no
         # file was written, and reporting never fails a test.
         pass
+
+
+def _json(obj: Any, ordered: bool) -> str:
+    return json.dumps(obj, indent=2, sort_keys=not ordered, default=str, ensure_ascii=False)
 
 
 # -- the result files themselves ------------------------------------------------------------
@@ -208,7 +216,8 @@ class CompactFileLogger:
     created and renamed): the containers that belong to one test alone are held and written as
     one container when the test's result is. And each document is encoded by json.dumps (C) in
     one write, where json.dump runs the pure-Python encoder chunk by chunk. Together a fifth to a
-    quarter of the harness's cost per request (bench/overhead.py).
+    quarter of the harness's cost per request (bench/overhead.py). Attachments, the most files of
+    all (every exchange), are one new file each, with no temporary file and rename.
 
     A plugin of allure-commons' own plugin manager, implementing its public hooks (`report_*`),
     as allure-commons' AllureFileLogger does; nothing of that class is reused."""
@@ -216,13 +225,22 @@ class CompactFileLogger:
     def __init__(self, report_dir: str) -> None:
         self.report_dir = Path(report_dir).absolute()
         self.report_dir.mkdir(parents=True, exist_ok=True)
+        self._prefix = os.path.join(self.report_dir, "")
         self._held: dict[str, list[Any]] = {}
 
     def _write(self, file_name: str, data: bytes) -> None:
-        final = self.report_dir / file_name
-        temporary = final.with_name(final.name + ".tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, final)  # Allure never reads a half-written file
+        final = self._prefix + file_name
+        temporary = final + ".tmp"
+        with open(temporary, "wb") as out:
+            out.write(data)
+        os.replace(temporary, final)  # Allure never reads a half-written result or container
+
+    def _write_attachment(self, file_name: str, data: bytes) -> None:
+        # Written in place, without a temporary file and a rename (two file-system changes of the
+        # results folder for each of ~4 attachments a test): an attachment is read only through the
+        # result or container that names it, written (whole) after it.
+        with open(self._prefix + file_name, "wb") as out:
+            out.write(data)
 
     def _write_item(self, item: Any) -> None:
         document = attrs.asdict(item, filter=_kept)
@@ -250,11 +268,11 @@ class CompactFileLogger:
 
         @allure_commons.hookimpl
         def report_attached_file(self, source: str, file_name: str) -> None:
-            self._write(file_name, Path(source).read_bytes())
+            self._write_attachment(file_name, Path(source).read_bytes())
 
         @allure_commons.hookimpl
         def report_attached_data(self, body: str | bytes, file_name: str) -> None:
-            self._write(file_name, body.encode("utf-8") if isinstance(body, str) else body)
+            self._write_attachment(file_name, body.encode("utf-8") if isinstance(body, str) else body)
 
         @allure_commons.hookimpl
         def report_globals(self, globals_item: Any) -> None:
