@@ -30,7 +30,7 @@ def calendar() -> list[tuple[str, str]]:
     block = section.split("```sh", 1)[1].split("```", 1)[0]
     steps, when = [], None
     for line in block.strip().splitlines():
-        if line.startswith("#"):
+        if line.startswith("# T"):  # a step's first comment line names its time; more lines explain it
             when = line.lstrip("# ").split(":", 1)[0]
         elif line.startswith(".venv/bin/preflight "):
             steps.append((when, line.split("#")[0].strip()))
@@ -40,7 +40,8 @@ def calendar() -> list[tuple[str, str]]:
 def test_the_launch_calendar_runs_in_order(project, sandbox):
     steps = calendar()
     assert [(when, cmd.split()[1]) for when, cmd in steps] == [
-        ("T−24h", "doctor"),
+        ("T−48h", "doctor"),
+        ("T−48h", "run"),
         ("T−24h", "run"),
         ("T−1h", "audit"),
         ("T+15m", "audit"),
@@ -51,9 +52,10 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
     target = yaml.safe_load(path.read_text())
     target.update(base_url=sandbox.url, click_url=sandbox.url + "/_edge/redirect/{handle}/{slug}", plan="ENTERPRISE")
     path.write_text(yaml.safe_dump(target, sort_keys=False))
-    # The flight starts at T (an hour after T−1h); the T+15m audit judges the conversion signal.
+    # The flight starts at T, 48 hours from now by the sandbox's clock, which moves as the calendar
+    # does (CLOCK); the T+15m audit judges the conversion signal.
     now = datetime.fromisoformat(sandbox.info()["now"].replace("Z", "+00:00"))
-    launch = now + timedelta(hours=1)
+    launch = now + timedelta(hours=48)
 
     def plan_flight(data: dict) -> None:
         data["expectations"]["signal_after_minutes"] = 15
@@ -64,7 +66,7 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
     config = load_run_config(project.config_file, environ={})  # the campaigns, whatever the target
     sandbox.seed_live(HANDLE, [{**seed_body(c), "traffic": False} for c in config.campaigns])  # the marketer's
     jwt = sandbox.admin.post(
-        "/__sandbox/tokens", json={"kind": "jwt", "handle": HANDLE, "role": "CREATOR", "ttlSeconds": 4 * 3600}
+        "/__sandbox/tokens", json={"kind": "jwt", "handle": HANDLE, "role": "CREATOR", "ttlSeconds": 4 * 86400}
     ).json()["token"]
     pat = sandbox.mint_pat(HANDLE, ["analytics.read", "pages.read", "pages.write"])
 
@@ -72,6 +74,8 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
     for when, command in steps:
         if when == "T+15m" and not gates[-1][0].startswith("T+15m"):
             launch_traffic(sandbox, config, minutes=75)
+        elif when in CLOCK and gates[-1][0] != when:
+            sandbox.advance_clock(CLOCK[when])
         before = len(sandbox.requests(10000))
         args = shlex.split(command)[1:] + ([] if "doctor" in command else ["--no-html"])
         done = subprocess.run(
@@ -83,21 +87,22 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
             env=token_env(jwt, pat),
         )
         log = sandbox.requests(10000)[before + 1 :]
-        assert done.returncode == 0, (
-            f"{when} {command}: exit {done.returncode}\n{done.stdout[-3000:]}{done.stderr[-1000:]}"
-        )
         if "doctor" in command:
+            assert done.returncode == 0, f"{when} {command}: exit {done.returncode}\n{done.stdout[-3000:]}"
             gates.append((when, {}))
             continue
         gate = json.loads((project.path / "reports" / "gate.json").read_text())
-        assert gate["verdict"] == "PASS", (when, command, gate["reason"])
+        assert (done.returncode, gate["verdict"]) == (0, "PASS") or first_run_holds(when, done, gate), (
+            f"{when} {command}: exit {done.returncode}\n{done.stdout[-3000:]}{done.stderr[-1000:]}"
+        )
         if "audit" in command:
             writes = [(e["method"], e["path"]) for e in log if e["method"] not in ("GET", "HEAD")]
             assert writes == [] and not [e for e in log if e["path"].startswith("/__sandbox")], (when, writes)
             assert gate["writePlan"]["writesTotal"] == 0 and gate["audit"]["click"] is True
         gates.append((when, gate))
 
-    run, before_launch, after_launch = gates[1][1], gates[2][1], gates[3][1]
+    first, run, before_launch, after_launch = (gate for _, gate in gates[1:])
+    assert first["verdict"] == "HOLD" and run["verdict"] == "PASS" and run["unjudged"] == []
     assert run["mode"] == "lifecycle" and run["writePlan"]["writesTotal"] == 17
     # T−1h: no traffic yet in the flight; T+15m: the shoppers' clicks and conversions in the funnel.
     funnel = {f["campaignId"]: f for f in (r.get("funnel") for r in after_launch["results"]) if f}
@@ -107,6 +112,22 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
     signal = [r for r in after_launch["results"] if "test_variant_funnels" in r["nodeid"]]
     assert {r["outcome"] for r in signal} == {"passed"}, signal
     assert before_launch["finishedAt"] < after_launch["startedAt"]
+
+
+# How far the sandbox's clock moves before each step's first command, in seconds.
+CLOCK = {"T−24h": 24 * 3600, "T−1h": 23 * 3600}
+
+
+def first_run_holds(when: str, done: subprocess.CompletedProcess, gate: dict) -> bool:
+    """T−48h: the first run on a target is HOLD on its stale-ctx checks alone (no earlier ctx yet), as
+    the README says; everything else judged and passed."""
+    why = {entry["why"].split(":", 1)[0] for entry in gate["unjudged"]}
+    return (
+        when == "T−48h"
+        and (done.returncode, gate["verdict"]) == (3, "HOLD")
+        and why == {"no ctx of an earlier run on this target in the journal yet"}
+        and not [r for r in gate["results"] if r["outcome"] == "failed"]
+    )
 
 
 def launch_traffic(sandbox, config, *, minutes: int) -> None:
