@@ -18,6 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from preflight.core import paste
+from preflight.lifecycle import journal
+
 # Pytest plugins every suites run leaves out, as pyproject.toml's addopts does for plain `pytest
 # suites`: the dev extras' hypothesis and schemathesis, which the suites never use and which
 # autoload into every pytest process (xdist workers too) at ~1 s of start-up each. pytest's cache
@@ -102,6 +105,7 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
             f"preflight {command}: --reports {args.reports}: {exc.strerror or exc}; pass a folder path", file=sys.stderr
         )
         return 2
+    journals = set(journal.run_ids(reports / "journal"))
     try:
         code = _pytest(_pytest_command(args, staging, reports, suites, extra), root, reports)
         if not (staging / "gate.json").is_file():
@@ -110,6 +114,7 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
                 "are untouched; see the output above",
                 file=sys.stderr,
             )
+            _left_enabled(args, reports / "journal", journals)
             return 2
         report = (
             None
@@ -133,10 +138,32 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
     return exit_code(gate.get("verdict"))
 
 
+def _left_enabled(args: argparse.Namespace, root: Path, before: set[str]) -> None:
+    """A run that ended without its gate (pytest killed): what its journal says may still be live,
+    and the command that retires it."""
+    for run_id in sorted(set(journal.run_ids(root)) - before):
+        left = journal.leftovers(journal.read(root, run_id).values())
+        if not left:
+            continue
+        count = sum(len(entry["linksLeftEnabled"]) for entry in left)
+        reports = paste.shown(root.parent)
+        retire = paste.command(
+            "cleanup",
+            run_id=run_id,
+            config=paste.config_option(args.config),
+            target=paste.target_option(args.target),
+            reports=None if reports == "reports" else reports,
+            yes=True,
+        )
+        print(f"run {run_id} may have left {count} link(s) enabled; retire them later with: {retire}", file=sys.stderr)
+
+
 def _pytest(command: list[str], root: Path, reports: Path) -> int:
-    """Run pytest in its own session, passing it each SIGINT/SIGTERM we get, exactly once."""
-    env = {**os.environ, "PREFLIGHT_FINAL_REPORTS": str(reports)}
-    child = subprocess.Popen(command, cwd=root, start_new_session=True, env=env)
+    """Run pytest in its own session, passing it each SIGINT/SIGTERM we get, exactly once; it gets a
+    SIGTERM of its own when this process is killed (it then stops as on one, and says where its
+    outputs stayed)."""
+    env = {**os.environ, paste.FINAL_REPORTS: str(reports), paste.RUN_PID: str(os.getpid())}
+    child = subprocess.Popen(command, cwd=root, start_new_session=True, env=env, preexec_fn=_die_with_parent)
 
     def forward(signum: int, frame: object) -> None:
         if child.poll() is None:
@@ -148,6 +175,16 @@ def _pytest(command: list[str], root: Path, reports: Path) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """In the child, before pytest starts (Linux): SIGTERM when `preflight run` dies, a SIGKILL too."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _pytest_command(

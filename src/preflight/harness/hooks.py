@@ -4,7 +4,6 @@ and wrap each test with its evidence."""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from preflight.core import paste
 from preflight.core.categories import STOP_CATEGORIES, Category
 from preflight.core.redact import redact_text
 from preflight.harness import collect, options, results
@@ -148,7 +148,7 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
         return
     staged = str(preflight.reports_dir())
     # Under `preflight run` the outputs are staged, then moved where the user looks for them.
-    final = os.environ.get("PREFLIGHT_FINAL_REPORTS") or staged
+    final = str(paste.final_reports() or staged)
 
     def shown(path: str) -> str:
         return str(path).replace(staged, final, 1)
@@ -198,6 +198,8 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
             )
     if cleanup.get("command"):
         reporter.line(f"retire them later with: {cleanup['command']}", yellow=True)
+    elif cleanup.get("check"):
+        reporter.line(f"nothing it enabled is left enabled by its journal's account; to check: {cleanup['check']}")
     if cleanup.get("note") and gate.get("leftovers"):
         reporter.line(f"note: {cleanup['note']}")
     reporter.line(f"gate: {Path(final) / 'gate.json'}")
