@@ -53,10 +53,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
+def add_common(parser: argparse.ArgumentParser, reports: str = "reports") -> None:
     """The options `preflight run` and `preflight audit` share: workers, outputs, shards, pytest's own."""
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
-    parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--reports", default=reports, help=f"output folder (default: {reports})")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
     parser.add_argument(
         "--single-file",
