@@ -32,7 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--reports", help="the run's reports folder (default: reports)")
     which.add_argument(
-        "--audit", action="store_true", help="the latest audit's verdict (reports/audit, where `preflight audit` writes)"
+        "--audit",
+        action="store_true",
+        help="the latest audit's verdict (reports/audit: where `preflight audit` writes)",
     )
     parser.add_argument(
         "--github",

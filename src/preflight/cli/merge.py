@@ -1,11 +1,11 @@
 """`preflight merge DIR...`: the reports of a run's shards (`preflight run --shard I/N`) as one run's.
 
 Writes gate.json, summary.md, junit.xml, allure-results/, escalations/ and the HTML report into
---out (default: reports; reports/audit for an audit's shards), as one run would, so `preflight gate` reads them the same way. The
-verdict is ERROR when a shard is missing (how many there are comes from the shards' gates, or
---expect), given twice or ERROR itself, or when the shards do not add up to the config; else FAIL
-when any test failed, else HOLD when a check could not judge, else PASS. Exits 0 on PASS, 1 on FAIL,
-2 on ERROR, 3 on HOLD.
+--out (default: reports; reports/audit for an audit's shards), as one run would, so `preflight gate`
+reads them the same way. The verdict is ERROR when a shard is missing (how many there are comes
+from the shards' gates, or --expect), given twice or ERROR itself, or when the shards do not add up
+to the config; else FAIL when any test failed, else HOLD when a check could not judge, else PASS.
+Exits 0 on PASS, 1 on FAIL, 2 on ERROR, 3 on HOLD.
 
 The merge sends the run's message to the webhooks of the config's notify: block (--config), as a
 single run does at its end; the shards never send one.
