@@ -89,7 +89,8 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
         if "doctor" in command:
             gates.append((when, {}))
             continue
-        gate = json.loads((project.path / "reports" / "gate.json").read_text())
+        reports = project.path / "reports" / ("audit" if "audit" in command else "")
+        gate = json.loads((reports / "gate.json").read_text())
         assert gate["verdict"] == "PASS", (when, command, gate["reason"])
         if "audit" in command:
             writes = [(e["method"], e["path"]) for e in log if e["method"] not in ("GET", "HEAD")]
