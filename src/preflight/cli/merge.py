@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in merged.problems:
         print(f"preflight merge: {problem}", file=sys.stderr)
     gate = json.loads((out / "gate.json").read_text())
-    print_outcome(gate, out, report and out / "allure-report")
+    print_outcome(gate, out, report and out / "allure-report", single_file=args.single_file)
     from preflight.report.judgement import exit_code
 
     return exit_code(gate.get("verdict"))

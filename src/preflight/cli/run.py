@@ -39,7 +39,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", default="config/preflight.yaml", help="the run's YAML config")
     parser.add_argument("--target", help="target name in config/targets/ or a target YAML path")
-    parser.add_argument("--run-id", help="reuse a run id: what it created is adopted with reads, not created again")
+    parser.add_argument(
+        "--run-id",
+        help="reuse a run id: on a remote target, what it created is adopted with reads, not created again "
+        "(the embedded sandbox starts empty: nothing to adopt)",
+    )
     parser.add_argument("--escalate", action="store_true", help="send one support report per root cause")
     parser.add_argument(
         "--allow-writes", action="store_true", help="let the run write on a target other than the embedded sandbox"
@@ -132,7 +136,7 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     gate = json.loads((reports / "gate.json").read_text())
-    print_outcome(gate, reports, report and reports / "allure-report")
+    print_outcome(gate, reports, report and reports / "allure-report", single_file=args.single_file)
     from preflight.report.judgement import exit_code
 
     return exit_code(gate.get("verdict"))
@@ -285,7 +289,7 @@ def build_html(
     return None
 
 
-def print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
+def print_outcome(gate: dict, reports: Path, report: Path | None, *, single_file: bool = False) -> None:
     print()
     target = f", target {gate['target']}" if gate.get("target") else ""  # none when the config could not be read
     print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}{target})")
@@ -296,7 +300,12 @@ def print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     if (reports / "junit.xml").is_file():
         print(f"  junit:   {reports / 'junit.xml'}")
     if report is not None:
-        print(f"  report:  {report}  (serve it over http: npx allure open {report})")
+        how = (
+            f"open {report / 'index.html'} from disk"
+            if single_file
+            else f"serve it over http: npx allure open {report}"
+        )
+        print(f"  report:  {report}  ({how})")
     for sent in gate.get("notified") or []:  # the run's message (report.notify)
         print(f"  message: {sent['format']} to {sent['webhook']}: {sent['status']}" + _error(sent))
 

@@ -138,6 +138,11 @@ def header(preflight: PreflightSession) -> list[str]:
         f"preflight: run {runtime.run_id}{what}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
         f"{len(preflight.run_config.campaigns)} campaign(s)"
     ]
+    if runtime.embedded and options.get(preflight.pytest_config, "preflight_run_id"):
+        lines.append(
+            f"preflight: --run-id {runtime.run_id} on the embedded sandbox: it starts empty with each run, so "
+            "nothing of an earlier run is adopted (a rerun adopts on a remote target)"
+        )
     lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
     return lines
 
