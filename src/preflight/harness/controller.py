@@ -189,6 +189,9 @@ class Controller(PreflightSession):
             previews="route_preview" in self.audit_writes(),
             allow_writes=bool(options.get(self.pytest_config, "preflight_allow_writes")),
             allow_peak=bool(options.get(self.pytest_config, "preflight_allow_peak")),
+            given={
+                name: options.get(self.pytest_config, f"preflight_{name}") for name in ("config", "target", "run_id")
+            },
         )
 
     def _browser_problem(self) -> tuple[str, Category] | None:
