@@ -8,19 +8,24 @@ shell splits it, from the project folder), and the sandbox's own state says noth
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
-from harness_helpers import journal_events, links_of, remote_target, token_env
+import yaml
+from harness_helpers import _env, journal_events, links_of, make_project, remote_target, token_env
 
 from preflight.lifecycle import journal
 
 SCOPES = ["analytics.read", "pages.read", "pages.write"]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PRINTED = re.compile(r"(?:retire them later with|to check): (.+)$", re.M)
 
 
@@ -89,3 +94,95 @@ def test_the_cleanup_command_printed_after_an_interruption_works_pasted(project,
         assert (project.path / path).is_file(), f"{path} named, not there:\n{output[-2000:]}"
     if kind == "two-ctrl-c":
         assert "retire them later with" in output and "retired " in done.stdout, done.stdout
+
+
+# -- a run and an audit, side by side ---------------------------------------------------------------
+
+
+def preflight(project, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "preflight", *args],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env or _env(),
+    )
+
+
+def test_a_run_then_an_audit_keep_both_reports_and_gate_reads_the_one_asked_for(tmp_path):
+    project = make_project(tmp_path / "project", browser=True)
+    reports = project.path / "reports"
+    run = preflight(project, "run", "--run-id", "pasted-run-1", "--", "-k", "spring-ab")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-1500:]
+    # On the embedded sandbox a --run-id adopts nothing (a new sandbox holds nothing): it says so.
+    assert "on the embedded sandbox: it starts empty" in run.stdout, run.stdout[:2000]
+    landing = sorted(p.relative_to(reports) for p in (reports / "landing").rglob("*.png"))
+    audit = preflight(project, "audit", "--single-file")
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-1500:]
+    assert "serve it over http" not in audit.stdout and "from disk" in audit.stdout, audit.stdout[-800:]
+    for folder, mode in ((reports, "lifecycle"), (reports / "audit", "audit")):
+        assert json.loads((folder / "gate.json").read_text())["mode"] == mode, folder
+        assert (folder / "summary.md").is_file() and (folder / "allure-report" / "index.html").is_file(), folder
+    assert (reports / "audit" / "history").is_dir()  # the audit's own history
+    assert landing and sorted(p.relative_to(reports) for p in (reports / "landing").rglob("*.png")) == landing
+    gate_run = preflight(project, "gate")
+    gate_audit = preflight(project, "gate", "--audit")
+    assert "(run pasted-run-1" in gate_run.stdout and gate_run.returncode == 0, gate_run.stdout + gate_run.stderr
+    audit_id = json.loads((reports / "audit" / "gate.json").read_text())["runId"]
+    assert f"(run {audit_id}" in gate_audit.stdout and gate_audit.returncode == 0, gate_audit.stdout
+    # --step-summary outside GitHub Actions says, in one line, that it appended nothing.
+    outside = preflight(project, "gate", "--step-summary", env={k: v for k, v in _env().items() if "GITHUB" not in k})
+    assert outside.stderr.count("\n") == 1 and "$GITHUB_STEP_SUMMARY is not set" in outside.stderr, outside.stderr
+    # A reader that stops early ends `preflight plan --json` quietly.
+    piped = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m preflight plan --json | head -1",
+        shell=True,
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+    )
+    assert piped.stdout == "{\n" and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped
+
+
+# -- hints that keep what made them right ---------------------------------------------------------
+
+
+def test_the_split_the_plan_and_doctor_propose_runs_on_the_same_target_pasted(project, sandbox):
+    remote_target(project, sandbox.url)
+    env = tokens(sandbox)
+    sandbox.set_plan("gharart", "PRO")
+    try:
+        plan = preflight(project, "plan", "--target", "remote", "--run-id", "split-1", env=env)
+        doctor = preflight(project, "doctor", "--target", "remote", env=env)
+    finally:
+        sandbox.set_plan("gharart", "ENTERPRISE")
+    first = re.search(r"^  [^:]+: spring-ab, 9 write\(s\): (.+)$", plan.stdout, re.M)
+    assert first, plan.stdout
+    assert first.group(1).endswith("run --target remote --allow-writes --run-id split-1 -- -k 'spring-ab'"), first
+    assert "--target remote --allow-writes -- -k 'spring-ab'" in doctor.stdout, doctor.stdout
+    pasted = subprocess.run(
+        shlex.split(first.group(1)), cwd=project.path, capture_output=True, text=True, env=env, timeout=300
+    )
+    doc = json.loads((project.path / "reports" / "gate.json").read_text())
+    # On the target it split (a first remote run is HOLD: no stale ctx of an earlier run yet).
+    assert (doc["target"], doc["runId"], doc["tests"]["selection"]) == ("remote", "split-1", "-k 'spring-ab'"), doc
+    assert pasted.returncode in (0, 3) and doc["verdict"] in ("PASS", "HOLD"), pasted.stdout[-2000:]
+
+
+def test_an_unreachable_site_under_audit_browser_says_leave_out_browser(sandbox, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium missing: run make browser")
+    sandbox.reset()
+    project = make_project(tmp_path / "project", sandbox=sandbox, browser=True)
+    target = project.path / "config" / "targets" / "attached.yaml"
+    data = yaml.safe_load(target.read_text())
+    data.setdefault("sandbox", {})["map_destinations"] = False  # https://gharart.example never resolves
+    target.write_text(yaml.safe_dump(data, sort_keys=False))
+    done = preflight(project, "audit", "--click", "--browser", "--no-html", "--", "-k", "spring-ab")
+    doc = json.loads((project.path / "reports" / "audit" / "gate.json").read_text())
+    messages = [r["message"] for r in doc["results"] if "does not load" in (r.get("message") or "")]
+    assert messages, done.stdout[-3000:]
+    assert all("leave out --browser" in m and "browser.use: off" not in m for m in messages), messages
