@@ -129,7 +129,7 @@ class Live:
             env=token_env(self.jwt, self.pat),
         )
         log = self.sandbox.requests(10000)[before + 1 :]  # after the log read that counted `before`
-        reports = self.project.path / "reports"
+        reports = self.project.path / "reports" / "audit"  # the audit's own, apart from a run's
         gate = json.loads((reports / "gate.json").read_text()) if (reports / "gate.json").is_file() else {}
         summary = (reports / "summary.md").read_text() if (reports / "summary.md").is_file() else ""
         return Audited(done.returncode, done.stdout, done.stderr, gate, summary, log)
@@ -267,7 +267,7 @@ def test_the_sandbox_target_works_out_of_the_box(embedded_project):
         text=True,
         timeout=300,
     )
-    gate = json.loads((embedded_project.path / "reports" / "gate.json").read_text())
+    gate = json.loads((embedded_project.path / "reports" / "audit" / "gate.json").read_text())
     assert (done.returncode, gate["verdict"], gate["mode"]) == (0, "PASS", "audit"), done.stdout[-3000:]
     assert not [r for r in gate["results"] if r["outcome"] == "skipped" and "--click" not in r["message"]], gate
 
@@ -489,8 +489,8 @@ def test_each_finding_is_reported_with_its_category_and_variant(live, sandbox, n
         # The marketer's to fix: the verdict is FAIL (not ready), nothing is escalated, the fix is named.
         assert "marketer side, not escalated" in audited.gate["reason"], audited.gate["reason"]
         assert "(marketer side)" in audited.summary and "next step:" in bad[0]["message"], bad[0]["message"]
-        assert not (live.project.path / "reports" / "escalations").exists() or not list(
-            (live.project.path / "reports" / "escalations").iterdir()
+        assert not (live.project.path / "reports" / "audit" / "escalations").exists() or not list(
+            (live.project.path / "reports" / "audit" / "escalations").iterdir()
         )
     else:
         assert all(r["escalation"] for r in bad), [(r["nodeid"], r["escalation"]) for r in bad]

@@ -93,7 +93,7 @@ class Proxied:
             env=token_env(self.jwt, self.pat),
         )
         log = self.sandbox.requests(10000)[before + 1 :]  # after the log read that counted `before`
-        gate_file = self.project.path / "reports" / "gate.json"
+        gate_file = self.project.path / "reports" / "audit" / "gate.json"
         gate = json.loads(gate_file.read_text()) if gate_file.is_file() else {}
         return Audited(done.returncode, gate, done.stdout + done.stderr, log)
 

@@ -188,7 +188,7 @@ def test_the_hourly_audit_job_reads_the_live_campaigns_and_passes(checkout, sand
     assert [name for name, _ in steps] == ["Audit the live campaigns (reads only)", "Gate"], steps
     for name, result in steps:
         assert result.returncode == 0, f"{name}: {result.stdout[-2000:]}{result.stderr[-1000:]}"
-    gate = json.loads((checkout.path / "reports" / "gate.json").read_text())
+    gate = json.loads((checkout.path / "reports" / "audit" / "gate.json").read_text())
     assert (gate["verdict"], gate["mode"], gate["writePlan"]["writesTotal"]) == ("PASS", "audit", 0)
     writes = [(e["method"], e["path"]) for e in log if e["method"] != "GET" and not e["path"].startswith("/__sandbox")]
     assert writes == [], writes

@@ -91,7 +91,8 @@ def test_the_launch_calendar_runs_in_order(project, sandbox):
             assert done.returncode == 0, f"{when} {command}: exit {done.returncode}\n{done.stdout[-3000:]}"
             gates.append((when, {}))
             continue
-        gate = json.loads((project.path / "reports" / "gate.json").read_text())
+        reports = project.path / "reports" / ("audit" if "audit" in command else "")
+        gate = json.loads((reports / "gate.json").read_text())
         assert (done.returncode, gate["verdict"]) == (0, "PASS") or first_run_holds(when, done, gate), (
             f"{when} {command}: exit {done.returncode}\n{done.stdout[-3000:]}{done.stderr[-1000:]}"
         )

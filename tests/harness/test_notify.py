@@ -56,7 +56,7 @@ def audit(project, urls: dict[str, str], *args: str) -> tuple[subprocess.Complet
         timeout=300,
         env={**env, **urls},
     )
-    reports = project.path / (args[args.index("--reports") + 1] if "--reports" in args else "reports")
+    reports = project.path / (args[args.index("--reports") + 1] if "--reports" in args else "reports/audit")
     gate = json.loads((reports / "gate.json").read_text())
     return done, gate
 
@@ -98,7 +98,7 @@ def test_a_turn_is_sent_once_its_repeat_never_and_its_recovery_once(project, san
     assert (body["target"], body["runId"], body["reason"]) == ("attached", gate["runId"], gate["reason"]), body
     assert {f["category"] for f in body["findings"]} == TAG_FINDINGS, body["findings"]
     assert all(FINDING_KEYS <= set(f) and f["nextStep"] for f in body["findings"]), body["findings"]
-    assert body["report"]["summary"] == str(project.path / "reports" / "summary.md"), body["report"]
+    assert body["report"]["summary"] == str(project.path / "reports" / "audit" / "summary.md"), body["report"]
     assert turn.headers["Content-Type"] == "application/json" and turn.path.endswith(plain.token)
     [chat] = slack.messages()
     assert chat.body["blocks"][0]["text"]["text"] == "❌ FAIL: preflight audit on attached", chat.body
@@ -118,7 +118,7 @@ def test_a_turn_is_sent_once_its_repeat_never_and_its_recovery_once(project, san
         "reminder": False,
     }
     assert gate["notified"] == []
-    summary = (project.path / "reports" / "summary.md").read_text()
+    summary = (project.path / "reports" / "audit" / "summary.md").read_text()
     assert summary.rstrip().endswith("Messages: none sent: the verdict is still FAIL (on: change)."), summary[-500:]
 
     sandbox.set_faults({})
@@ -134,7 +134,7 @@ def test_a_turn_is_sent_once_its_repeat_never_and_its_recovery_once(project, san
     assert slack.messages()[0].body["text"] == "✅ PASS: preflight audit on attached (Recovered: was FAIL)"
 
     # The run history keeps each verdict and what was delivered; no webhook URL anywhere.
-    lines = (project.path / "reports" / "history" / "attached.audit.jsonl").read_text().splitlines()
+    lines = (project.path / "reports" / "audit" / "history" / "attached.audit.jsonl").read_text().splitlines()
     history = [json.loads(text) for text in lines]
     assert [(h["verdict"], bool(h.get("notice"))) for h in history] == [
         ("PASS", True),
@@ -160,7 +160,7 @@ def test_a_receiver_that_is_down_never_changes_the_verdict(project, sandbox, rec
     assert (failed["status"], failed["attempts"], failed["httpStatus"]) == ("failed", 2, None), failed
     assert failed["error"].startswith("ConnectError: ") and failed["error"].endswith("(after 2 attempts)"), failed
     assert "message: json to notify.webhooks[0]: failed (ConnectError" in broken.stdout, broken.stdout[-1500:]
-    summary = (project.path / "reports" / "summary.md").read_text()
+    summary = (project.path / "reports" / "audit" / "summary.md").read_text()
     assert "json to notify.webhooks[0]: failed: ConnectError" in summary, summary[-800:]
     assert leaks(down.token, project.path / "reports", [broken]) == []
 

@@ -8,6 +8,7 @@ verdict into a CI step's result, `merge` joins the reports of a run's shards int
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -23,7 +24,14 @@ def main(argv: list[str] | None = None) -> int:
         module.add_parser(commands)
 
     args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`preflight plan --json | head -1`): stop quietly, as a pipe's writer does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer the pipe closed on
+    return code
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ defects only; a finding the marketer fixes in the dashboard names the fix and is
 Only GET and HEAD reach the API: no throwaway campaign, no write, no opt-in needed, any plan
 (FREE included). `--click` follows each live link once as a declared bot, and with `--browser` in a
 real browser on every viewport too (the shopper's journey, no lead sent); `--allow-writes` lets
-route-preview confirm each routing evaluation (a POST: it counts as a write).
+route-preview confirm each routing evaluation (a POST: it counts as a write). Its reports go to
+reports/audit/ (its own history too), apart from the run's: `preflight gate --audit` reads them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ import argparse
 
 from preflight.cli import run as runner
 from preflight.cli.common import fail
+
+# The audit's own reports (and history), beside the lifecycle run's in reports/: an audit at T−1h
+# leaves the T−1d run's gate, summary, report and landing pages as they were.
+REPORTS = "reports/audit"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -43,7 +48,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="let route-preview (a POST that counts as a write) confirm each routing evaluation",
     )
     parser.add_argument("--escalate", action="store_true", help="send one support report per platform root cause")
-    runner.add_common(parser)
+    runner.add_common(parser, reports=REPORTS)
     parser.set_defaults(handler=audit)
 
 

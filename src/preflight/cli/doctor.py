@@ -22,6 +22,7 @@ from preflight.cli.common import (
     one_line_errors,
     quota_of,
 )
+from preflight.core import paste
 from preflight.core.categories import Category
 from preflight.http import listing, readiness
 from preflight.http.connect import TargetError, open_target
@@ -91,7 +92,13 @@ def checks(args: argparse.Namespace, conn) -> list[readiness.Row]:
     campaigns, _ = doctor.pf_campaigns(client) if answer.status == 200 else ([], None)
     everything = _all_campaigns(client) if answer.status == 200 else []
     rows.append(doctor.click_template(client, target, everything))
-    rows.append(doctor.leftovers(client, campaigns))
+    retire = paste.command(
+        "cleanup",
+        config=paste.config_option(args.config),
+        target=paste.target_option(args.target),
+        all=True,
+    )
+    rows.append(doctor.leftovers(client, campaigns, retire=retire))
     return rows
 
 
@@ -109,6 +116,9 @@ def _quota(args: argparse.Namespace, conn) -> readiness.Row:
         return readiness.Row("write quota", readiness.FAIL, problem, "check the JWT and the handle", Category.QUOTA)
     fit = plan.check(
         items, conn.run_config, run_id="doctor", journal_root=str(Path(args.reports) / "journal"), meters=meters
+    )
+    fit.split = plan.with_commands(
+        fit.split, config=args.config, target=args.target, allow_writes=not conn.embedded, run_id=None
     )
     return doctor.quota(fit, meters)
 

@@ -1,6 +1,7 @@
 """`preflight gate`: the verdict of a finished run, as a CI step's result.
 
-Reads gate.json, says the verdict and why, and exits 0 on PASS, 1 on FAIL, 2 on ERROR (or when
+Reads gate.json (of reports/, the lifecycle run's; --audit: of reports/audit/, the latest audit's),
+says the verdict and why, and exits 0 on PASS, 1 on FAIL, 2 on ERROR (or when
 there is no gate: the run never got far enough to write one), 3 on HOLD (nothing broken found, but
 a check in scope could not judge: not proven ready). On GitHub Actions (or with --github) each
 failure also becomes an `::error::` annotation with its category and next step, each check that
@@ -13,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
+from preflight.cli.audit import REPORTS
 from preflight.cli.common import fail, one_line_errors
 from preflight.report import judgement
 
@@ -26,7 +29,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--reports", default="reports", help="the run's reports folder (default: reports)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--reports", help="the run's reports folder (default: reports)")
+    which.add_argument(
+        "--audit",
+        action="store_true",
+        help="the latest audit's verdict (reports/audit: where `preflight audit` writes)",
+    )
     parser.add_argument(
         "--github",
         action="store_true",
@@ -41,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    reports = Path(args.reports)
+    reports = Path(args.reports or (REPORTS if args.audit else "reports"))
     path = reports / "gate.json"
     if not path.is_file():
         line = f"no gate at {path}: the run stopped before it could write one (see its output)"
@@ -49,9 +58,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"::error title=preflight ERROR::{_escape(line)}")
         return fail("gate", line)
     gate = json.loads(path.read_text())
-    if args.step_summary and os.environ.get("GITHUB_STEP_SUMMARY") and (reports / "summary.md").is_file():
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
-            out.write((reports / "summary.md").read_text() + "\n")
+    if args.step_summary:
+        _step_summary(reports / "summary.md")
     verdict = gate.get("verdict", "ERROR")
     target = f", target {gate['target']}" if gate.get("target") else ""
     print(f"preflight verdict: {verdict} (run {gate.get('runId')}{target}): {gate.get('reason')}")
@@ -61,6 +69,25 @@ def run(args: argparse.Namespace) -> int:
         for line in annotations(gate):
             print(line)
     return judgement.exit_code(verdict)
+
+
+def _step_summary(summary: Path) -> None:
+    """Append summary.md to $GITHUB_STEP_SUMMARY; say so in one line on stderr when it cannot."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        print(
+            "preflight gate: --step-summary: $GITHUB_STEP_SUMMARY is not set (it is inside GitHub Actions); "
+            f"nothing appended, the summary is {summary}",
+            file=sys.stderr,
+        )
+    elif not summary.is_file():
+        print(f"preflight gate: --step-summary: no {summary} to append", file=sys.stderr)
+    else:
+        try:
+            with open(target, "a", encoding="utf-8") as out:
+                out.write(summary.read_text() + "\n")
+        except OSError as exc:
+            print(f"preflight gate: --step-summary: {target}: {exc.strerror or exc}", file=sys.stderr)
 
 
 def annotations(gate: dict) -> list[str]:

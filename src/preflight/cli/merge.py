@@ -1,11 +1,11 @@
 """`preflight merge DIR...`: the reports of a run's shards (`preflight run --shard I/N`) as one run's.
 
 Writes gate.json, summary.md, junit.xml, allure-results/, escalations/ and the HTML report into
---out (default: reports), as one run would, so `preflight gate` reads them the same way. The
-verdict is ERROR when a shard is missing (how many there are comes from the shards' gates, or
---expect), given twice or ERROR itself, or when the shards do not add up to the config; else FAIL
-when any test failed, else HOLD when a check could not judge, else PASS. Exits 0 on PASS, 1 on FAIL,
-2 on ERROR, 3 on HOLD.
+--out (default: reports; reports/audit for an audit's shards), as one run would, so `preflight gate`
+reads them the same way. The verdict is ERROR when a shard is missing (how many there are comes
+from the shards' gates, or --expect), given twice or ERROR itself, or when the shards do not add up
+to the config; else FAIL when any test failed, else HOLD when a check could not judge, else PASS.
+Exits 0 on PASS, 1 on FAIL, 2 on ERROR, 3 on HOLD.
 
 The merge sends the run's message to the webhooks of the config's notify: block (--config), as a
 single run does at its end; the shards never send one.
@@ -34,7 +34,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("folders", nargs="+", metavar="DIR", help="a shard's reports folder (one per shard)")
-    parser.add_argument("--out", default="reports", help="where the merged reports go (default: reports)")
+    parser.add_argument(
+        "--out",
+        help="where the merged reports go (default: reports, or reports/audit when the shards are an audit's)",
+    )
     parser.add_argument(
         "--expect",
         type=_count,
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from preflight.cli.run import build_html, print_outcome, replace_reports
     from preflight.report import merge
 
+    args.out = args.out or default_out(args.folders)
     out = Path(args.out).resolve()
     if any(Path(folder).resolve() == out for folder in args.folders):
         return fail(
@@ -102,10 +106,24 @@ def run(args: argparse.Namespace) -> int:
     for problem in merged.problems:
         print(f"preflight merge: {problem}", file=sys.stderr)
     gate = json.loads((out / "gate.json").read_text())
-    print_outcome(gate, out, report and out / "allure-report")
+    print_outcome(gate, out, report and out / "allure-report", single_file=args.single_file)
     from preflight.report.judgement import exit_code
 
     return exit_code(gate.get("verdict"))
+
+
+def default_out(folders: list[str]) -> str:
+    """reports/audit when every shard's gate is an audit's (as `preflight audit` keeps its own), else reports."""
+    from preflight.cli.audit import REPORTS
+    from preflight.report.facts import AUDIT
+
+    modes = set()
+    for folder in folders:
+        try:
+            modes.add(json.loads((Path(folder) / "gate.json").read_text()).get("mode"))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return REPORTS if modes == {AUDIT} else "reports"
 
 
 def _notify_settings(config: str):

@@ -86,7 +86,13 @@ def _plan(args: argparse.Namespace, conn) -> int:
         "fits": fit.fits,
         "byCampaign": whole.by_campaign(),
         "lines": whole.to_json(),
-        "split": fit.split,
+        "split": plan.with_commands(
+            fit.split,
+            config=args.config,
+            target=args.target,
+            allow_writes=not conn.embedded,
+            run_id=None if args.run_id == "plan" else args.run_id,
+        ),
         "peak": {
             **peak.status(conn.run_config.run.peak_windows, clock.now()),
             "applies": not conn.embedded,
@@ -115,8 +121,7 @@ def render(doc: dict) -> str:
     else:
         lines.append("it does not fit: a run now would stop before its first write. A split that fits:")
         lines += [
-            f"  {batch['when']}: {', '.join(batch['campaigns'])}, {batch['writes']} write(s): "
-            f"preflight run -- {batch['select']}"
+            f"  {batch['when']}: {', '.join(batch['campaigns'])}, {batch['writes']} write(s): {batch['command']}"
             for batch in doc["split"]
         ]
     windows = doc["peak"]

@@ -18,6 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from preflight.core import paste
+from preflight.lifecycle import journal
+
 # Pytest plugins every suites run leaves out, as pyproject.toml's addopts does for plain `pytest
 # suites`: the dev extras' hypothesis and schemathesis, which the suites never use and which
 # autoload into every pytest process (xdist workers too) at ~1 s of start-up each. pytest's cache
@@ -36,7 +39,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", default="config/preflight.yaml", help="the run's YAML config")
     parser.add_argument("--target", help="target name in config/targets/ or a target YAML path")
-    parser.add_argument("--run-id", help="reuse a run id: what it created is adopted with reads, not created again")
+    parser.add_argument(
+        "--run-id",
+        help="reuse a run id: on a remote target, what it created is adopted with reads, not created again "
+        "(the embedded sandbox starts empty: nothing to adopt)",
+    )
     parser.add_argument("--escalate", action="store_true", help="send one support report per root cause")
     parser.add_argument(
         "--allow-writes", action="store_true", help="let the run write on a target other than the embedded sandbox"
@@ -50,10 +57,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
+def add_common(parser: argparse.ArgumentParser, reports: str = "reports") -> None:
     """The options `preflight run` and `preflight audit` share: workers, outputs, shards, pytest's own."""
     parser.add_argument("-n", "--workers", type=_workers, default=2, help="xdist workers (0: none; default 2)")
-    parser.add_argument("--reports", default="reports", help="output folder (default: reports)")
+    parser.add_argument("--reports", default=reports, help=f"output folder (default: {reports})")
     parser.add_argument("--no-html", action="store_true", help="skip building the Allure HTML report")
     parser.add_argument(
         "--single-file",
@@ -102,6 +109,7 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
             f"preflight {command}: --reports {args.reports}: {exc.strerror or exc}; pass a folder path", file=sys.stderr
         )
         return 2
+    journals = set(journal.run_ids(reports / "journal"))
     try:
         code = _pytest(_pytest_command(args, staging, reports, suites, extra), root, reports)
         if not (staging / "gate.json").is_file():
@@ -110,6 +118,7 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
                 "are untouched; see the output above",
                 file=sys.stderr,
             )
+            _left_enabled(args, reports / "journal", journals)
             return 2
         report = (
             None
@@ -127,16 +136,38 @@ def execute(args: argparse.Namespace, command: str, suites: list[str], extra: tu
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     gate = json.loads((reports / "gate.json").read_text())
-    print_outcome(gate, reports, report and reports / "allure-report")
+    print_outcome(gate, reports, report and reports / "allure-report", single_file=args.single_file)
     from preflight.report.judgement import exit_code
 
     return exit_code(gate.get("verdict"))
 
 
+def _left_enabled(args: argparse.Namespace, root: Path, before: set[str]) -> None:
+    """A run that ended without its gate (pytest killed): what its journal says may still be live,
+    and the command that retires it."""
+    for run_id in sorted(set(journal.run_ids(root)) - before):
+        left = journal.leftovers(journal.read(root, run_id).values())
+        if not left:
+            continue
+        count = sum(len(entry["linksLeftEnabled"]) for entry in left)
+        reports = paste.shown(root.parent)
+        retire = paste.command(
+            "cleanup",
+            run_id=run_id,
+            config=paste.config_option(args.config),
+            target=paste.target_option(args.target),
+            reports=None if reports == "reports" else reports,
+            yes=True,
+        )
+        print(f"run {run_id} may have left {count} link(s) enabled; retire them later with: {retire}", file=sys.stderr)
+
+
 def _pytest(command: list[str], root: Path, reports: Path) -> int:
-    """Run pytest in its own session, passing it each SIGINT/SIGTERM we get, exactly once."""
-    env = {**os.environ, "PREFLIGHT_FINAL_REPORTS": str(reports)}
-    child = subprocess.Popen(command, cwd=root, start_new_session=True, env=env)
+    """Run pytest in its own session, passing it each SIGINT/SIGTERM we get, exactly once; it gets a
+    SIGTERM of its own when this process is killed (it then stops as on one, and says where its
+    outputs stayed)."""
+    env = {**os.environ, paste.FINAL_REPORTS: str(reports), paste.RUN_PID: str(os.getpid())}
+    child = subprocess.Popen(command, cwd=root, start_new_session=True, env=env, preexec_fn=_die_with_parent)
 
     def forward(signum: int, frame: object) -> None:
         if child.poll() is None:
@@ -148,6 +179,16 @@ def _pytest(command: list[str], root: Path, reports: Path) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """In the child, before pytest starts (Linux): SIGTERM when `preflight run` dies, a SIGKILL too."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _pytest_command(
@@ -248,7 +289,7 @@ def build_html(
     return None
 
 
-def print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
+def print_outcome(gate: dict, reports: Path, report: Path | None, *, single_file: bool = False) -> None:
     print()
     target = f", target {gate['target']}" if gate.get("target") else ""  # none when the config could not be read
     print(f"preflight verdict: {gate.get('verdict')}  (run {gate.get('runId')}{target})")
@@ -259,7 +300,12 @@ def print_outcome(gate: dict, reports: Path, report: Path | None) -> None:
     if (reports / "junit.xml").is_file():
         print(f"  junit:   {reports / 'junit.xml'}")
     if report is not None:
-        print(f"  report:  {report}  (serve it over http: npx allure open {report})")
+        how = (
+            f"open {report / 'index.html'} from disk"
+            if single_file
+            else f"serve it over http: npx allure open {report}"
+        )
+        print(f"  report:  {report}  ({how})")
     for sent in gate.get("notified") or []:  # the run's message (report.notify)
         print(f"  message: {sent['format']} to {sent['webhook']}: {sent['status']}" + _error(sent))
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from preflight.core import paste
 from preflight.core.categories import Category
 from preflight.core.clock import now_iso
 from preflight.harness import collect, interrupts, options, prewrite, wrapup
@@ -188,6 +189,9 @@ class Controller(PreflightSession):
             previews="route_preview" in self.audit_writes(),
             allow_writes=bool(options.get(self.pytest_config, "preflight_allow_writes")),
             allow_peak=bool(options.get(self.pytest_config, "preflight_allow_peak")),
+            given={
+                name: options.get(self.pytest_config, f"preflight_{name}") for name in ("config", "target", "run_id")
+            },
         )
 
     def _browser_problem(self) -> tuple[str, Category] | None:
@@ -260,18 +264,20 @@ class Controller(PreflightSession):
         )
 
     def cleanup_command(self) -> str:
-        """The command that retires what this run left enabled."""
-        target = options.get(self.pytest_config, "preflight_target")
-        parts = ["preflight cleanup", f"--run-id {self.runtime.run_id}"]
-        config = options.get(self.pytest_config, "preflight_config")
-        if config and Path(config) != Path("config/preflight.yaml"):
-            parts.append(f"--config {config}")
-        if target:
-            parts.append(f"--target {target}")
-        reports = options.get(self.pytest_config, "preflight_reports") or "reports"
-        if reports != "reports":
-            parts.append(f"--reports {reports}")
-        return " ".join(parts) + " --yes"
+        """The command that retires what this run left enabled, as it pastes from the folder the
+        run was started in: the journal named where it is once the run is over."""
+        journal = self.journal_root()
+        reports = paste.final_reports() or self.reports_dir()
+        at_home = journal == reports / "journal"
+        return paste.command(
+            "cleanup",
+            run_id=self.runtime.run_id,
+            config=paste.config_option(options.get(self.pytest_config, "preflight_config")),
+            target=paste.target_option(options.get(self.pytest_config, "preflight_target")),
+            reports=paste.shown(reports) if at_home and paste.shown(reports) != "reports" else None,
+            journal=None if at_home else paste.shown(journal),
+            yes=True,
+        )
 
     def finish(self) -> None:
         super().finish()

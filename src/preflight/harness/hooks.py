@@ -4,7 +4,6 @@ and wrap each test with its evidence."""
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from preflight.core import paste
 from preflight.core.categories import STOP_CATEGORIES, Category
 from preflight.core.redact import redact_text
 from preflight.harness import collect, options, results
@@ -138,6 +138,11 @@ def header(preflight: PreflightSession) -> list[str]:
         f"preflight: run {runtime.run_id}{what}, target {target.name} ({runtime.base_url}), handle {target.handle}, "
         f"{len(preflight.run_config.campaigns)} campaign(s)"
     ]
+    if runtime.embedded and options.get(preflight.pytest_config, "preflight_run_id"):
+        lines.append(
+            f"preflight: --run-id {runtime.run_id} on the embedded sandbox: it starts empty with each run, so "
+            "nothing of an earlier run is adopted (a rerun adopts on a remote target)"
+        )
     lines += [f"preflight readiness: {row.status} {row.item}: {row.detail}" for row in preflight.readiness]
     return lines
 
@@ -148,7 +153,7 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
         return
     staged = str(preflight.reports_dir())
     # Under `preflight run` the outputs are staged, then moved where the user looks for them.
-    final = os.environ.get("PREFLIGHT_FINAL_REPORTS") or staged
+    final = str(paste.final_reports() or staged)
 
     def shown(path: str) -> str:
         return str(path).replace(staged, final, 1)
@@ -198,6 +203,8 @@ def terminal_summary(preflight: PreflightSession, reporter: Any) -> None:
             )
     if cleanup.get("command"):
         reporter.line(f"retire them later with: {cleanup['command']}", yellow=True)
+    elif cleanup.get("check"):
+        reporter.line(f"nothing it enabled is left enabled by its journal's account; to check: {cleanup['check']}")
     if cleanup.get("note") and gate.get("leftovers"):
         reporter.line(f"note: {cleanup['note']}")
     reporter.line(f"gate: {Path(final) / 'gate.json'}")

@@ -34,6 +34,7 @@ class WriteCheck:
     previews: bool = False  # an audit's route-previews (--allow-writes): its only writes
     allow_writes: bool = False  # --allow-writes
     allow_peak: bool = False  # --allow-peak
+    given: dict[str, str | None] = field(default_factory=dict)  # --config, --target, --run-id as given
 
 
 @dataclass
@@ -72,6 +73,13 @@ def check(run: WriteCheck) -> Checked:
             run.items, run.run_config, run_id=runtime.run_id, journal_root=runtime.journal_root, meters=meters
         )
         if not found.quota_fit.fits:
+            found.quota_fit.split = plan.with_commands(
+                found.quota_fit.split,
+                config=run.given.get("config"),
+                target=run.given.get("target"),
+                allow_writes=not runtime.embedded,
+                run_id=run.given.get("run_id"),
+            )
             return found.refuse(
                 f"quota: {found.quota_fit.problem}; nothing was written. A split that fits: "
                 f"{plan.describe_split(found.quota_fit.split)}",

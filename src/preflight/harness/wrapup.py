@@ -8,7 +8,6 @@ skips the rest of the clean-up, and the gate says so).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.config import RunConfig
+from preflight.core import paste
 from preflight.harness.interrupts import CleanupSkipped, Interrupts
 from preflight.harness.results import Recorder
 from preflight.harness.session import RunContext
@@ -111,8 +111,7 @@ def write_outputs(end: RunEnd, results: list[dict[str, Any]], facts: RunFacts) -
 
 def _final_reports() -> Path | None:
     """Where `preflight run` moves the staged outputs once the run is done (None: they stay)."""
-    final = os.environ.get("PREFLIGHT_FINAL_REPORTS")
-    return Path(final) if final else None
+    return paste.final_reports()
 
 
 def _browser_use(end: RunEnd) -> str | None:
@@ -229,6 +228,8 @@ def _retire(end: RunEnd) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             info["note"] = "the embedded sandbox stops with the run, and these with it"
     elif left:
         info["command"] = end.cleanup_command
+    elif interrupts.interrupted:
+        info["check"] = end.cleanup_command  # an interrupted run: the same command says nothing is left
     return info, left
 
 

@@ -92,7 +92,10 @@ def enabled_links(client: PlatformClient, campaign: dict[str, Any]) -> tuple[lis
     return enabled, unknown
 
 
-def leftovers(client: PlatformClient, campaigns: list[dict[str, Any]]) -> Row:
+def leftovers(
+    client: PlatformClient, campaigns: list[dict[str, Any]], *, retire: str = "preflight cleanup --all"
+) -> Row:
+    """`retire`: the cleanup command as it pastes (without --yes: it shows; --yes retires)."""
     item = "leftovers of earlier runs"
     live, unknown = {}, []
     for campaign in campaigns:
@@ -109,7 +112,7 @@ def leftovers(client: PlatformClient, campaigns: list[dict[str, Any]]) -> Row:
             f"{count} link(s) of {len(live)} pf- campaign(s) still enabled ({named}"
             + (", …" if len(live) > 3 else "")
             + ")",
-            "retire them: preflight cleanup --all --yes",
+            f"retire them: {retire} --yes",
         )
     if unknown:
         return Row(
@@ -117,7 +120,7 @@ def leftovers(client: PlatformClient, campaigns: list[dict[str, Any]]) -> Row:
             UNKNOWN,
             f"{len(unknown)} link(s) of pf- campaigns whose enabled state cannot be read (no link read on this "
             "platform, or an answer without a readable `enabled`)",
-            "preflight cleanup --all shows what the local journals know",
+            f"{retire} shows what the local journals know",
         )
     return Row(item, PASS, f"none: {len(campaigns)} pf- campaign(s) on the handle, every link retired")
 

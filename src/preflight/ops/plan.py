@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from preflight.config import RunConfig
+from preflight.core import paste
 from preflight.lifecycle import journal, playbook
 from preflight.lifecycle.campaigns import decoy_stem, foreign_source, plan_decoy
 from preflight.lifecycle.model import LiveCampaign, run_suffix
@@ -294,5 +295,23 @@ def _day(day: int, resets_at: Any) -> str:
     return f"after {resets_at}" if day == 1 else f"{day - 1} day(s) after {resets_at}"
 
 
+def with_commands(
+    split: list[dict[str, Any]], *, config: str | None, target: str | None, allow_writes: bool, run_id: str | None
+) -> list[dict[str, Any]]:
+    """Each batch with the `preflight run` that runs it, as it pastes: the target, config, write
+    opt-in and run id of the run it splits (without them a pasted batch would run elsewhere)."""
+    base = paste.command(
+        "run",
+        config=paste.config_option(config),
+        target=paste.target_option(target),
+        allow_writes=allow_writes,
+        run_id=run_id,
+    )
+    return [{**batch, "command": f"{base} -- {batch['select']}"} for batch in split]
+
+
 def describe_split(split: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{b['when']}: {', '.join(b['campaigns'])}, {b['writes']} writes ({b['select']})" for b in split)
+    return "; ".join(
+        f"{b['when']}: {', '.join(b['campaigns'])}, {b['writes']} writes ({b.get('command') or b['select']})"
+        for b in split
+    )

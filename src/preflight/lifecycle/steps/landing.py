@@ -233,7 +233,8 @@ def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: 
             cause="the landing page does not load",
             next_step=site_step(
                 "make the page load for a shopper (if this machine cannot reach the site, run where it can or "
-                "set browser.use: off)"
+                + _without_browser(run)
+                + ")"
             ),
         )
     status = landed.final.status
@@ -258,6 +259,11 @@ def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: 
             cause="the landing page answers 2xx but says it does not exist (a soft 404)",
             next_step=site_step(f"publish the page at {short(landed.final.url)}, or point the link at one that exists"),
         )
+
+
+def _without_browser(run: StepRun) -> str:
+    """How to leave the browser out: --browser (an audit's) opens it whatever browser.use says."""
+    return "leave out --browser" if getattr(run, "browser", False) else "set browser.use: off"
 
 
 def _is_the_variant_page(
