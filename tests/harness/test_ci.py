@@ -57,13 +57,14 @@ def test_the_run_history_is_kept_across_ci_runs():
     """The jobs that write a gate restore reports/history/ before the run (or merge) and save it after,
     whatever the result, per target, so "since the last PASS" works from one CI run to the next, and
     a message says when the verdict turned since the last run (the hourly audit keeps its own)."""
-    for name, writes, prefix in (
-        ("preflight", "Run the preflight", "preflight-history-${{ env.PREFLIGHT_TARGET }}-"),
-        ("merge", "Merge the shards", "preflight-history-${{ env.PREFLIGHT_TARGET }}-"),
+    for name, writes, prefix, path in (
+        ("preflight", "Run the preflight", "preflight-history-${{ env.PREFLIGHT_TARGET }}-", "reports/history/"),
+        ("merge", "Merge the shards", "preflight-history-${{ env.PREFLIGHT_TARGET }}-", "reports/history/"),
         (
             "audit",
             "Audit the live campaigns (reads only)",
             "preflight-audit-history-${{ inputs.target || env.PREFLIGHT_AUDIT_TARGET }}-",
+            "reports/audit/history/",  # the audit's reports are kept apart from the run's
         ),
     ):
         steps = jobs()[name]["steps"]
@@ -71,7 +72,7 @@ def test_the_run_history_is_kept_across_ci_runs():
         restore = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/restore@"))
         save = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache/save@"))
         assert names.index(restore["name"]) < names.index(writes) < names.index(save["name"]), (name, names)
-        assert restore["with"]["path"] == save["with"]["path"] == "reports/history/", name
+        assert restore["with"]["path"] == save["with"]["path"] == path, name
         assert restore["with"]["key"] == save["with"]["key"] and "github.run_id" in save["with"]["key"], name
         assert restore["with"]["restore-keys"] == prefix and save["with"]["key"].startswith(prefix), name
         assert save.get("if") == "always()", name
