@@ -448,7 +448,7 @@ def test_unknown_target_name_says_did_you_mean(workdir: Path) -> None:
     assert run_problems(set_in("target", "sandbx")) == [
         (
             "config/preflight.yaml: target: got 'sandbx': no such file config/targets/sandbx.yaml; "
-            "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) "
+            "allowed: a target name from config/targets/ (production, rehearsal, sandbox, sandbox-large) "
             "or a path to a target YAML; "
             "did you mean 'sandbox'?"
         )
@@ -466,9 +466,9 @@ def test_a_config_outside_config_finds_target_names_in_the_projects_config_targe
     with pytest.raises(ConfigError) as info:
         load_run_config("elsewhere/preflight.yaml", environ=TOKENS)
     assert info.value.problems == [
-        "elsewhere/preflight.yaml: target: got 'staging': no such file elsewhere/targets/staging.yaml; allowed: a "
-        "target name from elsewhere/targets/ or config/targets/ (production, sandbox, sandbox-large) or a path to "
-        "a target YAML"
+        "elsewhere/preflight.yaml: target: got 'staging': no such file elsewhere/targets/staging.yaml; allowed: "
+        "a target name from elsewhere/targets/ or config/targets/ (production, rehearsal, sandbox, sandbox-large) "
+        "or a path to a target YAML"
     ]
 
 

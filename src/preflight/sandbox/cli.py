@@ -146,10 +146,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "started it, even one killed with SIGKILL)",
     )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    parser.set_defaults(handler=run)
+    _add_rehearsal(parser)
     parser.error = _one_line_error(parser)  # type: ignore[method-assign]
     parser.parse_known_args = _no_extras(parser)  # type: ignore[method-assign]
-    parser.set_defaults(handler=run)
     return parser
+
+
+def _add_rehearsal(parser: argparse.ArgumentParser) -> None:
+    """`preflight sandbox token|seed-live|clock`: a rehearsal's calls to a sandbox already running."""
+    from preflight.sandbox import rehearse
+
+    actions = parser.add_subparsers(dest="action", metavar="{token,seed-live,clock}", required=False)
+    for sub in rehearse.add_parsers(actions, rehearse.common_options()):
+        sub.error = _one_line_error(sub)  # type: ignore[method-assign]
+        sub.parse_known_args = _no_extras(sub)  # type: ignore[method-assign]
 
 
 def _fail(message: str) -> int:
