@@ -3,7 +3,8 @@ run will spend, `run` runs the lifecycle suites and builds the report, `audit` r
 campaigns the ads point at (zero writes), `approve` keeps the last run's landing pages as their
 approved look, `gate` turns a run's
 verdict into a CI step's result, `merge` joins the reports of a run's shards into one run's,
-`cleanup` retires what runs left enabled, `sandbox` serves the embedded sandbox."""
+`cleanup` retires what runs left enabled, `sandbox` serves the embedded sandbox (and `sandbox token|seed-live|clock`
+prepare one running in its own process for a rehearsal)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="preflight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from preflight.cli import approve, audit, cleanup, doctor, gate, merge, plan
+    from preflight.cli import approve, audit, cleanup, doctor, gate, merge, plan, rehearse
     from preflight.cli import run as runner
     from preflight.sandbox import cli as sandbox_cli
 
-    for module in (runner, audit, approve, doctor, plan, gate, merge, cleanup, sandbox_cli):
+    for module in (runner, audit, approve, doctor, plan, gate, merge, cleanup):
         module.add_parser(commands)
+    rehearse.attach(sandbox_cli.add_parser(commands))  # `preflight sandbox`, and its token|seed-live|clock
 
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)

@@ -30,8 +30,18 @@ def _duration(text: str) -> int:
     return int(match.group(1)) * UNIT_SECONDS[match.group(2)]
 
 
+def attach(sandbox: argparse.ArgumentParser) -> None:
+    """The rehearsal's subcommands under `preflight sandbox` (which alone serves a sandbox)."""
+    from preflight.sandbox.cli import no_extras, one_line_error
+
+    actions = sandbox.add_subparsers(dest="action", metavar="{token,seed-live,clock}", required=False)
+    for sub in add_parsers(actions, common_options()):
+        sub.error = one_line_error(sub)  # type: ignore[method-assign]
+        sub.parse_known_args = no_extras(sub)  # type: ignore[method-assign]
+
+
 def add_parsers(actions: Any, common: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    """The rehearsal's subcommands of `preflight sandbox` (`common`: --url, --handle)."""
+    """token, seed-live, clock (`common`: --url, --handle)."""
     token = actions.add_parser("token", parents=[common], help="print a JWT or PAT for the handle (capture it)")
     token.add_argument("kind", choices=["jwt", "pat"], help="jwt (the control plane) or pat (automation)")
     token.add_argument("--role", choices=ROLES, default="CREATOR", help="jwt: the role on the handle")
