@@ -110,8 +110,8 @@ def seed_live(args: argparse.Namespace) -> int:
     from preflight.audit.live import seed_body
     from preflight.config import ConfigError, load_run_config
 
-    try:  # the campaigns alone: the target's tokens are not needed for them
-        config = load_run_config(args.config, environ={})
+    try:
+        config = load_run_config(args.config)
     except ConfigError as exc:
         return _fail(f"--config {args.config}: {exc.problems[0] if exc.problems else exc}")
     bodies = [seed_body(campaign) for campaign in config.campaigns]
