@@ -13,6 +13,12 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command's parser (tests parse the README's commands with it, running none)."""
     parser = argparse.ArgumentParser(prog="preflight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -23,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     for module in (runner, audit, approve, doctor, plan, gate, merge, cleanup):
         module.add_parser(commands)
     rehearse.attach(sandbox_cli.add_parser(commands))  # `preflight sandbox`, and its token|seed-live|clock
-
-    args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    return parser
 
 
 if __name__ == "__main__":
