@@ -382,7 +382,7 @@ def test_misspelled_required_key(pytester, tree):
                 "config/preflight.yaml: campaigns[0].goalTyp: unknown key 'goalTyp'; "
                 "allowed: campaignId, goalType, name, "
                 "leadVerification, tracking, variants, detailPage, conversion, live, flight, expected_clicks, "
-                "audiences; did you mean 'goalType'?"
+                "audiences, expect; did you mean 'goalType'?"
             ),
         ],
         watch,
