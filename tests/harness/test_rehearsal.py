@@ -181,3 +181,26 @@ def test_a_token_is_never_written_to_a_terminal(rehearsal):
     assert done.stderr.startswith("preflight sandbox: error: a token is a secret: capture it"), done.stderr
     captured = rehearsal.bash(f".venv/bin/preflight sandbox token pat --url {url} --scopes pages.read")
     assert captured.returncode == 0 and captured.stdout.startswith("patv1_"), captured.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["token", "pat"], "--url {url}: no sandbox answers (ConnectError): start one with `preflight sandbox`"),
+        (["clock", "--advance", "32m"], "--url {url}: no sandbox answers (ConnectError)"),
+        (["seed-live", "--config", "config/none.yaml"], "--config config/none.yaml: config/none.yaml: file not found"),
+        (["clock", "--advance", "soon"], "argument --advance: invalid duration 'soon'"),
+    ],
+)
+def test_a_rehearsal_command_that_cannot_work_says_why_in_one_line(tmp_path, args, line):
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "preflight"), "sandbox", *args, "--url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=token_env(None, None),
+    )
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert line.format(url=url) in done.stderr and not done.stdout, done.stderr
