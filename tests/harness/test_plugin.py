@@ -403,7 +403,7 @@ def test_misspelled_required_key(pytester, tree):
             ("--target", "sandbx"),
             (
                 "--target: got 'sandbx': no such file config/targets/sandbx.yaml; allowed: a target name from "
-                "config/targets/ (production, sandbox, sandbox-large) or a path to a target YAML; "
+                "config/targets/ (production, rehearsal, sandbox, sandbox-large) or a path to a target YAML; "
                 "did you mean 'sandbox'?"
             ),
         ),

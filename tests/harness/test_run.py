@@ -460,6 +460,16 @@ def test_one_progress_line_per_campaign_once_its_last_test_is_done(shipped):
         steps = sorted({STEP_NUMBER[want["step"]] for want in expected.values() if want["stem"] == stem})
         line = f"campaign {stem}: {tests} tests, ready (steps {' '.join(steps)} passed)"
         assert shipped.stdout.splitlines().count(line) == 1, f"expected once: {line!r}" + explain(shipped)
+    # The README's example of such a line is one the shipped run prints.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = re.search(r"`(campaign spring-ab: \d+ tests, ready \(steps [\d ]+ passed\))`", readme)
+    assert example and example.group(1) in shipped.stdout.splitlines(), example and example.group(1)
+
+
+def test_the_summary_says_why_a_campaign_has_no_lead_capture(shipped):
+    """diwali-sale (PRODUCT_SALE) has no step 3: its cell says why instead of a bare dash."""
+    rows = [line for line in (shipped.reports / "summary.md").read_text().splitlines() if "-diwali-sale |" in line]
+    assert len(rows) == 1 and "| — not a lead funnel |" in rows[0], rows
 
 
 def test_run_leaves_out_the_plugins_the_suites_never_use(shipped):

@@ -173,7 +173,14 @@ def test_a_marketers_finding_fails_the_verdict_and_is_not_escalated():
         {"nodeid": "c", "outcome": "passed"},
     ]
     verdict, reason = judge(results, RunFacts())
-    assert verdict == "FAIL" and "2 finding(s) to fix in the campaign (marketer side, not escalated)" in reason
+    assert verdict == "FAIL" and reason.startswith(
+        "2 test(s) failed: 2 finding(s) (one per cause and variant) to fix in the campaign (marketer side, not "
+        "escalated)"
+    ), reason
+    # Findings are counted by cause and variant: a second test of one cause on one variant adds none.
+    again = {"nodeid": "a2", "outcome": "failed", "category": "link_lifetime", "cause": "expires", "slug": "s-a"}
+    same = [*results, again]
+    assert judge(same, RunFacts())[1].startswith("3 test(s) failed: 2 finding(s) (one per cause and variant)")
     platform = [*results, {"nodeid": "d", "outcome": "failed", "category": "test_residue", "cause": "leak"}]
     verdict, reason = judge(platform, RunFacts(escalations=[{"id": "x"}]))
     assert verdict == "FAIL" and reason.startswith("3 test(s) failed from 1 root cause(s) and 2 finding(s)")

@@ -448,10 +448,27 @@ def test_unknown_target_name_says_did_you_mean(workdir: Path) -> None:
     assert run_problems(set_in("target", "sandbx")) == [
         (
             "config/preflight.yaml: target: got 'sandbx': no such file config/targets/sandbx.yaml; "
-            "allowed: a target name from config/targets/ (production, sandbox, sandbox-large) "
+            "allowed: a target name from config/targets/ (production, rehearsal, sandbox, sandbox-large) "
             "or a path to a target YAML; "
             "did you mean 'sandbox'?"
         )
+    ]
+
+
+def test_a_config_outside_config_finds_target_names_in_the_projects_config_targets(workdir: Path) -> None:
+    """A config copied elsewhere (no targets/ beside it) falls back to the project's config/targets/;
+    a name neither folder has says both folders it looked in."""
+    write("elsewhere/preflight.yaml", {**copy.deepcopy(SHIPPED), "target": "production"})
+    assert load_run_config("elsewhere/preflight.yaml", environ=TOKENS).target.name == "production"
+    write("elsewhere/targets/production.yaml", production(name="beside"))
+    assert load_run_config("elsewhere/preflight.yaml", environ=TOKENS).target.name == "beside"  # beside wins
+    write("elsewhere/preflight.yaml", {**copy.deepcopy(SHIPPED), "target": "staging"})
+    with pytest.raises(ConfigError) as info:
+        load_run_config("elsewhere/preflight.yaml", environ=TOKENS)
+    assert info.value.problems == [
+        "elsewhere/preflight.yaml: target: got 'staging': no such file elsewhere/targets/staging.yaml; allowed: "
+        "a target name from elsewhere/targets/ or config/targets/ (production, rehearsal, sandbox, sandbox-large) "
+        "or a path to a target YAML"
     ]
 
 

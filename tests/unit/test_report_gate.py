@@ -180,7 +180,12 @@ def test_summary_table_is_campaign_by_step():
     assert rows[0] == ["campaign", "1 · Campaign health", "3 · Lead capture", "4 · Test conversion"]
     assert "|---|---|---|---|" in text.splitlines()
     assert rows[2] == ["pf-1-spring-ab", "✅", "⏸ 1 not judged", "❌ spring-b"]
-    assert rows[3] == ["pf-1-summer", "✅", "—", "—"]
+    # No lead capture test for a campaign of another goal: the cell says why; a step it should have, no reason.
+    assert rows[3] == ["pf-1-summer", "✅", "— not a lead funnel", "—"]
+    chosen = render_summary(
+        run_id="run-1", target="sandbox", results=results, report_path=None, facts=RunFacts(selection="-k summer")
+    )
+    assert _table_rows(chosen)[3] == ["pf-1-summer", "✅", "— not selected, or not a lead funnel", "— not selected"]
     # The two readiness re-checks share one column, as they share the report's seventh group.
     ready = render_summary(
         run_id="run-1",
@@ -263,3 +268,20 @@ def test_summary_shows_root_causes_and_leftovers():
     assert "test-conversion refuses a fresh ctx: 2 test(s), campaigns pf-1-spring-ab" in text
     assert "**not sent:** POST /v2/support/report answered 401 invalid_token" in text
     assert "- `pf-1-spring-ab`: spring-a (enabled)" in text and "`preflight cleanup --run-id 1 --yes`" in text
+
+
+def test_the_matrix_page_says_why_a_campaign_has_no_lead_capture():
+    from preflight.report.front import matrix_page
+
+    gate = {
+        "verdict": "PASS",
+        "matrix": {
+            "spring-ab": {"1": "passed", "3": "passed"},
+            "diwali-sale": {"1": "passed"},
+            "diwali-sale · diwali-a": {"1": "passed"},
+        },
+    }
+    rows = [row for row in matrix_page(gate).split("<tr>") if row.startswith("<th")]
+    diwali, variant = rows[2], rows[3]
+    assert diwali.endswith('<td class="none">not a lead funnel</td></tr>'), diwali
+    assert variant.split("</tr>")[0].endswith('<td class="none"></td>'), variant  # a variant's row: no reason

@@ -182,8 +182,25 @@ def validate(
 # --- targets ---------------------------------------------------------------------------
 
 
+def target_folders(config_dir: Path) -> list[Path]:
+    """Where target names are looked up: `targets/` beside the config file, then the project's own
+    `config/targets/` (the folder the command runs in), so a config copied elsewhere keeps its names."""
+    folders = [config_dir / "targets", Path.cwd() / "config" / "targets"]
+    unique: dict[Path, Path] = {}
+    for folder in folders:
+        unique.setdefault(folder.resolve(), folder)
+    return list(unique.values())
+
+
 def target_names(config_dir: Path) -> list[str]:
-    return sorted(path.stem for path in (config_dir / "targets").glob("*.yaml"))
+    return sorted({path.stem for folder in target_folders(config_dir) for path in folder.glob("*.yaml")})
+
+
+def _named_target(ref: str, config_dir: Path) -> Path:
+    """The first `<ref>.yaml` of the target folders (the first folder's path when none has it)."""
+    folders = target_folders(config_dir)
+    found = [folder / f"{ref}.yaml" for folder in folders if is_file(folder / f"{ref}.yaml")]
+    return found[0] if found else folders[0] / f"{ref}.yaml"
 
 
 def is_file(path: Path) -> bool:
@@ -201,7 +218,8 @@ def resolve_target(ref: Any, config_dir: Path, relative_to: Path, report: Source
     """The target file for a name (config/targets/<name>.yaml) or a path; None after a problem line."""
     names = target_names(config_dir)
     listed = ", ".join(names) or "none found"
-    allowed = f"a target name from {display_path(config_dir / 'targets')}/ ({listed}) or a path to a target YAML"
+    where = " or ".join(f"{display_path(folder)}/" for folder in target_folders(config_dir))
+    allowed = f"a target name from {where} ({listed}) or a path to a target YAML"
     if not isinstance(ref, str) or not ref.strip():
         report.add(loc, join_message(f"got {show_value(ref)}", allowed))
         return None
@@ -209,7 +227,7 @@ def resolve_target(ref: Any, config_dir: Path, relative_to: Path, report: Source
         path = Path(ref).expanduser()
         path = path if path.is_absolute() else relative_to / path
     else:
-        path = config_dir / "targets" / f"{ref}.yaml"
+        path = _named_target(ref, config_dir)
     if not is_file(path):
         guess = None if looks_like_path(ref) else did_you_mean(ref, names)
         report.add(loc, join_message(f"got {show_value(ref)}: no such file {display_path(path)}", allowed, guess))

@@ -19,7 +19,7 @@ from preflight.lifecycle.failures import PreflightFailure
 from preflight.lifecycle.playbook import SUPPORT, step_next_steps
 
 # The default next step of each category no one step owns (the playbook declares the rest), grounded in
-# UC-07 (guide/UC-07-…txt).
+# UC-07 (docs/guide/UC-07-…txt).
 CROSS_CUTTING: dict[Category, str] = {
     Category.AUTH: (
         "confirm actor role access (UC-07 flow step 1): give the JWT the required role or the PAT the required "

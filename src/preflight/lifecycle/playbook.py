@@ -52,6 +52,9 @@ class Step:
     kind: str = LIFECYCLE  # a lifecycle step, or a check of the audit of the live campaign
     # where its playbook words come from, as its next steps cite it
     source: str = ""
+    # the campaigns it is for, when not all (a suite marked @preflight_goal): a campaign of another
+    # goal has no test of it, and the matrix says why ("not a lead funnel")
+    only_for: str = ""
 
     @property
     def group(self) -> str:
@@ -115,6 +118,7 @@ _DECLARED = (
         "Lead capture",
         "For LEAD_CAPTURE funnels, submit one public lead and verify creator review/export routes show the record",
         feeds=("click_seen",),
+        only_for="a lead funnel",
         next_steps={
             Category.LEAD_CAPTURE: (
                 "submit one public lead with a valid test email and a fresh ctx (UC-07 step 3; 'lead capture rejects "
@@ -342,6 +346,12 @@ STEPS: Mapping[str, Step] = MappingProxyType(
         for index, step in enumerate(_AUDIT + _DECLARED)
     }
 )
+
+
+def absent_reason(key: str) -> str:
+    """Why a campaign has no test of the step whose matrix column is `key` ("" when it should have one)."""
+    found = [step for step in STEPS.values() if step.key == key and step.only_for]
+    return f"not {found[0].only_for}" if found else ""
 
 
 def fed_by(check_id: str) -> tuple[str, ...]:

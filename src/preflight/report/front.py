@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from preflight.lifecycle.playbook import absent_reason
 from preflight.report import judgement, landing, matrix
 from preflight.report.judgement import FAILED, NOT_CHECKED, PARTLY, PASSED, UNJUDGED
 
@@ -146,6 +147,13 @@ def _leftovers(gate: dict[str, Any]) -> str:
 # -- the full matrix, as a page -------------------------------------------------------------------
 
 
+def _matrix_cell(row: str, steps: dict[str, str], key: str) -> str:
+    """A cell of the matrix page; a campaign's row without the step says why (e.g. not a lead funnel)."""
+    state = steps.get(key)
+    text = MARK.get(state, "") if state else ("" if " · " in row else absent_reason(key))
+    return f'<td class="{(state or "none").replace(" ", "-")}">{html.escape(text)}</td>'
+
+
 def matrix_page(gate: dict[str, Any]) -> str:
     """A self-contained HTML page (no script, no external resource): the verdict, the readiness
     matrix, root causes, what is left enabled and what changed since the last PASS."""
@@ -155,9 +163,7 @@ def matrix_page(gate: dict[str, Any]) -> str:
     head = "".join(f"<th>{n}<br><small>{html.escape(f)}</small></th>" for n, f in shown)
     body = []
     for row, steps in rows.items():
-        cells = "".join(
-            f'<td class="{steps.get(n, "none").replace(" ", "-")}">{MARK.get(steps.get(n), "")}</td>' for n in numbers
-        )
+        cells = "".join(_matrix_cell(row, steps, n) for n in numbers)
         indent = ' class="variant"' if " · " in row else ""
         body.append(f"<tr><th{indent}>{html.escape(row)}</th>{cells}</tr>")
     parts = [

@@ -297,7 +297,7 @@ def _fail_reason(bad: list[Result], facts: RunFacts) -> str:
         theirs = [r for r in bad if result_party(r) == side]
         if theirs:
             found = len({(r.get("cause") or r.get("nodeid"), r.get("slug")) for r in theirs})
-            parts.append(f"{found} finding(s) {fix}")
+            parts.append(f"{found} finding(s) (one per cause and variant) {fix}")
     joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
     return f"{len(bad)} test(s) failed{' ' if joined.startswith('from') else ': '}{joined}: {categories}"
 

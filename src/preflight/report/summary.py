@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.core.redact import redact_text
-from preflight.lifecycle.playbook import STEPS
+from preflight.lifecycle.playbook import STEPS, absent_reason
 from preflight.report import judgement
 from preflight.report.facts import RunFacts
 from preflight.report.gate import funnels, normalise, time_text, write_atomic
@@ -88,7 +88,7 @@ def render_summary(
         parts += [f"> - {_inline(line)}" for line in facts.problem.splitlines()] + [""]
     if facts.mode == "audit":
         parts += _audit_lines(facts)
-    parts += _table(results) + [""]
+    parts += _table(results, facts.selection) + [""]
     parts += funnel_tables(results)
     if facts.since_last_pass:
         parts += [f"**Since the last PASS:** {_inline(facts.since_last_pass['text'])}", ""]
@@ -150,7 +150,7 @@ def _columns(results: list[dict]) -> list[str]:
     return [c for c in ordered if c in seen] + [c for c in seen if c not in ordered]
 
 
-def _table(results: list[dict]) -> list[str]:
+def _table(results: list[dict], selection: str | None = None) -> list[str]:
     if not results:
         return ["_No results: no test ran (the run did not start, or the selection matched nothing)._"]
     columns = _columns(results)
@@ -162,9 +162,19 @@ def _table(results: list[dict]) -> list[str]:
             group = [
                 r for r in results if (r["campaignId"] or "(no campaign)") == campaign and _column(r["step"]) == column
             ]
-            cells.append(verdict_cell(group))
+            cells.append(verdict_cell(group) if group else _absent_cell(column, selection))
         rows.append(f"| {_inline(campaign)} | " + " | ".join(cells) + " |")
     return rows
+
+
+def _absent_cell(column: str, selection: str | None) -> str:
+    """A step the campaign has no test of: "—", and why when the playbook says (step 3 is for lead
+    funnels only); a selection (-k, -m) may have left it out too."""
+    keys = [step.key for step in STEPS.values() if step.group == column]
+    why = absent_reason(keys[0]) if keys else ""
+    if not why:
+        return "— not selected" if selection else "—"
+    return f"— not selected, or {why}" if selection else f"— {why}"
 
 
 def verdict_cell(group: list[dict]) -> str:

@@ -166,7 +166,7 @@ def create_app(settings: Settings) -> SandboxMiddleware:
         title="10xDotIn campaign API v2 (preflight sandbox)",
         version="2.0.0-sandbox",
         description="A local imitation of the campaign API contract "
-        "(shared/contract.md), with /__sandbox/ control routes.",
+        "(docs/contract.md), with /__sandbox/ control routes.",
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,

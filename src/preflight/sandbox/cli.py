@@ -78,7 +78,7 @@ def _throttle(text: str) -> dict[str, tuple[int, int]]:
     return limits
 
 
-def _one_line_error(parser: argparse.ArgumentParser):
+def one_line_error(parser: argparse.ArgumentParser):
     def error(message: str) -> NoReturn:
         sys.stderr.write(f"{parser.prog}: error: {message}\n")
         sys.exit(EXIT_USAGE)
@@ -86,7 +86,7 @@ def _one_line_error(parser: argparse.ArgumentParser):
     return error
 
 
-def _no_extras(parser: argparse.ArgumentParser):
+def no_extras(parser: argparse.ArgumentParser):
     """Unknown arguments are this subcommand's one-line error, not the top parser's usage."""
     parse = parser.parse_known_args
 
@@ -146,9 +146,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "started it, even one killed with SIGKILL)",
     )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
-    parser.error = _one_line_error(parser)  # type: ignore[method-assign]
-    parser.parse_known_args = _no_extras(parser)  # type: ignore[method-assign]
     parser.set_defaults(handler=run)
+    parser.error = one_line_error(parser)  # type: ignore[method-assign]
+    parser.parse_known_args = no_extras(parser)  # type: ignore[method-assign]
     return parser
 
 
