@@ -144,13 +144,16 @@ def test_the_readme_rehearsal_runs_as_written(rehearsal):
         assert not [s for s in secrets if s in done.stdout + done.stderr], f"{command} printed a token"
         if "--config" in command and "sandbox" not in command:  # the harness's own commands: no control route
             assert rehearsal.control_calls() == before, f"{command} called /__sandbox/"
-        if verdict:
-            gate = json.loads((rehearsal.project.path / "reports" / "gate.json").read_text())
+        if verdict:  # the audit's reports are kept apart from the run's
+            reports = rehearsal.project.path / "reports" / ("audit" if " audit " in f"{command} " else "")
+            gate = json.loads((reports / "gate.json").read_text())
             assert gate["verdict"] == verdict, (command, gate["reason"])
             assert gate["target"] == "rehearsal", gate["target"]
     # The run's shopper went to the sandbox's copy of the site, as the config copy says.
-    gate = json.loads((rehearsal.project.path / "reports" / "gate.json").read_text())
+    gate = json.loads((rehearsal.project.path / "reports" / "audit" / "gate.json").read_text())
     assert gate["mode"] == "audit" and gate["audit"]["click"] is True, gate.get("audit")
+    run = json.loads((rehearsal.project.path / "reports" / "gate.json").read_text())
+    assert (run["mode"], run["verdict"]) == ("lifecycle", "PASS"), run["reason"]  # the run's evidence kept
     assert "_site/gharart.example" in (rehearsal.project.path / "config" / "rehearsal.yaml").read_text()
 
 

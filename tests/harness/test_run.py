@@ -287,7 +287,7 @@ def test_summary_md_is_the_campaign_step_table(shipped):
         "| 5 · Detail page publish | 6 · Public conversion | 7 · Shopper's journey | 8 · Readiness |" in text
     )
     assert f"| pf-{run_id}-spring-ab | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
-    assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
+    assert f"| pf-{run_id}-diwali-sale | ✅ | ✅ | — not a lead funnel | ✅ | ✅ | ✅ | ✅ | ✅ |" in text
     assert "### Failures" not in text
 
 
