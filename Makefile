@@ -21,14 +21,14 @@ node_modules/.stamp: package.json package-lock.json
 
 # A Chromium for the shopper's journey (and the report tests): one already installed, else the system's
 # package (Debian's chromium, as root), else Playwright's own download. Where none can be had, the
-# browser checks are skipped saying why (browser.use: required in the config makes that an ERROR).
+# browser checks cannot judge: HOLD, saying why (browser.use: required makes that an ERROR, off leaves them out).
 browser: $(VENV)/.stamp
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 	|| command -v google-chrome >/dev/null 2>&1 \
 	|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	     && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 	|| $(BIN)/python -m playwright install chromium \
-	|| echo "make browser: no Chromium could be installed here: the browser checks will be skipped, saying why"
+	|| echo "make browser: no Chromium could be installed here: the browser checks cannot judge (HOLD), saying why"
 
 preflight: setup
 	$(BIN)/preflight run $(ARGS)
