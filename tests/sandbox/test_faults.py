@@ -82,6 +82,11 @@ def test_catalogue_is_listed(sb):
         "lead_form_inert",
         "detail_page_down",
         "click_fails",
+        "landing_changed",
+        "landing_strips_ctx",
+        "detail_page_content_under_gate",
+        "bridge_slow",
+        "landing_paint_unmeasured",
     }
     assert all(f["description"] for f in listing["available"])
     assert listing["active"] == {}
