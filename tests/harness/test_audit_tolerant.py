@@ -299,6 +299,22 @@ SHAPES = {
         escalated=0,
         words=("health's primary_link is FAIL on the live campaign: spring-a disabled",),
     ),
+    "health's traffic_tags FAIL while every link is tagged": Shape(
+        on(f"/v2/*{HANDLE}/campaigns/diwali-sale/health", check_failing("traffic_tags", "diwali-b lacks utmMedium")),
+        "FAIL",
+        {("test_jwt_health_has_no_fail", "missing_traffic_tags", None)},
+        escalated=1,  # the links read back tagged: the platform lost it
+        words=("every live link reads back with its three tags, yet health says one is missing: escalate",),
+    ),
+    "analytics lagging past the wait": Shape(
+        on(f"{API}/analytics", lambda body: {**body, "freshness": {**body["freshness"], "status": "STALE"}}),
+        "HOLD",
+        unjudged={("test_variant_funnels", None)},
+        words=("analytics lag: freshness STALE", "the table shows the numbers as they are"),
+        plant=lambda proxied: proxied.project.edit_config(
+            lambda data: data["expectations"].update(analytics_wait_seconds=1)
+        ),
+    ),
     "health's click_seen FAIL": Shape(
         on(f"/v2/*{HANDLE}/campaigns/diwali-sale/health", check_failing("click_seen", "no click counted")),
         "FAIL",
