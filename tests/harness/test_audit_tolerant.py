@@ -326,7 +326,7 @@ SHAPES = {
         on(f"{API}/links/spring-a", setting(expiresAt=1700000000)),
         "FAIL",
         {("test_link_lives_through_the_flight", "link_lifetime", "spring-a")},
-        words=("expiresAt 1700000000 (2023-11-14T22:13:20Z) is before now",),
+        words=("expiresAt 1700000000 (2023-11-14T22:13:20Z) is before the flight's end",),
     ),
     "maxClicks as a string, reached": Shape(
         on(f"{API}/links/spring-b", setting(maxClicks="100", clickCount=100)),

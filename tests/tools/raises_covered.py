@@ -11,7 +11,8 @@ share), of the audit and of the browser fired at least once. What counts as a fi
   of its own, fired when coverage recorded that arc into the raise line;
 - a `return fail(...)` / `return Unjudged(...)` of a helper that builds a finding for its caller to
   raise: the same, per branch into it (e.g. "the site dropped the tag" vs "the platform lost it");
-- a value check (`expect_equal(...)`, `expect_reason(...)`, a statement of its own) that raised: an
+- a value check (`expect_equal(...)`, `expect_reason(...)`, a statement of its own, or an `expect_status(...)`
+  alone in the `if` that tests for the failure, e.g. route-preview answering other than 200) that raised: an
   arc from its line out of its function, which only an exception makes when the check is not the last
   statement its function runs. A check that is (a normal return records the same arc) cannot be told
   apart: it is listed as such, to be moved or followed by an explicit statement.
@@ -42,6 +43,8 @@ PACKAGES = {
     "browser": lambda: sorted((PKG / "browser").glob("*.py")),
 }
 VALUE_CHECKS = ("expect_equal", "expect_reason")
+# Checks of an answer that mostly pass; called alone in an `if` that tests for the failure, they are one.
+ANSWER_CHECKS = ("expect_status", "expect_json_object")
 # What a `return X(...)` builds for its caller to raise.
 BUILDERS = ("fail", "PreflightFailure", "Unjudged", "NotChecked", "failure_from_exchange")
 KINDS = {"Unjudged": "unjudged", "NotChecked": "not checked"}
@@ -85,12 +88,20 @@ def sites(path: Path) -> tuple[list[Site], list[Site]]:
     arcs = parser.arcs()
     found: list[Site] = []
     ambiguous: list[Site] = []
+    guarded = {
+        node.body[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and len(node.body) == 1
+        and isinstance(node.body[0], ast.Expr)
+        and _called(node.body[0].value) in ANSWER_CHECKS
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and node.exc is not None:
             statement, kind, built = node, _kind(node.exc), _called(node.exc) in BUILDERS
         elif isinstance(node, ast.Return) and _called(node.value) in BUILDERS:
             statement, kind, built = node, _kind(node.value), True
-        elif isinstance(node, ast.Expr | ast.Assign) and _called(node.value) in VALUE_CHECKS:
+        elif isinstance(node, ast.Expr | ast.Assign) and (_called(node.value) in VALUE_CHECKS or node in guarded):
             site = Site(path, node.lineno, "value check")
             if any(a == node.lineno and b < 0 for a, b in arcs):  # its normal end leaves the function too
                 ambiguous.append(site)
