@@ -192,6 +192,11 @@ def check_failing(check_id: str, detail: str) -> Callable[[Any], Any]:
 NOT_FOUND = {"error": "not_found", "message": "not found"}
 
 
+def each_rule(**values: Any) -> Callable[[Any], Any]:
+    """Every personalization rule listed with `values` instead of what it holds."""
+    return each_item(lambda rule: {**rule, **values})
+
+
 # -- each shape: HOLD or FAIL, never PASS -----------------------------------------------------------------
 
 
@@ -241,6 +246,8 @@ SPRING_A_LINK = {
         "test_tags_follow_the_policy",
     )
 } | {("test_one_utm_campaign", "contract_violation", None)}
+
+DIWALI = ("diwali-a", "diwali-b", "diwali-c")
 
 SHAPES = {
     # What the live campaign says, as the marketer may have left it (or the platform answers it).
@@ -314,6 +321,42 @@ SHAPES = {
         plant=lambda proxied: proxied.project.edit_config(
             lambda data: data["expectations"].update(analytics_wait_seconds=1)
         ),
+    ),
+    "a rule's conditions that are no object": Shape(
+        on(f"{API}/personalization-rules", each_rule(when="IN")),
+        "HOLD",
+        unjudged={("test_audiences_reach_the_variant", "diwali-b")},
+        words=("rule in-phones's conditions are 'IN', not an object",),
+        plant=_in_phones_rule,
+    ),
+    "a rule's slugs that are no list": Shape(
+        on(f"{API}/personalization-rules", each_rule(slugs=42)),
+        "HOLD",
+        unjudged={
+            (name, slug)
+            for name in ("test_audiences_reach_the_variant", "test_destinations_are_trusted")
+            for slug in ("spring-a", "spring-b", *DIWALI)
+        },  # every link's rules, for its audiences and its destinations
+        words=("rule in-phones's slugs are 42, not a list of slugs or null",),
+        plant=_in_phones_rule,
+    ),
+    "a rule's priority that is no number": Shape(
+        on(f"{API}/personalization-rules", each_rule(priority="first")),
+        "HOLD",
+        unjudged={("test_audiences_reach_the_variant", "diwali-b")},  # ordered among the rules of diwali-b only
+        words=('priority is "first", not a number: the rules',),
+        plant=_in_phones_rule,
+    ),
+    "a rule's enabled that is no boolean": Shape(
+        on(f"{API}/personalization-rules", each_rule(enabled="maybe")),
+        "HOLD",
+        unjudged={
+            (name, slug)
+            for name in ("test_audiences_reach_the_variant", "test_destinations_are_trusted")
+            for slug in ("spring-a", "spring-b", *DIWALI)
+        },  # every link's rules, for its audiences and its destinations
+        words=('enabled is "maybe", not true or false: whether it applies is unknown',),
+        plant=_in_phones_rule,
     ),
     "health's click_seen FAIL": Shape(
         on(f"/v2/*{HANDLE}/campaigns/diwali-sale/health", check_failing("click_seen", "no click counted")),
