@@ -43,7 +43,8 @@ sandbox: setup
 # on two workers under coverage (in every process: the workers and each `preflight run` they start),
 # then the check that every failure branch of the lifecycle's steps and their click library fired
 # (tests/tools/raises_covered.py; left out when ARGS selects some tests).
-MATRIX := tests/harness/test_fault_matrix.py tests/harness/test_landing.py tests/harness/test_visual.py tests/harness/test_analytics.py
+MATRIX := tests/harness/test_fault_matrix.py tests/harness/test_landing.py tests/harness/test_visual.py tests/harness/test_analytics.py \
+	tests/harness/test_audit.py tests/harness/test_audit_tolerant.py
 COVERAGE_DATA := $(CURDIR)/reports/coverage/.coverage
 
 test: setup lint

@@ -173,6 +173,30 @@ def rule_with_language(body: Any) -> Any:
     return body
 
 
+def check_failing(check_id: str, detail: str) -> Callable[[Any], Any]:
+    """A health answer whose check `check_id` says FAIL, its status and score as the platform derives them
+    (100 - 40 per FAIL - 10 per WARN or PENDING), on the JWT and the PAT route alike (they agree)."""
+
+    def change(body: Any) -> Any:
+        body["checks"] = [
+            {**c, "status": "FAIL", "detail": detail} if c.get("id") == check_id else c for c in body["checks"]
+        ]
+        penalty = {"PASS": 0, "PENDING": 10, "WARN": 10, "FAIL": 40}
+        body["score"] = max(0, 100 - sum(penalty[c["status"]] for c in body["checks"]))
+        body["status"] = "FAIL"
+        return body
+
+    return change
+
+
+NOT_FOUND = {"error": "not_found", "message": "not found"}
+
+
+def each_rule(**values: Any) -> Callable[[Any], Any]:
+    """Every personalization rule listed with `values` instead of what it holds."""
+    return each_item(lambda rule: {**rule, **values})
+
+
 # -- each shape: HOLD or FAIL, never PASS -----------------------------------------------------------------
 
 
@@ -223,7 +247,124 @@ SPRING_A_LINK = {
     )
 } | {("test_one_utm_campaign", "contract_violation", None)}
 
+DIWALI = ("diwali-a", "diwali-b", "diwali-c")
+
 SHAPES = {
+    # What the live campaign says, as the marketer may have left it (or the platform answers it).
+    "a live campaign that does not exist": Shape(
+        on(f"{API}/campaigns/spring-ab", lambda body: NOT_FOUND, status=404),
+        "FAIL",
+        {("test_campaign_is_active_as_configured", "live_config", None)},
+        # the checks of the campaign as a whole, left to the one that reports it
+        unjudged={
+            (name, None)
+            for name in (
+                "test_jwt_health_has_no_fail",
+                "test_no_unplanned_variant",
+                "test_pat_health_agrees",
+                "test_variant_funnels",
+            )
+        },
+        words=("the live campaign spring-ab does not exist", "(test_campaign_is_active_as_configured reports it)"),
+        escalated=0,
+    ),
+    "a live campaign of another goal": Shape(
+        on(f"{API}/campaigns/spring-ab", setting(goalType="PRODUCT_SALE")),
+        "FAIL",
+        {("test_campaign_is_active_as_configured", "live_config", None)},
+        words=("goalType PRODUCT_SALE, the config says LEAD_CAPTURE",),
+        escalated=0,
+    ),
+    "a live link that answers 404": Shape(
+        on(f"{API}/links/spring-b", lambda body: NOT_FOUND, status=404),
+        "FAIL",
+        {("test_variant_is_bound_as_configured", "live_config", "spring-b")},
+        # the checks of that link, left to the one that reports it
+        unjudged={
+            (name, "spring-b")
+            for name in (
+                "test_audiences_reach_the_variant",
+                "test_destinations_are_trusted",
+                "test_link_appends_ctx",
+                "test_link_lives_through_the_flight",
+                "test_tags_follow_the_policy",
+            )
+        },
+        words=("the variant link spring-b does not exist", "the live link spring-b does not exist"),
+        escalated=0,
+    ),
+    "a live link bound to another campaign": Shape(
+        on(f"{API}/links/spring-b", setting(campaignId="autumn-sale")),
+        "FAIL",
+        {("test_variant_is_bound_as_configured", "live_config", "spring-b")},
+        words=("it is bound to autumn-sale, not to spring-ab",),
+    ),
+    "health's primary_link FAIL": Shape(
+        on(f"/v2/*{HANDLE}/campaigns/spring-ab/health", check_failing("primary_link", "spring-a disabled")),
+        "FAIL",
+        {("test_jwt_health_has_no_fail", "live_config", None)},
+        escalated=0,
+        words=("health's primary_link is FAIL on the live campaign: spring-a disabled",),
+    ),
+    "health's traffic_tags FAIL while every link is tagged": Shape(
+        on(f"/v2/*{HANDLE}/campaigns/diwali-sale/health", check_failing("traffic_tags", "diwali-b lacks utmMedium")),
+        "FAIL",
+        {("test_jwt_health_has_no_fail", "missing_traffic_tags", None)},
+        escalated=1,  # the links read back tagged: the platform lost it
+        words=("every live link reads back with its three tags, yet health says one is missing: escalate",),
+    ),
+    "analytics lagging past the wait": Shape(
+        on(f"{API}/analytics", lambda body: {**body, "freshness": {**body["freshness"], "status": "STALE"}}),
+        "HOLD",
+        unjudged={("test_variant_funnels", None)},
+        words=("analytics lag: freshness STALE", "the table shows the numbers as they are"),
+        plant=lambda proxied: proxied.project.edit_config(
+            lambda data: data["expectations"].update(analytics_wait_seconds=1)
+        ),
+    ),
+    "a rule's conditions that are no object": Shape(
+        on(f"{API}/personalization-rules", each_rule(when="IN")),
+        "HOLD",
+        unjudged={("test_audiences_reach_the_variant", "diwali-b")},
+        words=("rule in-phones's conditions are 'IN', not an object",),
+        plant=_in_phones_rule,
+    ),
+    "a rule's slugs that are no list": Shape(
+        on(f"{API}/personalization-rules", each_rule(slugs=42)),
+        "HOLD",
+        unjudged={
+            (name, slug)
+            for name in ("test_audiences_reach_the_variant", "test_destinations_are_trusted")
+            for slug in ("spring-a", "spring-b", *DIWALI)
+        },  # every link's rules, for its audiences and its destinations
+        words=("rule in-phones's slugs are 42, not a list of slugs or null",),
+        plant=_in_phones_rule,
+    ),
+    "a rule's priority that is no number": Shape(
+        on(f"{API}/personalization-rules", each_rule(priority="first")),
+        "HOLD",
+        unjudged={("test_audiences_reach_the_variant", "diwali-b")},  # ordered among the rules of diwali-b only
+        words=('priority is "first", not a number: the rules',),
+        plant=_in_phones_rule,
+    ),
+    "a rule's enabled that is no boolean": Shape(
+        on(f"{API}/personalization-rules", each_rule(enabled="maybe")),
+        "HOLD",
+        unjudged={
+            (name, slug)
+            for name in ("test_audiences_reach_the_variant", "test_destinations_are_trusted")
+            for slug in ("spring-a", "spring-b", *DIWALI)
+        },  # every link's rules, for its audiences and its destinations
+        words=('enabled is "maybe", not true or false: whether it applies is unknown',),
+        plant=_in_phones_rule,
+    ),
+    "health's click_seen FAIL": Shape(
+        on(f"/v2/*{HANDLE}/campaigns/diwali-sale/health", check_failing("click_seen", "no click counted")),
+        "FAIL",
+        {("test_jwt_health_has_no_fail", "health_not_ready", None)},
+        escalated=1,
+        words=("health FAILs on the live campaign: click_seen no click counted",),
+    ),
     "expiresAt as epoch seconds in the past": Shape(
         on(f"{API}/links/spring-a", setting(expiresAt=1700000000)),
         "FAIL",
@@ -414,3 +555,21 @@ def test_answers_the_contract_allows_still_pass_with_reads_only(proxied, sandbox
         r["outcome"] for r in audited.gate["results"] if "::test_ctx_outlives_the_conversion_window[" in r["nodeid"]
     }
     assert outcomes == {"passed"}, audited.why()
+
+
+def test_route_preview_answering_other_than_200_is_reported_not_read_as_agreement(proxied):
+    """With --allow-writes, route-preview confirms each audience's route: an answer other than 200 is
+    reported on the variant it previews (never taken as agreement), the other variants still pass."""
+
+    def refused(method: str, at: str, code: int, body: Any) -> tuple[int, Any]:
+        if method == "POST" and at == f"{API}/links/spring-b/route-preview":
+            return 400, {"error": "validation_error", "message": "country: not a known country"}
+        return code, body
+
+    audited = proxied.audit("--allow-writes", rewrite=refused)
+    assert (audited.code, audited.gate.get("verdict")) == (1, "FAIL"), audited.why()
+    assert audited.failures() == {("test_audiences_reach_the_variant", "contract_violation", "spring-b")}, audited.why()
+    bad = next(r for r in audited.gate["results"] if r["outcome"] == "failed")
+    assert "previewing the route of" in bad["message"] and "400" in bad["message"], bad["message"]
+    previews = [e for e in audited.log if e["path"].endswith("/route-preview")]
+    assert previews and all(e["method"] == "POST" for e in previews), previews

@@ -25,6 +25,7 @@ thread while the matrix runs on the session sandbox in the foreground.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import re
@@ -1330,6 +1331,16 @@ def test_every_fault_of_the_catalogue_has_its_case():
     )
     assert sorted(set(FaultName) - covered) == [], "faults without a case in the fault matrix"
     assert covered <= set(FaultName), sorted(covered - set(FaultName))
+    # A fault whose matrix is elsewhere names a test that exists and switches that fault on.
+    here = Path(__file__).parent
+    for fault, where in ELSEWHERE.items():
+        if where.endswith(".py"):
+            assert (here / where).is_file(), f"{fault}: its matrix {where} does not exist"
+            assert f'"{fault}"' in (here / where).read_text(), f"{fault}: {where} never switches it on"
+        else:
+            test = globals().get(where)
+            assert callable(test) and where.startswith("test_"), f"{fault}: no test {where} in the fault matrix"
+            assert f'"{fault}"' in inspect.getsource(test), f"{fault}: {where} never switches it on"
 
 
 def test_a_run_id_whose_campaign_id_is_taken_is_the_users_to_fix(project, sandbox):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,8 @@ STEPS = [
 
 # What each test needs is skipped where it is missing, test by test: a missing browser does not
 # take the tests that need none with it.
+# How long a page may take to draw what a test reads, on a loaded machine: a deadline, never a pause.
+WAIT_MS = 60_000
 NO_ALLURE = "node_modules/.bin/allure missing: run make setup (it builds the HTML report)"
 
 
@@ -75,13 +78,14 @@ def faulted(sandbox, tmp_path_factory):
 class Visit:
     """A page opened with every request to a host but ours blocked, and recorded."""
 
-    def __init__(self, browser, url: str, shots: Path, name: str, allowed: str) -> None:
+    def __init__(self, browser, url: str, shots: Path, name: str, allowed: str, ready: str) -> None:
         self.outside: list[str] = []
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.page.route("**/*", self._route(allowed))
         self.page.goto(url)
-        self.page.wait_for_selector("text=Powered by", timeout=20_000)
-        self.page.wait_for_timeout(300)
+        self.page.wait_for_selector("text=Powered by", timeout=WAIT_MS)
+        # What the test reads, drawn (an event, not a pause: a loaded machine only takes longer).
+        self.page.wait_for_selector(ready, state="attached", timeout=WAIT_MS)
         self.shot = shots / f"{name}.png"
         self.page.screenshot(path=str(self.shot), full_page=True)
         print(f"screenshot: {self.shot}")
@@ -101,8 +105,24 @@ class Visit:
         return self.page.inner_text("body")
 
 
-def open_page(browser, url: str, tmp_path: Path, name: str, allowed: str | None = None) -> Visit:
-    return Visit(browser, url, tmp_path, name, allowed or url.split("#")[0].rsplit("/", 1)[0] + "/")
+def open_page(
+    browser, url: str, tmp_path: Path, name: str, allowed: str | None = None, ready: str = "text=Verdict"
+) -> Visit:
+    return Visit(browser, url, tmp_path, name, allowed or url.split("#")[0].rsplit("/", 1)[0] + "/", ready)
+
+
+def matrix_frame_text(visit: Visit) -> str:
+    """The readiness matrix attachment's own text, once its frame has loaded it; no frame is a failure
+    (the whole page around it names the same causes in its Variables block)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        frame = next((f for f in visit.page.frames if "Readiness matrix" in (f.title() or "")), None)
+        text = frame.inner_text("body") if frame is not None else ""
+        if "Readiness matrix" in text or time.monotonic() > deadline:
+            break
+        visit.page.wait_for_timeout(50)
+    assert frame is not None, f"no frame titled 'Readiness matrix': frames {[f.url for f in visit.page.frames]}"
+    return text
 
 
 def variables(visit: Visit) -> dict[str, str]:
@@ -146,9 +166,7 @@ def test_a_faulted_report_names_the_broken_step_and_its_root_cause(faulted, brow
         found = variables(visit)
         visit.page.get_by_text("Global Attachments").first.click()
         visit.page.get_by_text("readiness-matrix.html").first.click()
-        visit.page.wait_for_timeout(500)
-        frame = next((f for f in visit.page.frames if "Readiness matrix" in (f.title() or "")), None)
-        matrix_text = frame.inner_text("body") if frame else visit.text()
+        matrix_text = matrix_frame_text(visit)
         visit.page.screenshot(path=str(tmp_path / "faulted-matrix.png"), full_page=True)
     assert found["Verdict"] == "FAIL: 1 root cause(s)" and found["Ready for spend"] == "0 of 2 campaign(s)", found
     assert found["spring-ab"] == found["diwali-sale"] == "✗ step 5", found
@@ -207,10 +225,12 @@ def test_a_failed_test_page_reads_top_down(faulted, browser, tmp_path):
     assert test["error"]["message"].startswith("[schema_fetch] fetching the published schema with the PAT")
     assert "PreflightFailure" not in json.dumps(test["error"]) and not test["error"].get("trace")
     with serve(faulted.reports / "allure-report") as url:
-        visit = open_page(browser, url + f"#/{test['id']}", tmp_path, "failed-test", allowed=url)
+        visit = open_page(
+            browser, url + f"#/{test['id']}", tmp_path, "failed-test", allowed=url, ready="text=next step:"
+        )
         page = visit.text()
         visit.page.get_by_text("Attachments").first.click()
-        visit.page.wait_for_timeout(300)
+        visit.page.wait_for_selector("text=escalation draft", timeout=WAIT_MS)
         attachments = visit.text()
         visit.page.screenshot(path=str(tmp_path / "failed-test-attachments.png"), full_page=True)
     # One error block (the test body's last line may repeat its first line, as Allure does for a failed test).

@@ -151,10 +151,14 @@ def test_preflight_run_cancelled_keeps_the_previous_reports_until_its_own_gate(p
     first_id = first.gate["runId"]
     sandbox.set_faults({"slow_answers": {"delayMs": 60}})
     proc = start(project, sys.executable, "-m", "preflight", "run", "--no-html")
-    time.sleep(0.5)
-    # Mid-start, before any gate of its own: the previous run's reports are all still there.
-    assert gate(project)["runId"] == first_id
+    reports = project.path / "reports"
+    # Mid-run (its links enabled, its reports staged aside), before any gate of its own: the previous
+    # run's reports are all still there. Events, not a pause: on a loaded machine they only come later.
     wait_for_links(project, 10)  # the first run's 5 and this run's 5
+    wait_until(lambda: bool(list(reports.glob(".incoming-*"))) or proc.poll() is not None)
+    assert proc.poll() is None, "the run ended before it was cancelled"
+    assert list(reports.glob(".incoming-*")), "the run stages no reports of its own"
+    assert gate(project)["runId"] == first_id
     proc.send_signal(signal.SIGTERM)
     done = finish(proc)
     sandbox.set_faults({})

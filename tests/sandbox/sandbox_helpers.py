@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -164,3 +166,15 @@ class Api:
 
 def checks_of(health: dict[str, Any]) -> dict[str, str]:
     return {c["id"]: c["status"] for c in health["checks"]}
+
+
+def eventually(observe: Callable[[], Any], done: Callable[[Any], bool], what: str, deadline: float = 60.0) -> Any:
+    """What `observe` reads once `done` holds of it: the sandbox's own counts or log, read until they
+    show the event (a loaded machine only makes it later), failing after a generous deadline."""
+    until = time.monotonic() + deadline
+    while True:
+        seen = observe()
+        if done(seen):
+            return seen
+        assert time.monotonic() < until, f"{what}: not within {deadline:.0f} s; last seen {seen!r}"
+        time.sleep(0.02)

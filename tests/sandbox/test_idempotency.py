@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import httpx
-from sandbox_helpers import HANDLE, error_of
+from sandbox_helpers import HANDLE, error_of, eventually
 
 REPORT = {"summary": "checkout broken", "details": "503 on publish"}
 
@@ -187,12 +187,38 @@ def test_eight_concurrent_requests_under_one_key_create_once(api, sb):
 
 
 def test_eight_concurrent_slow_creates_one_campaign(api, sb):
-    sb.set_faults({"slow_answers": {"delayMs": 300}})
+    """The first request commits and holds its key while its answer is held back (slow_answers); seven
+    more with the key, sent once the sandbox counts the commit (an event, not a head start on a clock),
+    are each refused 409 while it is in flight, or replayed once it is answered: which, the sandbox's
+    own log says (it logs each request as it answers it), so the check holds on a loaded machine."""
+    sb.set_faults({"slow_answers": {"delayMs": 3000}})
     body = api.campaign_body()
     headers = {"Authorization": f"Bearer {api.jwt}", "Idempotency-Key": "race-create"}
-    answers = _race(sb.url, 8, lambda c: c.post(f"/v2/handles/{HANDLE}/campaigns", json=body, headers=headers))
-    statuses = sorted(a.status_code for a in answers)
-    assert statuses == [201] + [409] * 7, statuses
+    first: list[httpx.Response] = []
+
+    def create() -> None:
+        with httpx.Client(base_url=sb.url, timeout=60) as client:
+            first.append(client.post(f"/v2/handles/{HANDLE}/campaigns", json=body, headers=headers))
+
+    holder = threading.Thread(target=create)
+    holder.start()
+    eventually(sb.stats, lambda stats: stats["campaigns"] == 1, "the first request's commit")
+    answers = _race(sb.url, 7, lambda c: c.post(f"/v2/handles/{HANDLE}/campaigns", json=body, headers=headers))
+    holder.join(60)
+    sb.set_faults({})
+    (made,) = first
+    assert made.status_code == 201 and "idempotent-replayed" not in made.headers, made.headers
+    order = [r["requestId"] for r in sb.requests(limit=100) if r["method"] == "POST"]
+    answered_at = order.index(made.headers["x-request-id"])
+    for answer in answers:
+        if answer.status_code == 409:  # met the first in flight: answered before it (the log's order)
+            error_of(answer, 409, "idempotency_in_progress")
+            assert order.index(answer.headers["x-request-id"]) < answered_at, (order, answer.headers)
+        else:  # the first's answer stored: its replay (the store comes just before the first's own log line)
+            assert answer.status_code == 201 and answer.headers.get("idempotent-replayed") == "true", answer.headers
+            assert answer.json() == made.json()
+    refused = sum(a.status_code == 409 for a in answers)
+    assert refused >= 1, "no request met the first in flight: the race was never run"
     assert sb.stats()["campaigns"] == 1
 
 

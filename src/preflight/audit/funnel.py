@@ -32,7 +32,9 @@ def variant_funnels(run: LiveRun) -> dict[str, Any]:
     run.artifacts.put("liveFunnel", table)  # the summary's table and the report's chart
     if funnel.status != FRESH:
         raise Unjudged(
-            analytics.lag_reason(funnel, wait) + "; the table shows the numbers as they are", fix=analytics.WAIT_FIX
+            analytics.lag_reason(funnel, wait)
+            + f"; the table shows the numbers as they are (request id {funnel.exchange.request_id or 'none'})",
+            fix=analytics.WAIT_FIX,
         )
     _signal(run, table)
     return table

@@ -97,6 +97,10 @@ class SandboxClient:
     def advance_clock(self, seconds: float) -> str:
         return self._call("POST", "/__sandbox/clock", {"advanceSeconds": seconds}).json()["now"]
 
+    def throttle_clock(self, stopped: bool | None = None, advance: float = 0) -> dict[str, Any]:
+        """Stop (or restart) the throttles' time and move it on: exact windows on a loaded machine."""
+        return self._call("POST", "/__sandbox/throttle-clock", {"stopped": stopped, "advanceSeconds": advance}).json()
+
     def set_faults(self, faults: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return self._call("PUT", "/__sandbox/faults", {"faults": faults}).json()
 

@@ -140,6 +140,7 @@ def reused_key_refused(run: StepRun, first: Conversion) -> None:
         exchanges=[ex],
         cause="a reused key is refused with another error than idempotency_key_reused",
     )
+    return None  # not the check's: tests/tools/raises_covered.py tells its raise from a return by this line
 
 
 def reused_ctx_deduped(run: StepRun, first: Conversion) -> None:

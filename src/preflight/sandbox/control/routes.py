@@ -69,6 +69,16 @@ class ClockOut(BaseModel):
     now: str
 
 
+class ThrottleClockIn(StrictIn):
+    stopped: bool | None = None
+    advanceSeconds: float = Field(default=0, ge=0, le=86400)
+
+
+class ThrottleClockOut(BaseModel):
+    stopped: bool
+    seconds: float
+
+
 class FaultsIn(StrictIn):
     faults: dict[str, Any]
 
@@ -165,6 +175,14 @@ async def mint_ctx(request: Request, body: CtxIn):
 async def advance_clock(request: Request, body: ClockIn):
     """Move the sandbox clock for every caller (ctx tokens, JWTs, the quota day)."""
     return json_response({"now": rfc3339(runtime(request).advance_clock(body.advanceSeconds))})
+
+
+@router.post("/throttle-clock", response_model=ThrottleClockOut, responses=BAD)
+async def throttle_clock(request: Request, body: ThrottleClockIn):
+    """Stop, restart or move on the throttles' own time (real time otherwise), for exact windows in a test."""
+    limiter = runtime(request).limiter
+    seconds = limiter.set_clock(body.stopped, body.advanceSeconds)
+    return json_response({"stopped": limiter.stopped_at is not None, "seconds": seconds})
 
 
 @router.get("/faults", response_model=FaultsOut)

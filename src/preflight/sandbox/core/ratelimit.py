@@ -4,7 +4,8 @@ A bucket holds `limit` tokens (the burst) and refills `limit` per window: 60 s f
 `read=600` form of `--throttle`, 1 s for `read=20/s`. Every answer carries the IETF headers
 RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset (seconds until the bucket is full
 again) and RateLimit-Policy (`limit;w=window`). Real (monotonic) time, not the sandbox clock:
-throttles are about load.
+throttles are about load. A test may stop that time and move it by hand
+(`POST /__sandbox/throttle-clock`), so a window is exact on a loaded machine.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ class Limiter:
         self.limits = dict(limits)
         self.windows = {name: (windows or {}).get(name, MINUTE) for name in self.limits}
         self._buckets: dict[tuple[str, str], list[float]] = {}
+        self.stopped_at: float | None = None  # the throttles' time, stopped by a test
+        self.moved = 0.0  # seconds a test moved it on
+
+    def now(self) -> float:
+        return (time.monotonic() if self.stopped_at is None else self.stopped_at) + self.moved
+
+    def set_clock(self, stopped: bool | None, advance: float) -> float:
+        """Stop (True) or restart (False) the throttles' time, then move it on `advance` seconds."""
+        if stopped is True and self.stopped_at is None:
+            self.stopped_at = time.monotonic()
+        elif stopped is False and self.stopped_at is not None:
+            self.moved += self.stopped_at - time.monotonic()  # running again from where it stood
+            self.stopped_at = None
+        self.moved += advance
+        return self.now()
 
     def _bucket(self, route_class: str, caller: str, now: float) -> tuple[list[float], int, float]:
         limit = self.limits[route_class]
@@ -69,7 +85,7 @@ class Limiter:
         )
 
     def take(self, route_class: str, caller: str) -> Verdict:
-        bucket, limit, rate = self._bucket(route_class, caller, time.monotonic())
+        bucket, limit, rate = self._bucket(route_class, caller, self.now())
         if bucket[0] >= 1:
             bucket[0] -= 1
             return self._verdict(True, route_class, bucket, limit, rate)
@@ -78,8 +94,9 @@ class Limiter:
         return self._verdict(False, route_class, bucket, limit, rate, wait)
 
     def peek(self, route_class: str, caller: str) -> Verdict:
-        bucket, limit, rate = self._bucket(route_class, caller, time.monotonic())
+        bucket, limit, rate = self._bucket(route_class, caller, self.now())
         return self._verdict(True, route_class, bucket, limit, rate)
 
     def reset(self) -> None:
         self._buckets.clear()
+        self.stopped_at, self.moved = None, 0.0
