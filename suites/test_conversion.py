@@ -9,31 +9,31 @@ from preflight.lifecycle.steps import conversion
 pytestmark = pytest.mark.preflight_step("conversion")
 
 
-def test_fresh_ctx_conversion_recorded(step_run, live_variant, fresh_ctx):
+def test_fresh_ctx_conversion_recorded(step_run, platform_variant, fresh_ctx):
     """A public conversion with a fresh ctx is recorded for its variant."""
-    conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    conversion.record(step_run, platform_variant, fresh_ctx(platform_variant))
 
 
-def test_replay_returns_same_conversion(step_run, live_variant, fresh_ctx):
+def test_replay_returns_same_conversion(step_run, platform_variant, fresh_ctx):
     """A replay under the same Idempotency-Key returns the same conversion."""
-    first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    first = conversion.record(step_run, platform_variant, fresh_ctx(platform_variant))
     conversion.replay_is_same(step_run, first)
 
 
-def test_reused_key_with_other_body_refused(step_run, live_variant, fresh_ctx):
+def test_reused_key_with_other_body_refused(step_run, platform_variant, fresh_ctx):
     """A reused Idempotency-Key with another body is refused (422)."""
-    first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    first = conversion.record(step_run, platform_variant, fresh_ctx(platform_variant))
     conversion.reused_key_refused(step_run, first)
 
 
-def test_reused_ctx_deduped_per_click(step_run, live_variant, fresh_ctx, target):
+def test_reused_ctx_deduped_per_click(step_run, platform_variant, fresh_ctx, target):
     """A second conversion of the same click and event is deduped."""
     if not target.contract.click_event_dedupe:
         raise NotChecked(
             "the target's contract says it does not dedupe per click (contract.click_event_dedupe: false)",
             would_catch="a second conversion of one click counted twice",
         )
-    first = conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    first = conversion.record(step_run, platform_variant, fresh_ctx(platform_variant))
     conversion.reused_ctx_deduped(step_run, first)
 
 

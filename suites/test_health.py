@@ -17,12 +17,12 @@ def test_checks_present_and_traffic_tagged(step_run):
     step_run.artifacts.put("health", {"status": verdict.status, "score": verdict.score})
 
 
-def test_click_redirect_carries_traffic_tags(step_run, live_variant, fresh_ctx):
+def test_click_redirect_carries_traffic_tags(step_run, platform_variant, fresh_ctx):
     """A real click lands on the variant's page with its UTM tags and a ctx.
 
     The click answers 302, 307 or a bridge page; its ctx lives through the conversion window."""
-    ctx = fresh_ctx(live_variant)
-    clicks.check_redirect_tags(step_run, ctx, live_variant)
+    ctx = fresh_ctx(platform_variant)
+    clicks.check_redirect_tags(step_run, ctx, platform_variant)
     clicks.check_ctx_lifetime(step_run, ctx, step_run.expectations.conversion_window_minutes)
 
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.preflight_step("landing")
 
 
 def test_shopper_lands_on_the_variant_page(
-    step_run, live_variant, shopper, landing_evidence, run_config, lead_identity, approved_looks
+    step_run, platform_variant, shopper, landing_evidence, run_config, lead_identity, approved_looks
 ):
     """A shopper's click lands on the variant's working page, ctx and tags kept, on every viewport.
 
@@ -18,11 +18,11 @@ def test_shopper_lands_on_the_variant_page(
     local, domain = lead_identity.email.split("@", 1)
     landing.journey(
         step_run,
-        live_variant,
+        platform_variant,
         shopper,
         landing_evidence,
         run_config.browser,
-        lead_email=f"{local}-{live_variant.name}@{domain}",  # one lead per variant: no email dedupe between them
+        lead_email=f"{local}-{platform_variant.name}@{domain}",  # one lead per variant: no email dedupe between them
         lead_name=lead_identity.name,
         looks=approved_looks,
     )

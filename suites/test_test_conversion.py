@@ -7,9 +7,9 @@ from preflight.lifecycle.steps import controlled_conversion
 pytestmark = pytest.mark.preflight_step("test_conversion")
 
 
-def test_variant_test_conversion(step_run, live_variant, fresh_ctx):
+def test_variant_test_conversion(step_run, platform_variant, fresh_ctx):
     """A controlled test conversion from a fresh click is credited to its variant."""
-    controlled_conversion.record(step_run, live_variant, fresh_ctx(live_variant))
+    controlled_conversion.record(step_run, platform_variant, fresh_ctx(platform_variant))
 
 
 @pytest.mark.preflight_needs("test_variant_test_conversion")

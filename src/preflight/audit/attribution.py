@@ -9,10 +9,10 @@ from preflight.core.categories import Category
 from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import fail
 from preflight.lifecycle.failures import Unjudged
-from preflight.lifecycle.model import LiveVariant
+from preflight.lifecycle.model import PlatformVariant
 
 
-def link_appends_ctx(run: LiveRun, variant: LiveVariant) -> None:
+def link_appends_ctx(run: LiveRun, variant: PlatformVariant) -> None:
     link, read = run.live_link(variant)
     appends = known(
         appends_ctx(link),
@@ -35,7 +35,7 @@ def link_appends_ctx(run: LiveRun, variant: LiveVariant) -> None:
         )
 
 
-def ctx_outlives_the_window(run: LiveRun, variant: LiveVariant) -> float:
+def ctx_outlives_the_window(run: LiveRun, variant: PlatformVariant) -> float:
     clicked = live_click.follow(run, variant)
     if clicked.ctx is None:
         raise Unjudged(f"the live link {variant.slug} appends no ctx (test_link_appends_ctx reports it)")

@@ -15,14 +15,14 @@ from preflight.config.live import Policy
 from preflight.core.readings import Unreadable, read_bool
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.failures import Unjudged
-from preflight.lifecycle.model import LiveCampaign, LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformCampaign, PlatformVariant, StepRun
 
 
-def plan_live(config: CampaignConfig, *, handle: str, landing: Callable[[str], str] | None = None) -> LiveCampaign:
+def plan_live(config: CampaignConfig, *, handle: str, landing: Callable[[str], str] | None = None) -> PlatformCampaign:
     """The campaign the ads point at: its live campaignId and slugs, the configured rest.
     `landing`: where a configured destination lands on this target (a sandbox's copy of the page)."""
     variants = [
-        LiveVariant(
+        PlatformVariant(
             name=v.slug,
             slug=config.live_slug(v.slug),
             destination_url=landing(v.destinationUrl) if landing else v.destinationUrl,
@@ -32,7 +32,7 @@ def plan_live(config: CampaignConfig, *, handle: str, landing: Callable[[str], s
         )
         for index, v in enumerate(config.variants)
     ]
-    return LiveCampaign(
+    return PlatformCampaign(
         stem=config.stem,
         campaign_id=config.live_campaign_id,
         handle=handle,
@@ -85,7 +85,7 @@ class LiveRun(StepRun):
             )
         return read.body
 
-    def live_link(self, variant: LiveVariant) -> tuple[dict[str, Any], Read]:
+    def live_link(self, variant: PlatformVariant) -> tuple[dict[str, Any], Read]:
         """A variant's live link, or a skip when it does not exist (live_config reports that)."""
         read = self.reads.link(variant.slug, step=self.step)
         if read.body is None:

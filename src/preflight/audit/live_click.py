@@ -13,7 +13,7 @@ from preflight.audit import routing
 from preflight.audit.live import LiveRun, appends_ctx, citing, dashboard_fix, known
 from preflight.lifecycle import clicks
 from preflight.lifecycle.failures import NotChecked
-from preflight.lifecycle.model import LiveVariant
+from preflight.lifecycle.model import PlatformVariant
 
 NOT_ASKED = (
     "no real click without --click: left out are the click's answer (302, 307 or a bridge page), where it lands "
@@ -32,14 +32,14 @@ class Clicked:
     expected: routing.RouteTaken
 
 
-def follow(run: LiveRun, variant: LiveVariant) -> Clicked:
+def follow(run: LiveRun, variant: PlatformVariant) -> Clicked:
     """The variant's one real click (made on first use, then shared)."""
     if not run.click:
         raise NotChecked(NOT_ASKED, would_catch=WOULD_CATCH)
     return run.reads.click(variant.slug, lambda: _click(run, variant))
 
 
-def _click(run: LiveRun, variant: LiveVariant) -> Clicked:
+def _click(run: LiveRun, variant: PlatformVariant) -> Clicked:
     link, read = run.live_link(variant)
     rules = run.reads.personalization_rules(step=run.step)
     tags = run.tags_of(link)
@@ -65,6 +65,6 @@ def _click(run: LiveRun, variant: LiveVariant) -> Clicked:
     return Clicked(landed, ctx, expected)
 
 
-def one_real_click(run: LiveRun, variant: LiveVariant) -> dict[str, Any]:
+def one_real_click(run: LiveRun, variant: PlatformVariant) -> dict[str, Any]:
     clicked = follow(run, variant)
     return {"how": clicked.landing.how, "landing": clicked.landing.url, "ctx": bool(clicked.ctx)}

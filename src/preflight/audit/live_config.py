@@ -11,7 +11,7 @@ from preflight.core.categories import Category
 from preflight.core.readings import Unreadable, read_bool
 from preflight.lifecycle.checks import fail
 from preflight.lifecycle.failures import Unjudged
-from preflight.lifecycle.model import LiveVariant
+from preflight.lifecycle.model import PlatformVariant
 
 TAGS = ("utmSource", "utmMedium", "utmCampaign")
 
@@ -53,7 +53,7 @@ def campaign_active(run: LiveRun) -> dict[str, Any]:
     return body
 
 
-def variant_bound(run: LiveRun, variant: LiveVariant) -> dict[str, Any]:
+def variant_bound(run: LiveRun, variant: PlatformVariant) -> dict[str, Any]:
     campaign_id = run.campaign.campaign_id
     read = run.reads.link(variant.slug, step=run.step)
     if read.body is None:

@@ -16,7 +16,7 @@ from preflight.browser.launch import Shopper
 from preflight.browser.visit import Visit
 from preflight.config.browser import BrowserSettings
 from preflight.lifecycle.failures import NotChecked
-from preflight.lifecycle.model import LiveVariant
+from preflight.lifecycle.model import PlatformVariant
 from preflight.lifecycle.shopper import Evidence
 from preflight.lifecycle.steps import landing
 
@@ -36,7 +36,7 @@ def asked(run: LiveRun) -> None:
 
 def journey(
     run: LiveRun,
-    variant: LiveVariant,
+    variant: PlatformVariant,
     shopper: Shopper,
     evidence: Evidence,
     settings: BrowserSettings,

@@ -16,7 +16,7 @@ from preflight.config import CampaignConfig
 from preflight.http.client import PlatformClient
 from preflight.lifecycle import journal as journal_mod
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.model import LiveCampaign, LiveVariant, campaign_id_for, live_slug
+from preflight.lifecycle.model import PlatformCampaign, PlatformVariant, campaign_id_for, live_slug
 from preflight.lifecycle.steps import campaign as campaign_step
 
 
@@ -36,11 +36,11 @@ def decoy_stem(stem: str) -> str:
 
 def plan_decoy(
     config: CampaignConfig, *, run_id: str, handle: str, landing: Callable[[str], str] | None = None
-) -> LiveCampaign:
+) -> PlatformCampaign:
     """A one-link campaign `pf-<runId>-<stem>-x`, for a run with a single campaign."""
     tag = hashlib.sha256(config.stem.encode()).hexdigest()[:4]
     first = config.variants[0]
-    variant = LiveVariant(
+    variant = PlatformVariant(
         name=f"x{tag}",
         slug=live_slug(run_id, f"x{tag}"),
         destination_url=landing(first.destinationUrl) if landing else first.destinationUrl,
@@ -49,7 +49,7 @@ def plan_decoy(
         primary=True,
     )
     stem = decoy_stem(config.stem)
-    return LiveCampaign(
+    return PlatformCampaign(
         stem=stem,
         campaign_id=campaign_id_for(run_id, stem),
         handle=handle,
@@ -79,19 +79,19 @@ class CampaignRegistry:
         self.journal_root = journal_root
         self.session = session  # tells this pytest session's link writes from a rerun's
         self.campaigns = list(campaigns)  # the run's (its shard's) lenders: a campaign borrows clicks from another
-        self._live: dict[str, LiveCampaign] = {}
+        self._live: dict[str, PlatformCampaign] = {}
         self._complete: set[str] = set()  # set up with every variant, not only the primary link
         self._broken: dict[str, PreflightFailure] = {}
         self.landing = landing  # where a configured destination lands (the target's landing_url)
 
-    def get(self, config: CampaignConfig) -> LiveCampaign:
+    def get(self, config: CampaignConfig) -> PlatformCampaign:
         """The run's campaign for this config, created ACTIVE with every variant on first use."""
         stem = config.stem
         if stem in self._complete and stem not in self._broken:
             return self._live[stem]  # set up already (what _ensure answers), without planning it again
         return self._ensure(self._plan(config), complete=True)
 
-    def foreign_for(self, config: CampaignConfig) -> LiveCampaign:
+    def foreign_for(self, config: CampaignConfig) -> PlatformCampaign:
         """Another campaign of this run, whose click gives a foreign ctx for `config`'s campaign:
         the next configured campaign (its campaign and primary link are enough), else a decoy."""
         other = foreign_source(config.stem, self.campaigns)
@@ -101,10 +101,10 @@ class CampaignRegistry:
             live = self._plan(next(c for c in self.campaigns if c.stem == other))
         return self._ensure(live, complete=False)
 
-    def _plan(self, config: CampaignConfig) -> LiveCampaign:
+    def _plan(self, config: CampaignConfig) -> PlatformCampaign:
         return campaign_step.plan_campaign(config, run_id=self.run_id, handle=self.handle, landing=self.landing)
 
-    def _ensure(self, live: LiveCampaign, *, complete: bool) -> LiveCampaign:
+    def _ensure(self, live: PlatformCampaign, *, complete: bool) -> PlatformCampaign:
         stem = live.stem
         if stem in self._broken:
             failure = self._broken[stem]

@@ -23,7 +23,7 @@ from preflight.http.client import PlatformClient
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformVariant, StepRun
 
 # One root cause, whichever step sees it (health's traffic_tags, a redirect without the utm tag).
 TAG_LOST = "the platform dropped a traffic tag the config sets"
@@ -152,14 +152,14 @@ class Ctx:
     clicked_at: str | None = None
 
 
-def fresh_ctx(run: StepRun, variant: LiveVariant) -> Ctx:
+def fresh_ctx(run: StepRun, variant: PlatformVariant) -> Ctx:
     client = run.client
     ex = click(client, run.target.click_url_for(variant.slug), step=run.step)
     landed = landing(ex, variant.slug, own_link=True)
     return resolved_ctx(run, variant, landed, run.campaign.campaign_id)
 
 
-def resolved_ctx(run: StepRun, variant: LiveVariant, landed: Landing, campaign_id: str) -> Ctx:
+def resolved_ctx(run: StepRun, variant: PlatformVariant, landed: Landing, campaign_id: str) -> Ctx:
     """The ctx a working click carries, resolved and checked to be this variant's."""
     client = run.client
     token = (landed.query.get("ctx") or [""])[0]
@@ -259,7 +259,7 @@ def check_ctx_lifetime(run: StepRun, ctx: Ctx, window_minutes: int) -> float:
     return lifetime
 
 
-def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
+def check_redirect_tags(run: StepRun, ctx: Ctx, variant: PlatformVariant) -> None:
     """The click lands on the variant's own page, with its utm tags, so the A/B split and the
     analytics attribute the visit.
 
@@ -268,7 +268,7 @@ def check_redirect_tags(run: StepRun, ctx: Ctx, variant: LiveVariant) -> None:
     check_landing(run, ctx.landing, variant)
 
 
-def check_landing(run: StepRun, landed: Landing, variant: LiveVariant) -> None:
+def check_landing(run: StepRun, landed: Landing, variant: PlatformVariant) -> None:
     """A working click lands on `variant`'s destination (its own query kept) with its utm tags."""
     location = urlsplit(landed.url)
     query = parse_qs(location.query)
@@ -288,7 +288,7 @@ def check_landing(run: StepRun, landed: Landing, variant: LiveVariant) -> None:
     _check_utm(landed, variant, query)
 
 
-def _elsewhere(landed: Landing, variant: LiveVariant, location: Any, query: dict) -> None:
+def _elsewhere(landed: Landing, variant: PlatformVariant, location: Any, query: dict) -> None:
     """The click lands on no variant's page: another host or path, or the destination without its
     own query (which is how an A/B split often tells its pages apart). Either way the variant's
     traffic lands somewhere it should not, silently: attribution."""
@@ -318,7 +318,7 @@ def _elsewhere(landed: Landing, variant: LiveVariant, location: Any, query: dict
             )
 
 
-def _check_utm(landed: Landing, variant: LiveVariant, query: dict) -> None:
+def _check_utm(landed: Landing, variant: PlatformVariant, query: dict) -> None:
     wrong = {
         UTM_PARAMS[k]: (query.get(UTM_PARAMS[k]) or [None])[0]
         for k, v in variant.tracking.items()
@@ -347,7 +347,7 @@ def _check_utm(landed: Landing, variant: LiveVariant, query: dict) -> None:
         )
 
 
-def _landing_variant(run: StepRun, variant: LiveVariant, location: Any, query: dict) -> LiveVariant | None:
+def _landing_variant(run: StepRun, variant: PlatformVariant, location: Any, query: dict) -> PlatformVariant | None:
     """The variant whose page the redirect lands on: of the destinations it matches (same scheme,
     host and path, and each of the destination's own query parameters), the most specific one, the
     clicked variant winning a tie. So with A at /spring and B at /spring?v=b, a redirect to
@@ -366,7 +366,7 @@ def _landing_variant(run: StepRun, variant: LiveVariant, location: Any, query: d
     return max(matching, key=lambda entry: (entry[0], entry[1]))[2] if matching else None
 
 
-def sent_elsewhere(run: StepRun, variant: LiveVariant, url: str) -> LiveVariant | None:
+def sent_elsewhere(run: StepRun, variant: PlatformVariant, url: str) -> PlatformVariant | None:
     """The sibling variant whose page `url` is, when it is not the clicked variant's own."""
     location = urlsplit(url)
     page = _landing_variant(run, variant, location, parse_qs(location.query))

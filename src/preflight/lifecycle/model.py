@@ -52,7 +52,7 @@ def live_slug(run_id: str, slug: str) -> str:
 
 
 @dataclass
-class LiveVariant:
+class PlatformVariant:
     name: str  # the slug as configured
     slug: str  # the slug on the platform for this run
     destination_url: str
@@ -62,18 +62,20 @@ class LiveVariant:
 
 
 @dataclass
-class LiveCampaign:
-    """A throwaway campaign created for this run, and what the steps learnt about it."""
+class PlatformCampaign:
+    """A campaign on the platform as a run addresses it, and what the steps learnt about it: the
+    lifecycle's throwaway copy (`pf-<runId>-<stem>`), or, in the audit, the live campaign itself.
+    ("Live" names only the campaign the ads point at.)"""
 
     stem: str
     campaign_id: str
     handle: str
     goal_type: str
-    variants: list[LiveVariant]
+    variants: list[PlatformVariant]
     config: CampaignConfig  # what it was made from
     notes: dict[str, Any] = field(default_factory=dict)  # facts one step leaves for a later one
 
-    def variant(self, name: str) -> LiveVariant:
+    def variant(self, name: str) -> PlatformVariant:
         for variant in self.variants:
             if variant.name == name or variant.slug == name:
                 return variant
@@ -106,7 +108,7 @@ class StepRun:
     step: str
     client: PlatformClient
     run_id: str
-    campaign: LiveCampaign
+    campaign: PlatformCampaign
     expectations: Expectations
     artifacts: Artifacts
     target: TargetConfig

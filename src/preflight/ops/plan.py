@@ -16,7 +16,7 @@ from preflight.config import RunConfig
 from preflight.core import paste
 from preflight.lifecycle import journal, playbook
 from preflight.lifecycle.campaigns import decoy_stem, foreign_source, plan_decoy
-from preflight.lifecycle.model import LiveCampaign, run_suffix
+from preflight.lifecycle.model import PlatformCampaign, run_suffix
 from preflight.lifecycle.playbook import WriteContext
 from preflight.lifecycle.steps import campaign as campaign_step
 
@@ -69,7 +69,7 @@ def make(selected: Iterable[Selected], run_config: RunConfig, *, run_id: str, jo
     configs = {c.stem: c for c in run_config.campaigns}
     owned = [stem for stem in configs if any(s.stem == stem for s in selected)]
     plan = WritePlan()
-    borrowed: dict[str, Any] = {}  # stem -> LiveCampaign lent for a foreign ctx, not otherwise set up
+    borrowed: dict[str, Any] = {}  # stem -> PlatformCampaign lent for a foreign ctx, not otherwise set up
     for stem in owned:
         live = campaign_step.plan_campaign(configs[stem], run_id=run_id, handle=target.handle)
         plan.lines += _setup(live, known.get(live.campaign_id))
@@ -102,7 +102,7 @@ def make(selected: Iterable[Selected], run_config: RunConfig, *, run_id: str, jo
 
 
 def _setup(
-    live: LiveCampaign, record: journal.CampaignRecord | None, *, primary_only: bool = False, lent: bool = False
+    live: PlatformCampaign, record: journal.CampaignRecord | None, *, primary_only: bool = False, lent: bool = False
 ) -> list[Line]:
     stem = live.stem
     label = " (lends a click for a foreign ctx)" if lent else ""

@@ -12,7 +12,7 @@ from preflight.http.exchange import Exchange
 from preflight.http.listing import pages
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_status, fail
 from preflight.lifecycle.journal import LIVE, RETIRED, Journal
-from preflight.lifecycle.model import LiveCampaign, LiveVariant, campaign_id_for, live_slug
+from preflight.lifecycle.model import PlatformCampaign, PlatformVariant, campaign_id_for, live_slug
 
 SETUP_STEP = "setup"
 TEARDOWN_STEP = "teardown"
@@ -21,13 +21,13 @@ PREFLIGHT_TAG = "preflight"
 
 def plan_campaign(
     config: CampaignConfig, *, run_id: str, handle: str, landing: Callable[[str], str] | None = None
-) -> LiveCampaign:
+) -> PlatformCampaign:
     """The campaign this run will create for one configured campaign (no request yet).
 
     `landing` maps a configured destination to where this run's link points (the target's
     `landing_url`: on a sandbox target, the sandbox's copy of the customer's page)."""
     variants = [
-        LiveVariant(
+        PlatformVariant(
             name=v.slug,
             slug=live_slug(run_id, v.slug),
             destination_url=landing(v.destinationUrl) if landing else v.destinationUrl,
@@ -37,7 +37,7 @@ def plan_campaign(
         )
         for index, v in enumerate(config.variants)
     ]
-    return LiveCampaign(
+    return PlatformCampaign(
         stem=config.stem,
         campaign_id=campaign_id_for(run_id, config.stem),
         handle=handle,
@@ -49,7 +49,7 @@ def plan_campaign(
 
 def create(
     client: PlatformClient,
-    live: LiveCampaign,
+    live: PlatformCampaign,
     *,
     run_id: str,
     journal: Journal,
@@ -141,7 +141,7 @@ def create(
 
 def _enable(
     client: PlatformClient,
-    live: LiveCampaign,
+    live: PlatformCampaign,
     *,
     run_id: str,
     journal: Journal,
@@ -167,7 +167,7 @@ def needs_enabling(slug: str, *, primary: bool, adopted: bool, known: Mapping[st
     return known.get(slug) == RETIRED if primary else known.get(slug) != LIVE
 
 
-def _find(client: PlatformClient, live: LiveCampaign) -> Exchange | None:
+def _find(client: PlatformClient, live: PlatformCampaign) -> Exchange | None:
     """The list page that holds this run's campaign, or None when the handle has no such campaign."""
     for ex, found in pages(client, "list_campaigns", step=SETUP_STEP):
         if found is None:  # not a list page: say what it is instead
@@ -183,7 +183,7 @@ def _find(client: PlatformClient, live: LiveCampaign) -> Exchange | None:
     return None
 
 
-def _adopt(client: PlatformClient, live: LiveCampaign, conflict: Exchange) -> Exchange:
+def _adopt(client: PlatformClient, live: PlatformCampaign, conflict: Exchange) -> Exchange:
     """The campaign id is taken: it must be this run's own campaign, found in the list."""
     found = _find(client, live)
     if found is not None:
@@ -202,8 +202,8 @@ def _adopt(client: PlatformClient, live: LiveCampaign, conflict: Exchange) -> Ex
 
 def put_link(
     client: PlatformClient,
-    live: LiveCampaign,
-    variant: LiveVariant,
+    live: PlatformCampaign,
+    variant: PlatformVariant,
     *,
     run_id: str,
     journal: Journal,
@@ -239,12 +239,12 @@ def retire_link(
     return client.call("put_link", step=TEARDOWN_STEP, key=key, json_body=retired, slug=slug)
 
 
-def link_body(live: LiveCampaign, variant: LiveVariant) -> dict[str, Any]:
+def link_body(live: PlatformCampaign, variant: PlatformVariant) -> dict[str, Any]:
     """The PUT body that binds a variant to its campaign, enabled."""
     return {**_link_body(variant, with_campaign=True), "enabled": True, "campaignId": live.campaign_id}
 
 
-def _link_body(variant: LiveVariant, *, with_campaign: bool) -> dict[str, Any]:
+def _link_body(variant: PlatformVariant, *, with_campaign: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "slug": variant.slug,
         "destinationUrl": variant.destination_url,

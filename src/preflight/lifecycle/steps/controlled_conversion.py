@@ -8,7 +8,7 @@ from typing import Any
 from preflight.core.categories import Category
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
 from preflight.lifecycle.clicks import CREDITED_ELSEWHERE, Ctx
-from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformVariant, StepRun
 from preflight.lifecycle.steps.health import fetch
 
 NEXT_INVALID_CTX = (
@@ -17,7 +17,7 @@ NEXT_INVALID_CTX = (
 )
 
 
-def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> dict[str, Any]:
+def record(run: StepRun, variant: PlatformVariant, ctx: Ctx) -> dict[str, Any]:
     conversion = run.campaign.config.conversion
     body = {"value": conversion.value, "currency": conversion.currency, "ctx": ctx.token}
     ex = run.client.call(

@@ -15,7 +15,7 @@ from preflight.http.exchange import Exchange
 from preflight.lifecycle import journal
 from preflight.lifecycle.checks import expect_equal, expect_json_object, expect_reason, expect_status, fail
 from preflight.lifecycle.clicks import CREDITED_ELSEWHERE, Ctx
-from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformVariant, StepRun
 
 FIELDS = ("conversionId", "campaignId", "slug", "test", "deduped")
 NEXT_DEDUPE = (
@@ -45,7 +45,7 @@ def post(run: StepRun, body: dict[str, Any], key: str) -> Exchange:
     return run.client.call("public_conversion", step=run.step, key=key, json_body=body)
 
 
-def record(run: StepRun, variant: LiveVariant, ctx: Ctx) -> Conversion:
+def record(run: StepRun, variant: PlatformVariant, ctx: Ctx) -> Conversion:
     """A fresh ctx and a fresh key make one new conversion, attributed to the variant."""
     # The click id is part of the key: a rerun of this run id clicks again, which is a new action.
     key = run.key(f"conversion:{ctx.click_id}", variant.slug)

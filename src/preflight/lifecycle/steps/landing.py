@@ -33,7 +33,7 @@ from preflight.http.exchange import Exchange
 from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import fail
 from preflight.lifecycle.failures import PreflightFailure, Unjudged
-from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformVariant, StepRun
 from preflight.lifecycle.shopper import Evidence, click_exchange, failure_evidence, form_exchange, short, site_step
 from preflight.lifecycle.steps import landing_look, landing_url, lead_capture
 
@@ -60,7 +60,7 @@ class Landed:
 
 def journey(
     run: StepRun,
-    variant: LiveVariant,
+    variant: PlatformVariant,
     shopper: Shopper,
     evidence: Evidence,
     settings: BrowserSettings,
@@ -158,7 +158,7 @@ def _lcp_judged(visits: list[Visit], settings: BrowserSettings) -> None:
 
 def check_visit(
     run: StepRun,
-    variant: LiveVariant,
+    variant: PlatformVariant,
     tab: Tab,
     visit: Visit,
     settings: BrowserSettings,
@@ -178,7 +178,7 @@ def check_visit(
     return landed
 
 
-def _landed(run: StepRun, variant: LiveVariant, visit: Visit, *, own_link: bool) -> Landed:
+def _landed(run: StepRun, variant: PlatformVariant, visit: Visit, *, own_link: bool) -> Landed:
     """The click's own answer, judged by the one click follower (`clicks.landing`): a wrong hop (a
     bridge page that sends nowhere or two ways, a redirect the contract does not name, a refused or
     expired link) fails here as it fails the HTTP client's click, with the same category and cause."""
@@ -189,7 +189,9 @@ def _landed(run: StepRun, variant: LiveVariant, visit: Visit, *, own_link: bool)
     return Landed(click=click, sent_to=way.url, final=visit.final_hop)
 
 
-def _bridge_quick(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed, settings: BrowserSettings) -> None:
+def _bridge_quick(
+    run: StepRun, variant: PlatformVariant, visit: Visit, landed: Landed, settings: BrowserSettings
+) -> None:
     """A bridge page sends the shopper on at once (the contract's `content="0;url=…"`): one that
     holds them longer than `browser.bridge_max_ms` loses shoppers before the page."""
     waited, most = visit.bridge_ms, settings.bridge_max_ms
@@ -210,7 +212,7 @@ def _bridge_quick(run: StepRun, variant: LiveVariant, visit: Visit, landed: Land
     )
 
 
-def _reached_the_site(run: StepRun, variant: LiveVariant, visit: Visit, landed: Landed) -> None:
+def _reached_the_site(run: StepRun, variant: PlatformVariant, visit: Visit, landed: Landed) -> None:
     click = landed.click
     other = clicks.sent_elsewhere(run, variant, landed.sent_to)
     if other is not None:
@@ -267,7 +269,7 @@ def _without_browser(run: StepRun) -> str:
 
 
 def _is_the_variant_page(
-    run: StepRun, variant: LiveVariant, tab: Tab, visit: Visit, landed: Landed, expect: LandingExpect | None
+    run: StepRun, variant: PlatformVariant, tab: Tab, visit: Visit, landed: Landed, expect: LandingExpect | None
 ) -> None:
     if expect is None:
         return
@@ -348,7 +350,7 @@ def _works_cleanly(run: StepRun, visit: Visit, landed: Landed, settings: Browser
 
 def submit_lead(
     run: StepRun,
-    variant: LiveVariant,
+    variant: PlatformVariant,
     tab: Tab,
     settings: BrowserSettings,
     expect: LandingExpect | None,
@@ -389,7 +391,7 @@ def submit_lead(
 # -- helpers --------------------------------------------------------------------------------------------
 
 
-def _expectations(run: StepRun, variant: LiveVariant) -> LandingExpect | None:
+def _expectations(run: StepRun, variant: PlatformVariant) -> LandingExpect | None:
     try:
         configured = run.campaign.config.variant(variant.name)
     except KeyError:  # a decoy variant is nobody's page

@@ -27,7 +27,7 @@ from preflight.core.categories import Category
 from preflight.http.exchange import Exchange
 from preflight.lifecycle.checks import fail
 from preflight.lifecycle.failures import Unjudged
-from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformVariant, StepRun
 from preflight.lifecycle.shopper import SITE_FIX
 
 LOOK_CHANGED = "the landing page differs from its approved look"  # the cause `preflight approve` accepts
@@ -74,7 +74,7 @@ class Look:
 
 
 def request(
-    run: StepRun, variant: LiveVariant, settings: BrowserSettings, expect: LandingExpect | None
+    run: StepRun, variant: PlatformVariant, settings: BrowserSettings, expect: LandingExpect | None
 ) -> LookRequest | None:
     """What the shot paints over (None: the look is off)."""
     if not settings.visual.enabled:
@@ -86,7 +86,7 @@ def request(
 
 def compare(
     run: StepRun,
-    variant: LiveVariant,
+    variant: PlatformVariant,
     visit: Visit,
     viewport: Viewport,
     looks: Baselines | None,
@@ -109,7 +109,7 @@ def compare(
     return look
 
 
-def judge(run: StepRun, variant: LiveVariant, seen: list[Look], settings: BrowserSettings, clicks: list) -> None:
+def judge(run: StepRun, variant: PlatformVariant, seen: list[Look], settings: BrowserSettings, clicks: list) -> None:
     """More changed than `max_diff` on any viewport fails; a look not compared is unjudged where
     required, else listed as not checked, by choice."""
     changed = [look for look in seen if look.over(settings)]
@@ -128,7 +128,7 @@ def judge(run: StepRun, variant: LiveVariant, seen: list[Look], settings: Browse
     run.not_checked("the approved look", why, WOULD_CATCH)
 
 
-def _changed(variant: LiveVariant, changed: list[Look], settings: BrowserSettings, clicks: list[Exchange]):
+def _changed(variant: PlatformVariant, changed: list[Look], settings: BrowserSettings, clicks: list[Exchange]):
     most = settings.visual.max_diff
     where = ", ".join(f"{_screen(look.viewport)} {_percent(look.share)}" for look in changed)
     approved = changed[0].approved.describe() if changed[0].approved else ""

@@ -17,7 +17,7 @@ from preflight.http.exchange import Exchange
 from preflight.lifecycle import clicks
 from preflight.lifecycle.checks import expect_json_object, expect_status, fail
 from preflight.lifecycle.failures import PreflightFailure
-from preflight.lifecycle.model import LiveVariant, StepRun
+from preflight.lifecycle.model import PlatformVariant, StepRun
 from preflight.lifecycle.shopper import short, site_step
 
 SITE_DROPS_CTX = "the landing site's own redirect drops the click's ctx from the URL"
@@ -28,7 +28,7 @@ SCRIPT_DROPS_TAGS = "the landing page's own script removes utm tags from its URL
 
 
 def kept_the_click(
-    run: StepRun, variant: LiveVariant, visit: Visit, click: Exchange, sent_to: str, response_url: str
+    run: StepRun, variant: PlatformVariant, visit: Visit, click: Exchange, sent_to: str, response_url: str
 ) -> None:
     """The page's URL, once its own scripts ran (`location.href`: a script may rewrite it), still
     carries the click's ctx (resolved: this click's variant) and every tag; a loss says who lost it:
@@ -115,7 +115,7 @@ def _ctx_lost(urls: _Urls, click: Exchange, lost_tags: list[str]) -> PreflightFa
 
 
 def _tags_lost(
-    variant: LiveVariant, urls: _Urls, click: Exchange, wanted: dict[str, str], wrong: dict[str, str | None]
+    variant: PlatformVariant, urls: _Urls, click: Exchange, wanted: dict[str, str], wrong: dict[str, str | None]
 ) -> PreflightFailure:
     # A branch per party (tests/tools/raises_covered.py counts each as a finding of its own).
     who = urls.lost_by({name: wanted[name] for name in wrong})
@@ -147,7 +147,7 @@ def _tags_lost(
     )
 
 
-def _resolve(run: StepRun, variant: LiveVariant, token: str) -> dict[str, Any]:
+def _resolve(run: StepRun, variant: PlatformVariant, token: str) -> dict[str, Any]:
     ex = run.client.call("resolve_context", step=run.step, params={"ctx": token})
     body = expect_status(
         ex,
