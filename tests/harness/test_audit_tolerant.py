@@ -203,12 +203,15 @@ def each_rule(**values: Any) -> Callable[[Any], Any]:
 @dataclass
 class Shape:
     rewrite: Rewrite
-    verdict: str  # FAIL or HOLD
+    verdict: str  # FAIL or HOLD (or PASS, for a config that leaves a check out: see not_checked)
     failing: set[tuple[str, str, str | None]] = field(default_factory=set)  # exactly these failed tests
     unjudged: set[tuple[str, str | None]] = field(default_factory=set)  # exactly these unjudged checks
-    words: tuple[str, ...] = ()  # in the failures' or unjudged checks' messages
+    words: tuple[str, ...] = ()  # in the failures', unjudged or not-checked checks' messages
     plant: Callable[[Proxied], None] | None = None
     escalated: int | None = None
+    args: tuple[str, ...] = ()  # the audit's own options (--click)
+    not_checked: set[tuple[str, str | None]] = field(default_factory=set)  # among the gate's notChecked entries
+    cites: bool = True  # the messages name the request ids (not where the run's YAML alone leaves a check unjudged)
 
 
 def _unverified_rule(proxied: Proxied) -> None:
@@ -233,6 +236,38 @@ def _in_phones_rule(proxied: Proxied) -> None:
         "destinationUrl": "https://gharart.example/diwali?v=b",
     }
     proxied.put(f"{API}/personalization-rules/in-phones", rule)
+
+
+def _no_ctx(proxied: Proxied) -> None:
+    """diwali-a set, in the dashboard, to append no ctx to its clicks."""
+    link = proxied.sandbox.admin.get(f"{API}/links/diwali-a", headers={"authorization": f"Bearer {proxied.jwt}"})
+    body = {k: link.json()[k] for k in ("destinationUrl", "title", "enabled", "tracking", "campaignId")}
+    proxied.put(f"{API}/links/diwali-a", {**body, "trackingPolicy": {"mode": "DIRECT", "appendContextParam": False}})
+
+
+def configured(change: Callable[[dict[str, Any]], Any]) -> Callable[[Proxied], None]:
+    """The run's YAML changed by `change(data)` before the audit."""
+    return lambda proxied: proxied.project.edit_config(change)
+
+
+def spring(data: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in data["campaigns"] if c["campaignId"] == "spring-ab")
+
+
+def stale_after_the_first(campaign_id: str) -> Rewrite:
+    """The campaign's JWT analytics FRESH on its first read (the funnel), STALE on every later one (the
+    conversion signal's read of the flight's last signal_after_minutes). The count lives in the
+    closure: one audit per test."""
+    reads = []
+
+    def rewrite(method: str, at: str, code: int, body: Any) -> tuple[int, Any]:
+        if method == "GET" and at == f"{API}/analytics" and code == 200 and body.get("campaignId") == campaign_id:
+            reads.append(at)
+            if len(reads) > 1:
+                return code, {**body, "freshness": {**body["freshness"], "status": "STALE"}}
+        return code, body
+
+    return rewrite
 
 
 SPRING_A_LINK = {
@@ -473,6 +508,74 @@ SHAPES = {
         words=("https://promo.gharart.example/us", "*.gharart.example, PENDING"),
         plant=_unverified_rule,
     ),
+    "a link that appends no ctx, clicked": Shape(
+        unchanged,
+        "FAIL",
+        {("test_link_appends_ctx", "attribution", "diwali-a")},
+        unjudged={("test_ctx_outlives_the_conversion_window", "diwali-a")},
+        words=("the live link diwali-a appends no ctx (test_link_appends_ctx reports it)",),
+        plant=_no_ctx,
+        args=("--click",),
+    ),
+    "a tracking policy that is no object": Shape(
+        on(f"{API}/links/diwali-a", setting(trackingPolicy="DIRECT")),
+        "HOLD",
+        unjudged={("test_link_appends_ctx", "diwali-a")},
+        words=('trackingPolicy is "DIRECT", not an object: it cannot be judged',),
+    ),
+    "a campaign without a flight": Shape(
+        unchanged,
+        "HOLD",
+        unjudged={
+            ("test_link_lives_through_the_flight", "spring-a"),
+            ("test_link_lives_through_the_flight", "spring-b"),
+            ("test_variant_funnels", None),
+        },
+        words=(
+            "no flight for campaign spring-ab: link spring-b answers now",
+            "no flight for campaign spring-ab: whether conversions follow",
+        ),
+        plant=configured(lambda data: spring(data).pop("flight")),
+        cites=False,  # what is missing is the run's YAML, not an answer
+    ),
+    "analytics lagging once the flight has run": Shape(
+        stale_after_the_first("spring-ab"),
+        "HOLD",
+        unjudged={("test_variant_funnels", None)},
+        words=("analytics lag: freshness STALE", "the conversion signal is not judged on lagging numbers"),
+    ),
+    "a destination domain without its domain": Shape(
+        on(f"{API}/destination-domains", adding({"status": "PENDING"})),
+        "HOLD",
+        unjudged={("test_destinations_are_trusted", slug) for slug in ("spring-a", "spring-b", *DIWALI)},
+        words=("a destination domain listed PENDING names no domain (None)",),
+    ),
+    # A config that leaves a check out: PASS, the check listed as not checked, saying what it would catch.
+    "a campaign without audiences": Shape(
+        unchanged,
+        "PASS",
+        not_checked={
+            ("test_audiences_reach_the_variant", "spring-a"),
+            ("test_audiences_reach_the_variant", "spring-b"),
+        },
+        words=("no audience configured for spring-ab", "sends an audience the ads reach to another page"),
+        plant=configured(lambda data: spring(data).pop("audiences")),
+    ),
+    "one_utm_campaign off": Shape(
+        unchanged,
+        "PASS",
+        not_checked={("test_one_utm_campaign", None)},
+        words=("policy.utm.one_utm_campaign is off", "analytics reads as different campaigns"),
+        plant=configured(lambda data: data["policy"]["utm"].update(one_utm_campaign=False)),
+    ),
+    "no UTM policy": Shape(
+        unchanged,
+        "PASS",
+        not_checked={("test_tags_follow_the_policy", slug) for slug in ("spring-a", "spring-b", *DIWALI)}
+        | {("test_one_utm_campaign", None)},
+        words=("no UTM policy configured (policy.utm in the run's YAML)", "tags off the house rules"),
+        plant=configured(lambda data: data["policy"].pop("utm")),
+    ),
 }
 
 
@@ -481,23 +584,31 @@ def test_each_answer_shape_is_hold_or_fail_never_pass(proxied, name):
     shape = SHAPES[name]
     if shape.plant is not None:
         shape.plant(proxied)
-    audited = proxied.audit(rewrite=shape.rewrite)
-    assert (audited.code, audited.gate.get("verdict")) == ({"FAIL": 1, "HOLD": 3}[shape.verdict], shape.verdict), (
-        audited.why()
-    )
+    audited = proxied.audit(*shape.args, rewrite=shape.rewrite)
+    code = {"PASS": 0, "FAIL": 1, "HOLD": 3}[shape.verdict]
+    assert (audited.code, audited.gate.get("verdict")) == (code, shape.verdict), audited.why()
     assert audited.failures() == shape.failing, audited.why()
     assert audited.unjudged() == shape.unjudged, audited.unjudged_messages() + audited.why()
     reads_only(audited)
+    left_out = [e for e in audited.gate.get("notChecked") or [] if _left_out(e) in shape.not_checked]
+    assert {_left_out(e) for e in left_out} == shape.not_checked, audited.gate.get("notChecked")
     messages = audited.unjudged_messages() + "\n".join(
-        r["message"] for r in audited.gate["results"] if r["outcome"] == "failed"
+        [r["message"] for r in audited.gate["results"] if r["outcome"] == "failed"]
+        + [f"{e['why']} | would catch: {e['wouldCatch']}" for e in left_out]
     )
     for words in shape.words:
         assert words in messages, f"{words!r} not in:\n{messages}"
-    assert "req_" in messages, messages  # each names the request ids
+    if (shape.failing or shape.unjudged) and shape.cites:
+        assert "req_" in messages, messages  # each names the request ids
     if shape.verdict == "HOLD":
         assert all(r.get("fix") for r in audited._unjudged()), audited.unjudged_messages()
     if shape.escalated is not None:
         assert len(audited.gate["escalations"]) == shape.escalated, audited.gate["escalations"]
+
+
+def _left_out(entry: dict[str, Any]) -> tuple[str, str | None]:
+    """(test function, variant) of a notChecked entry of the gate."""
+    return entry["test"].split("::")[1].split("[")[0], entry.get("variant")
 
 
 # -- answers the contract allows still PASS ---------------------------------------------------------------

@@ -79,7 +79,8 @@ def _signal(run: LiveRun, table: dict[str, Any]) -> None:
     )
     if recent.status != FRESH:
         raise Unjudged(
-            analytics.lag_reason(recent, 0) + ": the conversion signal is not judged on lagging numbers",
+            analytics.lag_reason(recent, 0) + ": the conversion signal is not judged on lagging numbers "
+            f"(request id {recent.exchange.request_id or 'none'})",
             fix=analytics.WAIT_FIX,
         )
     _names_the_variants(run, recent)
