@@ -39,12 +39,12 @@ sandbox: setup
 
 # The harness's own tests: everything but the fault matrices on two workers, then the fault matrices
 # (the API's, the landing pages' in test_landing.py and their look in test_visual.py, and the funnel numbers'
-# lag in test_analytics.py)
+# lag in test_analytics.py, and the steps' smaller findings in test_step_findings.py)
 # on two workers under coverage (in every process: the workers and each `preflight run` they start),
 # then the check that every failure branch of the lifecycle's steps and their click library fired
 # (tests/tools/raises_covered.py; left out when ARGS selects some tests).
 MATRIX := tests/harness/test_fault_matrix.py tests/harness/test_landing.py tests/harness/test_visual.py tests/harness/test_analytics.py \
-	tests/harness/test_audit.py tests/harness/test_audit_tolerant.py
+	tests/harness/test_audit.py tests/harness/test_audit_tolerant.py tests/harness/test_step_findings.py
 COVERAGE_DATA := $(CURDIR)/reports/coverage/.coverage
 
 test: setup lint

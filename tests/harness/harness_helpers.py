@@ -84,12 +84,22 @@ class PreflightProject:
         change(data)
         self.config_file.write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def run(self, *args: str, html: bool = False, faults: dict | None = None, timeout: float = 300) -> RunResult:
-        """`preflight run` in the project; faults (if any) are switched on in the sandbox first."""
+    def run(
+        self,
+        *args: str,
+        html: bool = False,
+        faults: dict | None = None,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+    ) -> RunResult:
+        """`preflight run` in the project; faults (if any) are switched on in the sandbox first; `env`:
+        variables set for the run on top of this process's."""
         if self.sandbox is not None:
             self.sandbox.set_faults(faults or {})
         command = [sys.executable, "-m", "preflight", "run", *([] if html else ["--no-html"]), *args]
-        done = subprocess.run(command, cwd=self.path, capture_output=True, text=True, timeout=timeout, env=_env())
+        done = subprocess.run(
+            command, cwd=self.path, capture_output=True, text=True, timeout=timeout, env={**_env(), **(env or {})}
+        )
         result = RunResult(done.returncode, done.stdout, done.stderr, self.path / "reports")
         self.runs.append(result)
         return result

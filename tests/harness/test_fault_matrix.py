@@ -743,7 +743,7 @@ ELSEWHERE = {
             "detail_page_ungated",
             "lead_form_inert",
             "detail_page_down",
-            "click_fails",  # a click's answer in the browser (the API's clicks: test_audit.py, test_health.py)
+            "click_fails",  # in the browser (the API's clicks: test_audit.py, test_health.py, test_step_findings.py)
             "landing_paint_unmeasured",  # with a budget, no LCP entry: could not judge (HOLD)
         ),
         "test_landing.py",

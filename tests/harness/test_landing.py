@@ -381,6 +381,62 @@ def test_nothing_a_page_says_runs_in_the_report(faulted, chromium, tmp_path):
     assert not [c for c in calls if "__pf_xss" in c] and dialogs == [] and injected == 0, (calls, dialogs)
 
 
+# -- what the customer's site drops, and a form without its email field ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def site_drops(sandbox, tmp_path_factory):
+    """One run of the journey alone, a site fault per variant with the options that leave the ctx in
+    place: the loss of the tags alone is then the site's (its redirect, or its page's script)."""
+    run_id = f"sd-{secrets.token_hex(3)}"
+    project = browser_project(tmp_path_factory.mktemp("site-drops") / "project", sandbox)
+    faults = {
+        "lead_form_missing": {"slug": live_slug(run_id, "spring-a"), "emailOnly": True},
+        "site_redirect_drops_query": {"slug": live_slug(run_id, "spring-b"), "keep": "ctx"},
+        "landing_strips_ctx": {"slug": live_slug(run_id, "diwali-a"), "params": "utm_medium"},
+    }
+    run = project.run("--run-id", run_id, "--", "-k", JOURNEY, faults=faults)
+    assert run.gate["verdict"] == "FAIL" and run.code == 1, explain(run)
+    return run
+
+
+SITE_DROPS = {
+    "spring-a": ("landing_page", "has a lead form (form#lead) without an email field", None),
+    "spring-b": (
+        "missing_traffic_tags",
+        "the landing page's URL lacks or changed utm_campaign, utm_medium, utm_source",
+        "the landing site's own redirect drops utm tags from the URL",
+    ),
+    "diwali-a": (
+        "missing_traffic_tags",
+        "lacks or changed utm_medium after its own script ran (its answer's URL had them)",
+        "the landing page's own script removes utm tags from its URL",
+    ),
+}  # variant: category, message, root cause (None: not asserted)
+
+
+@pytest.mark.parametrize("variant", sorted(SITE_DROPS))
+def test_what_the_site_drops_is_the_sites_finding(site_drops, variant):
+    result = results_of(site_drops, JOURNEY)[variant]
+    category, text, cause = SITE_DROPS[variant]
+    assert (result["outcome"], result["step"], result["category"]) == ("failed", "landing", category), explain(
+        site_drops
+    )
+    assert text in result["message"] and result["message"].startswith(f"[{category}] on phone"), result["message"]
+    assert result["party"] == "customer site" and result["escalation"] is None, result
+    if cause is not None:
+        assert result["cause"] == cause, result
+
+
+def test_the_variants_without_a_site_fault_pass(site_drops):
+    journeys = results_of(site_drops, JOURNEY)
+    assert {v: r["outcome"] for v, r in journeys.items() if v not in SITE_DROPS} == {
+        "diwali-b": "passed",
+        "diwali-c": "passed",
+    }, explain(site_drops)
+    assert site_drops.gate["escalations"] == []
+
+
 # -- the platform's faults as the shopper meets them -------------------------------------------------
 
 

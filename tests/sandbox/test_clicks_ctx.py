@@ -127,3 +127,14 @@ def test_sandbox_ctx_route_errors(api, sb):
     error_of(response, 400, "validation_error")
     response = sb.admin.post("/__sandbox/ctx", json={"handle": "gharart", "slug": "x", "ageSeconds": -1})
     error_of(response, 400, "validation_error")
+
+
+def test_click_fails_as_a_redirect_without_a_location(api, sb):
+    """click_fails with a 3xx status: a redirect the visitor cannot follow (no Location), no click recorded."""
+    api.campaign()
+    sb.set_faults({"click_fails": {"slug": "spring-a", "status": 302}})
+    response = api.click("spring-a")
+    assert response.status_code == 302 and "location" not in response.headers, response.headers
+    assert response.json()["error"] == "internal_error" and sb.stats()["clicks"] == 0
+    sb.set_faults({})
+    assert api.click("spring-a").headers["location"]  # the same link, the fault off

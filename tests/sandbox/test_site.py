@@ -4,6 +4,7 @@ what a browser meets at the end of a click, served by the sandbox, faults and al
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -95,6 +96,16 @@ def test_the_lead_form_posts_where_the_page_says_with_the_ctx_of_its_url(api, sb
             lambda r: r.status_code == 200 and 'id="hero"' not in r.text and ">Control</h1>" in r.text,
         ),
         ("landing_strips_ctx", lambda r: r.status_code == 200 and 'url.searchParams.delete("ctx")' in r.text),
+        # a script that drops a tag, the ctx kept
+        (
+            ("landing_strips_ctx", {"params": "utm_medium"}),
+            lambda r: 'url.searchParams.delete("utm_medium")' in r.text and 'delete("ctx")' not in r.text,
+        ),
+        # the form stays, without its email field
+        (
+            ("lead_form_missing", {"emailOnly": True}),
+            lambda r: r.status_code == 200 and 'id="lead"' in r.text and 'type="email"' not in r.text,
+        ),
     ],
 )
 def test_each_landing_fault_breaks_the_page_its_way(api, sb, fault, check):
@@ -138,6 +149,16 @@ def test_a_site_redirect_that_drops_the_query_string(api, sb):
     assert page.status_code == 301 and page.headers["location"] == "/_site/gharart.example/spring/"
     followed = api.http.get(page.headers["location"])
     assert followed.status_code == 200 and "ctx" not in str(followed.url)
+
+
+def test_a_site_redirect_that_keeps_only_the_ctx(api, sb):
+    landing_campaign(api, sb)
+    sb.set_faults({"site_redirect_drops_query": {"keep": "ctx"}})
+    location, page = landed(api)
+    ctx = dict(parse_qsl(urlsplit(location).query))["ctx"]
+    sent_on = urlsplit(page.headers["location"])
+    assert page.status_code == 301 and sent_on.path == "/_site/gharart.example/spring/", page.headers
+    assert parse_qsl(sent_on.query) == [("ctx", ctx)], page.headers  # the utm tags are gone
 
 
 def test_the_asset_routes(api):

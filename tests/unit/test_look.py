@@ -68,7 +68,7 @@ def test_the_counts_are_pixelmatchs_own():
 
 
 def test_two_sizes_are_not_compared_and_only_a_png_has_a_size():
-    with pytest.raises(ValueError, match="two sizes"):
+    with pytest.raises(AssertionError, match="two sizes"):  # a guard: the caller compares sizes first
         pixels.compare(screen(), screen(width=100), threshold=0.1)
     assert pixels.png_size(b"GIF89a....") is None and pixels.png_size(screen()) == (120, 80)
 

@@ -74,7 +74,7 @@ class Shopper:
     def start(self) -> Shopper:
         try:
             from playwright.sync_api import Error, sync_playwright
-        except ImportError as exc:  # pragma: no cover - a dependency, but a broken install says so
+        except ImportError as exc:  # a dependency, but a broken install says so (test_step_findings.py)
             raise BrowserUnavailable(f"Playwright is not installed ({exc}): run make setup") from None
         self._playwright = sync_playwright().start()
         try:

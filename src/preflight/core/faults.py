@@ -10,6 +10,7 @@ this module, so the config need not import the sandbox.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -198,7 +199,7 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(
             FaultName.CLICK_FAILS,
             "a click on a link answers `status` (default 503) with the platform's error body: the short-link "
-            "edge is down, no click is recorded",
+            "edge is down, no click is recorded (302: a redirect without a Location)",
             {"status": 503},
         ),
         Fault(
@@ -243,14 +244,23 @@ CATALOGUE: dict[FaultName, Fault] = {
         Fault(
             FaultName.LANDING_STRIPS_CTX,
             "a landing page's own script removes the ctx from its URL once the page has loaded "
-            "(history.replaceState): its lead form then sends no ctx",
+            "(history.replaceState): its lead form then sends no ctx (option params: the comma-separated names "
+            "it removes, default ctx; e.g. utm_medium for a script that drops a tag)",
+            {"params": "ctx"},
         ),
         Fault(
             FaultName.SITE_REDIRECT_DROPS_QUERY,
             "a landing page first redirects (301) to its path with a trailing slash and without its query "
-            "string: ctx and utm tags are lost on the customer's site",
+            "string: ctx and utm tags are lost on the customer's site (option keep: the comma-separated names "
+            "it keeps, default none; e.g. ctx for a rule that keeps the ctx and drops the tags)",
+            {"keep": ""},
         ),
-        Fault(FaultName.LEAD_FORM_MISSING, "a landing page is served without its lead form (form#lead)"),
+        Fault(
+            FaultName.LEAD_FORM_MISSING,
+            "a landing page is served without its lead form (form#lead); with option emailOnly, the form stays "
+            "but without its email field",
+            {"emailOnly": False},
+        ),
         Fault(
             FaultName.LEAD_FORM_INERT,
             "a landing page's lead form sends nothing when submitted (the site's script is left off the page)",
@@ -336,7 +346,11 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "slug": ((str,), lambda v: bool(v), "a non-empty string"),
     "rate": ((int, float), lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     "tag": ((str,), lambda v: v in TRAFFIC_TAGS, "one of " + ", ".join(TRAFFIC_TAGS)),
-    "status": ((int,), lambda v: 400 <= v <= 599, "an HTTP error status (400-599)"),
+    "status": (
+        (int,),
+        lambda v: 400 <= v <= 599 or v in (301, 302, 303, 307, 308),
+        "an HTTP error status (400-599), or a redirect status (301-308) for an answer without a Location",
+    ),
     "retryAfter": ((int,), lambda v: 0 <= v <= 3600, "whole seconds from 0 to 3600"),
     "delayMs": ((int,), lambda v: 0 <= v <= 60000, "milliseconds from 0 to 60000"),
     "holdMs": ((int,), lambda v: 0 <= v <= 600000, "milliseconds from 0 to 600000"),
@@ -361,6 +375,9 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     ),
     "shape": ((str,), lambda v: v in ("nested", "rfc9457"), "nested or rfc9457"),
     "soft": ((bool,), lambda v: True, "true or false"),
+    "emailOnly": ((bool,), lambda v: True, "true or false"),
+    "params": ((str,), lambda v: _names(v, empty=False), "comma-separated query parameter names, e.g. ctx"),
+    "keep": ((str,), lambda v: _names(v, empty=True), "comma-separated query parameter names, e.g. ctx (or none)"),
     "heading": ((str,), lambda v: 0 < len(v) <= 200, "text of 1-200 characters"),
     "hero": ((str,), lambda v: v in ("swapped", "none"), "swapped or none"),
     "seconds": ((int,), lambda v: 0 <= v <= 60, "whole seconds from 0 to 60"),
@@ -371,6 +388,11 @@ _OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     ),
 }
 _COMMON = ("campaignId", "slug", "rate")
+
+
+def _names(value: str, *, empty: bool) -> bool:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    return (empty or bool(names)) and len(value) < 200 and all(re.fullmatch(r"[A-Za-z0-9_]+", n) for n in names)
 
 
 class FaultSpecError(ValueError):

@@ -78,13 +78,19 @@ SITE_JS = """
 
 # fault landing_strips_ctx: a site's script that "tidies" its URL once the page has loaded, dropping the
 # click's ctx (the tags stay): what the page's lead form sends is then unattributed.
-STRIP_CTX_JS = """
+# (option params: the names it removes, the ctx by default; a utm tag, e.g., for a script that drops a tag)
+STRIP_JS = """
 window.addEventListener("load", function () {
   var url = new URL(location.href);
-  url.searchParams.delete("ctx");
+  %s
   history.replaceState(null, "", url.pathname + url.search + url.hash);
 });
 """
+
+
+def strip_js(names: tuple[str, ...]) -> str:
+    return STRIP_JS % "\n  ".join(f"url.searchParams.delete({json.dumps(name)});" for name in names)
+
 
 # fault landing_script_error: what a broken deploy of the site's script does. Its message carries
 # markup, as page errors can: the report must show it as text, never run it.
@@ -142,22 +148,29 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+# fault lead_form_missing with emailOnly: the lead form without it (a shopper has nothing to fill in)
+EMAIL_FIELD = (
+    '<label for="email">Email</label><input id="email" name="email" type="email" required autocomplete="email">'
+)
+
+
 def landing_page(
     host: str,
     landing: SitePage | None,
     *,
     form: bool,
+    email_field: bool = True,
     hero_delay_ms: int = 0,
     broken_script: bool = False,
     missing_asset: bool = False,
     inert_form: bool = False,
     changed: tuple[str, str] | None = None,
-    strips_ctx: bool = False,
+    strips: tuple[str, ...] = (),
     unmeasured: bool = False,
     checked_at: str = "",
 ) -> str:
     """The variant's page. `changed` (heading, hero: swapped or none): not the approved look;
-    `strips_ctx`: its script drops the ctx from its URL after load; `unmeasured`: a script in its head
+    `strips`: the names its script drops from its URL after load (the ctx); `unmeasured`: a script in its head
     takes PerformanceObserver away, so no paint can be measured; `checked_at`: the time it shows
     (it changes on every visit: the config masks it)."""
     title = landing.title if landing else f"Welcome to {host}"
@@ -178,9 +191,9 @@ def landing_page(
         lead = (
             f'<form id="lead" data-campaign="{_e(landing.campaign_id)}" data-action="{_e(action)}" novalidate>'
             "<h2>Get the offer</h2>"
-            '<label for="email">Email</label><input id="email" name="email" type="email" required '
-            'autocomplete="email">'
-            '<label for="name">Name</label><input id="name" name="name" type="text" autocomplete="name">'
+            + EMAIL_FIELD
+            * email_field
+            + '<label for="name">Name</label><input id="name" name="name" type="text" autocomplete="name">'
             '<button type="submit">Send me the offer</button></form>'
             '<p id="lead-result" role="status"></p>'
         )
@@ -189,8 +202,8 @@ def landing_page(
     scripts = "" if inert_form else f'<script src="{ASSETS}/site.js"></script>'
     if broken_script:
         scripts += f'\n<script src="{ASSETS}/offer-widget.js"></script>'
-    if strips_ctx:
-        scripts += f"\n<script>{STRIP_CTX_JS}</script>"
+    if strips:
+        scripts += f"\n<script>{strip_js(strips)}</script>"
     checked = f'<p class="checked">Prices checked at <time>{_e(checked_at)}</time></p>' if checked_at else ""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -15,8 +15,8 @@ import hmac
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from preflight.core.faults import FaultName
 from preflight.sandbox.core import ctx as ctx_tokens
@@ -41,24 +41,30 @@ def landing_answer(rt: Runtime, host: str, path: str, query: str) -> PageAnswer:
     """The landing page at `path` (`/_site/{host}/…`), as the customer's site serves it, faults and all."""
     found = landing_for(rt, path, query)
     campaign, slug = (found.campaign_id, found.slug) if found else (None, None)
-    if query and not path.endswith("/") and rt.faults.hit(FaultName.SITE_REDIRECT_DROPS_QUERY, campaign, slug):
-        # A site's trailing-slash rule that forgets the query string: ctx and utm_* are gone.
-        return PageAnswer(301, redirect=path + "/")
+    drops = rt.faults.hit(FaultName.SITE_REDIRECT_DROPS_QUERY, campaign, slug) if query else None
+    if drops and not path.endswith("/"):
+        # A site's trailing-slash rule that forgets the query string: ctx and utm_* are gone (but
+        # the parameters named in `keep`: a rule that knows some of them, e.g. only the ctx).
+        keep = {name.strip() for name in drops["keep"].split(",") if name.strip()}
+        kept = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in keep])
+        return PageAnswer(301, redirect=path + "/" + (f"?{kept}" if kept else ""))
     gone = rt.faults.hit(FaultName.LANDING_NOT_FOUND, campaign, slug)
     if gone:  # soft: 200 with the same page (a "soft 404")
         return PageAnswer(200 if gone["soft"] else 404, pages.not_found_page(host))
     slow = rt.faults.hit(FaultName.LANDING_SLOW, campaign, slug)
     changed = rt.faults.hit(FaultName.LANDING_CHANGED, campaign, slug)
+    no_form = rt.faults.hit(FaultName.LEAD_FORM_MISSING, campaign, slug)
     page = pages.landing_page(
         host,
         found,
-        form=not rt.faults.hit(FaultName.LEAD_FORM_MISSING, campaign, slug),
+        form=not no_form or bool(no_form["emailOnly"]),
+        email_field=not no_form,
         hero_delay_ms=slow["delayMs"] if slow else 0,
         broken_script=bool(rt.faults.hit(FaultName.LANDING_SCRIPT_ERROR, campaign, slug)),
         missing_asset=bool(rt.faults.hit(FaultName.LANDING_ASSET_MISSING, campaign, slug)),
         inert_form=bool(rt.faults.hit(FaultName.LEAD_FORM_INERT, campaign, slug)),
         changed=(changed["heading"], changed["hero"]) if changed else None,
-        strips_ctx=bool(rt.faults.hit(FaultName.LANDING_STRIPS_CTX, campaign, slug)),
+        strips=_names(rt.faults.hit(FaultName.LANDING_STRIPS_CTX, campaign, slug), "params"),
         unmeasured=bool(rt.faults.hit(FaultName.LANDING_PAINT_UNMEASURED, campaign, slug)),
         checked_at=time.strftime("%H:%M:%S", time.gmtime(rt.clock.now())),
     )
@@ -170,3 +176,10 @@ def valid_session(rt: Runtime, handle: str, cookie: str | None) -> bool:
 def _sign(rt: Runtime, text: str) -> str:
     digest = hmac.new(rt.ctx_key, b"page-session:" + text.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _names(options: dict[str, Any] | None, option: str) -> tuple[str, ...]:
+    """A fault's comma-separated names option (none when the fault is off)."""
+    if not options:
+        return ()
+    return tuple(name.strip() for name in str(options[option]).split(",") if name.strip())
