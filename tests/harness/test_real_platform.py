@@ -144,7 +144,9 @@ def test_the_click_template_is_tried_without_recording_a_click(remote, sandbox):
     assert row.startswith("PASS") and "-> 302 to its destination" in row, row + say(done)
     assert sandbox.stats()["clicks"] == clicks, "the doctor's click was recorded"
     assert rows(done)["leftovers of earlier runs"].startswith("FAIL"), say(done)
-    assert f"{spring}: {slug}" in done.stdout and "fix: retire them: preflight cleanup --all --yes" in done.stdout
+    assert (
+        f"{spring}: {slug}" in done.stdout and "cleanup --target remote --all --yes" in done.stdout
+    )  # the doctor's fix keeps the target
 
 
 @pytest.mark.parametrize("case", ["expired JWT", "PAT without analytics.read", "FREE plan", "HTML base URL"])
@@ -256,7 +258,8 @@ def test_a_plan_that_does_not_fit_stops_the_run_and_its_split_runs_as_planned(re
     ], plan
     text = remote.preflight("plan", "--target", "remote")
     assert text.returncode == 2 and "it does not fit" in text.stdout, say(text)
-    assert "preflight run -- -k 'spring-ab'" in text.stdout, say(text)
+    # the split as printed keeps the run's target and its --allow-writes: pasted, it runs where planned
+    assert "preflight run --target remote --allow-writes -- -k 'spring-ab'" in text.stdout, say(text)
 
     before = sandbox.stats()
     spent, run = remote.writes_spent("run", "--target", "remote", "--no-html")
