@@ -138,3 +138,23 @@ def test_without_playwright_the_browser_checks_hold_saying_to_run_make_setup(san
     reason = run.gate["browser"]["reason"]
     assert "Playwright is not installed (No module named playwright.sync_api): run make setup" in reason, reason
     assert all(r["skip"] == "unjudged" for r in failed(run, JOURNEY).values()), explain(run)
+
+
+# -- the click's ctx lost on the platform's side, as the shopper's browser meets it (landing_url) -----
+
+
+def test_a_redirect_without_a_ctx_is_the_platforms_loss_in_the_browser(sandbox, tmp_path):
+    """The platform's redirect carries no ctx (`ctx_dropped`): the page's URL has none, and it is the
+    platform's (escalated), not the site's or the page script's."""
+    run_id = f"cd-{secrets.token_hex(3)}"
+    project = make_project(tmp_path / "project", sandbox=sandbox, browser=True)
+    one_campaign(project)
+    faults = {"ctx_dropped": {"slug": live_slug(run_id, "spring-a")}}
+    run = project.run("--run-id", run_id, "--", "-k", JOURNEY, faults=faults)
+    assert (run.gate["verdict"], run.code) == ("FAIL", 1), explain(run)
+    journeys = failed(run, JOURNEY)
+    assert {v: r["outcome"] for v, r in journeys.items()} == {"spring-a": "failed", "spring-b": "passed"}, explain(run)
+    found = journeys["spring-a"]
+    assert (found["category"], found["cause"]) == ("attribution", "a short-link click's redirect carries no ctx")
+    assert "the landing page's URL has lost the click's ctx" in found["message"], found["message"]
+    assert found["escalation"] is not None, found  # the platform's loss: escalated
