@@ -251,6 +251,16 @@ def read_target(path: Path, problems: list[str], environ: Mapping[str, str]) -> 
     return target  # type: ignore[return-value]
 
 
+def open_run_yaml(path: str | os.PathLike[str], example: str) -> tuple[Source, dict[str, Any], list[str]]:
+    """A run YAML read as a mapping, with the list its problems go to (ConfigError when it is not one)."""
+    problems: list[str] = []
+    source = Source(Path(path), problems)
+    raw = read_mapping(source, example)
+    if raw is None:
+        raise ConfigError(problems)
+    return source, raw, problems
+
+
 def load_target(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> TargetConfig:
     """One target YAML on its own (ConfigError when it cannot be used)."""
     problems: list[str] = []
@@ -289,11 +299,7 @@ def load_run_config(
     the file is relative to the file). Raises ConfigError listing every problem found.
     """
     environ = os.environ if environ is None else environ
-    problems: list[str] = []
-    source = Source(Path(path), problems)
-    raw = read_mapping(source, "target, run, campaigns")
-    if raw is None:
-        raise ConfigError(problems)
+    source, raw, problems = open_run_yaml(path, "target, run, campaigns")
     data = expand_env(source, raw, environ)
     target_config = load_target_for(source, data, target, environ)
     run = validate_run(source, data, target_config)
@@ -350,11 +356,7 @@ class _BrowserBlock(Strict):
 
 def load_browser_settings(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> BrowserSettings:
     """The run YAML's `browser:` block (ConfigError with one line per problem); nothing else is read."""
-    problems: list[str] = []
-    source = Source(Path(path), problems)
-    raw = read_mapping(source, "target, run, browser, campaigns")
-    if raw is None:
-        raise ConfigError(problems)
+    source, raw, problems = open_run_yaml(path, "target, run, browser, campaigns")
     data = expand_env(source, _BrowserBlock.of(raw), os.environ if environ is None else environ)
     block = validate(source, _BrowserBlock, data)
     if problems or block is None:
@@ -374,11 +376,7 @@ class NotifyOnly(Strict):
 def load_notify(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> NotifySettings:
     """The `notify:` block of a run YAML (ConfigError, one line per problem, when it cannot be used)."""
     environ = os.environ if environ is None else environ
-    problems: list[str] = []
-    source = Source(Path(path), problems)
-    raw = read_mapping(source, "target, run, campaigns, notify")
-    if raw is None:
-        raise ConfigError(problems)
+    source, raw, problems = open_run_yaml(path, "target, run, campaigns, notify")
     data = {"notify": expand_env(source, raw.get("notify") or {}, environ, ("notify",))}
     found = validate(source, NotifyOnly, data)
     if problems or found is None:
