@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
+# Compiled modules are cached under .venv, outside the tree: an environment that sets PYTHONDONTWRITEBYTECODE
+# (this machine's does) made every process of every run compile the project and its suites again.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 
 .PHONY: setup preflight sandbox test lint format bench browser clean
 

@@ -151,7 +151,7 @@ def test_a_turn_is_sent_once_its_repeat_never_and_its_recovery_once(project, san
 
 def test_a_receiver_that_is_down_never_changes_the_verdict(project, sandbox, receivers):
     down = receivers()
-    down.close()  # its port now refuses every connection
+    down.go_down()  # its port now refuses every connection
     notify_block(project, ("PREFLIGHT_WEBHOOK_URL", "json"))
     sandbox.set_faults(TAGS_DROPPED)
     broken, gate = audit(project, {"PREFLIGHT_WEBHOOK_URL": down.url})
@@ -273,7 +273,7 @@ def test_a_verdict_that_stays_fail_is_reminded_every_n_hours(tmp_path, receivers
 
 def test_a_message_that_could_not_be_delivered_is_sent_by_the_next_run(tmp_path, receivers):
     down, up = receivers(), receivers()
-    down.close()
+    down.go_down()
 
     def to(receiver: Receiver) -> NotifySettings:
         return NotifySettings.model_validate({"webhooks": [{"url": receiver.url}], "attempts": 1})

@@ -13,7 +13,6 @@ import json
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from harness_helpers import SandboxWatch, explain, make_project, write_target
 
@@ -275,9 +274,9 @@ def test_embedded_sandbox_starts_and_stops_exactly_once(pytester, tree, xdist):
     else:
         assert [e["sandboxHere"] for e in entries] == [True, True]
         assert {e["pid"] for e in entries} == {info["ppid"]}, (entries, info)
+    # The process is gone, so nothing of it serves its port (a probe of the port itself would race with
+    # another test's server taking the freed port).
     assert watch.alive() == [], f"sandbox {pid} still running after the run: {info}"
-    with pytest.raises(httpx.TransportError):
-        httpx.get(url + "/v2/system/health", timeout=2)
     assert gate(tree)["verdict"] == "PASS"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,10 +53,21 @@ class Receiver:
             out.append(self.received.get_nowait())
         return out
 
+    def go_down(self) -> None:
+        """From now on its port refuses every connection, and stays this receiver's: a socket bound to
+        it without listening holds it (a closed port could be reused by another test's server)."""
+        port = self._server.server_address[1]
+        self.close()
+        self._held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._held.bind(("127.0.0.1", port))
+
     def close(self) -> None:
         self._release.set()
         self._server.shutdown()
         self._server.server_close()
+        if held := getattr(self, "_held", None):
+            held.close()
 
     def _status(self) -> int | None:
         with self._lock:

@@ -6,7 +6,7 @@ import pytest
 
 from preflight.harness import collect, fixtures, hooks, options
 from preflight.harness.session import SESSION, WORKER_KEY
-from preflight.harness.xdist_adapter import campaign_scheduler
+from preflight.harness.xdist_adapter import scope_scheduler
 from preflight.report import allure
 
 
@@ -46,7 +46,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     preflight = config.stash[SESSION]
     if preflight.armed and preflight.run_config is not None:
         stems = [c.stem for c in preflight.run_config.campaigns]
-        return campaign_scheduler(
+        return scope_scheduler(
             config,
             log,
             lambda nodeid: collect.campaign_of(nodeid, stems),

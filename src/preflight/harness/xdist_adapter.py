@@ -37,24 +37,26 @@ def no_workers(config: pytest.Config) -> None:
     config.option.dist, config.option.tx = "no", []
 
 
-def campaign_scheduler(
+def scope_scheduler(
     config: pytest.Config,
     log: Any,
-    campaign_of: Callable[[str], str | None],
+    scope_of: Callable[[str], str | None],
     before_first_test: Callable[[list[str]], bool] | None = None,
 ) -> LoadScopeScheduling:
-    """xdist's loadscope scheduling with one scope per campaign, whatever `--dist` says.
+    """xdist's loadscope scheduling with the scopes `scope_of(nodeid)` names (None: the test is a
+    scope of its own), whatever `--dist` says.
 
-    Every mode (load, loadscope, loadfile, worksteal, loadgroup) must keep a campaign's steps
-    in UC-07 order on one worker, and xdist's own `loadgroup` stopped grouping on pytest 9.2
-    (pytest-xdist#1386: it rewrites `item._nodeid`, which no longer takes effect), so the
-    grouping is done here, from the node ids alone. `before_first_test(nodeids)` is asked
-    once the collection is complete; when it answers False no test is sent to any worker.
+    A run scopes by campaign: every mode (load, loadscope, loadfile, worksteal, loadgroup) must keep
+    a campaign's steps in UC-07 order on one worker, and xdist's own `loadgroup` stopped grouping on
+    pytest 9.2 (pytest-xdist#1386: it rewrites `item._nodeid`, which no longer takes effect), so the
+    grouping is done here, from the node ids alone. The harness's own tests scope a module whose
+    module-scoped fixture is a whole run, so no two workers make it. `before_first_test(nodeids)` is
+    asked once the collection is complete; when it answers False no test is sent to any worker.
     """
 
-    class CampaignScheduling(LoadScopeScheduling):
+    class ScopeScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return campaign_of(nodeid) or nodeid
+            return scope_of(nodeid) or nodeid
 
         def schedule(self) -> None:
             if self.collection is None and before_first_test is not None:
@@ -66,4 +68,4 @@ def campaign_scheduler(
                     return
             super().schedule()
 
-    return CampaignScheduling(config, log)
+    return ScopeScheduling(config, log)
