@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
 from harness_helpers import make_project
 
 from preflight.http.pacing import route_class
@@ -28,13 +29,14 @@ def _api(log: list[dict]) -> list[dict]:
     return [entry for entry in log if not entry["path"].startswith("/__sandbox")]
 
 
-def test_a_run_on_a_throttled_target_paces_itself_and_gets_no_429(tmp_path):
+@pytest.mark.parametrize("workers", ["2", "0"], ids=["two workers: the pace in a file", "one process: in memory"])
+def test_a_run_on_a_throttled_target_paces_itself_and_gets_no_429(tmp_path, workers):
     # 10 requests/s per class with a burst of 10. The run's ceiling stays the shipped 100/s: the
     # RateLimit headers alone bring it down (with the pace fixed at 100/s, the same run gets 429s:
     # see the fixed-rate rows of bench/RESULTS.md, "Throttle efficiency").
     with SandboxProcess(db=tmp_path / "sandbox.db", throttle=PER_SECOND) as sb:  # type: ignore[arg-type]
         project = make_project(tmp_path / "project", sandbox=sb)
-        result = project.run()
+        result = project.run("-n", workers)
         log = _api(sb.requests(10000))
     assert result.code == 0 and result.gate["verdict"] == "PASS", (
         f"expected verdict PASS, got exit {result.code}:\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"

@@ -24,9 +24,10 @@ from preflight.core.categories import Category
 from preflight.core.clock import now_iso
 from preflight.harness import collect, interrupts, options, prewrite, wrapup
 from preflight.harness.session import PreflightSession, RunContext, StartError
-from preflight.harness.xdist_adapter import no_workers
+from preflight.harness.xdist_adapter import no_workers, will_have_workers
 from preflight.http import readiness
 from preflight.http.connect import Opened, TargetError, open_target_once
+from preflight.http.pacing import IN_PROCESS
 from preflight.lifecycle.model import check_run_id, new_run_id
 from preflight.report.facts import RunFacts
 
@@ -95,7 +96,8 @@ class Controller(PreflightSession):
             escalate=bool(options.get(self.pytest_config, "preflight_escalate")),
             started_at=self.started_at,
             scratch=scratch,
-            limiter_db=str(Path(scratch) / "pace.sqlite"),
+            # Shared through a file by the workers and this controller; a run in one process keeps it in memory.
+            limiter_db=str(Path(scratch) / "pace.sqlite") if will_have_workers(self.pytest_config) else IN_PROCESS,
             sandbox=target.kind == "sandbox",  # embedded or attached: both have /__sandbox/ routes
             embedded=self.opened.sandbox is not None,
         )

@@ -32,6 +32,11 @@ def has_workers(session: pytest.Session) -> bool:
     return session.config.pluginmanager.has_plugin("xdist") and xdist.is_xdist_controller(session)
 
 
+def will_have_workers(config: pytest.Config) -> bool:
+    """Whether this process is (or, at pytest_sessionstart, will be) the controller of xdist workers."""
+    return config.pluginmanager.has_plugin("xdist") and xdist.is_xdist_controller(SimpleNamespace(config=config))
+
+
 def no_workers(config: pytest.Config) -> None:
     """Start no xdist worker for this session (call at pytest_configure, before xdist starts them)."""
     config.option.dist, config.option.tx = "no", []

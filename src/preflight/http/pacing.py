@@ -11,6 +11,9 @@ from the same budget and learns from every other worker's answers:
 - `RateLimit-Remaining` below the bucket's burst holds the class back (0: until a token is due);
 - a 429 `throttle` (not `daily_quota`) with Retry-After pauses the class for every worker.
 
+A run in one process (no xdist worker) shares its pace with no one: the rows are kept in memory
+(`IN_PROCESS`), without the file and its lock.
+
 `RateLimit-Reset` is read but not paced on: a token bucket's Reset is "until full again",
 a fixed window's is "until the window turns", and waiting for the first would stall a class
 for a whole window.
@@ -55,6 +58,8 @@ BURST_SECONDS = 0.01
 SMALL_LIMIT = 10
 # A ceiling no run reaches (requests per second): a class paced only by what the target says.
 UNPACED = 1e6
+# The pace file of a run in one process (no xdist worker): its state kept in memory, nothing shared.
+IN_PROCESS = ":in-process:"
 # How often a worker waiting for another one's pace update looks again (the update takes ~30 µs).
 POLL_SECONDS = 0.0001
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
@@ -191,6 +196,36 @@ class _Queue:
         self._fd, self._pid = None, 0
 
 
+@dataclass
+class _Row:
+    """One class's shared pace: GCRA's theoretical arrival time (µs), what the target taught."""
+
+    tat: int
+    per_second: float | None = None
+    quota: float | None = None
+
+    def values(self) -> tuple[int, float | None, float | None]:
+        return self.tat, self.per_second, self.quota
+
+
+class _LocalRows:
+    """The pace of a run in one process: the rows in memory, a lock for its threads. A run without
+    xdist workers shares its pace with no one, and a file and its lock cost about 0.2 ms a request
+    (bench/overhead.py)."""
+
+    def __init__(self) -> None:
+        self._rows = {name: _Row(0) for name in ROUTE_CLASSES}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def row(self, route_class: str) -> Iterator[_Row]:
+        with self._lock:
+            yield self._rows[route_class]
+
+    def close(self) -> None:
+        pass
+
+
 class _Db:
     """One connection per process to the run's pace file; every change in a write
     transaction (BEGIN IMMEDIATE), so two workers never spend the same slot.
@@ -216,12 +251,23 @@ class _Db:
             )
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Cursor]:
+    def row(self, route_class: str) -> Iterator[_Row]:
+        """The class's row in one write transaction; what the caller changes in it is saved."""
         with self._lock, self._queue:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                yield cur
+                tat, per_second, quota = cur.execute(
+                    "SELECT tat, per_second, quota FROM pace WHERE class = ?", (route_class,)
+                ).fetchone()
+                row = _Row(int(tat), per_second, quota)
+                before = row.values()
+                yield row
+                if row.values() != before:
+                    cur.execute(
+                        "UPDATE pace SET tat = ?, per_second = ?, quota = ? WHERE class = ?",
+                        (*row.values(), route_class),
+                    )
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
@@ -237,7 +283,7 @@ class SharedClassState(StateStore):
     """pyrate-limiter's StateStore for one route class: GCRA's state in the shared row, stepped
     at the class's current rate: the ceiling, or lower when the target taught so."""
 
-    def __init__(self, db: _Db, route_class: str, ceiling: float) -> None:
+    def __init__(self, db: _Db | _LocalRows, route_class: str, ceiling: float) -> None:
         self.db = db
         self.route_class = route_class
         self.ceiling = ceiling
@@ -248,50 +294,41 @@ class SharedClassState(StateStore):
         # GCRA spends interval / limit per request: 1000 per (1e6 / rate) ms is 1 / rate s each.
         return Rate(1000, max(1, round(1e6 / per_second)), burst=burst)
 
-    def _row(self, cur: sqlite3.Cursor) -> tuple[int, Rate]:
-        tat, taught, quota = cur.execute(
-            "SELECT tat, per_second, quota FROM pace WHERE class = ?", (self.route_class,)
-        ).fetchone()
-        return int(tat), self.rate(taught, quota)
-
     def check(self, algorithm: Any, rates: Any, now: int, weight: int) -> Any:
-        with self.db.write() as cur:
-            tat, rate = self._row(cur)
-            state, decision = algorithm.step([rate], (tat,), now, weight)
+        with self.db.row(self.route_class) as row:
+            state, decision = algorithm.step([self.rate(row.per_second, row.quota)], (row.tat,), now, weight)
             if decision.allowed:
-                cur.execute("UPDATE pace SET tat = ? WHERE class = ?", (int(state[0]), self.route_class))
+                row.tat = int(state[0])
         return decision
 
     def read(self, algorithm: Any, rates: Any) -> Any:
-        with self.db.write() as cur:
-            return (self._row(cur)[0],)
+        with self.db.row(self.route_class) as row:
+            return (row.tat,)
 
     def reset(self) -> None:
-        with self.db.write() as cur:
-            cur.execute("UPDATE pace SET tat = 0 WHERE class = ?", (self.route_class,))
+        with self.db.row(self.route_class) as row:
+            row.tat = 0
 
     def teach(self, per_second: float, quota: float | None) -> float:
         """Lower the class's rate for every worker (never raise it); answer the rate in force."""
-        with self.db.write() as cur:
-            cur.execute(
-                "UPDATE pace SET per_second = ?, quota = min(coalesce(quota, ?), ?) "
-                "WHERE class = ? AND (per_second IS NULL OR per_second > ?)",
-                (per_second, quota, quota, self.route_class, per_second),
-            )
-            return cur.execute("SELECT per_second FROM pace WHERE class = ?", (self.route_class,)).fetchone()[0]
+        with self.db.row(self.route_class) as row:
+            if row.per_second is None or row.per_second > per_second:
+                row.per_second = per_second
+                # As SQL's min(coalesce(quota, new), new): an unknown new quota forgets the old one.
+                row.quota = None if quota is None else min(quota if row.quota is None else row.quota, quota)
+            return row.per_second
 
     def hold(self, now_ms: int, *, until_ms: float | None = None, credit: float | None = None) -> None:
         """Push the class's next slot back: no request before `until_ms`, or at most `credit` at once."""
-        with self.db.write() as cur:
-            tat, rate = self._row(cur)
+        with self.db.row(self.route_class) as row:
+            rate = self.rate(row.per_second, row.quota)
             emission = max(1, math.ceil(rate.interval * 1000 / rate.limit))  # µs per request, as GCRA counts
-            floor = tat
+            floor = row.tat
             if until_ms is not None:  # the first slot at until_ms, then the usual pace
                 floor = max(floor, int(until_ms * 1000) + (rate.burst - 1) * emission)
             if credit is not None and credit < rate.burst:
                 floor = max(floor, now_ms * 1000 + int((rate.burst - credit) * emission))
-            if floor > tat:
-                cur.execute("UPDATE pace SET tat = ? WHERE class = ?", (floor, self.route_class))
+            row.tat = max(row.tat, floor)
 
 
 # -- what the client uses -----------------------------------------------------------------
@@ -312,7 +349,7 @@ class Pacer:
         self.from_headers = from_headers
         self.default_window = default_window
         self.max_pause = max_pause
-        self._db = _Db(path)
+        self._db = _LocalRows() if path == IN_PROCESS else _Db(path)
         self._states: dict[str, SharedClassState] = {}
         self._buckets: dict[str, StateBucket] = {}
         self._limiters: dict[str, Limiter] = {}
