@@ -143,8 +143,10 @@ def test_compact_logger_writes_one_container_per_test_in_set_up_order(tmp_path):
         )
     logger.report_container(Container(uuid="c-pseudo", children=[], befores=[Before(name="campaign")]))
     logger.report_container(Container(uuid="c-session", children=["t1", "t2"], befores=[Before(name="platform")]))
+    logger.drain()
     assert [c["uuid"] for c in written(tmp_path, "container")] == ["c-session"]  # held until the result
     logger.report_result(Result(uuid="t1", name="a test", status="passed"))
+    logger.drain()
     containers = {c["uuid"]: c for c in written(tmp_path, "container")}
     assert set(containers) == {"c-session", "c-fresh_ctx"}
     assert [b["name"] for b in containers["c-fresh_ctx"]["befores"]] == ["artifacts", "step_run", "fresh_ctx"]
@@ -235,6 +237,22 @@ def test_compact_logger_writes_attachments_whole_and_in_place(tmp_path):
     logger = report_allure.CompactFileLogger(str(tmp_path))
     logger.report_attached_data(body="{}", file_name="a-attachment.json")
     logger.report_attached_data(body=b"\x89PNG", file_name="b-attachment.png")
+    logger.drain()
     assert (tmp_path / "a-attachment.json").read_text() == "{}"
     assert (tmp_path / "b-attachment.png").read_bytes() == b"\x89PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-attachment.json", "b-attachment.png"]
+
+
+def test_a_result_file_that_could_not_be_written_is_said_when_the_writer_drains(tmp_path, capsys):
+    """The files are written off the test's path: one that fails is named on stderr at the end of the
+    session, never lost quietly; the writer goes on with the next."""
+    logger = report_allure.CompactFileLogger(str(tmp_path))
+    logger.report_attached_data(body="{}", file_name="gone/a-attachment.json")  # no such folder
+    logger.report_attached_data(body="{}", file_name="b-attachment.json")
+    logger.drain()
+    err = capsys.readouterr().err
+    assert err.startswith(f"preflight: 1 Allure result file(s) could not be written to {tmp_path} "), err
+    assert "FileNotFoundError" in err and "gone/a-attachment.json" in err, err
+    assert (tmp_path / "b-attachment.json").read_text() == "{}"
+    logger.drain()
+    assert capsys.readouterr().err == "", "said once"

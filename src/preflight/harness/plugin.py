@@ -112,4 +112,5 @@ class ArmedHooks:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    allure.drain_results()  # before an xdist worker says it is done, and before the run's end reads them
     hooks.finish(session.config.stash[SESSION], session)
