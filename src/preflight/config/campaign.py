@@ -119,6 +119,12 @@ class VariantConfig(Strict):
             raise not_allowed("an http:// or https:// URL with a host, e.g. https://gharart.example/spring?v=a")
         return url
 
+    def __repr__(self) -> str:
+        # A test's parameter: allure-pytest hashes its repr into the history id of every test (twice a
+        # test), and pydantic's full repr of the whole config cost ~0.1 ms a test and broke the history
+        # at each change of an unrelated field. The slug is what names the variant.
+        return f"VariantConfig(slug={self.slug!r})"
+
 
 class DetailPageConfig(Strict):
     """The campaign detail page (site structure) the run saves and publishes."""
@@ -214,6 +220,10 @@ class CampaignConfig(Strict):
             hint = f" ({unknown[0]!r} is not one{f'; did you mean {guess[0]!r}?' if guess else ''})"
             raise not_allowed(f"live.slugs keyed by this campaign's variant slugs: {', '.join(variants)}{hint}")
         return live
+
+    def __repr__(self) -> str:
+        # A test's parameter (see VariantConfig.__repr__): its id names it.
+        return f"CampaignConfig(campaignId={self.stem!r})"
 
     @property
     def live_campaign_id(self) -> str:

@@ -36,10 +36,7 @@ def target(run_config: RunConfig) -> TargetConfig:
 @pytest.fixture(scope="session")
 def platform(preflight: PreflightSession) -> PlatformClient:
     """The HTTP client for the target; every exchange lands in the running test's evidence."""
-    client = preflight.client()
-    if preflight.recorder.on_exchange not in client.observers:
-        client.observers.append(preflight.recorder.on_exchange)
-    return client
+    return preflight.recording_client()
 
 
 @pytest.fixture

@@ -160,6 +160,13 @@ class PreflightSession:
                 self._client.writes_allowed = self.audit_writes()
         return self._client
 
+    def recording_client(self) -> PlatformClient:
+        """client(), with every exchange landing in the running test's evidence (its recorder)."""
+        client = self.client()
+        if self.recorder.on_exchange not in client.observers:
+            client.observers.append(self.recorder.on_exchange)
+        return client
+
     def audit_writes(self) -> frozenset[str]:
         """The only routes an audit may send other than GET: route-preview when this invocation says
         --allow-writes (a target's allow_writes opts the lifecycle in, not the audit), and the support
