@@ -29,7 +29,7 @@ def is_worker(config: pytest.Config) -> bool:
 
 def has_workers(session: pytest.Session) -> bool:
     """Whether this process is the controller of xdist workers (False without -n, or -p no:xdist)."""
-    return session.config.pluginmanager.has_plugin("xdist") and xdist.is_xdist_controller(session)
+    return will_have_workers(session.config)
 
 
 def will_have_workers(config: pytest.Config) -> bool:
